@@ -1,0 +1,2 @@
+/** The rate-limit engine. Pure TypeScript: no I/O in its core, time comes from an injected clock. */
+export {};
