@@ -1,0 +1,99 @@
+/**
+ * CRD manifests generated from the same definitions as the types and runtime schemas. The checked-in YAML
+ * under `manifests/` is this output; a test fails when it is stale (`pnpm --filter @governor/crd-types generate`).
+ */
+import { stringify } from 'yaml';
+import { toOpenApi, type OpenApiSchema } from './schema/dsl';
+import {
+  SMARTLIMITER_GROUP,
+  SMARTLIMITER_KIND,
+  SMARTLIMITER_VERSION,
+  smartLimiterSpecNode,
+  smartLimiterStatusNode,
+} from './smartlimiter';
+
+export interface CustomResourceDefinition {
+  apiVersion: 'apiextensions.k8s.io/v1';
+  kind: 'CustomResourceDefinition';
+  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec: {
+    group: string;
+    names: { kind: string; listKind: string; plural: string; singular: string; shortNames?: string[] };
+    scope: 'Namespaced' | 'Cluster';
+    versions: {
+      name: string;
+      served: boolean;
+      storage: boolean;
+      schema: { openAPIV3Schema: OpenApiSchema };
+      subresources?: { status?: Record<string, never> };
+      additionalPrinterColumns?: { name: string; type: string; jsonPath: string; description?: string }[];
+    }[];
+  };
+}
+
+export function smartLimiterCrd(): CustomResourceDefinition {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: {
+      name: `smartlimiters.${SMARTLIMITER_GROUP}`,
+      labels: { 'app.kubernetes.io/part-of': 'governor' },
+    },
+    spec: {
+      group: SMARTLIMITER_GROUP,
+      names: {
+        kind: SMARTLIMITER_KIND,
+        listKind: `${SMARTLIMITER_KIND}List`,
+        plural: 'smartlimiters',
+        singular: 'smartlimiter',
+        shortNames: ['sl'],
+      },
+      scope: 'Namespaced',
+      versions: [
+        {
+          name: SMARTLIMITER_VERSION,
+          served: true,
+          storage: true,
+          schema: {
+            openAPIV3Schema: {
+              description:
+                'SmartLimiter: adaptive rate limits for a service, rendered into Istio EnvoyFilters. Fields are accepted in snake_case or lowerCamel.',
+              type: 'object',
+              properties: {
+                apiVersion: { type: 'string' },
+                kind: { type: 'string' },
+                metadata: { type: 'object' },
+                spec: toOpenApi(smartLimiterSpecNode),
+                status: toOpenApi(smartLimiterStatusNode),
+              },
+            },
+          },
+          subresources: { status: {} },
+          additionalPrinterColumns: [
+            {
+              name: 'Strategy',
+              type: 'string',
+              jsonPath: '.spec.sets._base.descriptor[*].action.strategy',
+              description: 'Strategies of the _base descriptors',
+            },
+            {
+              name: 'Ready',
+              type: 'string',
+              jsonPath: '.status.conditions[?(@.type=="Ready")].status',
+            },
+            { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+          ],
+        },
+      ],
+    },
+  };
+}
+
+/** All CRDs Governor owns, by file name. */
+export function governorCrds(): Record<string, CustomResourceDefinition> {
+  return { 'smartlimiters.microservice.slime.io.yaml': smartLimiterCrd() };
+}
+
+export function crdYaml(crd: CustomResourceDefinition): string {
+  return `# Generated from packages/crd-types/src: do not edit. Regenerate with \`pnpm --filter @governor/crd-types generate\`.\n${stringify(crd, { lineWidth: 0, aliasDuplicateObjects: false })}`;
+}

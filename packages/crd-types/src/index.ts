@@ -1,0 +1,7 @@
+/** Governor's custom resource types: TypeScript types, runtime schemas and CRD manifests from one source. */
+export * from './schema/dsl';
+export * from './meta';
+export * from './smartlimiter';
+export * from './kube';
+export * from './envoyfilter';
+export * from './crd';
