@@ -2,15 +2,12 @@
 import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
+import governor from './tooling/eslint/index.js';
 
 /**
  * Dependencies point one way (DESIGN §2): web → (router types of) bff → limiter, crd-types.
  * Nothing imports an app; the limiter imports nothing internal. Relative imports may not leave a package.
  */
-const escapePackage = {
-  group: ['../../**', '!../../src/**', '!../../test/**'],
-  message: 'Import other workspace packages by name (@governor/...), never by a relative path.',
-};
 const noApps = (/** @type {string} */ self) => ({
   group: ['@governor/bff', '@governor/bff/*', '@governor/web', '@governor/web/*', '@governor/e2e'].filter(
     (g) => !g.startsWith(self),
@@ -34,7 +31,9 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     languageOptions: { globals: { ...globals.node }, ecmaVersion: 2023, sourceType: 'module' },
+    plugins: { governor },
     rules: {
+      'governor/no-relative-cross-package': 'error',
       'no-eval': 'error',
       'no-implied-eval': 'error',
       'no-new-func': 'error',
@@ -51,8 +50,10 @@ export default tseslint.config(
         {
           patterns: [
             { group: ['@governor/*'], message: 'The limiter imports nothing internal (DESIGN §2).' },
-            escapePackage,
-            { group: ['@kubernetes/*', 'react', 'react-dom', '@trpc/*', 'next', 'next/*'], message: 'The engine knows nothing about Kubernetes, React or tRPC.' },
+            {
+              group: ['@kubernetes/*', 'react', 'react-dom', '@trpc/*', 'next', 'next/*'],
+              message: 'The engine knows nothing about Kubernetes, React or tRPC.',
+            },
           ],
         },
       ],
@@ -66,7 +67,6 @@ export default tseslint.config(
         {
           patterns: [
             { group: ['@governor/*'], message: 'crd-types is a leaf package: it imports nothing internal.' },
-            escapePackage,
           ],
         },
       ],
@@ -75,7 +75,7 @@ export default tseslint.config(
   {
     files: ['apps/bff/**/*.{ts,tsx,js,mjs}'],
     rules: {
-      '@typescript-eslint/no-restricted-imports': ['error', { patterns: [noApps('@governor/bff'), escapePackage] }],
+      '@typescript-eslint/no-restricted-imports': ['error', { patterns: [noApps('@governor/bff')] }],
     },
   },
   {
@@ -94,10 +94,15 @@ export default tseslint.config(
           ],
           patterns: [
             {
-              group: ['@governor/bff', '@governor/bff/*', '!@governor/bff/router', '@governor/e2e', '@governor/limiter'],
+              group: [
+                '@governor/bff',
+                '@governor/bff/*',
+                '!@governor/bff/router',
+                '@governor/e2e',
+                '@governor/limiter',
+              ],
               message: 'The web app talks to the BFF over tRPC: it may import the router type only.',
             },
-            escapePackage,
           ],
         },
       ],
@@ -108,7 +113,7 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['@governor/*'], message: 'e2e drives the product from outside.' }, escapePackage] },
+        { patterns: [{ group: ['@governor/*'], message: 'e2e drives the product from outside.' }] },
       ],
     },
   },

@@ -1,6 +1,6 @@
 /** Istio's EnvoyFilter, `networking.istio.io/v1alpha3`: what Governor writes for Envoy to enforce. */
 import { z } from 'zod';
-import { objectMetaSchema, type ObjectMeta } from './meta';
+import { objectMetaSchema, type OwnerReference } from './meta';
 
 export const ENVOYFILTER_API_VERSION = 'networking.istio.io/v1alpha3';
 export const ENVOYFILTER_KIND = 'EnvoyFilter';
@@ -79,7 +79,15 @@ export interface EnvoyFilterSpec {
 export interface EnvoyFilter {
   apiVersion: typeof ENVOYFILTER_API_VERSION;
   kind: typeof ENVOYFILTER_KIND;
-  metadata: ObjectMeta & { name: string; namespace: string };
+  metadata: {
+    name: string;
+    namespace: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: OwnerReference[];
+    resourceVersion?: string;
+    uid?: string;
+  };
   spec: EnvoyFilterSpec;
 }
 

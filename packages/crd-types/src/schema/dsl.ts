@@ -97,47 +97,45 @@ export const anyValue = (description?: string): AnyNode => ({
   kind: 'any',
   ...(description ? { description } : {}),
 });
-export const obj = <const F extends Record<string, Field>>(
-  fields: F,
-  description?: string,
-): ObjectNode<F> => ({
+export const obj = <F extends Record<string, Field>>(fields: F, description?: string): ObjectNode<F> => ({
   kind: 'object',
   fields,
   ...(description ? { description } : {}),
 });
-export const field = <N extends Node>(node: N, opts: Omit<Field<N>, 'node'> = {}): Field<N> => ({
-  node,
-  ...opts,
-});
+export const field = <N extends Node, const O extends Omit<Field<N>, 'node'> = Record<never, never>>(
+  node: N,
+  opts?: O,
+): { node: NoInfer<N> } & NoInfer<O> => ({ node, ...(opts ?? ({} as O)) });
 
 /* ---------- the normalised TypeScript type ---------- */
 
 type Simplify<T> = { [K in keyof T]: T[K] } & {};
 type RequiredKeys<F> = { [K in keyof F]: F[K] extends { required: true } ? K : never }[keyof F];
 type OptionalKeys<F> = Exclude<keyof F, RequiredKeys<F>>;
+type NodeOf<T> = T extends { node: infer N } ? N : never;
+type InferObject<F> = Simplify<
+  { [K in RequiredKeys<F>]: Infer<NodeOf<F[K]>> } & { [K in OptionalKeys<F>]?: Infer<NodeOf<F[K]>> }
+>;
 
-export type Infer<N> =
-  N extends StringNode<infer E>
-    ? E
-    : N extends IntNode
-      ? number
-      : N extends BoolNode
-        ? boolean
-        : N extends EnumNode<infer E>
-          ? E
-          : N extends ArrayNode<infer I>
-            ? Infer<I>[]
-            : N extends MapNode<infer V>
-              ? Record<string, Infer<V>>
-              : N extends ObjectNode<infer F>
-                ? Simplify<
-                    { [K in RequiredKeys<F>]: F[K] extends Field<infer FN> ? Infer<FN> : never } & {
-                      [K in OptionalKeys<F>]?: F[K] extends Field<infer FN> ? Infer<FN> : never;
-                    }
-                  >
-                : N extends AnyNode
-                  ? unknown
-                  : never;
+export type Infer<N> = N extends { kind: 'string'; enum?: readonly (infer E)[] }
+  ? string extends E
+    ? string
+    : E
+  : N extends { kind: 'int' }
+    ? number
+    : N extends { kind: 'bool' }
+      ? boolean
+      : N extends { kind: 'enum'; values: readonly (infer E)[] }
+        ? E
+        : N extends { kind: 'array'; items: infer I }
+          ? Infer<I>[]
+          : N extends { kind: 'map'; values: infer V }
+            ? Record<string, Infer<V>>
+            : N extends { kind: 'object'; fields: infer F }
+              ? InferObject<F>
+              : N extends { kind: 'any' }
+                ? unknown
+                : never;
 
 /* ---------- zod ---------- */
 

@@ -1,0 +1,155 @@
+/**
+ * Reads Kubernetes objects from multi-document YAML (or JSON) files: SmartLimiters and the cluster objects
+ * they are rendered against. Every problem names the file, the object and the field.
+ */
+import {
+  destinationRuleSchema,
+  formatPath,
+  parseSmartLimiter,
+  podSchema,
+  serviceEntrySchema,
+  serviceSchema,
+  type DestinationRule,
+  type Pod,
+  type Service,
+  type ServiceEntry,
+  type SmartLimiter,
+} from '@governor/crd-types';
+import { LineCounter, parseAllDocuments } from 'yaml';
+import type { z } from 'zod';
+
+export interface Located<T> {
+  readonly file: string;
+  readonly object: T;
+}
+
+export interface LoadedObjects {
+  readonly smartLimiters: Located<SmartLimiter>[];
+  readonly services: Service[];
+  readonly pods: Pod[];
+  readonly destinationRules: DestinationRule[];
+  readonly serviceEntries: ServiceEntry[];
+}
+
+export interface LoadProblem {
+  readonly file: string;
+  /** `SmartLimiter default/reviews`, or `document 2` when the object cannot be named. */
+  readonly object?: string;
+  readonly path?: string;
+  readonly message: string;
+}
+
+export const formatLoadProblem = (p: LoadProblem): string =>
+  [p.file, p.object, p.path].filter((s) => s !== undefined && s !== '').join(': ') + `: ${p.message}`;
+
+export function emptyObjects(): LoadedObjects {
+  return { smartLimiters: [], services: [], pods: [], destinationRules: [], serviceEntries: [] };
+}
+
+/** Input larger than this is refused before parsing. */
+export const MAX_INPUT_BYTES = 8 * 1024 * 1024;
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function describeObject(doc: Record<string, unknown>, index: number): string {
+  const kind = typeof doc.kind === 'string' ? doc.kind : undefined;
+  const meta = isRecord(doc.metadata) ? doc.metadata : {};
+  const name = typeof meta.name === 'string' ? meta.name : undefined;
+  const ns = typeof meta.namespace === 'string' ? meta.namespace : 'default';
+  if (kind && name) return `${kind} ${ns}/${name}`;
+  if (kind) return `${kind} (document ${index + 1})`;
+  return `document ${index + 1}`;
+}
+
+/** Parses one file's text into `into`, returning problems and warnings. */
+export function loadText(
+  file: string,
+  text: string,
+  into: LoadedObjects,
+): { problems: LoadProblem[]; warnings: LoadProblem[] } {
+  const problems: LoadProblem[] = [];
+  const warnings: LoadProblem[] = [];
+  if (text.length > MAX_INPUT_BYTES) {
+    problems.push({ file, message: `larger than ${MAX_INPUT_BYTES} bytes` });
+    return { problems, warnings };
+  }
+  const lineCounter = new LineCounter();
+  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false });
+  const list = Array.isArray(docs) ? docs : [docs];
+  const values: unknown[] = [];
+  list.forEach((doc, i) => {
+    if (doc.errors.length > 0) {
+      for (const e of doc.errors) {
+        const pos = lineCounter.linePos(e.pos[0]);
+        problems.push({
+          file,
+          object: `document ${i + 1}`,
+          message: `YAML error at line ${pos.line}, column ${pos.col}: ${e.message.split('\n')[0]}`,
+        });
+      }
+      return;
+    }
+    values.push(doc.toJS({ maxAliasCount: 100 }) as unknown);
+  });
+
+  const expanded: unknown[] = [];
+  for (const v of values) {
+    if (isRecord(v) && typeof v.kind === 'string' && v.kind.endsWith('List') && Array.isArray(v.items))
+      expanded.push(...v.items);
+    else expanded.push(v);
+  }
+
+  expanded.forEach((doc, i) => {
+    if (doc === null || doc === undefined) return;
+    if (!isRecord(doc)) {
+      problems.push({
+        file,
+        object: `document ${i + 1}`,
+        message: 'expected a Kubernetes object (a mapping with apiVersion and kind)',
+      });
+      return;
+    }
+    const object = describeObject(doc, i);
+    const take = <T>(schema: z.ZodType<T>, push: (v: T) => void) => {
+      const r = schema.safeParse(doc);
+      if (r.success) push(r.data);
+      else
+        for (const issue of r.error.issues)
+          problems.push({ file, object, path: formatPath(issue.path), message: issue.message });
+    };
+    switch (doc.kind) {
+      case 'SmartLimiter': {
+        const r = parseSmartLimiter(doc);
+        for (const w of r.warnings) {
+          warnings.push({
+            file,
+            object,
+            path: w.path,
+            message: `unknown field, ignored${w.suggestion ? ` (did you mean ${w.suggestion}?)` : ''}`,
+          });
+        }
+        if (r.ok) into.smartLimiters.push({ file, object: r.value });
+        else
+          for (const issue of r.issues)
+            problems.push({ file, object, path: issue.path, message: issue.message });
+        return;
+      }
+      case 'Service':
+        take(serviceSchema, (v) => into.services.push(v));
+        return;
+      case 'Pod':
+        take(podSchema, (v) => into.pods.push(v));
+        return;
+      case 'DestinationRule':
+        take(destinationRuleSchema, (v) => into.destinationRules.push(v));
+        return;
+      case 'ServiceEntry':
+        take(serviceEntrySchema, (v) => into.serviceEntries.push(v));
+        return;
+      default:
+        warnings.push({ file, object, message: 'not used for rendering, ignored' });
+    }
+  });
+  return { problems, warnings };
+}
