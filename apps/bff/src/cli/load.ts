@@ -90,7 +90,16 @@ export function loadText(
       }
       return;
     }
-    values.push(doc.toJS({ maxAliasCount: 100 }) as unknown);
+    try {
+      values.push(doc.toJS({ maxAliasCount: 100 }) as unknown);
+    } catch (e) {
+      // Unresolvable or excessive aliases surface only when the document is converted.
+      problems.push({
+        file,
+        object: `document ${i + 1}`,
+        message: `YAML error: ${e instanceof Error ? e.message : String(e)}`,
+      });
+    }
   });
 
   const expanded: unknown[] = [];

@@ -1,0 +1,479 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { fixturePath, slimeFixturesDir } from '../../test/support/fixtures';
+import { renderSmartLimiter } from '../reconcile/render';
+import { emptyObjects, loadText } from './load';
+import { main } from './main';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function run(args: string[], stdin?: string): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(args, {
+    cwd: slimeFixturesDir,
+    stdout: { write: (t: string) => (stdout += t) },
+    stderr: { write: (t: string) => (stderr += t) },
+    ...(stdin !== undefined
+      ? {
+          stdin: (async function* () {
+            yield stdin;
+          })(),
+        }
+      : {}),
+  });
+  return { code, stdout, stderr };
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'governor-cli-'));
+const write = (name: string, text: string): string => {
+  const file = join(tmp, name);
+  writeFileSync(file, text);
+  return file;
+};
+
+const limiterYaml = (descriptor: string, name = 'reviews') => `apiVersion: microservice.slime.io/v1alpha2
+kind: SmartLimiter
+metadata: {name: ${name}, namespace: default}
+spec:
+  sets:
+    _base:
+      descriptor:
+      - ${descriptor}
+`;
+
+interface List {
+  apiVersion: string;
+  kind: string;
+  items: {
+    metadata: { name: string; namespace: string };
+    status?: { conditions?: { type: string; status: string }[] };
+  }[];
+}
+
+describe('governor render', () => {
+  it('prints a JSON List of EnvoyFilters sorted by namespace/name', async () => {
+    const r = await run([
+      'render',
+      '-f',
+      'doc-f-gateway-route.yaml',
+      '-f',
+      'doc-a-single-inbound.yaml',
+      '-f',
+      'doc-c-header-match.yaml',
+      '-f',
+      'context-bookinfo.yaml',
+      '-o',
+      'json',
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const list = JSON.parse(r.stdout) as List;
+    expect(list.apiVersion).toBe('v1');
+    expect(list.kind).toBe('List');
+    expect(list.items.map((i) => `${i.metadata.namespace}/${i.metadata.name}`)).toEqual([
+      'default/productpage.default.ratelimit',
+      'default/reviews.default.ratelimit',
+      'gateway-system/prod-gateway-1.gateway-system.ratelimit',
+    ]);
+  });
+
+  it('prints YAML documents by default, identical on every run', async () => {
+    const args = ['render', '-f', 'doc-j-source-ip-headers-to-add.yaml', '-f', 'context-bookinfo.yaml'];
+    const a = await run(args);
+    const b = await run(args);
+    expect(a.code).toBe(0);
+    expect(a.stdout).toBe(b.stdout);
+    expect((parse(a.stdout) as { kind: string }).kind).toBe('EnvoyFilter');
+  });
+
+  it('prints an empty List when no condition holds', async () => {
+    const r = await run([
+      'render',
+      '-f',
+      'doc-h-adaptive-cpu.yaml',
+      '-f',
+      'context-bookinfo.yaml',
+      '--metric',
+      '_base.cpu.sum=5',
+      '-o',
+      'json',
+    ]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ apiVersion: 'v1', kind: 'List', items: [] });
+  });
+
+  it('uses --metric values in expressions, and they override pod counts', async () => {
+    const file = write(
+      'avg.yaml',
+      limiterYaml(
+        `{action: {fill_interval: {seconds: 60}, quota: "120", strategy: average}, condition: "{{._base.cpu.sum}}>=80", target: {port: 9080}}`,
+      ),
+    );
+    const r = await run([
+      'render',
+      '-f',
+      file,
+      '-f',
+      'context-bookinfo.yaml',
+      '-m',
+      '_base.cpu.sum=80',
+      '--metric=_base.pod=4',
+      '-o',
+      'json',
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('"maxTokens": 30');
+  });
+
+  it('prints the SmartLimiters with their computed status with --status', async () => {
+    const r = await run([
+      'render',
+      '-f',
+      'doc-a-single-inbound.yaml',
+      '-f',
+      'context-bookinfo.yaml',
+      '--status',
+      '-o',
+      'json',
+    ]);
+    expect(r.code).toBe(0);
+    const list = JSON.parse(r.stdout) as List;
+    expect(list.items).toHaveLength(1);
+    expect(list.items[0]?.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+    expect(JSON.stringify(list.items[0]?.status)).toContain('"metricStatus":{"_base.pod":"3"');
+  });
+
+  it('exits 1 and names the file, object, field path and problem for an invalid field', async () => {
+    const file = write(
+      'bad-quota.yaml',
+      limiterYaml(
+        `{action: {fill_interval: {seconds: 1}, quota: 10}, condition: "true", target: {port: 9080}}`,
+      ),
+    );
+    const r = await run(['render', '-f', file, '-f', 'context-bookinfo.yaml', '-o', 'json']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      `${file}: SmartLimiter default/reviews: spec.sets._base.descriptor[0].action.quota: expected a string`,
+    );
+  });
+
+  it('exits 1 for an unknown metric and lists the known ones', async () => {
+    const file = write(
+      'bad-metric.yaml',
+      limiterYaml(
+        `{action: {fill_interval: {seconds: 1}, quota: "10"}, condition: "{{.base.cpu.sum}}>10", target: {port: 9080}}`,
+      ),
+    );
+    const r = await run([
+      'render',
+      '-f',
+      file,
+      '-f',
+      'context-bookinfo.yaml',
+      '--metric',
+      '_base.cpu.sum=90',
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /spec\.sets\._base\.descriptor\[0\]\.condition: unknown metric "base\.cpu\.sum"; known: _base\.cpu\.sum, _base\.pod/,
+    );
+  });
+
+  it('reports YAML syntax errors with their line', async () => {
+    const file = write('broken.yaml', 'apiVersion: v1\nkind: [Service\n');
+    const r = await run(['render', '-f', file]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/broken\.yaml: document 1: YAML error at line \d+, column \d+/);
+  });
+
+  it('reports a missing file and a SmartLimiter defined twice', async () => {
+    const missing = await run(['render', '-f', 'no-such-file.yaml']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('no-such-file.yaml');
+    const twice = await run([
+      'render',
+      '-f',
+      'doc-a-single-inbound.yaml',
+      '-f',
+      'doc-a-single-inbound.yaml',
+      '-f',
+      'context-bookinfo.yaml',
+    ]);
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toContain('SmartLimiter default/reviews: defined twice');
+  });
+
+  it('warns about unknown fields without failing', async () => {
+    const file = write(
+      'typo.yaml',
+      limiterYaml(
+        `{action: {fill_interval: {seconds: 1}, quota: "10"}, condition: "true", conditon: "x", target: {port: 9080}}`,
+      ),
+    );
+    const r = await run(['render', '-f', file, '-f', 'context-bookinfo.yaml']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(
+      'spec.sets._base.descriptor[0].conditon: unknown field, ignored (did you mean condition?)',
+    );
+  });
+
+  it('reads standard input for -f -', async () => {
+    const text = `${stringify(parse(limiterYaml(`{action: {fill_interval: {seconds: 1}, quota: "3"}, condition: "true", target: {port: 9080}}`)))}`;
+    const r = await run(['render', '-f', '-', '-f', 'context-bookinfo.yaml', '-o', 'json'], text);
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.stdout) as List).items).toHaveLength(1);
+  });
+
+  it('refuses bad usage with exit 2 and explains', async () => {
+    for (const args of [
+      ['render'],
+      ['render', '-f', 'x', '-o', 'xml'],
+      ['render', '-f', 'x', '--metric', 'a'],
+      ['render', '--bogus'],
+      ['nope'],
+    ]) {
+      const r = await run(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('has --help on every command', async () => {
+    for (const args of [['--help'], ['render', '--help'], ['help', 'render']]) {
+      const r = await run(args);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/Usage: governor/);
+    }
+  });
+});
+
+describe('governor render from the shell', () => {
+  const repoRoot = resolve(import.meta.dirname, '..', '..', '..', '..');
+  const exec = promisify(execFile);
+
+  it('works as `pnpm -s governor render ... -o json` from the repository root', async () => {
+    const { stdout } = await exec(
+      'pnpm',
+      [
+        '-s',
+        'governor',
+        'render',
+        '-f',
+        fixturePath('doc-b-outbound-route.yaml'),
+        '-f',
+        fixturePath('context-bookinfo.yaml'),
+        '-o',
+        'json',
+      ],
+      { cwd: repoRoot },
+    );
+    const list = JSON.parse(stdout) as List;
+    expect(list.items.map((i) => i.metadata.name)).toEqual(['productpage.default.ratelimit']);
+  }, 60_000);
+
+  it('exits 1 with the problem on standard error', async () => {
+    const file = write(
+      'shell-bad.yaml',
+      limiterYaml(
+        `{action: {fill_interval: {seconds: 1}, quota: "1/"}, condition: "true", target: {port: 9080}}`,
+      ),
+    );
+    const err = await exec(
+      'node',
+      [
+        join(repoRoot, 'apps/bff/bin/governor.mjs'),
+        'render',
+        '-f',
+        file,
+        '-f',
+        fixturePath('context-bookinfo.yaml'),
+      ],
+      {
+        cwd: repoRoot,
+      },
+    ).catch((e: unknown) => e as { code: number; stderr: string });
+    expect('code' in err ? err.code : 0).toBe(1);
+    expect('stderr' in err ? err.stderr : '').toContain('spec.sets._base.descriptor[0].action.quota');
+  }, 60_000);
+});
+
+describe('loading and rendering arbitrary input', () => {
+  const context = (() => {
+    const o = emptyObjects();
+    loadText(
+      'ctx',
+      stringify({
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'reviews' },
+        spec: { selector: { app: 'r' } },
+      }),
+      o,
+    );
+    return o;
+  })();
+
+  it('never crashes on random text', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 400 }), (text) => {
+        const into = emptyObjects();
+        const r = loadText('random.yaml', text, into);
+        expect(Array.isArray(r.problems)).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  const scalar = fc.oneof(
+    fc.string({ maxLength: 12 }),
+    fc.integer(),
+    fc.double(),
+    fc.boolean(),
+    fc.constant(null),
+  );
+  const value = fc.letrec<{ v: unknown }>((tie) => ({
+    v: fc.oneof(
+      { depthSize: 'small' },
+      scalar,
+      fc.array(tie('v'), { maxLength: 3 }),
+      fc.dictionary(
+        fc.oneof(
+          fc.constantFrom(
+            'quota',
+            'fill_interval',
+            'fillInterval',
+            'seconds',
+            'nanos',
+            'condition',
+            'target',
+            'port',
+            'match',
+            'name',
+            'exact_match',
+            'matchSource',
+            'strategy',
+            'direction',
+            'route',
+            'host',
+            'action',
+            'descriptor',
+            '_base',
+            'v1',
+          ),
+          fc.string({ maxLength: 6 }),
+        ),
+        tie('v'),
+        { maxKeys: 4 },
+      ),
+    ),
+  }));
+
+  it('never crashes on random SmartLimiter-shaped YAML: only typed problems', () => {
+    fc.assert(
+      fc.property(
+        value.v,
+        fc.dictionary(fc.string({ maxLength: 10 }), fc.oneof(fc.integer(), fc.string({ maxLength: 5 }))),
+        (spec, metrics) => {
+          const doc = {
+            apiVersion: 'microservice.slime.io/v1alpha2',
+            kind: 'SmartLimiter',
+            metadata: { name: 'reviews' },
+            spec,
+          };
+          const into = emptyObjects();
+          const r = loadText('random.yaml', stringify(doc), into);
+          for (const p of r.problems) expect(typeof p.message).toBe('string');
+          for (const { object } of into.smartLimiters) {
+            const result = renderSmartLimiter({
+              limiter: object,
+              context: { ...context, pods: [], destinationRules: [], serviceEntries: [] },
+              metrics,
+            });
+            for (const p of result.problems) expect(p.path.length).toBeGreaterThan(0);
+          }
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  it('never crashes on random descriptors that parse', () => {
+    const descriptor = fc.record({
+      condition: fc.oneof(fc.constant('true'), fc.string({ maxLength: 20 }), fc.constant('{{._base.pod}}>1')),
+      action: fc.record({
+        quota: fc.oneof(
+          fc.string({ maxLength: 10 }),
+          fc.constant('100/{{._base.pod}}'),
+          fc.integer({ min: 0, max: 9 }).map(String),
+        ),
+        fill_interval: fc.record({
+          seconds: fc.integer({ min: 0, max: 100000 }),
+          nanos: fc.integer({ min: 0, max: 999999999 }),
+        }),
+        strategy: fc.constantFrom('single', 'average', 'global'),
+      }),
+      target: fc.record(
+        {
+          port: fc.integer({ min: 0, max: 65535 }),
+          direction: fc.constantFrom('inbound', 'outbound'),
+          route: fc.array(fc.string({ maxLength: 8 }), { maxLength: 2 }),
+        },
+        { requiredKeys: [] },
+      ),
+      match: fc.array(
+        fc.record(
+          {
+            name: fc.string({ maxLength: 4 }),
+            exact_match: fc.string({ maxLength: 8 }),
+            prefix_match: fc.string({ maxLength: 3 }),
+            matchSource: fc.constantFrom('HeadMatch', 'QueryMatch', 'SourceIpMatch', 'JsonBodyMatch'),
+            present_match_separate: fc.boolean(),
+            invert_match: fc.boolean(),
+          },
+          { requiredKeys: [] },
+        ),
+        { maxLength: 3 },
+      ),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(descriptor, { maxLength: 3 }),
+        fc.integer({ min: 0, max: 5 }),
+        (descriptors, pods) => {
+          const doc = {
+            apiVersion: 'microservice.slime.io/v1alpha2',
+            kind: 'SmartLimiter',
+            metadata: { name: 'reviews' },
+            spec: { sets: { _base: { descriptor: descriptors } } },
+          };
+          const into = emptyObjects();
+          loadText('random.yaml', stringify(doc), into);
+          for (const { object } of into.smartLimiters) {
+            const result = renderSmartLimiter({
+              limiter: object,
+              context: { ...context, pods: [], destinationRules: [], serviceEntries: [] },
+              metrics: { '_base.pod': pods },
+            });
+            expect(result.envoyFilters.length + result.problems.length).toBeGreaterThanOrEqual(0);
+            for (const rule of result.rules) {
+              expect(rule.quota).toBeGreaterThanOrEqual(1);
+              expect(Number.isInteger(rule.quota)).toBe(true);
+            }
+          }
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+});
