@@ -1,0 +1,285 @@
+import type { Descriptor } from './rules';
+
+/**
+ * What happened to a request: `allowed`; `limited` (deny it, e.g. 429); or `shadow`: a rule in shadow mode
+ * would have limited it, so it is allowed and recorded (Envoy's `filter_enforced` at 0%).
+ */
+export type Outcome = 'allowed' | 'limited' | 'shadow';
+
+/**
+ * Where a decision's numbers came from: `local` (this process: token buckets, or windows counted in
+ * memory), `global` (the shared store), `cache` (the local cache of keys already over limit in the
+ * shared store, no round trip), `fallback` (the shared store was unavailable: counted locally for a
+ * fail-open rule, denied for a fail-closed one).
+ */
+export type DecisionSource = 'local' | 'global' | 'cache' | 'fallback';
+
+/** Which kind of rule decided. */
+export type RuleKind = 'local' | 'global' | 'default';
+
+/** A decision about one request. */
+export interface Decision {
+  readonly outcome: Outcome;
+  /** False only when the outcome is `limited`. */
+  readonly allowed: boolean;
+  /**
+   * The rule that decided: the one that limited (or would have, for `shadow`), else the strictest rule that
+   * matched. `null` when no rule applied (no descriptor matched and there is no default bucket).
+   */
+  readonly ruleId: string | null;
+  readonly ruleKind: RuleKind | null;
+  /** The request descriptor that matched `ruleId` (the caller's own array, not a copy); null for the default bucket. */
+  readonly descriptor: Descriptor | null;
+  readonly hits: number;
+  /** Whole tokens (or requests) left for `ruleId` after this request. Infinity when no rule applied. */
+  readonly remaining: number;
+  /** `maxTokens` of a token bucket, `requestsPerUnit` of a window. Infinity when no rule applied. */
+  readonly limit: number;
+  /** Milliseconds until the limit is whole again: the bucket full, or the window's end. */
+  readonly resetMs: number;
+  /** For `limited`: milliseconds until the same request could pass. 0 otherwise. */
+  readonly retryAfterMs: number;
+  readonly source: DecisionSource;
+  /** The engine clock's time of the decision. */
+  readonly atMs: number;
+}
+
+/** Receives every decision after it is made. The object may be reused: copy what you keep ({@link copyDecision}). */
+export type DecisionListener = (decision: Decision) => void;
+
+/** Offsets in {@link MutableDecision.numbers}. */
+export const REMAINING = 0;
+export const LIMIT = 1;
+export const RESET_MS = 2;
+export const RETRY_AFTER_MS = 3;
+export const AT_MS = 4;
+export const HITS = 5;
+
+/**
+ * A decision the engine fills in place, so the synchronous path allocates nothing. Its numbers live in a
+ * `Float64Array`: writing a fractional or large number (a timestamp) into a plain object field can box it
+ * in a fresh heap object, writing into a typed array never does.
+ */
+export class MutableDecision implements Decision {
+  outcome: Outcome = 'allowed';
+  allowed = true;
+  ruleId: string | null = null;
+  ruleKind: RuleKind | null = null;
+  descriptor: Descriptor | null = null;
+  source: DecisionSource = 'local';
+  readonly numbers = new Float64Array([Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY, 0, 0, 0, 1]);
+
+  get remaining(): number {
+    return this.numbers[REMAINING]!;
+  }
+  set remaining(value: number) {
+    this.numbers[REMAINING] = value;
+  }
+  get limit(): number {
+    return this.numbers[LIMIT]!;
+  }
+  set limit(value: number) {
+    this.numbers[LIMIT] = value;
+  }
+  get resetMs(): number {
+    return this.numbers[RESET_MS]!;
+  }
+  set resetMs(value: number) {
+    this.numbers[RESET_MS] = value;
+  }
+  get retryAfterMs(): number {
+    return this.numbers[RETRY_AFTER_MS]!;
+  }
+  set retryAfterMs(value: number) {
+    this.numbers[RETRY_AFTER_MS] = value;
+  }
+  get atMs(): number {
+    return this.numbers[AT_MS]!;
+  }
+  set atMs(value: number) {
+    this.numbers[AT_MS] = value;
+  }
+  get hits(): number {
+    return this.numbers[HITS]!;
+  }
+  set hits(value: number) {
+    this.numbers[HITS] = value;
+  }
+
+  /** Sets every field from another mutable decision (without allocating). */
+  assign(from: MutableDecision): this {
+    this.outcome = from.outcome;
+    this.allowed = from.allowed;
+    this.ruleId = from.ruleId;
+    this.ruleKind = from.ruleKind;
+    this.descriptor = from.descriptor;
+    this.source = from.source;
+    const a = this.numbers;
+    const b = from.numbers;
+    a[0] = b[0]!;
+    a[1] = b[1]!;
+    a[2] = b[2]!;
+    a[3] = b[3]!;
+    a[4] = b[4]!;
+    a[5] = b[5]!;
+    return this;
+  }
+}
+
+/** A plain, frozen copy of a decision (safe to keep, send or serialise). */
+export function copyDecision(d: Decision): Decision {
+  return Object.freeze({
+    outcome: d.outcome,
+    allowed: d.allowed,
+    ruleId: d.ruleId,
+    ruleKind: d.ruleKind,
+    descriptor: d.descriptor,
+    hits: d.hits,
+    remaining: d.remaining,
+    limit: d.limit,
+    resetMs: d.resetMs,
+    retryAfterMs: d.retryAfterMs,
+    source: d.source,
+    atMs: d.atMs,
+  });
+}
+
+/** One second of one rule's traffic: requests (not hits) per outcome. */
+export interface SecondCounts {
+  /** Unix second (`floor(ms / 1000)`) of the engine clock. */
+  readonly second: number;
+  readonly allowed: number;
+  readonly limited: number;
+  readonly shadow: number;
+}
+
+/** A rule's recent history for a dashboard. */
+export interface RuleSeries {
+  readonly ruleId: string;
+  readonly ruleKind: RuleKind;
+  /** Oldest first, one entry per second (zeros included), ending at the requested second. */
+  readonly seconds: readonly SecondCounts[];
+  readonly totals: { readonly allowed: number; readonly limited: number; readonly shadow: number };
+}
+
+/**
+ * Per-second counts of one rule for the last `historySeconds` seconds, in a ring indexed by the second, so
+ * recording is a few array writes and never allocates. It survives a rule-set swap with the rule's id.
+ */
+export class RuleStats {
+  private readonly secondAt: Float64Array;
+  private readonly allowedAt: Uint32Array;
+  private readonly limitedAt: Uint32Array;
+  private readonly shadowAt: Uint32Array;
+  allowedTotal = 0;
+  limitedTotal = 0;
+  shadowTotal = 0;
+  // The slot of the last second recorded: seconds since the epoch are too large for integer modulo, and a
+  // floating-point modulo per decision is measurable.
+  private lastSecond = Number.NaN;
+  private lastSlot = 0;
+
+  constructor(readonly historySeconds: number) {
+    if (!(Number.isInteger(historySeconds) && historySeconds >= 1)) throw new RangeError('historySeconds must be a positive integer');
+    this.secondAt = new Float64Array(historySeconds).fill(Number.NaN);
+    this.allowedAt = new Uint32Array(historySeconds);
+    this.limitedAt = new Uint32Array(historySeconds);
+    this.shadowAt = new Uint32Array(historySeconds);
+  }
+
+  record(outcome: Outcome, second: number): void {
+    let slot = this.lastSlot;
+    if (second !== this.lastSecond) {
+      slot = second % this.historySeconds;
+      this.lastSecond = second;
+      this.lastSlot = slot;
+    }
+    if (this.secondAt[slot] !== second) {
+      this.secondAt[slot] = second;
+      this.allowedAt[slot] = 0;
+      this.limitedAt[slot] = 0;
+      this.shadowAt[slot] = 0;
+    }
+    switch (outcome) {
+      case 'allowed':
+        this.allowedAt[slot]!++;
+        this.allowedTotal++;
+        break;
+      case 'limited':
+        this.limitedAt[slot]!++;
+        this.limitedTotal++;
+        break;
+      case 'shadow':
+        this.shadowAt[slot]!++;
+        this.shadowTotal++;
+        break;
+      default: {
+        const unknown: never = outcome;
+        throw new RangeError(`unknown outcome ${String(unknown)}`);
+      }
+    }
+  }
+
+  /** The last `count` seconds ending at `nowSecond`, oldest first (at most `historySeconds`). */
+  series(nowSecond: number, count = this.historySeconds): SecondCounts[] {
+    const n = Math.min(count, this.historySeconds);
+    const out: SecondCounts[] = [];
+    for (let second = nowSecond - n + 1; second <= nowSecond; second++) {
+      const slot = ((second % this.historySeconds) + this.historySeconds) % this.historySeconds;
+      const held = this.secondAt[slot] === second;
+      out.push({
+        second,
+        allowed: held ? this.allowedAt[slot]! : 0,
+        limited: held ? this.limitedAt[slot]! : 0,
+        shadow: held ? this.shadowAt[slot]! : 0,
+      });
+    }
+    return out;
+  }
+}
+
+/** A decision in the ring, with its sequence number (for resuming a live feed after a reconnect). */
+export interface RecordedDecision extends Decision {
+  readonly seq: number;
+}
+
+class RingSlot extends MutableDecision {
+  seq = 0;
+}
+
+/**
+ * The last `capacity` decisions. Slots are preallocated and overwritten in place, so recording allocates
+ * nothing; reading copies.
+ */
+export class DecisionRing {
+  private readonly slots: RingSlot[];
+  private next = 0;
+  /** The sequence number of the newest decision (0 before the first). */
+  lastSeq = 0;
+
+  constructor(readonly capacity: number) {
+    if (!(Number.isInteger(capacity) && capacity >= 0)) throw new RangeError('ring capacity must be a non-negative integer');
+    this.slots = Array.from({ length: capacity }, () => new RingSlot());
+  }
+
+  push(decision: MutableDecision): void {
+    this.lastSeq++;
+    if (this.capacity === 0) return;
+    const slot = this.slots[this.next]!;
+    slot.assign(decision);
+    slot.seq = this.lastSeq;
+    this.next = this.next + 1 === this.capacity ? 0 : this.next + 1;
+  }
+
+  /** Decisions with `seq > afterSeq` still held, oldest first, at most `limit` (the newest ones). */
+  since(afterSeq = 0, limit = this.capacity): RecordedDecision[] {
+    const held = Math.min(this.lastSeq, this.capacity);
+    const first = Math.max(afterSeq + 1, this.lastSeq - held + 1, this.lastSeq - limit + 1);
+    const out: RecordedDecision[] = [];
+    for (let seq = first; seq <= this.lastSeq; seq++) {
+      const slot = this.slots[(seq - 1) % this.capacity]!;
+      out.push({ ...copyDecision(slot), seq: slot.seq });
+    }
+    return out;
+  }
+}

@@ -1,0 +1,556 @@
+import { systemClock, type Clock } from './clock';
+import {
+  AT_MS,
+  DecisionRing,
+  HITS,
+  LIMIT,
+  MutableDecision,
+  REMAINING,
+  RESET_MS,
+  RETRY_AFTER_MS,
+  type Decision,
+  type DecisionListener,
+  type DecisionSource,
+  type RecordedDecision,
+  type RuleSeries,
+} from './decision';
+import { isOverLimit, WINDOW_START_MS, windowHit, windowRemaining } from './fixed-window';
+import {
+  CompiledGlobalRule,
+  compileRuleSet,
+  type CompiledLocalRule,
+  type CompiledRule,
+  type CompiledRuleSet,
+  type Descriptor,
+  type RuleSetInput,
+} from './rules';
+import type { WindowCount, WindowStore } from './stores/window-store';
+import { bucketHas, bucketRefill, bucketTake, BUCKET_TOKENS, TOKEN_EPSILON } from './token-bucket';
+
+/** A request to decide: its descriptors (as Envoy's route `rate_limits` actions produce them) and its cost. */
+export interface DecideRequest {
+  /** Each is matched against the rules independently; the request is limited if any matched limit is exhausted. */
+  readonly descriptors: readonly Descriptor[];
+  /** Tokens (or counter increments) the request costs: Envoy's `hits_addend`. Absent or 0 means 1. */
+  readonly hits?: number;
+}
+
+/** Options of {@link RateLimitEngine}. */
+export interface EngineOptions {
+  readonly rules?: RuleSetInput;
+  /** Default: {@link systemClock}. */
+  readonly clock?: Clock;
+  /**
+   * Shared store for global rules. Without one, global rules are counted in this process and
+   * {@link RateLimitEngine.decide} handles them synchronously; with one, use {@link RateLimitEngine.decideAsync}.
+   */
+  readonly store?: WindowStore;
+  /** Decisions kept in the ring of recent decisions. Default 1,024; 0 keeps none. */
+  readonly recentCapacity?: number;
+  /** Seconds of per-rule, per-second history kept. Default 60. */
+  readonly historySeconds?: number;
+  /** Bound on the local cache of shared-store keys known to be over limit. Default 100,000. */
+  readonly overLimitCacheSize?: number;
+}
+
+/** A rule as it stands now, for display. */
+export interface RuleSummary {
+  readonly id: string;
+  readonly kind: 'local' | 'global' | 'default';
+  readonly entries: Descriptor;
+  readonly shadow: boolean;
+  /** `maxTokens` or `requestsPerUnit`. */
+  readonly limit: number;
+  /** Token buckets: tokens per second. Windows: the window in milliseconds. */
+  readonly ratePerSecond: number | null;
+  readonly windowMs: number | null;
+  /** Distinct values held for a blank-value rule (0 for exact rules). */
+  readonly dynamicKeys: number;
+}
+
+/** The decision object the engine fills, with the compiled rule that decided (internal). */
+class WorkingDecision extends MutableDecision {
+  rule: CompiledRule | null = null;
+}
+
+/** Normalises Envoy's `hits_addend`: 0 or absent means 1. */
+function requestHits(hits: number | undefined): number {
+  if (hits === undefined || hits === 0) return 1;
+  if (!(Number.isInteger(hits) && hits > 0)) throw new RangeError(`hits must be a positive integer (got ${hits})`);
+  return hits;
+}
+
+/**
+ * One global rule's verdict for a request. The engine combines them: the first enforced rule over limit
+ * limits; else the first shadow rule over limit makes it `shadow`; else the one with the fewest left reports.
+ */
+class GlobalTally {
+  private limited = new GlobalVerdict();
+  private shadow = new GlobalVerdict();
+  private tightest = new GlobalVerdict();
+  private any = false;
+
+  reset(): void {
+    this.limited.rule = null;
+    this.shadow.rule = null;
+    this.tightest.rule = null;
+    this.any = false;
+  }
+
+  add(rule: CompiledGlobalRule, descriptor: Descriptor, over: boolean, remaining: number, resetMs: number, source: DecisionSource): void {
+    this.any = true;
+    if (over && !rule.shadow) {
+      if (this.limited.rule === null) this.limited.set(rule, descriptor, 0, resetMs, source);
+    } else if (over) {
+      if (this.shadow.rule === null) this.shadow.set(rule, descriptor, 0, resetMs, source);
+    } else if (this.tightest.rule === null || remaining < this.tightest.remaining) {
+      this.tightest.set(rule, descriptor, remaining, resetMs, source);
+    }
+  }
+
+  /**
+   * Merges into a decision whose local part allowed (or shadowed) the request. A global rule reports
+   * unless only the local part had something to say: it limited, or shadowed while global rules allowed.
+   */
+  applyTo(d: WorkingDecision): void {
+    if (!this.any) return;
+    if (this.limited.rule !== null) this.limited.write(d, 'limited');
+    else if (this.shadow.rule !== null) this.shadow.write(d, 'shadow');
+    else if (d.outcome !== 'shadow' && this.tightest.rule !== null) this.tightest.write(d, 'allowed');
+  }
+}
+
+class GlobalVerdict {
+  rule: CompiledGlobalRule | null = null;
+  descriptor: Descriptor | null = null;
+  remaining = 0;
+  resetMs = 0;
+  source: DecisionSource = 'local';
+
+  set(rule: CompiledGlobalRule, descriptor: Descriptor, remaining: number, resetMs: number, source: DecisionSource): void {
+    this.rule = rule;
+    this.descriptor = descriptor;
+    this.remaining = remaining;
+    this.resetMs = resetMs;
+    this.source = source;
+  }
+
+  write(d: WorkingDecision, outcome: 'allowed' | 'limited' | 'shadow'): void {
+    const rule = this.rule!;
+    d.outcome = outcome;
+    d.allowed = outcome !== 'limited';
+    d.rule = rule;
+    d.ruleId = rule.id;
+    d.ruleKind = 'global';
+    d.descriptor = this.descriptor;
+    d.remaining = this.remaining;
+    d.limit = rule.requestsPerUnit;
+    d.resetMs = this.resetMs;
+    // A window denies until it ends (envoyproxy/ratelimit keeps counting the denied requests).
+    d.retryAfterMs = outcome === 'limited' ? this.resetMs : 0;
+    d.source = this.source;
+  }
+}
+
+interface PendingGlobal {
+  readonly rule: CompiledGlobalRule;
+  readonly descriptor: Descriptor;
+  readonly key: string;
+}
+
+/**
+ * The rate-limit engine: matches a request's descriptors against the rule set, draws from Envoy-style
+ * token buckets (local rules, default bucket) and envoyproxy/ratelimit-style fixed windows (global rules),
+ * and returns a {@link Decision}. It never logs: observe it with {@link subscribe}, {@link recent} and
+ * {@link series}.
+ *
+ * The in-memory path ({@link decide}) is synchronous and allocates nothing per decision: it returns the same
+ * mutable decision object each time, valid until the next call. Copy it ({@link copyDecision}) to keep it.
+ */
+export class RateLimitEngine {
+  private ruleSet: CompiledRuleSet;
+  private readonly clock: Clock;
+  private readonly store: WindowStore | null;
+  private readonly historySeconds: number;
+  private readonly ring: DecisionRing;
+  private readonly listeners: DecisionListener[] = [];
+  private readonly result = new WorkingDecision();
+  private readonly tally = new GlobalTally();
+  /** Shared-store keys over limit, with the local time their window ends (envoyproxy/ratelimit's local cache). */
+  private readonly overLimitCache = new Map<string, number>();
+  private readonly overLimitCacheSize: number;
+  /** Start and end (ms) of the second {@link second} numbers. */
+  private readonly secondBounds = new Float64Array([Number.NaN, Number.NaN]);
+  private second = 0;
+  // Scratch space for the matched local buckets, sorted by rank: grown once, then reused.
+  private matchedRules: CompiledLocalRule[] = [];
+  private matchedRows = new Int32Array(8);
+  private matchedDescriptors: (Descriptor | null)[] = [];
+
+  constructor(options: EngineOptions = {}) {
+    this.clock = options.clock ?? systemClock;
+    this.store = options.store ?? null;
+    this.historySeconds = options.historySeconds ?? 60;
+    this.ring = new DecisionRing(options.recentCapacity ?? 1024);
+    this.overLimitCacheSize = options.overLimitCacheSize ?? 100_000;
+    this.ruleSet = compileRuleSet(options.rules ?? {}, { nowMs: this.clock.nowMs(), historySeconds: this.historySeconds });
+  }
+
+  /**
+   * Replaces the rule set atomically: it is compiled and validated first (a {@link RuleSetError} leaves the
+   * current one in force), then swapped in one assignment, so every decision sees either the old set or the
+   * new one. Rules whose id is unchanged keep their state: tokens (clamped to a lowered cap, not refilled),
+   * per-value buckets, window counts and statistics. Decisions in flight finish against the set they began with.
+   */
+  applyRules(input: RuleSetInput): void {
+    this.ruleSet = compileRuleSet(input, { previous: this.ruleSet, nowMs: this.clock.nowMs(), historySeconds: this.historySeconds });
+    // "Over limit" was judged against the old limits; a raised limit must not stay denied from the cache.
+    this.overLimitCache.clear();
+  }
+
+  /** Decides now, synchronously. The returned object is reused by the next call. */
+  decide(request: DecideRequest): Decision {
+    return this.decideAt(request, this.clock.nowMs());
+  }
+
+  /**
+   * Decides at a time the caller read from the clock: a caller deciding a batch reads the clock once for
+   * all of it. Synchronous; the returned object is reused by the next call.
+   */
+  decideAt(request: DecideRequest, nowMs: number): Decision {
+    const rs = this.ruleSet;
+    const d = this.result;
+    const hits = requestHits(request.hits);
+    if (this.store !== null && rs.global.size !== 0) throw new Error('this engine has a shared store: decide global rules with decideAsync()');
+    this.begin(d, hits, nowMs);
+    this.decideLocal(rs, request.descriptors, hits, nowMs, d);
+    if (d.outcome !== 'limited' && rs.global.size !== 0) this.decideGlobalInProcess(rs, request.descriptors, hits, nowMs, d, 'local');
+    this.record(d);
+    return d;
+  }
+
+  /**
+   * Decides through the shared store: local rules first (synchronously; a request they limit never reaches
+   * the store, as Envoy's local filter runs before its global one), then global rules. Increments made in
+   * the same tick share one store round trip. Keys known to be over limit for the rest of their window are
+   * answered from a local cache (`source: 'cache'`). When the store fails, fail-open rules count in this
+   * process and fail-closed rules deny (`source: 'fallback'`). Resolves with a fresh decision object.
+   */
+  async decideAsync(request: DecideRequest): Promise<Decision> {
+    const rs = this.ruleSet;
+    const nowMs = this.clock.nowMs();
+    const hits = requestHits(request.hits);
+    const d = new WorkingDecision();
+    this.begin(d, hits, nowMs);
+    this.decideLocal(rs, request.descriptors, hits, nowMs, d);
+    if (d.outcome === 'limited' || rs.global.size === 0) return this.finish(d);
+    const store = this.store;
+    if (store === null) {
+      this.decideGlobalInProcess(rs, request.descriptors, hits, nowMs, d, 'local');
+      return this.finish(d);
+    }
+    const tally = new GlobalTally();
+    const pending: PendingGlobal[] = [];
+    for (const descriptor of request.descriptors) {
+      const rule = rs.global.match(descriptor);
+      if (rule === undefined) continue;
+      const key = rule.storeKey(descriptor);
+      const cachedUntil = this.overLimitCache.get(key);
+      if (cachedUntil !== undefined) {
+        // Over limit until its window ends: no round trip (envoyproxy/ratelimit skips the increment too).
+        if (cachedUntil > nowMs) {
+          tally.add(rule, descriptor, true, 0, cachedUntil - nowMs, 'cache');
+          continue;
+        }
+        this.overLimitCache.delete(key);
+      }
+      pending.push({ rule, descriptor, key });
+    }
+    if (pending.length > 0) {
+      const counts = await Promise.all(
+        pending.map((p) =>
+          store.increment({ key: p.key, hits, unit: p.rule.unit }).then(
+            (count): WindowCount | null => count,
+            (): null => null,
+          ),
+        ),
+      );
+      const afterMs = this.clock.nowMs();
+      pending.forEach((p, i) => {
+        const count = counts[i] ?? null;
+        if (count === null) this.fallback(p, hits, nowMs, tally);
+        else this.countGlobal(p, count, afterMs, tally);
+      });
+    }
+    tally.applyTo(d);
+    return this.finish(d);
+  }
+
+  /** Calls `listener` after every decision (synchronously, with a possibly reused object). Returns an unsubscribe. */
+  subscribe(listener: DecisionListener): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
+
+  /** Recent decisions with `seq > afterSeq`, oldest first, at most `limit`: the raw feed for a live view. */
+  recent(afterSeq = 0, limit?: number): RecordedDecision[] {
+    return this.ring.since(afterSeq, limit);
+  }
+
+  /** The sequence number of the newest decision. */
+  get lastSeq(): number {
+    return this.ring.lastSeq;
+  }
+
+  /** Per-rule, per-second counts (allowed, limited, shadow) for the last `seconds` seconds, ending now. */
+  series(seconds = this.historySeconds): RuleSeries[] {
+    const nowSecond = Math.floor(this.clock.nowMs() / 1000);
+    return this.ruleSet.all().map((rule) => ({
+      ruleId: rule.id,
+      ruleKind: rule.kind,
+      seconds: rule.stats.series(nowSecond, seconds),
+      totals: { allowed: rule.stats.allowedTotal, limited: rule.stats.limitedTotal, shadow: rule.stats.shadowTotal },
+    }));
+  }
+
+  /** The rules in force, for display. */
+  rules(): RuleSummary[] {
+    return this.ruleSet.all().map((rule): RuleSummary => {
+      if (rule instanceof CompiledGlobalRule) {
+        const g = rule;
+        return {
+          id: g.id,
+          kind: 'global',
+          entries: g.entries,
+          shadow: g.shadow,
+          limit: g.requestsPerUnit,
+          ratePerSecond: null,
+          windowMs: g.unitMs,
+          dynamicKeys: g.table?.size ?? 0,
+        };
+      }
+      const l = rule;
+      return {
+        id: l.id,
+        kind: l.kind === 'default' ? 'default' : 'local',
+        entries: l.entries,
+        shadow: l.shadow,
+        limit: l.params.maxTokens,
+        ratePerSecond: l.params.ratePerSecond,
+        windowMs: null,
+        dynamicKeys: l.table?.size ?? 0,
+      };
+    });
+  }
+
+  /** Sets what every decision has; {@link decideLocal} then writes every other field. */
+  private begin(d: WorkingDecision, hits: number, nowMs: number): void {
+    d.numbers[HITS] = hits;
+    d.numbers[AT_MS] = nowMs;
+  }
+
+  /**
+   * Local rules, as Envoy's local rate limiter: each request descriptor selects at most one rule; the default
+   * bucket applies when none matched (or always, with `alwaysConsumeDefault`). Matched buckets are checked in
+   * rank order (strictest fill rate first). The first enforced bucket without `hits` tokens limits the
+   * request and **no** bucket is charged. Envoy charges the buckets it tried before the one that denied;
+   * checking all before charging any keeps "a denied request takes nothing" true across buckets. A shadow
+   * bucket without tokens only marks the request `shadow`.
+   */
+  private decideLocal(rs: CompiledRuleSet, descriptors: readonly Descriptor[], hits: number, nowMs: number, d: WorkingDecision): void {
+    let n = 0;
+    if (rs.local.size !== 0) {
+      for (let i = 0; i < descriptors.length; i++) {
+        const descriptor = descriptors[i]!;
+        const rule = rs.local.match(descriptor);
+        if (rule !== undefined) n = this.addMatch(n, rule, rule.rowFor(descriptor, nowMs), descriptor);
+      }
+    }
+    const fallback = rs.defaultRule;
+    if (fallback !== null && (n === 0 || rs.alwaysConsumeDefault)) n = this.addMatch(n, fallback, 0, null);
+    if (n === 0) {
+      this.writeUnlimited(d);
+      return;
+    }
+
+    const rules = this.matchedRules;
+    const rows = this.matchedRows;
+    let shadowAt = -1;
+    for (let i = 0; i < n; i++) {
+      const rule = rules[i]!;
+      const s = rule.state;
+      const o = rows[i]!;
+      bucketRefill(s, o, rule.params, nowMs);
+      if (bucketHas(s, o, hits)) continue;
+      if (!rule.shadow) {
+        this.writeLocal(d, i, 'limited', hits);
+        return;
+      }
+      if (shadowAt < 0) shadowAt = i;
+    }
+    for (let i = 0; i < n; i++) {
+      const s = rules[i]!.state;
+      const o = rows[i]!;
+      if (bucketHas(s, o, hits)) bucketTake(s, o, hits);
+    }
+    if (shadowAt >= 0) this.writeLocal(d, shadowAt, 'shadow', hits);
+    else this.writeLocal(d, 0, 'allowed', hits);
+  }
+
+  /** Inserts a match keeping the scratch arrays sorted by rank (insertion sort: there are few). */
+  private addMatch(n: number, rule: CompiledLocalRule, row: number, descriptor: Descriptor | null): number {
+    const rules = this.matchedRules;
+    if (n === this.matchedRows.length) {
+      const grown = new Int32Array(n * 2);
+      grown.set(this.matchedRows);
+      this.matchedRows = grown;
+    }
+    const rows = this.matchedRows;
+    const descriptors = this.matchedDescriptors;
+    let i = n;
+    while (i > 0 && rules[i - 1]!.rank > rule.rank) {
+      rules[i] = rules[i - 1]!;
+      rows[i] = rows[i - 1]!;
+      descriptors[i] = descriptors[i - 1]!;
+      i--;
+    }
+    rules[i] = rule;
+    rows[i] = row;
+    descriptors[i] = descriptor;
+    return n + 1;
+  }
+
+  private writeLocal(d: WorkingDecision, i: number, outcome: 'allowed' | 'limited' | 'shadow', hits: number): void {
+    const rule = this.matchedRules[i]!;
+    const p = rule.params;
+    const tokens = rule.state[this.matchedRows[i]! + BUCKET_TOKENS]!;
+    d.outcome = outcome;
+    d.allowed = outcome !== 'limited';
+    d.rule = rule;
+    d.ruleId = rule.id;
+    d.ruleKind = rule.kind === 'default' ? 'default' : 'local';
+    d.descriptor = this.matchedDescriptors[i]!;
+    d.source = 'local';
+    // Numbers go straight into the decision's typed array, and the token maths is written out rather than
+    // called: a fractional number passed to or returned from a call the compiler does not inline is boxed
+    // in a fresh heap object, and this path must not allocate.
+    const n = d.numbers;
+    n[REMAINING] = Math.floor(tokens + TOKEN_EPSILON);
+    n[LIMIT] = p.maxTokens;
+    const missing = p.maxTokens - tokens;
+    n[RESET_MS] = missing > 0 ? Math.ceil(missing * p.msPerToken) : 0;
+    if (outcome !== 'limited') n[RETRY_AFTER_MS] = 0;
+    else if (hits > p.maxTokens) n[RETRY_AFTER_MS] = Number.POSITIVE_INFINITY;
+    else n[RETRY_AFTER_MS] = Math.ceil((hits - tokens) * p.msPerToken);
+  }
+
+  private writeUnlimited(d: WorkingDecision): void {
+    d.outcome = 'allowed';
+    d.allowed = true;
+    d.rule = null;
+    d.ruleId = null;
+    d.ruleKind = null;
+    d.descriptor = null;
+    d.source = 'local';
+    const n = d.numbers;
+    n[REMAINING] = Number.POSITIVE_INFINITY;
+    n[LIMIT] = Number.POSITIVE_INFINITY;
+    n[RESET_MS] = 0;
+    n[RETRY_AFTER_MS] = 0;
+  }
+
+  /** Global rules counted in this process: the store-less path, and the fail-open fallback. */
+  private decideGlobalInProcess(
+    rs: CompiledRuleSet,
+    descriptors: readonly Descriptor[],
+    hits: number,
+    nowMs: number,
+    d: WorkingDecision,
+    source: DecisionSource,
+  ): void {
+    const tally = this.tally;
+    tally.reset();
+    for (let i = 0; i < descriptors.length; i++) {
+      const descriptor = descriptors[i]!;
+      const rule = rs.global.match(descriptor);
+      if (rule === undefined) continue;
+      this.countInProcess(tally, rule, descriptor, hits, nowMs, source);
+    }
+    tally.applyTo(d);
+  }
+
+  private countGlobal(p: PendingGlobal, count: WindowCount, localNowMs: number, tally: GlobalTally): void {
+    const { rule } = p;
+    const over = isOverLimit(count.count, rule.requestsPerUnit);
+    // The reset comes from the store's clock: the window is the store's, not ours.
+    const resetMs = Math.max(0, count.windowStartMs + rule.unitMs - count.nowMs);
+    if (over) this.cacheOverLimit(p.key, localNowMs + resetMs);
+    tally.add(rule, p.descriptor, over, windowRemaining(count.count, rule.requestsPerUnit), resetMs, 'global');
+  }
+
+  private fallback(p: PendingGlobal, hits: number, nowMs: number, tally: GlobalTally): void {
+    const { rule } = p;
+    if (rule.failMode === 'closed') {
+      tally.add(rule, p.descriptor, true, 0, 0, 'fallback');
+      return;
+    }
+    this.countInProcess(tally, rule, p.descriptor, hits, nowMs, 'fallback');
+  }
+
+  private countInProcess(
+    tally: GlobalTally,
+    rule: CompiledGlobalRule,
+    descriptor: Descriptor,
+    hits: number,
+    nowMs: number,
+    source: DecisionSource,
+  ): void {
+    const o = rule.rowFor(descriptor);
+    const s = rule.state;
+    const count = windowHit(s, o, hits, nowMs, rule.unitMs);
+    const resetMs = s[o + WINDOW_START_MS]! + rule.unitMs - nowMs;
+    tally.add(rule, descriptor, isOverLimit(count, rule.requestsPerUnit), windowRemaining(count, rule.requestsPerUnit), resetMs, source);
+  }
+
+  private cacheOverLimit(key: string, untilMs: number): void {
+    const cache = this.overLimitCache;
+    if (cache.size >= this.overLimitCacheSize) {
+      const now = this.clock.nowMs();
+      for (const [k, until] of cache) if (until <= now) cache.delete(k);
+      if (cache.size >= this.overLimitCacheSize) return;
+    }
+    cache.set(key, untilMs);
+  }
+
+  /**
+   * The Unix second of a decision, as a small integer. The last second's bounds are cached in a typed
+   * array, so most decisions compare two numbers instead of dividing (and never box a timestamp).
+   */
+  private secondOf(numbers: Float64Array): number {
+    const at = numbers[AT_MS]!;
+    const bounds = this.secondBounds;
+    if (at >= bounds[0]! && at < bounds[1]!) return this.second;
+    const second = Math.floor(at / 1000);
+    bounds[0] = second * 1000;
+    bounds[1] = bounds[0] + 1000;
+    this.second = second | 0;
+    return this.second;
+  }
+
+  private finish(d: WorkingDecision): Decision {
+    this.record(d);
+    return d;
+  }
+
+  /** Counts the decision under the rule that decided, keeps it in the ring, then tells the listeners. */
+  private record(d: WorkingDecision): void {
+    const rule = d.rule;
+    if (rule !== null) rule.stats.record(d.outcome, this.secondOf(d.numbers));
+    this.ring.push(d);
+    const listeners = this.listeners;
+    for (let i = 0; i < listeners.length; i++) listeners[i]!(d);
+  }
+}
