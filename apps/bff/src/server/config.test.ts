@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, isLoopbackHost, loadConfig } from './config';
+
+const homeDir = '/home/ada';
+
+describe('loadConfig', () => {
+  it('defaults to loopback, port 4000, the XDG default data dir and embedded mode', () => {
+    expect(loadConfig({ env: {}, homeDir })).toEqual({
+      host: '127.0.0.1',
+      port: 4000,
+      dataDir: '/home/ada/.local/share/governor',
+      mode: 'embedded',
+    });
+  });
+
+  it('reads host, port and data dir from the environment', () => {
+    const config = loadConfig({
+      env: { BFF_HOST: '::1', BFF_PORT: '4310', GOVERNOR_DATA_DIR: '/var/lib/governor' },
+      homeDir,
+    });
+    expect(config).toMatchObject({ host: '::1', port: 4310, dataDir: '/var/lib/governor' });
+  });
+
+  it('accepts port 0, which asks the OS for a free port', () => {
+    expect(loadConfig({ env: { BFF_PORT: '0' }, homeDir }).port).toBe(0);
+  });
+
+  it('puts the data dir under an absolute XDG_DATA_HOME and ignores a relative one', () => {
+    expect(loadConfig({ env: { XDG_DATA_HOME: '/data' }, homeDir }).dataDir).toBe('/data/governor');
+    expect(loadConfig({ env: { XDG_DATA_HOME: 'data' }, homeDir }).dataDir).toBe(
+      '/home/ada/.local/share/governor',
+    );
+  });
+
+  it('runs against Kubernetes when KUBECONFIG is set, and treats an empty one as unset', () => {
+    expect(loadConfig({ env: { KUBECONFIG: '/home/ada/.kube/config' }, homeDir }).mode).toBe('kubernetes');
+    expect(loadConfig({ env: { KUBECONFIG: '' }, homeDir }).mode).toBe('embedded');
+  });
+
+  it.each(['http', '-1', '65536', '40.5', '4e3'])('rejects BFF_PORT=%s', (port) => {
+    expect(() => loadConfig({ env: { BFF_PORT: port }, homeDir })).toThrow(ConfigError);
+  });
+
+  it('refuses a non-loopback host and says how to allow it', () => {
+    expect(() => loadConfig({ env: { BFF_HOST: '0.0.0.0' }, homeDir })).toThrow(
+      /Refusing to listen on 0\.0\.0\.0.*GOVERNOR_ALLOW_REMOTE=1/,
+    );
+  });
+
+  it('binds to a non-loopback host when GOVERNOR_ALLOW_REMOTE=1', () => {
+    const env = { BFF_HOST: '0.0.0.0', GOVERNOR_ALLOW_REMOTE: '1' };
+    expect(loadConfig({ env, homeDir }).host).toBe('0.0.0.0');
+  });
+});
+
+describe('isLoopbackHost', () => {
+  it.each(['localhost', 'LOCALHOST', '127.0.0.1', '127.8.9.10', '::1', '[::1]', '::ffff:127.0.0.1'])(
+    '%s is loopback',
+    (host) => expect(isLoopbackHost(host)).toBe(true),
+  );
+
+  it.each(['0.0.0.0', '::', '10.0.0.1', '192.168.1.2', 'example.com', '127.0.0.1.nip.io', ''])(
+    '%s is not loopback',
+    (host) => expect(isLoopbackHost(host)).toBe(false),
+  );
+});

@@ -1,0 +1,89 @@
+import { isIP } from 'node:net';
+import { isAbsolute, join } from 'node:path';
+
+/** Where the cluster state comes from: the in-process demo mesh, or the cluster named by KUBECONFIG. */
+export type RuntimeMode = 'embedded' | 'kubernetes';
+
+export interface BffConfig {
+  host: string;
+  port: number;
+  /** Directory for state that must survive a restart (the embedded store). */
+  dataDir: string;
+  mode: RuntimeMode;
+}
+
+/** A setting that the BFF cannot start with; the message tells the operator what to change. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export interface LoadConfigOptions {
+  env: NodeJS.ProcessEnv;
+  homeDir: string;
+}
+
+const DEFAULT_HOST = '127.0.0.1';
+const DEFAULT_PORT = 4000;
+
+/**
+ * Reads the BFF's settings from the environment: `BFF_HOST`, `BFF_PORT`, `GOVERNOR_DATA_DIR`
+ * (else `$XDG_DATA_HOME/governor`, else `~/.local/share/governor`), `KUBECONFIG` and
+ * `GOVERNOR_ALLOW_REMOTE`.
+ *
+ * @throws ConfigError when a value is invalid, or when the host is not a loopback address and
+ *   `GOVERNOR_ALLOW_REMOTE=1` is not set: the BFF changes cluster policy and has no login yet.
+ */
+export function loadConfig({ env, homeDir }: LoadConfigOptions): BffConfig {
+  const host = nonEmpty(env.BFF_HOST) ?? DEFAULT_HOST;
+  const port = parsePort(nonEmpty(env.BFF_PORT));
+  if (!isLoopbackHost(host) && env.GOVERNOR_ALLOW_REMOTE !== '1') {
+    throw new ConfigError(
+      `Refusing to listen on ${host}: the BFF has no authentication yet, so by default it only binds to a ` +
+        `loopback address (127.0.0.1, ::1 or localhost). Set BFF_HOST to one of those, or set ` +
+        `GOVERNOR_ALLOW_REMOTE=1 to expose it on ${host} anyway.`,
+    );
+  }
+  return {
+    host,
+    port,
+    dataDir: dataDirFrom(env, homeDir),
+    mode: nonEmpty(env.KUBECONFIG) === undefined ? 'embedded' : 'kubernetes',
+  };
+}
+
+/** True for `localhost`, any 127.0.0.0/8 address and `::1`; false for wildcards such as `0.0.0.0`. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  if (bare.toLowerCase() === 'localhost') return true;
+  switch (isIP(bare)) {
+    case 4:
+      return bare.startsWith('127.');
+    case 6:
+      return bare === '::1' || bare.toLowerCase().startsWith('::ffff:127.');
+    default:
+      return false;
+  }
+}
+
+function parsePort(raw: string | undefined): number {
+  if (raw === undefined) return DEFAULT_PORT;
+  const port = Number(raw);
+  if (!/^\d+$/.test(raw) || port > 65535) {
+    throw new ConfigError(`BFF_PORT must be a whole number from 0 to 65535, got "${raw}".`);
+  }
+  return port;
+}
+
+function dataDirFrom(env: NodeJS.ProcessEnv, homeDir: string): string {
+  const explicit = nonEmpty(env.GOVERNOR_DATA_DIR);
+  if (explicit !== undefined) return explicit;
+  // The XDG base directory spec says a relative XDG_DATA_HOME is invalid and must be ignored.
+  const xdg = nonEmpty(env.XDG_DATA_HOME);
+  if (xdg !== undefined && isAbsolute(xdg)) return join(xdg, 'governor');
+  return join(homeDir, '.local', 'share', 'governor');
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  const trimmed = value?.trim();
+  return trimmed === undefined || trimmed === '' ? undefined : trimmed;
+}

@@ -1,0 +1,135 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { RuntimeMode } from './config';
+
+/** What `GET /api/info` answers: enough for the dashboard to say what it is connected to. */
+export interface ServerInfo {
+  name: 'governor';
+  version: string;
+  mode: RuntimeMode;
+  /** ISO 8601 time at which this BFF process started. */
+  startedAt: string;
+}
+
+export interface HttpServerOptions {
+  info: ServerInfo;
+  /** How long `close()` lets in-flight requests finish before it cuts their connections. */
+  shutdownGraceMs?: number;
+}
+
+export interface ListenOptions {
+  host: string;
+  /** 0 picks a free port; the chosen one is in the result. */
+  port: number;
+}
+
+export interface ListeningAddress {
+  host: string;
+  port: number;
+  url: string;
+}
+
+export interface BffHttpServer {
+  listen(options: ListenOptions): Promise<ListeningAddress>;
+  /** Stops accepting connections and resolves once open requests have finished (or the grace period ran out). */
+  close(): Promise<void>;
+}
+
+interface JsonResponse {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+type RouteHandler = () => JsonResponse;
+
+const DEFAULT_SHUTDOWN_GRACE_MS = 5_000;
+
+/**
+ * The BFF's HTTP server: health and info endpoints, JSON errors for everything else. It owns no
+ * configuration of its own; the composition root passes in what it answers with.
+ */
+export function createHttpServer({
+  info,
+  shutdownGraceMs = DEFAULT_SHUTDOWN_GRACE_MS,
+}: HttpServerOptions): BffHttpServer {
+  const routes = new Map<string, RouteHandler>([
+    ['/healthz', () => ({ status: 200, body: { status: 'ok' } })],
+    ['/api/info', () => ({ status: 200, body: info })],
+  ]);
+
+  const server = createServer((req, res) => {
+    sendJson(res, respond(routes, req));
+  });
+
+  return {
+    listen: ({ host, port }) =>
+      new Promise((resolve, reject) => {
+        const onError = (error: Error) => reject(error);
+        server.once('error', onError);
+        server.listen({ host, port }, () => {
+          server.off('error', onError);
+          // listen() on a TCP host always yields an AddressInfo, never a pipe name.
+          const address = server.address() as AddressInfo;
+          resolve({ host, port: address.port, url: httpUrl(host, address.port) });
+        });
+      }),
+
+    close: () =>
+      new Promise((resolve, reject) => {
+        if (!server.listening) {
+          resolve();
+          return;
+        }
+        const forceClose = setTimeout(() => server.closeAllConnections(), shutdownGraceMs);
+        forceClose.unref();
+        server.close((error) => {
+          clearTimeout(forceClose);
+          if (error) reject(error);
+          else resolve();
+        });
+        // Keep-alive sockets with no request in flight would otherwise hold close() open.
+        server.closeIdleConnections();
+      }),
+  };
+}
+
+function respond(routes: ReadonlyMap<string, RouteHandler>, req: IncomingMessage): JsonResponse {
+  const method = req.method ?? 'GET';
+  const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+  const handler = routes.get(path);
+  if (handler === undefined) {
+    return { status: 404, body: { error: 'not_found', message: `No route for ${method} ${path}` } };
+  }
+  if (method !== 'GET' && method !== 'HEAD') {
+    return {
+      status: 405,
+      body: { error: 'method_not_allowed', message: `${path} accepts GET only, got ${method}` },
+      headers: { allow: 'GET, HEAD' },
+    };
+  }
+  try {
+    return handler();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return { status: 500, body: { error: 'internal', message } };
+  }
+}
+
+function sendJson(res: ServerResponse, { status, body, headers }: JsonResponse): void {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(payload),
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+    ...headers,
+  });
+  // For HEAD, Node drops the body itself; content-length still tells what GET would send.
+  res.end(payload);
+}
+
+function httpUrl(host: string, port: number): string {
+  const bracketed = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  return `http://${bracketed}:${port}`;
+}

@@ -1,0 +1,91 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from '@playwright/test';
+import { resolvePorts } from './support/ports';
+
+/**
+ * Starts the product as ./scripts/start does (the BFF and the built dashboard, embedded mode) on free
+ * ports, plus a second dashboard whose BFF URL points at a port nothing listens on. Set E2E_WEB_PORT,
+ * E2E_BFF_PORT, E2E_OFFLINE_WEB_PORT or E2E_CLOSED_PORT to pin a port. Expects `next build` to have run
+ * (scripts/test-e2e does it).
+ */
+const ports = resolvePorts(['E2E_WEB_PORT', 'E2E_BFF_PORT', 'E2E_OFFLINE_WEB_PORT', 'E2E_CLOSED_PORT']);
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+const local = (port: number): string => `http://127.0.0.1:${port}`;
+const bffUrl = local(ports.E2E_BFF_PORT);
+const webUrl = local(ports.E2E_WEB_PORT);
+const offlineWebUrl = local(ports.E2E_OFFLINE_WEB_PORT);
+
+// Playwright sends SIGTERM to each server's process group and waits, so the BFF's shutdown path runs too.
+const gracefulShutdown = { signal: 'SIGTERM', timeout: 10_000 } as const;
+
+export default defineConfig({
+  testDir: './specs',
+  fullyParallel: false,
+  workers: 1,
+  retries: process.env.CI ? 1 : 0,
+  forbidOnly: !!process.env.CI,
+  reporter: process.env.CI ? [['list'], ['html', { open: 'never' }]] : 'list',
+  use: {
+    browserName: 'chromium',
+    trace: 'retain-on-failure',
+    launchOptions: {
+      // Debian's Chromium, not a Playwright download: the machine's package manager keeps it patched.
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    },
+  },
+  projects: [
+    { name: 'connected', testMatch: 'dashboard.spec.ts', use: { baseURL: webUrl } },
+    { name: 'bff-unreachable', testMatch: 'bff-unreachable.spec.ts', use: { baseURL: offlineWebUrl } },
+  ],
+  webServer: [
+    {
+      name: 'bff',
+      command: 'pnpm --filter @governor/bff start',
+      cwd: repoRoot,
+      url: `${bffUrl}/healthz`,
+      env: {
+        BFF_HOST: '127.0.0.1',
+        BFF_PORT: String(ports.E2E_BFF_PORT),
+        // Embedded mode whatever the developer's shell has, and never the developer's own state.
+        KUBECONFIG: '',
+        GOVERNOR_DATA_DIR: join(tmpdir(), `governor-e2e-${ports.E2E_BFF_PORT}`),
+      },
+      reuseExistingServer: false,
+      timeout: 60_000,
+      gracefulShutdown,
+    },
+    {
+      name: 'web',
+      command: 'pnpm --filter @governor/web start',
+      cwd: repoRoot,
+      url: `${webUrl}/`,
+      env: { WEB_PORT: String(ports.E2E_WEB_PORT), GOVERNOR_BFF_URL: bffUrl },
+      reuseExistingServer: false,
+      timeout: 60_000,
+      gracefulShutdown,
+    },
+    {
+      name: 'web, BFF unreachable',
+      command: 'pnpm --filter @governor/web start',
+      cwd: repoRoot,
+      url: `${offlineWebUrl}/`,
+      env: { WEB_PORT: String(ports.E2E_OFFLINE_WEB_PORT), GOVERNOR_BFF_URL: local(ports.E2E_CLOSED_PORT) },
+      reuseExistingServer: false,
+      timeout: 60_000,
+      gracefulShutdown,
+    },
+  ],
+});
