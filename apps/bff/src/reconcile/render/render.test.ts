@@ -375,10 +375,12 @@ describe('renderSmartLimiter: failures are visible', () => {
     ]);
     expect(r.envoyFilters).toEqual([]);
     const conditions = Object.fromEntries((r.status.conditions ?? []).map((c) => [c.type, c]));
-    expect(conditions.MetricsAvailable?.status).toBe('False');
-    expect(conditions.MetricsAvailable?.message).toContain('unknown metric "base.cpu.sum"');
-    expect(conditions.Ready?.status).toBe('False');
-    expect(conditions.Valid?.status).toBe('True');
+    expect(conditions.Valid).toMatchObject({ status: 'False', reason: 'UnknownMetric' });
+    expect(conditions.Valid?.message).toContain(
+      'spec.sets._base.descriptor[0].condition: unknown metric "base.cpu.sum"',
+    );
+    expect(conditions.Ready).toMatchObject({ status: 'False', reason: 'UnknownMetric' });
+    expect(conditions.MetricsAvailable?.status).toBe('True');
   });
 
   it('reports syntax errors, bad targets, bad intervals and unsupported matchers with their paths', () => {
@@ -445,6 +447,21 @@ spec: {sets: {v9: {descriptor: [{action: {fill_interval: {seconds: 1}, quota: "1
 });
 
 describe('renderSmartLimiter: the status', () => {
+  it('is not Ready while the metric sources are down', () => {
+    const r = renderSmartLimiter({
+      limiter: onlyLimiter(loadObjects('doc-a-single-inbound.yaml')),
+      context: ctx,
+      options: { metricSource: { available: false, message: 'Prometheus did not answer: timeout after 5s' } },
+    });
+    const conditions = Object.fromEntries((r.status.conditions ?? []).map((c) => [c.type, c]));
+    expect(conditions.Valid?.status).toBe('True');
+    expect(conditions.MetricsAvailable).toMatchObject({ status: 'False', reason: 'MetricSourceUnavailable' });
+    expect(conditions.Ready).toMatchObject({
+      status: 'False',
+      message: 'Prometheus did not answer: timeout after 5s',
+    });
+  });
+
   it("has Slime's metricStatus and ratelimitStatus plus conditions and observedGeneration", () => {
     const limiter: SmartLimiter = { ...onlyLimiter(loadObjects('doc-h-adaptive-cpu.yaml')) };
     limiter.metadata = { ...limiter.metadata, generation: 4 };

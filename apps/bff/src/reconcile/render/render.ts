@@ -58,7 +58,7 @@ import {
   type JsonObject,
 } from './envoy-json';
 import { headerMatcher, normalizeMatches, queryParameterMatcher, type NormalizedMatch } from './match';
-import { buildConditions, type RenderProblem } from './status';
+import { buildConditions, type MetricSourceHealth, type RenderProblem } from './status';
 import { globalDescriptorTree, unitOf, type RlsDescriptor, type RlsUnit } from './rls-config';
 
 /** Annotations that carry Governor-only options, so the spec stays Slime's. */
@@ -84,6 +84,8 @@ export interface RenderOptions {
   readonly now?: Date;
   /** The status last written, so that unchanged conditions keep their lastTransitionTime. */
   readonly previousStatus?: SmartLimiterStatus;
+  /** The health of the metric sources (MetricsAvailable); available when not given. */
+  readonly metricSource?: MetricSourceHealth;
 }
 
 export interface RenderInput {
@@ -646,6 +648,7 @@ export function renderSmartLimiter(input: RenderInput): RenderResult {
       ruleCount: rules.length,
       now: options.now ?? new Date(0),
       ...(options.previousStatus?.conditions ? { previous: options.previousStatus.conditions } : {}),
+      ...(options.metricSource ? { metricSource: options.metricSource } : {}),
     }),
     ...(metadata.generation !== undefined ? { observedGeneration: metadata.generation } : {}),
   };

@@ -23,19 +23,29 @@ function summarize(problems: readonly RenderProblem[]): string {
   return shown.join('; ');
 }
 
+export interface MetricSourceHealth {
+  readonly available: boolean;
+  /** Why not, e.g. `Prometheus at http://prometheus:9090 did not answer: timeout after 5s`. */
+  readonly message?: string;
+}
+
 export interface ConditionInput {
   readonly problems: readonly RenderProblem[];
   readonly envoyFilterCount: number;
   readonly ruleCount: number;
   readonly now: Date;
   readonly previous?: readonly Condition[];
+  /** The health of the metric sources the values came from; available when not given. */
+  readonly metricSource?: MetricSourceHealth;
 }
 
-/** Valid, MetricsAvailable and Ready, keeping lastTransitionTime when a condition's status did not change. */
+/**
+ * Valid (the spec and its expressions make sense: a metric key that does not exist is a spec problem,
+ * Slime's issue #217), MetricsAvailable (the metric sources answered), and Ready (both). Unchanged
+ * conditions keep their lastTransitionTime.
+ */
 export function buildConditions(input: ConditionInput): Condition[] {
   const time = new Date(Math.floor(input.now.getTime() / 1000) * 1000).toISOString().replace('.000Z', 'Z');
-  const specProblems = input.problems.filter((p) => p.kind !== 'metric');
-  const metricProblems = input.problems.filter((p) => p.kind === 'metric');
   const make = (type: string, ok: boolean, reason: string, message: string): Condition => {
     const prev = input.previous?.find((c) => c.type === type);
     const status = ok ? 'True' : 'False';
@@ -48,29 +58,30 @@ export function buildConditions(input: ConditionInput): Condition[] {
         prev && prev.status === status && prev.lastTransitionTime ? prev.lastTransitionTime : time,
     };
   };
-  const ready = input.problems.length === 0;
+  const { problems } = input;
+  const valid = problems.length === 0;
+  const onlyMetrics = problems.length > 0 && problems.every((p) => p.kind === 'metric');
+  const invalidReason = onlyMetrics ? 'UnknownMetric' : 'InvalidSpec';
+  const source = input.metricSource ?? { available: true };
+  const ready = valid && source.available;
   return [
-    make(
-      'Valid',
-      specProblems.length === 0,
-      specProblems.length === 0 ? 'Valid' : 'InvalidSpec',
-      specProblems.length === 0 ? 'the spec is valid' : summarize(specProblems),
-    ),
+    make('Valid', valid, valid ? 'Valid' : invalidReason, valid ? 'the spec is valid' : summarize(problems)),
     make(
       'MetricsAvailable',
-      metricProblems.length === 0,
-      metricProblems.length === 0 ? 'MetricsAvailable' : 'MetricMissing',
-      metricProblems.length === 0
-        ? 'every metric the expressions use has a value'
-        : summarize(metricProblems),
+      source.available,
+      source.available ? 'MetricsAvailable' : 'MetricSourceUnavailable',
+      source.message ??
+        (source.available ? 'the metric sources answered' : 'the metric sources did not answer'),
     ),
     make(
       'Ready',
       ready,
-      ready ? 'Rendered' : specProblems.length > 0 ? 'InvalidSpec' : 'MetricMissing',
+      ready ? 'Rendered' : valid ? 'MetricSourceUnavailable' : invalidReason,
       ready
         ? `${input.ruleCount} active descriptor(s) in ${input.envoyFilterCount} EnvoyFilter(s)`
-        : summarize(input.problems),
+        : valid
+          ? (source.message ?? 'the metric sources did not answer')
+          : summarize(problems),
     ),
   ];
 }
