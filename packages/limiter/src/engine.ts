@@ -25,7 +25,7 @@ import {
   type RuleSetInput,
 } from './rules';
 import type { WindowCount, WindowStore } from './stores/window-store';
-import { bucketHas, bucketRefill, bucketTake, BUCKET_TOKENS, TOKEN_EPSILON } from './token-bucket';
+import { BUCKET_LAST_MS, BUCKET_TOKENS, TOKEN_EPSILON } from './token-bucket';
 
 /** A request to decide: its descriptors (as Envoy's route `rate_limits` actions produce them) and its cost. */
 export interface DecideRequest {
@@ -182,6 +182,8 @@ export class RateLimitEngine {
   /** Start and end (ms) of the second {@link second} numbers. */
   private readonly secondBounds = new Float64Array([Number.NaN, Number.NaN]);
   private second = 0;
+  /** The current decision's time, read by the hot path from here rather than passed as an argument. */
+  private readonly time = new Float64Array(1);
   // Scratch space for the matched local buckets, sorted by rank: grown once, then reused.
   private matchedRules: CompiledLocalRule[] = [];
   private matchedRows = new Int32Array(8);
@@ -210,21 +212,38 @@ export class RateLimitEngine {
 
   /** Decides now, synchronously. The returned object is reused by the next call. */
   decide(request: DecideRequest): Decision {
-    return this.decideAt(request, this.clock.nowMs());
+    this.time[0] = this.clock.nowMs();
+    return this.decideInBatch(request);
+  }
+
+  /** Decides at a time the caller read from the clock. Synchronous; the returned object is reused by the next call. */
+  decideAt(request: DecideRequest, nowMs: number): Decision {
+    this.time[0] = nowMs;
+    return this.decideInBatch(request);
   }
 
   /**
-   * Decides at a time the caller read from the clock: a caller deciding a batch reads the clock once for
-   * all of it. Synchronous; the returned object is reused by the next call.
+   * Starts a batch: reads the clock once (or takes `nowMs`) for the {@link decideInBatch} calls that follow.
+   * A server deciding the requests of one event-loop turn, or a simulator deciding one tick, reads the clock
+   * once for all of them.
    */
-  decideAt(request: DecideRequest, nowMs: number): Decision {
+  beginBatch(nowMs: number = this.clock.nowMs()): void {
+    this.time[0] = nowMs;
+  }
+
+  /**
+   * Decides at the time of the last {@link beginBatch} (or decision). The allocation-free form: no clock
+   * read and no timestamp argument (a fractional number passed to a call the compiler does not inline is
+   * boxed, which would cost an allocation per decision). The returned object is reused by the next call.
+   */
+  decideInBatch(request: DecideRequest): Decision {
     const rs = this.ruleSet;
     const d = this.result;
     const hits = requestHits(request.hits);
     if (this.store !== null && rs.global.size !== 0) throw new Error('this engine has a shared store: decide global rules with decideAsync()');
-    this.begin(d, hits, nowMs);
-    this.decideLocal(rs, request.descriptors, hits, nowMs, d);
-    if (d.outcome !== 'limited' && rs.global.size !== 0) this.decideGlobalInProcess(rs, request.descriptors, hits, nowMs, d, 'local');
+    this.begin(d, hits);
+    this.decideLocal(rs, request.descriptors, hits, d);
+    if (d.outcome !== 'limited' && rs.global.size !== 0) this.decideGlobalInProcess(rs, request.descriptors, hits, d, 'local');
     this.record(d);
     return d;
   }
@@ -241,12 +260,13 @@ export class RateLimitEngine {
     const nowMs = this.clock.nowMs();
     const hits = requestHits(request.hits);
     const d = new WorkingDecision();
-    this.begin(d, hits, nowMs);
-    this.decideLocal(rs, request.descriptors, hits, nowMs, d);
+    this.time[0] = nowMs;
+    this.begin(d, hits);
+    this.decideLocal(rs, request.descriptors, hits, d);
     if (d.outcome === 'limited' || rs.global.size === 0) return this.finish(d);
     const store = this.store;
     if (store === null) {
-      this.decideGlobalInProcess(rs, request.descriptors, hits, nowMs, d, 'local');
+      this.decideGlobalInProcess(rs, request.descriptors, hits, d, 'local');
       return this.finish(d);
     }
     const tally = new GlobalTally();
@@ -347,9 +367,9 @@ export class RateLimitEngine {
   }
 
   /** Sets what every decision has; {@link decideLocal} then writes every other field. */
-  private begin(d: WorkingDecision, hits: number, nowMs: number): void {
+  private begin(d: WorkingDecision, hits: number): void {
     d.numbers[HITS] = hits;
-    d.numbers[AT_MS] = nowMs;
+    d.numbers[AT_MS] = this.time[0]!;
   }
 
   /**
@@ -360,13 +380,13 @@ export class RateLimitEngine {
    * checking all before charging any keeps "a denied request takes nothing" true across buckets. A shadow
    * bucket without tokens only marks the request `shadow`.
    */
-  private decideLocal(rs: CompiledRuleSet, descriptors: readonly Descriptor[], hits: number, nowMs: number, d: WorkingDecision): void {
+  private decideLocal(rs: CompiledRuleSet, descriptors: readonly Descriptor[], hits: number, d: WorkingDecision): void {
     let n = 0;
     if (rs.local.size !== 0) {
       for (let i = 0; i < descriptors.length; i++) {
         const descriptor = descriptors[i]!;
         const rule = rs.local.match(descriptor);
-        if (rule !== undefined) n = this.addMatch(n, rule, rule.rowFor(descriptor, nowMs), descriptor);
+        if (rule !== undefined) n = this.addMatch(n, rule, rule.rowForNew(descriptor), descriptor);
       }
     }
     const fallback = rs.defaultRule;
@@ -376,28 +396,59 @@ export class RateLimitEngine {
       return;
     }
 
+    const verdict = this.checkBuckets(n, hits);
+    if (verdict >= 0) {
+      // The first enforced bucket without enough tokens: limited, nothing charged.
+      this.writeLocal(d, verdict, 'limited', hits);
+      return;
+    }
+    this.chargeBuckets(n, hits);
+    // -1: all had enough; otherwise -2 - i names the first shadow bucket that had not.
+    if (verdict === -1) this.writeLocal(d, 0, 'allowed', hits);
+    else this.writeLocal(d, -2 - verdict, 'shadow', hits);
+  }
+
+  /**
+   * Refills the matched buckets and finds the first enforced one without `hits` tokens (its index), else
+   * the first shadow one (`-2 - index`), else -1. The token maths is written out and the time read from
+   * {@link time} rather than passed: a fractional number crossing a call the compiler does not inline is
+   * boxed, which would cost an allocation per decision.
+   */
+  private checkBuckets(n: number, hits: number): number {
     const rules = this.matchedRules;
     const rows = this.matchedRows;
+    const now = this.time[0]!;
     let shadowAt = -1;
     for (let i = 0; i < n; i++) {
       const rule = rules[i]!;
       const s = rule.state;
       const o = rows[i]!;
-      bucketRefill(s, o, rule.params, nowMs);
-      if (bucketHas(s, o, hits)) continue;
-      if (!rule.shadow) {
-        this.writeLocal(d, i, 'limited', hits);
-        return;
+      const p = rule.params;
+      const last = s[o + BUCKET_LAST_MS]!;
+      if (now > last) {
+        s[o + BUCKET_LAST_MS] = now;
+        // Two stores rather than one conditional: a conditional joining a float with a field read is
+        // compiled as a tagged value, which boxes every fractional token count.
+        if (last < 0) s[o + BUCKET_TOKENS] = p.maxTokens; // a row marked -1 is new: full
+        else s[o + BUCKET_TOKENS] = Math.min(p.maxTokens, s[o + BUCKET_TOKENS]! + ((now - last) * p.tokensPerFill) / p.fillIntervalMs);
       }
-      if (shadowAt < 0) shadowAt = i;
+      if (s[o + BUCKET_TOKENS]! + TOKEN_EPSILON >= hits) continue;
+      if (!rule.shadow) return i;
+      if (shadowAt === -1) shadowAt = -2 - i;
     }
+    return shadowAt;
+  }
+
+  /** Takes `hits` from every matched bucket that has them (shadow buckets without enough are skipped). */
+  private chargeBuckets(n: number, hits: number): void {
+    const rules = this.matchedRules;
+    const rows = this.matchedRows;
     for (let i = 0; i < n; i++) {
       const s = rules[i]!.state;
-      const o = rows[i]!;
-      if (bucketHas(s, o, hits)) bucketTake(s, o, hits);
+      const o = rows[i]! + BUCKET_TOKENS;
+      const tokens = s[o]!;
+      if (tokens + TOKEN_EPSILON >= hits) s[o] = Math.max(0, tokens - hits);
     }
-    if (shadowAt >= 0) this.writeLocal(d, shadowAt, 'shadow', hits);
-    else this.writeLocal(d, 0, 'allowed', hits);
   }
 
   /** Inserts a match keeping the scratch arrays sorted by rank (insertion sort: there are few). */
@@ -441,7 +492,8 @@ export class RateLimitEngine {
     n[REMAINING] = Math.floor(tokens + TOKEN_EPSILON);
     n[LIMIT] = p.maxTokens;
     const missing = p.maxTokens - tokens;
-    n[RESET_MS] = missing > 0 ? Math.ceil(missing * p.msPerToken) : 0;
+    if (missing > 0) n[RESET_MS] = Math.ceil(missing * p.msPerToken);
+    else n[RESET_MS] = 0;
     if (outcome !== 'limited') n[RETRY_AFTER_MS] = 0;
     else if (hits > p.maxTokens) n[RETRY_AFTER_MS] = Number.POSITIVE_INFINITY;
     else n[RETRY_AFTER_MS] = Math.ceil((hits - tokens) * p.msPerToken);
@@ -463,21 +515,14 @@ export class RateLimitEngine {
   }
 
   /** Global rules counted in this process: the store-less path, and the fail-open fallback. */
-  private decideGlobalInProcess(
-    rs: CompiledRuleSet,
-    descriptors: readonly Descriptor[],
-    hits: number,
-    nowMs: number,
-    d: WorkingDecision,
-    source: DecisionSource,
-  ): void {
+  private decideGlobalInProcess(rs: CompiledRuleSet, descriptors: readonly Descriptor[], hits: number, d: WorkingDecision, source: DecisionSource): void {
     const tally = this.tally;
     tally.reset();
     for (let i = 0; i < descriptors.length; i++) {
       const descriptor = descriptors[i]!;
       const rule = rs.global.match(descriptor);
       if (rule === undefined) continue;
-      this.countInProcess(tally, rule, descriptor, hits, nowMs, source);
+      this.countInProcess(tally, rule, descriptor, hits, source);
     }
     tally.applyTo(d);
   }
@@ -497,19 +542,15 @@ export class RateLimitEngine {
       tally.add(rule, p.descriptor, true, 0, 0, 'fallback');
       return;
     }
-    this.countInProcess(tally, rule, p.descriptor, hits, nowMs, 'fallback');
+    this.time[0] = nowMs;
+    this.countInProcess(tally, rule, p.descriptor, hits, 'fallback');
   }
 
-  private countInProcess(
-    tally: GlobalTally,
-    rule: CompiledGlobalRule,
-    descriptor: Descriptor,
-    hits: number,
-    nowMs: number,
-    source: DecisionSource,
-  ): void {
+  /** Counts a global rule in this process at the current decision's time (see {@link decideInBatch} on why not an argument). */
+  private countInProcess(tally: GlobalTally, rule: CompiledGlobalRule, descriptor: Descriptor, hits: number, source: DecisionSource): void {
     const o = rule.rowFor(descriptor);
     const s = rule.state;
+    const nowMs = this.time[0]!;
     const count = windowHit(s, o, hits, nowMs, rule.unitMs);
     const resetMs = s[o + WINDOW_START_MS]! + rule.unitMs - nowMs;
     tally.add(rule, descriptor, isOverLimit(count, rule.requestsPerUnit), windowRemaining(count, rule.requestsPerUnit), resetMs, source);

@@ -155,6 +155,18 @@ export class CompiledLocalRule extends CompiledRuleBase {
     return o;
   }
 
+  /**
+   * {@link rowFor} for the hot path: a new row is marked by a negative time (`-1`), which the engine turns
+   * into a full bucket. Taking no timestamp argument keeps a call the compiler does not inline from boxing one.
+   */
+  rowForNew(descriptor: Descriptor): number {
+    const table = this.table;
+    if (table === null) return 0;
+    const o = table.acquire(this.valueKey(descriptor));
+    if (table.created) table.state[o + 1] = -1;
+    return o;
+  }
+
   /** The array holding this rule's bucket rows (re-read after {@link rowFor}: a table may grow). */
   get state(): Float64Array {
     return this.table === null ? this.single! : this.table.state;

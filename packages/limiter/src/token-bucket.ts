@@ -71,8 +71,7 @@ export function bucketRefill(s: Float64Array, o: number, p: BucketParams, nowMs:
   const tokens = s[o]!;
   if (tokens >= p.maxTokens) return;
   // Multiply before dividing: whole intervals then give whole tokens exactly.
-  const next = tokens + (elapsed * p.tokensPerFill) / p.fillIntervalMs;
-  s[o] = next < p.maxTokens ? next : p.maxTokens;
+  s[o] = Math.min(p.maxTokens, tokens + (elapsed * p.tokensPerFill) / p.fillIntervalMs);
 }
 
 /** Whether `hits` tokens are there (refill first). */
