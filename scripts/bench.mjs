@@ -11,7 +11,15 @@ import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const SKIP = new Set(['node_modules', '.git', '.next', 'dist', 'coverage', 'test-results', 'playwright-report']);
+const SKIP = new Set([
+  'node_modules',
+  '.git',
+  '.next',
+  'dist',
+  'coverage',
+  'test-results',
+  'playwright-report',
+]);
 const SUFFIX = '.bench.ts';
 
 /** @returns {string[]} */
@@ -42,7 +50,9 @@ const groups = new Map(findBenchFiles(root).map((file) => [basename(file, SUFFIX
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((g) => !groups.has(g));
 if (unknown.length > 0) {
-  console.error(`unknown bench group(s): ${unknown.join(', ')}; known: ${[...groups.keys()].sort().join(', ') || 'none'}`);
+  console.error(
+    `unknown bench group(s): ${unknown.join(', ')}; known: ${[...groups.keys()].sort().join(', ') || 'none'}`,
+  );
   process.exit(2);
 }
 
@@ -51,7 +61,10 @@ for (const group of wanted.length > 0 ? wanted : [...groups.keys()].sort()) {
   const file = groups.get(group);
   const cwd = packageDir(file);
   if (wanted.length !== 1) console.log(`# ${group} (${relative(root, file)})`);
-  const result = spawnSync(process.execPath, [...nodeOptions(file), '--import', 'tsx', relative(cwd, file)], { cwd, stdio: 'inherit' });
+  const result = spawnSync(process.execPath, [...nodeOptions(file), '--import', 'tsx', relative(cwd, file)], {
+    cwd,
+    stdio: 'inherit',
+  });
   if (result.status !== 0) {
     console.error(`bench group ${group} failed (${result.signal ?? `exit ${result.status}`})`);
     failed = true;

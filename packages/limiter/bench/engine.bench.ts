@@ -23,10 +23,19 @@ const REDIS_CONCURRENCY = 500;
 
 const keys = Array.from({ length: KEYS }, (_, i) => `user-${i}`);
 const sequence = zipfSequence(KEYS, SEQUENCE);
-const print = (name: string, value: number, digits = 0): void => console.log(`${name}: ${value.toFixed(digits)}`);
+const print = (name: string, value: number, digits = 0): void =>
+  console.log(`${name}: ${value.toFixed(digits)}`);
 
 const localRules: RuleSetInput = {
-  local: [{ id: 'per-user', entries: [{ key: 'user', value: '' }], maxTokens: LIMIT, tokensPerFill: LIMIT, fillIntervalMs: 1000 }],
+  local: [
+    {
+      id: 'per-user',
+      entries: [{ key: 'user', value: '' }],
+      maxTokens: LIMIT,
+      tokensPerFill: LIMIT,
+      fillIntervalMs: 1000,
+    },
+  ],
   defaultBucket: { maxTokens: 100_000, tokensPerFill: 100_000, fillIntervalMs: 1000 },
   maxDynamicDescriptors: KEYS,
 };
@@ -113,16 +122,29 @@ async function redis(): Promise<void> {
   const server = await RedisServer.start();
   const rlfClient = new Redis({ host: '127.0.0.1', port: server.port, enableOfflineQueue: false });
   try {
-    const store = new RedisWindowStore({ redis: { host: '127.0.0.1', port: server.port }, keyPrefix: 'bench:engine:', timeoutMs: 1000 });
+    const store = new RedisWindowStore({
+      redis: { host: '127.0.0.1', port: server.port },
+      keyPrefix: 'bench:engine:',
+      timeoutMs: 1000,
+    });
     await store.ready();
-    await new Promise<void>((resolve) => (rlfClient.status === 'ready' ? resolve() : rlfClient.once('ready', () => resolve())));
+    await new Promise<void>((resolve) =>
+      rlfClient.status === 'ready' ? resolve() : rlfClient.once('ready', () => resolve()),
+    );
     const engine = new RateLimitEngine({ store, rules: globalRules });
-    const rlf = new RateLimiterRedis({ storeClient: rlfClient, points: LIMIT, duration: 1, keyPrefix: 'bench:rlf' });
+    const rlf = new RateLimiterRedis({
+      storeClient: rlfClient,
+      points: LIMIT,
+      duration: 1,
+      keyPrefix: 'bench:rlf',
+    });
     let cursor = 0;
     const engineRound = async (): Promise<void> => {
       const pending: Promise<unknown>[] = [];
       for (let i = 0; i < REDIS_CONCURRENCY; i++) {
-        pending.push(engine.decideAsync({ descriptors: [[{ key: 'user', value: keys[sequence[cursor]!]! }]] }));
+        pending.push(
+          engine.decideAsync({ descriptors: [[{ key: 'user', value: keys[sequence[cursor]!]! }]] }),
+        );
         cursor = (cursor + 1) & (SEQUENCE - 1);
       }
       await Promise.all(pending);

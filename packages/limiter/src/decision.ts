@@ -180,7 +180,8 @@ export class RuleStats {
   private lastSlot = 0;
 
   constructor(readonly historySeconds: number) {
-    if (!(Number.isInteger(historySeconds) && historySeconds >= 1)) throw new RangeError('historySeconds must be a positive integer');
+    if (!(Number.isInteger(historySeconds) && historySeconds >= 1))
+      throw new RangeError('historySeconds must be a positive integer');
     this.secondAt = new Float64Array(historySeconds).fill(Number.NaN);
     this.allowedAt = new Uint32Array(historySeconds);
     this.limitedAt = new Uint32Array(historySeconds);
@@ -258,7 +259,8 @@ export class DecisionRing {
   lastSeq = 0;
 
   constructor(readonly capacity: number) {
-    if (!(Number.isInteger(capacity) && capacity >= 0)) throw new RangeError('ring capacity must be a non-negative integer');
+    if (!(Number.isInteger(capacity) && capacity >= 0))
+      throw new RangeError('ring capacity must be a non-negative integer');
     this.slots = Array.from({ length: capacity }, () => new RingSlot());
   }
 

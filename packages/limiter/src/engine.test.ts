@@ -7,25 +7,47 @@ import { MemoryWindowStore } from './stores/memory';
 
 const START = 1_700_000_000_000;
 const tb = (max: number) => ({ maxTokens: max, tokensPerFill: max, fillIntervalMs: 1000 });
-const req = (...descriptors: [string, string][][]) => ({ descriptors: descriptors.map((e) => e.map(([key, value]) => ({ key, value }))) });
+const req = (...descriptors: [string, string][][]) => ({
+  descriptors: descriptors.map((e) => e.map(([key, value]) => ({ key, value }))),
+});
 
 describe('RateLimitEngine', () => {
   it('applies the default bucket only when no descriptor matched (or always, if asked)', () => {
     const clock = new FakeClock(START);
-    const rules: RuleSetInput = { local: [{ id: 'user', entries: [{ key: 'user', value: '' }], ...tb(5) }], defaultBucket: tb(2) };
+    const rules: RuleSetInput = {
+      local: [{ id: 'user', entries: [{ key: 'user', value: '' }], ...tb(5) }],
+      defaultBucket: tb(2),
+    };
     const engine = new RateLimitEngine({ clock, rules });
     expect(engine.decide(req()).ruleId).toBe(DEFAULT_RULE_ID);
     expect(engine.decide(req([['other', 'x']])).remaining).toBe(0);
-    expect(engine.decide(req([['other', 'x']]))).toMatchObject({ outcome: 'limited', ruleId: DEFAULT_RULE_ID, ruleKind: 'default', descriptor: null });
-    expect(engine.decide(req([['user', 'a']]))).toMatchObject({ outcome: 'allowed', ruleId: 'user', remaining: 4 });
+    expect(engine.decide(req([['other', 'x']]))).toMatchObject({
+      outcome: 'limited',
+      ruleId: DEFAULT_RULE_ID,
+      ruleKind: 'default',
+      descriptor: null,
+    });
+    expect(engine.decide(req([['user', 'a']]))).toMatchObject({
+      outcome: 'allowed',
+      ruleId: 'user',
+      remaining: 4,
+    });
     engine.applyRules({ ...rules, alwaysConsumeDefault: true });
     // The default bucket is empty and now charged with every request.
-    expect(engine.decide(req([['user', 'a']]))).toMatchObject({ outcome: 'limited', ruleId: DEFAULT_RULE_ID });
+    expect(engine.decide(req([['user', 'a']]))).toMatchObject({
+      outcome: 'limited',
+      ruleId: DEFAULT_RULE_ID,
+    });
   });
 
   it('without any rule that applies, allows with no limit', () => {
     const d = new RateLimitEngine({ clock: new FakeClock(START) }).decide(req([['k', 'v']]));
-    expect(d).toMatchObject({ outcome: 'allowed', ruleId: null, remaining: Number.POSITIVE_INFINITY, limit: Number.POSITIVE_INFINITY });
+    expect(d).toMatchObject({
+      outcome: 'allowed',
+      ruleId: null,
+      remaining: Number.POSITIVE_INFINITY,
+      limit: Number.POSITIVE_INFINITY,
+    });
   });
 
   it('with several matched buckets, the strictest decides and a denied request charges none of them', () => {
@@ -71,13 +93,25 @@ describe('RateLimitEngine', () => {
         global: [{ id: 'global', entries: [{ key: 'user', value: '' }], requestsPerUnit: 5, unit: 'MINUTE' }],
       },
     });
-    expect(engine.decide(req([['user', 'u']]))).toMatchObject({ outcome: 'allowed', ruleId: 'global', ruleKind: 'global', remaining: 4 });
+    expect(engine.decide(req([['user', 'u']]))).toMatchObject({
+      outcome: 'allowed',
+      ruleId: 'global',
+      ruleKind: 'global',
+      remaining: 4,
+    });
     expect(engine.decide(req([['user', 'u']]))).toMatchObject({ outcome: 'limited', ruleId: 'local' });
-    expect(engine.rules().find((r) => r.id === 'global')).toMatchObject({ limit: 5, windowMs: 60_000, dynamicKeys: 1 });
+    expect(engine.rules().find((r) => r.id === 'global')).toMatchObject({
+      limit: 5,
+      windowMs: 60_000,
+      dynamicKeys: 1,
+    });
   });
 
   it('rejects an invalid rule set and keeps the current one in force', () => {
-    const engine = new RateLimitEngine({ clock: new FakeClock(START), rules: { local: [{ id: 'a', entries: [{ key: 'k', value: 'v' }], ...tb(1) }] } });
+    const engine = new RateLimitEngine({
+      clock: new FakeClock(START),
+      rules: { local: [{ id: 'a', entries: [{ key: 'k', value: 'v' }], ...tb(1) }] },
+    });
     expect(() => engine.applyRules({ local: [{ id: 'a', entries: [], ...tb(1) }] })).toThrow(RuleSetError);
     expect(engine.decide(req([['k', 'v']])).ruleId).toBe('a');
   });
@@ -85,9 +119,17 @@ describe('RateLimitEngine', () => {
   it('a decision in flight finishes against the rule set it began with', async () => {
     const clock = new FakeClock(START);
     const store = new MemoryWindowStore({ clock });
-    const engine = new RateLimitEngine({ clock, store, rules: { global: [{ id: 'old', entries: [{ key: 'k', value: 'v' }], requestsPerUnit: 1, unit: 'SECOND' }] } });
+    const engine = new RateLimitEngine({
+      clock,
+      store,
+      rules: {
+        global: [{ id: 'old', entries: [{ key: 'k', value: 'v' }], requestsPerUnit: 1, unit: 'SECOND' }],
+      },
+    });
     const inFlight = engine.decideAsync(req([['k', 'v']]));
-    engine.applyRules({ global: [{ id: 'new', entries: [{ key: 'k', value: 'v' }], requestsPerUnit: 1, unit: 'SECOND' }] });
+    engine.applyRules({
+      global: [{ id: 'new', entries: [{ key: 'k', value: 'v' }], requestsPerUnit: 1, unit: 'SECOND' }],
+    });
     expect((await inFlight).ruleId).toBe('old');
     expect((await engine.decideAsync(req([['k', 'v']]))).ruleId).toBe('new');
     expect(() => engine.decide(req([['k', 'v']]))).toThrow(/decideAsync/);
@@ -95,7 +137,15 @@ describe('RateLimitEngine', () => {
 
   it('reports through listeners, a ring of recent decisions and per-second series', () => {
     const clock = new FakeClock(START);
-    const engine = new RateLimitEngine({ clock, recentCapacity: 3, historySeconds: 5, rules: { local: [{ id: 'u', entries: [{ key: 'u', value: '' }], ...tb(2) }], defaultBucket: PERMISSIVE_DEFAULT_BUCKET } });
+    const engine = new RateLimitEngine({
+      clock,
+      recentCapacity: 3,
+      historySeconds: 5,
+      rules: {
+        local: [{ id: 'u', entries: [{ key: 'u', value: '' }], ...tb(2) }],
+        defaultBucket: PERMISSIVE_DEFAULT_BUCKET,
+      },
+    });
     const seen: Decision[] = [];
     const unsubscribe = engine.subscribe((d) => seen.push(copyDecision(d)));
     for (let i = 0; i < 3; i++) engine.decide(req([['u', 'x']]));

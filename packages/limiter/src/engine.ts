@@ -76,7 +76,8 @@ class WorkingDecision extends MutableDecision {
 /** Normalises Envoy's `hits_addend`: 0 or absent means 1. */
 function requestHits(hits: number | undefined): number {
   if (hits === undefined || hits === 0) return 1;
-  if (!(Number.isInteger(hits) && hits > 0)) throw new RangeError(`hits must be a positive integer (got ${hits})`);
+  if (!(Number.isInteger(hits) && hits > 0))
+    throw new RangeError(`hits must be a positive integer (got ${hits})`);
   return hits;
 }
 
@@ -97,7 +98,14 @@ class GlobalTally {
     this.any = false;
   }
 
-  add(rule: CompiledGlobalRule, descriptor: Descriptor, over: boolean, remaining: number, resetMs: number, source: DecisionSource): void {
+  add(
+    rule: CompiledGlobalRule,
+    descriptor: Descriptor,
+    over: boolean,
+    remaining: number,
+    resetMs: number,
+    source: DecisionSource,
+  ): void {
     this.any = true;
     if (over && !rule.shadow) {
       if (this.limited.rule === null) this.limited.set(rule, descriptor, 0, resetMs, source);
@@ -127,7 +135,13 @@ class GlobalVerdict {
   resetMs = 0;
   source: DecisionSource = 'local';
 
-  set(rule: CompiledGlobalRule, descriptor: Descriptor, remaining: number, resetMs: number, source: DecisionSource): void {
+  set(
+    rule: CompiledGlobalRule,
+    descriptor: Descriptor,
+    remaining: number,
+    resetMs: number,
+    source: DecisionSource,
+  ): void {
     this.rule = rule;
     this.descriptor = descriptor;
     this.remaining = remaining;
@@ -164,8 +178,9 @@ interface PendingGlobal {
  * and returns a {@link Decision}. It never logs: observe it with {@link subscribe}, {@link recent} and
  * {@link series}.
  *
- * The in-memory path ({@link decide}) is synchronous and allocates nothing per decision: it returns the same
- * mutable decision object each time, valid until the next call. Copy it ({@link copyDecision}) to keep it.
+ * The in-memory path ({@link decide}, {@link decideInBatch}) is synchronous and allocates nothing per
+ * decision: it returns the same mutable decision object each time, valid until the next call. Copy it
+ * ({@link copyDecision}) to keep it.
  */
 export class RateLimitEngine {
   private ruleSet: CompiledRuleSet;
@@ -195,7 +210,10 @@ export class RateLimitEngine {
     this.historySeconds = options.historySeconds ?? 60;
     this.ring = new DecisionRing(options.recentCapacity ?? 1024);
     this.overLimitCacheSize = options.overLimitCacheSize ?? 100_000;
-    this.ruleSet = compileRuleSet(options.rules ?? {}, { nowMs: this.clock.nowMs(), historySeconds: this.historySeconds });
+    this.ruleSet = compileRuleSet(options.rules ?? {}, {
+      nowMs: this.clock.nowMs(),
+      historySeconds: this.historySeconds,
+    });
   }
 
   /**
@@ -205,12 +223,19 @@ export class RateLimitEngine {
    * per-value buckets, window counts and statistics. Decisions in flight finish against the set they began with.
    */
   applyRules(input: RuleSetInput): void {
-    this.ruleSet = compileRuleSet(input, { previous: this.ruleSet, nowMs: this.clock.nowMs(), historySeconds: this.historySeconds });
+    this.ruleSet = compileRuleSet(input, {
+      previous: this.ruleSet,
+      nowMs: this.clock.nowMs(),
+      historySeconds: this.historySeconds,
+    });
     // "Over limit" was judged against the old limits; a raised limit must not stay denied from the cache.
     this.overLimitCache.clear();
   }
 
-  /** Decides now, synchronously. The returned object is reused by the next call. */
+  /**
+   * Decides now, synchronously, reading the clock. The returned object is reused by the next call. Reading
+   * the clock yields a fresh number each time; a hot loop uses {@link beginBatch} + {@link decideInBatch}.
+   */
   decide(request: DecideRequest): Decision {
     this.time[0] = this.clock.nowMs();
     return this.decideInBatch(request);
@@ -240,10 +265,24 @@ export class RateLimitEngine {
     const rs = this.ruleSet;
     const d = this.result;
     const hits = requestHits(request.hits);
-    if (this.store !== null && rs.global.size !== 0) throw new Error('this engine has a shared store: decide global rules with decideAsync()');
+    if (this.store !== null && rs.global.size !== 0)
+      throw new Error('this engine has a shared store: decide global rules with decideAsync()');
     this.begin(d, hits);
-    this.decideLocal(rs, request.descriptors, hits, d);
-    if (d.outcome !== 'limited' && rs.global.size !== 0) this.decideGlobalInProcess(rs, request.descriptors, hits, d, 'local');
+    const descriptors = request.descriptors;
+    if (descriptors.length === 1 && rs.global.size === 0 && !rs.alwaysConsumeDefault) {
+      // The common case (one descriptor, local limits only) decides on one bucket without the scratch
+      // arrays and loops that several matched buckets need; the outcome is the same.
+      const descriptor = descriptors[0]!;
+      const rule = rs.local.size === 0 ? undefined : rs.local.match(descriptor);
+      if (rule !== undefined) this.decideOneBucket(rule, rule.rowForNew(descriptor), descriptor, hits, d);
+      else if (rs.defaultRule !== null) this.decideOneBucket(rs.defaultRule, 0, null, hits, d);
+      else this.writeUnlimited(d);
+      this.record(d);
+      return d;
+    }
+    this.decideLocal(rs, descriptors, hits, d);
+    if (d.outcome !== 'limited' && rs.global.size !== 0)
+      this.decideGlobalInProcess(rs, request.descriptors, hits, d, 'local');
     this.record(d);
     return d;
   }
@@ -332,7 +371,11 @@ export class RateLimitEngine {
       ruleId: rule.id,
       ruleKind: rule.kind,
       seconds: rule.stats.series(nowSecond, seconds),
-      totals: { allowed: rule.stats.allowedTotal, limited: rule.stats.limitedTotal, shadow: rule.stats.shadowTotal },
+      totals: {
+        allowed: rule.stats.allowedTotal,
+        limited: rule.stats.limitedTotal,
+        shadow: rule.stats.shadowTotal,
+      },
     }));
   }
 
@@ -380,7 +423,12 @@ export class RateLimitEngine {
    * checking all before charging any keeps "a denied request takes nothing" true across buckets. A shadow
    * bucket without tokens only marks the request `shadow`.
    */
-  private decideLocal(rs: CompiledRuleSet, descriptors: readonly Descriptor[], hits: number, d: WorkingDecision): void {
+  private decideLocal(
+    rs: CompiledRuleSet,
+    descriptors: readonly Descriptor[],
+    hits: number,
+    d: WorkingDecision,
+  ): void {
     let n = 0;
     if (rs.local.size !== 0) {
       for (let i = 0; i < descriptors.length; i++) {
@@ -429,8 +477,13 @@ export class RateLimitEngine {
         s[o + BUCKET_LAST_MS] = now;
         // Two stores rather than one conditional: a conditional joining a float with a field read is
         // compiled as a tagged value, which boxes every fractional token count.
-        if (last < 0) s[o + BUCKET_TOKENS] = p.maxTokens; // a row marked -1 is new: full
-        else s[o + BUCKET_TOKENS] = Math.min(p.maxTokens, s[o + BUCKET_TOKENS]! + ((now - last) * p.tokensPerFill) / p.fillIntervalMs);
+        if (last < 0)
+          s[o + BUCKET_TOKENS] = p.maxTokens; // a row marked -1 is new: full
+        else
+          s[o + BUCKET_TOKENS] = Math.min(
+            p.maxTokens,
+            s[o + BUCKET_TOKENS]! + ((now - last) * p.tokensPerFill) / p.fillIntervalMs,
+          );
       }
       if (s[o + BUCKET_TOKENS]! + TOKEN_EPSILON >= hits) continue;
       if (!rule.shadow) return i;
@@ -449,6 +502,54 @@ export class RateLimitEngine {
       const tokens = s[o]!;
       if (tokens + TOKEN_EPSILON >= hits) s[o] = Math.max(0, tokens - hits);
     }
+  }
+
+  /** {@link decideLocal} for exactly one matched bucket (same maths as checkBuckets, chargeBuckets and writeLocal). */
+  private decideOneBucket(
+    rule: CompiledLocalRule,
+    o: number,
+    descriptor: Descriptor | null,
+    hits: number,
+    d: WorkingDecision,
+  ): void {
+    const s = rule.state;
+    const p = rule.params;
+    const now = this.time[0]!;
+    const last = s[o + BUCKET_LAST_MS]!;
+    if (now > last) {
+      s[o + BUCKET_LAST_MS] = now;
+      if (last < 0) s[o + BUCKET_TOKENS] = p.maxTokens;
+      else
+        s[o + BUCKET_TOKENS] = Math.min(
+          p.maxTokens,
+          s[o + BUCKET_TOKENS]! + ((now - last) * p.tokensPerFill) / p.fillIntervalMs,
+        );
+    }
+    let tokens = s[o + BUCKET_TOKENS]!;
+    const n = d.numbers;
+    if (tokens + TOKEN_EPSILON >= hits) {
+      tokens = Math.max(0, tokens - hits);
+      s[o + BUCKET_TOKENS] = tokens;
+      d.outcome = 'allowed';
+      d.allowed = true;
+      n[RETRY_AFTER_MS] = 0;
+    } else {
+      d.outcome = rule.shadow ? 'shadow' : 'limited';
+      d.allowed = rule.shadow;
+      if (rule.shadow) n[RETRY_AFTER_MS] = 0;
+      else if (hits > p.maxTokens) n[RETRY_AFTER_MS] = Number.POSITIVE_INFINITY;
+      else n[RETRY_AFTER_MS] = Math.ceil((hits - tokens) * p.msPerToken);
+    }
+    d.rule = rule;
+    d.ruleId = rule.id;
+    d.ruleKind = rule.kind === 'default' ? 'default' : 'local';
+    d.descriptor = descriptor;
+    d.source = 'local';
+    n[REMAINING] = Math.floor(tokens + TOKEN_EPSILON);
+    n[LIMIT] = p.maxTokens;
+    const missing = p.maxTokens - tokens;
+    if (missing > 0) n[RESET_MS] = Math.ceil(missing * p.msPerToken);
+    else n[RESET_MS] = 0;
   }
 
   /** Inserts a match keeping the scratch arrays sorted by rank (insertion sort: there are few). */
@@ -474,7 +575,12 @@ export class RateLimitEngine {
     return n + 1;
   }
 
-  private writeLocal(d: WorkingDecision, i: number, outcome: 'allowed' | 'limited' | 'shadow', hits: number): void {
+  private writeLocal(
+    d: WorkingDecision,
+    i: number,
+    outcome: 'allowed' | 'limited' | 'shadow',
+    hits: number,
+  ): void {
     const rule = this.matchedRules[i]!;
     const p = rule.params;
     const tokens = rule.state[this.matchedRows[i]! + BUCKET_TOKENS]!;
@@ -515,7 +621,13 @@ export class RateLimitEngine {
   }
 
   /** Global rules counted in this process: the store-less path, and the fail-open fallback. */
-  private decideGlobalInProcess(rs: CompiledRuleSet, descriptors: readonly Descriptor[], hits: number, d: WorkingDecision, source: DecisionSource): void {
+  private decideGlobalInProcess(
+    rs: CompiledRuleSet,
+    descriptors: readonly Descriptor[],
+    hits: number,
+    d: WorkingDecision,
+    source: DecisionSource,
+  ): void {
     const tally = this.tally;
     tally.reset();
     for (let i = 0; i < descriptors.length; i++) {
@@ -533,7 +645,14 @@ export class RateLimitEngine {
     // The reset comes from the store's clock: the window is the store's, not ours.
     const resetMs = Math.max(0, count.windowStartMs + rule.unitMs - count.nowMs);
     if (over) this.cacheOverLimit(p.key, localNowMs + resetMs);
-    tally.add(rule, p.descriptor, over, windowRemaining(count.count, rule.requestsPerUnit), resetMs, 'global');
+    tally.add(
+      rule,
+      p.descriptor,
+      over,
+      windowRemaining(count.count, rule.requestsPerUnit),
+      resetMs,
+      'global',
+    );
   }
 
   private fallback(p: PendingGlobal, hits: number, nowMs: number, tally: GlobalTally): void {
@@ -547,13 +666,26 @@ export class RateLimitEngine {
   }
 
   /** Counts a global rule in this process at the current decision's time (see {@link decideInBatch} on why not an argument). */
-  private countInProcess(tally: GlobalTally, rule: CompiledGlobalRule, descriptor: Descriptor, hits: number, source: DecisionSource): void {
+  private countInProcess(
+    tally: GlobalTally,
+    rule: CompiledGlobalRule,
+    descriptor: Descriptor,
+    hits: number,
+    source: DecisionSource,
+  ): void {
     const o = rule.rowFor(descriptor);
     const s = rule.state;
     const nowMs = this.time[0]!;
     const count = windowHit(s, o, hits, nowMs, rule.unitMs);
     const resetMs = s[o + WINDOW_START_MS]! + rule.unitMs - nowMs;
-    tally.add(rule, descriptor, isOverLimit(count, rule.requestsPerUnit), windowRemaining(count, rule.requestsPerUnit), resetMs, source);
+    tally.add(
+      rule,
+      descriptor,
+      isOverLimit(count, rule.requestsPerUnit),
+      windowRemaining(count, rule.requestsPerUnit),
+      resetMs,
+      source,
+    );
   }
 
   private cacheOverLimit(key: string, untilMs: number): void {

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { isOverLimit, unitToMs, WINDOW_STRIDE, windowHit, windowInit, windowRemaining, windowStartMs } from './fixed-window';
+import {
+  isOverLimit,
+  unitToMs,
+  WINDOW_STRIDE,
+  windowHit,
+  windowInit,
+  windowRemaining,
+  windowStartMs,
+} from './fixed-window';
 
 describe('fixed window (envoyproxy/ratelimit semantics)', () => {
   it('aligns windows to the epoch per unit', () => {

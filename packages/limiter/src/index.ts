@@ -39,5 +39,10 @@ export {
 } from './decision';
 export { RateLimitEngine, type DecideRequest, type EngineOptions, type RuleSummary } from './engine';
 export { MemoryWindowStore, SlotTable, type MemoryWindowStoreOptions } from './stores/memory';
-export { RedisWindowStore, WINDOW_BATCH_SCRIPT, type RedisStoreHealth, type RedisWindowStoreOptions } from './stores/redis';
+export {
+  RedisWindowStore,
+  WINDOW_BATCH_SCRIPT,
+  type RedisStoreHealth,
+  type RedisWindowStoreOptions,
+} from './stores/redis';
 export type { WindowCount, WindowIncrement, WindowStore } from './stores/window-store';

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { compileRuleSet, DEFAULT_RULE_ID, RuleSetError, validateRuleSet, type LocalDescriptorRule } from './rules';
+import {
+  compileRuleSet,
+  DEFAULT_RULE_ID,
+  RuleSetError,
+  validateRuleSet,
+  type LocalDescriptorRule,
+} from './rules';
 
 const bucket = { maxTokens: 10, tokensPerFill: 10, fillIntervalMs: 1000 };
 const local = (id: string, entries: [string, string][]): LocalDescriptorRule => ({
@@ -13,11 +19,20 @@ describe('descriptor matching (Envoy local_ratelimit)', () => {
   const rs = compileRuleSet(
     {
       local: [
-        local('wild-then-exact', [['path', ''], ['method', 'GET']]),
+        local('wild-then-exact', [
+          ['path', ''],
+          ['method', 'GET'],
+        ]),
         local('per-user', [['user', '']]),
         local('alice', [['user', 'alice']]),
-        local('pair', [['user', 'bob'], ['plan', '']]),
-        local('two-blanks', [['tenant', ''], ['user', '']]),
+        local('pair', [
+          ['user', 'bob'],
+          ['plan', ''],
+        ]),
+        local('two-blanks', [
+          ['tenant', ''],
+          ['user', ''],
+        ]),
       ],
     },
     { nowMs: 0, historySeconds: 60 },
@@ -48,7 +63,10 @@ describe('descriptor matching (Envoy local_ratelimit)', () => {
   });
 
   it('uses a hash index when many first keys are configured', () => {
-    const many = compileRuleSet({ local: Array.from({ length: 20 }, (_, i) => local(`r${i}`, [[`k${i}`, '']])) }, { nowMs: 0, historySeconds: 60 });
+    const many = compileRuleSet(
+      { local: Array.from({ length: 20 }, (_, i) => local(`r${i}`, [[`k${i}`, '']])) },
+      { nowMs: 0, historySeconds: 60 },
+    );
     expect(many.local.match(d(['k13', 'x']))?.id).toBe('r13');
     expect(many.local.match(d(['k99', 'x']))).toBeUndefined();
   });
@@ -63,7 +81,15 @@ describe('rule set validation', () => {
         local('b', [['k', 'v']]),
         local(DEFAULT_RULE_ID, [['x', 'y']]),
       ],
-      global: [{ id: 'g', entries: [{ key: '', value: 'v' }], requestsPerUnit: -1, unit: 'WEEK' as 'DAY', failMode: 'maybe' as 'open' }],
+      global: [
+        {
+          id: 'g',
+          entries: [{ key: '', value: 'v' }],
+          requestsPerUnit: -1,
+          unit: 'WEEK' as 'DAY',
+          failMode: 'maybe' as 'open',
+        },
+      ],
       defaultBucket: { maxTokens: 0, tokensPerFill: 1, fillIntervalMs: 1000 },
       maxDynamicDescriptors: 0,
     });
@@ -82,7 +108,9 @@ describe('rule set validation', () => {
       'defaultBucket: maxTokens must be a positive integer (got 0)',
       'maxDynamicDescriptors must be a positive integer (got 0)',
     ]);
-    expect(() => compileRuleSet({ local: [local('a', [])] }, { nowMs: 0, historySeconds: 60 })).toThrow(RuleSetError);
+    expect(() => compileRuleSet({ local: [local('a', [])] }, { nowMs: 0, historySeconds: 60 })).toThrow(
+      RuleSetError,
+    );
   });
 
   it('ranks matched buckets by fill rate, strictest first, the default bucket last', () => {

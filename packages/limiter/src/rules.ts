@@ -1,7 +1,13 @@
 import { RuleStats, type RuleKind } from './decision';
 import { unitToMs, WINDOW_STRIDE, WINDOW_UNITS, windowInit, type WindowUnit } from './fixed-window';
 import { SlotTable } from './stores/memory';
-import { BUCKET_STRIDE, bucketInit, BucketParams, bucketReconfigure, type TokenBucketConfig } from './token-bucket';
+import {
+  BUCKET_STRIDE,
+  bucketInit,
+  BucketParams,
+  bucketReconfigure,
+  type TokenBucketConfig,
+} from './token-bucket';
 
 /** One `key=value` entry of a descriptor, as Envoy's `RateLimitDescriptor.Entry`. */
 export interface DescriptorEntry {
@@ -113,7 +119,6 @@ abstract class CompiledRuleBase {
     this.isExact = wildcards.length === 0;
   }
 
-
   /**
    * The per-value key of a matched request descriptor. With one blank entry it is the request's value
    * itself, so the hot path builds no string.
@@ -137,7 +142,14 @@ export class CompiledLocalRule extends CompiledRuleBase {
   readonly table: SlotTable | null;
 
   constructor(
-    base: { id: string; kind: 'local' | 'default'; entries: Descriptor; order: number; shadow: boolean; stats: RuleStats },
+    base: {
+      id: string;
+      kind: 'local' | 'default';
+      entries: Descriptor;
+      order: number;
+      shadow: boolean;
+      stats: RuleStats;
+    },
     readonly params: BucketParams,
     state: { single: Float64Array | null; table: SlotTable | null },
   ) {
@@ -350,8 +362,10 @@ export interface CompileOptions {
 const isPositiveInteger = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 1;
 
 function checkBucket(where: string, b: TokenBucketConfig, issues: string[]): void {
-  if (!isPositiveInteger(b.maxTokens)) issues.push(`${where}: maxTokens must be a positive integer (got ${String(b.maxTokens)})`);
-  if (!isPositiveInteger(b.tokensPerFill)) issues.push(`${where}: tokensPerFill must be a positive integer (got ${String(b.tokensPerFill)})`);
+  if (!isPositiveInteger(b.maxTokens))
+    issues.push(`${where}: maxTokens must be a positive integer (got ${String(b.maxTokens)})`);
+  if (!isPositiveInteger(b.tokensPerFill))
+    issues.push(`${where}: tokensPerFill must be a positive integer (got ${String(b.tokensPerFill)})`);
   if (!(typeof b.fillIntervalMs === 'number' && Number.isFinite(b.fillIntervalMs) && b.fillIntervalMs > 0)) {
     issues.push(`${where}: fillIntervalMs must be a positive number (got ${String(b.fillIntervalMs)})`);
   }
@@ -363,12 +377,15 @@ function checkEntries(where: string, entries: Descriptor, issues: string[]): voi
     return;
   }
   entries.forEach((e, i) => {
-    if (typeof e?.key !== 'string' || e.key === '') issues.push(`${where}: entries[${i}].key must be a non-empty string`);
-    if (typeof e?.value !== 'string') issues.push(`${where}: entries[${i}].value must be a string (blank for one bucket per value)`);
+    if (typeof e?.key !== 'string' || e.key === '')
+      issues.push(`${where}: entries[${i}].key must be a non-empty string`);
+    if (typeof e?.value !== 'string')
+      issues.push(`${where}: entries[${i}].value must be a string (blank for one bucket per value)`);
   });
 }
 
-const entriesIdentity = (entries: Descriptor): string => entries.map((e) => `${e.key}\u001f${e.value}`).join('\u001e');
+const entriesIdentity = (entries: Descriptor): string =>
+  entries.map((e) => `${e.key}\u001f${e.value}`).join('\u001e');
 
 /** Validates a rule set input; returns the issues (empty when valid). */
 export function validateRuleSet(input: RuleSetInput): string[] {
@@ -376,7 +393,8 @@ export function validateRuleSet(input: RuleSetInput): string[] {
   const ids = new Set<string>();
   const checkId = (where: string, id: unknown): void => {
     if (typeof id !== 'string' || id === '') issues.push(`${where}: id must be a non-empty string`);
-    else if (id === DEFAULT_RULE_ID) issues.push(`${where}: id "${DEFAULT_RULE_ID}" is reserved for the default bucket`);
+    else if (id === DEFAULT_RULE_ID)
+      issues.push(`${where}: id "${DEFAULT_RULE_ID}" is reserved for the default bucket`);
     else if (ids.has(id)) issues.push(`${where}: duplicate id "${id}"`);
     else ids.add(id);
   };
@@ -400,10 +418,17 @@ export function validateRuleSet(input: RuleSetInput): string[] {
     const where = `global[${i}]${typeof rule.id === 'string' ? ` "${rule.id}"` : ''}`;
     checkId(where, rule.id);
     checkEntries(where, rule.entries, issues);
-    if (!(typeof rule.requestsPerUnit === 'number' && Number.isInteger(rule.requestsPerUnit) && rule.requestsPerUnit >= 0)) {
-      issues.push(`${where}: requestsPerUnit must be a non-negative integer (got ${String(rule.requestsPerUnit)})`);
+    if (!(
+      typeof rule.requestsPerUnit === 'number' &&
+      Number.isInteger(rule.requestsPerUnit) &&
+      rule.requestsPerUnit >= 0
+    )) {
+      issues.push(
+        `${where}: requestsPerUnit must be a non-negative integer (got ${String(rule.requestsPerUnit)})`,
+      );
     }
-    if (!WINDOW_UNITS.includes(rule.unit)) issues.push(`${where}: unit must be one of ${WINDOW_UNITS.join(', ')} (got ${String(rule.unit)})`);
+    if (!WINDOW_UNITS.includes(rule.unit))
+      issues.push(`${where}: unit must be one of ${WINDOW_UNITS.join(', ')} (got ${String(rule.unit)})`);
     if (rule.failMode !== undefined && rule.failMode !== 'open' && rule.failMode !== 'closed') {
       issues.push(`${where}: failMode must be "open" or "closed" (got ${String(rule.failMode)})`);
     }
@@ -411,7 +436,9 @@ export function validateRuleSet(input: RuleSetInput): string[] {
   });
   if (input.defaultBucket != null) checkBucket('defaultBucket', input.defaultBucket, issues);
   if (input.maxDynamicDescriptors !== undefined && !isPositiveInteger(input.maxDynamicDescriptors)) {
-    issues.push(`maxDynamicDescriptors must be a positive integer (got ${String(input.maxDynamicDescriptors)})`);
+    issues.push(
+      `maxDynamicDescriptors must be a positive integer (got ${String(input.maxDynamicDescriptors)})`,
+    );
   }
   return issues;
 }
@@ -436,12 +463,16 @@ function compileLocal(
   const stats = statsFor(previous, rule.kind, options.historySeconds);
   const params = new BucketParams(config);
   const exact = rule.entries.every((e) => e.value !== '');
-  const prev = previous instanceof CompiledLocalRule && previous.kind === rule.kind && sameShape(previous, rule.entries) ? previous : undefined;
+  const prev =
+    previous instanceof CompiledLocalRule && previous.kind === rule.kind && sameShape(previous, rule.entries)
+      ? previous
+      : undefined;
   let single: Float64Array | null = null;
   let table: SlotTable | null = null;
   if (exact) {
     single = prev?.single ?? null;
-    if (prev !== undefined && single !== null) bucketReconfigure(single, 0, prev.params, params, options.nowMs);
+    if (prev !== undefined && single !== null)
+      bucketReconfigure(single, 0, prev.params, params, options.nowMs);
     else {
       single = new Float64Array(BUCKET_STRIDE);
       bucketInit(single, 0, params, options.nowMs);
@@ -466,7 +497,8 @@ export function compileRuleSet(input: RuleSetInput, options: CompileOptions): Co
   if (issues.length > 0) throw new RuleSetError(issues);
   const previous = options.previous ?? null;
   const maxDynamic = input.maxDynamicDescriptors ?? DEFAULT_MAX_DYNAMIC_DESCRIPTORS;
-  const freeze = (entries: Descriptor): Descriptor => Object.freeze(entries.map((e) => Object.freeze({ key: e.key, value: e.value })));
+  const freeze = (entries: Descriptor): Descriptor =>
+    Object.freeze(entries.map((e) => Object.freeze({ key: e.key, value: e.value })));
 
   const local = (input.local ?? []).map((rule, order) =>
     compileLocal(
@@ -482,8 +514,18 @@ export function compileRuleSet(input: RuleSetInput, options: CompileOptions): Co
     fallbackDefault === null
       ? null
       : compileLocal(
-          { id: DEFAULT_RULE_ID, kind: 'default', entries: NO_ENTRIES, order: local.length, shadow: fallbackDefault.shadow === true },
-          { maxTokens: fallbackDefault.maxTokens, tokensPerFill: fallbackDefault.tokensPerFill, fillIntervalMs: fallbackDefault.fillIntervalMs },
+          {
+            id: DEFAULT_RULE_ID,
+            kind: 'default',
+            entries: NO_ENTRIES,
+            order: local.length,
+            shadow: fallbackDefault.shadow === true,
+          },
+          {
+            maxTokens: fallbackDefault.maxTokens,
+            tokensPerFill: fallbackDefault.tokensPerFill,
+            fillIntervalMs: fallbackDefault.fillIntervalMs,
+          },
           previous?.defaultRule ?? undefined,
           options,
           maxDynamic,

@@ -102,7 +102,13 @@ export function bucketMsUntil(s: Float64Array, o: number, p: BucketParams, hits:
  * Applies a new quota to a live bucket: the tokens earned so far are credited at the old rate, then clamped
  * to the new capacity. A quota change changes the cap; it neither refills nor empties the bucket.
  */
-export function bucketReconfigure(s: Float64Array, o: number, from: BucketParams, to: BucketParams, nowMs: number): void {
+export function bucketReconfigure(
+  s: Float64Array,
+  o: number,
+  from: BucketParams,
+  to: BucketParams,
+  nowMs: number,
+): void {
   bucketRefill(s, o, from, nowMs);
   if (s[o]! > to.maxTokens) s[o] = to.maxTokens;
 }

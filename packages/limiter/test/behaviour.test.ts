@@ -8,14 +8,25 @@ const entries = (spec: LimitSpec) => [{ key: 'user', value: spec.perValue ? '' :
 
 function tokenBucketRules(spec: LimitSpec, limit = spec.limit, id = 'limit'): RuleSetInput {
   return {
-    local: [{ id, entries: entries(spec), maxTokens: limit, tokensPerFill: limit, fillIntervalMs: 1000, shadow: spec.shadow ?? false }],
+    local: [
+      {
+        id,
+        entries: entries(spec),
+        maxTokens: limit,
+        tokensPerFill: limit,
+        fillIntervalMs: 1000,
+        shadow: spec.shadow ?? false,
+      },
+    ],
     maxDynamicDescriptors: spec.perValue?.maxKeys ?? 10_000,
   };
 }
 
 function windowRules(spec: LimitSpec, limit = spec.limit, id = 'limit'): RuleSetInput {
   return {
-    global: [{ id, entries: entries(spec), requestsPerUnit: limit, unit: 'SECOND', shadow: spec.shadow ?? false }],
+    global: [
+      { id, entries: entries(spec), requestsPerUnit: limit, unit: 'SECOND', shadow: spec.shadow ?? false },
+    ],
     maxDynamicDescriptors: spec.perValue?.maxKeys ?? 10_000,
   };
 }
@@ -25,7 +36,8 @@ function syncInstance(spec: LimitSpec, rules: typeof tokenBucketRules): HarnessI
   const engine = new RateLimitEngine({ clock, rules: rules(spec) });
   return {
     // The synchronous path reuses its decision object: copy it, as a caller keeping decisions must.
-    decide: (value, hits) => Promise.resolve(copyDecision(engine.decide({ descriptors: [[{ key: 'user', value }]], hits }))),
+    decide: (value, hits) =>
+      Promise.resolve(copyDecision(engine.decide({ descriptors: [[{ key: 'user', value }]], hits }))),
     advance: (ms) => clock.advance(ms),
     applyLimit: (limit, options) => engine.applyRules(rules(spec, limit, options?.id)),
     close: () => Promise.resolve(),

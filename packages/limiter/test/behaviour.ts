@@ -62,9 +62,21 @@ export function describeLimiterBehaviour(harness: LimiterHarness): void {
       withInstance({ limit: 5 }, async (h) => {
         const decisions: Decision[] = [];
         for (let i = 0; i < 6; i++) decisions.push(await h.decide('alice'));
-        expect(decisions.map((d) => d.outcome)).toEqual(['allowed', 'allowed', 'allowed', 'allowed', 'allowed', 'limited']);
+        expect(decisions.map((d) => d.outcome)).toEqual([
+          'allowed',
+          'allowed',
+          'allowed',
+          'allowed',
+          'allowed',
+          'limited',
+        ]);
         expect(decisions.map((d) => d.remaining)).toEqual([4, 3, 2, 1, 0, 0]);
-        expect(decisions[0]).toMatchObject({ ruleId: 'limit', limit: 5, allowed: true, source: harness.source });
+        expect(decisions[0]).toMatchObject({
+          ruleId: 'limit',
+          limit: 5,
+          allowed: true,
+          source: harness.source,
+        });
         expect(decisions[5]!.allowed).toBe(false);
         expect(decisions[5]!.retryAfterMs).toBeGreaterThan(0);
         expect(decisions[5]!.resetMs).toBeGreaterThan(0);

@@ -7,7 +7,10 @@ const START = 1_700_000_000_000;
 const request = { descriptors: [[{ key: 'user', value: 'u' }]] };
 
 /** Steps of (time advance in ms, hits). */
-const traffic = fc.array(fc.record({ advanceMs: fc.integer({ min: 0, max: 400 }), hits: fc.integer({ min: 1, max: 4 }) }), { maxLength: 300 });
+const traffic = fc.array(
+  fc.record({ advanceMs: fc.integer({ min: 0, max: 400 }), hits: fc.integer({ min: 1, max: 4 }) }),
+  { maxLength: 300 },
+);
 
 describe('properties', () => {
   it('a token bucket never allows more than maxTokens + rate × elapsed in any interval', () => {
@@ -19,7 +22,14 @@ describe('properties', () => {
         traffic,
         (maxTokens, tokensPerFill, fillIntervalMs, steps) => {
           const clock = new FakeClock(START);
-          const engine = new RateLimitEngine({ clock, rules: { local: [{ id: 'r', entries: request.descriptors[0]!, maxTokens, tokensPerFill, fillIntervalMs }] } });
+          const engine = new RateLimitEngine({
+            clock,
+            rules: {
+              local: [
+                { id: 'r', entries: request.descriptors[0]!, maxTokens, tokensPerFill, fillIntervalMs },
+              ],
+            },
+          });
           const allowed: { at: number; hits: number }[] = [];
           for (const step of steps) {
             clock.advance(step.advanceMs);
@@ -47,7 +57,20 @@ describe('properties', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 10 }), traffic, (max, steps) => {
         const clock = new FakeClock(START);
-        const engine = new RateLimitEngine({ clock, rules: { local: [{ id: 'r', entries: request.descriptors[0]!, maxTokens: max, tokensPerFill: max, fillIntervalMs: 1000 }] } });
+        const engine = new RateLimitEngine({
+          clock,
+          rules: {
+            local: [
+              {
+                id: 'r',
+                entries: request.descriptors[0]!,
+                maxTokens: max,
+                tokensPerFill: max,
+                fillIntervalMs: 1000,
+              },
+            ],
+          },
+        });
         let tokens = max;
         for (const step of steps) {
           clock.advance(step.advanceMs);
@@ -63,38 +86,61 @@ describe('properties', () => {
 
   it('a fixed window never allows more than requestsPerUnit hits per epoch-aligned window', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 15 }), fc.constantFrom<WindowUnit>('SECOND', 'MINUTE'), traffic, (limit, unit, steps) => {
-        const clock = new FakeClock(START);
-        const engine = new RateLimitEngine({ clock, rules: { global: [{ id: 'g', entries: request.descriptors[0]!, requestsPerUnit: limit, unit }] } });
-        const perWindow = new Map<number, number>();
-        for (const step of steps) {
-          clock.advance(step.advanceMs * (unit === 'MINUTE' ? 60 : 1));
-          const d = engine.decide({ ...request, hits: step.hits });
-          const window = Math.floor(clock.nowMs() / unitToMs(unit));
-          if (d.allowed) perWindow.set(window, (perWindow.get(window) ?? 0) + step.hits);
-          expect(d.resetMs).toBeGreaterThan(0);
-          expect(d.resetMs).toBeLessThanOrEqual(unitToMs(unit));
-        }
-        for (const hits of perWindow.values()) expect(hits).toBeLessThanOrEqual(limit);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 15 }),
+        fc.constantFrom<WindowUnit>('SECOND', 'MINUTE'),
+        traffic,
+        (limit, unit, steps) => {
+          const clock = new FakeClock(START);
+          const engine = new RateLimitEngine({
+            clock,
+            rules: { global: [{ id: 'g', entries: request.descriptors[0]!, requestsPerUnit: limit, unit }] },
+          });
+          const perWindow = new Map<number, number>();
+          for (const step of steps) {
+            clock.advance(step.advanceMs * (unit === 'MINUTE' ? 60 : 1));
+            const d = engine.decide({ ...request, hits: step.hits });
+            const window = Math.floor(clock.nowMs() / unitToMs(unit));
+            if (d.allowed) perWindow.set(window, (perWindow.get(window) ?? 0) + step.hits);
+            expect(d.resetMs).toBeGreaterThan(0);
+            expect(d.resetMs).toBeLessThanOrEqual(unitToMs(unit));
+          }
+          for (const hits of perWindow.values()) expect(hits).toBeLessThanOrEqual(limit);
+        },
+      ),
       { numRuns: 150 },
     );
   });
 
   it('a rule-set swap that keeps the id never adds tokens', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 50 }), fc.integer({ min: 1, max: 50 }), fc.integer({ min: 0, max: 50 }), (before, after, used) => {
-        const clock = new FakeClock(START);
-        const rule = (max: number) => ({ local: [{ id: 'r', entries: request.descriptors[0]!, maxTokens: max, tokensPerFill: max, fillIntervalMs: 1000 }] });
-        const engine = new RateLimitEngine({ clock, rules: rule(before) });
-        const take = Math.min(used, before);
-        if (take > 0) engine.decide({ ...request, hits: take });
-        engine.applyRules(rule(after));
-        const left = before - take;
-        const d = engine.decide({ ...request, hits: 1 });
-        expect(d.allowed).toBe(Math.min(left, after) >= 1);
-        if (d.allowed) expect(d.remaining).toBe(Math.min(left, after) - 1);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 50 }),
+        fc.integer({ min: 1, max: 50 }),
+        fc.integer({ min: 0, max: 50 }),
+        (before, after, used) => {
+          const clock = new FakeClock(START);
+          const rule = (max: number) => ({
+            local: [
+              {
+                id: 'r',
+                entries: request.descriptors[0]!,
+                maxTokens: max,
+                tokensPerFill: max,
+                fillIntervalMs: 1000,
+              },
+            ],
+          });
+          const engine = new RateLimitEngine({ clock, rules: rule(before) });
+          const take = Math.min(used, before);
+          if (take > 0) engine.decide({ ...request, hits: take });
+          engine.applyRules(rule(after));
+          const left = before - take;
+          const d = engine.decide({ ...request, hits: 1 });
+          expect(d.allowed).toBe(Math.min(left, after) >= 1);
+          if (d.allowed) expect(d.remaining).toBe(Math.min(left, after) - 1);
+        },
+      ),
       { numRuns: 200 },
     );
   });

@@ -48,7 +48,11 @@ describe('MemoryWindowStore', () => {
   it('counts per key and window on its clock', async () => {
     const clock = new FakeClock(60_000);
     const store = new MemoryWindowStore({ clock });
-    expect(await store.increment({ key: 'a', hits: 2, unit: 'MINUTE' })).toEqual({ count: 2, windowStartMs: 60_000, nowMs: 60_000 });
+    expect(await store.increment({ key: 'a', hits: 2, unit: 'MINUTE' })).toEqual({
+      count: 2,
+      windowStartMs: 60_000,
+      nowMs: 60_000,
+    });
     clock.advance(59_999);
     expect((await store.increment({ key: 'a', hits: 1, unit: 'MINUTE' })).count).toBe(3);
     clock.advance(1);

@@ -48,7 +48,8 @@ export class SlotTable {
   }
 
   private static checkCapacity(capacity: number): number {
-    if (!(Number.isInteger(capacity) && capacity >= 1)) throw new RangeError(`capacity must be a positive integer (got ${capacity})`);
+    if (!(Number.isInteger(capacity) && capacity >= 1))
+      throw new RangeError(`capacity must be a positive integer (got ${capacity})`);
     return capacity;
   }
 

@@ -66,7 +66,8 @@ interface Pending {
   readonly reject: (error: unknown) => void;
 }
 
-const isNoScript = (error: unknown): boolean => error instanceof Error && error.message.startsWith('NOSCRIPT');
+const isNoScript = (error: unknown): boolean =>
+  error instanceof Error && error.message.startsWith('NOSCRIPT');
 
 /**
  * A {@link WindowStore} on Redis (standalone; the derived per-window keys are not declared to the script,
@@ -174,7 +175,11 @@ export class RedisWindowStore implements WindowStore {
     this.client
       .evalsha(SCRIPT_SHA, batch.length, ...args)
       // After a Redis restart (or on first use) the script cache is empty: send the script itself once.
-      .catch((error: unknown) => (isNoScript(error) ? this.client.eval(WINDOW_BATCH_SCRIPT, batch.length, ...args) : Promise.reject(error)))
+      .catch((error: unknown) =>
+        isNoScript(error)
+          ? this.client.eval(WINDOW_BATCH_SCRIPT, batch.length, ...args)
+          : Promise.reject(error),
+      )
       .then(
         (reply) => this.settle(batch, reply),
         (error: unknown) => this.fail(batch, error),

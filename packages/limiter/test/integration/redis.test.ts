@@ -4,7 +4,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RateLimitEngine, RedisWindowStore, type Decision, type GlobalDescriptorRule, type RuleSetInput } from '../../src/index';
+import {
+  RateLimitEngine,
+  RedisWindowStore,
+  type Decision,
+  type GlobalDescriptorRule,
+  type RuleSetInput,
+} from '../../src/index';
 import { describeLimiterBehaviour, type LimitSpec } from '../behaviour';
 import { RedisServer } from '../support/redis-server';
 
@@ -22,7 +28,12 @@ afterAll(async () => {
 
 /** A store on the test server with its own key prefix, so tests never share counters. */
 async function newStore(prefix = `test:${randomUUID()}:`): Promise<RedisWindowStore> {
-  const store = new RedisWindowStore({ redis: { host: '127.0.0.1', port: server.port }, keyPrefix: prefix, timeoutMs: 500, maxReconnectDelayMs: 100 });
+  const store = new RedisWindowStore({
+    redis: { host: '127.0.0.1', port: server.port },
+    keyPrefix: prefix,
+    timeoutMs: 500,
+    maxReconnectDelayMs: 100,
+  });
   stores.push(store);
   await store.ready();
   return store;
@@ -32,7 +43,15 @@ async function newStore(prefix = `test:${randomUUID()}:`): Promise<RedisWindowSt
 // one) and leaves the window-edge cases to the fake-clock stores.
 function dayRules(spec: LimitSpec, limit = spec.limit, id = 'limit'): RuleSetInput {
   return {
-    global: [{ id, entries: [{ key: 'user', value: spec.perValue ? '' : 'alice' }], requestsPerUnit: limit, unit: 'DAY', shadow: spec.shadow ?? false }],
+    global: [
+      {
+        id,
+        entries: [{ key: 'user', value: spec.perValue ? '' : 'alice' }],
+        requestsPerUnit: limit,
+        unit: 'DAY',
+        shadow: spec.shadow ?? false,
+      },
+    ],
   };
 }
 
@@ -65,7 +84,8 @@ const perUser = (overrides: Partial<GlobalDescriptorRule> = {}): GlobalDescripto
   ...overrides,
 });
 const request = (value: string) => ({ descriptors: [[{ key: 'user', value }]] });
-const count = (decisions: readonly Decision[], pred: (d: Decision) => boolean) => decisions.filter(pred).length;
+const count = (decisions: readonly Decision[], pred: (d: Decision) => boolean) =>
+  decisions.filter(pred).length;
 
 async function waitFor(what: string, condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -95,10 +115,17 @@ describe('Redis store', () => {
     const store = await newStore();
     const engine = new RateLimitEngine({ store, rules: { global: [perUser()] } });
     const before = store.health().roundTrips;
-    const decisions = await Promise.all(Array.from({ length: 50 }, (_, i) => engine.decideAsync(request(`user-${i % 10}`))));
+    const decisions = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => engine.decideAsync(request(`user-${i % 10}`))),
+    );
     expect(store.health().roundTrips - before).toBe(1);
     expect(decisions.every((d) => d.allowed && d.source === 'global')).toBe(true);
-    expect(decisions.filter((d) => d.descriptor?.[0]?.value === 'user-3').map((d) => d.remaining).sort()).toEqual([95, 96, 97, 98, 99]);
+    expect(
+      decisions
+        .filter((d) => d.descriptor?.[0]?.value === 'user-3')
+        .map((d) => d.remaining)
+        .sort(),
+    ).toEqual([95, 96, 97, 98, 99]);
   });
 
   it('answers keys already over limit from the local cache until their window ends', async () => {
@@ -120,7 +147,13 @@ describe('Redis store', () => {
       rules: {
         global: [
           perUser({ requestsPerUnit: 3 }),
-          { id: 'payments', entries: [{ key: 'path', value: '/pay' }], requestsPerUnit: 1000, unit: 'DAY', failMode: 'closed' },
+          {
+            id: 'payments',
+            entries: [{ key: 'path', value: '/pay' }],
+            requestsPerUnit: 1000,
+            unit: 'DAY',
+            failMode: 'closed',
+          },
         ],
       },
     });
@@ -140,7 +173,10 @@ describe('Redis store', () => {
       await server.start();
     }
 
-    await waitFor('the store to reconnect', async () => (await engine.decideAsync(request('bob'))).source === 'global');
+    await waitFor(
+      'the store to reconnect',
+      async () => (await engine.decideAsync(request('bob'))).source === 'global',
+    );
     expect(store.health().connected).toBe(true);
     // A restarted server without persistence starts its counts afresh; the script is loaded again.
     const after = await engine.decideAsync(request('carol'));
