@@ -69,6 +69,31 @@ describe('RateLimitEngine', () => {
     expect(engine.decide(req([['route', 'r']]))).toMatchObject({ ruleId: 'route', remaining: 97 });
   });
 
+  it("with charging: 'envoy', the buckets tried before the one that denied keep their charge, as in Envoy", () => {
+    const run = (charging: 'atomic' | 'envoy') => {
+      const engine = new RateLimitEngine({
+        clock: new FakeClock(START),
+        charging,
+        rules: {
+          local: [
+            { id: 'route', entries: [{ key: 'route', value: 'r' }], ...tb(3) },
+            { id: 'user', entries: [{ key: 'user', value: '' }], ...tb(2) },
+          ],
+        },
+      });
+      // Drain the route bucket (3/s); the user bucket (2/s, the slower, tried first) stays full.
+      for (let i = 0; i < 3; i++) expect(engine.decide(req([['route', 'r']])).outcome).toBe('allowed');
+      // user passes, route denies.
+      expect(engine.decide(req([['route', 'r']], [['user', 'u']]))).toMatchObject({
+        outcome: 'limited',
+        ruleId: 'route',
+      });
+      return engine.decide(req([['user', 'u']])).remaining;
+    };
+    expect(run('atomic')).toBe(1); // nothing was charged by the denied request
+    expect(run('envoy')).toBe(0); // Envoy charged the user bucket before the route bucket denied
+  });
+
   it('a shadow rule marks what it would limit while an enforced rule still limits', () => {
     const engine = new RateLimitEngine({
       clock: new FakeClock(START),

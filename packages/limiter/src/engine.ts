@@ -51,6 +51,14 @@ export interface EngineOptions {
   readonly historySeconds?: number;
   /** Bound on the local cache of shared-store keys known to be over limit. Default 100,000. */
   readonly overLimitCacheSize?: number;
+  /**
+   * How a request that one of several matched buckets denies is charged. `atomic` (default): no bucket is
+   * charged, so "a denied request takes nothing" holds across buckets. `envoy`: as Envoy's local rate
+   * limiter, which takes tokens bucket by bucket in order of fill rate and stops at the first that denies:
+   * the buckets before it keep their charge. Replays and the simulated mesh use `envoy` to behave as the
+   * sidecars do.
+   */
+  readonly charging?: 'atomic' | 'envoy';
 }
 
 /** A rule as it stands now, for display. */
@@ -194,6 +202,7 @@ export class RateLimitEngine {
   /** Shared-store keys over limit, with the local time their window ends (envoyproxy/ratelimit's local cache). */
   private readonly overLimitCache = new Map<string, number>();
   private readonly overLimitCacheSize: number;
+  private readonly envoyCharging: boolean;
   /** Start and end (ms) of the second {@link second} numbers. */
   private readonly secondBounds = new Float64Array([Number.NaN, Number.NaN]);
   private second = 0;
@@ -210,6 +219,7 @@ export class RateLimitEngine {
     this.historySeconds = options.historySeconds ?? 60;
     this.ring = new DecisionRing(options.recentCapacity ?? 1024);
     this.overLimitCacheSize = options.overLimitCacheSize ?? 100_000;
+    this.envoyCharging = options.charging === 'envoy';
     this.ruleSet = compileRuleSet(options.rules ?? {}, {
       nowMs: this.clock.nowMs(),
       historySeconds: this.historySeconds,
@@ -419,9 +429,8 @@ export class RateLimitEngine {
    * Local rules, as Envoy's local rate limiter: each request descriptor selects at most one rule; the default
    * bucket applies when none matched (or always, with `alwaysConsumeDefault`). Matched buckets are checked in
    * rank order (strictest fill rate first). The first enforced bucket without `hits` tokens limits the
-   * request and **no** bucket is charged. Envoy charges the buckets it tried before the one that denied;
-   * checking all before charging any keeps "a denied request takes nothing" true across buckets. A shadow
-   * bucket without tokens only marks the request `shadow`.
+   * request and **no** bucket is charged, unless `charging: 'envoy'`: Envoy charges the buckets it tried
+   * before the one that denied. A shadow bucket without tokens only marks the request `shadow`.
    */
   private decideLocal(
     rs: CompiledRuleSet,
@@ -446,7 +455,9 @@ export class RateLimitEngine {
 
     const verdict = this.checkBuckets(n, hits);
     if (verdict >= 0) {
-      // The first enforced bucket without enough tokens: limited, nothing charged.
+      // The first enforced bucket without enough tokens: limited, nothing charged (Envoy: the buckets
+      // tried before it keep their charge).
+      if (this.envoyCharging) this.chargeBuckets(verdict, hits);
       this.writeLocal(d, verdict, 'limited', hits);
       return;
     }
