@@ -1,0 +1,139 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { fixturePath, slimeFixturesDir } from '../../test/support/fixtures';
+import { main } from './main';
+
+async function run(args: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(args, {
+    cwd: slimeFixturesDir,
+    stdout: { write: (t: string) => (stdout += t) },
+    stderr: { write: (t: string) => (stderr += t) },
+  });
+  return { code, stdout, stderr };
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'governor-replay-'));
+const trace = (lines: object[]) => {
+  const file = join(tmp, `trace-${Math.random().toString(36).slice(2)}.jsonl`);
+  writeFileSync(file, lines.map((l) => JSON.stringify(l)).join('\n'));
+  return file;
+};
+
+interface Output {
+  decisions: {
+    t: number;
+    allowed: boolean;
+    limiter: string | null;
+    set: string | null;
+    descriptor: string | null;
+    remaining: number | null;
+  }[];
+  summary: { requests: number; allowed: number; limited: number };
+}
+
+describe('governor replay', () => {
+  it('prints the decisions in input order with a summary', async () => {
+    const file = trace(
+      [0, 1, 2, 3, 4, 5, 6].map((t) => ({
+        t,
+        service: 'productpage',
+        namespace: 'default',
+        port: 9080,
+        headers: { foo: 'bar' },
+      })),
+    );
+    const r = await run([
+      'replay',
+      '-f',
+      'doc-c-header-match.yaml',
+      '-f',
+      'context-bookinfo.yaml',
+      '--trace',
+      file,
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as Output;
+    expect(out.decisions.map((d) => d.allowed)).toEqual([true, true, true, true, true, false, false]);
+    expect(Object.keys(out.decisions[0] ?? {})).toEqual([
+      't',
+      'allowed',
+      'limiter',
+      'set',
+      'descriptor',
+      'remaining',
+    ]);
+    expect(out.decisions[4]).toMatchObject({ limiter: 'default/productpage', set: '_base', remaining: 0 });
+    expect(out.summary).toMatchObject({ requests: 7, allowed: 5, limited: 2 });
+  });
+
+  it('prints a per-second table with -o table', async () => {
+    const file = trace([0, 1500].map((t) => ({ t, service: 'reviews', namespace: 'default', port: 9080 })));
+    const r = await run([
+      'replay',
+      '-f',
+      'doc-a-single-inbound.yaml',
+      '-f',
+      'context-bookinfo.yaml',
+      '--trace',
+      file,
+      '-o',
+      'table',
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n')[0]).toMatch(/^second\s+limiter\s+allowed\s+limited$/);
+    expect(r.stdout).toMatch(/^1\s+default\/reviews\s+1\s+0$/m);
+  });
+
+  it('exits 1 and names the trace line of a bad request', async () => {
+    const file = trace([
+      { t: 0, service: 'reviews', port: 9080 },
+      { t: 1, port: 9080 },
+    ]);
+    const r = await run([
+      'replay',
+      '-f',
+      'doc-a-single-inbound.yaml',
+      '-f',
+      'context-bookinfo.yaml',
+      '--trace',
+      file,
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${file}:2: service: required`);
+  });
+
+  it('needs a trace', async () => {
+    const r = await run(['replay', '-f', 'doc-a-single-inbound.yaml']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--trace');
+  });
+
+  it('works as `pnpm -s governor replay` from the repository root', async () => {
+    const file = trace([{ t: 0, service: 'reviews', namespace: 'default', port: 9080 }]);
+    const { stdout } = await promisify(execFile)(
+      'pnpm',
+      [
+        '-s',
+        'governor',
+        'replay',
+        '-f',
+        fixturePath('doc-e-global.yaml'),
+        '-f',
+        fixturePath('context-bookinfo.yaml'),
+        '--trace',
+        file,
+        '-o',
+        'json',
+      ],
+      { cwd: resolve(import.meta.dirname, '..', '..', '..', '..') },
+    );
+    expect((JSON.parse(stdout) as Output).summary.requests).toBe(1);
+  }, 60_000);
+});
