@@ -1,0 +1,187 @@
+/**
+ * The cluster store seam: the raw Kubernetes API operations Governor uses, implemented by a real API
+ * server (`KubernetesStore`, through @kubernetes/client-node) and by the embedded store (`EmbeddedStore`,
+ * same semantics, in-process, persisted to a file). Informers, the work queue and the reconcilers are
+ * written once against this interface.
+ *
+ * Semantics both implementations keep (Kubernetes API conventions):
+ * - `resourceVersion` is opaque: compare for equality only. Every write returns the object as stored.
+ * - `update` and `updateStatus` with a `metadata.resourceVersion` that is not the stored one fail with
+ *   {@link ConflictError} (409); without one they write unconditionally.
+ * - For kinds with a status subresource (`hasStatus`), `create`/`update`/`apply` ignore `status` and
+ *   `updateStatus` changes only `status`. `metadata.generation` starts at 1 and grows when `spec` changes.
+ * - `apply` is server-side apply with a field manager: it creates the object or sets the fields it is given
+ *   (spec as a whole, the labels and annotations given, ownerReferences), without a resourceVersion.
+ * - `watch` delivers every change after `resourceVersion`, in order. A resourceVersion too old to resume
+ *   from ends the watch with {@link GoneError} (410): the caller relists.
+ * - Deleting an object deletes the objects whose ownerReferences name its uid (no finalizers).
+ */
+
+/** API coordinates of the kinds Governor reads and writes. */
+export const KINDS = {
+  SmartLimiter: {
+    group: 'microservice.slime.io',
+    version: 'v1alpha2',
+    plural: 'smartlimiters',
+    hasStatus: true,
+  },
+  EnvoyFilter: {
+    group: 'networking.istio.io',
+    version: 'v1alpha3',
+    plural: 'envoyfilters',
+    hasStatus: false,
+  },
+  DestinationRule: {
+    group: 'networking.istio.io',
+    version: 'v1beta1',
+    plural: 'destinationrules',
+    hasStatus: false,
+  },
+  ServiceEntry: {
+    group: 'networking.istio.io',
+    version: 'v1beta1',
+    plural: 'serviceentries',
+    hasStatus: false,
+  },
+  Service: { group: '', version: 'v1', plural: 'services', hasStatus: true },
+  Pod: { group: '', version: 'v1', plural: 'pods', hasStatus: true },
+  Lease: { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', hasStatus: false },
+  Event: { group: '', version: 'v1', plural: 'events', hasStatus: false },
+} as const;
+
+export type Kind = keyof typeof KINDS;
+
+export const apiVersionOf = (kind: Kind): string => {
+  const { group, version } = KINDS[kind];
+  return group === '' ? version : `${group}/${version}`;
+};
+
+export interface ObjectMetadata {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: {
+    apiVersion: string;
+    kind: string;
+    name: string;
+    uid: string;
+    controller?: boolean;
+    blockOwnerDeletion?: boolean;
+  }[];
+  [key: string]: unknown;
+}
+
+/** Any Kubernetes object, as JSON. */
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMetadata;
+  [key: string]: unknown;
+}
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+export interface WatchEvent {
+  readonly type: WatchEventType;
+  readonly object: KubeObject;
+}
+
+export interface ListResult {
+  readonly items: KubeObject[];
+  /** The list's resourceVersion: watch from here to miss nothing. */
+  readonly resourceVersion: string;
+}
+
+export interface WatchHandle {
+  /** Ends the watch; no event is delivered after it returns. */
+  stop(): void;
+}
+
+export interface WatchOptions {
+  readonly namespace?: string;
+  readonly resourceVersion: string;
+  /** Every change after resourceVersion, in order. */
+  readonly onEvent: (event: WatchEvent) => void;
+  /**
+   * The watch ended: a {@link GoneError} (resourceVersion too old: relist), a connection loss, or the
+   * server closing it (`undefined`: resume from the last resourceVersion seen). Called at most once.
+   */
+  readonly onEnd: (error: Error | undefined) => void;
+}
+
+export interface ApplyOptions {
+  readonly fieldManager: string;
+  /** Take over fields another manager owns (a controller re-asserting what it renders). */
+  readonly force?: boolean;
+}
+
+export interface DeleteOptions {
+  /** Delete only while the object still has this resourceVersion; otherwise {@link ConflictError}. */
+  readonly resourceVersion?: string;
+}
+
+export interface ClusterStore {
+  /** A short description for health reports: `embedded (/path/store.json)` or `kubernetes (context)`. */
+  readonly description: string;
+  /** Objects of a kind, in one namespace or all. */
+  list(kind: Kind, namespace?: string): Promise<ListResult>;
+  /** The object, or null when it does not exist. */
+  get(kind: Kind, namespace: string, name: string): Promise<KubeObject | null>;
+  watch(kind: Kind, options: WatchOptions): WatchHandle;
+  /** Fails with {@link AlreadyExistsError} when it exists. */
+  create(object: KubeObject): Promise<KubeObject>;
+  /** Replaces the object (not its status where there is a status subresource). {@link NotFoundError}, {@link ConflictError}. */
+  update(object: KubeObject): Promise<KubeObject>;
+  apply(object: KubeObject, options: ApplyOptions): Promise<KubeObject>;
+  /** Writes `status` only. {@link NotFoundError}, {@link ConflictError}. */
+  updateStatus(object: KubeObject): Promise<KubeObject>;
+  /** Resolves false when there was nothing to delete. */
+  delete(kind: Kind, namespace: string, name: string, options?: DeleteOptions): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** An API error with its HTTP status, as Kubernetes reports them. */
+export class StoreError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly reason: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+export class NotFoundError extends StoreError {
+  constructor(message: string) {
+    super(message, 404, 'NotFound');
+  }
+}
+export class AlreadyExistsError extends StoreError {
+  constructor(message: string) {
+    super(message, 409, 'AlreadyExists');
+  }
+}
+export class ConflictError extends StoreError {
+  constructor(message: string) {
+    super(message, 409, 'Conflict');
+  }
+}
+export class GoneError extends StoreError {
+  constructor(message: string) {
+    super(message, 410, 'Expired');
+  }
+}
+export class InvalidError extends StoreError {
+  constructor(message: string) {
+    super(message, 422, 'Invalid');
+  }
+}
+
+export const keyOf = (o: { metadata: { namespace?: string | undefined; name: string } }): string =>
+  `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
