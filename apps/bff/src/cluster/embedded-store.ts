@@ -1,0 +1,820 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import {
+  AlreadyExistsError,
+  apiVersionOf,
+  ConflictError,
+  GoneError,
+  InvalidError,
+  KINDS,
+  NotFoundError,
+  StoreError,
+} from './store';
+import type {
+  ApplyOptions,
+  ClusterStore,
+  DeleteOptions,
+  Kind,
+  KubeObject,
+  ListResult,
+  ObjectMetadata,
+  WatchEvent,
+  WatchEventType,
+  WatchHandle,
+  WatchOptions,
+} from './store';
+
+export interface EmbeddedStoreOptions {
+  /** The file the store is kept in (created on the first write); absent: in memory only. */
+  readonly file?: string;
+  /**
+   * How many recent watch events are kept for watches to resume from (default 10,000). A watch from an
+   * older resourceVersion ends with {@link GoneError}, as the API server does once etcd has compacted.
+   */
+  readonly historyLimit?: number;
+  /** Writes within this window are saved together (default 50 ms). */
+  readonly flushDelayMs?: number;
+  /** The clock for `creationTimestamp`. */
+  readonly now?: () => Date;
+  /**
+   * A background save failed; it is retried, and `flush()`/`close()` reject with the error. Default: a
+   * process warning.
+   */
+  readonly onFlushError?: (error: Error) => void;
+}
+
+const FILE_FORMAT = 'governor.embedded-store/v1';
+const DEFAULT_HISTORY_LIMIT = 10_000;
+const DEFAULT_FLUSH_DELAY_MS = 50;
+const MIN_FLUSH_RETRY_MS = 1_000;
+
+/** What the store file holds: every object and the resourceVersion counter. */
+interface StoreFile {
+  readonly format: typeof FILE_FORMAT;
+  readonly resourceVersion: string;
+  readonly objects: KubeObject[];
+}
+
+interface HistoryEntry {
+  readonly revision: number;
+  readonly kind: Kind;
+  readonly namespace: string;
+  readonly type: WatchEventType;
+  /** The stored object; stored objects are never mutated, so the entry can share it. */
+  readonly object: KubeObject;
+}
+
+interface Watcher {
+  readonly kind: Kind;
+  readonly namespace: string | undefined;
+  readonly options: WatchOptions;
+  readonly queue: HistoryEntry[];
+  draining: boolean;
+  active: boolean;
+}
+
+/**
+ * The cluster store used when no cluster is configured: Kubernetes API semantics (uid, resourceVersion,
+ * generation, status subresource, optimistic concurrency, ordered resumable watches, owner cascade),
+ * in-process, optionally persisted to a file so the demo mesh survives a restart.
+ *
+ * Differences from a real API server, on purpose:
+ * - `apply` is a simplified server-side apply: one owner for every field. It replaces each top-level field
+ *   it is given (`spec`, or `data` and the like), merges the labels and annotations it is given, and
+ *   replaces `ownerReferences` when given. Fields it is not given are kept, even when the same manager set
+ *   them before; `force` has nothing to take over. The API server tracks ownership per field and removes
+ *   fields a manager stops applying.
+ * - Deleting an owner removes its dependents at once, in the same call (each with its own DELETED event),
+ *   rather than later through the garbage collector. As the collector does, a dependent that still has
+ *   another existing owner is kept and loses only the reference to the deleted owner. Dependents whose
+ *   owners never existed are left alone. Finalizers are not run.
+ * - Core kinds get no defaulting: a Pod created here has no status until `updateStatus` sets one.
+ * - A watch from a resourceVersion newer than the store's ends with {@link GoneError} (the store was
+ *   reset) instead of waiting for it. A watch from `""` or `"0"` starts, as on the API server, with an
+ *   ADDED event for each current object.
+ *
+ * The file is written whole, atomically (temp file, fsync, rename, fsync of the directory), a short
+ * while after writes, so a crash loses at most the last {@link EmbeddedStoreOptions.flushDelayMs} of
+ * writes and never leaves a torn file. One process at a time may use a file.
+ */
+export class EmbeddedStore implements ClusterStore {
+  readonly description: string;
+
+  private readonly byKind = new Map<Kind, Map<string, KubeObject>>();
+  /** uid → the stored object's kind and key, for owner lookups. */
+  private readonly byUid = new Map<string, { kind: Kind; key: string }>();
+  private revision: number;
+  private readonly history: HistoryEntry[] = [];
+  /** Every change after this revision is in `history`. */
+  private historyStart: number;
+  private readonly watchers = new Set<Watcher>();
+  private closed = false;
+
+  private readonly historyLimit: number;
+  private readonly flushDelayMs: number;
+  private readonly now: () => Date;
+  private readonly onFlushError: (error: Error) => void;
+  private dirty = false;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private saving: Promise<void> | undefined;
+
+  private constructor(
+    private readonly file: string | undefined,
+    options: EmbeddedStoreOptions,
+    loaded: { objects: KubeObject[]; revision: number },
+  ) {
+    this.description = file === undefined ? 'embedded (in memory)' : `embedded (${file})`;
+    this.historyLimit = positiveInteger(options.historyLimit ?? DEFAULT_HISTORY_LIMIT, 'historyLimit');
+    this.flushDelayMs = options.flushDelayMs ?? DEFAULT_FLUSH_DELAY_MS;
+    if (!(this.flushDelayMs >= 0)) throw new RangeError('flushDelayMs must not be negative');
+    this.now = options.now ?? (() => new Date());
+    this.onFlushError =
+      options.onFlushError ??
+      ((error) => process.emitWarning(`Saving the embedded store failed: ${error.message}`));
+    for (const object of loaded.objects) this.put(object.kind as Kind, object);
+    this.revision = loaded.revision;
+    this.historyStart = loaded.revision;
+  }
+
+  /**
+   * Opens a store: loads `file` when it exists (a file that cannot be read as a store is an error, never
+   * an empty store) and removes temp files a crash left beside it.
+   */
+  static async open(options: EmbeddedStoreOptions = {}): Promise<EmbeddedStore> {
+    if (options.file === undefined)
+      return new EmbeddedStore(undefined, options, { objects: [], revision: 1 });
+    const file = resolve(options.file);
+    await mkdir(dirname(file), { recursive: true });
+    await removeLeftoverTempFiles(file);
+    let text: string | undefined;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (error) {
+      if (!isErrnoException(error) || error.code !== 'ENOENT') throw error;
+    }
+    const loaded = text === undefined ? { objects: [], revision: 1 } : parseStoreFile(file, text);
+    return new EmbeddedStore(file, options, loaded);
+  }
+
+  async list(kind: Kind, namespace?: string): Promise<ListResult> {
+    this.assertOpen();
+    const items = [...this.objectsOf(kind).values()]
+      .filter((o) => namespace === undefined || o.metadata.namespace === namespace)
+      .sort(byNamespaceAndName)
+      .map(copy);
+    return { items, resourceVersion: String(this.revision) };
+  }
+
+  async get(kind: Kind, namespace: string, name: string): Promise<KubeObject | null> {
+    this.assertOpen();
+    const stored = this.objectsOf(kind).get(keyFor(namespace, name));
+    return stored === undefined ? null : copy(stored);
+  }
+
+  async create(object: KubeObject): Promise<KubeObject> {
+    this.assertOpen();
+    const { kind, input } = validated(object);
+    if (this.objectsOf(kind).has(objectKey(input))) {
+      throw new AlreadyExistsError(`${resourceOf(kind)} "${input.metadata.name}" already exists`);
+    }
+    return copy(this.insert(kind, input));
+  }
+
+  async update(object: KubeObject): Promise<KubeObject> {
+    this.assertOpen();
+    const { kind, input } = validated(object);
+    const stored = this.existing(kind, input);
+    checkPreconditions(kind, stored, input.metadata);
+    const next: KubeObject = {
+      ...withoutEnvelope(input),
+      apiVersion: stored.apiVersion,
+      kind: stored.kind,
+      metadata: { ...userMetadata(input.metadata), ...systemMetadata(stored.metadata) },
+    };
+    if (KINDS[kind].hasStatus) setStatus(next, stored.status);
+    return copy(this.replace(kind, stored, next));
+  }
+
+  async updateStatus(object: KubeObject): Promise<KubeObject> {
+    this.assertOpen();
+    const { kind, input } = validated(object);
+    if (!KINDS[kind].hasStatus) {
+      // The API server has no /status endpoint for such kinds and answers 404.
+      throw new NotFoundError(`${resourceOf(kind)} has no status subresource`);
+    }
+    const stored = this.existing(kind, input);
+    checkPreconditions(kind, stored, input.metadata);
+    const next: KubeObject = { ...stored, metadata: { ...stored.metadata } };
+    setStatus(next, input.status);
+    return copy(this.replace(kind, stored, next));
+  }
+
+  async apply(object: KubeObject, options: ApplyOptions): Promise<KubeObject> {
+    this.assertOpen();
+    if (options.fieldManager.trim() === '') throw new InvalidError('apply needs a fieldManager');
+    const { kind, input } = validated(object);
+    const stored = this.objectsOf(kind).get(objectKey(input));
+    if (stored === undefined) return copy(this.insert(kind, input));
+    // Like the API server, an applied configuration that names a resourceVersion or uid is a precondition.
+    checkPreconditions(kind, stored, input.metadata);
+    const hasStatus = KINDS[kind].hasStatus;
+    const next: KubeObject = { ...stored, metadata: { ...stored.metadata } };
+    for (const [field, value] of Object.entries(withoutEnvelope(input))) {
+      if (field === 'status' && hasStatus) continue;
+      next[field] = value;
+    }
+    const { labels, annotations, ownerReferences } = input.metadata;
+    if (labels !== undefined) next.metadata.labels = { ...stored.metadata.labels, ...labels };
+    if (annotations !== undefined) {
+      next.metadata.annotations = { ...stored.metadata.annotations, ...annotations };
+    }
+    if (ownerReferences !== undefined) next.metadata.ownerReferences = ownerReferences;
+    return copy(this.replace(kind, stored, next));
+  }
+
+  async delete(kind: Kind, namespace: string, name: string, options: DeleteOptions = {}): Promise<boolean> {
+    this.assertOpen();
+    const stored = this.objectsOf(kind).get(keyFor(namespace, name));
+    if (stored === undefined) return false;
+    if (
+      options.resourceVersion !== undefined &&
+      options.resourceVersion !== stored.metadata.resourceVersion
+    ) {
+      throw conflict(kind, name);
+    }
+    this.remove(kind, stored);
+    this.collectDependents(stored);
+    return true;
+  }
+
+  watch(kind: Kind, options: WatchOptions): WatchHandle {
+    const watcher: Watcher = {
+      kind,
+      namespace: options.namespace,
+      options,
+      queue: [],
+      draining: false,
+      active: true,
+    };
+    const handle: WatchHandle = {
+      stop: () => {
+        watcher.active = false;
+        this.watchers.delete(watcher);
+      },
+    };
+    const refused = this.watchRefusal(kind, options.resourceVersion);
+    if (refused !== undefined) {
+      this.endWatch(watcher, refused);
+      return handle;
+    }
+    if (options.resourceVersion === '' || options.resourceVersion === '0') {
+      // "Any" resourceVersion: the API server starts with synthetic ADDED events for the current objects.
+      for (const object of [...this.objectsOf(kind).values()].sort(byNamespaceAndName)) {
+        const namespace = object.metadata.namespace ?? '';
+        const entry: HistoryEntry = { revision: this.revision, kind, namespace, type: 'ADDED', object };
+        if (matches(watcher, entry)) watcher.queue.push(entry);
+      }
+    } else {
+      const from = Number(options.resourceVersion);
+      for (let i = this.firstHistoryIndexAfter(from); i < this.history.length; i++) {
+        const entry = this.history[i];
+        if (entry !== undefined && matches(watcher, entry)) watcher.queue.push(entry);
+      }
+    }
+    this.watchers.add(watcher);
+    if (watcher.queue.length > 0) this.scheduleDrain(watcher);
+    return handle;
+  }
+
+  /** Saves pending writes now. Rejects when saving fails. */
+  async flush(): Promise<void> {
+    if (this.file === undefined) return;
+    this.clearFlushTimer();
+    for (;;) {
+      if (this.saving !== undefined) {
+        await this.saving.catch(() => undefined);
+        continue;
+      }
+      if (!this.dirty) return;
+      this.dirty = false;
+      const text = this.serialize();
+      const saving = writeFileAtomic(this.file, text).finally(() => {
+        this.saving = undefined;
+      });
+      this.saving = saving;
+      try {
+        await saving;
+      } catch (error) {
+        this.dirty = true;
+        throw error;
+      }
+    }
+  }
+
+  /**
+   * Ends every watch (`onEnd(undefined)`) and saves pending writes; other calls fail afterwards. When the
+   * save fails, calling close again retries it.
+   */
+  async close(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      for (const watcher of this.watchers) this.endWatch(watcher, undefined);
+    }
+    await this.flush();
+  }
+
+  // Writes. Each runs synchronously from validation to commit, so writes are atomic with respect to
+  // each other and watch events come out in resourceVersion order.
+
+  private insert(kind: Kind, input: KubeObject): KubeObject {
+    const { namespace, name } = input.metadata;
+    const metadata: ObjectMetadata = {
+      ...userMetadata(input.metadata),
+      name,
+      namespace,
+      uid: randomUUID(),
+      generation: 1,
+      // RFC 3339 with whole seconds, as the API server writes timestamps.
+      creationTimestamp: this.now()
+        .toISOString()
+        .replace(/\.\d+Z$/, 'Z'),
+    };
+    const object: KubeObject = { apiVersion: input.apiVersion, kind, metadata, ...withoutEnvelope(input) };
+    // The API server resets status on create when there is a status subresource.
+    if (KINDS[kind].hasStatus) delete object.status;
+    return this.commit(kind, 'ADDED', object);
+  }
+
+  /** Stores `next` in place of `stored`, unless nothing changed (then no event, no new resourceVersion). */
+  private replace(kind: Kind, stored: KubeObject, next: KubeObject): KubeObject {
+    if (!sameContent(stored, next, KINDS[kind].hasStatus)) {
+      next.metadata.generation = (stored.metadata.generation ?? 0) + 1;
+    }
+    next.metadata.resourceVersion = stored.metadata.resourceVersion;
+    if (jsonEqual(stored, next)) return stored;
+    return this.commit(kind, 'MODIFIED', next);
+  }
+
+  private remove(kind: Kind, stored: KubeObject): void {
+    // The DELETED event carries the resourceVersion of the deletion, as the API server's watch does.
+    this.commit(kind, 'DELETED', { ...stored, metadata: { ...stored.metadata } });
+  }
+
+  /**
+   * The garbage collector's background propagation, done at once: dependents of a deleted owner go too
+   * (recursively) unless another owner of theirs still exists; those lose the dangling reference.
+   */
+  private collectDependents(deleted: KubeObject): void {
+    const pending = [deleted.metadata.uid];
+    for (let uid = pending.shift(); uid !== undefined; uid = pending.shift()) {
+      for (const [kind, objects] of this.byKind) {
+        for (const dependent of [...objects.values()]) {
+          const references = dependent.metadata.ownerReferences ?? [];
+          if (!references.some((r) => r.uid === uid)) continue;
+          const remaining = references.filter((r) => r.uid !== uid);
+          if (remaining.some((r) => this.byUid.has(r.uid))) {
+            const next: KubeObject = { ...dependent, metadata: { ...dependent.metadata } };
+            next.metadata.ownerReferences = remaining;
+            this.replace(kind, dependent, next);
+          } else {
+            this.remove(kind, dependent);
+            pending.push(dependent.metadata.uid);
+          }
+        }
+      }
+    }
+  }
+
+  private commit(kind: Kind, type: WatchEventType, object: KubeObject): KubeObject {
+    this.revision += 1;
+    object.metadata.resourceVersion = String(this.revision);
+    if (type === 'DELETED') this.unput(kind, object);
+    else this.put(kind, object);
+    const entry: HistoryEntry = {
+      revision: this.revision,
+      kind,
+      namespace: object.metadata.namespace ?? '',
+      type,
+      object,
+    };
+    this.history.push(entry);
+    while (this.history.length > this.historyLimit) {
+      const dropped = this.history.shift();
+      if (dropped !== undefined) this.historyStart = dropped.revision;
+    }
+    for (const watcher of this.watchers) {
+      if (!matches(watcher, entry)) continue;
+      watcher.queue.push(entry);
+      this.scheduleDrain(watcher);
+    }
+    this.markDirty();
+    return object;
+  }
+
+  private put(kind: Kind, object: KubeObject): void {
+    this.objectsOf(kind).set(objectKey(object), object);
+    const uid = object.metadata.uid;
+    if (uid !== undefined) this.byUid.set(uid, { kind, key: objectKey(object) });
+  }
+
+  private unput(kind: Kind, object: KubeObject): void {
+    this.objectsOf(kind).delete(objectKey(object));
+    if (object.metadata.uid !== undefined) this.byUid.delete(object.metadata.uid);
+  }
+
+  private objectsOf(kind: Kind): Map<string, KubeObject> {
+    if (!Object.hasOwn(KINDS, kind)) throw new InvalidError(`unknown kind "${String(kind)}"`);
+    let objects = this.byKind.get(kind);
+    if (objects === undefined) {
+      objects = new Map();
+      this.byKind.set(kind, objects);
+    }
+    return objects;
+  }
+
+  private existing(kind: Kind, input: KubeObject): KubeObject {
+    const stored = this.objectsOf(kind).get(objectKey(input));
+    if (stored === undefined)
+      throw new NotFoundError(`${resourceOf(kind)} "${input.metadata.name}" not found`);
+    return stored;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error(`${this.description} is closed`);
+  }
+
+  // Watches.
+
+  private watchRefusal(kind: Kind, resourceVersion: string): Error | undefined {
+    if (this.closed) return new Error(`${this.description} is closed`);
+    if (!Object.hasOwn(KINDS, kind)) return new InvalidError(`unknown kind "${String(kind)}"`);
+    if (resourceVersion === '' || resourceVersion === '0') return undefined;
+    if (!/^\d+$/.test(resourceVersion)) {
+      return new StoreError(`invalid resourceVersion "${resourceVersion}"`, 400, 'BadRequest');
+    }
+    const from = Number(resourceVersion);
+    if (from < this.historyStart) {
+      return new GoneError(`too old resource version: ${resourceVersion} (${this.historyStart})`);
+    }
+    if (from > this.revision) {
+      return new GoneError(
+        `resource version ${resourceVersion} is newer than the store's (${this.revision})`,
+      );
+    }
+    return undefined;
+  }
+
+  private firstHistoryIndexAfter(revision: number): number {
+    let low = 0;
+    let high = this.history.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if ((this.history[mid]?.revision ?? Infinity) <= revision) low = mid + 1;
+      else high = mid;
+    }
+    return low;
+  }
+
+  /** Events are delivered in a later microtask, never inside the write that caused them. */
+  private scheduleDrain(watcher: Watcher): void {
+    if (watcher.draining) return;
+    watcher.draining = true;
+    queueMicrotask(() => {
+      try {
+        for (let entry = watcher.queue.shift(); entry !== undefined; entry = watcher.queue.shift()) {
+          if (!watcher.active) return;
+          const event: WatchEvent = { type: entry.type, object: copy(entry.object) };
+          try {
+            watcher.options.onEvent(event);
+          } catch (error) {
+            // A handler that throws ends its watch; the owner resumes or relists as after any failure.
+            this.endWatch(watcher, error instanceof Error ? error : new Error(String(error)));
+            return;
+          }
+        }
+      } finally {
+        watcher.draining = false;
+      }
+    });
+  }
+
+  private endWatch(watcher: Watcher, error: Error | undefined): void {
+    this.watchers.delete(watcher);
+    watcher.queue.length = 0;
+    queueMicrotask(() => {
+      if (!watcher.active) return;
+      watcher.active = false;
+      watcher.options.onEnd(error);
+    });
+  }
+
+  // Persistence.
+
+  private markDirty(): void {
+    if (this.file === undefined) return;
+    this.dirty = true;
+    this.scheduleFlush(this.flushDelayMs);
+  }
+
+  private scheduleFlush(delayMs: number): void {
+    if (this.flushTimer !== undefined || this.closed) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      this.flush().catch((error: unknown) => {
+        this.onFlushError(error instanceof Error ? error : new Error(String(error)));
+        this.scheduleFlush(Math.max(this.flushDelayMs, MIN_FLUSH_RETRY_MS));
+      });
+    }, delayMs);
+  }
+
+  private clearFlushTimer(): void {
+    if (this.flushTimer === undefined) return;
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+  }
+
+  private serialize(): string {
+    const objects = [...this.byKind.entries()]
+      .sort(([a], [b]) => compare(a, b))
+      .flatMap(([, objects]) => [...objects.values()].sort(byNamespaceAndName));
+    const data: StoreFile = { format: FILE_FORMAT, resourceVersion: String(this.revision), objects };
+    return `${JSON.stringify(data, null, 1)}\n`;
+  }
+}
+
+// Objects.
+
+const SYSTEM_METADATA = [
+  'uid',
+  'resourceVersion',
+  'generation',
+  'creationTimestamp',
+  'deletionTimestamp',
+  'deletionGracePeriodSeconds',
+  'managedFields',
+  'selfLink',
+] as const;
+
+/** The metadata a client may set: everything but the fields the server owns. */
+function userMetadata(metadata: ObjectMetadata): ObjectMetadata {
+  const result: ObjectMetadata = { ...metadata };
+  for (const field of SYSTEM_METADATA) delete result[field];
+  return result;
+}
+
+function systemMetadata(metadata: ObjectMetadata): Partial<ObjectMetadata> {
+  const result: Record<string, unknown> = {};
+  for (const field of SYSTEM_METADATA) {
+    if (metadata[field] !== undefined) result[field] = metadata[field];
+  }
+  return result as Partial<ObjectMetadata>;
+}
+
+/** The object's fields other than apiVersion, kind and metadata. */
+function withoutEnvelope(object: KubeObject): Record<string, unknown> {
+  const { apiVersion: _apiVersion, kind: _kind, metadata: _metadata, ...rest } = object;
+  return rest;
+}
+
+function setStatus(object: KubeObject, status: unknown): void {
+  if (status === undefined) delete object.status;
+  else object.status = status;
+}
+
+/**
+ * Whether two versions have the same content for `metadata.generation`: everything but metadata, and
+ * but status where status is a subresource (the CustomResource rule; Kubernetes kinds follow it for spec).
+ */
+function sameContent(a: KubeObject, b: KubeObject, hasStatus: boolean): boolean {
+  const contentOf = (o: KubeObject): Record<string, unknown> => {
+    const { status: _status, ...rest } = withoutEnvelope(o);
+    return hasStatus ? rest : withoutEnvelope(o);
+  };
+  return jsonEqual(contentOf(a), contentOf(b));
+}
+
+function checkPreconditions(kind: Kind, stored: KubeObject, given: ObjectMetadata): void {
+  const { resourceVersion, uid } = given;
+  if (
+    resourceVersion !== undefined &&
+    resourceVersion !== '' &&
+    resourceVersion !== stored.metadata.resourceVersion
+  ) {
+    throw conflict(kind, given.name);
+  }
+  if (uid !== undefined && uid !== '' && uid !== stored.metadata.uid) {
+    throw new ConflictError(
+      `Precondition failed for ${resourceOf(kind)} "${given.name}": UID in precondition: ${uid}, UID in object meta: ${stored.metadata.uid ?? ''}`,
+    );
+  }
+}
+
+const conflict = (kind: Kind, name: string): ConflictError =>
+  new ConflictError(
+    `Operation cannot be fulfilled on ${resourceOf(kind)} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+  );
+
+/** `smartlimiters.microservice.slime.io`, `pods`: how the API server names a resource in messages. */
+function resourceOf(kind: Kind): string {
+  const { group, plural } = KINDS[kind];
+  return group === '' ? plural : `${plural}.${group}`;
+}
+
+const keyFor = (namespace: string, name: string): string => `${namespace}/${name}`;
+const objectKey = (o: KubeObject): string => keyFor(o.metadata.namespace ?? '', o.metadata.name);
+
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+const byNamespaceAndName = (a: KubeObject, b: KubeObject): number =>
+  compare(a.metadata.namespace ?? '', b.metadata.namespace ?? '') ||
+  compare(a.metadata.name, b.metadata.name);
+
+const matches = (watcher: Watcher, entry: HistoryEntry): boolean =>
+  entry.kind === watcher.kind && (watcher.namespace === undefined || entry.namespace === watcher.namespace);
+
+/** Stored objects are plain JSON; callers get their own copy. */
+const copy = (object: KubeObject): KubeObject => structuredClone(object);
+
+function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    return a.every((item, i) => jsonEqual(item, b[i]));
+  }
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  const keys = Object.keys(ra).filter((k) => ra[k] !== undefined);
+  if (keys.length !== Object.keys(rb).filter((k) => rb[k] !== undefined).length) return false;
+  return keys.every((k) => Object.hasOwn(rb, k) && jsonEqual(ra[k], rb[k]));
+}
+
+// Validation, as the API server does it for the fields the store relies on.
+
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** A JSON copy of the object (as if it had crossed the wire), checked. */
+function validated(object: KubeObject): { kind: Kind; input: KubeObject } {
+  let input: unknown;
+  try {
+    input = JSON.parse(JSON.stringify(object)) as unknown;
+  } catch (error) {
+    throw new InvalidError(
+      `the object is not JSON: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  const problem = objectProblem(input);
+  if (problem !== undefined) throw new InvalidError(problem);
+  const checked = input as KubeObject;
+  return { kind: checked.kind as Kind, input: checked };
+}
+
+/** What is wrong with a (JSON) object, or undefined. */
+function objectProblem(object: unknown): string | undefined {
+  if (!isRecord(object)) return 'an object must be a JSON object';
+  const { kind, apiVersion, metadata } = object;
+  if (typeof kind !== 'string' || !Object.hasOwn(KINDS, kind)) return `unknown kind "${String(kind)}"`;
+  const expected = apiVersionOf(kind as Kind);
+  if (apiVersion !== expected)
+    return `${kind}: apiVersion must be "${expected}", not "${String(apiVersion)}"`;
+  if (!isRecord(metadata)) return `${kind}: metadata is required`;
+  const { name, namespace, labels, annotations, ownerReferences } = metadata;
+  if (typeof name !== 'string' || name === '') return `${kind}: metadata.name is required`;
+  if (name.length > 253 || !DNS1123_SUBDOMAIN.test(name)) {
+    return `${kind} "${name}": metadata.name must be a lowercase RFC 1123 subdomain`;
+  }
+  if (typeof namespace !== 'string' || namespace === '')
+    return `${kind} "${name}": metadata.namespace is required`;
+  if (namespace.length > 63 || !DNS1123_LABEL.test(namespace)) {
+    return `${kind} "${name}": metadata.namespace must be a lowercase RFC 1123 label`;
+  }
+  for (const [field, value] of [
+    ['labels', labels],
+    ['annotations', annotations],
+  ] as const) {
+    if (value === undefined) continue;
+    if (!isRecord(value) || !Object.values(value).every((v) => typeof v === 'string')) {
+      return `${kind} "${name}": metadata.${field} must map strings to strings`;
+    }
+  }
+  if (ownerReferences !== undefined) {
+    const valid =
+      Array.isArray(ownerReferences) &&
+      ownerReferences.every(
+        (r) =>
+          isRecord(r) &&
+          ['apiVersion', 'kind', 'name', 'uid'].every((f) => typeof r[f] === 'string' && r[f] !== ''),
+      );
+    if (!valid) return `${kind} "${name}": each ownerReference needs apiVersion, kind, name and uid`;
+  }
+  return undefined;
+}
+
+function positiveInteger(value: number, name: string): number {
+  if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer`);
+  return value;
+}
+
+// The file.
+
+function parseStoreFile(file: string, text: string): { objects: KubeObject[]; revision: number } {
+  const corrupt = (reason: string, cause?: unknown): Error =>
+    new Error(`The embedded store file ${file} is corrupt (${reason}); move it aside to start afresh`, {
+      cause,
+    });
+  let data: unknown;
+  try {
+    data = JSON.parse(text) as unknown;
+  } catch (error) {
+    throw corrupt(error instanceof Error ? error.message : 'not JSON', error);
+  }
+  if (!isRecord(data) || data.format !== FILE_FORMAT) throw corrupt(`not a ${FILE_FORMAT} file`);
+  const { resourceVersion, objects } = data;
+  if (typeof resourceVersion !== 'string' || !/^\d+$/.test(resourceVersion)) {
+    throw corrupt('no resourceVersion');
+  }
+  if (!Array.isArray(objects)) throw corrupt('no objects');
+  const revision = Number(resourceVersion);
+  const seen = new Set<string>();
+  const result: KubeObject[] = [];
+  for (const object of objects) {
+    const problem = objectProblem(object);
+    if (problem !== undefined) throw corrupt(problem);
+    const o = object as KubeObject;
+    const { uid, resourceVersion: rv, generation } = o.metadata;
+    const where = `${o.kind} ${objectKey(o)}`;
+    if (typeof uid !== 'string' || uid === '') throw corrupt(`${where} has no uid`);
+    if (typeof rv !== 'string' || !/^\d+$/.test(rv) || Number(rv) > revision) {
+      throw corrupt(`${where} has resourceVersion "${String(rv)}"`);
+    }
+    if (typeof generation !== 'number') throw corrupt(`${where} has no generation`);
+    const key = `${o.kind}/${objectKey(o)}`;
+    if (seen.has(key) || seen.has(uid)) throw corrupt(`${where} appears twice`);
+    seen.add(key).add(uid);
+    result.push(o);
+  }
+  return { objects: result, revision };
+}
+
+const TEMP_SUFFIX = /^\.\d+\.[0-9a-f]+\.tmp$/;
+
+function tempFileFor(file: string): string {
+  return join(dirname(file), `${basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+/** Temp files of writes that never reached their rename: a crash. The target file is intact. */
+async function removeLeftoverTempFiles(file: string): Promise<void> {
+  const prefix = `${basename(file)}.`;
+  for (const entry of await readdir(dirname(file))) {
+    if (!entry.startsWith(prefix) || !TEMP_SUFFIX.test(entry.slice(prefix.length - 1))) continue;
+    await unlink(join(dirname(file), entry)).catch(() => undefined);
+  }
+}
+
+/**
+ * Replaces `file` with `text` so that a crash at any moment leaves either the old or the new content:
+ * write a temp file in the same directory, fsync it, rename it over the target (atomic on POSIX), then
+ * fsync the directory so the rename itself is durable.
+ */
+async function writeFileAtomic(file: string, text: string): Promise<void> {
+  const temp = tempFileFor(file);
+  try {
+    const handle = await open(temp, 'w', 0o600);
+    try {
+      await handle.writeFile(text, 'utf8');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, file);
+  } catch (error) {
+    await unlink(temp).catch(() => undefined);
+    throw error;
+  }
+  await syncDirectory(dirname(file));
+}
+
+async function syncDirectory(directory: string): Promise<void> {
+  let handle: FileHandle;
+  try {
+    handle = await open(directory, 'r');
+  } catch (error) {
+    // Some platforms (Windows) cannot open a directory; the rename is as durable as they allow.
+    if (isErrnoException(error) && (error.code === 'EISDIR' || error.code === 'EPERM')) return;
+    throw error;
+  }
+  try {
+    await handle.sync();
+  } catch (error) {
+    if (!isErrnoException(error) || (error.code !== 'EINVAL' && error.code !== 'EPERM')) throw error;
+  } finally {
+    await handle.close();
+  }
+}
+
+const isErrnoException = (error: unknown): error is NodeJS.ErrnoException =>
+  error instanceof Error && 'code' in error;
