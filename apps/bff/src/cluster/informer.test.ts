@@ -1,0 +1,138 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { EmbeddedStore } from './embedded-store';
+import { applyWatchEvent, diffList, Informer, type Change } from './informer';
+import type { KubeObject } from './store';
+
+const svc = (name: string, labels: Record<string, string> = {}): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: { name, namespace: 'ns', labels },
+  spec: { selector: { app: name } },
+});
+
+describe('applyWatchEvent and diffList', () => {
+  const o = (name: string, rv: string): KubeObject => ({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace: 'ns', resourceVersion: rv },
+  });
+
+  it('adds, modifies only on a new resourceVersion, and deletes', () => {
+    const cache = new Map<string, KubeObject>();
+    expect(applyWatchEvent(cache, 'ADDED', o('a', '1'))?.type).toBe('ADDED');
+    expect(applyWatchEvent(cache, 'MODIFIED', o('a', '1'))).toBeNull();
+    expect(applyWatchEvent(cache, 'MODIFIED', o('a', '2'))).toMatchObject({
+      type: 'MODIFIED',
+      previous: { metadata: { resourceVersion: '1' } },
+    });
+    expect(applyWatchEvent(cache, 'DELETED', o('a', '3'))?.type).toBe('DELETED');
+    expect(applyWatchEvent(cache, 'DELETED', o('a', '3'))).toBeNull();
+  });
+
+  it('turns a relist into the changes missed', () => {
+    const cache = new Map<string, KubeObject>([
+      ['ns/a', o('a', '1')],
+      ['ns/b', o('b', '1')],
+    ]);
+    const changes = diffList(cache, [o('a', '1'), o('c', '5')]);
+    expect(changes.map((c) => `${c.type} ${c.object.metadata.name}`)).toEqual(['ADDED c', 'DELETED b']);
+    expect([...cache.keys()].sort()).toEqual(['ns/a', 'ns/c']);
+  });
+});
+
+describe('Informer', () => {
+  const open: { stop(): void }[] = [];
+  afterEach(() => {
+    for (const i of open.splice(0)) i.stop();
+  });
+
+  it('lists, then delivers every change once, and reports health', async () => {
+    const store = await EmbeddedStore.open({});
+    await store.create(svc('a'));
+    const informer = new Informer(store, 'Service', { namespace: 'ns' });
+    open.push(informer);
+    const changes: string[] = [];
+    informer.onChange((c: Change) => changes.push(`${c.type} ${c.object.metadata.name}`));
+    await informer.start();
+    expect(informer.health()).toMatchObject({ kind: 'Service', synced: true, connected: true, objects: 1 });
+    const b = await store.create(svc('b'));
+    await store.update({ ...b, metadata: { ...b.metadata, labels: { x: 'y' } } });
+    await store.delete('Service', 'ns', 'a');
+    await vi.waitFor(() => expect(changes).toEqual(['ADDED a', 'ADDED b', 'MODIFIED b', 'DELETED a']));
+    expect(informer.list().map((o) => o.metadata.name)).toEqual(['b']);
+    expect(informer.get('ns', 'b')?.metadata.labels).toEqual({ x: 'y' });
+  });
+
+  it('resumes a closed watch, and relists when its resourceVersion has expired (410), missing nothing', async () => {
+    const store = await EmbeddedStore.open({ historyLimit: 2 });
+    // Let the test cut the informer's watch off and later end it, as a server does (a watch timeout).
+    const realWatch = store.watch.bind(store);
+    let cut: () => () => void = () => () => {};
+    let watches = 0;
+    store.watch = (kind, options) => {
+      watches++;
+      let paused = false;
+      const handle = realWatch(kind, {
+        ...options,
+        onEvent: (e) => (paused ? undefined : options.onEvent(e)),
+      });
+      cut = () => {
+        paused = true;
+        handle.stop();
+        return () => options.onEnd(undefined);
+      };
+      return handle;
+    };
+    const informer = new Informer(store, 'Service', { namespace: 'ns' });
+    open.push(informer);
+    const seen = new Set<string>();
+    informer.onChange((c) => seen.add(`${c.type} ${c.object.metadata.name}`));
+    await informer.start();
+    await store.create(svc('a'));
+    await vi.waitFor(() => expect(informer.get('ns', 'a')).toBeDefined());
+    // Closed by the server: resumes from the last resourceVersion (history still has it).
+    cut()();
+    await store.create(svc('b'));
+    await vi.waitFor(() => expect(informer.get('ns', 'b')).toBeDefined());
+    expect(watches).toBe(2);
+    // Closed while more changes happen than the watch history holds: the resume gets 410 and relists.
+    const end = cut();
+    for (const n of ['c', 'd', 'e', 'f']) await store.create(svc(n));
+    await store.delete('Service', 'ns', 'a');
+    end();
+    await vi.waitFor(() =>
+      expect(
+        informer
+          .list()
+          .map((o) => o.metadata.name)
+          .sort(),
+      ).toEqual(['b', 'c', 'd', 'e', 'f']),
+    );
+    expect(seen.has('DELETED a')).toBe(true);
+    expect(watches).toBe(4); // the first, the resume, the failed resume (410), the one after the relist
+    expect(informer.health().restarts).toBeGreaterThanOrEqual(2);
+  });
+
+  it('resumes after the watch ends and reports the failure while retrying', async () => {
+    const store = await EmbeddedStore.open({});
+    const informer = new Informer(store, 'Service', { namespace: 'ns', initialBackoffMs: 300 });
+    open.push(informer);
+    await informer.start();
+    // The next list fails once, as when the API server is unreachable.
+    const realList = store.list.bind(store);
+    let failOnce = true;
+    store.list = async (...args) => {
+      if (failOnce) {
+        failOnce = false;
+        throw new Error('connection refused');
+      }
+      return realList(...args);
+    };
+    void informer.relist();
+    await vi.waitFor(() => expect(informer.health().lastError).toBe('connection refused'));
+    await store.create(svc('late'));
+    await vi.waitFor(() => expect(informer.get('ns', 'late')).toBeDefined());
+    expect(informer.health()).toMatchObject({ connected: true, synced: true });
+    expect(informer.health().lastError).toBeUndefined();
+  });
+});
