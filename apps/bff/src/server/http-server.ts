@@ -13,6 +13,8 @@ export interface ServerInfo {
 
 export interface HttpServerOptions {
   info: ServerInfo;
+  /** What `GET /api/health` answers: the health of the store, informers and controller. */
+  health?: () => unknown;
   /** How long `close()` lets in-flight requests finish before it cuts their connections. */
   shutdownGraceMs?: number;
 }
@@ -51,12 +53,14 @@ const DEFAULT_SHUTDOWN_GRACE_MS = 5_000;
  */
 export function createHttpServer({
   info,
+  health,
   shutdownGraceMs = DEFAULT_SHUTDOWN_GRACE_MS,
 }: HttpServerOptions): BffHttpServer {
   const routes = new Map<string, RouteHandler>([
     ['/healthz', () => ({ status: 200, body: { status: 'ok' } })],
     ['/api/info', () => ({ status: 200, body: info })],
   ]);
+  if (health) routes.set('/api/health', () => ({ status: 200, body: health() }));
 
   const server = createServer((req, res) => {
     sendJson(res, respond(routes, req));
