@@ -1,0 +1,302 @@
+/**
+ * The install manifests in deploy/ against a real API server: every object is accepted (server-side
+ * apply, dry run, strict field validation), and the service account they set up can do exactly what the
+ * controller does.
+ */
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { CoreV1Api, KubeConfig, PatchStrategy } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { KubernetesJsonApi } from '../../src/cluster/kubernetes-json-api';
+import { KubernetesStore } from '../../src/cluster/kubernetes-store';
+import { envoyFilter, limiterStatus, smartLimiter } from '../../src/cluster/store-contract';
+import { KINDS, apiVersionOf, type KubeObject } from '../../src/cluster/store';
+import { DEFAULT_RATE_LIMIT_SERVICE } from '../../src/reconcile/render';
+import {
+  KUBE_TEST_SERVER_START_TIMEOUT_MS,
+  KUBE_TEST_SERVER_STOP_TIMEOUT_MS,
+  startKubeTestServer,
+  type KubeTestServer,
+} from '../support/kube-test-server';
+
+const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+const DEPLOY = join(REPO_ROOT, 'deploy');
+const FIELD_MANAGER = 'governor-deploy-test';
+
+interface Manifest extends KubeObject {
+  readonly source: string;
+}
+
+/** deploy/crds first (an operator applies them first), then every other file, in document order. */
+function manifests(): Manifest[] {
+  const crds = readdirSync(join(DEPLOY, 'crds')).map((f) => join('crds', f));
+  const rest = readdirSync(DEPLOY).filter((f) => f.endsWith('.yaml'));
+  return [...crds, ...rest].flatMap((file) =>
+    parseAllDocuments(readFileSync(join(DEPLOY, file), 'utf8'))
+      .map((doc) => doc.toJS() as KubeObject | null)
+      .filter((o): o is KubeObject => o !== null)
+      .map((o) => ({ ...o, source: file })),
+  );
+}
+
+const find = (kind: string, name: string): Manifest => {
+  const found = manifests().find((m) => m.kind === kind && m.metadata.name === name);
+  if (found === undefined) throw new Error(`deploy/ has no ${kind} ${name}`);
+  return found;
+};
+
+let server: KubeTestServer | undefined;
+
+beforeAll(async () => {
+  server = await startKubeTestServer();
+}, KUBE_TEST_SERVER_START_TIMEOUT_MS);
+
+afterAll(async () => {
+  await server?.stop();
+}, KUBE_TEST_SERVER_STOP_TIMEOUT_MS);
+
+const running = (): KubeTestServer => {
+  if (server === undefined) throw new Error('the test API server did not start');
+  return server;
+};
+
+/** Server-side apply of one manifest, as `kubectl apply --server-side [--dry-run=server]` does. */
+async function apply(api: KubernetesJsonApi, manifest: Manifest, dryRun: boolean): Promise<void> {
+  const { source: _source, ...object } = manifest;
+  await api.send({
+    method: 'PATCH',
+    path: await api.pathOf({
+      apiVersion: object.apiVersion,
+      kind: object.kind,
+      namespace: object.metadata.namespace,
+      name: object.metadata.name,
+    }),
+    query: {
+      fieldManager: FIELD_MANAGER,
+      force: true,
+      fieldValidation: 'Strict',
+      ...(dryRun ? { dryRun: 'All' } : {}),
+    },
+    body: object,
+    contentType: PatchStrategy.ServerSideApply,
+  });
+}
+
+describe('deploy/', { timeout: 60_000 }, () => {
+  it('deploy/crds is a current copy of packages/crd-types/manifests', async () => {
+    const check = promisify(execFile)('node', [join(REPO_ROOT, 'scripts/sync-deploy-crds.mjs'), '--check']);
+    await expect(check).resolves.toBeDefined();
+  });
+
+  it('holds the objects an install needs', () => {
+    const kinds = manifests().map((m) => `${m.kind} ${m.metadata.namespace ?? ''}/${m.metadata.name}`);
+    expect(kinds.sort()).toEqual(
+      [
+        'ClusterRole /governor-controller',
+        'ClusterRoleBinding /governor-controller',
+        'ConfigMap governor-system/governor-kubeconfig',
+        'CustomResourceDefinition /smartlimiters.microservice.slime.io',
+        'Deployment governor-system/governor-bff',
+        'Deployment governor-system/governor-web',
+        'Namespace /governor-system',
+        'NetworkPolicy governor-system/governor-bff',
+        'Role governor-system/governor-leader-election',
+        'RoleBinding governor-system/governor-leader-election',
+        'Service governor-system/governor-bff',
+        'Service governor-system/governor-rls',
+        'Service governor-system/governor-web',
+        'ServiceAccount governor-system/governor',
+      ].sort(),
+    );
+  });
+
+  it('the governor-rls Service is the rate-limit cluster rendered EnvoyFilters name', () => {
+    const rls = find('Service', 'governor-rls') as Manifest & {
+      spec: { ports: { name: string; port: number }[] };
+    };
+    const cluster = `outbound|${rls.spec.ports[0]?.port}||${rls.metadata.name}.${rls.metadata.namespace}.svc.cluster.local`;
+    expect(cluster).toBe(DEFAULT_RATE_LIMIT_SERVICE.clusterName);
+    expect(rls.spec.ports).toEqual([expect.objectContaining({ name: 'grpc', port: 8081 })]);
+  });
+
+  it('every manifest is accepted by the API server (server-side apply, dry run, strict fields)', async () => {
+    const { kubeConfig } = running();
+    const api = KubernetesJsonApi.fromKubeConfig(kubeConfig);
+    // A dry run creates nothing, and namespaced objects need their namespace to exist.
+    await kubeConfig
+      .makeApiClient(CoreV1Api)
+      .createNamespace({ body: { metadata: { name: 'governor-system' } } });
+    const failures: string[] = [];
+    for (const manifest of manifests()) {
+      await apply(api, manifest, true).catch((error: unknown) => {
+        failures.push(`${manifest.source}: ${manifest.kind} ${manifest.metadata.name}: ${String(error)}`);
+      });
+    }
+    expect(failures).toEqual([]);
+    // Nothing was written.
+    await expect(
+      api.send({ method: 'GET', path: '/api/v1/namespaces/governor-system/serviceaccounts/governor' }),
+    ).rejects.toMatchObject({ status: 404 });
+  });
+
+  describe('as the governor service account', () => {
+    let store: KubernetesStore | undefined;
+    let api: KubernetesJsonApi | undefined;
+    const as = () => {
+      if (store === undefined || api === undefined) throw new Error('not set up');
+      return { store, api };
+    };
+
+    beforeAll(async () => {
+      const { kubeConfig, server: url, dir } = running();
+      const admin = KubernetesJsonApi.fromKubeConfig(kubeConfig);
+      for (const manifest of manifests()) await apply(admin, manifest, false);
+
+      // What the kubelet mounts into the Pod: a token for the service account, in a file.
+      const { status } = await admin.send<{ status: { token: string } }>({
+        method: 'POST',
+        path: '/api/v1/namespaces/governor-system/serviceaccounts/governor/token',
+        body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {} },
+      });
+      const tokenFile = join(dir, 'governor-token');
+      await writeFile(tokenFile, status.token);
+
+      // The shipped kubeconfig, pointed at the test server and the token file above.
+      const shipped = (find('ConfigMap', 'governor-kubeconfig') as Manifest & { data: { config: string } })
+        .data.config;
+      const kc = new KubeConfig();
+      kc.loadFromString(
+        shipped
+          .replace('https://kubernetes.default.svc', url)
+          .replace(/certificate-authority: .*/, 'insecure-skip-tls-verify: true')
+          .replace('/var/run/secrets/kubernetes.io/serviceaccount/token', tokenFile),
+      );
+      store = KubernetesStore.fromKubeConfig(kc);
+      api = KubernetesJsonApi.fromKubeConfig(kc);
+
+      await kubeConfig.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: 'bookinfo' } } });
+      const adminStore = KubernetesStore.fromKubeConfig(kubeConfig);
+      await adminStore.create(smartLimiter('bookinfo', 'reviews', 10));
+      await adminStore.close();
+    }, 60_000);
+
+    afterAll(async () => {
+      await store?.close();
+    });
+
+    it('lists and watches what the controller reads, in every namespace', async () => {
+      const { store } = as();
+      const { kubeConfig } = running();
+      const admin = KubernetesJsonApi.fromKubeConfig(kubeConfig);
+      for (const kind of [
+        'SmartLimiter',
+        'Service',
+        'Pod',
+        'DestinationRule',
+        'ServiceEntry',
+        'EnvoyFilter',
+      ] as const) {
+        await store.list(kind);
+        const { group, plural } = KINDS[kind];
+        const review = await admin.send<{ status: { allowed: boolean } }>({
+          method: 'POST',
+          path: '/apis/authorization.k8s.io/v1/subjectaccessreviews',
+          body: {
+            apiVersion: 'authorization.k8s.io/v1',
+            kind: 'SubjectAccessReview',
+            spec: {
+              user: 'system:serviceaccount:governor-system:governor',
+              resourceAttributes: { group, resource: plural, verb: 'watch' },
+            },
+          },
+        });
+        expect({ kind, watch: review.status.allowed }).toEqual({ kind, watch: true });
+      }
+
+      // And a watch as the service account sees changes.
+      const { resourceVersion } = await store.list('SmartLimiter');
+      const events: string[] = [];
+      const watch = store.watch('SmartLimiter', {
+        resourceVersion,
+        onEvent: (e) => events.push(`${e.type} ${e.object.metadata.name}`),
+        onEnd: () => undefined,
+      });
+      try {
+        const adminStore = KubernetesStore.fromKubeConfig(kubeConfig);
+        await adminStore.create(smartLimiter('bookinfo', 'details', 5));
+        await adminStore.close();
+        await vi.waitFor(() => expect(events).toEqual(['ADDED details']), { timeout: 10_000 });
+      } finally {
+        watch.stop();
+      }
+    });
+
+    it('writes SmartLimiter status, EnvoyFilters, Events and its Lease', async () => {
+      const { store } = as();
+      const limiter = await store.get('SmartLimiter', 'bookinfo', 'reviews');
+      if (limiter === null) throw new Error('no SmartLimiter');
+      await expect(store.updateStatus({ ...limiter, status: limiterStatus(2) })).resolves.toMatchObject({
+        status: limiterStatus(2),
+      });
+
+      await store.apply(envoyFilter('bookinfo', 'reviews-governor', 'one'), {
+        fieldManager: 'governor',
+        force: true,
+      });
+      expect(await store.delete('EnvoyFilter', 'bookinfo', 'reviews-governor')).toBe(true);
+
+      await store.create({
+        apiVersion: apiVersionOf('Event'),
+        kind: 'Event',
+        metadata: { name: 'reviews.governor-test', namespace: 'bookinfo' },
+        involvedObject: {
+          apiVersion: limiter.apiVersion,
+          kind: limiter.kind,
+          name: 'reviews',
+          namespace: 'bookinfo',
+        },
+        reason: 'Rendered',
+        message: 'test',
+        type: 'Normal',
+      });
+
+      const lease = await store.create({
+        apiVersion: apiVersionOf('Lease'),
+        kind: 'Lease',
+        metadata: { name: 'governor-controller', namespace: 'governor-system' },
+        spec: { holderIdentity: 'test', leaseDurationSeconds: 15 },
+      });
+      const renewed = await store.update({
+        ...lease,
+        spec: { holderIdentity: 'test', leaseDurationSeconds: 30 },
+      });
+      expect(await store.get('Lease', 'governor-system', 'governor-controller')).toEqual(renewed);
+    });
+
+    it('may not change SmartLimiter specs, workloads, other Leases or read Secrets', async () => {
+      const { store, api } = as();
+      const forbidden = { status: 403, reason: 'Forbidden' };
+      await expect(store.create(smartLimiter('bookinfo', 'ratings', 1))).rejects.toMatchObject(forbidden);
+      const limiter = await store.get('SmartLimiter', 'bookinfo', 'reviews');
+      if (limiter === null) throw new Error('no SmartLimiter');
+      await expect(store.update({ ...limiter, spec: { sets: {} } })).rejects.toMatchObject(forbidden);
+      await expect(store.delete('Service', 'bookinfo', 'reviews')).rejects.toMatchObject(forbidden);
+      await expect(
+        store.create({
+          apiVersion: apiVersionOf('Lease'),
+          kind: 'Lease',
+          metadata: { name: 'governor-controller', namespace: 'bookinfo' },
+          spec: {},
+        }),
+      ).rejects.toMatchObject(forbidden);
+      await expect(
+        api.send({ method: 'GET', path: '/api/v1/namespaces/governor-system/secrets' }),
+      ).rejects.toMatchObject(forbidden);
+    });
+  });
+});
