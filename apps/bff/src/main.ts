@@ -1,14 +1,41 @@
 /**
  * The BFF's composition root: the only place that reads the environment and wires parts together.
  */
+import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
+import { join } from 'node:path';
 import packageJson from '../package.json' with { type: 'json' };
-import { ConfigError, loadConfig } from './server/config';
+import { EmbeddedStore } from './cluster/embedded-store';
+import type { ClusterStore } from './cluster/store';
+import { seedDemoMesh } from './demo/seed';
+import { ControlPlane } from './reconcile/control-plane';
+import { ConfigError, loadConfig, type BffConfig } from './server/config';
 import { createHttpServer } from './server/http-server';
+
+/** The cluster the BFF works on: the one KUBECONFIG names, or the embedded store in the data directory. */
+async function openStore(config: BffConfig): Promise<ClusterStore> {
+  if (config.mode === 'kubernetes') {
+    const { KubernetesStore } = await import('./cluster/kubernetes-store');
+    return KubernetesStore.fromEnvironment({});
+  }
+  mkdirSync(config.dataDir, { recursive: true });
+  const store = await EmbeddedStore.open({ file: join(config.dataDir, 'store.json') });
+  const seeded = await seedDemoMesh(store);
+  if (seeded > 0) console.log(`governor bff: seeded the demo mesh (${seeded} objects)`);
+  return store;
+}
 
 async function main(): Promise<void> {
   const config = loadConfig({ env: process.env, homeDir: homedir() });
+  const store = await openStore(config);
+  const controlPlane = new ControlPlane({
+    store,
+    // The namespace Governor runs in holds its leader-election Lease (deploy/ sets it from the Pod).
+    leaseNamespace: process.env.GOVERNOR_NAMESPACE || 'governor-system',
+  });
+  await controlPlane.start();
   const server = createHttpServer({
+    health: () => controlPlane.health(),
     info: {
       name: 'governor',
       version: packageJson.version,
@@ -28,7 +55,7 @@ async function main(): Promise<void> {
     }
     stopping = true;
     console.log(`governor bff: ${signal}, finishing open requests`);
-    server.close().then(
+    Promise.all([server.close(), controlPlane.stop().then(() => store.close())]).then(
       () => process.exit(0),
       (error: unknown) => {
         console.error('governor bff: shutdown failed:', error);

@@ -51,6 +51,13 @@ export class LeaderElector {
     return this.leading;
   }
 
+  /** Why the last attempt to acquire or renew failed (e.g. the lease namespace does not exist). */
+  lastError(): string | undefined {
+    return this.error;
+  }
+
+  private error: string | undefined;
+
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
@@ -73,8 +80,10 @@ export class LeaderElector {
     let ok = false;
     try {
       ok = await this.tryAcquireOrRenew();
-    } catch {
+      this.error = undefined;
+    } catch (e) {
       ok = false;
+      this.error = e instanceof Error ? e.message : String(e);
     }
     if (this.stopped) return;
     const duration = this.options.leaseDurationMs ?? 15_000;

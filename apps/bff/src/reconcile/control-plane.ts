@@ -16,6 +16,8 @@ import {
 
 export interface ControlPlaneOptions {
   readonly store: ClusterStore;
+  /** Watch one namespace only; default all. */
+  readonly namespace?: string;
   readonly metrics?: MetricSource;
   readonly rateLimitService?: RateLimitServiceOptions;
   readonly tickMs?: number;
@@ -29,6 +31,8 @@ export interface ControlPlaneOptions {
 export interface ControlPlaneHealth {
   readonly store: string;
   readonly leader: boolean;
+  /** Why this replica cannot take part in leader election, if it cannot. */
+  readonly leaderElectionError?: string;
   readonly informers: readonly InformerHealth[];
   readonly queue: ReturnType<SmartLimiterController['queue']['stats']>;
 }
@@ -39,7 +43,12 @@ export class ControlPlane {
   private readonly elector: LeaderElector;
 
   constructor(private readonly options: ControlPlaneOptions) {
-    const make = (kind: Kind) => new Informer(options.store, kind);
+    const make = (kind: Kind) =>
+      new Informer(
+        options.store,
+        kind,
+        options.namespace !== undefined ? { namespace: options.namespace } : {},
+      );
     this.informers = {
       smartLimiters: make('SmartLimiter'),
       services: make('Service'),
@@ -84,6 +93,7 @@ export class ControlPlane {
     return {
       store: this.options.store.description,
       leader: this.elector.isLeader(),
+      ...(this.elector.lastError() ? { leaderElectionError: this.elector.lastError() } : {}),
       informers: (Object.values(this.informers) as Informer[]).map((i) => i.health()),
       queue: this.controller.queue.stats(),
     };
