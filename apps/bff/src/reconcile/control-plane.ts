@@ -21,6 +21,8 @@ export interface ControlPlaneOptions {
   readonly metrics?: MetricSource;
   readonly rateLimitService?: RateLimitServiceOptions;
   readonly tickMs?: number;
+  /** SmartLimiters reconciled at once (each key is still never processed twice at a time). Default 4. */
+  readonly workers?: number;
   /** Where the leader election Lease lives. Default `governor-system`. */
   readonly leaseNamespace?: string;
   readonly identity?: string;
@@ -63,6 +65,7 @@ export class ControlPlane {
       ...(options.metrics ? { metrics: options.metrics } : {}),
       ...(options.rateLimitService ? { rateLimitService: options.rateLimitService } : {}),
       ...(options.tickMs !== undefined ? { tickMs: options.tickMs } : {}),
+      queue: { workers: options.workers ?? 4 },
       ...(options.onRendered ? { onRendered: options.onRendered } : {}),
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     });
