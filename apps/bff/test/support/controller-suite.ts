@@ -24,10 +24,9 @@ export interface ControllerSuiteSetup {
 const yamlObjects = (file: string): KubeObject[] =>
   parseAllDocuments(readFileSync(fixturePath(file), 'utf8')).map((d) => d.toJS() as KubeObject);
 
-/** Bookinfo's Services, Pods (Running) and DestinationRule, moved into `namespace`. */
+/** Bookinfo's Services, Pods (Running) and DestinationRule, and the gateway's pod, moved into `namespace`. */
 export async function seedBookinfo(store: ClusterStore, namespace: string): Promise<void> {
   for (const o of yamlObjects('context-bookinfo.yaml')) {
-    if (o.metadata.namespace !== 'default') continue;
     const { status, ...rest } = o;
     // A fully qualified host names the namespace too.
     const spec = JSON.parse(
@@ -125,6 +124,8 @@ export function describeControllerBehaviour(name: string, setup: () => Promise<C
       ['doc-c-header-match.yaml', ['productpage.NS.ratelimit'], {}],
       ['doc-d-average.yaml', ['productpage.NS.ratelimit'], {}],
       ['doc-e-global.yaml', ['productpage.NS.ratelimit'], {}],
+      ['doc-f-gateway-route.yaml', ['prod-gateway-1.NS.ratelimit'], {}],
+      ['doc-g-gateway-host.yaml', ['prod-gateway-2.NS.ratelimit'], {}],
       ['doc-h-adaptive-cpu.yaml', ['review.NS.ratelimit'], { '_base.cpu.sum': 85 }],
       ['doc-i-subset-v2.yaml', ['reviews.NS.v2.ratelimit'], { 'v2.cpu.sum': 85 }],
       ['doc-j-source-ip-headers-to-add.yaml', ['details.NS.ratelimit'], {}],
