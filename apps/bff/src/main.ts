@@ -8,6 +8,7 @@ import packageJson from '../package.json' with { type: 'json' };
 import { EmbeddedStore } from './cluster/embedded-store';
 import type { ClusterStore } from './cluster/store';
 import { seedDemoMesh } from './demo/seed';
+import { PushedMetrics } from './sources/metric-push';
 import { ControlPlane } from './reconcile/control-plane';
 import { ConfigError, loadConfig, type BffConfig } from './server/config';
 import { createHttpServer } from './server/http-server';
@@ -28,14 +29,17 @@ async function openStore(config: BffConfig): Promise<ClusterStore> {
 async function main(): Promise<void> {
   const config = loadConfig({ env: process.env, homeDir: homedir() });
   const store = await openStore(config);
+  const pushed = new PushedMetrics();
   const controlPlane = new ControlPlane({
     store,
+    metrics: pushed,
     // The namespace Governor runs in holds its leader-election Lease (deploy/ sets it from the Pod).
     leaseNamespace: process.env.GOVERNOR_NAMESPACE || 'governor-system',
   });
   await controlPlane.start();
   const server = createHttpServer({
     health: () => controlPlane.health(),
+    metricPush: (body) => pushed.push(body),
     info: {
       name: 'governor',
       version: packageJson.version,

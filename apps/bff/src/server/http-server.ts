@@ -15,6 +15,8 @@ export interface HttpServerOptions {
   info: ServerInfo;
   /** What `GET /api/health` answers: the health of the store, informers and controller. */
   health?: () => unknown;
+  /** Handles `POST /api/metrics/push` with the parsed JSON body (at most {@link MAX_BODY_BYTES}). */
+  metricPush?: (body: unknown) => { status: number; body: unknown };
   /** How long `close()` lets in-flight requests finish before it cuts their connections. */
   shutdownGraceMs?: number;
 }
@@ -54,6 +56,7 @@ const DEFAULT_SHUTDOWN_GRACE_MS = 5_000;
 export function createHttpServer({
   info,
   health,
+  metricPush,
   shutdownGraceMs = DEFAULT_SHUTDOWN_GRACE_MS,
 }: HttpServerOptions): BffHttpServer {
   const routes = new Map<string, RouteHandler>([
@@ -63,6 +66,11 @@ export function createHttpServer({
   if (health) routes.set('/api/health', () => ({ status: 200, body: health() }));
 
   const server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (metricPush && path === '/api/metrics/push') {
+      void handlePost(req, metricPush).then((r) => sendJson(res, r));
+      return;
+    }
     sendJson(res, respond(routes, req));
   });
 
@@ -117,6 +125,61 @@ function respond(routes: ReadonlyMap<string, RouteHandler>, req: IncomingMessage
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     return { status: 500, body: { error: 'internal', message } };
+  }
+}
+
+/** Bodies larger than this are refused with 413 before they are read whole. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+async function handlePost(
+  req: IncomingMessage,
+  handler: (body: unknown) => { status: number; body: unknown },
+): Promise<JsonResponse> {
+  if (req.method !== 'POST') {
+    req.resume();
+    return {
+      status: 405,
+      body: { error: 'method_not_allowed', message: 'POST only' },
+      headers: { allow: 'POST' },
+    };
+  }
+  // A JSON content type cannot be sent cross-site without a CORS preflight, which this server never grants.
+  if (!(req.headers['content-type'] ?? '').toLowerCase().startsWith('application/json')) {
+    req.resume();
+    return {
+      status: 415,
+      body: { error: 'unsupported_media_type', message: 'send Content-Type: application/json' },
+    };
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) {
+      req.resume();
+      return {
+        status: 413,
+        body: { error: 'too_large', message: `the body is larger than ${MAX_BODY_BYTES} bytes` },
+      };
+    }
+    chunks.push(chunk);
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch (e) {
+    return {
+      status: 400,
+      body: { error: 'invalid', message: `not JSON: ${e instanceof Error ? e.message : String(e)}` },
+    };
+  }
+  try {
+    return handler(body);
+  } catch (error) {
+    return {
+      status: 500,
+      body: { error: 'internal', message: error instanceof Error ? error.message : String(error) },
+    };
   }
 }
 
