@@ -1,0 +1,170 @@
+/**
+ * Metrics from Prometheus' HTTP API (instant queries), configured like Slime's handlers: named queries with
+ * `$namespace` and `$pod_name` (the set's pods joined by `|`) substituted, one query per set, results keyed
+ * `<set>.<name>`. Values are fetched on a refresh and served synchronously to the controller from the last
+ * good answer; a failed or stale refresh makes the source unavailable (MetricsAvailable=False) while the
+ * last good values stay, so limits keep their last good evaluation.
+ */
+import { z } from 'zod';
+import type { SmartLimiter } from '@governor/crd-types';
+import type { MetricSource } from '../reconcile/smartlimiter-controller';
+
+export interface NamedQuery {
+  readonly name: string;
+  readonly query: string;
+}
+
+const pods = 'pod=~"$pod_name"';
+/** Default queries that mean what users think; Slime's raw cpu.sum / cpu.max stay for compatibility. */
+export const DEFAULT_QUERIES: readonly NamedQuery[] = [
+  {
+    name: 'cpu.percent',
+    query: `100 * sum(rate(container_cpu_usage_seconds_total{namespace="$namespace",${pods},container!=""}[1m])) / sum(container_spec_cpu_quota{namespace="$namespace",${pods},container!=""} / container_spec_cpu_period{namespace="$namespace",${pods},container!=""})`,
+  },
+  {
+    name: 'cpu.sum',
+    query: `sum(container_cpu_usage_seconds_total{namespace="$namespace",${pods},image=""})`,
+  },
+  {
+    name: 'cpu.max',
+    query: `max(container_cpu_usage_seconds_total{namespace="$namespace",${pods},image=""})`,
+  },
+  {
+    name: 'qps',
+    query: `sum(rate(istio_requests_total{destination_workload_namespace="$namespace",${pods}}[1m]))`,
+  },
+  {
+    name: 'limited_qps',
+    query: `sum(rate(istio_requests_total{destination_workload_namespace="$namespace",${pods},response_code="429"}[1m]))`,
+  },
+  {
+    name: 'rt99',
+    query: `histogram_quantile(0.99, sum(rate(istio_request_duration_milliseconds_bucket{destination_workload_namespace="$namespace",${pods}}[1m])) by (le))`,
+  },
+];
+
+/** Regular-expression metacharacters in pod names are escaped for `=~`. */
+const escapeRegex = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+export function substitute(query: string, namespace: string, podNames: readonly string[]): string {
+  // An empty set matches nothing rather than everything.
+  const podRegex = podNames.length > 0 ? podNames.map(escapeRegex).join('|') : '$^';
+  return query.replaceAll('$namespace', namespace).replaceAll('$pod_name', podRegex);
+}
+
+const sampleValue = z.tuple([z.number(), z.string()]);
+const answerSchema = z.discriminatedUnion('status', [
+  z.object({
+    status: z.literal('success'),
+    data: z.discriminatedUnion('resultType', [
+      z.object({ resultType: z.literal('vector'), result: z.array(z.object({ value: sampleValue })) }),
+      z.object({ resultType: z.literal('scalar'), result: sampleValue }),
+    ]),
+  }),
+  z.object({ status: z.literal('error'), errorType: z.string().optional(), error: z.string() }),
+]);
+
+export class PrometheusError extends Error {}
+
+export interface PrometheusClientOptions {
+  readonly url: string;
+  readonly timeoutMs?: number;
+  readonly retries?: number;
+}
+
+/** One instant query: the sum of the vector's samples (no sample: undefined), or the scalar. */
+export async function instantQuery(
+  opts: PrometheusClientOptions,
+  query: string,
+): Promise<number | undefined> {
+  const endpoint = new URL('/api/v1/query', opts.url);
+  endpoint.searchParams.set('query', query);
+  let lastError: unknown;
+  for (let attempt = 0; attempt <= (opts.retries ?? 1); attempt++) {
+    try {
+      const res = await fetch(endpoint, { signal: AbortSignal.timeout(opts.timeoutMs ?? 5000) });
+      const body: unknown = await res.json().catch(() => {
+        throw new PrometheusError(`Prometheus at ${opts.url} answered ${res.status} without JSON`);
+      });
+      const parsed = answerSchema.safeParse(body);
+      if (!parsed.success) throw new PrometheusError(`unexpected answer from Prometheus at ${opts.url}`);
+      const answer = parsed.data;
+      if (answer.status === 'error')
+        throw new PrometheusError(`Prometheus rejected ${query}: ${answer.error}`);
+      if (answer.data.resultType === 'scalar') return Number(answer.data.result[1]);
+      if (answer.data.result.length === 0) return undefined;
+      // Several series (a query without an aggregation) are summed.
+      return answer.data.result.reduce((sum, s) => sum + Number(s.value[1]), 0);
+    } catch (e) {
+      // A query Prometheus rejected will be rejected again: no retry.
+      if (e instanceof PrometheusError && e.message.startsWith('Prometheus rejected')) throw e;
+      lastError = e;
+    }
+  }
+  throw lastError instanceof Error
+    ? new PrometheusError(`Prometheus at ${opts.url} did not answer: ${lastError.message}`)
+    : new PrometheusError(`Prometheus at ${opts.url} did not answer`);
+}
+
+export interface MetricTarget {
+  readonly namespace: string;
+  readonly name: string;
+  readonly sets: readonly { readonly name: string; readonly pods: readonly string[] }[];
+}
+
+export interface PrometheusSourceOptions extends PrometheusClientOptions {
+  readonly queries?: readonly NamedQuery[];
+  /** Values older than this make the source unavailable. Default 30 s. */
+  readonly staleAfterMs?: number;
+  readonly now?: () => number;
+}
+
+export class PrometheusMetricSource implements MetricSource {
+  private readonly values = new Map<string, Record<string, number>>();
+  private lastSuccess = 0;
+  private lastError: string | undefined = 'no answer from Prometheus yet';
+  private readonly now: () => number;
+
+  constructor(private readonly options: PrometheusSourceOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Queries every target's sets; on any failure keeps the last good values and reports the error. */
+  async refresh(targets: readonly MetricTarget[]): Promise<void> {
+    const queries = this.options.queries ?? DEFAULT_QUERIES;
+    try {
+      const next = new Map<string, Record<string, number>>();
+      for (const t of targets) {
+        const values: Record<string, number> = {};
+        for (const set of t.sets) {
+          for (const q of queries) {
+            const v = await instantQuery(this.options, substitute(q.query, t.namespace, set.pods));
+            if (v !== undefined && Number.isFinite(v)) values[`${set.name}.${q.name}`] = v;
+          }
+        }
+        next.set(`${t.namespace}/${t.name}`, values);
+      }
+      for (const [k, v] of next) this.values.set(k, v);
+      this.lastSuccess = this.now();
+      this.lastError = undefined;
+    } catch (e) {
+      this.lastError = e instanceof Error ? e.message : String(e);
+    }
+  }
+
+  metricsFor(limiter: SmartLimiter) {
+    const values = this.values.get(`${limiter.metadata.namespace}/${limiter.metadata.name}`) ?? {};
+    const stale = this.now() - this.lastSuccess > (this.options.staleAfterMs ?? 30_000);
+    if (this.lastError !== undefined || stale) {
+      return {
+        values,
+        health: {
+          available: false,
+          message:
+            this.lastError ?? `Prometheus values are older than ${this.options.staleAfterMs ?? 30_000} ms`,
+        },
+      };
+    }
+    return { values, health: { available: true } };
+  }
+}
