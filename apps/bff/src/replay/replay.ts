@@ -4,15 +4,7 @@
  * own buckets, one LocalRateLimit per route), `global` rules count across pods (one rate-limit service).
  */
 import { z } from 'zod';
-import {
-  FakeClock,
-  PERMISSIVE_DEFAULT_BUCKET,
-  RateLimitEngine,
-  type Decision,
-  type Descriptor,
-  type GlobalDescriptorRule,
-  type LocalDescriptorRule,
-} from '@governor/limiter';
+import { FakeClock, type Decision } from '@governor/limiter';
 import type { Pod } from '@governor/crd-types';
 import {
   findService,
@@ -21,7 +13,8 @@ import {
   type ClusterContext,
   type RenderedRule,
 } from '../reconcile/render';
-import { descriptorFor, type ReplayRequest } from './request-descriptors';
+import type { ReplayRequest } from './request-descriptors';
+import { SidecarLimiters } from './sidecars';
 
 /** One line of a trace (JSON Lines). */
 export const traceLineSchema = z.object({
@@ -110,41 +103,6 @@ export interface ReplayInput {
   readonly lineNumbers?: readonly number[];
 }
 
-/** The rules of one Envoy route: a pod's inbound vhost for a port. */
-function appliesTo(rule: RenderedRule, pod: Pod, port: number): boolean {
-  if (rule.namespace !== namespaceOf(pod) || !labelsMatch(rule.workloadSelector, pod.metadata.labels))
-    return false;
-  return rule.placements.some(
-    (p) =>
-      p.context === 'SIDECAR_INBOUND' &&
-      p.route === 'default' &&
-      (p.vhost === '' || p.vhost === `inbound|http|${port}`),
-  );
-}
-
-function localRule(r: RenderedRule): LocalDescriptorRule {
-  return {
-    id: r.id,
-    entries: r.entries.map((e) => ({ key: e.key, value: e.value ?? '' })),
-    maxTokens: r.quota,
-    tokensPerFill: r.quota,
-    fillIntervalMs: r.fillIntervalMs,
-    shadow: r.shadow,
-  };
-}
-
-function globalRule(r: RenderedRule): GlobalDescriptorRule | null {
-  if (!r.unit) return null;
-  return {
-    id: r.id,
-    entries: r.entries.map((e) => ({ key: e.key, value: e.value ?? '' })),
-    requestsPerUnit: r.quota,
-    unit: r.unit,
-    failMode: r.failMode,
-    shadow: r.shadow,
-  };
-}
-
 const toRequest = (line: TraceLine): ReplayRequest => ({
   headers: new Map(Object.entries(line.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
   query: new Map(Object.entries(line.query ?? {})),
@@ -159,17 +117,7 @@ export function replay(input: ReplayInput): ReplayResult {
   const problems: TraceProblem[] = [];
   const lineOf = (i: number) => input.lineNumbers?.[i] ?? i + 1;
 
-  // One rate-limit service for every global rule: fixed windows shared by all pods.
-  const globalRules = rules
-    .filter((r) => r.strategy === 'global')
-    .map(globalRule)
-    .filter((r) => r !== null);
-  const globalEngine = new RateLimitEngine({ clock, rules: { global: globalRules }, recentCapacity: 0 });
-  // One local rate limiter per pod and route, as each sidecar holds one LocalRateLimit per route.
-  const localEngines = new Map<
-    string,
-    { engine: RateLimitEngine; rules: RenderedRule[]; global: RenderedRule[] }
-  >();
+  const sidecars = new SidecarLimiters({ clock, rules });
 
   const podsInOrder = context.pods;
   const resolvePod = (line: TraceLine): Pod | string => {
@@ -202,53 +150,9 @@ export function replay(input: ReplayInput): ReplayResult {
       problems.push({ line: lineOf(i), message: pod });
       continue;
     }
-    const key = `${namespaceOf(pod)}/${pod.metadata.name}|${line.port}`;
-    let local = localEngines.get(key);
-    if (!local) {
-      const applicable = rules.filter((r) => appliesTo(r, pod, line.port));
-      const localRules = applicable.filter((r) => r.strategy !== 'global');
-      local = {
-        engine: new RateLimitEngine({
-          clock,
-          charging: 'envoy',
-          recentCapacity: 0,
-          // What Envoy does with the rendered config: the permissive default bucket, charged on every
-          // request (always_consume_default_token_bucket defaults to true).
-          rules: {
-            local: localRules.map(localRule),
-            defaultBucket: PERMISSIVE_DEFAULT_BUCKET,
-            alwaysConsumeDefault: true,
-          },
-        }),
-        rules: localRules,
-        global: applicable.filter((r) => r.strategy === 'global'),
-      };
-      localEngines.set(key, local);
-    }
     clock.set(line.t);
-    const request = toRequest(line);
-    const hits = line.hits ?? 1;
-
-    // The ratelimit filter (global) sits before local_ratelimit in the chain: it decides first.
-    let decided: Decision | null = null;
-    let globalDecision: ReplayDecision | null = null;
-    const globalDescriptors = local.global
-      .map((r) => descriptorFor(r, request))
-      .filter((d): d is Descriptor => d !== null);
-    if (globalDescriptors.length > 0) {
-      decided = globalEngine.decide({ descriptors: globalDescriptors, hits });
-      globalDecision = describe(line.t, decided, byId);
-      if (!decided.allowed) {
-        decisions[i] = globalDecision;
-        continue;
-      }
-    }
-    const localDescriptors = local.rules
-      .map((r) => descriptorFor(r, request))
-      .filter((d): d is Descriptor => d !== null);
-    const localDecided = local.engine.decide({ descriptors: localDescriptors, hits });
-    const localDecision = describe(line.t, localDecided, byId);
-    decisions[i] = localDecision.limiter === null && globalDecision !== null ? globalDecision : localDecision;
+    const decided = sidecars.decide(pod, line.port, toRequest(line), line.hits ?? 1);
+    decisions[i] = describe(line.t, decided, byId);
   }
 
   const out = decisions.filter((d): d is ReplayDecision => d !== undefined);

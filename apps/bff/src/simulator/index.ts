@@ -1,0 +1,4 @@
+/** The traffic simulator of the embedded demo mesh. */
+export * from './exposition';
+export * from './load';
+export * from './simulator';
