@@ -5,7 +5,7 @@
 import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { KubernetesStore } from '../../src/cluster/kubernetes-store';
-import type { KubeObject } from '../../src/cluster/store';
+import { ConflictError, type KubeObject } from '../../src/cluster/store';
 import { ControlPlane } from '../../src/reconcile/control-plane';
 import {
   describeControllerBehaviour,
@@ -80,9 +80,17 @@ describe('SmartLimiter controller on a real kube-apiserver: resilience', () => {
       await running().restartApiServer();
       const other = KubernetesStore.fromKubeConfig(running().kubeConfig);
       await other.create(limiterFrom('doc-c-header-match.yaml', ns));
-      const sl = (await other.get('SmartLimiter', ns, 'reviews')) as KubeObject;
-      const spec = JSON.parse(JSON.stringify(sl.spec).replace('"quota":"100"', '"quota":"77"')) as unknown;
-      await other.update({ ...sl, spec });
+      // A user's edit: on a conflict (the controller writing the status) read again and retry.
+      for (let attempt = 0; ; attempt++) {
+        const sl = (await other.get('SmartLimiter', ns, 'reviews')) as KubeObject;
+        const spec = JSON.parse(JSON.stringify(sl.spec).replace('"quota":"100"', '"quota":"77"')) as unknown;
+        try {
+          await other.update({ ...sl, spec });
+          break;
+        } catch (e) {
+          if (!(e instanceof ConflictError) || attempt >= 10) throw e;
+        }
+      }
       await other.close();
       await vi.waitFor(async () => {
         expect(readyOf(await store.get('SmartLimiter', ns, 'productpage'))).toBe('True');

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import type { SmartLimiter } from '@governor/crd-types';
 import { Informer } from '../../src/cluster/informer';
-import type { ClusterStore, Kind, KubeObject } from '../../src/cluster/store';
+import { ConflictError, type ClusterStore, type Kind, type KubeObject } from '../../src/cluster/store';
 import {
   SmartLimiterController,
   type ControllerInformers,
@@ -93,6 +93,22 @@ export async function startController(store: ClusterStore, namespace: string): P
   };
 }
 
+/**
+ * A user's edit of a SmartLimiter's spec: read, change, write with the resourceVersion read, and read again
+ * on a conflict (the controller writes the status meanwhile, which changes the resourceVersion).
+ */
+async function updateSpec(store: ClusterStore, ns: string, name: string, spec: unknown): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const current = (await store.get('SmartLimiter', ns, name)) as KubeObject;
+    try {
+      await store.update({ ...current, spec });
+      return;
+    } catch (e) {
+      if (!(e instanceof ConflictError) || attempt >= 10) throw e;
+    }
+  }
+}
+
 const WAIT = { timeout: 15_000, interval: 50 };
 const TEST_TIMEOUT = 30_000;
 
@@ -173,7 +189,7 @@ export function describeControllerBehaviour(name: string, setup: () => Promise<C
         };
         const d0 = spec.sets._base.descriptor[0];
         if (d0) d0.action.quota = '42';
-        await store.update({ ...sl, spec });
+        await updateSpec(store, ns, 'reviews', spec);
         await vi.waitFor(async () => {
           const ef = await store.get('EnvoyFilter', ns, efName);
           expect(JSON.stringify(ef?.spec)).toContain('"maxTokens":42');
@@ -255,9 +271,8 @@ export function describeControllerBehaviour(name: string, setup: () => Promise<C
           expect(valid?.message).toContain('unknown metric "base.cpu.sum"');
         }, WAIT);
         expect((await store.list('EnvoyFilter', ns)).items).toEqual([]);
-        const sl = (await store.get('SmartLimiter', ns, 'reviews')) as KubeObject;
         if (d0) d0.condition = 'true';
-        await store.update({ ...sl, spec });
+        await updateSpec(store, ns, 'reviews', spec);
         await vi.waitFor(async () => {
           const after = await store.get('SmartLimiter', ns, 'reviews');
           expect(conditionOf(after, 'Valid')?.status).toBe('True');
