@@ -75,16 +75,7 @@ export async function replayCommand(args: string[], io: CliIo): Promise<number> 
     );
     return 1;
   }
-  const { lines, problems: traceProblems } = parseTrace(text);
-  const lineNumbers: number[] = [];
-  {
-    let n = 0;
-    text.split('\n').forEach((raw, i) => {
-      if (raw.trim() === '') return;
-      // Keep the line numbers of the lines that parsed, in order.
-      if (!traceProblems.some((p) => p.line === i + 1)) lineNumbers[n++] = i + 1;
-    });
-  }
+  const { lines, lineNumbers, problems: traceProblems } = parseTrace(text);
   const result = replay({
     rules: results.flatMap((r) => r.result.rules),
     context,

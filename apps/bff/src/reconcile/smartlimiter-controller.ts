@@ -31,13 +31,7 @@ import {
 import { buildConditions } from './render/status';
 import { WorkQueue, type WorkQueueOptions } from './work-queue';
 import type { Informer } from '../cluster/informer';
-import {
-  ConflictError,
-  NotFoundError,
-  apiVersionOf,
-  type ClusterStore,
-  type KubeObject,
-} from '../cluster/store';
+import { NotFoundError, apiVersionOf, keyOf, type ClusterStore, type KubeObject } from '../cluster/store';
 
 export const FIELD_MANAGER = 'governor';
 
@@ -308,8 +302,8 @@ export class SmartLimiterController {
         status,
       });
     } catch (e) {
+      // Deleted meanwhile: nothing to report. A conflict is retried by the queue from the newer object.
       if (e instanceof NotFoundError) return;
-      if (e instanceof ConflictError) throw e;
       throw e;
     }
   }
@@ -388,5 +382,3 @@ export class SmartLimiterController {
     });
   }
 }
-
-const keyOf = (o: KubeObject): string => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;

@@ -40,8 +40,14 @@ export interface TraceProblem {
 }
 
 /** Parses JSON Lines; blank lines are skipped. Problems name the line. */
-export function parseTrace(text: string): { lines: TraceLine[]; problems: TraceProblem[] } {
+export function parseTrace(text: string): {
+  lines: TraceLine[];
+  /** The 1-based line number of each entry of `lines`. */
+  lineNumbers: number[];
+  problems: TraceProblem[];
+} {
   const lines: TraceLine[] = [];
+  const lineNumbers: number[] = [];
   const problems: TraceProblem[] = [];
   text.split('\n').forEach((raw, i) => {
     const line = raw.trim();
@@ -54,8 +60,10 @@ export function parseTrace(text: string): { lines: TraceLine[]; problems: TraceP
       return;
     }
     const r = traceLineSchema.safeParse(value);
-    if (r.success) lines.push(r.data);
-    else
+    if (r.success) {
+      lines.push(r.data);
+      lineNumbers.push(i + 1);
+    } else
       problems.push({
         line: i + 1,
         message: r.error.issues
@@ -67,7 +75,7 @@ export function parseTrace(text: string): { lines: TraceLine[]; problems: TraceP
           .join('; '),
       });
   });
-  return { lines, problems };
+  return { lines, lineNumbers, problems };
 }
 
 export interface ReplayDecision {

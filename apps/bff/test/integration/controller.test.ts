@@ -2,8 +2,7 @@
  * The SmartLimiter controller against a real kube-apiserver: the behavioural suite the embedded store also
  * passes, plus what only a real API server shows (restarts, two replicas).
  */
-import { CoreV1Api } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { KubernetesStore } from '../../src/cluster/kubernetes-store';
 import { ConflictError, type KubeObject } from '../../src/cluster/store';
 import { ControlPlane } from '../../src/reconcile/control-plane';
@@ -13,48 +12,10 @@ import {
   seedBookinfo,
   startController,
 } from '../support/controller-suite';
-import {
-  KUBE_TEST_SERVER_START_TIMEOUT_MS,
-  KUBE_TEST_SERVER_STOP_TIMEOUT_MS,
-  startKubeTestServer,
-  type KubeTestServer,
-} from '../support/kube-test-server';
+import { freshNamespace as namespaceOn, useKubeTestServer } from '../support/kube-test-fixtures';
 
-let server: KubeTestServer | undefined;
-
-beforeAll(async () => {
-  server = await startKubeTestServer();
-}, KUBE_TEST_SERVER_START_TIMEOUT_MS);
-
-afterAll(async () => {
-  await server?.stop();
-}, KUBE_TEST_SERVER_STOP_TIMEOUT_MS);
-
-const running = (): KubeTestServer => {
-  if (server === undefined) throw new Error('the test API server did not start');
-  return server;
-};
-
-let namespaces = 0;
-async function freshNamespace(): Promise<{
-  store: KubernetesStore;
-  namespace: string;
-  cleanup(): Promise<void>;
-}> {
-  const { kubeConfig } = running();
-  const namespace = `ctl-${++namespaces}-${Math.random().toString(36).slice(2, 8)}`;
-  const core = kubeConfig.makeApiClient(CoreV1Api);
-  await core.createNamespace({ body: { metadata: { name: namespace } } });
-  const store = KubernetesStore.fromKubeConfig(kubeConfig);
-  return {
-    store,
-    namespace,
-    cleanup: async () => {
-      await store.close();
-      await core.deleteNamespace({ name: namespace });
-    },
-  };
-}
+const running = useKubeTestServer();
+const freshNamespace = () => namespaceOn(running(), 'ctl');
 
 describeControllerBehaviour('a real kube-apiserver', freshNamespace);
 

@@ -17,12 +17,7 @@ import { KubernetesStore } from '../../src/cluster/kubernetes-store';
 import { envoyFilter, limiterStatus, smartLimiter } from '../../src/cluster/store-contract';
 import { KINDS, apiVersionOf, type KubeObject } from '../../src/cluster/store';
 import { DEFAULT_RATE_LIMIT_SERVICE } from '../../src/reconcile/render';
-import {
-  KUBE_TEST_SERVER_START_TIMEOUT_MS,
-  KUBE_TEST_SERVER_STOP_TIMEOUT_MS,
-  startKubeTestServer,
-  type KubeTestServer,
-} from '../support/kube-test-server';
+import { useKubeTestServer } from '../support/kube-test-fixtures';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const DEPLOY = join(REPO_ROOT, 'deploy');
@@ -50,20 +45,7 @@ const find = (kind: string, name: string): Manifest => {
   return found;
 };
 
-let server: KubeTestServer | undefined;
-
-beforeAll(async () => {
-  server = await startKubeTestServer();
-}, KUBE_TEST_SERVER_START_TIMEOUT_MS);
-
-afterAll(async () => {
-  await server?.stop();
-}, KUBE_TEST_SERVER_STOP_TIMEOUT_MS);
-
-const running = (): KubeTestServer => {
-  if (server === undefined) throw new Error('the test API server did not start');
-  return server;
-};
+const running = useKubeTestServer();
 
 /** Server-side apply of one manifest, as `kubectl apply --server-side [--dry-run=server]` does. */
 async function apply(api: KubernetesJsonApi, manifest: Manifest, dryRun: boolean): Promise<void> {

@@ -1,5 +1,4 @@
-import { CoreV1Api } from '@kubernetes/client-node';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { KubernetesStore } from '../../src/cluster/kubernetes-store';
 import {
   describeClusterStoreContract,
@@ -17,53 +16,15 @@ import {
   type WatchEvent,
   type WatchHandle,
 } from '../../src/cluster/store';
-import {
-  KUBE_TEST_SERVER_START_TIMEOUT_MS,
-  KUBE_TEST_SERVER_STOP_TIMEOUT_MS,
-  startKubeTestServer,
-  type KubeTestServer,
-} from '../support/kube-test-server';
+import { freshNamespace as namespaceOn, useKubeTestServer } from '../support/kube-test-fixtures';
 
-let server: KubeTestServer | undefined;
-
-beforeAll(async () => {
-  server = await startKubeTestServer();
-}, KUBE_TEST_SERVER_START_TIMEOUT_MS);
-
-afterAll(async () => {
-  await server?.stop();
-}, KUBE_TEST_SERVER_STOP_TIMEOUT_MS);
+const running = useKubeTestServer();
 
 const summary = (events: readonly WatchEvent[]): string[] =>
   events.map((e) => `${e.type} ${e.object.metadata.name}`);
 
-const running = (): KubeTestServer => {
-  if (server === undefined) throw new Error('the test API server did not start');
-  return server;
-};
-
-let namespaces = 0;
-
-/** A store on the test server and a namespace of its own (never finalized: no controller manager runs). */
-async function freshNamespace(): Promise<{
-  store: KubernetesStore;
-  namespace: string;
-  cleanup(): Promise<void>;
-}> {
-  const { kubeConfig } = running();
-  const namespace = `test-${++namespaces}-${Math.random().toString(36).slice(2, 8)}`;
-  const core = kubeConfig.makeApiClient(CoreV1Api);
-  await core.createNamespace({ body: { metadata: { name: namespace } } });
-  const store = KubernetesStore.fromKubeConfig(kubeConfig);
-  return {
-    store,
-    namespace,
-    cleanup: async () => {
-      await store.close();
-      await core.deleteNamespace({ name: namespace });
-    },
-  };
-}
+/** A store on the test server and a namespace of its own. */
+const freshNamespace = () => namespaceOn(running());
 
 describeClusterStoreContract('KubernetesStore on kube-apiserver', freshNamespace);
 
