@@ -244,16 +244,26 @@ export interface RecordedDecision extends Decision {
   readonly seq: number;
 }
 
-class RingSlot extends MutableDecision {
-  seq = 0;
-}
+const OUTCOMES: readonly Outcome[] = ['allowed', 'limited', 'shadow'];
+const SOURCES: readonly DecisionSource[] = ['local', 'global', 'cache', 'fallback'];
+const KINDS: readonly (RuleKind | null)[] = [null, 'local', 'global', 'default'];
+const outcomeCode = (o: Outcome): number => (o === 'allowed' ? 0 : o === 'limited' ? 1 : 2);
+const sourceCode = (s: DecisionSource): number =>
+  s === 'local' ? 0 : s === 'global' ? 1 : s === 'cache' ? 2 : 3;
+const kindCode = (k: RuleKind | null): number =>
+  k === null ? 0 : k === 'local' ? 1 : k === 'global' ? 2 : 3;
+const NUMBERS = 6;
 
 /**
- * The last `capacity` decisions. Slots are preallocated and overwritten in place, so recording allocates
- * nothing; reading copies.
+ * The last `capacity` decisions, held in columns (typed arrays for numbers and codes, two arrays for the
+ * rule id and descriptor) rather than an object per slot: recording is a few stores into memory that
+ * stays in cache and allocates nothing; reading builds plain objects.
  */
 export class DecisionRing {
-  private readonly slots: RingSlot[];
+  private readonly numbers: Float64Array;
+  private readonly codes: Uint8Array;
+  private readonly ruleIds: (string | null)[];
+  private readonly descriptors: (Descriptor | null)[];
   private next = 0;
   /** The sequence number of the newest decision (0 before the first). */
   lastSeq = 0;
@@ -261,16 +271,42 @@ export class DecisionRing {
   constructor(readonly capacity: number) {
     if (!(Number.isInteger(capacity) && capacity >= 0))
       throw new RangeError('ring capacity must be a non-negative integer');
-    this.slots = Array.from({ length: capacity }, () => new RingSlot());
+    this.numbers = new Float64Array(capacity * NUMBERS);
+    // Per slot: outcome, source, rule kind.
+    this.codes = new Uint8Array(capacity * 3);
+    this.ruleIds = new Array<string | null>(capacity).fill(null);
+    this.descriptors = new Array<Descriptor | null>(capacity).fill(null);
   }
 
   push(decision: MutableDecision): void {
     this.lastSeq++;
-    if (this.capacity === 0) return;
-    const slot = this.slots[this.next]!;
-    slot.assign(decision);
-    slot.seq = this.lastSeq;
-    this.next = this.next + 1 === this.capacity ? 0 : this.next + 1;
+    const i = this.next;
+    if (i === this.capacity) {
+      if (i === 0) return;
+      this.next = 0;
+      this.push0(decision, 0);
+      return;
+    }
+    this.push0(decision, i);
+  }
+
+  private push0(d: MutableDecision, i: number): void {
+    this.next = i + 1;
+    const a = this.numbers;
+    const b = d.numbers;
+    const o = i * NUMBERS;
+    a[o] = b[0]!;
+    a[o + 1] = b[1]!;
+    a[o + 2] = b[2]!;
+    a[o + 3] = b[3]!;
+    a[o + 4] = b[4]!;
+    a[o + 5] = b[5]!;
+    const c = this.codes;
+    c[i * 3] = outcomeCode(d.outcome);
+    c[i * 3 + 1] = sourceCode(d.source);
+    c[i * 3 + 2] = kindCode(d.ruleKind);
+    this.ruleIds[i] = d.ruleId;
+    this.descriptors[i] = d.descriptor;
   }
 
   /** Decisions with `seq > afterSeq` still held, oldest first, at most `limit` (the newest ones). */
@@ -279,8 +315,27 @@ export class DecisionRing {
     const first = Math.max(afterSeq + 1, this.lastSeq - held + 1, this.lastSeq - limit + 1);
     const out: RecordedDecision[] = [];
     for (let seq = first; seq <= this.lastSeq; seq++) {
-      const slot = this.slots[(seq - 1) % this.capacity]!;
-      out.push({ ...copyDecision(slot), seq: slot.seq });
+      const i = (seq - 1) % this.capacity;
+      const n = this.numbers;
+      const o = i * NUMBERS;
+      const outcome = OUTCOMES[this.codes[i * 3]!]!;
+      out.push(
+        Object.freeze({
+          outcome,
+          allowed: outcome !== 'limited',
+          ruleId: this.ruleIds[i]!,
+          ruleKind: KINDS[this.codes[i * 3 + 2]!]!,
+          descriptor: this.descriptors[i]!,
+          remaining: n[o + REMAINING]!,
+          limit: n[o + LIMIT]!,
+          resetMs: n[o + RESET_MS]!,
+          retryAfterMs: n[o + RETRY_AFTER_MS]!,
+          atMs: n[o + AT_MS]!,
+          hits: n[o + HITS]!,
+          source: SOURCES[this.codes[i * 3 + 1]!]!,
+          seq,
+        }),
+      );
     }
     return out;
   }
