@@ -8,8 +8,7 @@ import packageJson from '../package.json' with { type: 'json' };
 import { EmbeddedStore } from './cluster/embedded-store';
 import type { ClusterStore } from './cluster/store';
 import { seedDemoMesh } from './demo/seed';
-import { PushedMetrics } from './sources/metric-push';
-import { ControlPlane } from './reconcile/control-plane';
+import { Governor } from './governor';
 import { ConfigError, loadConfig, type BffConfig } from './server/config';
 import { createHttpServer } from './server/http-server';
 
@@ -29,17 +28,32 @@ async function openStore(config: BffConfig): Promise<ClusterStore> {
 async function main(): Promise<void> {
   const config = loadConfig({ env: process.env, homeDir: homedir() });
   const store = await openStore(config);
-  const pushed = new PushedMetrics();
-  const controlPlane = new ControlPlane({
+  const governor = new Governor({
     store,
-    metrics: pushed,
+    metrics: config.metrics,
+    // The embedded default is a living mesh; against a cluster the traffic is real.
+    simulate: config.mode === 'embedded',
     // The namespace Governor runs in holds its leader-election Lease (deploy/ sets it from the Pod).
     leaseNamespace: process.env.GOVERNOR_NAMESPACE || 'governor-system',
   });
-  await controlPlane.start();
+  await governor.start();
+  const mesh = governor.mesh;
   const server = createHttpServer({
-    health: () => controlPlane.health(),
-    metricPush: (body) => pushed.push(body),
+    health: () => ({
+      ...governor.controlPlane.health(),
+      metrics: config.metrics.prometheusUrl
+        ? { source: 'prometheus', url: config.metrics.prometheusUrl }
+        : { source: mesh ? 'embedded mesh' : 'pushed values only' },
+    }),
+    metricPush: (body) => {
+      const r = governor.pushed.push(body);
+      // A pushed value may move a limit: look now rather than at the next tick.
+      if (r.status === 200) governor.controlPlane.controller.enqueueChanged();
+      return r;
+    },
+    ...(mesh
+      ? { metricsText: () => mesh.simulator.renderMetrics(), simulatorLoad: (body) => mesh.changeLoad(body) }
+      : {}),
     info: {
       name: 'governor',
       version: packageJson.version,
@@ -49,7 +63,14 @@ async function main(): Promise<void> {
   });
 
   const { url } = await server.listen({ host: config.host, port: config.port });
-  console.log(`governor bff listening on ${url} (${config.mode} mode, data in ${config.dataDir})`);
+  const metricsFrom = config.metrics.prometheusUrl
+    ? `Prometheus at ${config.metrics.prometheusUrl}`
+    : mesh
+      ? 'the simulated mesh'
+      : 'pushed values only';
+  console.log(
+    `governor bff listening on ${url} (${config.mode} mode, metrics from ${metricsFrom}, data in ${config.dataDir})`,
+  );
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
@@ -59,7 +80,7 @@ async function main(): Promise<void> {
     }
     stopping = true;
     console.log(`governor bff: ${signal}, finishing open requests`);
-    Promise.all([server.close(), controlPlane.stop().then(() => store.close())]).then(
+    Promise.all([server.close(), governor.stop().then(() => store.close())]).then(
       () => process.exit(0),
       (error: unknown) => {
         console.error('governor bff: shutdown failed:', error);

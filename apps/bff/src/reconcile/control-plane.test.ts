@@ -14,7 +14,12 @@ describe('ControlPlane on the embedded demo mesh', () => {
     cleanups.push(() => store.close());
     expect(await seedDemoMesh(store)).toBeGreaterThan(10);
     expect(await seedDemoMesh(store)).toBe(0);
-    const plane = new ControlPlane({ store, tickMs: 0 });
+    // The adaptive demo limiter reads the reviews pods' CPU: over its threshold, every limiter limits.
+    const plane = new ControlPlane({
+      store,
+      tickMs: 0,
+      metrics: { metricsFor: () => ({ values: { '_base.cpu.percent': 90 }, health: { available: true } }) },
+    });
     cleanups.push(() => plane.stop());
     await plane.start();
     await vi.waitFor(

@@ -21,6 +21,8 @@ export interface ControlPlaneOptions {
   readonly metrics?: MetricSource;
   readonly rateLimitService?: RateLimitServiceOptions;
   readonly tickMs?: number;
+  readonly metricTickMs?: number;
+  readonly metricsUnavailable?: 'keep' | 'open';
   /** SmartLimiters reconciled at once (each key is still never processed twice at a time). Default 4. */
   readonly workers?: number;
   /** Where the leader election Lease lives. Default `governor-system`. */
@@ -65,6 +67,8 @@ export class ControlPlane {
       ...(options.metrics ? { metrics: options.metrics } : {}),
       ...(options.rateLimitService ? { rateLimitService: options.rateLimitService } : {}),
       ...(options.tickMs !== undefined ? { tickMs: options.tickMs } : {}),
+      ...(options.metricTickMs !== undefined ? { metricTickMs: options.metricTickMs } : {}),
+      ...(options.metricsUnavailable ? { metricsUnavailable: options.metricsUnavailable } : {}),
       queue: { workers: options.workers ?? 4 },
       ...(options.onRendered ? { onRendered: options.onRendered } : {}),
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),

@@ -9,6 +9,7 @@ import {
   destinationRuleSchema,
   parseSmartLimiter,
   podSchema,
+  smartLimiterSchema,
   serviceEntrySchema,
   serviceSchema,
   SMARTLIMITER_API_VERSION,
@@ -64,8 +65,20 @@ export interface SmartLimiterControllerOptions {
   readonly informers: ControllerInformers;
   readonly metrics?: MetricSource;
   readonly rateLimitService?: RateLimitServiceOptions;
-  /** Re-evaluate every SmartLimiter this often (metric tick). Default 5 s; 0 disables. */
+  /** Re-evaluate (and re-write the status of) every SmartLimiter this often. Default 5 s; 0 disables. */
   readonly tickMs?: number;
+  /**
+   * Read the metric sources this often and re-reconcile at once each SmartLimiter whose limits the new
+   * values change (a condition crossing its threshold, a quota moving, a source going down or back). The
+   * check renders in memory and writes nothing, so it can run far more often than {@link tickMs}.
+   * Default 1 s; 0 disables.
+   */
+  readonly metricTickMs?: number;
+  /**
+   * What a SmartLimiter whose metric source is unavailable enforces: `keep` (default) its last good limits,
+   * `open` none (its EnvoyFilters are removed until the metrics are back).
+   */
+  readonly metricsUnavailable?: 'keep' | 'open';
   readonly queue?: WorkQueueOptions;
   readonly now?: () => Date;
   /** Record Kubernetes Events for failures and quota changes. Default true. */
@@ -115,7 +128,10 @@ export class SmartLimiterController {
   private readonly now: () => Date;
   private readonly unsubscribers: (() => void)[] = [];
   private tickTimer: ReturnType<typeof setInterval> | null = null;
+  private metricTimer: ReturnType<typeof setInterval> | null = null;
   private readonly results = new Map<string, RenderResult>();
+  /** What each SmartLimiter's last reconcile enforced, to tell whether new metric values change it. */
+  private readonly enforced = new Map<string, string>();
   private running = false;
 
   constructor(private readonly options: SmartLimiterControllerOptions) {
@@ -146,13 +162,17 @@ export class SmartLimiterController {
     this.enqueueAll();
     const tick = this.options.tickMs ?? 5000;
     if (tick > 0) this.tickTimer = setInterval(() => this.enqueueAll(), tick);
+    const metricTick = this.options.metricTickMs ?? 1000;
+    if (metricTick > 0) this.metricTimer = setInterval(() => this.enqueueChanged(), metricTick);
   }
 
   stop(): void {
     this.running = false;
     for (const u of this.unsubscribers.splice(0)) u();
     if (this.tickTimer) clearInterval(this.tickTimer);
+    if (this.metricTimer) clearInterval(this.metricTimer);
     this.tickTimer = null;
+    this.metricTimer = null;
     this.queue.stop();
   }
 
@@ -165,11 +185,64 @@ export class SmartLimiterController {
     for (const o of this.informers.smartLimiters.list()) this.queue.add(keyOf(o));
   }
 
+  /**
+   * Renders every SmartLimiter in memory with the metric values as they are now and enqueues those whose
+   * enforced limits would change. Returns the keys enqueued.
+   */
+  enqueueChanged(): string[] {
+    const changed: string[] = [];
+    const contexts = new Map<string, ClusterContext>();
+    for (const raw of this.informers.smartLimiters.list()) {
+      const key = keyOf(raw);
+      const before = this.enforced.get(key);
+      // Not reconciled yet (or being deleted): the queue has it or will.
+      if (before === undefined || raw.metadata.deletionTimestamp) continue;
+      const parsed = parseCached(smartLimiterSchema, raw);
+      if (parsed === null) continue;
+      const namespace = raw.metadata.namespace ?? 'default';
+      let context = contexts.get(namespace);
+      if (!context) contexts.set(namespace, (context = this.contextFor(namespace)));
+      const { result, health } = this.render(parsed, context);
+      if (this.enforcedSignature(result, health) !== before) {
+        changed.push(key);
+        this.queue.add(key);
+      }
+    }
+    return changed;
+  }
+
+  private render(limiter: SmartLimiter, context: ClusterContext) {
+    const { values, health } = this.metrics.metricsFor(limiter);
+    const previousStatus = limiter.status;
+    const result = renderSmartLimiter({
+      limiter,
+      context,
+      metrics: values,
+      options: {
+        rateLimitService: this.options.rateLimitService ?? DEFAULT_RATE_LIMIT_SERVICE,
+        now: this.now(),
+        ...(previousStatus ? { previousStatus } : {}),
+        metricSource: health,
+      },
+    });
+    return { result, health };
+  }
+
+  /** What a render makes Envoy and the engine enforce, plus whether the metrics were there. */
+  private enforcedSignature(result: RenderResult, health: MetricSourceHealth): string {
+    return canonicalJson({
+      available: health.available,
+      problems: result.problems.length,
+      envoyFilters: result.envoyFilters,
+    });
+  }
+
   private enqueueNamespace(namespace: string): void {
     for (const o of this.informers.smartLimiters.list(namespace)) this.queue.add(keyOf(o));
   }
 
-  private contextFor(namespace: string): ClusterContext {
+  /** The Services, Pods, DestinationRules and ServiceEntries of a namespace (all namespaces without one), from the caches. */
+  contextFor(namespace?: string): ClusterContext {
     const inf = this.informers;
     const parseAll = <T>(informer: Informer, schema: z.ZodType<T>): T[] =>
       informer
@@ -196,6 +269,7 @@ export class SmartLimiterController {
       // Deleted: remove its EnvoyFilters ourselves rather than rely on garbage collection.
       for (const ef of owned) await this.deleteIgnoringMissing(namespace, ef.metadata.name);
       this.results.delete(key);
+      this.enforced.delete(key);
       this.options.onRendered?.(key, null);
       return;
     }
@@ -224,23 +298,17 @@ export class SmartLimiterController {
     }
 
     const limiter = parsed.value;
-    const { values, health } = this.metrics.metricsFor(limiter);
     const previousStatus = limiter.status;
-    const result = renderSmartLimiter({
-      limiter,
-      context: this.contextFor(namespace),
-      metrics: values,
-      options: {
-        rateLimitService: this.options.rateLimitService ?? DEFAULT_RATE_LIMIT_SERVICE,
-        now: this.now(),
-        ...(previousStatus ? { previousStatus } : {}),
-        metricSource: health,
-      },
-    });
+    const { result: rendered, health } = this.render(limiter, this.contextFor(namespace));
+    // Fail-open: without metrics, a limiter enforces nothing until they are back.
+    const liftLimits = !health.available && this.options.metricsUnavailable === 'open';
+    const result: RenderResult = liftLimits
+      ? { ...rendered, envoyFilters: [], rules: [], globalDescriptors: [] }
+      : rendered;
 
     // Only a valid render with live metrics changes what Envoy enforces; otherwise the last good
     // EnvoyFilters stay, and the status says why.
-    if (result.problems.length === 0 && health.available) {
+    if (result.problems.length === 0 && (health.available || liftLimits)) {
       const uid = raw.metadata.uid;
       const wanted = new Set<string>();
       for (const ef of result.envoyFilters) {
@@ -267,6 +335,7 @@ export class SmartLimiterController {
     await this.writeStatus(raw, result.status);
     this.recordChanges(key, previousStatus, result);
     this.results.set(key, result);
+    this.enforced.set(key, this.enforcedSignature(rendered, health));
     this.options.onRendered?.(key, result);
   }
 

@@ -10,7 +10,41 @@ describe('loadConfig', () => {
       port: 4000,
       dataDir: '/home/ada/.local/share/governor',
       mode: 'embedded',
+      metrics: {
+        prometheusIntervalMs: 1000,
+        tickMs: 5000,
+        metricTickMs: 1000,
+        metricsUnavailable: 'keep',
+      },
     });
+  });
+
+  it('reads the metric settings, and refuses bad ones with a message naming the variable', () => {
+    expect(
+      loadConfig({
+        env: {
+          PROMETHEUS_URL: 'http://127.0.0.1:9090',
+          GOVERNOR_TICK_MS: '0',
+          GOVERNOR_METRIC_TICK_MS: '250',
+          GOVERNOR_METRICS_UNAVAILABLE: 'open',
+        },
+        homeDir,
+      }).metrics,
+    ).toEqual({
+      prometheusUrl: 'http://127.0.0.1:9090',
+      prometheusIntervalMs: 1000,
+      tickMs: 0,
+      metricTickMs: 250,
+      metricsUnavailable: 'open',
+    });
+    expect(() => loadConfig({ env: { PROMETHEUS_URL: 'prometheus:9090' }, homeDir })).toThrow(
+      /PROMETHEUS_URL/,
+    );
+    expect(() => loadConfig({ env: { GOVERNOR_TICK_MS: '1s' }, homeDir })).toThrow(/GOVERNOR_TICK_MS/);
+    expect(() => loadConfig({ env: { GOVERNOR_PROMETHEUS_INTERVAL_MS: '5' }, homeDir })).toThrow(/from 100/);
+    expect(() => loadConfig({ env: { GOVERNOR_METRICS_UNAVAILABLE: 'drop' }, homeDir })).toThrow(
+      /keep or open/,
+    );
   });
 
   it('reads host, port and data dir from the environment', () => {

@@ -10,6 +10,21 @@ export interface BffConfig {
   /** Directory for state that must survive a restart (the embedded store). */
   dataDir: string;
   mode: RuntimeMode;
+  /** Where metrics come from; the embedded mode's simulator when unset. */
+  metrics: MetricsConfig;
+}
+
+export interface MetricsConfig {
+  /** `PROMETHEUS_URL`: query this Prometheus instead of the embedded mesh's own values. */
+  prometheusUrl?: string;
+  /** `GOVERNOR_PROMETHEUS_INTERVAL_MS`: time between refreshes from Prometheus. Default 1000. */
+  prometheusIntervalMs: number;
+  /** `GOVERNOR_TICK_MS`: every SmartLimiter is re-evaluated and its status rewritten this often. Default 5000. */
+  tickMs: number;
+  /** `GOVERNOR_METRIC_TICK_MS`: metrics are checked for changes that move a limit this often. Default 1000. */
+  metricTickMs: number;
+  /** `GOVERNOR_METRICS_UNAVAILABLE`: `keep` (default) the last good limits, or `open`: none, while metrics are down. */
+  metricsUnavailable: 'keep' | 'open';
 }
 
 /** A setting that the BFF cannot start with; the message tells the operator what to change. */
@@ -48,7 +63,44 @@ export function loadConfig({ env, homeDir }: LoadConfigOptions): BffConfig {
     port,
     dataDir: dataDirFrom(env, homeDir),
     mode: nonEmpty(env.KUBECONFIG) === undefined ? 'embedded' : 'kubernetes',
+    metrics: metricsConfig(env),
   };
+}
+
+function metricsConfig(env: NodeJS.ProcessEnv): MetricsConfig {
+  const prometheusUrl = nonEmpty(env.PROMETHEUS_URL);
+  if (prometheusUrl !== undefined) {
+    let url: URL | undefined;
+    try {
+      url = new URL(prometheusUrl);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:'))
+      throw new ConfigError(
+        `PROMETHEUS_URL must be an http(s) URL such as http://prometheus:9090, got "${prometheusUrl}".`,
+      );
+  }
+  const unavailable = nonEmpty(env.GOVERNOR_METRICS_UNAVAILABLE) ?? 'keep';
+  if (unavailable !== 'keep' && unavailable !== 'open')
+    throw new ConfigError(`GOVERNOR_METRICS_UNAVAILABLE must be keep or open, got "${unavailable}".`);
+  return {
+    ...(prometheusUrl !== undefined ? { prometheusUrl } : {}),
+    prometheusIntervalMs: millis(env, 'GOVERNOR_PROMETHEUS_INTERVAL_MS', 1000, 100),
+    tickMs: millis(env, 'GOVERNOR_TICK_MS', 5000, 0),
+    metricTickMs: millis(env, 'GOVERNOR_METRIC_TICK_MS', 1000, 0),
+    metricsUnavailable: unavailable,
+  };
+}
+
+/** A duration in whole milliseconds; 0 (where allowed) turns the timer off. */
+function millis(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
+  const raw = nonEmpty(env[name]);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < min || value > 86_400_000)
+    throw new ConfigError(`${name} must be whole milliseconds from ${min} to 86400000, got "${raw}".`);
+  return value;
 }
 
 /** True for `localhost`, any 127.0.0.0/8 address and `::1`; false for wildcards such as `0.0.0.0`. */

@@ -17,6 +17,10 @@ export interface HttpServerOptions {
   health?: () => unknown;
   /** Handles `POST /api/metrics/push` with the parsed JSON body (at most {@link MAX_BODY_BYTES}). */
   metricPush?: (body: unknown) => { status: number; body: unknown };
+  /** Handles `POST /api/simulator/load` (the embedded mesh's traffic, changed live). */
+  simulatorLoad?: (body: unknown) => { status: number; body: unknown };
+  /** What `GET /metrics` answers, in Prometheus' text format (the embedded mesh's Istio and cAdvisor metrics). */
+  metricsText?: () => string;
   /** How long `close()` lets in-flight requests finish before it cuts their connections. */
   shutdownGraceMs?: number;
 }
@@ -57,6 +61,8 @@ export function createHttpServer({
   info,
   health,
   metricPush,
+  simulatorLoad,
+  metricsText,
   shutdownGraceMs = DEFAULT_SHUTDOWN_GRACE_MS,
 }: HttpServerOptions): BffHttpServer {
   const routes = new Map<string, RouteHandler>([
@@ -65,10 +71,19 @@ export function createHttpServer({
   ]);
   if (health) routes.set('/api/health', () => ({ status: 200, body: health() }));
 
+  const posts = new Map<string, (body: unknown) => { status: number; body: unknown }>();
+  if (metricPush) posts.set('/api/metrics/push', metricPush);
+  if (simulatorLoad) posts.set('/api/simulator/load', simulatorLoad);
+
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    if (metricPush && path === '/api/metrics/push') {
-      void handlePost(req, metricPush).then((r) => sendJson(res, r));
+    const post = posts.get(path);
+    if (post) {
+      void handlePost(req, post).then((r) => sendJson(res, r));
+      return;
+    }
+    if (metricsText && path === '/metrics' && (req.method === 'GET' || req.method === 'HEAD')) {
+      sendText(res, metricsText);
       return;
     }
     sendJson(res, respond(routes, req));
@@ -193,6 +208,25 @@ function sendJson(res: ServerResponse, { status, body, headers }: JsonResponse):
     ...headers,
   });
   // For HEAD, Node drops the body itself; content-length still tells what GET would send.
+  res.end(payload);
+}
+
+function sendText(res: ServerResponse, text: () => string): void {
+  let payload: string;
+  try {
+    payload = text();
+  } catch (error) {
+    sendJson(res, {
+      status: 500,
+      body: { error: 'internal', message: error instanceof Error ? error.message : String(error) },
+    });
+    return;
+  }
+  res.writeHead(200, {
+    'content-type': 'text/plain; version=0.0.4; charset=utf-8',
+    'content-length': Buffer.byteLength(payload),
+    'cache-control': 'no-store',
+  });
   res.end(payload);
 }
 

@@ -2,3 +2,4 @@
 export * from './exposition';
 export * from './load';
 export * from './simulator';
+export * from './embedded-mesh';

@@ -306,7 +306,7 @@ describe('Simulator', () => {
     const period = second.samples.find(
       (s) => s.name === 'container_spec_cpu_period' && s.labels['pod'] === reviewsPods[0],
     );
-    expect([quota?.value, period?.value, quota?.labels['container']]).toEqual([100000, 100000, 'reviews']);
+    expect([quota?.value, period?.value, quota?.labels['container']]).toEqual([20000, 100000, 'reviews']);
 
     // Histograms: cumulative buckets in order, +Inf equal to _count, Istio's bounds.
     const byHistogram = new Map<string, Sample[]>();

@@ -65,11 +65,11 @@ export const DEFAULT_USERS: readonly SimulatedUser[] = [
   { value: 'crawler-bot', weight: 1 },
 ];
 
-/** Bookinfo's traffic when nothing else is said: productpage breathes, the others are steady. */
+/** Bookinfo's traffic when nothing else is said: productpage and reviews breathe, the others are steady. */
 export const DEFAULT_LOADS: Readonly<Record<string, LoadProfile>> = {
   productpage: { kind: 'wave', minRps: 20, maxRps: 120, periodMs: 10 * 60_000 },
   details: { kind: 'steady', rps: 20 },
-  reviews: { kind: 'steady', rps: 30 },
+  reviews: { kind: 'wave', minRps: 30, maxRps: 150, periodMs: 10 * 60_000 },
   ratings: { kind: 'steady', rps: 15 },
 };
 

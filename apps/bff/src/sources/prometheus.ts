@@ -117,6 +117,8 @@ export interface PrometheusSourceOptions extends PrometheusClientOptions {
   /** Values older than this make the source unavailable. Default 30 s. */
   readonly staleAfterMs?: number;
   readonly now?: () => number;
+  /** Queries in flight at once during a refresh. Default 8. */
+  readonly concurrency?: number;
 }
 
 export class PrometheusMetricSource implements MetricSource {
@@ -129,26 +131,48 @@ export class PrometheusMetricSource implements MetricSource {
     this.now = options.now ?? Date.now;
   }
 
-  /** Queries every target's sets; on any failure keeps the last good values and reports the error. */
-  async refresh(targets: readonly MetricTarget[]): Promise<void> {
+  /**
+   * Queries every target's sets (a few queries in flight at once); on any failure keeps the last good
+   * values and reports the error. A query without data (no series, or NaN) reads 0, so that a condition
+   * on, say, the latency of a set without traffic evaluates rather than naming an unknown metric.
+   * Returns the keys (`namespace/name`) whose values changed.
+   */
+  async refresh(targets: readonly MetricTarget[]): Promise<string[]> {
     const queries = this.options.queries ?? DEFAULT_QUERIES;
+    const jobs: { target: string; key: string; query: string }[] = [];
+    for (const t of targets)
+      for (const set of t.sets)
+        for (const q of queries)
+          jobs.push({
+            target: `${t.namespace}/${t.name}`,
+            key: `${set.name}.${q.name}`,
+            query: substitute(q.query, t.namespace, set.pods),
+          });
     try {
-      const next = new Map<string, Record<string, number>>();
-      for (const t of targets) {
-        const values: Record<string, number> = {};
-        for (const set of t.sets) {
-          for (const q of queries) {
-            const v = await instantQuery(this.options, substitute(q.query, t.namespace, set.pods));
-            if (v !== undefined && Number.isFinite(v)) values[`${set.name}.${q.name}`] = v;
-          }
-        }
-        next.set(`${t.namespace}/${t.name}`, values);
+      const results = await mapConcurrently(jobs, this.options.concurrency ?? 8, (j) =>
+        instantQuery(this.options, j.query),
+      );
+      const next = new Map<string, Record<string, number>>(
+        targets.map((t) => [`${t.namespace}/${t.name}`, {}]),
+      );
+      jobs.forEach((j, i) => {
+        const v = results[i];
+        next.get(j.target)![j.key] = v !== undefined && Number.isFinite(v) ? v : 0;
+      });
+      const changed: string[] = [];
+      for (const [k, v] of next) {
+        const before = this.values.get(k);
+        if (!before || Object.entries(v).some(([name, value]) => before[name] !== value)) changed.push(k);
+        this.values.set(k, v);
       }
-      for (const [k, v] of next) this.values.set(k, v);
+      const wasDown = this.lastError !== undefined;
       this.lastSuccess = this.now();
       this.lastError = undefined;
+      return wasDown ? [...next.keys()] : changed;
     } catch (e) {
+      const wasUp = this.lastError === undefined;
       this.lastError = e instanceof Error ? e.message : String(e);
+      return wasUp ? targets.map((t) => `${t.namespace}/${t.name}`) : [];
     }
   }
 
@@ -166,5 +190,76 @@ export class PrometheusMetricSource implements MetricSource {
       };
     }
     return { values, health: { available: true } };
+  }
+}
+
+/** Maps with at most `limit` calls in flight; rejects with the first failure. */
+async function mapConcurrently<T, R>(
+  items: readonly T[],
+  limit: number,
+  f: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await f(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+export interface PrometheusPollerOptions {
+  readonly source: PrometheusMetricSource;
+  /** The SmartLimiters and their sets' pods, as they are now. */
+  readonly targets: () => readonly MetricTarget[];
+  /** Time between the end of one refresh and the start of the next. Default 1 s. */
+  readonly intervalMs?: number;
+  /** Called after each refresh with the `namespace/name` keys whose values or availability changed. */
+  readonly onRefresh?: (changed: readonly string[]) => void;
+}
+
+/** Refreshes a Prometheus source in a loop until stopped; one refresh at a time. */
+export class PrometheusPoller {
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private running = false;
+  private current: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: PrometheusPollerOptions) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop();
+  }
+
+  /** Stops polling; resolves once a refresh in progress has finished. */
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.current;
+  }
+
+  /** One refresh now (also what the loop runs). */
+  async refreshNow(): Promise<readonly string[]> {
+    const changed = await this.options.source.refresh(this.options.targets());
+    this.options.onRefresh?.(changed);
+    return changed;
+  }
+
+  private loop(): void {
+    if (!this.running) return;
+    this.current = this.refreshNow().then(
+      () => undefined,
+      () => undefined,
+    );
+    void this.current.then(() => {
+      if (!this.running) return;
+      this.timer = setTimeout(() => this.loop(), this.options.intervalMs ?? 1000);
+      this.timer.unref();
+    });
   }
 }

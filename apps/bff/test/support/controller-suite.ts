@@ -12,6 +12,7 @@ import {
   SmartLimiterController,
   type ControllerInformers,
   type MetricSource,
+  type SmartLimiterControllerOptions,
 } from '../../src/reconcile/smartlimiter-controller';
 import { fixturePath } from './fixtures';
 
@@ -49,8 +50,9 @@ export function limiterFrom(file: string, namespace: string): KubeObject {
 /** A metric source whose values the test sets: a seam, not a stand-in for a real system. */
 export class StaticMetrics implements MetricSource {
   values: Record<string, number> = {};
+  health: { available: boolean; message?: string } = { available: true };
   metricsFor() {
-    return { values: this.values, health: { available: true } };
+    return { values: this.values, health: this.health };
   }
 }
 
@@ -61,7 +63,11 @@ export interface Running {
   stop(): void;
 }
 
-export async function startController(store: ClusterStore, namespace: string): Promise<Running> {
+export async function startController(
+  store: ClusterStore,
+  namespace: string,
+  options: Partial<SmartLimiterControllerOptions> = {},
+): Promise<Running> {
   const make = (kind: Kind) =>
     new Informer(store, kind, { namespace, resyncMs: 60_000, initialBackoffMs: 50 });
   const informers: ControllerInformers = {
@@ -79,7 +85,9 @@ export async function startController(store: ClusterStore, namespace: string): P
     informers,
     metrics,
     tickMs: 0,
+    metricTickMs: 0,
     queue: { initialBackoffMs: 20, maxBackoffMs: 500 },
+    ...options,
   });
   controller.start();
   return {
@@ -122,10 +130,10 @@ export function describeControllerBehaviour(name: string, setup: () => Promise<C
   describe(`SmartLimiter controller on ${name}`, () => {
     let ctx: ControllerSuiteSetup;
     let running: Running | undefined;
-    const begin = async () => {
+    const begin = async (options: Partial<SmartLimiterControllerOptions> = {}) => {
       ctx = await setup();
       await seedBookinfo(ctx.store, ctx.namespace);
-      running = await startController(ctx.store, ctx.namespace);
+      running = await startController(ctx.store, ctx.namespace, options);
       return { store: ctx.store, ns: ctx.namespace, running };
     };
     afterEach(async () => {
@@ -308,6 +316,51 @@ export function describeControllerBehaviour(name: string, setup: () => Promise<C
         await new Promise((resolve) => setTimeout(resolve, 500));
         expect(r.controller.queue.stats().processed - processed).toBeLessThanOrEqual(1);
         expect((await store.get('EnvoyFilter', ns, efName))?.metadata.resourceVersion).toBe(rv);
+      },
+      TEST_TIMEOUT,
+    );
+
+    it.each([
+      ['keep', 'keeps'],
+      ['open', 'lifts'],
+    ] as const)(
+      'follows metric changes between ticks; metricsUnavailable=%s: while metrics are down it %s the limits; recovers',
+      async (mode) => {
+        const { store, ns, running: r } = await begin({ metricTickMs: 100, metricsUnavailable: mode });
+        r.metrics.values = { '_base.cpu.sum': 5 };
+        await store.create(limiterFrom('doc-h-adaptive-cpu.yaml', ns));
+        const efName = `review.${ns}.ratelimit`;
+        await vi.waitFor(async () => {
+          expect(conditionOf(await store.get('SmartLimiter', ns, 'review'), 'Ready')?.status).toBe('True');
+        }, WAIT);
+        expect(await store.get('EnvoyFilter', ns, efName)).toBeNull();
+
+        // No full tick runs (tickMs 0): the metric tick alone notices the crossing.
+        r.metrics.values = { '_base.cpu.sum': 50 };
+        await vi.waitFor(async () => expect(await store.get('EnvoyFilter', ns, efName)).not.toBeNull(), WAIT);
+
+        r.metrics.health = { available: false, message: 'Prometheus at http://p:9090 did not answer' };
+        await vi.waitFor(async () => {
+          const sl = await store.get('SmartLimiter', ns, 'review');
+          expect(conditionOf(sl, 'MetricsAvailable')).toMatchObject({
+            status: 'False',
+            message: expect.stringContaining('did not answer') as unknown as string,
+          });
+        }, WAIT);
+        await r.controller.queue.idle();
+        if (mode === 'keep') expect(await store.get('EnvoyFilter', ns, efName)).not.toBeNull();
+        else
+          await vi.waitFor(async () => expect(await store.get('EnvoyFilter', ns, efName)).toBeNull(), WAIT);
+
+        r.metrics.health = { available: true };
+        await vi.waitFor(async () => {
+          const sl = await store.get('SmartLimiter', ns, 'review');
+          expect(conditionOf(sl, 'MetricsAvailable')?.status).toBe('True');
+          expect(conditionOf(sl, 'Ready')?.status).toBe('True');
+          expect(await store.get('EnvoyFilter', ns, efName)).not.toBeNull();
+        }, WAIT);
+        r.metrics.values = { '_base.cpu.sum': 5 };
+        await vi.waitFor(async () => expect(await store.get('EnvoyFilter', ns, efName)).toBeNull(), WAIT);
       },
       TEST_TIMEOUT,
     );

@@ -388,6 +388,34 @@ function statusDescriptor(rule: RenderedRule, d: SmartLimitDescriptor, ip: strin
 }
 
 /** Renders one SmartLimiter. Never throws on bad input: every problem is in the result. */
+/** The pods whose metrics a set's expressions read, by set: what metric sources query. */
+export interface MetricSet {
+  readonly name: string;
+  /** Running pod names, sorted. */
+  readonly pods: readonly string[];
+}
+
+/**
+ * The sets a SmartLimiter's metrics are read for, with their Running pods: `_base` (every pod of the
+ * workload) and each DestinationRule subset (the pods with its labels), as the `<set>.pod` counts are
+ * computed. Empty when the workload cannot be resolved (rendering reports why).
+ */
+export function metricSetsOf(limiter: SmartLimiter, ctx: ClusterContext): MetricSet[] {
+  const sidecarOutbound = Object.values(limiter.spec.sets ?? {}).some((s) =>
+    (s.descriptor ?? []).some((d) => effectiveTarget(d, limiter.spec)?.direction === 'outbound'),
+  );
+  const workload = resolveWorkload(limiter, ctx, sidecarOutbound, [], []);
+  if (!workload) return [];
+  const ns = limiter.metadata.namespace;
+  const names = (selector: Record<string, string>) =>
+    runningPods(ctx, ns, selector).map((p) => p.metadata.name);
+  const subsets = workload.subsetHost ? subsetsForHost(ctx, workload.subsetHost) : [];
+  return [
+    { name: BASE_SET, pods: names(workload.selector) },
+    ...subsets.map((s) => ({ name: s.name, pods: names({ ...workload.selector, ...s.labels }) })),
+  ];
+}
+
 export function renderSmartLimiter(input: RenderInput): RenderResult {
   const { limiter, context: ctx } = input;
   const options = input.options ?? {};
