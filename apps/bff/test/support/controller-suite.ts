@@ -325,7 +325,7 @@ export function describeControllerBehaviour(name: string, setup: () => Promise<C
       ['open', 'lifts'],
     ] as const)(
       'follows metric changes between ticks; metricsUnavailable=%s: while metrics are down it %s the limits; recovers',
-      async (mode) => {
+      async (mode, _does) => {
         const { store, ns, running: r } = await begin({ metricTickMs: 100, metricsUnavailable: mode });
         r.metrics.values = { '_base.cpu.sum': 5 };
         await store.create(limiterFrom('doc-h-adaptive-cpu.yaml', ns));
