@@ -15,6 +15,7 @@ import type { MetricsConfig } from './server/config';
 import { EmbeddedMesh, type SimulatorOptions } from './simulator';
 import { combineMetricSources, PushedMetrics } from './sources/metric-push';
 import {
+  defaultQueries,
   PrometheusMetricSource,
   PrometheusPoller,
   type MetricTarget,
@@ -56,7 +57,7 @@ export class Governor {
         timeoutMs: Math.max(1000, Math.min(5000, metrics.prometheusIntervalMs * 2)),
         retries: 1,
         staleAfterMs: Math.max(10_000, metrics.prometheusIntervalMs * 5),
-        ...(options.prometheusQueries ? { queries: options.prometheusQueries } : {}),
+        queries: options.prometheusQueries ?? defaultQueries(metrics.prometheusRateWindow),
       });
       const poller = new PrometheusPoller({
         source,

@@ -19,6 +19,8 @@ export interface MetricsConfig {
   prometheusUrl?: string;
   /** `GOVERNOR_PROMETHEUS_INTERVAL_MS`: time between refreshes from Prometheus. Default 1000. */
   prometheusIntervalMs: number;
+  /** `GOVERNOR_PROMETHEUS_RATE_WINDOW`: the range of the default queries' `rate()`s. Default `1m`. */
+  prometheusRateWindow?: string;
   /** `GOVERNOR_TICK_MS`: every SmartLimiter is re-evaluated and its status rewritten this often. Default 5000. */
   tickMs: number;
   /** `GOVERNOR_METRIC_TICK_MS`: metrics are checked for changes that move a limit this often. Default 1000. */
@@ -81,11 +83,17 @@ function metricsConfig(env: NodeJS.ProcessEnv): MetricsConfig {
         `PROMETHEUS_URL must be an http(s) URL such as http://prometheus:9090, got "${prometheusUrl}".`,
       );
   }
+  const rateWindow = nonEmpty(env.GOVERNOR_PROMETHEUS_RATE_WINDOW);
+  if (rateWindow !== undefined && !/^\d+(ms|s|m|h)$/.test(rateWindow))
+    throw new ConfigError(
+      `GOVERNOR_PROMETHEUS_RATE_WINDOW must be a Prometheus duration such as 30s or 1m, got "${rateWindow}".`,
+    );
   const unavailable = nonEmpty(env.GOVERNOR_METRICS_UNAVAILABLE) ?? 'keep';
   if (unavailable !== 'keep' && unavailable !== 'open')
     throw new ConfigError(`GOVERNOR_METRICS_UNAVAILABLE must be keep or open, got "${unavailable}".`);
   return {
     ...(prometheusUrl !== undefined ? { prometheusUrl } : {}),
+    ...(rateWindow !== undefined ? { prometheusRateWindow: rateWindow } : {}),
     prometheusIntervalMs: millis(env, 'GOVERNOR_PROMETHEUS_INTERVAL_MS', 1000, 100),
     tickMs: millis(env, 'GOVERNOR_TICK_MS', 5000, 0),
     metricTickMs: millis(env, 'GOVERNOR_METRIC_TICK_MS', 1000, 0),

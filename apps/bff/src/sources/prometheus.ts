@@ -15,33 +15,45 @@ export interface NamedQuery {
 }
 
 const pods = 'pod=~"$pod_name"';
-/** Default queries that mean what users think; Slime's raw cpu.sum / cpu.max stay for compatibility. */
-export const DEFAULT_QUERIES: readonly NamedQuery[] = [
-  {
-    name: 'cpu.percent',
-    query: `100 * sum(rate(container_cpu_usage_seconds_total{namespace="$namespace",${pods},container!=""}[1m])) / sum(container_spec_cpu_quota{namespace="$namespace",${pods},container!=""} / container_spec_cpu_period{namespace="$namespace",${pods},container!=""})`,
-  },
-  {
-    name: 'cpu.sum',
-    query: `sum(container_cpu_usage_seconds_total{namespace="$namespace",${pods},image=""})`,
-  },
-  {
-    name: 'cpu.max',
-    query: `max(container_cpu_usage_seconds_total{namespace="$namespace",${pods},image=""})`,
-  },
-  {
-    name: 'qps',
-    query: `sum(rate(istio_requests_total{destination_workload_namespace="$namespace",${pods}}[1m]))`,
-  },
-  {
-    name: 'limited_qps',
-    query: `sum(rate(istio_requests_total{destination_workload_namespace="$namespace",${pods},response_code="429"}[1m]))`,
-  },
-  {
-    name: 'rt99',
-    query: `histogram_quantile(0.99, sum(rate(istio_request_duration_milliseconds_bucket{destination_workload_namespace="$namespace",${pods}}[1m])) by (le))`,
-  },
-];
+
+/**
+ * The default queries, which mean what users think; Slime's raw `cpu.sum` / `cpu.max` stay for
+ * compatibility. `rateWindow` is the range of the `rate()`s (Prometheus duration, default `1m`): at least
+ * two scrape intervals, shorter to react faster, longer to smooth.
+ */
+export function defaultQueries(rateWindow = '1m'): NamedQuery[] {
+  if (!/^\d+(ms|s|m|h)$/.test(rateWindow))
+    throw new RangeError(`rate window must be a Prometheus duration such as 30s or 1m, got "${rateWindow}"`);
+  const w = rateWindow;
+  return [
+    {
+      name: 'cpu.percent',
+      query: `100 * sum(rate(container_cpu_usage_seconds_total{namespace="$namespace",${pods},container!=""}[${w}])) / sum(container_spec_cpu_quota{namespace="$namespace",${pods},container!=""} / container_spec_cpu_period{namespace="$namespace",${pods},container!=""})`,
+    },
+    {
+      name: 'cpu.sum',
+      query: `sum(container_cpu_usage_seconds_total{namespace="$namespace",${pods},image=""})`,
+    },
+    {
+      name: 'cpu.max',
+      query: `max(container_cpu_usage_seconds_total{namespace="$namespace",${pods},image=""})`,
+    },
+    {
+      name: 'qps',
+      query: `sum(rate(istio_requests_total{destination_workload_namespace="$namespace",${pods}}[${w}]))`,
+    },
+    {
+      name: 'limited_qps',
+      query: `sum(rate(istio_requests_total{destination_workload_namespace="$namespace",${pods},response_code="429"}[${w}]))`,
+    },
+    {
+      name: 'rt99',
+      query: `histogram_quantile(0.99, sum(rate(istio_request_duration_milliseconds_bucket{destination_workload_namespace="$namespace",${pods}}[${w}])) by (le))`,
+    },
+  ];
+}
+
+export const DEFAULT_QUERIES: readonly NamedQuery[] = defaultQueries();
 
 /** Regular-expression metacharacters in pod names are escaped for `=~`. */
 const escapeRegex = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
