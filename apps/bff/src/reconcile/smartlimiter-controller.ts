@@ -120,6 +120,9 @@ function essentials(o: KubeObject, ownerUid: string | undefined) {
   };
 }
 
+const inputSignature = (m: { values: MetricMap; health: MetricSourceHealth }): string =>
+  canonicalJson({ values: m.values, available: m.health.available });
+
 export class SmartLimiterController {
   readonly queue: WorkQueue;
   private readonly store: ClusterStore;
@@ -132,6 +135,8 @@ export class SmartLimiterController {
   private readonly results = new Map<string, RenderResult>();
   /** What each SmartLimiter's last reconcile enforced, to tell whether new metric values change it. */
   private readonly enforced = new Map<string, string>();
+  /** The metric values each SmartLimiter was last rendered (or checked) with. */
+  private readonly checkedInputs = new Map<string, string>();
   private running = false;
 
   constructor(private readonly options: SmartLimiterControllerOptions) {
@@ -199,20 +204,28 @@ export class SmartLimiterController {
       if (before === undefined || raw.metadata.deletionTimestamp) continue;
       const parsed = parseCached(smartLimiterSchema, raw);
       if (parsed === null) continue;
+      // Same metric values as the last render (or check): nothing can have moved. Cluster changes reach
+      // the queue through the informers, not through here.
+      const metrics = this.metrics.metricsFor(parsed);
+      const inputs = inputSignature(metrics);
+      if (this.checkedInputs.get(key) === inputs) continue;
       const namespace = raw.metadata.namespace ?? 'default';
       let context = contexts.get(namespace);
       if (!context) contexts.set(namespace, (context = this.contextFor(namespace)));
-      const { result, health } = this.render(parsed, context);
+      const { result, health } = this.render(parsed, context, metrics);
       if (this.enforcedSignature(result, health) !== before) {
         changed.push(key);
         this.queue.add(key);
-      }
+      } else this.checkedInputs.set(key, inputs);
     }
     return changed;
   }
 
-  private render(limiter: SmartLimiter, context: ClusterContext) {
-    const { values, health } = this.metrics.metricsFor(limiter);
+  private render(
+    limiter: SmartLimiter,
+    context: ClusterContext,
+    { values, health } = this.metrics.metricsFor(limiter),
+  ) {
     const previousStatus = limiter.status;
     const result = renderSmartLimiter({
       limiter,
@@ -225,7 +238,7 @@ export class SmartLimiterController {
         metricSource: health,
       },
     });
-    return { result, health };
+    return { result, health, values };
   }
 
   /** What a render makes Envoy and the engine enforce, plus whether the metrics were there. */
@@ -270,6 +283,7 @@ export class SmartLimiterController {
       for (const ef of owned) await this.deleteIgnoringMissing(namespace, ef.metadata.name);
       this.results.delete(key);
       this.enforced.delete(key);
+      this.checkedInputs.delete(key);
       this.options.onRendered?.(key, null);
       return;
     }
@@ -299,7 +313,7 @@ export class SmartLimiterController {
 
     const limiter = parsed.value;
     const previousStatus = limiter.status;
-    const { result: rendered, health } = this.render(limiter, this.contextFor(namespace));
+    const { result: rendered, health, values } = this.render(limiter, this.contextFor(namespace));
     // Fail-open: without metrics, a limiter enforces nothing until they are back.
     const liftLimits = !health.available && this.options.metricsUnavailable === 'open';
     const result: RenderResult = liftLimits
@@ -336,6 +350,7 @@ export class SmartLimiterController {
     this.recordChanges(key, previousStatus, result);
     this.results.set(key, result);
     this.enforced.set(key, this.enforcedSignature(rendered, health));
+    this.checkedInputs.set(key, inputSignature({ values, health }));
     this.options.onRendered?.(key, result);
   }
 
