@@ -1,14 +1,16 @@
 /**
  * The BFF's composition root: the only place that reads the environment and wires parts together.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import packageJson from '../package.json' with { type: 'json' };
 import { EmbeddedStore } from './cluster/embedded-store';
 import type { ClusterStore } from './cluster/store';
 import { seedDemoMesh } from './demo/seed';
+import { parse } from 'yaml';
 import { Governor } from './governor';
+import { defaultQueries, queriesFromHandlers, type NamedQuery } from './sources/prometheus';
 import { ConfigError, loadConfig, type BffConfig } from './server/config';
 import { createHttpServer } from './server/http-server';
 
@@ -25,12 +27,30 @@ async function openStore(config: BffConfig): Promise<ClusterStore> {
   return store;
 }
 
+/** The Prometheus queries a `GOVERNOR_PROMETHEUS_QUERIES` file names, merged over the defaults. */
+function prometheusQueries(config: BffConfig): NamedQuery[] | undefined {
+  const file = config.metrics.prometheusQueriesFile;
+  if (file === undefined) return undefined;
+  try {
+    return queriesFromHandlers(
+      parse(readFileSync(file, 'utf8')),
+      defaultQueries(config.metrics.prometheusRateWindow),
+    );
+  } catch (e) {
+    throw new ConfigError(
+      `GOVERNOR_PROMETHEUS_QUERIES ${file}: ${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
+}
+
 async function main(): Promise<void> {
   const config = loadConfig({ env: process.env, homeDir: homedir() });
+  const queries = prometheusQueries(config);
   const store = await openStore(config);
   const governor = new Governor({
     store,
     metrics: config.metrics,
+    ...(queries ? { prometheusQueries: queries } : {}),
     // The embedded default is a living mesh; against a cluster the traffic is real.
     simulate: config.mode === 'embedded',
     // The namespace Governor runs in holds its leader-election Lease (deploy/ sets it from the Pod).

@@ -21,6 +21,8 @@ export interface MetricsConfig {
   prometheusIntervalMs: number;
   /** `GOVERNOR_PROMETHEUS_RATE_WINDOW`: the range of the default queries' `rate()`s. Default `1m`. */
   prometheusRateWindow?: string;
+  /** `GOVERNOR_PROMETHEUS_QUERIES`: a YAML or JSON file of named queries in Slime's `handlers` shape. */
+  prometheusQueriesFile?: string;
   /** `GOVERNOR_TICK_MS`: every SmartLimiter is re-evaluated and its status rewritten this often. Default 5000. */
   tickMs: number;
   /** `GOVERNOR_METRIC_TICK_MS`: metrics are checked for changes that move a limit this often. Default 1000. */
@@ -94,6 +96,9 @@ function metricsConfig(env: NodeJS.ProcessEnv): MetricsConfig {
   return {
     ...(prometheusUrl !== undefined ? { prometheusUrl } : {}),
     ...(rateWindow !== undefined ? { prometheusRateWindow: rateWindow } : {}),
+    ...(nonEmpty(env.GOVERNOR_PROMETHEUS_QUERIES) !== undefined
+      ? { prometheusQueriesFile: nonEmpty(env.GOVERNOR_PROMETHEUS_QUERIES)! }
+      : {}),
     prometheusIntervalMs: millis(env, 'GOVERNOR_PROMETHEUS_INTERVAL_MS', 1000, 100),
     tickMs: millis(env, 'GOVERNOR_TICK_MS', 5000, 0),
     metricTickMs: millis(env, 'GOVERNOR_METRIC_TICK_MS', 1000, 0),

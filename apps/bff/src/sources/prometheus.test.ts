@@ -2,7 +2,14 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SmartLimiter } from '@governor/crd-types';
-import { instantQuery, PrometheusMetricSource, substitute } from './prometheus';
+import {
+  DEFAULT_QUERIES,
+  defaultQueries,
+  instantQuery,
+  PrometheusMetricSource,
+  queriesFromHandlers,
+  substitute,
+} from './prometheus';
 
 /** An HTTP endpoint answering the instant-query API as the test says: our client's wire format. */
 async function serve(
@@ -112,5 +119,34 @@ describe('the Prometheus source', () => {
       available: false,
       message: expect.stringMatching(/older than/) as unknown as string,
     });
+  });
+});
+
+describe('named queries', () => {
+  it("reads Slime's handlers (flat or nested in its module config) over the defaults", () => {
+    const custom = 'sum(my_queue_length{namespace="$namespace",pod=~"$pod_name"})';
+    const flat = queriesFromHandlers({
+      handlers: { 'queue.length': { query: custom }, 'cpu.sum': { query: 'sum(x)' } },
+    });
+    expect(flat.find((q) => q.name === 'queue.length')?.query).toBe(custom);
+    expect(flat.find((q) => q.name === 'cpu.sum')?.query).toBe('sum(x)');
+    expect(flat.find((q) => q.name === 'cpu.percent')).toEqual(DEFAULT_QUERIES[0]);
+    expect(flat).toHaveLength(DEFAULT_QUERIES.length + 1);
+    const nested = queriesFromHandlers({ metric: { prometheus: { handlers: { rt90: { query: 'q' } } } } });
+    expect(nested.map((q) => q.name)).toContain('rt90');
+  });
+
+  it('names what is wrong in a handlers file', () => {
+    expect(() => queriesFromHandlers({ handler: {} })).toThrow(/expected `handlers/);
+    expect(() => queriesFromHandlers({ handlers: { 'cpu sum': { query: 'x' } } })).toThrow(/dotted words/);
+    expect(() => queriesFromHandlers({ handlers: { q: { query: ' ' } } })).toThrow(
+      /handlers\.q\.query: an empty query/,
+    );
+    expect(() => queriesFromHandlers({ handlers: { q: { query: 'x', step: 1 } } })).toThrow(/handlers\.q/);
+  });
+
+  it('builds the defaults over a chosen rate window and refuses a bad one', () => {
+    expect(defaultQueries('15s')[0]!.query).toContain('[15s]');
+    expect(() => defaultQueries('15 seconds')).toThrow(/Prometheus duration/);
   });
 });

@@ -275,3 +275,34 @@ export class PrometheusPoller {
     });
   }
 }
+
+const handlerName = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+const handlersSchema = z.record(
+  z.string(),
+  z.strictObject({ query: z.string().trim().min(1, 'an empty query').max(10_000) }),
+);
+
+/**
+ * Named queries from a configuration in Slime's shape, `handlers: {<name>: {query: ...}}` (also nested as
+ * in Slime's module config, `metric: {prometheus: {handlers: ...}}`), merged over the defaults: a handler
+ * with a default's name replaces it. Throws with the path of what is wrong.
+ */
+export function queriesFromHandlers(
+  config: unknown,
+  base: readonly NamedQuery[] = DEFAULT_QUERIES,
+): NamedQuery[] {
+  const root = config as { handlers?: unknown; metric?: { prometheus?: { handlers?: unknown } } } | null;
+  const handlers = root?.handlers ?? root?.metric?.prometheus?.handlers;
+  if (typeof handlers !== 'object' || handlers === null) throw new RangeError('expected `handlers: {<name>: {query: ...}}`');
+  for (const name of Object.keys(handlers as object))
+    if (!handlerName.test(name))
+      throw new RangeError(`handlers.${name}: a metric name is dotted words like cpu.sum`);
+  const parsed = handlersSchema.safeParse(handlers);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new RangeError(`handlers.${issue.path.join('.')}: ${issue.message}`);
+  }
+  const merged = new Map(base.map((q) => [q.name, q.query]));
+  for (const [name, { query }] of Object.entries(parsed.data)) merged.set(name, query);
+  return [...merged].map(([name, query]) => ({ name, query }));
+}
