@@ -293,7 +293,8 @@ export function queriesFromHandlers(
 ): NamedQuery[] {
   const root = config as { handlers?: unknown; metric?: { prometheus?: { handlers?: unknown } } } | null;
   const handlers = root?.handlers ?? root?.metric?.prometheus?.handlers;
-  if (typeof handlers !== 'object' || handlers === null) throw new RangeError('expected `handlers: {<name>: {query: ...}}`');
+  if (typeof handlers !== 'object' || handlers === null)
+    throw new RangeError('expected `handlers: {<name>: {query: ...}}`');
   for (const name of Object.keys(handlers as object))
     if (!handlerName.test(name))
       throw new RangeError(`handlers.${name}: a metric name is dotted words like cpu.sum`);
