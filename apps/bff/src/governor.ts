@@ -37,14 +37,24 @@ export interface GovernorOptions {
   readonly workers?: number;
   readonly onRendered?: (key: string, result: RenderResult | null) => void;
   readonly onEvent?: (event: ControllerEvent) => void;
+  readonly onReconcileError?: (key: string, error: unknown, failures: number) => void;
+  /** Told when the Prometheus source goes down or comes back. */
+  readonly onMetricsHealth?: (health: { available: boolean; message?: string }) => void;
 }
 
 export class Governor {
   readonly controlPlane: ControlPlane;
+  private metricsAvailable = true;
   readonly pushed = new PushedMetrics();
   readonly mesh: EmbeddedMesh | undefined;
   readonly prometheus:
-    { readonly source: PrometheusMetricSource; readonly poller: PrometheusPoller } | undefined;
+    | {
+        readonly source: PrometheusMetricSource;
+        readonly poller: PrometheusPoller;
+        readonly url: string;
+        readonly queries: readonly NamedQuery[];
+      }
+    | undefined;
 
   constructor(private readonly options: GovernorOptions) {
     const { metrics } = options;
@@ -52,12 +62,13 @@ export class Governor {
     let prometheus: Governor['prometheus'];
     const sources: MetricSource[] = [];
     if (metrics.prometheusUrl !== undefined) {
+      const queries = options.prometheusQueries ?? defaultQueries(metrics.prometheusRateWindow);
       const source = new PrometheusMetricSource({
         url: metrics.prometheusUrl,
         timeoutMs: Math.max(1000, Math.min(5000, metrics.prometheusIntervalMs * 2)),
         retries: 1,
         staleAfterMs: Math.max(10_000, metrics.prometheusIntervalMs * 5),
-        queries: options.prometheusQueries ?? defaultQueries(metrics.prometheusRateWindow),
+        queries,
       });
       const poller = new PrometheusPoller({
         source,
@@ -66,9 +77,14 @@ export class Governor {
         // New values are looked at at once, not at the next metric tick.
         onRefresh: (changed) => {
           if (changed.length > 0) this.controlPlane.controller.enqueueChanged();
+          const health = source.health();
+          if (health.available !== this.metricsAvailable) {
+            this.metricsAvailable = health.available;
+            options.onMetricsHealth?.(health);
+          }
         },
       });
-      prometheus = { source, poller };
+      prometheus = { source, poller, url: metrics.prometheusUrl, queries };
       sources.push(source);
     }
     this.controlPlane = new ControlPlane({
@@ -90,6 +106,7 @@ export class Governor {
         options.onRendered?.(key, result);
       },
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      ...(options.onReconcileError ? { onReconcileError: options.onReconcileError } : {}),
     });
     if (options.simulate) {
       const inf = this.controlPlane.informers;

@@ -9,10 +9,11 @@ import { EmbeddedStore } from './cluster/embedded-store';
 import type { ClusterStore } from './cluster/store';
 import { seedDemoMesh } from './demo/seed';
 import { parse } from 'yaml';
-import { Governor } from './governor';
+import { createBff } from './server/bff';
+import { AuditLog } from './trpc/audit';
+import { Auth, AuthError } from './trpc/auth';
 import { defaultQueries, queriesFromHandlers, type NamedQuery } from './sources/prometheus';
 import { ConfigError, loadConfig, type BffConfig } from './server/config';
-import { createHttpServer } from './server/http-server';
 
 /** The cluster the BFF works on: the one KUBECONFIG names, or the embedded store in the data directory. */
 async function openStore(config: BffConfig): Promise<ClusterStore> {
@@ -47,40 +48,34 @@ async function main(): Promise<void> {
   const config = loadConfig({ env: process.env, homeDir: homedir() });
   const queries = prometheusQueries(config);
   const store = await openStore(config);
-  const governor = new Governor({
+  const auth = new Auth({
+    dataDir: config.dataDir,
+    ...(config.usersFile ? { usersFile: config.usersFile } : {}),
+    onAdminTokenCreated: (token, file) =>
+      console.log(
+        `governor bff: created the admin token (shown once; its hash is in ${file ?? 'memory'}):\n\n    ${token}\n\n` +
+          '  Log in to the dashboard with it, or send it as "Authorization: Bearer <token>". Lost it? Delete that file and restart.',
+      ),
+  });
+  const bff = createBff({
     store,
-    metrics: config.metrics,
-    ...(queries ? { prometheusQueries: queries } : {}),
-    // The embedded default is a living mesh; against a cluster the traffic is real.
-    simulate: config.mode === 'embedded',
-    // The namespace Governor runs in holds its leader-election Lease (deploy/ sets it from the Pod).
-    leaseNamespace: process.env.GOVERNOR_NAMESPACE || 'governor-system',
+    mode: config.mode,
+    auth,
+    audit: new AuditLog(join(config.dataDir, 'audit.jsonl')),
+    allowedOrigins: config.allowedOrigins,
+    governor: {
+      metrics: config.metrics,
+      ...(queries ? { prometheusQueries: queries } : {}),
+      // The embedded default is a living mesh; against a cluster the traffic is real.
+      simulate: config.mode === 'embedded',
+      // The namespace Governor runs in holds its leader-election Lease (deploy/ sets it from the Pod).
+      leaseNamespace: process.env.GOVERNOR_NAMESPACE || 'governor-system',
+    },
+    info: { name: 'governor', version: packageJson.version, startedAt: new Date().toISOString() },
   });
-  await governor.start();
+  await bff.start();
+  const { governor, server } = bff;
   const mesh = governor.mesh;
-  const server = createHttpServer({
-    health: () => ({
-      ...governor.controlPlane.health(),
-      metrics: config.metrics.prometheusUrl
-        ? { source: 'prometheus', url: config.metrics.prometheusUrl }
-        : { source: mesh ? 'embedded mesh' : 'pushed values only' },
-    }),
-    metricPush: (body) => {
-      const r = governor.pushed.push(body);
-      // A pushed value may move a limit: look now rather than at the next tick.
-      if (r.status === 200) governor.controlPlane.controller.enqueueChanged();
-      return r;
-    },
-    ...(mesh
-      ? { metricsText: () => mesh.simulator.renderMetrics(), simulatorLoad: (body) => mesh.changeLoad(body) }
-      : {}),
-    info: {
-      name: 'governor',
-      version: packageJson.version,
-      mode: config.mode,
-      startedAt: new Date().toISOString(),
-    },
-  });
 
   const { url } = await server.listen({ host: config.host, port: config.port });
   const metricsFrom = config.metrics.prometheusUrl
@@ -100,7 +95,7 @@ async function main(): Promise<void> {
     }
     stopping = true;
     console.log(`governor bff: ${signal}, finishing open requests`);
-    Promise.all([server.close(), governor.stop().then(() => store.close())]).then(
+    Promise.all([server.close(), bff.stop().then(() => store.close())]).then(
       () => process.exit(0),
       (error: unknown) => {
         console.error('governor bff: shutdown failed:', error);
@@ -118,7 +113,7 @@ main().catch((error: unknown) => {
 });
 
 function describeStartupError(error: unknown): string {
-  if (error instanceof ConfigError) return error.message;
+  if (error instanceof ConfigError || error instanceof AuthError) return error.message;
   if (isErrnoException(error) && error.code === 'EADDRINUSE') {
     return `${error.message}: another process already listens there. Stop it, or choose another port with BFF_PORT.`;
   }

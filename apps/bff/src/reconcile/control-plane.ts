@@ -30,6 +30,8 @@ export interface ControlPlaneOptions {
   readonly identity?: string;
   readonly onRendered?: (key: string, result: RenderResult | null) => void;
   readonly onEvent?: (event: ControllerEvent) => void;
+  /** Told about each failed reconcile attempt (retried with backoff). */
+  readonly onReconcileError?: (key: string, error: unknown, failures: number) => void;
 }
 
 export interface ControlPlaneHealth {
@@ -69,7 +71,10 @@ export class ControlPlane {
       ...(options.tickMs !== undefined ? { tickMs: options.tickMs } : {}),
       ...(options.metricTickMs !== undefined ? { metricTickMs: options.metricTickMs } : {}),
       ...(options.metricsUnavailable ? { metricsUnavailable: options.metricsUnavailable } : {}),
-      queue: { workers: options.workers ?? 4 },
+      queue: {
+        workers: options.workers ?? 4,
+        ...(options.onReconcileError ? { onError: options.onReconcileError } : {}),
+      },
       ...(options.onRendered ? { onRendered: options.onRendered } : {}),
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     });

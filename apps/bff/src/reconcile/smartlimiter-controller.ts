@@ -221,7 +221,8 @@ export class SmartLimiterController {
     return changed;
   }
 
-  private render(
+  /** Renders a SmartLimiter in memory against the cluster as the caches see it and the current metrics. */
+  render(
     limiter: SmartLimiter,
     context: ClusterContext,
     { values, health } = this.metrics.metricsFor(limiter),

@@ -12,6 +12,8 @@ export interface WorkQueueOptions {
   readonly initialBackoffMs?: number;
   readonly maxBackoffMs?: number;
   readonly timers?: Timers;
+  /** Told about each failed attempt (it is retried with backoff). */
+  readonly onError?: (key: string, error: unknown, failures: number) => void;
 }
 
 export type Worker = (key: string) => Promise<void>;
@@ -112,10 +114,12 @@ export class WorkQueue {
 
   private async run(worker: Worker, key: string): Promise<void> {
     let ok = true;
+    let error: unknown;
     try {
       await worker(key);
-    } catch {
+    } catch (e) {
       ok = false;
+      error = e;
     }
     this.processing.delete(key);
     this.active--;
@@ -126,6 +130,7 @@ export class WorkQueue {
       this.failed++;
       const n = (this.failures.get(key) ?? 0) + 1;
       this.failures.set(key, n);
+      this.options.onError?.(key, error, n);
       if (!this.dirty.has(key) && !this.stopped) {
         const delay = Math.min(
           this.options.maxBackoffMs ?? 60_000,

@@ -16,7 +16,24 @@ describe('loadConfig', () => {
         metricTickMs: 1000,
         metricsUnavailable: 'keep',
       },
+      allowedOrigins: ['http://127.0.0.1:3000', 'http://localhost:3000'],
     });
+  });
+
+  it('reads the origins allowed to change things, refusing what is not an origin', () => {
+    expect(loadConfig({ env: { WEB_PORT: '3311' }, homeDir }).allowedOrigins).toEqual([
+      'http://127.0.0.1:3311',
+      'http://localhost:3311',
+    ]);
+    expect(
+      loadConfig({
+        env: { GOVERNOR_ALLOWED_ORIGINS: 'https://gov.example.com, http://10.0.0.5:3000' },
+        homeDir,
+      }).allowedOrigins,
+    ).toEqual(['https://gov.example.com', 'http://10.0.0.5:3000']);
+    expect(() =>
+      loadConfig({ env: { GOVERNOR_ALLOWED_ORIGINS: 'https://gov.example.com/ui' }, homeDir }),
+    ).toThrow(/not an origin/);
   });
 
   it('reads the metric settings, and refuses bad ones with a message naming the variable', () => {

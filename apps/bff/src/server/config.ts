@@ -12,6 +12,13 @@ export interface BffConfig {
   mode: RuntimeMode;
   /** Where metrics come from; the embedded mode's simulator when unset. */
   metrics: MetricsConfig;
+  /** `GOVERNOR_USERS_FILE`: more users than the generated admin (YAML). */
+  usersFile?: string;
+  /**
+   * `GOVERNOR_ALLOWED_ORIGINS` (comma-separated): origins whose browser sessions may change things. Default:
+   * the dashboard at `http://127.0.0.1:$WEB_PORT` and `http://localhost:$WEB_PORT` (WEB_PORT default 3000).
+   */
+  allowedOrigins: string[];
 }
 
 export interface MetricsConfig {
@@ -68,7 +75,33 @@ export function loadConfig({ env, homeDir }: LoadConfigOptions): BffConfig {
     dataDir: dataDirFrom(env, homeDir),
     mode: nonEmpty(env.KUBECONFIG) === undefined ? 'embedded' : 'kubernetes',
     metrics: metricsConfig(env),
+    ...(nonEmpty(env.GOVERNOR_USERS_FILE) !== undefined
+      ? { usersFile: nonEmpty(env.GOVERNOR_USERS_FILE)! }
+      : {}),
+    allowedOrigins: allowedOrigins(env),
   };
+}
+
+function allowedOrigins(env: NodeJS.ProcessEnv): string[] {
+  const raw = nonEmpty(env.GOVERNOR_ALLOWED_ORIGINS);
+  if (raw === undefined) {
+    const web = nonEmpty(env.WEB_PORT) ?? '3000';
+    return [`http://127.0.0.1:${web}`, `http://localhost:${web}`];
+  }
+  return raw.split(',').map((o) => {
+    const origin = o.trim();
+    let url: URL | undefined;
+    try {
+      url = new URL(origin);
+    } catch {
+      url = undefined;
+    }
+    if (!url || url.origin !== origin)
+      throw new ConfigError(
+        `GOVERNOR_ALLOWED_ORIGINS: "${origin}" is not an origin (scheme://host[:port], no path), e.g. https://governor.example.com`,
+      );
+    return origin;
+  });
 }
 
 function metricsConfig(env: NodeJS.ProcessEnv): MetricsConfig {

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RuntimeMode } from './config';
 
@@ -11,14 +11,25 @@ export interface ServerInfo {
   startedAt: string;
 }
 
+/** Who made a request, for the plain HTTP mutations (the API checks its own). */
+export type Authenticate = (
+  req: IncomingMessage,
+) => { ok: true; user: unknown } | { ok: false; status: 401 | 403; message: string };
+
+export type PostHandler = (body: unknown, user: unknown) => { status: number; body: unknown };
+
 export interface HttpServerOptions {
   info: ServerInfo;
+  /** The tRPC API, served under `/trpc/`. */
+  api?: RequestListener;
+  /** Checks the caller of `POST` endpoints; without it they are open (tests of the server alone). */
+  authenticate?: Authenticate;
   /** What `GET /api/health` answers: the health of the store, informers and controller. */
   health?: () => unknown;
   /** Handles `POST /api/metrics/push` with the parsed JSON body (at most {@link MAX_BODY_BYTES}). */
-  metricPush?: (body: unknown) => { status: number; body: unknown };
+  metricPush?: PostHandler;
   /** Handles `POST /api/simulator/load` (the embedded mesh's traffic, changed live). */
-  simulatorLoad?: (body: unknown) => { status: number; body: unknown };
+  simulatorLoad?: PostHandler;
   /** What `GET /metrics` answers, in Prometheus' text format (the embedded mesh's Istio and cAdvisor metrics). */
   metricsText?: () => string;
   /** How long `close()` lets in-flight requests finish before it cuts their connections. */
@@ -59,6 +70,8 @@ const DEFAULT_SHUTDOWN_GRACE_MS = 5_000;
  */
 export function createHttpServer({
   info,
+  api,
+  authenticate,
   health,
   metricPush,
   simulatorLoad,
@@ -71,15 +84,28 @@ export function createHttpServer({
   ]);
   if (health) routes.set('/api/health', () => ({ status: 200, body: health() }));
 
-  const posts = new Map<string, (body: unknown) => { status: number; body: unknown }>();
+  const posts = new Map<string, PostHandler>();
   if (metricPush) posts.set('/api/metrics/push', metricPush);
   if (simulatorLoad) posts.set('/api/simulator/load', simulatorLoad);
 
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (api && path.startsWith('/trpc/')) {
+      api(req, res);
+      return;
+    }
     const post = posts.get(path);
     if (post) {
-      void handlePost(req, post).then((r) => sendJson(res, r));
+      const who = authenticate ? authenticate(req) : { ok: true as const, user: null };
+      if (!who.ok) {
+        req.resume();
+        sendJson(res, {
+          status: who.status,
+          body: { error: who.status === 401 ? 'unauthorized' : 'forbidden', message: who.message },
+        });
+        return;
+      }
+      void handlePost(req, (body) => post(body, who.user)).then((r) => sendJson(res, r));
       return;
     }
     if (metricsText && path === '/metrics' && (req.method === 'GET' || req.method === 'HEAD')) {

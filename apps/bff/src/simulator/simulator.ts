@@ -132,6 +132,22 @@ export interface PodStatus {
   readonly latencyMs: number;
 }
 
+/** One request of the simulated mesh as its sidecar decided it. */
+export interface MeshDecision {
+  /** The simulation time (epoch ms). */
+  readonly t: number;
+  readonly namespace: string;
+  readonly service: string;
+  readonly pod: string;
+  /** The `x-user` header the request carried. */
+  readonly user: string;
+  readonly outcome: 'allowed' | 'limited' | 'shadow';
+  /** The rendered rule (descriptor id) that decided, or null when none applied. */
+  readonly ruleId: string | null;
+  /** Tokens (or window requests) left for that rule; null when none applied. */
+  readonly remaining: number | null;
+}
+
 /** Offsets in a pod's snapshot of cumulative counters. */
 const SNAP_T = 0;
 const SNAP_OK = 1;
@@ -267,6 +283,7 @@ export class Simulator {
   private rules: readonly RenderedRule[];
   private lastMs: number;
   private timer: ReturnType<typeof setInterval> | undefined;
+  private readonly listeners: ((d: MeshDecision) => void)[] = [];
 
   constructor(options: SimulatorOptions) {
     this.now = options.now ?? Date.now;
@@ -357,6 +374,20 @@ export class Simulator {
       from = to;
     }
     this.lastMs = nowMs;
+  }
+
+  /** Calls `listener` with every decision, in time order, as the simulation makes them. Returns an unsubscribe. */
+  subscribe(listener: (d: MeshDecision) => void): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
+
+  /** The rendered rule with this id, if the sidecars have it. */
+  ruleById(id: string): RenderedRule | undefined {
+    return this.sidecars.rule(id);
   }
 
   /** Steps on a timer, on the wall clock, until {@link stop}. */
@@ -581,6 +612,20 @@ export class Simulator {
       if (!rc) ruleBySecond.set(second, (rc = { allowed: 0, limited: 0 }));
       if (allowed) rc.allowed++;
       else rc.limited++;
+    }
+
+    if (this.listeners.length > 0) {
+      const event: MeshDecision = {
+        t: r.t,
+        namespace: r.service.namespace,
+        service: r.service.name,
+        pod: r.pod.metadata.name,
+        user: this.users[r.user]!.value,
+        outcome: decision.outcome,
+        ruleId: decision.ruleId,
+        remaining: Number.isFinite(decision.remaining) ? decision.remaining : null,
+      };
+      for (const listener of this.listeners) listener(event);
     }
 
     const pod = this.pods.get(`${namespaceOf(r.pod)}/${r.pod.metadata.name}`);

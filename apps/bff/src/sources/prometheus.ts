@@ -188,6 +188,18 @@ export class PrometheusMetricSource implements MetricSource {
     }
   }
 
+  /** Whether the last refresh succeeded and is recent enough, and why not. */
+  health(): { available: boolean; message?: string } {
+    const stale = this.now() - this.lastSuccess > (this.options.staleAfterMs ?? 30_000);
+    if (this.lastError !== undefined) return { available: false, message: this.lastError };
+    if (stale)
+      return {
+        available: false,
+        message: `Prometheus values are older than ${this.options.staleAfterMs ?? 30_000} ms`,
+      };
+    return { available: true };
+  }
+
   metricsFor(limiter: SmartLimiter) {
     const values = this.values.get(`${limiter.metadata.namespace}/${limiter.metadata.name}`) ?? {};
     const stale = this.now() - this.lastSuccess > (this.options.staleAfterMs ?? 30_000);
@@ -306,4 +318,42 @@ export function queriesFromHandlers(
   const merged = new Map(base.map((q) => [q.name, q.query]));
   for (const [name, { query }] of Object.entries(parsed.data)) merged.set(name, query);
   return [...merged].map(([name, query]) => ({ name, query }));
+}
+
+const rangeAnswerSchema = z.discriminatedUnion('status', [
+  z.object({
+    status: z.literal('success'),
+    data: z.object({
+      resultType: z.literal('matrix'),
+      result: z.array(z.object({ values: z.array(sampleValue) })),
+    }),
+  }),
+  z.object({ status: z.literal('error'), error: z.string() }),
+]);
+
+/** A range query: the series summed per timestamp (Unix seconds → value); NaN samples are left out. */
+export async function rangeQuery(
+  opts: PrometheusClientOptions,
+  query: string,
+  startSeconds: number,
+  endSeconds: number,
+  stepSeconds: number,
+): Promise<Map<number, number>> {
+  const endpoint = new URL('/api/v1/query_range', opts.url);
+  endpoint.searchParams.set('query', query);
+  endpoint.searchParams.set('start', String(startSeconds));
+  endpoint.searchParams.set('end', String(endSeconds));
+  endpoint.searchParams.set('step', String(stepSeconds));
+  const res = await fetch(endpoint, { signal: AbortSignal.timeout(opts.timeoutMs ?? 5000) });
+  const parsed = rangeAnswerSchema.safeParse(await res.json().catch(() => null));
+  if (!parsed.success) throw new PrometheusError(`unexpected answer from Prometheus at ${opts.url}`);
+  if (parsed.data.status === 'error')
+    throw new PrometheusError(`Prometheus rejected ${query}: ${parsed.data.error}`);
+  const out = new Map<number, number>();
+  for (const series of parsed.data.data.result)
+    for (const [t, v] of series.values) {
+      const n = Number(v);
+      if (Number.isFinite(n)) out.set(t, (out.get(t) ?? 0) + n);
+    }
+  return out;
 }

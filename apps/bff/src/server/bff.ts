@@ -1,0 +1,111 @@
+/**
+ * The BFF assembled: the product (Governor) over a store, the tRPC API with auth and audit, and the HTTP
+ * server that serves both. main.ts starts it from the environment; tests start it in-process.
+ */
+import type { ClusterStore } from '../cluster/store';
+import { Governor, type GovernorOptions } from '../governor';
+import { metricPushSchema } from '../sources/metric-push';
+import { allows, type Auth, type User } from '../trpc/auth';
+import { AuditLog } from '../trpc/audit';
+import { createApi, eventHooks, type Api } from '../trpc/deps';
+import { Feed } from '../trpc/feed';
+import { createApiHandler } from '../trpc/handler';
+import type { ApiEvent } from '../trpc/live';
+import { contextFrom } from '../trpc/trpc';
+import type { RuntimeMode } from './config';
+import { createHttpServer, type BffHttpServer, type ServerInfo } from './http-server';
+
+export interface BffOptions {
+  readonly store: ClusterStore;
+  readonly mode: RuntimeMode;
+  readonly governor: Omit<GovernorOptions, 'store' | 'onEvent' | 'onReconcileError' | 'onMetricsHealth'>;
+  readonly auth: Auth;
+  readonly audit?: AuditLog;
+  readonly allowedOrigins: readonly string[];
+  readonly info: Omit<ServerInfo, 'mode'>;
+}
+
+export interface Bff {
+  readonly governor: Governor;
+  readonly api: Api;
+  readonly server: BffHttpServer;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function createBff(options: BffOptions): Bff {
+  const events = new Feed<ApiEvent>(1000);
+  const governor = new Governor({ ...options.governor, store: options.store, ...eventHooks(events) });
+  const api = createApi(
+    {
+      governor,
+      store: options.store,
+      mode: options.mode,
+      auth: options.auth,
+      audit: options.audit ?? new AuditLog(),
+      ...(options.governor.metrics.prometheusUrl
+        ? { prometheusUrl: options.governor.metrics.prometheusUrl }
+        : {}),
+      allowedOrigins: options.allowedOrigins,
+    },
+    events,
+  );
+  const mesh = governor.mesh;
+  const server = createHttpServer({
+    info: { ...options.info, mode: options.mode },
+    api: createApiHandler(api.deps),
+    // The plain POST endpoints take the same credentials as the API: a session from the dashboard's origin,
+    // or a bearer token; and an editor's role.
+    authenticate: (req) => {
+      const ctx = contextFrom(api.deps, req);
+      if (!ctx.user)
+        return { ok: false, status: 401, message: 'send Authorization: Bearer <token>, or log in' };
+      if (ctx.via === 'cookie' && !api.deps.isAllowedOrigin(ctx.origin))
+        return { ok: false, status: 403, message: `refused: a change from origin ${ctx.origin ?? '(none)'}` };
+      if (!allows(ctx.user, 'editor'))
+        return { ok: false, status: 403, message: `${ctx.user.name} is a ${ctx.user.role}: editor needed` };
+      return { ok: true, user: ctx.user };
+    },
+    health: () => ({
+      ...governor.controlPlane.health(),
+      metrics: governor.prometheus
+        ? { source: 'prometheus', url: governor.prometheus.url }
+        : { source: mesh ? 'embedded mesh' : 'pushed values only' },
+    }),
+    metricPush: (body, user) => {
+      const parsed = metricPushSchema.safeParse(body);
+      const u = user as User;
+      if (parsed.success && !allows(u, 'editor', parsed.data.namespace))
+        return {
+          status: 403,
+          body: {
+            error: 'forbidden',
+            message: `${u.name} may not change namespace ${parsed.data.namespace}`,
+          },
+        };
+      const r = governor.pushed.push(body);
+      // A pushed value may move a limit: look now rather than at the next tick.
+      if (r.status === 200) governor.controlPlane.controller.enqueueChanged();
+      return r;
+    },
+    ...(mesh
+      ? {
+          metricsText: () => mesh.simulator.renderMetrics(),
+          simulatorLoad: (body: unknown) => mesh.changeLoad(body),
+        }
+      : {}),
+  });
+  return {
+    governor,
+    api,
+    server,
+    async start() {
+      await governor.start();
+      api.start();
+    },
+    async stop() {
+      api.stop();
+      await governor.stop();
+    },
+  };
+}

@@ -1,0 +1,243 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { TRPCError } from '@trpc/server';
+import { EmbeddedStore } from '../cluster/embedded-store';
+import type { KubeObject } from '../cluster/store';
+import { seedDemoMesh } from '../demo/seed';
+import { Governor } from '../governor';
+import { AuditLog } from './audit';
+import { Auth, type User } from './auth';
+import { createApi, eventHooks, type Api } from './deps';
+import { Feed } from './feed';
+import type { ApiEvent } from './live';
+import { appRouter } from './router';
+import type { Context } from './trpc';
+
+const ORIGIN = 'http://127.0.0.1:3000';
+const WAIT = { timeout: 15_000, interval: 100 };
+
+const policyYaml = (
+  name: string,
+  quota: string,
+  condition = 'true',
+) => `apiVersion: microservice.slime.io/v1alpha2
+kind: SmartLimiter
+metadata:
+  name: ${name}
+  namespace: default
+spec:
+  sets:
+    _base:
+      descriptor:
+        - action:
+            fill_interval: { seconds: 1 }
+            quota: "${quota}"
+            strategy: single
+          condition: "${condition}"
+          target: { port: 9080 }
+`;
+
+describe('the API routers (createCaller, embedded store)', () => {
+  let store: EmbeddedStore;
+  let governor: Governor;
+  let api: Api;
+  const users: Record<string, User> = {
+    admin: { name: 'admin', role: 'admin', namespaces: '*' },
+    editor: { name: 'ed', role: 'editor', namespaces: ['default'] },
+    otherEditor: { name: 'olga', role: 'editor', namespaces: ['payments'] },
+    viewer: { name: 'vic', role: 'viewer', namespaces: '*' },
+  };
+  const caller = (who: keyof typeof users | null, via: 'cookie' | 'bearer' = 'bearer', origin?: string) => {
+    const ctx: Context = {
+      deps: api.deps,
+      user: who ? users[who]! : null,
+      via: who ? via : null,
+      sessionId: null,
+      origin,
+      res: undefined,
+    };
+    return appRouter.createCaller(ctx);
+  };
+
+  beforeAll(async () => {
+    store = await EmbeddedStore.open({});
+    await seedDemoMesh(store);
+    const events = new Feed<ApiEvent>(1000);
+    governor = new Governor({
+      store,
+      simulate: true,
+      metrics: { tickMs: 0, metricTickMs: 200, prometheusIntervalMs: 1000, metricsUnavailable: 'keep' },
+      simulator: { tickMs: 50 },
+      ...eventHooks(events),
+    });
+    api = createApi(
+      {
+        governor,
+        store,
+        mode: 'embedded',
+        auth: new Auth(),
+        audit: new AuditLog(),
+        allowedOrigins: [ORIGIN],
+      },
+      events,
+    );
+    await governor.start();
+    api.start();
+  });
+  afterAll(async () => {
+    api.stop();
+    await governor.stop();
+    await store.close();
+  });
+
+  it('lists the services with live figures and the policies that apply; cluster health names the parts', async () => {
+    await vi.waitFor(async () => {
+      const services = await caller('viewer').services.list();
+      expect(services.map((s) => s.name)).toEqual(['details', 'productpage', 'ratings', 'reviews']);
+      const reviews = services.find((s) => s.name === 'reviews')!;
+      expect(reviews.pods).toBe(3);
+      expect(reviews.rps).toBeGreaterThan(0);
+      expect(reviews.policies.map((p) => p.name)).toEqual(['reviews']);
+    }, WAIT);
+    const detail = await caller('viewer').services.get({ namespace: 'default', name: 'reviews' });
+    expect(detail.subsets.map((s) => s.name)).toEqual(['v1', 'v2', 'v3']);
+    const health = await caller('viewer').cluster.health();
+    expect(health).toMatchObject({ mode: 'embedded', leader: true, metrics: { source: 'embedded mesh' } });
+    expect(await caller('viewer').cluster.namespaces()).toEqual(['default']);
+    await expect(caller(null).services.list()).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+  });
+
+  it('validates YAML with field paths and line/column, naming an unknown metric', async () => {
+    const r = await caller('viewer').policies.validate({
+      yaml: policyYaml('reviews', '10', '{{._base.cpu.percnt}}>80'),
+    });
+    expect(r.ok).toBe(false);
+    const issue = r.issues.find((i) => i.message.includes('cpu.percnt'))!;
+    expect(issue).toMatchObject({
+      path: 'spec.sets._base.descriptor[0].condition',
+      line: 14,
+      severity: 'error',
+    });
+    const syntax = await caller('viewer').policies.validate({ yaml: 'spec: [unclosed' });
+    expect(syntax.ok).toBe(false);
+    expect(syntax.issues[0]).toMatchObject({ line: 1 });
+    const ok = await caller('viewer').policies.validate({ yaml: policyYaml('ratings', '5') });
+    expect(ok).toEqual({ ok: true, issues: [] });
+  });
+
+  it('previews the exact EnvoyFilters that apply writes; after apply the diff is empty', async () => {
+    const input = { yaml: policyYaml('ratings', '5') };
+    const preview = await caller('editor').policies.preview(input);
+    expect(preview.ok).toBe(true);
+    expect(preview.envoyFilters.map((e) => e.metadata.name)).toEqual(['ratings.default.ratelimit']);
+    expect(preview.diff).toEqual([
+      expect.objectContaining({ name: 'ratings.default.ratelimit', change: 'added' }),
+    ]);
+    await caller('editor', 'cookie', ORIGIN).policies.applyPolicy(input);
+    let written: KubeObject | null = null;
+    await vi.waitFor(async () => {
+      written = await store.get('EnvoyFilter', 'default', 'ratings.default.ratelimit');
+      expect(written).not.toBeNull();
+    }, WAIT);
+    expect(JSON.stringify(written!.spec)).toBe(JSON.stringify(preview.envoyFilters[0]!.spec));
+    await vi.waitFor(async () => {
+      const again = await caller('editor').policies.preview(input);
+      expect(again.diff.map((d) => d.change)).toEqual(['unchanged']);
+      expect(again.specDiff.every((l) => l.op === ' ')).toBe(true);
+    }, WAIT);
+  });
+
+  it('keeps every applied version with its author; rollback restores one and the audit log shows it all', async () => {
+    const ed = caller('editor', 'cookie', ORIGIN);
+    const first = await ed.policies.applyPolicy({ yaml: policyYaml('details', '11') });
+    await ed.policies.applyPolicy({ yaml: policyYaml('details', '22') });
+    const history = await caller('viewer').policies.history({ namespace: 'default', name: 'details' });
+    expect(history.slice(0, 2).map((h) => [h.action, h.user])).toEqual([
+      ['apply', 'ed'],
+      ['apply', 'ed'],
+    ]);
+    expect(history[0]!.diff.some((l) => l.op === '+' && l.text.includes('"22"'))).toBe(true);
+    await ed.policies.rollback({ namespace: 'default', name: 'details', toId: first.auditId });
+    const spec = (await store.get('SmartLimiter', 'default', 'details'))!.spec as {
+      sets: { _base: { descriptor: { action: { quota: string } }[] } };
+    };
+    expect(spec.sets._base.descriptor[0]!.action.quota).toBe('11');
+    const audit = await caller('admin').audit.list({ namespace: 'default', name: 'details' });
+    expect(audit.slice(0, 3).map((a) => a.action)).toEqual(['rollback', 'apply', 'apply']);
+    expect(audit[0]).toMatchObject({ user: 'ed', restoredFrom: first.auditId });
+    expect(audit[1]!.before).toMatchObject({ spec: { sets: { _base: {} } } });
+    const events = await caller('viewer').events.list({ policy: 'default/details' });
+    expect(events.map((e) => e.reason)).toContain('PolicyRolledBack');
+  });
+
+  it('refuses changes by role, namespace, session and origin, changing nothing', async () => {
+    const before = JSON.stringify((await store.get('SmartLimiter', 'default', 'productpage'))?.spec);
+    const input = { yaml: policyYaml('productpage', '1') };
+    const refusals: [string, Promise<unknown>, string][] = [
+      ['viewer', caller('viewer').policies.applyPolicy(input), 'FORBIDDEN'],
+      [
+        'viewer delete',
+        caller('viewer').policies.delete({ namespace: 'default', name: 'productpage' }),
+        'FORBIDDEN',
+      ],
+      [
+        'viewer rollback',
+        caller('viewer').policies.rollback({ namespace: 'default', name: 'productpage', toId: 1 }),
+        'FORBIDDEN',
+      ],
+      ['editor of another namespace', caller('otherEditor').policies.applyPolicy(input), 'FORBIDDEN'],
+      ['no session', caller(null).policies.applyPolicy(input), 'UNAUTHORIZED'],
+      [
+        'foreign origin',
+        caller('editor', 'cookie', 'https://evil.example').policies.applyPolicy(input),
+        'FORBIDDEN',
+      ],
+      ['no origin with a cookie', caller('editor', 'cookie').policies.applyPolicy(input), 'FORBIDDEN'],
+    ];
+    for (const [what, call, code] of refusals) {
+      const error = await call.then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(error, what).toBeInstanceOf(TRPCError);
+      expect((error as TRPCError).code, what).toBe(code);
+    }
+    expect(JSON.stringify((await store.get('SmartLimiter', 'default', 'productpage'))?.spec)).toBe(before);
+    expect((await caller('admin').audit.list({ name: 'productpage' })).length).toBe(0);
+  });
+
+  it('refuses an invalid policy with its field issues and oversized input, storing nothing', async () => {
+    const error = await caller('admin')
+      .policies.applyPolicy({ yaml: policyYaml('reviews', '{{._base.nope}}') })
+      .then(
+        () => null,
+        (e: unknown) => e as TRPCError,
+      );
+    expect(error?.code).toBe('BAD_REQUEST');
+    expect(error?.message).toContain('nope');
+    await expect(caller('admin').policies.validate({ yaml: 'x'.repeat(300_000) })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+    });
+  });
+
+  it('replays a policy against the recorded traffic of its service', async () => {
+    await vi.waitFor(async () => {
+      const r = await caller('viewer').replay.run({ policy: policyYaml('ratings', '2'), recentSeconds: 5 });
+      expect(r.summary.requests).toBeGreaterThan(10);
+      expect(r.summary.limited).toBeGreaterThan(0);
+      expect(r.seconds.length).toBeGreaterThan(2);
+    }, WAIT);
+  });
+
+  it('serves chart series for a service from the mesh history', async () => {
+    await vi.waitFor(async () => {
+      const s = await caller('viewer').metrics.series({
+        namespace: 'default',
+        service: 'productpage',
+        range: '1m',
+      });
+      expect(s.source).toBe('embedded mesh');
+      expect(s.points.length).toBeGreaterThan(2);
+      expect(s.points.at(-1)!.rps).toBeGreaterThan(0);
+    }, WAIT);
+  });
+});

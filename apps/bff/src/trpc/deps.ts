@@ -1,0 +1,130 @@
+/**
+ * What the API's procedures work with (the outer layer of the context, built once per process): the
+ * running product, auth, the audit log and the live feeds.
+ */
+import type { ClusterStore } from '../cluster/store';
+import type { Governor } from '../governor';
+import type { ControllerEvent } from '../reconcile/smartlimiter-controller';
+import type { RuntimeMode } from '../server/config';
+import { AuditLog } from './audit';
+import type { Auth } from './auth';
+import { Feed } from './feed';
+import { DecisionStream, MeshHistory, type ApiEvent } from './live';
+
+export interface ApiDeps {
+  readonly governor: Governor;
+  readonly store: ClusterStore;
+  readonly mode: RuntimeMode;
+  readonly auth: Auth;
+  readonly audit: AuditLog;
+  readonly events: Feed<ApiEvent>;
+  /** Decisions of the simulated mesh; null against a real cluster (until the RLS streams its own). */
+  readonly decisions: DecisionStream | null;
+  /** Per-service history of the simulated mesh; null when Prometheus holds the history. */
+  readonly history: MeshHistory | null;
+  readonly prometheusUrl: string | undefined;
+  isAllowedOrigin(origin: string | undefined): boolean;
+}
+
+export interface ApiOptions {
+  readonly governor: Governor;
+  readonly store: ClusterStore;
+  readonly mode: RuntimeMode;
+  readonly auth: Auth;
+  readonly audit?: AuditLog;
+  readonly prometheusUrl?: string;
+  /** Origins whose cookie-authenticated changes are accepted (the dashboard's). */
+  readonly allowedOrigins: readonly string[];
+}
+
+/** The feeds an ApiDeps needs from the product, connected; `stop` disconnects them. */
+export interface Api {
+  readonly deps: ApiDeps;
+  /** Governor's `onEvent`, `onReconcileError` and `onMetricsHealth` hooks, for its options. */
+  start(): void;
+  stop(): void;
+}
+
+/** Hooks to pass to Governor so that the API's event log hears about the control plane. */
+export function eventHooks(events: Feed<ApiEvent>) {
+  const policyNamespace = (key: string) => key.slice(0, key.indexOf('/'));
+  return {
+    onEvent: (e: ControllerEvent) =>
+      events.publish({
+        at: e.at,
+        type: e.type,
+        reason: e.reason,
+        namespace: policyNamespace(e.limiter),
+        policy: e.limiter,
+        message: e.message,
+      }),
+    onReconcileError: (key: string, error: unknown, failures: number) => {
+      // The first failure of a run is news; its retries are not.
+      if (failures !== 1) return;
+      events.publish({
+        at: new Date().toISOString(),
+        type: 'Warning',
+        reason: 'ReconcileFailed',
+        namespace: policyNamespace(key),
+        policy: key,
+        message: error instanceof Error ? error.message : String(error),
+      });
+    },
+    onMetricsHealth: (h: { available: boolean; message?: string }) =>
+      events.publish({
+        at: new Date().toISOString(),
+        type: h.available ? 'Normal' : 'Warning',
+        reason: h.available ? 'MetricsRecovered' : 'MetricsUnavailable',
+        namespace: null,
+        policy: null,
+        message: h.available ? 'the metric source answers again' : (h.message ?? 'the metric source is down'),
+      }),
+  };
+}
+
+export function createApi(options: ApiOptions, events: Feed<ApiEvent> = new Feed(1000)): Api {
+  const { governor } = options;
+  const mesh = governor.mesh;
+  const decisions = mesh ? new DecisionStream((id) => mesh.simulator.ruleById(id)) : null;
+  const history =
+    mesh && options.prometheusUrl === undefined
+      ? new MeshHistory(
+          mesh.simulator,
+          (namespace, service) =>
+            mesh.simulator
+              .podStatus()
+              .filter((p) => p.namespace === namespace && p.service === service)
+              .map((p) => p.pod),
+          () =>
+            governor.controlPlane.informers.services.list().map((s) => ({
+              namespace: s.metadata.namespace ?? 'default',
+              name: s.metadata.name,
+            })),
+        )
+      : null;
+  const allowed = new Set(options.allowedOrigins);
+  let unsubscribe: (() => void) | undefined;
+  const deps: ApiDeps = {
+    governor,
+    store: options.store,
+    mode: options.mode,
+    auth: options.auth,
+    audit: options.audit ?? new AuditLog(),
+    events,
+    decisions,
+    history,
+    prometheusUrl: options.prometheusUrl,
+    isAllowedOrigin: (origin) => origin !== undefined && allowed.has(origin),
+  };
+  return {
+    deps,
+    start() {
+      if (mesh && decisions) unsubscribe = mesh.simulator.subscribe(decisions.onDecision);
+      history?.start();
+    },
+    stop() {
+      unsubscribe?.();
+      history?.stop();
+    },
+  };
+}

@@ -1,0 +1,206 @@
+/**
+ * The API over the BFF's real HTTP port with the real tRPC client: login and cookies, role and origin
+ * checks, and an SSE subscription whose connection is cut (by a TCP proxy in between) and resumed.
+ */
+import { createServer as createTcpServer, connect, type Server as TcpServer, type Socket } from 'node:net';
+import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from '@trpc/client';
+import { EventSource } from 'eventsource';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { EmbeddedStore } from '../cluster/embedded-store';
+import { seedDemoMesh } from '../demo/seed';
+import { createBff, type Bff } from '../server/bff';
+import { Auth } from './auth';
+import type { AppRouter } from './router';
+
+const EDITOR_TOKEN = 'editor-token-0123456789';
+const VIEWER_TOKEN = 'viewer-token-0123456789';
+const ORIGIN = 'http://127.0.0.1:3999';
+
+/** A TCP proxy whose connections the test can cut, as a network would. */
+async function cuttableProxy(
+  targetPort: number,
+): Promise<{ port: number; cut: (forMs: number) => void; close: () => Promise<void> }> {
+  const sockets = new Set<Socket>();
+  let downUntil = 0;
+  const server: TcpServer = createTcpServer((client) => {
+    // While the network is down, new connections fail too.
+    if (Date.now() < downUntil) {
+      client.destroy();
+      return;
+    }
+    const upstream = connect(targetPort, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => s.destroy());
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  return {
+    port,
+    cut: (forMs) => {
+      downUntil = Date.now() + forMs;
+      for (const s of sockets) s.destroy();
+    },
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+describe('the API over HTTP', () => {
+  let store: EmbeddedStore;
+  let bff: Bff;
+  let url: string;
+
+  beforeAll(async () => {
+    store = await EmbeddedStore.open({});
+    await seedDemoMesh(store);
+    bff = createBff({
+      store,
+      mode: 'embedded',
+      auth: new Auth({
+        users: [
+          { name: 'ed', role: 'editor', namespaces: ['default'], token: EDITOR_TOKEN },
+          { name: 'vic', role: 'viewer', namespaces: '*', token: VIEWER_TOKEN },
+        ],
+      }),
+      allowedOrigins: [ORIGIN],
+      governor: {
+        simulate: true,
+        metrics: { tickMs: 0, metricTickMs: 500, prometheusIntervalMs: 1000, metricsUnavailable: 'keep' },
+        simulator: { tickMs: 50 },
+      },
+      info: { name: 'governor', version: 'test', startedAt: new Date().toISOString() },
+    });
+    await bff.start();
+    ({ url } = await bff.server.listen({ host: '127.0.0.1', port: 0 }));
+  });
+  afterAll(async () => {
+    await bff.server.close();
+    await bff.stop();
+    await store.close();
+  });
+
+  const call = (
+    path: string,
+    init: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
+  ) =>
+    fetch(`${url}/trpc/${path}`, {
+      method: init.method ?? (init.body !== undefined ? 'POST' : 'GET'),
+      headers: { 'content-type': 'application/json', ...init.headers },
+      ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+    });
+
+  it('logs in with a token to an HttpOnly SameSite cookie; changes need the dashboard origin', async () => {
+    expect((await call('auth.me')).status).toBe(200);
+    expect((await call('services.list')).status).toBe(401);
+    const bad = await call('auth.login', { body: { token: 'wrong-token' }, headers: { origin: ORIGIN } });
+    expect(bad.status).toBe(401);
+    const login = await call('auth.login', { body: { token: EDITOR_TOKEN }, headers: { origin: ORIGIN } });
+    expect(login.status).toBe(200);
+    const setCookie = login.headers.get('set-cookie') ?? '';
+    expect(setCookie).toMatch(/^governor_session=[^;]+; HttpOnly; SameSite=Strict; Path=\//);
+    const cookie = setCookie.split(';')[0]!;
+    const me = (await (await call('auth.me', { headers: { cookie } })).json()) as {
+      result: { data: { name: string } };
+    };
+    expect(me.result.data.name).toBe('ed');
+
+    const policy = (await (
+      await call(
+        'policies.get?input=' + encodeURIComponent(JSON.stringify({ namespace: 'default', name: 'details' })),
+        { headers: { cookie } },
+      )
+    ).json()) as {
+      result: { data: { yaml: string } };
+    };
+    const edited = policy.result.data.yaml
+      .replace("quota: '5'", "quota: '6'")
+      .replace('quota: "5"', 'quota: "6"');
+    expect(edited).not.toBe(policy.result.data.yaml);
+    const foreign = await call('policies.applyPolicy', {
+      body: { yaml: edited },
+      headers: { cookie, origin: 'https://evil.example' },
+    });
+    expect(foreign.status).toBe(403);
+    const body = (await foreign.json()) as { error: { message: string; data: { stack?: string } } };
+    expect(body.error.message).toContain('origin');
+    expect(body.error.data.stack).toBeUndefined();
+    const same = await call('policies.applyPolicy', {
+      body: { yaml: edited },
+      headers: { cookie, origin: ORIGIN },
+    });
+    expect(same.status).toBe(200);
+    const out = await call('auth.logout', { body: {}, headers: { cookie, origin: ORIGIN } });
+    expect(out.headers.get('set-cookie')).toContain('Max-Age=0');
+    expect((await call('services.list', { headers: { cookie } })).status).toBe(401);
+  });
+
+  it('takes bearer tokens from scripts: a viewer is refused changes, the metric push wants an editor', async () => {
+    const viewer = { authorization: `Bearer ${VIEWER_TOKEN}` };
+    expect((await call('services.list', { headers: viewer })).status).toBe(200);
+    expect(
+      (await call('policies.delete', { body: { namespace: 'default', name: 'details' }, headers: viewer }))
+        .status,
+    ).toBe(403);
+    expect(await store.get('SmartLimiter', 'default', 'details')).not.toBeNull();
+    const push = (headers: Record<string, string>, namespace = 'default') =>
+      fetch(`${url}/api/metrics/push`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ namespace, service: 'reviews', values: { queue: 3 } }),
+      });
+    expect((await push({})).status).toBe(401);
+    expect((await push(viewer)).status).toBe(403);
+    expect((await push({ authorization: `Bearer ${EDITOR_TOKEN}` }, 'payments')).status).toBe(403);
+    expect((await push({ authorization: `Bearer ${EDITOR_TOKEN}` })).status).toBe(200);
+  });
+
+  it('streams per-second decisions over SSE; a cut connection resumes with no gap and no duplicate', async () => {
+    const proxy = await cuttableProxy(Number(new URL(url).port));
+    const base = `http://127.0.0.1:${proxy.port}/trpc`;
+    const withToken = (input: string | URL | Request, init?: RequestInit) =>
+      fetch(input, {
+        ...init,
+        headers: { ...(init?.headers as Record<string, string>), authorization: `Bearer ${VIEWER_TOKEN}` },
+      });
+    const client = createTRPCClient<AppRouter>({
+      links: [
+        splitLink({
+          condition: (op) => op.type === 'subscription',
+          true: httpSubscriptionLink({ url: base, EventSource, eventSourceOptions: { fetch: withToken } }),
+          false: httpBatchLink({ url: base, headers: { authorization: `Bearer ${VIEWER_TOKEN}` } }),
+        }),
+      ],
+    });
+    const seconds: number[] = [];
+    const ids: string[] = [];
+    const sub = client.decisions.seconds.subscribe(
+      { namespace: 'default' },
+      {
+        onData: (d) => {
+          ids.push(d.id);
+          seconds.push(d.data.second);
+        },
+      },
+    );
+    try {
+      await vi.waitFor(() => expect(seconds.length).toBeGreaterThanOrEqual(3), { timeout: 15_000 });
+      // Down for 3 s: several seconds are published while the client cannot connect.
+      proxy.cut(3000);
+      const atCut = seconds.length;
+      // Seconds go on being made while the client is away; it must get them after reconnecting.
+      await vi.waitFor(() => expect(seconds.length).toBeGreaterThanOrEqual(atCut + 4), {
+        timeout: 30_000,
+        interval: 100,
+      });
+      for (let i = 1; i < seconds.length; i++)
+        expect(seconds[i]! - seconds[i - 1]!, `after ${seconds[i - 1]}`).toBe(1);
+      expect(new Set(ids).size).toBe(ids.length);
+    } finally {
+      sub.unsubscribe();
+      await proxy.close();
+    }
+  }, 60_000);
+});

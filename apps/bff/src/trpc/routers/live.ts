@@ -1,0 +1,226 @@
+/**
+ * Live data over SSE subscriptions, each item `tracked` by its feed sequence number, so a client that
+ * reconnects with the last id it saw resumes without a gap or a duplicate. Plus the event log and the audit
+ * log as queries, and what-if replays.
+ */
+import { TRPCError, tracked } from '@trpc/server';
+import { z } from 'zod';
+import { parsePolicy } from '../policy-input';
+import { replay, parseTrace, type TraceLine } from '../../replay/replay';
+import { canSee } from '../auth';
+import type { Feed } from '../feed';
+import { requireRole, router, viewerProcedure } from '../trpc';
+
+const dns = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'a Kubernetes name');
+
+const liveInput = z
+  .strictObject({
+    /** The id of the last item received, sent back by the client on a reconnect. */
+    lastEventId: z.string().regex(/^\d+$/).nullish(),
+    /** On a first connect, start with up to this many items already held. */
+    backfill: z.number().int().min(0).max(1000).default(0),
+    namespace: dns.optional(),
+    service: dns.optional(),
+    /** `namespace/name` of a SmartLimiter. */
+    policy: z.string().max(300).optional(),
+  })
+  .default({ backfill: 0 });
+type LiveInput = z.infer<typeof liveInput>;
+
+function startOf<T>(feed: Feed<T>, input: LiveInput): number {
+  if (input.lastEventId != null) return Number(input.lastEventId);
+  return Math.max(0, feed.seq - input.backfill);
+}
+
+export const decisionsRouter = router({
+  /** Per-second counts per service and descriptor (allowed, limited, shadow, quota), one item per second. */
+  seconds: viewerProcedure.input(liveInput).subscription(async function* ({ ctx, input, signal }) {
+    const feed = ctx.deps.decisions?.seconds;
+    if (!feed) return;
+    for await (const { seq, item } of feed.subscribe({
+      afterSeq: startOf(feed, input),
+      ...(signal ? { signal } : {}),
+    })) {
+      const rows = item.rows.filter(
+        (r) =>
+          canSee(ctx.user, r.namespace) &&
+          (input.namespace === undefined || r.namespace === input.namespace) &&
+          (input.service === undefined || r.service === input.service) &&
+          (input.policy === undefined || r.policy === input.policy),
+      );
+      yield tracked(String(seq), { second: item.second, rows });
+    }
+  }),
+
+  /** Raw decisions as the mesh makes them. */
+  recent: viewerProcedure.input(liveInput).subscription(async function* ({ ctx, input, signal }) {
+    const feed = ctx.deps.decisions?.recent;
+    if (!feed) return;
+    for await (const { seq, item } of feed.subscribe({
+      afterSeq: startOf(feed, input),
+      ...(signal ? { signal } : {}),
+    })) {
+      if (!canSee(ctx.user, item.namespace)) continue;
+      if (input.namespace !== undefined && item.namespace !== input.namespace) continue;
+      if (input.service !== undefined && item.service !== input.service) continue;
+      if (input.policy !== undefined && item.policy !== input.policy) continue;
+      yield tracked(String(seq), item);
+    }
+  }),
+});
+
+export const eventsRouter = router({
+  list: viewerProcedure
+    .input(
+      z
+        .strictObject({
+          namespace: dns.optional(),
+          policy: z.string().max(300).optional(),
+          limit: z.number().int().min(1).max(1000).default(100),
+        })
+        .default({ limit: 100 }),
+    )
+    .query(({ ctx, input }) =>
+      ctx.deps.events
+        .since(0)
+        .filter(
+          ({ item }) =>
+            (item.namespace === null || canSee(ctx.user, item.namespace)) &&
+            (input.namespace === undefined || item.namespace === input.namespace) &&
+            (input.policy === undefined || item.policy === input.policy),
+        )
+        .slice(-input.limit)
+        .reverse()
+        .map(({ seq, item }) => ({ id: seq, ...item })),
+    ),
+
+  live: viewerProcedure.input(liveInput).subscription(async function* ({ ctx, input, signal }) {
+    const feed = ctx.deps.events;
+    for await (const { seq, item } of feed.subscribe({
+      afterSeq: startOf(feed, input),
+      ...(signal ? { signal } : {}),
+    })) {
+      if (item.namespace !== null && !canSee(ctx.user, item.namespace)) continue;
+      if (input.namespace !== undefined && item.namespace !== input.namespace) continue;
+      if (input.policy !== undefined && item.policy !== input.policy) continue;
+      yield tracked(String(seq), { id: seq, ...item });
+    }
+  }),
+});
+
+export const auditRouter = router({
+  list: viewerProcedure
+    .input(
+      z
+        .strictObject({
+          namespace: dns.optional(),
+          name: dns.optional(),
+          user: z.string().max(64).optional(),
+          beforeId: z.number().int().positive().optional(),
+          limit: z.number().int().min(1).max(500).default(100),
+        })
+        .default({ limit: 100 }),
+    )
+    .query(({ ctx, input }) =>
+      ctx.deps.audit
+        .list({ ...input, limit: 10_000 })
+        .filter((r) =>
+          r.namespace === undefined ? ctx.user.role === 'admin' : canSee(ctx.user, r.namespace),
+        )
+        .slice(0, input.limit),
+    ),
+});
+
+const MAX_TRACE_BYTES = 4 * 1024 * 1024;
+
+export const replayRouter = router({
+  /**
+   * What a policy would have done: the trace given (JSON lines, as `governor replay --trace`), or the
+   * recent traffic of the policy's service in the simulated mesh, through the same engine path.
+   */
+  run: viewerProcedure
+    .input(
+      z.strictObject({
+        policy: z.string().max(256 * 1024),
+        trace: z.string().max(MAX_TRACE_BYTES).optional(),
+        /** Without a trace: the last this-many seconds of recorded traffic. */
+        recentSeconds: z.number().int().min(1).max(300).default(60),
+      }),
+    )
+    .mutation(({ ctx, input }) => {
+      const parsed = parsePolicy({ yaml: input.policy });
+      if (!parsed.limiter)
+        throw new TRPCError({
+          code: 'BAD_REQUEST',
+          message: parsed.issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; '),
+        });
+      const limiter = parsed.limiter;
+      requireRole(ctx.user, 'viewer', limiter.metadata.namespace);
+      const controller = ctx.deps.governor.controlPlane.controller;
+      const context = controller.contextFor(limiter.metadata.namespace);
+      const { result } = controller.render(limiter, context);
+      let lines: TraceLine[];
+      let lineNumbers: number[] | undefined;
+      if (input.trace !== undefined) {
+        const t = parseTrace(input.trace);
+        if (t.problems.length > 0)
+          throw new TRPCError({
+            code: 'BAD_REQUEST',
+            message: t.problems.map((p) => `line ${p.line}: ${p.message}`).join('; '),
+          });
+        lines = t.lines;
+        lineNumbers = t.lineNumbers;
+      } else {
+        const feed = ctx.deps.decisions?.recent;
+        if (!feed)
+          throw new TRPCError({
+            code: 'PRECONDITION_FAILED',
+            message: 'no recorded traffic here: upload a trace',
+          });
+        const svc = context.services.find((s) => s.metadata.name === limiter.metadata.name);
+        const port = svc?.spec.ports?.[0]?.port ?? 80;
+        const recorded = feed
+          .since(0)
+          .map((f) => f.item)
+          .filter((d) => d.namespace === limiter.metadata.namespace && d.service === limiter.metadata.name);
+        const last = recorded.at(-1)?.t ?? 0;
+        const from = last - input.recentSeconds * 1000;
+        lines = recorded
+          .filter((d) => d.t > from)
+          .map((d) => ({
+            t: d.t - from,
+            service: d.service,
+            namespace: d.namespace,
+            port,
+            pod: d.pod,
+            headers: { 'x-user': d.user },
+          }));
+      }
+      const r = replay({
+        rules: result.rules,
+        context,
+        trace: lines,
+        ...(lineNumbers ? { lineNumbers } : {}),
+      });
+      const perSecond = new Map<number, { allowed: number; limited: number }>();
+      for (const d of r.decisions) {
+        const s = Math.floor(d.t / 1000);
+        const e = perSecond.get(s) ?? { allowed: 0, limited: 0 };
+        if (d.allowed) e.allowed++;
+        else e.limited++;
+        perSecond.set(s, e);
+      }
+      return {
+        problems: [
+          ...result.problems.map((p) => `${p.path}: ${p.message}`),
+          ...r.problems.map((p) => `line ${p.line}: ${p.message}`),
+        ],
+        summary: r.summary,
+        seconds: [...perSecond.entries()].sort(([a], [b]) => a - b).map(([second, c]) => ({ second, ...c })),
+      };
+    }),
+});

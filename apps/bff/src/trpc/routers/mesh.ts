@@ -1,0 +1,267 @@
+/**
+ * The mesh as the dashboard shows it: dependency health, services with live figures and the policies that
+ * apply to them, and time series for charts.
+ */
+import { TRPCError } from '@trpc/server';
+import { z } from 'zod';
+import { parseSmartLimiter, type SmartLimiterStatus } from '@governor/crd-types';
+import type { KubeObject } from '../../cluster/store';
+import {
+  labelsMatch,
+  metricSetsOf,
+  namespaceOf,
+  runningPods,
+  subsetsForHost,
+  qualifyHost,
+} from '../../reconcile/render';
+import { instantQuery, rangeQuery, substitute } from '../../sources/prometheus';
+import { canSee } from '../auth';
+import type { ApiDeps } from '../deps';
+import { requireRole, router, viewerProcedure } from '../trpc';
+
+const dns = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'a Kubernetes name');
+
+export interface Figures {
+  readonly rps: number;
+  readonly limitedRps: number;
+  readonly p99Ms: number | null;
+  readonly cpuPercent: number | null;
+}
+
+const FIGURE_QUERIES = {
+  rps: 'qps',
+  limitedRps: 'limited_qps',
+  p99Ms: 'rt99',
+  cpuPercent: 'cpu.percent',
+} as const;
+
+/** A service's figures now: from Prometheus when configured, else from the simulated mesh. */
+async function figuresOf(deps: ApiDeps, namespace: string, pods: readonly string[]): Promise<Figures> {
+  const prom = deps.governor.prometheus;
+  if (prom) {
+    const entries = await Promise.all(
+      Object.entries(FIGURE_QUERIES).map(async ([field, name]) => {
+        const q = prom.queries.find((x) => x.name === name);
+        if (!q) return [field, null] as const;
+        const v = await instantQuery(
+          { url: prom.url, timeoutMs: 3000, retries: 0 },
+          substitute(q.query, namespace, pods),
+        ).catch(() => undefined);
+        return [field, v !== undefined && Number.isFinite(v) ? v : null] as const;
+      }),
+    );
+    const f = Object.fromEntries(entries) as Record<keyof Figures, number | null>;
+    return { rps: f.rps ?? 0, limitedRps: f.limitedRps ?? 0, p99Ms: f.p99Ms, cpuPercent: f.cpuPercent };
+  }
+  const sim = deps.governor.mesh?.simulator;
+  if (!sim) return { rps: 0, limitedRps: 0, p99Ms: null, cpuPercent: null };
+  const v = sim.metricValues(namespace, pods);
+  return {
+    rps: v.qps ?? 0,
+    limitedRps: v.limited_qps ?? 0,
+    p99Ms: v.rt99 ?? null,
+    cpuPercent: v['cpu.percent'] ?? null,
+  };
+}
+
+function policiesApplying(deps: ApiDeps, namespace: string, service: string, pods: readonly string[]) {
+  const controller = deps.governor.controlPlane.controller;
+  const context = controller.contextFor(namespace);
+  return deps.governor.controlPlane.informers.smartLimiters
+    .list(namespace)
+    .filter((o) => {
+      if (o.metadata.name === service) return true;
+      const parsed = parseSmartLimiter(o);
+      if (!parsed.ok) return false;
+      const base = metricSetsOf(parsed.value, context).find((s) => s.name === '_base');
+      return base !== undefined && base.pods.some((p) => pods.includes(p));
+    })
+    .map((o: KubeObject) => {
+      const ready = ((o.status as SmartLimiterStatus | undefined)?.conditions ?? []).find(
+        (c) => c.type === 'Ready',
+      );
+      return {
+        name: o.metadata.name,
+        ready: ready?.status === 'True',
+        reason: ready?.reason ?? null,
+        message: ready?.message ?? null,
+      };
+    });
+}
+
+const RANGES = {
+  '1m': [60, 1],
+  '5m': [300, 1],
+  '15m': [900, 5],
+  '1h': [3600, 15],
+  '6h': [21_600, 60],
+  '24h': [86_400, 300],
+} as const;
+
+export const clusterRouter = router({
+  health: viewerProcedure.query(({ ctx }) => {
+    const { governor } = ctx.deps;
+    const plane = governor.controlPlane.health();
+    const prom = governor.prometheus;
+    const metrics = prom
+      ? { source: 'prometheus' as const, url: prom.url, ...prom.source.health() }
+      : governor.mesh
+        ? { source: 'embedded mesh' as const, available: true }
+        : { source: 'pushed values only' as const, available: true };
+    return {
+      mode: ctx.deps.mode,
+      store: { description: plane.store, connected: plane.informers.every((i) => i.connected) },
+      leader: plane.leader,
+      leaderElectionError: plane.leaderElectionError ?? null,
+      informers: plane.informers,
+      queue: plane.queue,
+      metrics,
+      // The shared store and the rate-limit service are not part of this deployment yet.
+      redis: { configured: false },
+      rls: { running: false },
+    };
+  }),
+  namespaces: viewerProcedure.query(({ ctx }) => {
+    const inf = ctx.deps.governor.controlPlane.informers;
+    const names = new Set<string>();
+    for (const o of [...inf.services.list(), ...inf.smartLimiters.list()])
+      names.add(o.metadata.namespace ?? 'default');
+    return [...names].filter((n) => canSee(ctx.user, n)).sort();
+  }),
+});
+
+export const servicesRouter = router({
+  list: viewerProcedure
+    .input(z.strictObject({ namespace: dns.optional(), search: z.string().max(100).optional() }).default({}))
+    .query(async ({ ctx, input }) => {
+      const controller = ctx.deps.governor.controlPlane.controller;
+      const context = controller.contextFor(input.namespace);
+      const services = context.services.filter(
+        (s) =>
+          canSee(ctx.user, namespaceOf(s)) &&
+          (input.search === undefined || s.metadata.name.includes(input.search.toLowerCase())),
+      );
+      const rows = await Promise.all(
+        services.map(async (s) => {
+          const namespace = namespaceOf(s);
+          const selector = s.spec.selector ?? {};
+          const pods = Object.keys(selector).length > 0 ? runningPods(context, namespace, selector) : [];
+          const podNames = pods.map((p) => p.metadata.name);
+          const policies = policiesApplying(ctx.deps, namespace, s.metadata.name, podNames);
+          return {
+            namespace,
+            name: s.metadata.name,
+            pods: podNames.length,
+            ...(await figuresOf(ctx.deps, namespace, podNames)),
+            policies,
+            healthy: policies.every((p) => p.ready),
+          };
+        }),
+      );
+      return rows.sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
+    }),
+
+  get: viewerProcedure.input(z.strictObject({ namespace: dns, name: dns })).query(async ({ ctx, input }) => {
+    requireRole(ctx.user, 'viewer', input.namespace);
+    const controller = ctx.deps.governor.controlPlane.controller;
+    const context = controller.contextFor(input.namespace);
+    const svc = context.services.find((s) => s.metadata.name === input.name);
+    if (!svc)
+      throw new TRPCError({
+        code: 'NOT_FOUND',
+        message: `Service ${input.namespace}/${input.name} not found`,
+      });
+    const selector = svc.spec.selector ?? {};
+    const pods = context.pods
+      .filter((p) => Object.keys(selector).length > 0 && labelsMatch(selector, p.metadata.labels))
+      .map((p) => ({
+        name: p.metadata.name,
+        phase: p.status?.phase ?? 'Unknown',
+        labels: p.metadata.labels ?? {},
+      }));
+    const running = pods.filter((p) => p.phase === 'Running').map((p) => p.name);
+    const subsets = subsetsForHost(context, qualifyHost(input.name, input.namespace)).map((s) => ({
+      name: s.name,
+      labels: s.labels,
+      pods: pods.filter((p) => labelsMatch(s.labels, p.labels)).map((p) => p.name),
+    }));
+    return {
+      namespace: input.namespace,
+      name: input.name,
+      ports: (svc.spec.ports ?? []).map((p) => ({ name: p.name ?? null, port: p.port })),
+      pods,
+      subsets,
+      figures: await figuresOf(ctx.deps, input.namespace, running),
+      policies: policiesApplying(ctx.deps, input.namespace, input.name, running),
+    };
+  }),
+});
+
+export const metricsRouter = router({
+  /** A service's rps (allowed and limited), p99 and CPU % over a range, at a step that keeps charts readable. */
+  series: viewerProcedure
+    .input(
+      z.strictObject({
+        namespace: dns,
+        service: dns,
+        range: z.enum(['1m', '5m', '15m', '1h', '6h', '24h']).default('5m'),
+      }),
+    )
+    .query(async ({ ctx, input }) => {
+      requireRole(ctx.user, 'viewer', input.namespace);
+      const [rangeSeconds, stepSeconds] = RANGES[input.range];
+      const prom = ctx.deps.governor.prometheus;
+      if (prom) {
+        const context = ctx.deps.governor.controlPlane.controller.contextFor(input.namespace);
+        const svc = context.services.find((s) => s.metadata.name === input.service);
+        const pods = svc
+          ? runningPods(context, input.namespace, svc.spec.selector ?? {}).map((p) => p.metadata.name)
+          : [];
+        const end = Date.now() / 1000;
+        const start = end - rangeSeconds;
+        const series = await Promise.all(
+          Object.values(FIGURE_QUERIES).map(async (name) => {
+            const q = prom.queries.find((x) => x.name === name);
+            if (!q) return new Map<number, number>();
+            return rangeQuery(
+              { url: prom.url, timeoutMs: 5000 },
+              substitute(q.query, input.namespace, pods),
+              start,
+              end,
+              stepSeconds,
+            );
+          }),
+        );
+        const [rps, limited, p99, cpu] = series as [
+          Map<number, number>,
+          Map<number, number>,
+          Map<number, number>,
+          Map<number, number>,
+        ];
+        const times = [...new Set([...rps.keys(), ...limited.keys(), ...cpu.keys()])].sort((a, b) => a - b);
+        return {
+          source: 'prometheus' as const,
+          stepSeconds,
+          points: times.map((t) => ({
+            t: t * 1000,
+            rps: rps.get(t) ?? 0,
+            allowedRps: (rps.get(t) ?? 0) - (limited.get(t) ?? 0),
+            limitedRps: limited.get(t) ?? 0,
+            p99Ms: p99.get(t) ?? null,
+            cpuPercent: cpu.get(t) ?? null,
+          })),
+        };
+      }
+      const history = ctx.deps.history;
+      if (!history) return { source: 'none' as const, stepSeconds, points: [] };
+      return {
+        source: 'embedded mesh' as const,
+        stepSeconds,
+        points: history.series(input.namespace, input.service, rangeSeconds, stepSeconds),
+      };
+    }),
+});

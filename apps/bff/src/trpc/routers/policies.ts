@@ -1,0 +1,336 @@
+/**
+ * SmartLimiters: list, get, validate, preview (the EnvoyFilters that apply would make Envoy enforce, a diff
+ * against the cluster, the evaluated status), apply, delete, history and rollback, every change audited.
+ */
+import { TRPCError } from '@trpc/server';
+import { stringify } from 'yaml';
+import { z } from 'zod';
+import {
+  SMARTLIMITER_API_VERSION,
+  SMARTLIMITER_KIND,
+  type SmartLimiter,
+  type SmartLimiterStatus,
+} from '@governor/crd-types';
+import { ConflictError, NotFoundError, type KubeObject } from '../../cluster/store';
+import { canSee } from '../auth';
+import type { ApiDeps } from '../deps';
+import { diffLines, isUnchanged, type DiffLine } from '../diff';
+import {
+  parsePolicy,
+  PolicyInvalid,
+  policyInputSchema,
+  type PolicyInput,
+  type PolicyIssue,
+} from '../policy-input';
+import { mutationProcedure, requireRole, router, viewerProcedure } from '../trpc';
+
+const dns = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'a Kubernetes name');
+const ref = z.strictObject({ namespace: dns, name: dns });
+
+/** The part of a SmartLimiter a user writes: what history keeps and rollback restores. */
+function userPart(o: KubeObject | Record<string, unknown>): Record<string, unknown> {
+  const metadata = (o.metadata ?? {}) as KubeObject['metadata'];
+  return {
+    apiVersion: SMARTLIMITER_API_VERSION,
+    kind: SMARTLIMITER_KIND,
+    metadata: {
+      name: metadata.name,
+      namespace: metadata.namespace ?? 'default',
+      ...(metadata.labels && Object.keys(metadata.labels).length > 0 ? { labels: metadata.labels } : {}),
+      ...(metadata.annotations && Object.keys(metadata.annotations).length > 0
+        ? { annotations: metadata.annotations }
+        : {}),
+    },
+    spec: o.spec ?? {},
+  };
+}
+
+const toYaml = (v: unknown): string => stringify(v, { sortMapEntries: true, lineWidth: 0 });
+
+interface Evaluated {
+  readonly issues: PolicyIssue[];
+  readonly limiter: SmartLimiter | null;
+  readonly raw: Record<string, unknown> | null;
+  readonly envoyFilters: KubeObject[];
+  readonly status: SmartLimiterStatus | null;
+  readonly metrics: Readonly<Record<string, number | string>>;
+}
+
+/** Schema, then a render against the cluster and metrics as they are now: what apply would lead to. */
+function evaluate(deps: ApiDeps, input: PolicyInput): Evaluated {
+  const parsed = parsePolicy(input);
+  const issues = [...parsed.issues];
+  if (!parsed.limiter)
+    return { issues, limiter: null, raw: parsed.raw, envoyFilters: [], status: null, metrics: {} };
+  const controller = deps.governor.controlPlane.controller;
+  const { result } = controller.render(
+    parsed.limiter,
+    controller.contextFor(parsed.limiter.metadata.namespace),
+  );
+  for (const p of result.problems)
+    issues.push({ path: p.path, message: p.message, ...parsed.locate(p.path), severity: 'error' });
+  for (const w of result.warnings) issues.push({ path: '', message: w, severity: 'warning' });
+  return {
+    issues,
+    limiter: parsed.limiter,
+    raw: parsed.raw,
+    envoyFilters: result.envoyFilters as unknown as KubeObject[],
+    status: result.status,
+    metrics: result.metrics,
+  };
+}
+
+const hasErrors = (issues: readonly PolicyIssue[]) => issues.some((i) => i.severity === 'error');
+
+function invalid(issues: readonly PolicyIssue[]): TRPCError {
+  const errors = issues.filter((i) => i.severity === 'error');
+  return new TRPCError({
+    code: 'BAD_REQUEST',
+    message: errors.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; '),
+    cause: new PolicyInvalid(errors),
+  });
+}
+
+function ownedEnvoyFilters(deps: ApiDeps, namespace: string, name: string): KubeObject[] {
+  return deps.governor.controlPlane.informers.envoyFilters
+    .list(namespace)
+    .filter((ef) =>
+      (ef.metadata.ownerReferences ?? []).some((r) => r.kind === SMARTLIMITER_KIND && r.name === name),
+    );
+}
+
+export interface EnvoyFilterDiff {
+  readonly name: string;
+  readonly change: 'added' | 'changed' | 'removed' | 'unchanged';
+  readonly lines: readonly DiffLine[];
+}
+
+function conditionsOf(o: KubeObject) {
+  return ((o.status as SmartLimiterStatus | undefined)?.conditions ?? []).map((c) => ({
+    type: c.type,
+    status: c.status,
+    reason: c.reason ?? null,
+    message: c.message ?? null,
+    lastTransitionTime: c.lastTransitionTime ?? null,
+  }));
+}
+
+async function writePolicy(
+  deps: ApiDeps,
+  user: string,
+  object: Record<string, unknown>,
+  action: 'apply' | 'rollback',
+  restoredFrom?: number,
+) {
+  const wanted = userPart(object);
+  const { namespace, name } = wanted.metadata as { namespace: string; name: string };
+  for (let attempt = 0; ; attempt++) {
+    const current = await deps.store.get('SmartLimiter', namespace, name);
+    try {
+      const stored = current
+        ? await deps.store.update({
+            ...current,
+            metadata: {
+              ...current.metadata,
+              labels: (wanted.metadata as KubeObject['metadata']).labels ?? {},
+              annotations: (wanted.metadata as KubeObject['metadata']).annotations ?? {},
+            },
+            spec: wanted.spec,
+          })
+        : await deps.store.create(wanted as unknown as KubeObject);
+      const record = deps.audit.record({
+        user,
+        action,
+        kind: SMARTLIMITER_KIND,
+        namespace,
+        name,
+        before: current ? userPart(current) : null,
+        after: userPart(stored),
+        ...(restoredFrom !== undefined ? { restoredFrom } : {}),
+      });
+      deps.events.publish({
+        at: record.at,
+        type: 'Normal',
+        reason: action === 'rollback' ? 'PolicyRolledBack' : 'PolicyApplied',
+        namespace,
+        policy: `${namespace}/${name}`,
+        message: `${user} ${action === 'rollback' ? `rolled back to version ${restoredFrom}` : 'applied it'}`,
+      });
+      return { object: stored, auditId: record.id };
+    } catch (e) {
+      // Someone (the controller writing status) changed it between our read and write: read again.
+      if (e instanceof ConflictError && attempt < 5) continue;
+      throw e;
+    }
+  }
+}
+
+export const policiesRouter = router({
+  list: viewerProcedure
+    .input(z.strictObject({ namespace: dns.optional() }).default({}))
+    .query(({ ctx, input }) => {
+      const items = ctx.deps.governor.controlPlane.informers.smartLimiters
+        .list(input.namespace)
+        .filter((o) => canSee(ctx.user, o.metadata.namespace ?? 'default'));
+      return items
+        .map((o) => {
+          const namespace = o.metadata.namespace ?? 'default';
+          const last = ctx.deps.audit.list({ namespace, name: o.metadata.name, limit: 1 })[0];
+          return {
+            namespace,
+            name: o.metadata.name,
+            sets: Object.keys((o.spec as SmartLimiter['spec'] | undefined)?.sets ?? {}),
+            conditions: conditionsOf(o),
+            envoyFilters: ownedEnvoyFilters(ctx.deps, namespace, o.metadata.name).map((e) => e.metadata.name),
+            lastChange: last ? { at: last.at, user: last.user, action: last.action } : null,
+          };
+        })
+        .sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
+    }),
+
+  get: viewerProcedure.input(ref).query(async ({ ctx, input }) => {
+    requireRole(ctx.user, 'viewer', input.namespace);
+    const o = await ctx.deps.store.get('SmartLimiter', input.namespace, input.name);
+    if (!o)
+      throw new TRPCError({
+        code: 'NOT_FOUND',
+        message: `SmartLimiter ${input.namespace}/${input.name} not found`,
+      });
+    return {
+      object: o,
+      yaml: toYaml(userPart(o)),
+      conditions: conditionsOf(o),
+      envoyFilters: ownedEnvoyFilters(ctx.deps, input.namespace, input.name),
+    };
+  }),
+
+  validate: viewerProcedure.input(policyInputSchema).mutation(({ ctx, input }) => {
+    const r = evaluate(ctx.deps, input);
+    return { ok: !hasErrors(r.issues), issues: r.issues };
+  }),
+
+  preview: viewerProcedure.input(policyInputSchema).mutation(async ({ ctx, input }) => {
+    const r = evaluate(ctx.deps, input);
+    if (!r.limiter)
+      return {
+        ok: false,
+        issues: r.issues,
+        envoyFilters: [],
+        diff: [],
+        specDiff: [],
+        status: null,
+        metrics: {},
+      };
+    const { namespace, name } = r.limiter.metadata;
+    requireRole(ctx.user, 'viewer', namespace);
+    const existing = new Map(ownedEnvoyFilters(ctx.deps, namespace, name).map((e) => [e.metadata.name, e]));
+    const wanted = new Map(r.envoyFilters.map((e) => [e.metadata.name, e]));
+    const diff: EnvoyFilterDiff[] = [];
+    for (const name of [...new Set([...existing.keys(), ...wanted.keys()])].sort()) {
+      const before = existing.get(name);
+      const after = wanted.get(name);
+      const lines = diffLines(before ? toYaml(before.spec) : '', after ? toYaml(after.spec) : '');
+      const change = !before ? 'added' : !after ? 'removed' : isUnchanged(lines) ? 'unchanged' : 'changed';
+      diff.push({ name, change, lines });
+    }
+    const current = await ctx.deps.store.get('SmartLimiter', namespace, name);
+    const specDiff = diffLines(
+      current ? toYaml(userPart(current)) : '',
+      r.raw ? toYaml(userPart(r.raw)) : '',
+    );
+    return {
+      ok: !hasErrors(r.issues),
+      issues: r.issues,
+      envoyFilters: r.envoyFilters,
+      diff,
+      specDiff,
+      status: r.status,
+      metrics: r.metrics,
+    };
+  }),
+
+  applyPolicy: mutationProcedure('editor')
+    .input(policyInputSchema)
+    .mutation(async ({ ctx, input }) => {
+      const r = evaluate(ctx.deps, input);
+      if (!r.limiter || !r.raw || hasErrors(r.issues)) throw invalid(r.issues);
+      requireRole(ctx.user, 'editor', r.limiter.metadata.namespace);
+      const raw = {
+        ...r.raw,
+        metadata: { ...(r.raw.metadata as object), namespace: r.limiter.metadata.namespace },
+      };
+      const { object, auditId } = await writePolicy(ctx.deps, ctx.user.name, raw, 'apply');
+      return {
+        namespace: r.limiter.metadata.namespace,
+        name: r.limiter.metadata.name,
+        resourceVersion: object.metadata.resourceVersion ?? null,
+        auditId,
+      };
+    }),
+
+  delete: mutationProcedure('editor')
+    .input(ref)
+    .mutation(async ({ ctx, input }) => {
+      requireRole(ctx.user, 'editor', input.namespace);
+      const current = await ctx.deps.store.get('SmartLimiter', input.namespace, input.name);
+      if (!current)
+        throw new TRPCError({
+          code: 'NOT_FOUND',
+          message: `SmartLimiter ${input.namespace}/${input.name} not found`,
+        });
+      try {
+        await ctx.deps.store.delete('SmartLimiter', input.namespace, input.name);
+      } catch (e) {
+        if (!(e instanceof NotFoundError)) throw e;
+      }
+      const record = ctx.deps.audit.record({
+        user: ctx.user.name,
+        action: 'delete',
+        kind: SMARTLIMITER_KIND,
+        namespace: input.namespace,
+        name: input.name,
+        before: userPart(current),
+        after: null,
+      });
+      return { auditId: record.id };
+    }),
+
+  history: viewerProcedure.input(ref).query(({ ctx, input }) => {
+    requireRole(ctx.user, 'viewer', input.namespace);
+    return ctx.deps.audit
+      .list({ kind: SMARTLIMITER_KIND, namespace: input.namespace, name: input.name, limit: 200 })
+      .map((r) => ({
+        id: r.id,
+        at: r.at,
+        user: r.user,
+        action: r.action,
+        restoredFrom: r.restoredFrom ?? null,
+        yaml: r.after ? toYaml(r.after) : null,
+        diff: diffLines(r.before ? toYaml(r.before) : '', r.after ? toYaml(r.after) : ''),
+      }));
+  }),
+
+  rollback: mutationProcedure('editor')
+    .input(ref.extend({ toId: z.number().int().positive() }))
+    .mutation(async ({ ctx, input }) => {
+      requireRole(ctx.user, 'editor', input.namespace);
+      const target = ctx.deps.audit.get(input.toId);
+      if (!target || target.namespace !== input.namespace || target.name !== input.name || !target.after)
+        throw new TRPCError({
+          code: 'NOT_FOUND',
+          message: `no version ${input.toId} of SmartLimiter ${input.namespace}/${input.name} to roll back to`,
+        });
+      const { object, auditId } = await writePolicy(
+        ctx.deps,
+        ctx.user.name,
+        target.after as Record<string, unknown>,
+        'rollback',
+        target.id,
+      );
+      return { resourceVersion: object.metadata.resourceVersion ?? null, auditId };
+    }),
+});

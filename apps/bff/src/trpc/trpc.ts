@@ -1,0 +1,113 @@
+/**
+ * tRPC set-up: the request context (who is calling, and how), the procedure builders by role, and the
+ * error shape (typed codes, field paths for bad input, never a stack trace).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { initTRPC, TRPCError } from '@trpc/server';
+import { ZodError } from 'zod';
+import { allows, SESSION_COOKIE, type Role, type User } from './auth';
+import type { ApiDeps } from './deps';
+import { PolicyInvalid } from './policy-input';
+
+export interface Context {
+  readonly deps: ApiDeps;
+  readonly user: User | null;
+  /** How the caller proved who it is: a session cookie (a browser) or a bearer token (a script). */
+  readonly via: 'cookie' | 'bearer' | null;
+  readonly sessionId: string | null;
+  /** The request's Origin header, if any. */
+  readonly origin: string | undefined;
+  readonly res: ServerResponse | undefined;
+}
+
+export function parseCookies(header: string | undefined): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) continue;
+    const name = part.slice(0, eq).trim();
+    const value = part.slice(eq + 1).trim();
+    try {
+      out.set(name, decodeURIComponent(value));
+    } catch {
+      out.set(name, value);
+    }
+  }
+  return out;
+}
+
+/** Builds the context of one HTTP request. */
+export function contextFrom(deps: ApiDeps, req: IncomingMessage, res?: ServerResponse): Context {
+  const origin = typeof req.headers.origin === 'string' ? req.headers.origin : undefined;
+  const authz = req.headers.authorization;
+  if (typeof authz === 'string' && authz.toLowerCase().startsWith('bearer ')) {
+    const user = deps.auth.authenticate(authz.slice(7).trim());
+    return { deps, user, via: user ? 'bearer' : null, sessionId: null, origin, res };
+  }
+  const sessionId = parseCookies(req.headers.cookie).get(SESSION_COOKIE) ?? null;
+  const user = sessionId ? deps.auth.session(sessionId) : null;
+  return { deps, user, via: user ? 'cookie' : null, sessionId: user ? sessionId : null, origin, res };
+}
+
+const t = initTRPC.context<Context>().create({
+  // Keep SSE connections alive through proxies; a client that hears nothing for long reconnects (and resumes).
+  sse: {
+    ping: { enabled: true, intervalMs: 5_000 },
+    client: { reconnectAfterInactivityMs: 15_000 },
+  },
+  errorFormatter({ shape, error }) {
+    const zod = error.cause instanceof ZodError ? error.cause : null;
+    const { stack: _stack, ...data } = shape.data;
+    return {
+      ...shape,
+      message:
+        zod !== null
+          ? zod.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('; ')
+          : shape.message,
+      data: {
+        ...data,
+        fieldErrors: zod ? zod.issues.map((i) => ({ path: i.path.map(String), message: i.message })) : null,
+        issues: error.cause instanceof PolicyInvalid ? error.cause.issues : null,
+      },
+    };
+  },
+});
+
+export const router = t.router;
+export const middleware = t.middleware;
+export const publicProcedure = t.procedure;
+
+/** Any logged-in user. */
+export const viewerProcedure = t.procedure.use(({ ctx, next }) => {
+  if (!ctx.user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'log in first' });
+  return next({ ctx: { ...ctx, user: ctx.user } });
+});
+
+/**
+ * A change: refused for a browser whose request comes from another origin (CSRF), and for a user without
+ * `role` somewhere; the namespace check is the procedure's, with {@link requireRole}.
+ */
+export function mutationProcedure(role: Role) {
+  return viewerProcedure.use(({ ctx, next }) => {
+    if (ctx.via === 'cookie' && !ctx.deps.isAllowedOrigin(ctx.origin))
+      throw new TRPCError({
+        code: 'FORBIDDEN',
+        message: `refused: a change from origin ${ctx.origin ?? '(none)'}; the dashboard's origin is required`,
+      });
+    if (!allows(ctx.user, role))
+      throw new TRPCError({
+        code: 'FORBIDDEN',
+        message: `${ctx.user.name} is a ${ctx.user.role}: ${role} needed`,
+      });
+    return next();
+  });
+}
+
+/** Throws FORBIDDEN unless `user` has `role` in `namespace`. */
+export function requireRole(user: User, role: Role, namespace: string): void {
+  if (!allows(user, role, namespace))
+    throw new TRPCError({
+      code: 'FORBIDDEN',
+      message: `${user.name} may not ${role === 'viewer' ? 'see' : 'change'} namespace ${namespace}`,
+    });
+}
