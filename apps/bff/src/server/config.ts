@@ -57,16 +57,17 @@ const DEFAULT_PORT = 4000;
  * `GOVERNOR_ALLOW_REMOTE`.
  *
  * @throws ConfigError when a value is invalid, or when the host is not a loopback address and
- *   `GOVERNOR_ALLOW_REMOTE=1` is not set: the BFF changes cluster policy and has no login yet.
+ *   `GOVERNOR_ALLOW_REMOTE=1` is not set: the BFF changes cluster policy, so exposing it is a decision.
  */
 export function loadConfig({ env, homeDir }: LoadConfigOptions): BffConfig {
   const host = nonEmpty(env.BFF_HOST) ?? DEFAULT_HOST;
   const port = parsePort(nonEmpty(env.BFF_PORT));
   if (!isLoopbackHost(host) && env.GOVERNOR_ALLOW_REMOTE !== '1') {
     throw new ConfigError(
-      `Refusing to listen on ${host}: the BFF has no authentication yet, so by default it only binds to a ` +
+      `Refusing to listen on ${host}: the BFF changes cluster policy, so by default it only binds to a ` +
         `loopback address (127.0.0.1, ::1 or localhost). Set BFF_HOST to one of those, or set ` +
-        `GOVERNOR_ALLOW_REMOTE=1 to expose it on ${host} anyway.`,
+        `GOVERNOR_ALLOW_REMOTE=1 to expose it on ${host} (every API call still needs a login: the admin token ` +
+        `created in the data directory, or the users of GOVERNOR_USERS_FILE).`,
     );
   }
   return {
