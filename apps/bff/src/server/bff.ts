@@ -91,7 +91,16 @@ export function createBff(options: BffOptions): Bff {
     ...(mesh
       ? {
           metricsText: () => mesh.simulator.renderMetrics(),
-          simulatorLoad: (body: unknown) => mesh.changeLoad(body),
+          simulatorLoad: (body: unknown, user: unknown) => {
+            const r = mesh.changeLoad(body);
+            if (r.status === 200)
+              api.deps.audit.record({
+                user: (user as User).name,
+                action: 'load',
+                detail: JSON.stringify(r.body),
+              });
+            return r;
+          },
         }
       : {}),
   });

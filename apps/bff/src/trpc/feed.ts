@@ -60,6 +60,7 @@ export class Feed<T> {
         if (this.lastSeq - cursor > maxBehind) return;
       }
       if (this.lastSeq > cursor) continue;
+      if (signal?.aborted) return;
       await new Promise<void>((resolve) => {
         const wake = () => {
           this.waiters.delete(wake);

@@ -10,6 +10,10 @@ import type { KubeObject } from '../../src/cluster/store';
 import { seedDemoMesh } from '../../src/demo/seed';
 import { Governor } from '../../src/governor';
 import { createHttpServer, type BffHttpServer } from '../../src/server/http-server';
+import { AuditLog } from '../../src/trpc/audit';
+import { Auth } from '../../src/trpc/auth';
+import { createApi } from '../../src/trpc/deps';
+import { appRouter } from '../../src/trpc/router';
 import { PrometheusServer } from '../support/prometheus-server';
 
 const conditionOf = (o: KubeObject | null, type: string) =>
@@ -120,4 +124,33 @@ describe('adaptive limits from a real Prometheus', () => {
       expect(metricOf(await reviews(), '_base.cpu.percent')).toBeLessThan(80);
     }, WAIT);
   }, 240_000);
+
+  it("serves the dashboard's figures and chart series from Prometheus", async () => {
+    const api = createApi({
+      governor,
+      store,
+      mode: 'embedded',
+      auth: new Auth(),
+      audit: new AuditLog(),
+      prometheusUrl: prometheus.url,
+      allowedOrigins: [],
+    });
+    const caller = appRouter.createCaller({
+      deps: api.deps,
+      user: { name: 'admin', role: 'admin', namespaces: '*' },
+      via: 'bearer',
+      sessionId: null,
+      origin: undefined,
+      res: undefined,
+    });
+    await vi.waitFor(async () => {
+      const reviews = (await caller.services.list()).find((s) => s.name === 'reviews')!;
+      expect(reviews.rps).toBeGreaterThan(5);
+      expect(reviews.cpuPercent).toBeGreaterThan(0);
+      const series = await caller.metrics.series({ namespace: 'default', service: 'reviews', range: '1m' });
+      expect(series.source).toBe('prometheus');
+      expect(series.points.length).toBeGreaterThan(5);
+      expect(series.points.at(-1)!.rps).toBeGreaterThan(5);
+    }, WAIT);
+  }, 120_000);
 });
