@@ -144,6 +144,18 @@ export function copyDecision(d: Decision): Decision {
   });
 }
 
+/** Codes of the outcomes, for the hot path (which records codes rather than comparing strings). */
+export const OUTCOME_ALLOWED = 0;
+export const OUTCOME_LIMITED = 1;
+export const OUTCOME_SHADOW = 2;
+const OUTCOMES: readonly Outcome[] = ['allowed', 'limited', 'shadow'];
+export const outcomeCode = (o: Outcome): number =>
+  o === 'allowed' ? OUTCOME_ALLOWED : o === 'limited' ? OUTCOME_LIMITED : OUTCOME_SHADOW;
+/** The outcome of a code. */
+export const outcomeOf = (code: number): Outcome => OUTCOMES[code]!;
+/** The code of the `local` decision source. */
+export const SOURCE_LOCAL = 0;
+
 /** One second of one rule's traffic: requests (not hits) per outcome. */
 export interface SecondCounts {
   /** Unix second (`floor(ms / 1000)`) of the engine clock. */
@@ -168,12 +180,9 @@ export interface RuleSeries {
  */
 export class RuleStats {
   private readonly secondAt: Float64Array;
-  private readonly allowedAt: Uint32Array;
-  private readonly limitedAt: Uint32Array;
-  private readonly shadowAt: Uint32Array;
-  allowedTotal = 0;
-  limitedTotal = 0;
-  shadowTotal = 0;
+  /** Per slot, the counts of each outcome, at `slot * 3 +` {@link OUTCOME_ALLOWED} (and the others). */
+  private readonly counts: Uint32Array;
+  private readonly totals = new Float64Array(3);
   // The slot of the last second recorded: seconds since the epoch are too large for integer modulo, and a
   // floating-point modulo per decision is measurable.
   private lastSecond = Number.NaN;
@@ -183,41 +192,44 @@ export class RuleStats {
     if (!(Number.isInteger(historySeconds) && historySeconds >= 1))
       throw new RangeError('historySeconds must be a positive integer');
     this.secondAt = new Float64Array(historySeconds).fill(Number.NaN);
-    this.allowedAt = new Uint32Array(historySeconds);
-    this.limitedAt = new Uint32Array(historySeconds);
-    this.shadowAt = new Uint32Array(historySeconds);
+    this.counts = new Uint32Array(historySeconds * 3);
+  }
+
+  get allowedTotal(): number {
+    return this.totals[OUTCOME_ALLOWED]!;
+  }
+  get limitedTotal(): number {
+    return this.totals[OUTCOME_LIMITED]!;
+  }
+  get shadowTotal(): number {
+    return this.totals[OUTCOME_SHADOW]!;
   }
 
   record(outcome: Outcome, second: number): void {
-    let slot = this.lastSlot;
-    if (second !== this.lastSecond) {
-      slot = second % this.historySeconds;
-      this.lastSecond = second;
-      this.lastSlot = slot;
-    }
+    this.recordCode(outcomeCode(outcome), second);
+  }
+
+  /** {@link record} with the outcome as its code ({@link OUTCOME_ALLOWED}, ...). */
+  recordCode(code: number, second: number): void {
+    if (second !== this.lastSecond) this.enterSecond(second);
+    this.counts[this.lastSlot * 3 + code]!++;
+    this.totals[code]!++;
+  }
+
+  /**
+   * Moves to another second: its slot is cleared if it held an older one. While the second stays the same,
+   * its slot holds it, so {@link recordCode} only compares it.
+   */
+  private enterSecond(second: number): void {
+    const slot = second % this.historySeconds;
+    this.lastSecond = second;
+    this.lastSlot = slot;
     if (this.secondAt[slot] !== second) {
       this.secondAt[slot] = second;
-      this.allowedAt[slot] = 0;
-      this.limitedAt[slot] = 0;
-      this.shadowAt[slot] = 0;
-    }
-    switch (outcome) {
-      case 'allowed':
-        this.allowedAt[slot]!++;
-        this.allowedTotal++;
-        break;
-      case 'limited':
-        this.limitedAt[slot]!++;
-        this.limitedTotal++;
-        break;
-      case 'shadow':
-        this.shadowAt[slot]!++;
-        this.shadowTotal++;
-        break;
-      default: {
-        const unknown: never = outcome;
-        throw new RangeError(`unknown outcome ${String(unknown)}`);
-      }
+      const c = this.counts;
+      c[slot * 3] = 0;
+      c[slot * 3 + 1] = 0;
+      c[slot * 3 + 2] = 0;
     }
   }
 
@@ -228,11 +240,12 @@ export class RuleStats {
     for (let second = nowSecond - n + 1; second <= nowSecond; second++) {
       const slot = ((second % this.historySeconds) + this.historySeconds) % this.historySeconds;
       const held = this.secondAt[slot] === second;
+      const c = this.counts;
       out.push({
         second,
-        allowed: held ? this.allowedAt[slot]! : 0,
-        limited: held ? this.limitedAt[slot]! : 0,
-        shadow: held ? this.shadowAt[slot]! : 0,
+        allowed: held ? c[slot * 3 + OUTCOME_ALLOWED]! : 0,
+        limited: held ? c[slot * 3 + OUTCOME_LIMITED]! : 0,
+        shadow: held ? c[slot * 3 + OUTCOME_SHADOW]! : 0,
       });
     }
     return out;
@@ -244,13 +257,12 @@ export interface RecordedDecision extends Decision {
   readonly seq: number;
 }
 
-const OUTCOMES: readonly Outcome[] = ['allowed', 'limited', 'shadow'];
 const SOURCES: readonly DecisionSource[] = ['local', 'global', 'cache', 'fallback'];
 const KINDS: readonly (RuleKind | null)[] = [null, 'local', 'global', 'default'];
-const outcomeCode = (o: Outcome): number => (o === 'allowed' ? 0 : o === 'limited' ? 1 : 2);
 const sourceCode = (s: DecisionSource): number =>
   s === 'local' ? 0 : s === 'global' ? 1 : s === 'cache' ? 2 : 3;
-const kindCode = (k: RuleKind | null): number =>
+/** The code of a rule kind in the ring (0: no rule). */
+export const ruleKindCode = (k: RuleKind | null): number =>
   k === null ? 0 : k === 'local' ? 1 : k === 'global' ? 2 : 3;
 const NUMBERS = 6;
 
@@ -272,25 +284,29 @@ export class DecisionRing {
     if (!(Number.isInteger(capacity) && capacity >= 0))
       throw new RangeError('ring capacity must be a non-negative integer');
     this.numbers = new Float64Array(capacity * NUMBERS);
-    // Per slot: outcome, source, rule kind.
-    this.codes = new Uint8Array(capacity * 3);
+    // Per slot, one byte: outcome | source << 2 | rule kind << 4.
+    this.codes = new Uint8Array(capacity);
     this.ruleIds = new Array<string | null>(capacity).fill(null);
     this.descriptors = new Array<Descriptor | null>(capacity).fill(null);
   }
 
   push(decision: MutableDecision): void {
-    this.lastSeq++;
-    const i = this.next;
-    if (i === this.capacity) {
-      if (i === 0) return;
-      this.next = 0;
-      this.push0(decision, 0);
-      return;
-    }
-    this.push0(decision, i);
+    this.pushCoded(
+      decision,
+      outcomeCode(decision.outcome),
+      sourceCode(decision.source),
+      ruleKindCode(decision.ruleKind),
+    );
   }
 
-  private push0(d: MutableDecision, i: number): void {
+  /** {@link push} given the decision's outcome, source and rule kind as codes (the hot path knows them). */
+  pushCoded(d: MutableDecision, outcome: number, source: number, kind: number): void {
+    this.lastSeq++;
+    let i = this.next;
+    if (i === this.capacity) {
+      if (i === 0) return;
+      i = 0;
+    }
     this.next = i + 1;
     const a = this.numbers;
     const b = d.numbers;
@@ -301,10 +317,7 @@ export class DecisionRing {
     a[o + 3] = b[3]!;
     a[o + 4] = b[4]!;
     a[o + 5] = b[5]!;
-    const c = this.codes;
-    c[i * 3] = outcomeCode(d.outcome);
-    c[i * 3 + 1] = sourceCode(d.source);
-    c[i * 3 + 2] = kindCode(d.ruleKind);
+    this.codes[i] = outcome | (source << 2) | (kind << 4);
     this.ruleIds[i] = d.ruleId;
     this.descriptors[i] = d.descriptor;
   }
@@ -318,13 +331,14 @@ export class DecisionRing {
       const i = (seq - 1) % this.capacity;
       const n = this.numbers;
       const o = i * NUMBERS;
-      const outcome = OUTCOMES[this.codes[i * 3]!]!;
+      const code = this.codes[i]!;
+      const outcome = OUTCOMES[code & 3]!;
       out.push(
         Object.freeze({
           outcome,
           allowed: outcome !== 'limited',
           ruleId: this.ruleIds[i]!,
-          ruleKind: KINDS[this.codes[i * 3 + 2]!]!,
+          ruleKind: KINDS[code >> 4]!,
           descriptor: this.descriptors[i]!,
           remaining: n[o + REMAINING]!,
           limit: n[o + LIMIT]!,
@@ -332,7 +346,7 @@ export class DecisionRing {
           retryAfterMs: n[o + RETRY_AFTER_MS]!,
           atMs: n[o + AT_MS]!,
           hits: n[o + HITS]!,
-          source: SOURCES[this.codes[i * 3 + 1]!]!,
+          source: SOURCES[(code >> 2) & 3]!,
           seq,
         }),
       );

@@ -5,9 +5,13 @@ import {
   HITS,
   LIMIT,
   MutableDecision,
+  OUTCOME_ALLOWED,
+  OUTCOME_LIMITED,
+  OUTCOME_SHADOW,
   REMAINING,
   RESET_MS,
   RETRY_AFTER_MS,
+  SOURCE_LOCAL,
   type Decision,
   type DecisionListener,
   type DecisionSource,
@@ -273,27 +277,101 @@ export class RateLimitEngine {
    */
   decideInBatch(request: DecideRequest): Decision {
     const rs = this.ruleSet;
-    const d = this.result;
     const hits = requestHits(request.hits);
+    const descriptors = request.descriptors;
+    // The common case (one descriptor, local limits only) decides on one bucket without the scratch
+    // arrays and loops that several matched buckets need; the outcome is the same.
+    if (descriptors.length === 1 && rs.localOnly) return this.decideOne(rs, descriptors[0]!, hits);
+    const d = this.result;
     if (this.store !== null && rs.global.size !== 0)
       throw new Error('this engine has a shared store: decide global rules with decideAsync()');
     this.begin(d, hits);
-    const descriptors = request.descriptors;
-    if (descriptors.length === 1 && rs.global.size === 0 && !rs.alwaysConsumeDefault) {
-      // The common case (one descriptor, local limits only) decides on one bucket without the scratch
-      // arrays and loops that several matched buckets need; the outcome is the same.
-      const descriptor = descriptors[0]!;
-      const rule = rs.local.size === 0 ? undefined : rs.local.match(descriptor);
-      if (rule !== undefined) this.decideOneBucket(rule, rule.rowForNew(descriptor), descriptor, hits, d);
-      else if (rs.defaultRule !== null) this.decideOneBucket(rs.defaultRule, 0, null, hits, d);
-      else this.writeUnlimited(d);
-      this.record(d);
-      return d;
-    }
     this.decideLocal(rs, descriptors, hits, d);
     if (d.outcome !== 'limited' && rs.global.size !== 0)
       this.decideGlobalInProcess(rs, request.descriptors, hits, d, 'local');
     this.record(d);
+    return d;
+  }
+
+  /**
+   * {@link decideInBatch} for one descriptor and local rules only: {@link decideLocal} for at most one
+   * matched bucket (same maths as checkBuckets, chargeBuckets and writeLocal), then {@link record}, written
+   * out in one function so that the time, the tokens and the outcome stay in registers (a fractional
+   * number crossing a call the compiler does not inline is boxed) and the stats and the ring are written
+   * with codes the path already knows.
+   */
+  private decideOne(rs: CompiledRuleSet, descriptor: Descriptor, hits: number): Decision {
+    const d = this.result;
+    const n = d.numbers;
+    const now = this.time[0]!;
+    n[HITS] = hits;
+    n[AT_MS] = now;
+    let rule = rs.local.size === 0 ? undefined : rs.local.match(descriptor);
+    let o = 0;
+    if (rule !== undefined) {
+      o = rule.rowForNew(descriptor);
+      d.descriptor = descriptor;
+    } else {
+      rule = rs.defaultRule ?? undefined;
+      if (rule === undefined) {
+        this.writeUnlimited(d);
+        this.record(d);
+        return d;
+      }
+      d.descriptor = null;
+    }
+    const s = rule.state;
+    const p = rule.params;
+    const maxTokens = p.maxTokens;
+    const last = s[o + BUCKET_LAST_MS]!;
+    if (now > last) {
+      s[o + BUCKET_LAST_MS] = now;
+      // Two stores rather than one conditional: see checkBuckets.
+      if (last < 0) s[o + BUCKET_TOKENS] = maxTokens;
+      else
+        s[o + BUCKET_TOKENS] = Math.min(
+          maxTokens,
+          s[o + BUCKET_TOKENS]! + ((now - last) * p.tokensPerFill) / p.fillIntervalMs,
+        );
+    }
+    let tokens = s[o + BUCKET_TOKENS]!;
+    let code: number;
+    if (tokens + TOKEN_EPSILON >= hits) {
+      tokens = Math.max(0, tokens - hits);
+      s[o + BUCKET_TOKENS] = tokens;
+      code = OUTCOME_ALLOWED;
+      d.outcome = 'allowed';
+      d.allowed = true;
+      n[RETRY_AFTER_MS] = 0;
+    } else if (rule.shadow) {
+      code = OUTCOME_SHADOW;
+      d.outcome = 'shadow';
+      d.allowed = true;
+      n[RETRY_AFTER_MS] = 0;
+    } else {
+      code = OUTCOME_LIMITED;
+      d.outcome = 'limited';
+      d.allowed = false;
+      if (hits > maxTokens) n[RETRY_AFTER_MS] = Number.POSITIVE_INFINITY;
+      else n[RETRY_AFTER_MS] = Math.ceil((hits - tokens) * p.msPerToken);
+    }
+    if (d.rule !== rule) {
+      // Usually the rule that decided last: its id and kind are in place already.
+      d.rule = rule;
+      d.ruleId = rule.id;
+      d.ruleKind = rule.kind;
+    }
+    d.source = 'local';
+    n[REMAINING] = Math.floor(tokens + TOKEN_EPSILON);
+    n[LIMIT] = maxTokens;
+    const missing = maxTokens - tokens;
+    if (missing > 0) n[RESET_MS] = Math.ceil(missing * p.msPerToken);
+    else n[RESET_MS] = 0;
+
+    rule.stats.recordCode(code, this.secondOf(n));
+    this.ring.pushCoded(d, code, SOURCE_LOCAL, rule.kindCode);
+    const listeners = this.listeners;
+    for (let i = 0; i < listeners.length; i++) listeners[i]!(d);
     return d;
   }
 
@@ -515,54 +593,6 @@ export class RateLimitEngine {
     }
   }
 
-  /** {@link decideLocal} for exactly one matched bucket (same maths as checkBuckets, chargeBuckets and writeLocal). */
-  private decideOneBucket(
-    rule: CompiledLocalRule,
-    o: number,
-    descriptor: Descriptor | null,
-    hits: number,
-    d: WorkingDecision,
-  ): void {
-    const s = rule.state;
-    const p = rule.params;
-    const now = this.time[0]!;
-    const last = s[o + BUCKET_LAST_MS]!;
-    if (now > last) {
-      s[o + BUCKET_LAST_MS] = now;
-      if (last < 0) s[o + BUCKET_TOKENS] = p.maxTokens;
-      else
-        s[o + BUCKET_TOKENS] = Math.min(
-          p.maxTokens,
-          s[o + BUCKET_TOKENS]! + ((now - last) * p.tokensPerFill) / p.fillIntervalMs,
-        );
-    }
-    let tokens = s[o + BUCKET_TOKENS]!;
-    const n = d.numbers;
-    if (tokens + TOKEN_EPSILON >= hits) {
-      tokens = Math.max(0, tokens - hits);
-      s[o + BUCKET_TOKENS] = tokens;
-      d.outcome = 'allowed';
-      d.allowed = true;
-      n[RETRY_AFTER_MS] = 0;
-    } else {
-      d.outcome = rule.shadow ? 'shadow' : 'limited';
-      d.allowed = rule.shadow;
-      if (rule.shadow) n[RETRY_AFTER_MS] = 0;
-      else if (hits > p.maxTokens) n[RETRY_AFTER_MS] = Number.POSITIVE_INFINITY;
-      else n[RETRY_AFTER_MS] = Math.ceil((hits - tokens) * p.msPerToken);
-    }
-    d.rule = rule;
-    d.ruleId = rule.id;
-    d.ruleKind = rule.kind === 'default' ? 'default' : 'local';
-    d.descriptor = descriptor;
-    d.source = 'local';
-    n[REMAINING] = Math.floor(tokens + TOKEN_EPSILON);
-    n[LIMIT] = p.maxTokens;
-    const missing = p.maxTokens - tokens;
-    if (missing > 0) n[RESET_MS] = Math.ceil(missing * p.msPerToken);
-    else n[RESET_MS] = 0;
-  }
-
   /** Inserts a match keeping the scratch arrays sorted by rank (insertion sort: there are few). */
   private addMatch(n: number, rule: CompiledLocalRule, row: number, descriptor: Descriptor | null): number {
     const rules = this.matchedRules;
@@ -716,7 +746,13 @@ export class RateLimitEngine {
   private secondOf(numbers: Float64Array): number {
     const at = numbers[AT_MS]!;
     const bounds = this.secondBounds;
-    if (at >= bounds[0]! && at < bounds[1]!) return this.second;
+    return at >= bounds[0]! && at < bounds[1]! ? this.second : this.enterSecond(numbers);
+  }
+
+  /** {@link secondOf} for a time outside the cached second (kept apart so that the common case inlines). */
+  private enterSecond(numbers: Float64Array): number {
+    const at = numbers[AT_MS]!;
+    const bounds = this.secondBounds;
     const second = Math.floor(at / 1000);
     bounds[0] = second * 1000;
     bounds[1] = bounds[0] + 1000;

@@ -1,7 +1,8 @@
-import { RuleStats, type RuleKind } from './decision';
+import { RuleStats, ruleKindCode, type RuleKind } from './decision';
 import { unitToMs, WINDOW_STRIDE, WINDOW_UNITS, windowInit, type WindowUnit } from './fixed-window';
 import { SlotTable } from './stores/memory';
 import {
+  BUCKET_LAST_MS,
   BUCKET_STRIDE,
   bucketInit,
   BucketParams,
@@ -101,6 +102,10 @@ abstract class CompiledRuleBase {
   /** Positions of blank-value entries (one state per distinct request value there). */
   readonly wildcards: readonly number[];
   readonly isExact: boolean;
+  /** The position of the only blank entry, or -1 (none, or several). */
+  readonly soleWildcard: number;
+  /** {@link kind} as the decision ring codes it. */
+  readonly kindCode: number;
 
   constructor(
     readonly id: string,
@@ -117,6 +122,8 @@ abstract class CompiledRuleBase {
     });
     this.wildcards = wildcards;
     this.isExact = wildcards.length === 0;
+    this.soleWildcard = wildcards.length === 1 ? wildcards[0]! : -1;
+    this.kindCode = ruleKindCode(kind);
   }
 
   /**
@@ -124,8 +131,13 @@ abstract class CompiledRuleBase {
    * itself, so the hot path builds no string.
    */
   valueKey(descriptor: Descriptor): string {
+    const sole = this.soleWildcard;
+    return sole >= 0 ? descriptor[sole]!.value : this.joinedValueKey(descriptor);
+  }
+
+  /** {@link valueKey} with several blank entries: their values joined. */
+  private joinedValueKey(descriptor: Descriptor): string {
     const w = this.wildcards;
-    if (w.length === 1) return descriptor[w[0]!]!.value;
     let key = '';
     for (let i = 0; i < w.length; i++) key += (i === 0 ? '' : VALUE_SEPARATOR) + descriptor[w[i]!]!.value;
     return key;
@@ -174,8 +186,15 @@ export class CompiledLocalRule extends CompiledRuleBase {
   rowForNew(descriptor: Descriptor): number {
     const table = this.table;
     if (table === null) return 0;
-    const o = table.acquire(this.valueKey(descriptor));
-    if (table.created) table.state[o + 1] = -1;
+    const key = this.valueKey(descriptor);
+    const o = table.find(key);
+    return o >= 0 ? o : this.addRow(table, key);
+  }
+
+  /** A new row for {@link rowForNew}, marked new (kept out of it, so that the common case inlines). */
+  private addRow(table: SlotTable, key: string): number {
+    const o = table.insert(key);
+    table.state[o + BUCKET_LAST_MS] = -1;
     return o;
   }
 
@@ -231,11 +250,17 @@ export type CompiledRule = CompiledLocalRule | CompiledGlobalRule;
 /** Up to this many distinct first keys, the index scans instead of hashing. */
 const SMALL_INDEX = 4;
 
-interface KeyGroup<R> {
+class KeyGroup<R> {
   /** Rules whose first entry has this exact value, in config order. */
-  readonly byFirstValue: Map<string, R[]>;
+  readonly byFirstValue = new Map<string, R[]>();
   /** Rules whose first entry is blank, in config order. */
-  readonly wildFirst: R[];
+  readonly wildFirst: R[] = [];
+  /**
+   * For one-entry request descriptors (the usual case), which only one-entry rules can match: the exact
+   * rules by value (null when there are none) and the first blank one. An exact rule wins, as in {@link match}.
+   */
+  singleExact: Map<string, R> | null = null;
+  singleWild: R | undefined = undefined;
 }
 
 /** Whether a request descriptor matches a rule: same length, same keys in order, equal values or a blank rule value. */
@@ -272,7 +297,7 @@ export class DescriptorIndex<R extends CompiledRule> {
       const first = rule.entries[0]!;
       let group = this.groups.get(first.key);
       if (group === undefined) {
-        group = { byFirstValue: new Map(), wildFirst: [] };
+        group = new KeyGroup<R>();
         this.groups.set(first.key, group);
       }
       if (first.value === '') group.wildFirst.push(rule);
@@ -280,6 +305,13 @@ export class DescriptorIndex<R extends CompiledRule> {
         const list = group.byFirstValue.get(first.value);
         if (list === undefined) group.byFirstValue.set(first.value, [rule]);
         else list.push(rule);
+      }
+      if (rule.entries.length === 1) {
+        if (first.value === '') group.singleWild ??= rule;
+        else {
+          group.singleExact ??= new Map();
+          if (!group.singleExact.has(first.value)) group.singleExact.set(first.value, rule);
+        }
       }
     }
     const small = this.groups.size <= SMALL_INDEX;
@@ -299,6 +331,15 @@ export class DescriptorIndex<R extends CompiledRule> {
     if (first === undefined) return undefined;
     const group = this.group(first.key);
     if (group === undefined) return undefined;
+    if (descriptor.length !== 1) return this.matchLong(group, descriptor);
+    const exact = group.singleExact;
+    if (exact === null) return group.singleWild;
+    return exact.get(first.value) ?? group.singleWild;
+  }
+
+  /** {@link match} for a descriptor of several entries. */
+  private matchLong(group: KeyGroup<R>, descriptor: Descriptor): R | undefined {
+    const first = descriptor[0]!;
     let best: R | undefined;
     if (group.byFirstValue.size !== 0) {
       const list = group.byFirstValue.get(first.value);
@@ -338,10 +379,13 @@ export class CompiledRuleSet {
     this.byId = byId;
     this.local = new DescriptorIndex(localRules);
     this.global = new DescriptorIndex(globalRules);
+    this.localOnly = globalRules.length === 0 && !alwaysConsumeDefault;
   }
 
   readonly local: DescriptorIndex<CompiledLocalRule>;
   readonly global: DescriptorIndex<CompiledGlobalRule>;
+  /** No global rules and no default bucket charged on a match: one descriptor then means one bucket at most. */
+  readonly localOnly: boolean;
 
   /** Every rule, default bucket last. */
   all(): CompiledRule[] {

@@ -4,6 +4,10 @@ import type { WindowCount, WindowIncrement, WindowStore } from './window-store';
 
 const NONE = -1;
 
+/** Offsets in a row's recency links. */
+const NEWER = 0;
+const OLDER = 1;
+
 /**
  * Per-key state bounded by least-recent use: one row of `stride` numbers per key in a flat `Float64Array`,
  * found through a `Map` from key to row. This is how the engine keeps one bucket (or counter) per distinct
@@ -14,6 +18,10 @@ const NONE = -1;
  * still among the most recent eighth of the table (fewer than `capacity / 8` keys were put in front of it
  * since it was) does not move it, so hot keys cost no writes; eviction still only takes keys that at least
  * 7/8 of the capacity has passed. Below a capacity of 16 the order is exact LRU.
+ *
+ * Memory layout: a row of {@link state} is followed by the key's promotion stamp (one more number), so a
+ * lookup reads the stamp from the memory the caller is about to read anyway; the two recency links of a row
+ * sit side by side. Offsets returned are into {@link state}; the numbers past `stride` are not the caller's.
  */
 export class SlotTable {
   /** The rows; may be replaced by a larger array when the table grows: re-read it after {@link acquire}. */
@@ -22,9 +30,10 @@ export class SlotTable {
   created = false;
   private readonly index = new Map<string, number>();
   private keys: (string | undefined)[] = [];
-  private newer: Int32Array;
-  private older: Int32Array;
-  private stamp: Int32Array;
+  /** Per row: the next newer and next older row ({@link NEWER}, {@link OLDER}), or {@link NONE}. */
+  private links: Int32Array;
+  /** Numbers per row in {@link state}: the caller's `stride`, then the stamp. */
+  private readonly width: number;
   private rows: number;
   private allocated = 0;
   private readonly free: number[] = [];
@@ -40,11 +49,10 @@ export class SlotTable {
   ) {
     this.cap = SlotTable.checkCapacity(capacity);
     this.promoteAfter = SlotTable.laziness(capacity);
+    this.width = stride + 1;
     this.rows = Math.min(capacity, 64);
-    this.state = new Float64Array(this.rows * stride);
-    this.newer = new Int32Array(this.rows);
-    this.older = new Int32Array(this.rows);
-    this.stamp = new Int32Array(this.rows);
+    this.state = new Float64Array(this.rows * this.width);
+    this.links = new Int32Array(this.rows * 2);
   }
 
   private static checkCapacity(capacity: number): number {
@@ -65,12 +73,15 @@ export class SlotTable {
     return this.cap;
   }
 
-  /** The row offset of `key` (marking it used), or -1. */
+  /** The row offset of `key` (marking it used), or -1 (then {@link insert} it). */
   find(key: string): number {
     const row = this.index.get(key);
     if (row === undefined) return NONE;
-    this.touch(row);
-    return row * this.stride;
+    const o = row * this.width;
+    // Stamps wrap at 2^32; the difference is still right as a 32-bit integer.
+    if (((this.promotions - this.state[o + this.stride]!) | 0) > this.promoteAfter && row !== this.newest)
+      this.promote(row);
+    return o;
   }
 
   /** Whether `key` is held, without touching its recency. */
@@ -83,12 +94,16 @@ export class SlotTable {
    * recently used key at capacity) and sets {@link created}.
    */
   acquire(key: string): number {
-    const found = this.index.get(key);
-    if (found !== undefined) {
-      this.created = false;
-      this.touch(found);
-      return found * this.stride;
-    }
+    const found = this.find(key);
+    this.created = found === NONE;
+    return found === NONE ? this.insert(key) : found;
+  }
+
+  /**
+   * Adds `key`, which must not be held, as the most recently used (evicting the least recently used key at
+   * capacity), and returns its row offset: the row holds stale data for the caller to initialise.
+   */
+  insert(key: string): number {
     let row: number;
     if (this.index.size >= this.cap) {
       row = this.oldest;
@@ -102,8 +117,7 @@ export class SlotTable {
     this.keys[row] = key;
     this.index.set(key, row);
     this.linkNewest(row);
-    this.created = true;
-    return row * this.stride;
+    return row * this.width;
   }
 
   delete(key: string): boolean {
@@ -131,53 +145,49 @@ export class SlotTable {
 
   /** Keys from most to least recently used. */
   *keysByRecency(): IterableIterator<string> {
-    for (let row = this.newest; row !== NONE; row = this.older[row]!) yield this.keys[row]!;
+    for (let row = this.newest; row !== NONE; row = this.links[row * 2 + OLDER]!) yield this.keys[row]!;
   }
 
   /** Row offsets of every key held (any order). */
   *offsets(): IterableIterator<number> {
-    for (const row of this.index.values()) yield row * this.stride;
+    for (const row of this.index.values()) yield row * this.width;
   }
 
   private grow(): void {
     const rows = Math.min(this.cap, this.rows * 2);
-    const state = new Float64Array(rows * this.stride);
+    const state = new Float64Array(rows * this.width);
     state.set(this.state);
     this.state = state;
-    const widen = (a: Int32Array): Int32Array => {
-      const b = new Int32Array(rows);
-      b.set(a);
-      return b;
-    };
-    this.newer = widen(this.newer);
-    this.older = widen(this.older);
-    this.stamp = widen(this.stamp);
+    const links = new Int32Array(rows * 2);
+    links.set(this.links);
+    this.links = links;
     this.rows = rows;
   }
 
-  private touch(row: number): void {
-    // Stamps wrap at 2^32; the difference is still right as a 32-bit integer.
-    if (((this.promotions - this.stamp[row]!) | 0) <= this.promoteAfter || row === this.newest) return;
+  /** Moves a row to the front (out of {@link find}, so that the common case stays small enough to inline). */
+  private promote(row: number): void {
     this.unlink(row);
     this.linkNewest(row);
   }
 
   private linkNewest(row: number): void {
+    const links = this.links;
     this.promotions = (this.promotions + 1) | 0;
-    this.stamp[row] = this.promotions;
-    this.older[row] = this.newest;
-    this.newer[row] = NONE;
-    if (this.newest !== NONE) this.newer[this.newest] = row;
+    this.state[row * this.width + this.stride] = this.promotions;
+    links[row * 2 + OLDER] = this.newest;
+    links[row * 2 + NEWER] = NONE;
+    if (this.newest !== NONE) links[this.newest * 2 + NEWER] = row;
     this.newest = row;
     if (this.oldest === NONE) this.oldest = row;
   }
 
   private unlink(row: number): void {
-    const newer = this.newer[row]!;
-    const older = this.older[row]!;
-    if (newer !== NONE) this.older[newer] = older;
+    const links = this.links;
+    const newer = links[row * 2 + NEWER]!;
+    const older = links[row * 2 + OLDER]!;
+    if (newer !== NONE) links[newer * 2 + OLDER] = older;
     else this.newest = older;
-    if (older !== NONE) this.newer[older] = newer;
+    if (older !== NONE) links[older * 2 + NEWER] = newer;
     else this.oldest = newer;
   }
 }
