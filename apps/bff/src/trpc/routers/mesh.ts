@@ -84,11 +84,18 @@ function policiesApplying(deps: ApiDeps, namespace: string, service: string, pod
       const ready = ((o.status as SmartLimiterStatus | undefined)?.conditions ?? []).find(
         (c) => c.type === 'Ready',
       );
+      const sets =
+        (o.spec as { sets?: Record<string, { descriptor?: { condition?: string }[] }> } | undefined)?.sets ??
+        {};
       return {
         name: o.metadata.name,
         ready: ready?.status === 'True',
         reason: ready?.reason ?? null,
         message: ready?.message ?? null,
+        /** The descriptors' conditions, e.g. to draw their thresholds. */
+        conditions: Object.values(sets).flatMap((s) =>
+          (s.descriptor ?? []).map((d) => d.condition ?? 'true'),
+        ),
       };
     });
 }
