@@ -249,15 +249,14 @@ export function describeControllerBehaviour(name: string, setup: () => Promise<C
           spec: { containers: [{ name: 'productpage', image: 'bookinfo/productpage:1.18' }] },
         });
         await store.updateStatus({ ...pod, status: { phase: 'Running' } });
-        await vi.waitFor(
-          async () =>
-            expect(JSON.stringify((await store.get('EnvoyFilter', ns, efName))?.spec)).toContain(
-              '"maxTokens":50',
-            ),
-          WAIT,
-        );
-        const sl = await store.get('SmartLimiter', ns, 'productpage');
-        expect((sl?.status as SmartLimiter['status'])?.metricStatus?.['_base.pod']).toBe('2');
+        // The EnvoyFilter is written before the status: wait for both.
+        await vi.waitFor(async () => {
+          expect(JSON.stringify((await store.get('EnvoyFilter', ns, efName))?.spec)).toContain(
+            '"maxTokens":50',
+          );
+          const sl = await store.get('SmartLimiter', ns, 'productpage');
+          expect((sl?.status as SmartLimiter['status'])?.metricStatus?.['_base.pod']).toBe('2');
+        }, WAIT);
       },
       TEST_TIMEOUT,
     );
