@@ -1,3 +1,4 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +15,22 @@ const ports = resolvePorts(['E2E_WEB_PORT', 'E2E_BFF_PORT', 'E2E_OFFLINE_WEB_POR
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const local = (port: number): string => `http://127.0.0.1:${port}`;
+
+/** Known tokens for the tests to log in with (see fixtures.ts), in a users file the BFF reads. */
+export const E2E_USERS = {
+  editor: { name: 'erin', role: 'editor', token: 'e2e-editor-token-0123456789' },
+  viewer: { name: 'vera', role: 'viewer', token: 'e2e-viewer-token-0123456789' },
+} as const;
+// A fresh data directory per run: no state from an earlier run (the config is also loaded by workers,
+// which start no server and only read E2E_USERS).
+const dataDir = mkdtempSync(join(tmpdir(), 'governor-e2e-'));
+const usersFile = join(dataDir, 'users.yaml');
+writeFileSync(
+  usersFile,
+  `users:\n${Object.values(E2E_USERS)
+    .map((u) => `  - { name: ${u.name}, role: ${u.role}, namespaces: '*', token: ${u.token} }`)
+    .join('\n')}\n`,
+);
 const bffUrl = local(ports.E2E_BFF_PORT);
 const webUrl = local(ports.E2E_WEB_PORT);
 const offlineWebUrl = local(ports.E2E_OFFLINE_WEB_PORT);
@@ -47,7 +64,7 @@ export default defineConfig({
     },
   },
   projects: [
-    { name: 'connected', testMatch: 'dashboard.spec.ts', use: { baseURL: webUrl } },
+    { name: 'connected', testIgnore: 'bff-unreachable.spec.ts', use: { baseURL: webUrl } },
     { name: 'bff-unreachable', testMatch: 'bff-unreachable.spec.ts', use: { baseURL: offlineWebUrl } },
   ],
   webServer: [
@@ -61,7 +78,9 @@ export default defineConfig({
         BFF_PORT: String(ports.E2E_BFF_PORT),
         // Embedded mode whatever the developer's shell has, and never the developer's own state.
         KUBECONFIG: '',
-        GOVERNOR_DATA_DIR: join(tmpdir(), `governor-e2e-${ports.E2E_BFF_PORT}`),
+        GOVERNOR_DATA_DIR: join(dataDir, 'data'),
+        GOVERNOR_USERS_FILE: usersFile,
+        GOVERNOR_ALLOWED_ORIGINS: webUrl,
       },
       reuseExistingServer: false,
       timeout: 60_000,

@@ -125,7 +125,7 @@ export function Overview() {
           />
         </label>
         <p className="text-xs text-slate-600 dark:text-slate-400" role="status">
-          {live.status === 'pending' || live.status === 'connecting'
+          {live.status === 'connecting' || live.status === 'idle'
             ? 'Connecting to live traffic…'
             : live.status === 'error'
               ? `Live traffic unavailable: ${live.error?.message ?? 'error'}`
@@ -178,7 +178,7 @@ export function Overview() {
                       className="text-indigo-700 underline-offset-2 hover:underline dark:text-indigo-300"
                     >
                       {s.name}
-                    </Link>
+                    </Link>{' '}
                     <span className="ml-1 text-xs text-slate-500 dark:text-slate-400">{s.namespace}</span>
                   </th>
                   <td className="px-3 py-2 tabular-nums">{s.pods}</td>

@@ -323,7 +323,11 @@ function RecentDecisions({ namespace, service }: { namespace: string; service: s
       <h3 id="decisions-heading" className="font-medium">
         Recent decisions
       </h3>
-      <ol className="mt-2 max-h-64 overflow-y-auto font-mono text-xs">
+      <ol
+        tabIndex={0}
+        aria-label="Recent decisions, newest first"
+        className="mt-2 max-h-64 overflow-y-auto font-mono text-xs"
+      >
         {items.map((d) => (
           <li key={d.id} className={d.outcome === 'limited' ? 'text-red-700 dark:text-red-400' : ''}>
             {time(d.t)} {d.outcome.padEnd(7)} {d.pod} user={d.user} {d.policy ? `by ${d.policy}` : ''}{' '}
@@ -358,7 +362,11 @@ function ServiceEvents({ namespace, policies }: { namespace: string; policies: s
       {shown.length === 0 ? (
         <p className="mt-2 text-sm text-slate-600 dark:text-slate-400">No quota changes or failures yet.</p>
       ) : (
-        <ol className="mt-2 max-h-64 space-y-1 overflow-y-auto text-sm">
+        <ol
+          tabIndex={0}
+          aria-label="Events, newest first"
+          className="mt-2 max-h-64 space-y-1 overflow-y-auto text-sm"
+        >
           {shown.map((e) => (
             <li key={e.id}>
               <span className="text-xs text-slate-500 dark:text-slate-400">

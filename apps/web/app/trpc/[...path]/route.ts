@@ -60,7 +60,11 @@ async function proxy(
       if (v !== null) out.set(h, v);
     }
   }
-  if ((out.get('content-type') ?? '').startsWith('text/event-stream')) out.set('x-accel-buffering', 'no');
+  if ((out.get('content-type') ?? '').startsWith('text/event-stream')) {
+    // Events must reach the browser as they happen: no compression or proxy buffering on the way.
+    out.set('cache-control', 'no-cache, no-transform');
+    out.set('x-accel-buffering', 'no');
+  }
   return new Response(upstream.body, { status: upstream.status, headers: out });
 }
 

@@ -1,0 +1,671 @@
+'use client';
+/**
+ * The SmartLimiter editor: a form and a YAML tab on the same text, checked by the BFF as you type; preview
+ * (the EnvoyFilters and a diff against the cluster), a what-if replay of recent traffic, apply with
+ * confirmation, and the history with diffs and rollback. Viewers see it read-only.
+ */
+import { yaml as yamlLanguage } from '@codemirror/lang-yaml';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { EditorView } from '@uiw/react-codemirror';
+import dynamic from 'next/dynamic';
+import Link from 'next/link';
+import { useRouter, useSearchParams } from 'next/navigation';
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { parse, stringify } from 'yaml';
+import { useTRPC } from '../lib/trpc';
+import { useCanEdit } from './app-shell';
+
+const CodeMirror = dynamic(() => import('@uiw/react-codemirror'), {
+  ssr: false,
+  loading: () => <p role="status">Loading the editor…</p>,
+});
+
+const SHADOW = 'governor.io/shadow';
+type Strategy = 'single' | 'average' | 'global';
+
+interface FormDescriptor {
+  set: string;
+  quota: string;
+  seconds: number;
+  strategy: Strategy;
+  condition: string;
+  port: number;
+  header: string;
+  headerValue: string;
+}
+interface FormModel {
+  namespace: string;
+  name: string;
+  shadow: boolean;
+  descriptors: FormDescriptor[];
+}
+
+function toYaml(m: FormModel): string {
+  const sets: Record<string, { descriptor: unknown[] }> = {};
+  for (const d of m.descriptors) {
+    (sets[d.set || '_base'] ??= { descriptor: [] }).descriptor.push({
+      action: { fill_interval: { seconds: d.seconds }, quota: d.quota, strategy: d.strategy },
+      condition: d.condition || 'true',
+      ...(d.header.trim() !== '' ? { match: [{ name: d.header.trim(), exact_match: d.headerValue }] } : {}),
+      target: { port: d.port },
+    });
+  }
+  return stringify(
+    {
+      apiVersion: 'microservice.slime.io/v1alpha2',
+      kind: 'SmartLimiter',
+      metadata: {
+        name: m.name,
+        namespace: m.namespace,
+        ...(m.shadow ? { annotations: { [SHADOW]: 'true' } } : {}),
+      },
+      spec: { sets },
+    },
+    { lineWidth: 0 },
+  );
+}
+
+/** The form's view of a YAML text, or why the form cannot show it. */
+function fromYaml(text: string): FormModel | string {
+  let o: unknown;
+  try {
+    o = parse(text);
+  } catch {
+    return 'The YAML does not parse: fix it in the YAML tab.';
+  }
+  const doc = o as {
+    metadata?: { name?: string; namespace?: string; annotations?: Record<string, string> };
+    spec?: { sets?: Record<string, { descriptor?: Record<string, unknown>[] }> };
+  } | null;
+  if (!doc || typeof doc !== 'object') return 'Not a SmartLimiter: edit it in the YAML tab.';
+  const descriptors: FormDescriptor[] = [];
+  for (const [set, s] of Object.entries(doc.spec?.sets ?? {})) {
+    for (const d of s.descriptor ?? []) {
+      const action = (d.action ?? {}) as {
+        fill_interval?: { seconds?: number; nanos?: number };
+        quota?: unknown;
+        strategy?: string;
+      };
+      const match = (d.match ?? []) as { name?: string; exact_match?: string }[];
+      const target = (d.target ?? {}) as {
+        port?: number;
+        direction?: string;
+        route?: unknown;
+        host?: unknown;
+      };
+      const known = Object.keys(d).every((k) => ['action', 'condition', 'match', 'target'].includes(k));
+      if (
+        !known ||
+        match.length > 1 ||
+        (match[0] && match[0].exact_match === undefined) ||
+        target.route ||
+        target.host ||
+        target.direction ||
+        action.fill_interval?.nanos
+      )
+        return 'This policy uses fields the form does not show: edit it in the YAML tab.';
+      descriptors.push({
+        set,
+        quota: String(action.quota ?? ''),
+        seconds: action.fill_interval?.seconds ?? 1,
+        strategy: (action.strategy as Strategy | undefined) ?? 'single',
+        condition: String(d.condition ?? 'true'),
+        port: target.port ?? 9080,
+        header: match[0]?.name ?? '',
+        headerValue: match[0]?.exact_match ?? '',
+      });
+    }
+  }
+  return {
+    namespace: doc.metadata?.namespace ?? 'default',
+    name: doc.metadata?.name ?? '',
+    shadow: doc.metadata?.annotations?.[SHADOW] === 'true',
+    descriptors,
+  };
+}
+
+const newDescriptor = (port = 9080): FormDescriptor => ({
+  set: '_base',
+  quota: '10',
+  seconds: 1,
+  strategy: 'single',
+  condition: 'true',
+  port,
+  header: '',
+  headerValue: '',
+});
+
+const field = 'rounded-md border border-slate-300 bg-white px-2 py-1 dark:border-slate-600 dark:bg-slate-900';
+const button =
+  'rounded-md border border-slate-300 px-3 py-1.5 text-sm disabled:opacity-50 dark:border-slate-600';
+const primary = 'rounded-md bg-indigo-600 px-3 py-1.5 text-sm font-medium text-white disabled:opacity-50';
+
+export function PolicyEditor() {
+  const trpc = useTRPC();
+  const params = useSearchParams();
+  const router = useRouter();
+  const queryClient = useQueryClient();
+  const namespace = params.get('namespace') ?? 'default';
+  const existingName = params.get('name');
+  const service = params.get('service');
+  const canEdit = useCanEdit(namespace);
+
+  const existing = useQuery({
+    ...trpc.policies.get.queryOptions({ namespace, name: existingName ?? '' }),
+    enabled: existingName !== null,
+  });
+  const serviceInfo = useQuery({
+    ...trpc.services.get.queryOptions({ namespace, name: service ?? '' }),
+    enabled: service !== null,
+  });
+  const [text, setText] = useState<string | null>(null);
+  const [tab, setTab] = useState<'form' | 'yaml'>('form');
+  const [confirming, setConfirming] = useState(false);
+
+  // The starting text: the stored policy, or a new one for the service.
+  useEffect(() => {
+    if (text !== null) return;
+    if (existingName !== null) {
+      if (existing.data) setText(existing.data.yaml);
+    } else if (service === null || serviceInfo.data || serviceInfo.isError) {
+      const port = serviceInfo.data?.ports[0]?.port ?? 9080;
+      setText(toYaml({ namespace, name: service ?? '', shadow: false, descriptors: [newDescriptor(port)] }));
+    }
+  }, [text, existingName, existing.data, service, serviceInfo.data, serviceInfo.isError, namespace]);
+
+  const yamlText = text ?? '';
+  const model = useMemo(() => fromYaml(yamlText), [yamlText]);
+
+  // Checked by the BFF as you type (after a short pause).
+  const validate = useMutation(trpc.policies.validate.mutationOptions());
+  const [checkedText, setCheckedText] = useState<string | null>(null);
+  const validateRef = useRef(validate.mutate);
+  validateRef.current = validate.mutate;
+  useEffect(() => {
+    if (text === null) return;
+    const timer = setTimeout(
+      () => validateRef.current({ yaml: text }, { onSuccess: () => setCheckedText(text) }),
+      300,
+    );
+    return () => clearTimeout(timer);
+  }, [text]);
+  const issues = validate.data?.issues ?? [];
+  const errors = issues.filter((i) => i.severity === 'error');
+  const upToDate = checkedText === text && !validate.isPending;
+
+  const preview = useMutation(trpc.policies.preview.mutationOptions());
+  const whatIf = useMutation(trpc.replay.run.mutationOptions());
+  const history = useQuery({
+    ...trpc.policies.history.queryOptions({ namespace, name: existingName ?? '' }),
+    enabled: existingName !== null,
+  });
+  const invalidate = async () => {
+    await queryClient.invalidateQueries({ queryKey: trpc.policies.pathKey() });
+    await queryClient.invalidateQueries({ queryKey: trpc.services.pathKey() });
+  };
+  const apply = useMutation(
+    trpc.policies.applyPolicy.mutationOptions({
+      onSuccess: async (r) => {
+        setConfirming(false);
+        await invalidate();
+        if (existingName === null) router.replace(`/policies/edit?namespace=${r.namespace}&name=${r.name}`);
+      },
+    }),
+  );
+  const rollback = useMutation(
+    trpc.policies.rollback.mutationOptions({
+      onSuccess: async () => {
+        await invalidate();
+        const fresh = await queryClient.fetchQuery(
+          trpc.policies.get.queryOptions({ namespace, name: existingName ?? '' }),
+        );
+        setText(fresh.yaml);
+      },
+    }),
+  );
+
+  const updateModel = (change: (m: FormModel) => void) => {
+    if (typeof model === 'string') return;
+    const next = structuredClone(model);
+    change(next);
+    setText(toYaml(next));
+  };
+
+  if (existingName !== null && existing.isError)
+    return (
+      <p role="alert">
+        Could not load {namespace}/{existingName}: {existing.error.message}
+      </p>
+    );
+  if (text === null) return <p role="status">Loading the policy…</p>;
+
+  const title = existingName ? `${namespace}/${existingName}` : 'New policy';
+  return (
+    <div className="space-y-6">
+      <div className="flex flex-wrap items-baseline justify-between gap-2">
+        <div>
+          <p className="text-sm">
+            <Link href="/policies" className="text-indigo-700 underline dark:text-indigo-300">
+              Policies
+            </Link>
+          </p>
+          <h2 className="text-2xl font-semibold">{title}</h2>
+          {existing.data && (
+            <p className="text-sm text-slate-600 dark:text-slate-400">
+              {existing.data.conditions.map((c) => `${c.type}: ${c.status}`).join(' · ')}
+            </p>
+          )}
+        </div>
+        {!canEdit && (
+          <p className="rounded-md bg-slate-100 px-3 py-1 text-sm dark:bg-slate-800">
+            Read-only: your role cannot change policies here.
+          </p>
+        )}
+      </div>
+
+      <div
+        role="tablist"
+        aria-label="Edit as"
+        className="flex gap-1 border-b border-slate-200 dark:border-slate-800"
+      >
+        {(['form', 'yaml'] as const).map((t) => (
+          <button
+            key={t}
+            type="button"
+            role="tab"
+            id={`tab-${t}`}
+            aria-selected={tab === t}
+            aria-controls={`panel-${t}`}
+            onClick={() => setTab(t)}
+            className={`px-3 py-1.5 text-sm ${tab === t ? 'border-b-2 border-indigo-600 font-medium' : 'text-slate-600 dark:text-slate-400'}`}
+          >
+            {t === 'form' ? 'Form' : 'YAML'}
+          </button>
+        ))}
+      </div>
+
+      {tab === 'form' ? (
+        <div role="tabpanel" id="panel-form" aria-labelledby="tab-form" className="space-y-4">
+          {typeof model === 'string' ? (
+            <p role="status">{model}</p>
+          ) : (
+            <fieldset disabled={!canEdit} className="space-y-4">
+              <div className="flex flex-wrap gap-4">
+                <label className="text-sm">
+                  <span className="block">Service</span>
+                  <input
+                    className={field}
+                    value={model.name}
+                    disabled={existingName !== null}
+                    onChange={(e) => updateModel((m) => void (m.name = e.target.value))}
+                  />
+                </label>
+                <label className="text-sm">
+                  <span className="block">Namespace</span>
+                  <input
+                    className={field}
+                    value={model.namespace}
+                    disabled={existingName !== null}
+                    onChange={(e) => updateModel((m) => void (m.namespace = e.target.value))}
+                  />
+                </label>
+                <label className="flex items-center gap-2 self-end text-sm">
+                  <input
+                    type="checkbox"
+                    checked={model.shadow}
+                    onChange={(e) => updateModel((m) => void (m.shadow = e.target.checked))}
+                  />
+                  Shadow mode (count what it would limit, limit nothing)
+                </label>
+              </div>
+              {model.descriptors.map((d, i) => (
+                <fieldset key={i} className="rounded-lg border border-slate-200 p-3 dark:border-slate-700">
+                  <legend className="px-1 text-sm font-medium">Limit {i + 1}</legend>
+                  <div className="flex flex-wrap gap-3">
+                    <label className="text-sm">
+                      <span className="block">Set</span>
+                      <input
+                        className={`${field} w-24`}
+                        value={d.set}
+                        onChange={(e) => updateModel((m) => void (m.descriptors[i]!.set = e.target.value))}
+                      />
+                    </label>
+                    <label className="text-sm">
+                      <span className="block">Quota</span>
+                      <input
+                        className={`${field} w-40`}
+                        value={d.quota}
+                        onChange={(e) => updateModel((m) => void (m.descriptors[i]!.quota = e.target.value))}
+                      />
+                    </label>
+                    <label className="text-sm">
+                      <span className="block">Per (seconds)</span>
+                      <input
+                        type="number"
+                        min={1}
+                        className={`${field} w-24`}
+                        value={d.seconds}
+                        onChange={(e) =>
+                          updateModel(
+                            (m) =>
+                              void (m.descriptors[i]!.seconds = Math.max(1, Number(e.target.value) || 1)),
+                          )
+                        }
+                      />
+                    </label>
+                    <label className="text-sm">
+                      <span className="block">Strategy</span>
+                      <select
+                        className={field}
+                        value={d.strategy}
+                        onChange={(e) =>
+                          updateModel((m) => void (m.descriptors[i]!.strategy = e.target.value as Strategy))
+                        }
+                      >
+                        <option value="single">single (per pod)</option>
+                        <option value="average">average (split over pods)</option>
+                        <option value="global">global (shared)</option>
+                      </select>
+                    </label>
+                    <label className="text-sm">
+                      <span className="block">Port</span>
+                      <input
+                        type="number"
+                        className={`${field} w-24`}
+                        value={d.port}
+                        onChange={(e) =>
+                          updateModel((m) => void (m.descriptors[i]!.port = Number(e.target.value) || 0))
+                        }
+                      />
+                    </label>
+                  </div>
+                  <div className="mt-3 flex flex-wrap gap-3">
+                    <label className="text-sm">
+                      <span className="block">Condition</span>
+                      <input
+                        className={`${field} w-80 font-mono`}
+                        list="condition-examples"
+                        value={d.condition}
+                        onChange={(e) =>
+                          updateModel((m) => void (m.descriptors[i]!.condition = e.target.value))
+                        }
+                      />
+                    </label>
+                    <label className="text-sm">
+                      <span className="block">Only requests with header</span>
+                      <input
+                        className={`${field} w-32`}
+                        placeholder="x-user"
+                        value={d.header}
+                        onChange={(e) => updateModel((m) => void (m.descriptors[i]!.header = e.target.value))}
+                      />
+                    </label>
+                    <label className="text-sm">
+                      <span className="block">equal to</span>
+                      <input
+                        className={`${field} w-32`}
+                        value={d.headerValue}
+                        onChange={(e) =>
+                          updateModel((m) => void (m.descriptors[i]!.headerValue = e.target.value))
+                        }
+                      />
+                    </label>
+                    <button
+                      type="button"
+                      className={`${button} self-end`}
+                      onClick={() => updateModel((m) => void m.descriptors.splice(i, 1))}
+                    >
+                      Remove limit {i + 1}
+                    </button>
+                  </div>
+                </fieldset>
+              ))}
+              <datalist id="condition-examples">
+                <option value="true" />
+                <option value="{{._base.cpu.percent}}>80" />
+                <option value="{{._base.qps}}>100" />
+                <option value="{{._base.rt99}}>500" />
+              </datalist>
+              <button
+                type="button"
+                className={button}
+                onClick={() => updateModel((m) => void m.descriptors.push(newDescriptor()))}
+              >
+                Add a limit
+              </button>
+            </fieldset>
+          )}
+        </div>
+      ) : (
+        <div role="tabpanel" id="panel-yaml" aria-labelledby="tab-yaml">
+          <CodeMirror
+            value={yamlText}
+            height="24rem"
+            editable={canEdit}
+            extensions={[yamlLanguage(), EditorView.contentAttributes.of({ 'aria-label': 'Policy YAML' })]}
+            onChange={(v) => setText(v)}
+            theme={
+              typeof document !== 'undefined' && document.documentElement.classList.contains('dark')
+                ? 'dark'
+                : 'light'
+            }
+          />
+        </div>
+      )}
+
+      <section aria-labelledby="problems-heading">
+        <h3 id="problems-heading" className="sr-only">
+          Problems
+        </h3>
+        <p role="status" className="text-sm">
+          {!upToDate
+            ? 'Checking…'
+            : errors.length === 0
+              ? 'No problems found.'
+              : `${errors.length} problem${errors.length === 1 ? '' : 's'}:`}
+        </p>
+        {issues.length > 0 && (
+          <ul aria-label="Problems" className="mt-1 space-y-1 text-sm">
+            {issues.map((i, n) => (
+              <li
+                key={n}
+                className={
+                  i.severity === 'error'
+                    ? 'text-red-700 dark:text-red-400'
+                    : 'text-amber-700 dark:text-amber-400'
+                }
+              >
+                {i.line !== undefined && `line ${i.line}: `}
+                {i.path && <code>{i.path}</code>} {i.message}
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+
+      <div className="flex flex-wrap gap-2">
+        <button
+          type="button"
+          className={button}
+          disabled={errors.length > 0 || !upToDate || preview.isPending}
+          onClick={() => preview.mutate({ yaml: yamlText })}
+        >
+          {preview.isPending ? 'Previewing…' : 'Preview'}
+        </button>
+        <button
+          type="button"
+          className={button}
+          disabled={errors.length > 0 || !upToDate || whatIf.isPending}
+          onClick={() => whatIf.mutate({ policy: yamlText, recentSeconds: 60 })}
+        >
+          {whatIf.isPending ? 'Replaying…' : 'What if (last 60 s)'}
+        </button>
+        {canEdit && (
+          <button
+            type="button"
+            className={primary}
+            disabled={errors.length > 0 || !upToDate || apply.isPending}
+            onClick={() => setConfirming(true)}
+          >
+            Apply…
+          </button>
+        )}
+      </div>
+
+      {confirming && (
+        <div
+          role="alertdialog"
+          aria-labelledby="confirm-heading"
+          aria-modal="false"
+          className="rounded-lg border border-indigo-300 bg-indigo-50 p-4 dark:border-indigo-700 dark:bg-indigo-950"
+        >
+          <h3 id="confirm-heading" className="font-medium">
+            Apply this policy? Envoy will enforce what it renders.
+          </h3>
+          <div className="mt-3 flex gap-2">
+            <button
+              type="button"
+              className={primary}
+              autoFocus
+              disabled={apply.isPending}
+              onClick={() => apply.mutate({ yaml: yamlText })}
+            >
+              {apply.isPending ? 'Applying…' : 'Apply now'}
+            </button>
+            <button type="button" className={button} onClick={() => setConfirming(false)}>
+              Cancel
+            </button>
+          </div>
+        </div>
+      )}
+      {apply.isError && <p role="alert">Not applied: {apply.error.message}</p>}
+      {apply.isSuccess && <p role="status">Applied. The control plane is rendering it now.</p>}
+
+      {preview.data && (
+        <section aria-labelledby="preview-heading" className="space-y-3">
+          <h3 id="preview-heading" className="font-medium">
+            Preview
+          </h3>
+          {preview.data.diff.length === 0 && (
+            <p className="text-sm">No EnvoyFilter: no limit is active with today&apos;s metrics.</p>
+          )}
+          {preview.data.diff.map((d) => (
+            <div key={d.name}>
+              <h4 className="text-sm font-medium">
+                EnvoyFilter {d.name}: {d.change}
+              </h4>
+              <pre
+                tabIndex={0}
+                aria-label={`Diff of ${d.name}`}
+                className="mt-1 max-h-80 overflow-auto rounded-md bg-slate-900 p-3 text-xs text-slate-100"
+              >
+                {d.lines.map((l, n) => (
+                  <div
+                    key={n}
+                    className={l.op === '+' ? 'text-emerald-300' : l.op === '-' ? 'text-red-300' : ''}
+                  >
+                    {l.op} {l.text}
+                  </div>
+                ))}
+              </pre>
+            </div>
+          ))}
+          <details>
+            <summary className="cursor-pointer text-sm">Changes to the SmartLimiter</summary>
+            <pre
+              tabIndex={0}
+              aria-label="Diff of the policy"
+              className="mt-1 max-h-80 overflow-auto rounded-md bg-slate-900 p-3 text-xs text-slate-100"
+            >
+              {preview.data.specDiff.map((l, n) => (
+                <div
+                  key={n}
+                  className={l.op === '+' ? 'text-emerald-300' : l.op === '-' ? 'text-red-300' : ''}
+                >
+                  {l.op} {l.text}
+                </div>
+              ))}
+            </pre>
+          </details>
+        </section>
+      )}
+
+      {whatIf.isError && <p role="alert">What-if failed: {whatIf.error.message}</p>}
+      {whatIf.data && (
+        <section aria-labelledby="whatif-heading">
+          <h3 id="whatif-heading" className="font-medium">
+            What if: the last 60 s of traffic through this policy
+          </h3>
+          <p className="text-sm">
+            {whatIf.data.summary.requests} requests: {whatIf.data.summary.allowed} allowed,{' '}
+            {whatIf.data.summary.limited} limited.
+          </p>
+          <div
+            className="h-48"
+            role="img"
+            aria-label={`Replay: ${whatIf.data.summary.allowed} allowed, ${whatIf.data.summary.limited} limited`}
+          >
+            <ResponsiveContainer>
+              <BarChart data={whatIf.data.seconds}>
+                <CartesianGrid strokeDasharray="3 3" opacity={0.3} />
+                <XAxis dataKey="second" />
+                <YAxis />
+                <Tooltip />
+                <Legend />
+                <Bar dataKey="allowed" stackId="1" fill="#10b981" isAnimationActive={false} />
+                <Bar dataKey="limited" stackId="1" fill="#f87171" isAnimationActive={false} />
+              </BarChart>
+            </ResponsiveContainer>
+          </div>
+        </section>
+      )}
+
+      {existingName !== null && (
+        <section aria-labelledby="history-heading">
+          <h3 id="history-heading" className="font-medium">
+            History
+          </h3>
+          {history.data?.length === 0 && <p className="text-sm">No change made through Governor yet.</p>}
+          <ol className="mt-2 space-y-2">
+            {(history.data ?? []).map((h) => (
+              <li key={h.id} className="rounded-md border border-slate-200 p-2 text-sm dark:border-slate-700">
+                <span className="font-medium">Version {h.id}</span>: {h.action}
+                {h.restoredFrom !== null && ` of version ${h.restoredFrom}`} by {h.user},{' '}
+                {new Date(h.at).toLocaleString()}
+                <details>
+                  <summary className="cursor-pointer">Diff</summary>
+                  <pre
+                    tabIndex={0}
+                    aria-label={`Diff of version ${h.id}`}
+                    className="mt-1 max-h-60 overflow-auto rounded-md bg-slate-900 p-2 text-xs text-slate-100"
+                  >
+                    {h.diff.map((l, n) => (
+                      <div
+                        key={n}
+                        className={l.op === '+' ? 'text-emerald-300' : l.op === '-' ? 'text-red-300' : ''}
+                      >
+                        {l.op} {l.text}
+                      </div>
+                    ))}
+                  </pre>
+                </details>
+                {canEdit && h.yaml !== null && (
+                  <button
+                    type="button"
+                    className={`${button} mt-1`}
+                    disabled={rollback.isPending}
+                    onClick={() => rollback.mutate({ namespace, name: existingName, toId: h.id })}
+                  >
+                    Roll back to version {h.id}
+                  </button>
+                )}
+              </li>
+            ))}
+          </ol>
+          {rollback.isError && <p role="alert">Rollback failed: {rollback.error.message}</p>}
+        </section>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,107 @@
+import { expect, type Locator, type Page } from '@playwright/test';
+
+/** The login page. */
+export class LoginPage {
+  constructor(readonly page: Page) {}
+
+  async login(token: string): Promise<void> {
+    await this.page.goto('/login');
+    await this.page.getByLabel('Token').fill(token);
+    await this.page.getByRole('button', { name: 'Log in' }).click();
+    await expect(this.page.getByRole('navigation', { name: 'Main' })).toBeVisible();
+  }
+}
+
+/** The overview: every service with its live figures. */
+export class OverviewPage {
+  readonly table: Locator;
+
+  constructor(readonly page: Page) {
+    this.table = page.getByRole('table', { name: 'Services with live traffic' });
+  }
+
+  async goto(): Promise<void> {
+    await this.page.goto('/');
+  }
+
+  row(service: string): Locator {
+    return this.table
+      .getByRole('row')
+      .filter({ has: this.page.getByRole('rowheader', { name: new RegExp(`^${service}\\b`) }) });
+  }
+
+  /** The live requests per second shown for a service. */
+  async rps(service: string): Promise<number> {
+    return Number(await this.row(service).locator('[data-column="rps"]').innerText());
+  }
+}
+
+/** A service's page. */
+export class ServicePage {
+  constructor(readonly page: Page) {}
+
+  async goto(namespace: string, name: string): Promise<void> {
+    await this.page.goto(`/services/${namespace}/${name}`);
+    await expect(this.page.getByRole('heading', { level: 2, name })).toBeVisible();
+  }
+
+  figure(label: 'Allowed/s' | 'Limited/s' | 'p99 (ms)' | 'CPU %'): Locator {
+    return this.page.getByRole('definition').and(this.page.getByLabel(label, { exact: true }));
+  }
+
+  policy(name: string): Locator {
+    return this.page
+      .getByRole('region', { name: 'Policies' })
+      .getByRole('listitem')
+      .filter({ hasText: name });
+  }
+}
+
+/** The policy editor. */
+export class PolicyEditorPage {
+  readonly problems: Locator;
+  readonly status: Locator;
+
+  constructor(readonly page: Page) {
+    this.problems = page.getByRole('list', { name: 'Problems' });
+    this.status = page.getByRole('region', { name: 'Problems' }).getByRole('status');
+  }
+
+  async open(namespace: string, name: string): Promise<void> {
+    await this.page.goto(`/policies/edit?namespace=${namespace}&name=${name}`);
+    await expect(this.page.getByRole('heading', { level: 2, name: `${namespace}/${name}` })).toBeVisible();
+  }
+
+  tab(name: 'Form' | 'YAML'): Locator {
+    return this.page.getByRole('tab', { name });
+  }
+
+  button(name: string | RegExp): Locator {
+    return this.page.getByRole('button', { name });
+  }
+
+  async waitChecked(): Promise<void> {
+    await expect(this.status).not.toHaveText('Checking…');
+  }
+
+  /** Replaces the YAML text (as a paste: CodeMirror does not re-indent it). */
+  async setYaml(text: string): Promise<void> {
+    await this.tab('YAML').click();
+    const editor = this.page.getByRole('textbox', { name: 'Policy YAML' });
+    await editor.click();
+    await this.page.keyboard.press('ControlOrMeta+A');
+    await this.page.keyboard.insertText(text);
+  }
+
+  async yaml(): Promise<string> {
+    await this.tab('YAML').click();
+    return this.page.getByRole('textbox', { name: 'Policy YAML' }).innerText();
+  }
+
+  async apply(): Promise<void> {
+    await this.waitChecked();
+    await this.button('Apply…').click();
+    await this.page.getByRole('alertdialog').getByRole('button', { name: 'Apply now' }).click();
+    await expect(this.page.getByRole('status').filter({ hasText: 'Applied.' })).toBeVisible();
+  }
+}

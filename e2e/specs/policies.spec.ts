@@ -1,0 +1,112 @@
+import { expect, test } from '../fixtures';
+
+test.describe('policies', () => {
+  test('creates a policy through the form, previews it, applies it, and the service gets limited', async ({
+    login,
+    servicePage,
+    editor,
+    page,
+    saveScreenshot,
+    checkAccessibility,
+  }) => {
+    await login('editor');
+    await servicePage.goto('default', 'ratings');
+    await saveScreenshot('service');
+    await checkAccessibility();
+    await page.getByRole('link', { name: 'New policy' }).click();
+    await expect(editor.tab('Form')).toHaveAttribute('aria-selected', 'true');
+    await page.getByLabel('Quota').fill('5');
+    await page.getByLabel('Strategy').selectOption('single');
+    await editor.waitChecked();
+    await expect(editor.status).toHaveText('No problems found.');
+    await editor.button('Preview').click();
+    await expect(
+      page.getByRole('heading', { name: /EnvoyFilter ratings\.default\.ratelimit: added/ }),
+    ).toBeVisible();
+    await saveScreenshot('editor-preview');
+    await checkAccessibility();
+    await editor.apply();
+    await expect(page.getByRole('heading', { level: 2, name: 'default/ratings' })).toBeVisible();
+    await servicePage.goto('default', 'ratings');
+    await expect
+      .poll(async () => Number(await servicePage.figure('Limited/s').innerText()), { timeout: 15_000 })
+      .toBeGreaterThan(0);
+    await expect(servicePage.policy('ratings')).toContainText('Ready', { timeout: 15_000 });
+  });
+
+  test('names an unknown metric inline as you type and disables apply', async ({ login, editor, page }) => {
+    await login('editor');
+    await editor.open('default', 'reviews');
+    const yaml = await editor.yaml();
+    await editor.setYaml(yaml.replace('{{._base.cpu.percent}}', '{{._base.cpu.percnt}}'));
+    await expect(editor.problems).toContainText('cpu.percnt');
+    await expect(editor.problems).toContainText(/line \d+/);
+    await expect(editor.button('Apply…')).toBeDisabled();
+    await expect(page.getByRole('button', { name: 'Preview' })).toBeDisabled();
+  });
+
+  test('edits the quota, shows the diff, applies, and rolls back from the history', async ({
+    login,
+    editor,
+    page,
+  }) => {
+    await login('editor');
+    await editor.open('default', 'details');
+    await page.getByLabel('Quota').fill('9');
+    await editor.waitChecked();
+    await editor.button('Preview').click();
+    await page.getByText('Changes to the SmartLimiter').click();
+    const diff = page.getByLabel('Diff of the policy');
+    await expect(diff).toContainText(/\+\s+quota: "9"/);
+    await expect(diff).toContainText(/-\s+quota: "5"/);
+    await editor.apply();
+    const history = page.getByRole('region', { name: 'History' });
+    await expect(history.getByRole('listitem')).toHaveCount(1);
+    // Apply once more, then roll back to the first applied version.
+    await page.getByLabel('Quota').fill('12');
+    await editor.apply();
+    await expect(history.getByRole('listitem')).toHaveCount(2);
+    const first = history.getByRole('listitem').last();
+    await first.getByRole('button', { name: /Roll back to version/ }).click();
+    await expect(history.getByRole('listitem')).toHaveCount(3);
+    await expect(history.getByRole('listitem').first()).toContainText('rollback');
+    await expect(page.getByLabel('Quota')).toHaveValue('9');
+  });
+
+  test('a viewer sees no edit controls, and a direct change is refused', async ({
+    login,
+    editor,
+    page,
+    baseURL,
+    saveScreenshot,
+  }) => {
+    await login('viewer');
+    await editor.open('default', 'productpage');
+    await expect(page.getByText('Read-only')).toBeVisible();
+    await expect(editor.button('Apply…')).toHaveCount(0);
+    await expect(page.getByRole('button', { name: /Roll back/ })).toHaveCount(0);
+    await saveScreenshot('policy-viewer');
+    const before = await editor.yaml();
+    const res = await page.request.post(`${baseURL}/trpc/policies.delete`, {
+      data: { namespace: 'default', name: 'productpage' },
+      headers: { origin: baseURL!, 'content-type': 'application/json' },
+    });
+    expect(res.status()).toBe(403);
+    await page.reload();
+    expect(await editor.yaml()).toBe(before);
+  });
+
+  test('the policy list explains each status', async ({
+    login,
+    page,
+    checkAccessibility,
+    saveScreenshot,
+  }) => {
+    await login('viewer');
+    await page.goto('/policies');
+    const table = page.getByRole('table', { name: 'SmartLimiters' });
+    await expect(table.getByRole('row').filter({ hasText: 'details' })).toContainText(/Ready|Not ready/);
+    await saveScreenshot('policies');
+    await checkAccessibility();
+  });
+});
