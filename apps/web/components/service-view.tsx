@@ -128,7 +128,11 @@ export function ServiceView({ namespace, name }: { namespace: string; name: stri
         </div>
       </div>
 
-      <dl aria-label="Now" className="grid grid-cols-2 gap-3 sm:grid-cols-4">
+      <dl
+        aria-label="Now"
+        data-second={lastLive?.second ?? ''}
+        className="grid grid-cols-2 gap-3 sm:grid-cols-4"
+      >
         {[
           ['Allowed/s', allowedNow.toFixed(0), 'allowed-now'],
           ['Limited/s', limitedNow.toFixed(0), 'limited-now'],
