@@ -109,4 +109,21 @@ test.describe('policies', () => {
     await saveScreenshot('policies');
     await checkAccessibility();
   });
+
+  test('builds a condition from lists, which the YAML tab shows and the BFF accepts', async ({
+    login,
+    editor,
+    page,
+  }) => {
+    await login('editor');
+    await page.goto('/policies/edit?namespace=default&service=ratings');
+    await page.getByLabel('When').selectOption('qps');
+    await page.getByRole('combobox', { name: /^is/ }).selectOption('>=');
+    await page.getByLabel('Threshold').fill('12');
+    await editor.waitChecked();
+    await expect(editor.status).toHaveText('No problems found.');
+    expect(await editor.yaml()).toContain('condition: "{{._base.qps}}>=12"');
+    await editor.tab('Form').click();
+    await expect(page.getByLabel('When')).toHaveValue('qps');
+  });
 });

@@ -136,6 +136,100 @@ const newDescriptor = (port = 9080): FormDescriptor => ({
   headerValue: '',
 });
 
+/** A condition as the builder understands it: always, or one metric of a set compared with a number. */
+const SIMPLE_CONDITION = /^\{\{\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_.-]+)\}\}\s*(>=|<=|>|<)\s*(-?[\d.]+)$/;
+const BUILDER_METRICS = [
+  ['cpu.percent', 'CPU % of limit'],
+  ['qps', 'requests/s'],
+  ['limited_qps', 'limited requests/s'],
+  ['rt99', 'p99 latency (ms)'],
+  ['pod', 'running pods'],
+] as const;
+
+/** Always, or "metric op value" from lists; anything else is edited as text. */
+function ConditionBuilder({
+  value,
+  set,
+  onChange,
+}: {
+  value: string;
+  set: string;
+  onChange: (c: string) => void;
+}) {
+  const simple = SIMPLE_CONDITION.exec(value.trim());
+  const always = value.trim() === 'true' || value.trim() === '';
+  const [asText, setAsText] = useState(!always && !simple);
+  if (asText || (!always && !simple))
+    return (
+      <div className="flex items-end gap-2">
+        <label className="text-sm">
+          <span className="block">Condition</span>
+          <input
+            className={`${field} w-80 font-mono`}
+            list="condition-examples"
+            value={value}
+            onChange={(e) => onChange(e.target.value)}
+          />
+        </label>
+        {(always || simple) && (
+          <button type="button" className={button} onClick={() => setAsText(false)}>
+            Use the builder
+          </button>
+        )}
+      </div>
+    );
+  const metric = simple?.[2] ?? 'cpu.percent';
+  const op = simple?.[3] ?? '>';
+  const threshold = simple?.[4] ?? '80';
+  const compose = (m: string, o: string, t: string) => onChange(`{{.${simple?.[1] ?? set}.${m}}}${o}${t}`);
+  return (
+    <fieldset className="flex flex-wrap items-end gap-2">
+      <legend className="text-sm">Condition</legend>
+      <label className="text-sm">
+        <span className="block">When</span>
+        <select
+          className={field}
+          value={always ? 'always' : metric}
+          onChange={(e) =>
+            e.target.value === 'always' ? onChange('true') : compose(e.target.value, op, threshold)
+          }
+        >
+          <option value="always">always</option>
+          {BUILDER_METRICS.map(([m, label]) => (
+            <option key={m} value={m}>
+              {label} ({m})
+            </option>
+          ))}
+        </select>
+      </label>
+      {!always && (
+        <>
+          <label className="text-sm">
+            <span className="block">is</span>
+            <select className={field} value={op} onChange={(e) => compose(metric, e.target.value, threshold)}>
+              {['>', '>=', '<', '<='].map((o) => (
+                <option key={o}>{o}</option>
+              ))}
+            </select>
+          </label>
+          <label className="text-sm">
+            <span className="block">Threshold</span>
+            <input
+              type="number"
+              className={`${field} w-24`}
+              value={threshold}
+              onChange={(e) => compose(metric, op, e.target.value === '' ? '0' : e.target.value)}
+            />
+          </label>
+        </>
+      )}
+      <button type="button" className={button} onClick={() => setAsText(true)}>
+        Edit as text
+      </button>
+    </fieldset>
+  );
+}
+
 const field = 'rounded-md border border-slate-300 bg-white px-2 py-1 dark:border-slate-600 dark:bg-slate-900';
 const button =
   'rounded-md border border-slate-300 px-3 py-1.5 text-sm disabled:opacity-50 dark:border-slate-600';
@@ -381,17 +475,11 @@ export function PolicyEditor() {
                     </label>
                   </div>
                   <div className="mt-3 flex flex-wrap gap-3">
-                    <label className="text-sm">
-                      <span className="block">Condition</span>
-                      <input
-                        className={`${field} w-80 font-mono`}
-                        list="condition-examples"
-                        value={d.condition}
-                        onChange={(e) =>
-                          updateModel((m) => void (m.descriptors[i]!.condition = e.target.value))
-                        }
-                      />
-                    </label>
+                    <ConditionBuilder
+                      value={d.condition}
+                      set={d.set || '_base'}
+                      onChange={(c) => updateModel((m) => void (m.descriptors[i]!.condition = c))}
+                    />
                     <label className="text-sm">
                       <span className="block">Only requests with header</span>
                       <input
