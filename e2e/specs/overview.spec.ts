@@ -19,6 +19,12 @@ test.describe('overview', () => {
       'Live: updated every second',
     );
     await expect(page.getByRole('list', { name: 'Dependencies' })).toContainText('Store: ok');
+    // Who calls whom, with the rates of the calls.
+    const calls = page.getByRole('list', { name: 'Calls between services' });
+    await expect(
+      calls.getByRole('listitem').filter({ hasText: /productpage\s*→\s*reviews: [\d.]+ requests\/s/ }),
+    ).toBeVisible({ timeout: 15_000 });
+    await expect(calls.getByRole('listitem').filter({ hasText: /reviews\s*→\s*ratings/ })).toBeVisible();
     await saveScreenshot('overview');
     await checkAccessibility();
   });

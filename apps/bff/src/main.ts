@@ -10,6 +10,7 @@ import type { ClusterStore } from './cluster/store';
 import { seedDemoMesh } from './demo/seed';
 import { parse } from 'yaml';
 import { createBff } from './server/bff';
+import { BOOKINFO_CALLS, BOOKINFO_LOADS } from './simulator';
 import { AuditLog } from './trpc/audit';
 import { Auth, AuthError } from './trpc/auth';
 import { defaultQueries, queriesFromHandlers, type NamedQuery } from './sources/prometheus';
@@ -68,6 +69,8 @@ async function main(): Promise<void> {
       ...(queries ? { prometheusQueries: queries } : {}),
       // The embedded default is a living mesh; against a cluster the traffic is real.
       simulate: config.mode === 'embedded',
+      // Bookinfo's own traffic: users on the product page, which calls the other services.
+      simulator: { loads: BOOKINFO_LOADS, calls: BOOKINFO_CALLS },
       // The namespace Governor runs in holds its leader-election Lease (deploy/ sets it from the Pod).
       leaseNamespace: process.env.GOVERNOR_NAMESPACE || 'governor-system',
     },

@@ -6,6 +6,7 @@ import { usePathname, useRouter, useSearchParams } from 'next/navigation';
 import { useEffect, useMemo } from 'react';
 import { useTRPC } from '../lib/trpc';
 import { ratesByService, useLiveSeconds } from './live-rates';
+import { Topology } from './topology';
 
 const fmt = (n: number | null | undefined, digits = 1) =>
   n === null || n === undefined ? '—' : n.toFixed(digits);
@@ -45,8 +46,7 @@ export function Overview() {
   // p99 and CPU come with the service list: refresh it as live seconds arrive, every fifth.
   const tick = live.seconds.at(-1)?.second ?? 0;
   useEffect(() => {
-    if (tick % 5 === 0 && tick > 0)
-      void queryClient.invalidateQueries({ queryKey: trpc.services.list.queryKey() });
+    if (tick % 5 === 0 && tick > 0) void queryClient.invalidateQueries({ queryKey: trpc.services.pathKey() });
   }, [tick, queryClient, trpc]);
 
   const rows = useMemo(() => {
@@ -80,138 +80,141 @@ export function Overview() {
   );
 
   return (
-    <section aria-labelledby="services-heading" className="space-y-4">
-      <h2 id="services-heading" className="text-lg font-semibold">
-        Services
-      </h2>
-      <dl aria-label="Totals" className="grid grid-cols-2 gap-3 sm:grid-cols-4">
-        {[
-          ['Services', String(rows.length)],
-          ['Requests/s', fmt(totals.rps)],
-          ['Limited/s', fmt(totals.limited)],
-          ['Policies', String(totals.policies)],
-        ].map(([label, value]) => (
-          <div
-            key={label}
-            className="rounded-lg border border-slate-200 bg-white p-3 dark:border-slate-800 dark:bg-slate-900"
-          >
-            <dt className="text-xs text-slate-600 dark:text-slate-400">{label}</dt>
-            <dd className="text-xl font-semibold tabular-nums">{value}</dd>
-          </div>
-        ))}
-      </dl>
-      <div className="flex flex-wrap items-end gap-3">
-        <label className="text-sm">
-          <span className="block text-slate-600 dark:text-slate-400">Namespace</span>
-          <select
-            value={namespace}
-            onChange={(e) => setParam('ns', e.target.value)}
-            className="rounded-md border border-slate-300 bg-white px-2 py-1 dark:border-slate-600 dark:bg-slate-900"
-          >
-            <option value="">All namespaces</option>
-            {(namespaces.data ?? []).map((n) => (
-              <option key={n}>{n}</option>
-            ))}
-          </select>
-        </label>
-        <label className="text-sm">
-          <span className="block text-slate-600 dark:text-slate-400">Search</span>
-          <input
-            type="search"
-            value={search}
-            onChange={(e) => setParam('q', e.target.value)}
-            placeholder="service name"
-            className="rounded-md border border-slate-300 bg-white px-2 py-1 dark:border-slate-600 dark:bg-slate-900"
-          />
-        </label>
-        <p className="text-xs text-slate-600 dark:text-slate-400" role="status">
-          {live.status === 'connecting' || live.status === 'idle'
-            ? 'Connecting to live traffic…'
-            : live.status === 'error'
-              ? `Live traffic unavailable: ${live.error?.message ?? 'error'}`
-              : `Live: ${live.seconds.length > 0 ? 'updated every second' : 'waiting for the first second'}`}
-        </p>
-      </div>
-      {services.isPending ? (
-        <p role="status">Loading services…</p>
-      ) : services.isError ? (
-        <p role="alert">Could not load the services: {services.error.message}</p>
-      ) : rows.length === 0 ? (
-        <p>No services match. {search !== '' && 'Clear the search to see them all.'}</p>
-      ) : (
-        <div className="overflow-x-auto rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
-          <table className="w-full text-sm">
-            <caption className="sr-only">Services with live traffic</caption>
-            <thead className="bg-slate-50 text-left dark:bg-slate-800">
-              <tr>
-                {columns.map((c) => (
-                  <th
-                    key={c.label}
-                    scope="col"
-                    className="px-3 py-2 font-medium"
-                    aria-sort={c.key === sort ? (c.key === 'name' ? 'ascending' : 'descending') : undefined}
-                  >
-                    {c.key ? (
-                      <button
-                        type="button"
-                        onClick={() => setParam('sort', c.key === 'name' ? '' : c.key!)}
-                        className="underline-offset-2 hover:underline"
-                      >
-                        {c.label}
-                      </button>
-                    ) : (
-                      c.label
-                    )}
-                  </th>
-                ))}
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((s) => (
-                <tr
-                  key={`${s.namespace}/${s.name}`}
-                  className="border-t border-slate-100 dark:border-slate-800"
-                >
-                  <th scope="row" className="px-3 py-2 text-left font-medium">
-                    <Link
-                      href={`/services/${s.namespace}/${s.name}`}
-                      className="text-indigo-700 underline-offset-2 hover:underline dark:text-indigo-300"
-                    >
-                      {s.name}
-                    </Link>{' '}
-                    <span className="ml-1 text-xs text-slate-500 dark:text-slate-400">{s.namespace}</span>
-                  </th>
-                  <td className="px-3 py-2 tabular-nums">{s.pods}</td>
-                  <td className="px-3 py-2 tabular-nums" data-column="rps">
-                    {fmt(s.liveRps)}
-                  </td>
-                  <td className="px-3 py-2 tabular-nums" data-column="limited">
-                    {fmt(s.liveLimited)}
-                  </td>
-                  <td className="px-3 py-2 tabular-nums">{fmt(s.p99Ms, 0)}</td>
-                  <td className="px-3 py-2 tabular-nums">{fmt(s.cpuPercent, 0)}</td>
-                  <td className="px-3 py-2">
-                    <ul className="flex flex-wrap gap-1">
-                      {s.policies.map((p) => (
-                        <li key={p.name}>
-                          <Link
-                            href={`/policies/edit?namespace=${s.namespace}&name=${p.name}`}
-                            title={p.message ?? undefined}
-                            className={`rounded-full px-2 py-0.5 text-xs ${p.ready ? 'bg-emerald-100 text-emerald-900 dark:bg-emerald-900 dark:text-emerald-100' : 'bg-amber-100 text-amber-900 dark:bg-amber-900 dark:text-amber-100'}`}
-                          >
-                            {p.name}
-                            <span className="sr-only">{p.ready ? ' (ready)' : ' (not ready)'}</span>
-                          </Link>
-                        </li>
-                      ))}
-                    </ul>
-                  </td>
-                </tr>
+    <div className="space-y-8">
+      <section aria-labelledby="services-heading" className="space-y-4">
+        <h2 id="services-heading" className="text-lg font-semibold">
+          Services
+        </h2>
+        <dl aria-label="Totals" className="grid grid-cols-2 gap-3 sm:grid-cols-4">
+          {[
+            ['Services', String(rows.length)],
+            ['Requests/s', fmt(totals.rps)],
+            ['Limited/s', fmt(totals.limited)],
+            ['Policies', String(totals.policies)],
+          ].map(([label, value]) => (
+            <div
+              key={label}
+              className="rounded-lg border border-slate-200 bg-white p-3 dark:border-slate-800 dark:bg-slate-900"
+            >
+              <dt className="text-xs text-slate-600 dark:text-slate-400">{label}</dt>
+              <dd className="text-xl font-semibold tabular-nums">{value}</dd>
+            </div>
+          ))}
+        </dl>
+        <div className="flex flex-wrap items-end gap-3">
+          <label className="text-sm">
+            <span className="block text-slate-600 dark:text-slate-400">Namespace</span>
+            <select
+              value={namespace}
+              onChange={(e) => setParam('ns', e.target.value)}
+              className="rounded-md border border-slate-300 bg-white px-2 py-1 dark:border-slate-600 dark:bg-slate-900"
+            >
+              <option value="">All namespaces</option>
+              {(namespaces.data ?? []).map((n) => (
+                <option key={n}>{n}</option>
               ))}
-            </tbody>
-          </table>
+            </select>
+          </label>
+          <label className="text-sm">
+            <span className="block text-slate-600 dark:text-slate-400">Search</span>
+            <input
+              type="search"
+              value={search}
+              onChange={(e) => setParam('q', e.target.value)}
+              placeholder="service name"
+              className="rounded-md border border-slate-300 bg-white px-2 py-1 dark:border-slate-600 dark:bg-slate-900"
+            />
+          </label>
+          <p className="text-xs text-slate-600 dark:text-slate-400" role="status">
+            {live.status === 'connecting' || live.status === 'idle'
+              ? 'Connecting to live traffic…'
+              : live.status === 'error'
+                ? `Live traffic unavailable: ${live.error?.message ?? 'error'}`
+                : `Live: ${live.seconds.length > 0 ? 'updated every second' : 'waiting for the first second'}`}
+          </p>
         </div>
-      )}
-    </section>
+        {services.isPending ? (
+          <p role="status">Loading services…</p>
+        ) : services.isError ? (
+          <p role="alert">Could not load the services: {services.error.message}</p>
+        ) : rows.length === 0 ? (
+          <p>No services match. {search !== '' && 'Clear the search to see them all.'}</p>
+        ) : (
+          <div className="overflow-x-auto rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
+            <table className="w-full text-sm">
+              <caption className="sr-only">Services with live traffic</caption>
+              <thead className="bg-slate-50 text-left dark:bg-slate-800">
+                <tr>
+                  {columns.map((c) => (
+                    <th
+                      key={c.label}
+                      scope="col"
+                      className="px-3 py-2 font-medium"
+                      aria-sort={c.key === sort ? (c.key === 'name' ? 'ascending' : 'descending') : undefined}
+                    >
+                      {c.key ? (
+                        <button
+                          type="button"
+                          onClick={() => setParam('sort', c.key === 'name' ? '' : c.key!)}
+                          className="underline-offset-2 hover:underline"
+                        >
+                          {c.label}
+                        </button>
+                      ) : (
+                        c.label
+                      )}
+                    </th>
+                  ))}
+                </tr>
+              </thead>
+              <tbody>
+                {rows.map((s) => (
+                  <tr
+                    key={`${s.namespace}/${s.name}`}
+                    className="border-t border-slate-100 dark:border-slate-800"
+                  >
+                    <th scope="row" className="px-3 py-2 text-left font-medium">
+                      <Link
+                        href={`/services/${s.namespace}/${s.name}`}
+                        className="text-indigo-700 underline-offset-2 hover:underline dark:text-indigo-300"
+                      >
+                        {s.name}
+                      </Link>{' '}
+                      <span className="ml-1 text-xs text-slate-500 dark:text-slate-400">{s.namespace}</span>
+                    </th>
+                    <td className="px-3 py-2 tabular-nums">{s.pods}</td>
+                    <td className="px-3 py-2 tabular-nums" data-column="rps">
+                      {fmt(s.liveRps)}
+                    </td>
+                    <td className="px-3 py-2 tabular-nums" data-column="limited">
+                      {fmt(s.liveLimited)}
+                    </td>
+                    <td className="px-3 py-2 tabular-nums">{fmt(s.p99Ms, 0)}</td>
+                    <td className="px-3 py-2 tabular-nums">{fmt(s.cpuPercent, 0)}</td>
+                    <td className="px-3 py-2">
+                      <ul className="flex flex-wrap gap-1">
+                        {s.policies.map((p) => (
+                          <li key={p.name}>
+                            <Link
+                              href={`/policies/edit?namespace=${s.namespace}&name=${p.name}`}
+                              title={p.message ?? undefined}
+                              className={`rounded-full px-2 py-0.5 text-xs ${p.ready ? 'bg-emerald-100 text-emerald-900 dark:bg-emerald-900 dark:text-emerald-100' : 'bg-amber-100 text-amber-900 dark:bg-amber-900 dark:text-amber-100'}`}
+                            >
+                              {p.name}
+                              <span className="sr-only">{p.ready ? ' (ready)' : ' (not ready)'}</span>
+                            </Link>
+                          </li>
+                        ))}
+                      </ul>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+      <Topology {...(namespace ? { namespace } : {})} services={services.data ?? []} />
+    </div>
   );
 }

@@ -415,4 +415,32 @@ describe('histogramQuantile', () => {
     expect(histogramQuantile(0.99, [10, 20], [0, 0, 5])).toBe(20);
     expect(histogramQuantile(0.99, [10, 20], [0, 0, 0])).toBeNaN();
   });
+
+  it('makes the calls of a call graph: callees get what their callers let through, edges are counted', () => {
+    const sim = simulator({
+      loads: { productpage: steady(20) },
+      calls: { productpage: ['details', 'reviews'], reviews: ['ratings'] },
+      rules: rules('reviews', '{fill_interval: {seconds: 1}, quota: "2"}'),
+    });
+    run(sim, 12);
+    const mid = (service: string) => sim.serviceSecondsOf(service).slice(2, -1);
+    for (const s of mid('details'))
+      expect(s.sent).toBe(mid('productpage').find((p) => p.second === s.second)!.allowed);
+    // reviews is limited to 2 per pod and second (3 pods): only what it lets through calls ratings.
+    for (const s of mid('reviews')) {
+      expect(s.allowed).toBeLessThanOrEqual(6);
+      expect(mid('ratings').find((r) => r.second === s.second)?.sent ?? 0).toBe(s.allowed);
+    }
+    const edges = sim.edgeRates(5);
+    expect(edges.map((e) => `${e.from}>${e.to}`)).toEqual([
+      'default/productpage>default/details',
+      'default/productpage>default/reviews',
+      'default/reviews>default/ratings',
+    ]);
+    const toReviews = edges.find((e) => e.to === 'default/reviews')!;
+    expect(toReviews.rps).toBeCloseTo(20, 0);
+    expect(toReviews.limitedRps).toBeGreaterThan(10);
+    for (const service of ['productpage', 'details', 'reviews', 'ratings'])
+      for (const s of sim.serviceSecondsOf(service)) expect(s.allowed + s.limited).toBe(s.sent);
+  });
 });

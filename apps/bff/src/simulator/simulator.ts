@@ -85,6 +85,11 @@ export interface SimulatorOptions {
   readonly loads?: Readonly<Record<string, LoadProfile>>;
   /** The load of a Service without one. Default: none. */
   readonly defaultLoad?: LoadProfile;
+  /**
+   * Who calls whom: each request a caller's sidecar lets through makes one request to each callee (same
+   * user, a millisecond later), on top of the callee's own load. Keys and values as in {@link loads}.
+   */
+  readonly calls?: Readonly<Record<string, readonly string[]>>;
   readonly users?: readonly SimulatedUser[];
   readonly model?: Partial<PodModel>;
   /** Seconds of per-second accounting kept. Default 300. */
@@ -149,6 +154,8 @@ export interface MeshDecision {
 }
 
 /** Offsets in a pod's snapshot of cumulative counters. */
+/** Calls deeper than this (a loop in the call graph) are not made. */
+const MAX_CALL_DEPTH = 8;
 const SNAP_T = 0;
 const SNAP_OK = 1;
 const SNAP_LIMITED = 2;
@@ -257,7 +264,32 @@ interface PendingRequest {
   service: SimService;
   pod: Pod;
   user: number;
+  /** The calling service's key, for a request made by another service. */
+  from?: string;
 }
+
+export interface EdgeRate {
+  /** `namespace/name` of the caller and the callee. */
+  readonly from: string;
+  readonly to: string;
+  /** Requests per second over the window, and how many of them the callee's limits refused. */
+  readonly rps: number;
+  readonly limitedRps: number;
+}
+
+/**
+ * The demo's traffic as the product runs it: users load the product page (rising and falling over ten
+ * minutes), and every request it lets through calls details and reviews, each reviews request calls ratings.
+ */
+export const BOOKINFO_LOADS: Readonly<Record<string, LoadProfile>> = {
+  productpage: { kind: 'wave', minRps: 20, maxRps: 120, periodMs: 10 * 60_000 },
+};
+
+/** Istio's Bookinfo: the product page calls details and reviews, reviews calls ratings. */
+export const BOOKINFO_CALLS: Readonly<Record<string, readonly string[]>> = {
+  productpage: ['details', 'reviews'],
+  reviews: ['ratings'],
+};
 
 export class Simulator {
   private readonly clock = new FakeClock(0);
@@ -280,6 +312,8 @@ export class Simulator {
     Map<number, { sent: number; allowed: number; limited: number }>
   >();
   private readonly ruleSeconds = new Map<string, Map<number, { allowed: number; limited: number }>>();
+  private readonly edgeSeconds = new Map<string, Map<number, { sent: number; limited: number }>>();
+  private readonly calls: ReadonlyMap<string, readonly string[]>;
   private rules: readonly RenderedRule[];
   private lastMs: number;
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -303,6 +337,9 @@ export class Simulator {
       query: new Map<string, string>(),
       sourceIp: `10.0.${i >> 8}.${(i & 255) + 1}`,
     }));
+    this.calls = new Map(
+      Object.entries(options.calls ?? {}).map(([from, to]) => [serviceKey(from), to.map(serviceKey)]),
+    );
     this.lastMs = options.startMs ?? this.now();
     this.clock.set(this.lastMs);
     this.rules = options.rules ?? [];
@@ -412,6 +449,25 @@ export class Simulator {
   ruleSecondsOf(ruleId: string): RuleSecond[] {
     const m = this.ruleSeconds.get(ruleId);
     return m ? [...m].sort(([a], [b]) => a - b).map(([second, c]) => ({ second, ...c })) : [];
+  }
+
+  /** Calls between services over the last `windowSeconds` complete seconds (the edges seen). */
+  edgeRates(windowSeconds = 10): EdgeRate[] {
+    const end = Math.floor(this.lastMs / 1000);
+    const start = end - windowSeconds;
+    const out: EdgeRate[] = [];
+    for (const [edge, seconds] of this.edgeSeconds) {
+      let sent = 0;
+      let limited = 0;
+      for (const [second, c] of seconds)
+        if (second >= start && second < end) {
+          sent += c.sent;
+          limited += c.limited;
+        }
+      const [from = '', to = ''] = edge.split('>');
+      out.push({ from, to, rps: sent / windowSeconds, limitedRps: limited / windowSeconds });
+    }
+    return out.sort((a, b) => `${a.from}>${a.to}`.localeCompare(`${b.from}>${b.to}`));
   }
 
   /** The rules that decided requests in the kept history. */
@@ -583,14 +639,34 @@ export class Simulator {
         });
       }
     }
-    pending.sort((a, b) => a.t - b.t);
     for (const p of this.pods.values()) p.allowedThisTick = 0;
-    for (const r of pending) this.decide(r);
+    // Requests in time order; then the calls the allowed ones make, a hop at a time.
+    let wave = pending;
+    for (let hop = 0; wave.length > 0 && hop < MAX_CALL_DEPTH; hop++) {
+      wave.sort((a, b) => a.t - b.t);
+      const next: PendingRequest[] = [];
+      for (const r of wave) {
+        if (!this.decide(r)) continue;
+        for (const callee of this.calls.get(r.service.key) ?? []) {
+          const s = this.serviceByKey(callee);
+          if (!s || s.pods.length === 0) continue;
+          const pod = s.pods[s.next % s.pods.length]!;
+          s.next = (s.next + 1) % s.pods.length;
+          next.push({ t: Math.min(to, r.t + 1), service: s, pod, user: r.user, from: r.service.key });
+        }
+      }
+      wave = next;
+    }
     this.advancePods(to, dt);
     this.prune(to);
   }
 
-  private decide(r: PendingRequest): void {
+  private serviceByKey(key: string): SimService | undefined {
+    return this.services.find((s) => s.key === key);
+  }
+
+  /** Decides a request as its pod's sidecar would; returns whether it was let through. */
+  private decide(r: PendingRequest): boolean {
     this.clock.set(r.t);
     const decision = this.sidecars.decide(r.pod, r.service.port, this.requests[r.user]!);
     const allowed = decision.allowed;
@@ -628,8 +704,18 @@ export class Simulator {
       for (const listener of this.listeners) listener(event);
     }
 
+    if (r.from !== undefined) {
+      const edge = `${r.from}>${r.service.key}`;
+      let bySecondEdge = this.edgeSeconds.get(edge);
+      if (!bySecondEdge) this.edgeSeconds.set(edge, (bySecondEdge = new Map()));
+      let ec = bySecondEdge.get(second);
+      if (!ec) bySecondEdge.set(second, (ec = { sent: 0, limited: 0 }));
+      ec.sent++;
+      if (!allowed) ec.limited++;
+    }
+
     const pod = this.pods.get(`${namespaceOf(r.pod)}/${r.pod.metadata.name}`);
-    if (!pod) return;
+    if (!pod) return allowed;
     const jitter = this.random();
     if (allowed) {
       // Mostly around the pod's current latency, with a tail.
@@ -645,6 +731,7 @@ export class Simulator {
       pod.limitedHist[bucketIndex(BUCKETS, latency)]!++;
       pod.limitedSum += latency;
     }
+    return allowed;
   }
 
   /** CPU follows the load each pod let through this tick, smoothed, within its limit. */
@@ -665,7 +752,11 @@ export class Simulator {
 
   private prune(to: number): void {
     const oldest = Math.floor(to / 1000) - this.historySeconds;
-    for (const m of [...this.serviceSeconds.values(), ...this.ruleSeconds.values()]) {
+    for (const m of [
+      ...this.serviceSeconds.values(),
+      ...this.ruleSeconds.values(),
+      ...this.edgeSeconds.values(),
+    ]) {
       for (const second of m.keys()) if (second < oldest) m.delete(second);
     }
   }

@@ -357,3 +357,26 @@ export async function rangeQuery(
     }
   return out;
 }
+
+const vectorAnswerSchema = z.object({
+  status: z.literal('success'),
+  data: z.object({
+    resultType: z.literal('vector'),
+    result: z.array(z.object({ metric: z.record(z.string(), z.string()), value: sampleValue })),
+  }),
+});
+
+/** An instant query's series with their labels (for breakdowns such as who calls whom). */
+export async function vectorQuery(
+  opts: PrometheusClientOptions,
+  query: string,
+): Promise<{ labels: Record<string, string>; value: number }[]> {
+  const endpoint = new URL('/api/v1/query', opts.url);
+  endpoint.searchParams.set('query', query);
+  const res = await fetch(endpoint, { signal: AbortSignal.timeout(opts.timeoutMs ?? 5000) });
+  const parsed = vectorAnswerSchema.safeParse(await res.json().catch(() => null));
+  if (!parsed.success) throw new PrometheusError(`unexpected answer from Prometheus at ${opts.url}`);
+  return parsed.data.data.result
+    .map((r) => ({ labels: r.metric, value: Number(r.value[1]) }))
+    .filter((r) => Number.isFinite(r.value));
+}

@@ -14,7 +14,7 @@ import {
   subsetsForHost,
   qualifyHost,
 } from '../../reconcile/render';
-import { instantQuery, rangeQuery, substitute } from '../../sources/prometheus';
+import { instantQuery, rangeQuery, substitute, vectorQuery } from '../../sources/prometheus';
 import { canSee } from '../auth';
 import type { ApiDeps } from '../deps';
 import { requireRole, router, viewerProcedure } from '../trpc';
@@ -170,6 +170,42 @@ export const servicesRouter = router({
         }),
       );
       return rows.sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
+    }),
+
+  /**
+   * Who calls whom, with request and limited rates per edge: from Istio's `source_workload` labels in
+   * Prometheus when configured, else from the simulated mesh's calls.
+   */
+  topology: viewerProcedure
+    .input(z.strictObject({ namespace: dns.optional() }).default({}))
+    .query(async ({ ctx, input }) => {
+      const prom = ctx.deps.governor.prometheus;
+      let edges: { from: string; to: string; rps: number; limitedRps: number }[] = [];
+      if (prom) {
+        const q = (extra: string) =>
+          `sum by (source_workload, source_workload_namespace, destination_service_name, destination_service_namespace) (rate(istio_requests_total{reporter="destination",source_workload!="unknown"${extra}}[1m]))`;
+        const opts = { url: prom.url, timeoutMs: 5000 };
+        const [all, limited] = await Promise.all([
+          vectorQuery(opts, q('')).catch(() => []),
+          vectorQuery(opts, q(',response_code="429"')).catch(() => []),
+        ]);
+        const key = (l: Record<string, string>) =>
+          `${l['source_workload_namespace'] ?? ''}/${l['source_workload'] ?? ''}>${l['destination_service_namespace'] ?? ''}/${l['destination_service_name'] ?? ''}`;
+        const limitedBy = new Map(limited.map((r) => [key(r.labels), r.value]));
+        edges = all.map((r) => ({
+          from: `${r.labels['source_workload_namespace'] ?? ''}/${r.labels['source_workload'] ?? ''}`,
+          to: `${r.labels['destination_service_namespace'] ?? ''}/${r.labels['destination_service_name'] ?? ''}`,
+          rps: r.value,
+          limitedRps: limitedBy.get(key(r.labels)) ?? 0,
+        }));
+      } else if (ctx.deps.governor.mesh) {
+        edges = ctx.deps.governor.mesh.simulator.edgeRates(10);
+      }
+      const visible = (k: string) => {
+        const ns = k.slice(0, k.indexOf('/'));
+        return canSee(ctx.user, ns) && (input.namespace === undefined || ns === input.namespace);
+      };
+      return { edges: edges.filter((e) => visible(e.from) || visible(e.to)) };
     }),
 
   get: viewerProcedure.input(z.strictObject({ namespace: dns, name: dns })).query(async ({ ctx, input }) => {
