@@ -64,6 +64,7 @@ async function main(): Promise<void> {
     auth,
     audit: new AuditLog(join(config.dataDir, 'audit.jsonl')),
     allowedOrigins: config.allowedOrigins,
+    rls: config.rls,
     governor: {
       metrics: config.metrics,
       ...(queries ? { prometheusQueries: queries } : {}),
@@ -81,6 +82,18 @@ async function main(): Promise<void> {
   const mesh = governor.mesh;
 
   const { url } = await server.listen({ host: config.host, port: config.port });
+  if (config.rls) {
+    const rlsPort = await bff.listenRls(config.host, config.rls.port).catch((e: unknown) => {
+      throw new ConfigError(
+        `the rate-limit service cannot listen on ${config.host}:${config.rls!.port} (${e instanceof Error ? e.message : String(e)}): ` +
+          'another process may use that port. Choose another with GOVERNOR_RLS_PORT (0 for a free one), or GOVERNOR_RLS_PORT=off.',
+      );
+    });
+    console.log(
+      `governor bff: rate-limit service (Envoy RLS gRPC, domain ${config.rls.domain}) on ${config.host}:${rlsPort}, ` +
+        `counting ${config.rls.redisUrl ? `in Redis at ${config.rls.redisUrl}` : 'in this process (set REDIS_URL to share with replicas)'}`,
+    );
+  }
   const metricsFrom = config.metrics.prometheusUrl
     ? `Prometheus at ${config.metrics.prometheusUrl}`
     : mesh

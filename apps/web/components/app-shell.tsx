@@ -19,7 +19,20 @@ function HealthBadges() {
   const items = [
     { label: 'Store', ok: h.store.connected, detail: h.store.description },
     { label: 'Metrics', ok: h.metrics.available, detail: h.metrics.source },
-    { label: 'Redis', ok: null, detail: 'not configured' },
+    {
+      label: 'Redis',
+      ok: h.redis.configured ? ('connected' in h.redis ? h.redis.connected : false) : null,
+      detail: h.redis.configured
+        ? 'lastError' in h.redis
+          ? (h.redis.lastError ?? 'connected')
+          : ''
+        : 'not configured: global limits count in the BFF',
+    },
+    {
+      label: 'RLS',
+      ok: h.rls.running ? true : null,
+      detail: h.rls.running ? 'rate-limit service running' : 'off',
+    },
   ];
   return (
     <ul aria-label="Dependencies" className="flex flex-wrap gap-2 text-xs">

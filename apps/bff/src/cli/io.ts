@@ -4,6 +4,8 @@ export interface CliIo {
   readonly stdout: { write(text: string): unknown };
   readonly stderr: { write(text: string): unknown };
   readonly stdin?: AsyncIterable<string | Uint8Array>;
+  /** Ends a long-running command (`governor rls`); without it, SIGINT or SIGTERM do. */
+  readonly signal?: AbortSignal;
 }
 
 export class UsageError extends Error {}

@@ -4,6 +4,7 @@
  */
 import { renderCommand, RENDER_HELP } from './render-command';
 import { replayCommand, REPLAY_HELP } from './replay-command';
+import { rlsCommand, RLS_HELP } from './rls-command';
 import type { CliIo } from './io';
 
 export type { CliIo } from './io';
@@ -15,6 +16,7 @@ Usage: governor <command> [options]
 Commands:
   render    Print the EnvoyFilters that reconciling SmartLimiters would write
   replay    Replay a trace of requests through the rendered limits (what-if)
+  rls       Serve Envoy's rate-limit API for the global limits of SmartLimiters
   help      Show help for a command
 
 Run 'governor <command> --help' for a command's options.
@@ -23,6 +25,7 @@ Run 'governor <command> --help' for a command's options.
 const commands: Record<string, { run: (args: string[], io: CliIo) => Promise<number>; help: string }> = {
   render: { run: renderCommand, help: RENDER_HELP },
   replay: { run: replayCommand, help: REPLAY_HELP },
+  rls: { run: rlsCommand, help: RLS_HELP },
 };
 
 /** Runs the CLI; resolves to the process exit code (0 ok, 1 invalid input, 2 usage). */

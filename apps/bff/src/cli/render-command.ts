@@ -10,7 +10,7 @@ import { byNamespaceName, loadAndRender, parseMetricFlags } from './render-pipel
 
 export { parseMetricFlags } from './render-pipeline';
 
-export const RENDER_HELP = `Usage: governor render -f FILE [-f FILE]... [--metric KEY=VALUE]... [-o yaml|json] [--status]
+export const RENDER_HELP = `Usage: governor render -f FILE [-f FILE]... [--metric KEY=VALUE]... [-o yaml|json] [--status | --rls-config]
 
 Reads SmartLimiters and the cluster objects they refer to (Services, Pods with their status,
 DestinationRules, ServiceEntries) from multi-document YAML or JSON files, and prints the EnvoyFilters
@@ -25,6 +25,8 @@ Options:
                            json: {"apiVersion":"v1","kind":"List","items":[...]}, sorted by
                            namespace/name.
       --status             Print the SmartLimiters with their computed status instead.
+      --rls-config         Print the global descriptors as envoyproxy/ratelimit configuration instead
+                           (for users who keep that service; Governor serves them itself: governor rls).
       --rls-cluster NAME   Envoy cluster of the rate-limit service for global limits
                            (default ${DEFAULT_RATE_LIMIT_SERVICE.clusterName}).
       --domain NAME        Rate-limit domain of global limits (default ${DEFAULT_RATE_LIMIT_SERVICE.domain}).
@@ -54,6 +56,7 @@ export async function renderCommand(args: string[], io: CliIo): Promise<number> 
       metric: { names: ['--metric', '-m'], takesValue: true, repeatable: true },
       output: { names: ['-o', '--output'], takesValue: true },
       status: { names: ['--status'], takesValue: false },
+      rlsConfig: { names: ['--rls-config'], takesValue: false },
       rlsCluster: { names: ['--rls-cluster'], takesValue: true },
       domain: { names: ['--domain'], takesValue: true },
     });
@@ -82,7 +85,12 @@ export async function renderCommand(args: string[], io: CliIo): Promise<number> 
     io,
   });
 
-  if (parsed.flags.status) {
+  if (parsed.flags.rlsConfig) {
+    const descriptors = results.flatMap((r) => r.result.globalDescriptors);
+    const config = { domain: parsed.values.domain?.[0] ?? DEFAULT_RATE_LIMIT_SERVICE.domain, descriptors };
+    if (format === 'json') io.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
+    else io.stdout.write(stringify(config, { lineWidth: 0, aliasDuplicateObjects: false }));
+  } else if (parsed.flags.status) {
     const limiters = results.map(({ limiter, result }) => ({ ...limiter, status: result.status }));
     printObjects(limiters, format, io);
   } else {

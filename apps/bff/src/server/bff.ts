@@ -12,10 +12,32 @@ import { Feed } from '../trpc/feed';
 import { createApiHandler } from '../trpc/handler';
 import type { ApiEvent } from '../trpc/live';
 import { contextFrom } from '../trpc/trpc';
+import type { Decision } from '@governor/limiter';
+import { RlsServer } from '../rls/rls-server';
+import type { MeshDecision } from '../simulator';
+
+/** A decision made for an Envoy RLS call, in the form of the mesh's decision stream. */
+function rlsDecision(d: Decision, entries: readonly { key: string; value: string }[]): MeshDecision {
+  // Governor's descriptor values name the service: `Service[reviews.default]-Id[…]`.
+  const value = entries.find((e) => e.key === 'generic_key')?.value ?? d.ruleId ?? '';
+  const m = /^Service\[([^.\]]+)\.([^\]]+)\]/.exec(value);
+  return {
+    t: d.atMs,
+    namespace: m?.[2] ?? '',
+    service: m?.[1] ?? '',
+    pod: '(rate-limit service)',
+    user: '',
+    outcome: d.outcome,
+    ruleId: d.ruleId,
+    remaining: Number.isFinite(d.remaining) ? d.remaining : null,
+  };
+}
 import type { RuntimeMode } from './config';
 import { createHttpServer, type BffHttpServer, type ServerInfo } from './http-server';
 
 export interface BffOptions {
+  /** Serve Envoy's rate-limit API for the `global` descriptors (listen with {@link Bff.listenRls}). */
+  readonly rls?: { readonly domain?: string; readonly redisUrl?: string } | null;
   readonly store: ClusterStore;
   readonly mode: RuntimeMode;
   readonly governor: Omit<GovernorOptions, 'store' | 'onEvent' | 'onReconcileError' | 'onMetricsHealth'>;
@@ -27,6 +49,9 @@ export interface BffOptions {
 
 export interface Bff {
   readonly governor: Governor;
+  readonly rls: RlsServer | null;
+  /** Starts the rate-limit service on `host:port`; resolves with the port. */
+  listenRls(host: string, port: number): Promise<number>;
   readonly api: Api;
   readonly server: BffHttpServer;
   start(): Promise<void>;
@@ -35,7 +60,23 @@ export interface Bff {
 
 export function createBff(options: BffOptions): Bff {
   const events = new Feed<ApiEvent>(1000);
-  const governor = new Governor({ ...options.governor, store: options.store, ...eventHooks(events) });
+  const rls = options.rls
+    ? new RlsServer({
+        ...(options.rls.domain ? { domain: options.rls.domain } : {}),
+        ...(options.rls.redisUrl ? { redisUrl: options.rls.redisUrl } : {}),
+        // Decisions made for Envoy's calls join the mesh's in the dashboard.
+        onDecision: (d, entries) => api.deps.decisions?.onDecision(rlsDecision(d, entries)),
+      })
+    : null;
+  const governor = new Governor({
+    ...options.governor,
+    store: options.store,
+    ...eventHooks(events),
+    onRendered: (key, result) => {
+      rls?.updateLimiter(key, result?.rules ?? null);
+      options.governor.onRendered?.(key, result);
+    },
+  });
   const api = createApi(
     {
       governor,
@@ -47,6 +88,7 @@ export function createBff(options: BffOptions): Bff {
         ? { prometheusUrl: options.governor.metrics.prometheusUrl }
         : {}),
       allowedOrigins: options.allowedOrigins,
+      ...(rls ? { rls } : {}),
     },
     events,
   );
@@ -104,8 +146,16 @@ export function createBff(options: BffOptions): Bff {
         }
       : {}),
   });
+  let rlsListening = false;
   return {
     governor,
+    rls,
+    async listenRls(host, port) {
+      if (!rls) throw new Error('the rate-limit service is off');
+      const bound = await rls.listen(host, port);
+      rlsListening = true;
+      return bound;
+    },
     api,
     server,
     async start() {
@@ -115,6 +165,7 @@ export function createBff(options: BffOptions): Bff {
     async stop() {
       api.stop();
       await governor.stop();
+      if (rls && rlsListening) await rls.close();
     },
   };
 }

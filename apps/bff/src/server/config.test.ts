@@ -17,7 +17,20 @@ describe('loadConfig', () => {
         metricsUnavailable: 'keep',
       },
       allowedOrigins: ['http://127.0.0.1:3000', 'http://localhost:3000'],
+      rls: { port: 8081, domain: 'governor' },
     });
+  });
+
+  it('configures the rate-limit service, or turns it off', () => {
+    expect(loadConfig({ env: { GOVERNOR_RLS_PORT: 'off' }, homeDir }).rls).toBeNull();
+    expect(
+      loadConfig({
+        env: { GOVERNOR_RLS_PORT: '0', REDIS_URL: 'redis://127.0.0.1:6379/2', GOVERNOR_RLS_DOMAIN: 'edge' },
+        homeDir,
+      }).rls,
+    ).toEqual({ port: 0, domain: 'edge', redisUrl: 'redis://127.0.0.1:6379/2' });
+    expect(() => loadConfig({ env: { GOVERNOR_RLS_PORT: 'eighty' }, homeDir })).toThrow(/GOVERNOR_RLS_PORT/);
+    expect(() => loadConfig({ env: { REDIS_URL: 'localhost:6379' }, homeDir })).toThrow(/REDIS_URL/);
   });
 
   it('reads the origins allowed to change things, refusing what is not an origin', () => {

@@ -19,6 +19,17 @@ export interface BffConfig {
    * the dashboard at `http://127.0.0.1:$WEB_PORT` and `http://localhost:$WEB_PORT` (WEB_PORT default 3000).
    */
   allowedOrigins: string[];
+  /** The rate-limit service (Envoy's RLS gRPC API) for `global` limits; null when `GOVERNOR_RLS_PORT=off`. */
+  rls: RlsConfig | null;
+}
+
+export interface RlsConfig {
+  /** `GOVERNOR_RLS_PORT`: default 8081 (the port of `governor-rls` in deploy/); 0 picks a free one. */
+  port: number;
+  /** `GOVERNOR_RLS_DOMAIN`: the domain Envoy's rate-limit filter sends. Default `governor`. */
+  domain: string;
+  /** `REDIS_URL`: counters shared by every replica (`redis://host:port[/db]`); in this process when unset. */
+  redisUrl?: string;
 }
 
 export interface MetricsConfig {
@@ -80,6 +91,26 @@ export function loadConfig({ env, homeDir }: LoadConfigOptions): BffConfig {
       ? { usersFile: nonEmpty(env.GOVERNOR_USERS_FILE)! }
       : {}),
     allowedOrigins: allowedOrigins(env),
+    rls: rlsConfig(env),
+  };
+}
+
+function rlsConfig(env: NodeJS.ProcessEnv): RlsConfig | null {
+  const rawPort = nonEmpty(env.GOVERNOR_RLS_PORT);
+  if (rawPort === 'off') return null;
+  let port = 8081;
+  if (rawPort !== undefined) {
+    if (!/^\d+$/.test(rawPort) || Number(rawPort) > 65535)
+      throw new ConfigError(`GOVERNOR_RLS_PORT must be a port (0 for a free one) or off, got "${rawPort}".`);
+    port = Number(rawPort);
+  }
+  const redisUrl = nonEmpty(env.REDIS_URL);
+  if (redisUrl !== undefined && !/^redis:\/\/[^/]+/.test(redisUrl))
+    throw new ConfigError(`REDIS_URL must look like redis://host:6379, got "${redisUrl}".`);
+  return {
+    port,
+    domain: nonEmpty(env.GOVERNOR_RLS_DOMAIN) ?? 'governor',
+    ...(redisUrl !== undefined ? { redisUrl } : {}),
   };
 }
 

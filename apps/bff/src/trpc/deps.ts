@@ -7,6 +7,7 @@ import type { Governor } from '../governor';
 import type { ControllerEvent } from '../reconcile/smartlimiter-controller';
 import type { RuntimeMode } from '../server/config';
 import { AuditLog } from './audit';
+import type { RlsServer } from '../rls/rls-server';
 import type { Auth } from './auth';
 import { Feed } from './feed';
 import { DecisionStream, MeshHistory, type ApiEvent } from './live';
@@ -23,6 +24,7 @@ export interface ApiDeps {
   /** Per-service history of the simulated mesh; null when Prometheus holds the history. */
   readonly history: MeshHistory | null;
   readonly prometheusUrl: string | undefined;
+  readonly rls: RlsServer | undefined;
   isAllowedOrigin(origin: string | undefined): boolean;
 }
 
@@ -33,6 +35,8 @@ export interface ApiOptions {
   readonly auth: Auth;
   readonly audit?: AuditLog;
   readonly prometheusUrl?: string;
+  /** The rate-limit service, whose decisions join the stream and whose health is reported. */
+  readonly rls?: RlsServer;
   /** Origins whose cookie-authenticated changes are accepted (the dashboard's). */
   readonly allowedOrigins: readonly string[];
 }
@@ -85,7 +89,9 @@ export function eventHooks(events: Feed<ApiEvent>) {
 export function createApi(options: ApiOptions, events: Feed<ApiEvent> = new Feed(1000)): Api {
   const { governor } = options;
   const mesh = governor.mesh;
-  const decisions = mesh ? new DecisionStream((id) => mesh.simulator.ruleById(id)) : null;
+  const rls = options.rls;
+  const decisions =
+    mesh || rls ? new DecisionStream((id) => mesh?.simulator.ruleById(id) ?? rls?.ruleById(id)) : null;
   const history =
     mesh && options.prometheusUrl === undefined
       ? new MeshHistory(
@@ -114,6 +120,7 @@ export function createApi(options: ApiOptions, events: Feed<ApiEvent> = new Feed
     decisions,
     history,
     prometheusUrl: options.prometheusUrl,
+    rls,
     isAllowedOrigin: (origin) => origin !== undefined && allowed.has(origin),
   };
   return {

@@ -127,9 +127,15 @@ export const clusterRouter = router({
       informers: plane.informers,
       queue: plane.queue,
       metrics,
-      // The shared store and the rate-limit service are not part of this deployment yet.
-      redis: { configured: false },
-      rls: { running: false },
+      redis: ctx.deps.rls
+        ? (() => {
+            const h = ctx.deps.rls.health();
+            return h.store === 'redis'
+              ? { configured: true, connected: h.connected, lastError: h.lastError }
+              : { configured: false };
+          })()
+        : { configured: false },
+      rls: ctx.deps.rls ? { running: true, domain: ctx.deps.rls.domain } : { running: false },
     };
   }),
   namespaces: viewerProcedure.query(({ ctx }) => {

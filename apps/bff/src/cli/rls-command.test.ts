@@ -1,0 +1,96 @@
+import * as grpc from '@grpc/grpc-js';
+import { describe, expect, it, vi } from 'vitest';
+import { parse } from 'yaml';
+import { slimeFixturesDir } from '../../test/support/fixtures';
+import { rlsClientConstructor } from '../rls/rls-server';
+import { main } from './main';
+
+function io(signal?: AbortSignal) {
+  const out = { stdout: '', stderr: '' };
+  return {
+    out,
+    io: {
+      cwd: slimeFixturesDir,
+      stdout: { write: (t: string) => (out.stdout += t) },
+      stderr: { write: (t: string) => (out.stderr += t) },
+      ...(signal ? { signal } : {}),
+    },
+  };
+}
+
+describe('governor render --rls-config', () => {
+  it("prints the global descriptors as envoyproxy/ratelimit's configuration, in Slime's nesting", async () => {
+    const { out, io: cli } = io();
+    const code = await main(
+      ['render', '-f', 'doc-e-global.yaml', '-f', 'context-bookinfo.yaml', '--rls-config'],
+      cli,
+    );
+    expect(code).toBe(0);
+    const config = parse(out.stdout) as { domain: string; descriptors: unknown[] };
+    expect(config.domain).toBe('governor');
+    expect(config.descriptors).toEqual([
+      {
+        key: 'generic_key',
+        value: expect.stringMatching(/^Service\[productpage\.default\]-Id\[\d+\]$/) as unknown as string,
+        rate_limit: { unit: 'MINUTE', requests_per_unit: 100 },
+      },
+    ]);
+  });
+});
+
+describe('governor rls', () => {
+  it('serves the global limits of the files over gRPC until stopped', async () => {
+    const stop = new AbortController();
+    const { out, io: cli } = io(stop.signal);
+    const running = main(
+      ['rls', '-f', 'doc-e-global.yaml', '-f', 'context-bookinfo.yaml', '--port', '0'],
+      cli,
+    );
+    await vi.waitFor(() => expect(out.stdout).toMatch(/listening on 127\.0\.0\.1:\d+/));
+    const port = Number(/127\.0\.0\.1:(\d+)/.exec(out.stdout)![1]);
+    expect(out.stdout).toContain('1 global descriptor(s)');
+    const Client = rlsClientConstructor();
+    const client = new Client(
+      `127.0.0.1:${port}`,
+      grpc.credentials.createInsecure(),
+    ) as unknown as grpc.Client & {
+      ShouldRateLimit: (
+        req: unknown,
+        cb: (
+          e: Error | null,
+          r: { overall_code: string; statuses: { current_limit?: { requests_per_unit: number } }[] },
+        ) => void,
+      ) => void;
+    };
+    const value = /Service\[productpage\.default\]-Id\[\d+\]/.exec(
+      await (async () => {
+        const r = io();
+        await main(
+          ['render', '-f', 'doc-e-global.yaml', '-f', 'context-bookinfo.yaml', '--rls-config'],
+          r.io,
+        );
+        return r.out.stdout;
+      })(),
+    )![0];
+    const answer = await new Promise<{
+      overall_code: string;
+      statuses: { current_limit?: { requests_per_unit: number } }[];
+    }>((resolve, reject) =>
+      client.ShouldRateLimit(
+        { domain: 'governor', descriptors: [{ entries: [{ key: 'generic_key', value }] }] },
+        (e, r) => (e ? reject(e) : resolve(r)),
+      ),
+    );
+    expect(answer.overall_code).toBe('OK');
+    expect(answer.statuses[0]?.current_limit?.requests_per_unit).toBe(100);
+    client.close();
+    stop.abort();
+    expect(await running).toBe(0);
+  });
+
+  it('refuses bad usage with the help', async () => {
+    const { out, io: cli } = io();
+    expect(await main(['rls', '--port', 'x', '-f', 'doc-e-global.yaml'], cli)).toBe(2);
+    expect(out.stderr).toContain('--port x');
+  });
+});

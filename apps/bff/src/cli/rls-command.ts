@@ -1,0 +1,87 @@
+/**
+ * `governor rls`: Governor's rate-limit service on its own, serving the global descriptors of the
+ * SmartLimiters in the files given (as `governor render` renders them) until Ctrl-C.
+ */
+import { DEFAULT_RATE_LIMIT_SERVICE } from '../reconcile/render';
+import { RlsServer } from '../rls/rls-server';
+import { parseOptions, UsageError, type CliIo } from './io';
+import { loadAndRender, parseMetricFlags } from './render-pipeline';
+
+export const RLS_HELP = `Usage: governor rls -f FILE [-f FILE]... [--metric KEY=VALUE]... [--host HOST] [--port PORT] [--domain NAME] [--redis URL]
+
+Serves Envoy's rate-limit API (envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit, gRPC) for the
+global descriptors of the SmartLimiters in the files, until interrupted. The control plane (./scripts/start,
+deploy/) runs the same service fed live from the cluster; this runs it alone.
+
+Options:
+  -f, --file FILE          A file to read ("-" for standard input). Repeatable.
+      --metric KEY=VALUE   A metric value the expressions see. Repeatable.
+      --host HOST          Address to listen on (default 127.0.0.1).
+      --port PORT          Port (default 8081; 0 picks a free one).
+      --domain NAME        The domain Envoy sends (default ${DEFAULT_RATE_LIMIT_SERVICE.domain}).
+      --redis URL          Count in Redis (redis://host:port) so that several instances share limits.
+  -h, --help               Show this help.
+
+Exit status: 0 after an interrupt; 1 when any input is invalid or the port cannot be used; 2 for a usage error.
+`;
+
+export async function rlsCommand(args: string[], io: CliIo): Promise<number> {
+  let parsed;
+  let metrics: Record<string, string>;
+  let port: number;
+  try {
+    parsed = parseOptions(args, {
+      file: { names: ['-f', '--file', '--filename'], takesValue: true, repeatable: true },
+      metric: { names: ['--metric', '-m'], takesValue: true, repeatable: true },
+      host: { names: ['--host'], takesValue: true },
+      port: { names: ['--port'], takesValue: true },
+      domain: { names: ['--domain'], takesValue: true },
+      redis: { names: ['--redis'], takesValue: true },
+    });
+    if (parsed.positional.length > 0) throw new UsageError(`unexpected argument ${parsed.positional[0]}`);
+    if (!parsed.values.file?.length) throw new UsageError('no input: give at least one -f FILE');
+    const rawPort = parsed.values.port?.[0] ?? '8081';
+    if (!/^\d+$/.test(rawPort) || Number(rawPort) > 65535)
+      throw new UsageError(`--port ${rawPort}: expected a port`);
+    port = Number(rawPort);
+    metrics = parseMetricFlags(parsed.values.metric ?? []);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr.write(`governor rls: ${e.message}\n\n${RLS_HELP}`);
+      return 2;
+    }
+    throw e;
+  }
+  const domain = parsed.values.domain?.[0] ?? DEFAULT_RATE_LIMIT_SERVICE.domain;
+  const { results, problems } = await loadAndRender({
+    files: parsed.values.file,
+    metrics,
+    rateLimitService: { clusterName: DEFAULT_RATE_LIMIT_SERVICE.clusterName, domain },
+    io,
+  });
+  if (problems.length > 0) return 1;
+  const redisUrl = parsed.values.redis?.[0];
+  const server = new RlsServer({ domain, ...(redisUrl ? { redisUrl } : {}) });
+  for (const { limiter, result } of results)
+    server.updateLimiter(`${limiter.metadata.namespace}/${limiter.metadata.name}`, result.rules);
+  const host = parsed.values.host?.[0] ?? '127.0.0.1';
+  const bound = await server.listen(host, port).catch(async (e: unknown) => {
+    await server.close();
+    throw new Error(`cannot listen on ${host}:${port}: ${e instanceof Error ? e.message : String(e)}`);
+  });
+  const globals = results.flatMap((r) => r.result.rules).filter((r) => r.strategy === 'global');
+  io.stdout.write(
+    `governor rls: listening on ${host}:${bound} (domain ${domain}, ${globals.length} global descriptor(s), counting ${redisUrl ? `in Redis at ${redisUrl}` : 'in this process'})\n`,
+  );
+  await new Promise<void>((resolve) => {
+    if (io.signal) {
+      if (io.signal.aborted) resolve();
+      else io.signal.addEventListener('abort', () => resolve(), { once: true });
+      return;
+    }
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  await server.close();
+  return 0;
+}

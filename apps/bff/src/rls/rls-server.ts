@@ -1,0 +1,234 @@
+/**
+ * Governor as Envoy's rate-limit service: `envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit`,
+ * from Envoy's own `rls.proto` (as shipped in `@grpc/grpc-js-xds`), answered by the limiter engine with the
+ * global descriptors of the SmartLimiters (fixed windows per SECOND/MINUTE/HOUR/DAY, counted in Redis when
+ * one is given so that replicas share them, else in this process).
+ */
+import { readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import {
+  RateLimitEngine,
+  RedisWindowStore,
+  type Decision,
+  type GlobalDescriptorRule,
+  type WindowStore,
+} from '@governor/limiter';
+import type { RenderedRule } from '../reconcile/render';
+
+const requireHere = createRequire(import.meta.url);
+
+/** Where Envoy's protos and their imports live inside `@grpc/grpc-js-xds`. */
+function protoRoots(): string[] {
+  const deps = join(dirname(requireHere.resolve('@grpc/grpc-js-xds/package.json')), 'deps');
+  return readdirSync(deps)
+    .map((name) => join(deps, name))
+    .filter((p) => statSync(p).isDirectory());
+}
+
+let serviceDefinition: grpc.ServiceDefinition | undefined;
+function rlsService(): grpc.ServiceDefinition {
+  if (!serviceDefinition) {
+    const definition = protoLoader.loadSync('envoy/service/ratelimit/v3/rls.proto', {
+      includeDirs: protoRoots(),
+      keepCase: true,
+      longs: Number,
+      enums: String,
+      defaults: true,
+      oneofs: true,
+    });
+    const pkg = grpc.loadPackageDefinition(definition) as unknown as {
+      envoy: { service: { ratelimit: { v3: { RateLimitService: { service: grpc.ServiceDefinition } } } } };
+    };
+    serviceDefinition = pkg.envoy.service.ratelimit.v3.RateLimitService.service;
+  }
+  return serviceDefinition;
+}
+
+/** The client constructor for tests and tools (a real gRPC client from the same proto). */
+export function rlsClientConstructor(): grpc.ServiceClientConstructor {
+  return grpc.makeGenericClientConstructor(rlsService(), 'RateLimitService');
+}
+
+/** The engine's global rules for the rendered `global` descriptors. */
+export function globalRulesOf(rules: readonly RenderedRule[]): GlobalDescriptorRule[] {
+  return rules
+    .filter((r) => r.strategy === 'global')
+    .map((r) => ({
+      id: r.id,
+      entries: r.entries.map((e) => ({ key: e.key, value: e.value ?? '' })),
+      requestsPerUnit: r.quota,
+      unit: r.unit ?? 'SECOND',
+      failMode: r.failMode,
+      shadow: r.shadow,
+    }));
+}
+
+export interface RlsServerOptions {
+  /** Requests for another domain are answered OK with no limit. Default `governor`. */
+  readonly domain?: string;
+  /** `redis://host:port[/db]`: counters shared by every replica through Redis. */
+  readonly redisUrl?: string;
+  /** A store to count in (tests); overrides `redisUrl`. */
+  readonly store?: WindowStore;
+  /** Called with every decision (the dashboard's decision stream). */
+  readonly onDecision?: (d: Decision, descriptor: readonly { key: string; value: string }[]) => void;
+}
+
+interface RlsEntry {
+  key: string;
+  value: string;
+}
+interface RlsRequest {
+  domain: string;
+  descriptors: { entries: RlsEntry[] }[];
+  hits_addend: number;
+}
+
+const ms = (n: number) => ({ seconds: Math.floor(n / 1000), nanos: Math.round((n % 1000) * 1e6) });
+
+export function redisOptionsFromUrl(url: string): {
+  host: string;
+  port: number;
+  db?: number;
+  password?: string;
+} {
+  const u = new URL(url);
+  if (u.protocol !== 'redis:') throw new RangeError(`REDIS_URL must be redis://host:port, got ${url}`);
+  const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : undefined;
+  return {
+    host: u.hostname,
+    port: Number(u.port || 6379),
+    ...(db !== undefined && Number.isInteger(db) ? { db } : {}),
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+  };
+}
+
+export class RlsServer {
+  readonly engine: RateLimitEngine;
+  readonly domain: string;
+  private readonly store: WindowStore | null;
+  private readonly ownsStore: boolean;
+  private readonly server = new grpc.Server();
+  private readonly byLimiter = new Map<string, readonly RenderedRule[]>();
+  private rulesById = new Map<string, RenderedRule>();
+
+  constructor(private readonly options: RlsServerOptions = {}) {
+    this.domain = options.domain ?? 'governor';
+    if (options.store) {
+      this.store = options.store;
+      this.ownsStore = false;
+    } else if (options.redisUrl) {
+      this.store = new RedisWindowStore({
+        redis: redisOptionsFromUrl(options.redisUrl),
+        keyPrefix: 'governor:rls:',
+      });
+      this.ownsStore = true;
+    } else {
+      this.store = null;
+      this.ownsStore = false;
+    }
+    this.engine = new RateLimitEngine({ ...(this.store ? { store: this.store } : {}) });
+    this.server.addService(rlsService(), {
+      ShouldRateLimit: (
+        call: grpc.ServerUnaryCall<RlsRequest, unknown>,
+        callback: grpc.sendUnaryData<unknown>,
+      ) => {
+        this.shouldRateLimit(call.request).then(
+          (response) => callback(null, response),
+          (error: unknown) =>
+            callback({
+              code: grpc.status.INTERNAL,
+              details: error instanceof Error ? error.message : String(error),
+            }),
+        );
+      },
+    });
+  }
+
+  /** The rendered rules of one SmartLimiter (`namespace/name`), or null when it is gone. */
+  updateLimiter(key: string, rules: readonly RenderedRule[] | null): void {
+    if (rules === null) this.byLimiter.delete(key);
+    else this.byLimiter.set(key, rules);
+    const all = [...this.byLimiter.keys()].sort().flatMap((k) => this.byLimiter.get(k) ?? []);
+    this.rulesById = new Map(all.filter((r) => r.strategy === 'global').map((r) => [r.id, r]));
+    this.engine.applyRules({ global: globalRulesOf(all) });
+  }
+
+  /** The rendered global rule with this descriptor id. */
+  ruleById(id: string): RenderedRule | undefined {
+    return this.rulesById.get(id);
+  }
+
+  /** The shared store's state, for health reports. */
+  health(): { store: 'memory' | 'redis'; connected: boolean; lastError: string | null } {
+    if (!this.store || !(this.store instanceof RedisWindowStore))
+      return { store: 'memory', connected: true, lastError: null };
+    const h = this.store.health();
+    return { store: 'redis', connected: h.connected, lastError: h.lastError };
+  }
+
+  /** Answers one request as envoyproxy/ratelimit does: every descriptor counted, over limit if any is. */
+  async shouldRateLimit(request: RlsRequest) {
+    const hits = request.hits_addend > 0 ? request.hits_addend : 1;
+    if (request.domain !== this.domain)
+      return {
+        overall_code: 'OK',
+        statuses: request.descriptors.map(() => ({ code: 'OK' })),
+        response_headers_to_add: [],
+      };
+    const decisions = await Promise.all(
+      request.descriptors.map(async (d) => {
+        const entries = d.entries.map((e) => ({ key: e.key, value: e.value }));
+        const decision = await this.engine.decideAsync({ descriptors: [entries], hits });
+        this.options.onDecision?.(decision, entries);
+        return decision;
+      }),
+    );
+    const statuses = decisions.map((d) => {
+      if (d.ruleId === null || d.ruleKind !== 'global') return { code: 'OK' };
+      const rule = this.engine.rules().find((r) => r.id === d.ruleId);
+      return {
+        code: d.outcome === 'limited' ? 'OVER_LIMIT' : 'OK',
+        current_limit: {
+          requests_per_unit: d.limit,
+          unit: unitName(rule?.windowMs ?? 1000),
+          name: d.ruleId,
+        },
+        limit_remaining: Math.max(0, Math.floor(d.remaining)),
+        duration_until_reset: ms(Math.max(0, d.resetMs)),
+      };
+    });
+    const over = statuses.some((s) => s.code === 'OVER_LIMIT');
+    return { overall_code: over ? 'OVER_LIMIT' : 'OK', statuses, response_headers_to_add: [] };
+  }
+
+  /** Listens on `host:port` (0: a free port); resolves with the port. */
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) =>
+      this.server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (error, bound) =>
+        error ? reject(error) : resolve(bound),
+      ),
+    );
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
+    if (this.ownsStore && this.store && 'close' in this.store) await (this.store as RedisWindowStore).close();
+  }
+}
+
+function unitName(windowMs: number): string {
+  switch (windowMs) {
+    case 60_000:
+      return 'MINUTE';
+    case 3_600_000:
+      return 'HOUR';
+    case 86_400_000:
+      return 'DAY';
+    default:
+      return 'SECOND';
+  }
+}

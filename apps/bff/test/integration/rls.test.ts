@@ -1,0 +1,281 @@
+/**
+ * Governor's rate-limit service over real gRPC (a client built from Envoy's rls.proto) with a real
+ * redis-server started here: Envoy's ShouldRateLimit semantics, replicas sharing one Redis, fail-open and
+ * fail-closed when Redis goes away, and SmartLimiter changes reaching callers.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Decision } from '@governor/limiter';
+import { RedisServer } from '@governor/limiter/testing';
+import { EmbeddedStore } from '../../src/cluster/embedded-store';
+import type { KubeObject } from '../../src/cluster/store';
+import { seedDemoMesh } from '../../src/demo/seed';
+import { Governor } from '../../src/governor';
+import { createBff } from '../../src/server/bff';
+import { Auth } from '../../src/trpc/auth';
+import { renderSmartLimiter, type RenderedRule } from '../../src/reconcile/render';
+import { RlsServer, rlsClientConstructor } from '../../src/rls/rls-server';
+import { contextOf, loadObjects, onlyLimiter } from '../support/fixtures';
+
+const context = contextOf(loadObjects('context-bookinfo.yaml'));
+
+/** The rules of a global SmartLimiter on productpage: `quota` per `seconds`. */
+function globalRules(quota: number, seconds = 1, annotations: Record<string, string> = {}): RenderedRule[] {
+  const yaml = `apiVersion: microservice.slime.io/v1alpha2
+kind: SmartLimiter
+metadata: {name: productpage, namespace: default, annotations: ${JSON.stringify(annotations)}}
+spec:
+  sets:
+    _base:
+      descriptor:
+        - {action: {fill_interval: {seconds: ${seconds}}, quota: "${quota}", strategy: global}, condition: "true", target: {port: 9080}}`;
+  const r = renderSmartLimiter({ limiter: onlyLimiter(loadObjects({ text: yaml })), context });
+  expect(r.problems).toEqual([]);
+  return [...r.rules];
+}
+
+interface Status {
+  code: string;
+  current_limit?: { requests_per_unit: number; unit: string };
+  limit_remaining?: number;
+  duration_until_reset?: { seconds: number; nanos: number };
+}
+interface Response {
+  overall_code: string;
+  statuses: Status[];
+}
+
+type Call = (req: unknown, cb: (e: grpc.ServiceError | null, r: Response) => void) => void;
+
+function client(port: number) {
+  const Client = rlsClientConstructor();
+  const c = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
+    ShouldRateLimit: Call;
+  };
+  const call = (descriptorValue: string, hits = 0, domain = 'governor') =>
+    new Promise<Response>((resolve, reject) =>
+      c.ShouldRateLimit(
+        {
+          domain,
+          descriptors: [{ entries: [{ key: 'generic_key', value: descriptorValue }] }],
+          hits_addend: hits,
+        },
+        (e, r) => (e ? reject(e) : resolve(r)),
+      ),
+    );
+  return { call, close: () => c.close() };
+}
+
+/** Waits until the start of a fresh second, so a burst stays inside one window. */
+async function startOfSecond(): Promise<void> {
+  await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 20));
+}
+
+describe('the rate-limit service', () => {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  async function start(options: ConstructorParameters<typeof RlsServer>[0] = {}) {
+    const rls = new RlsServer(options);
+    const port = await rls.listen('127.0.0.1', 0);
+    const c = client(port);
+    cleanups.push(
+      () => rls.close(),
+      () => c.close(),
+    );
+    return { rls, ...c };
+  }
+
+  it('answers OK with what remains, then OVER_LIMIT with the time to the reset; hits_addend counts', async () => {
+    const { rls, call } = await start();
+    const rules = globalRules(5);
+    rls.updateLimiter('default/productpage', rules);
+    const id = rules[0]!.id;
+    await startOfSecond();
+    const first = await call(id);
+    expect(first.overall_code).toBe('OK');
+    expect(first.statuses[0]).toMatchObject({
+      code: 'OK',
+      current_limit: { requests_per_unit: 5, unit: 'SECOND' },
+      limit_remaining: 4,
+    });
+    expect((await call(id, 3)).statuses[0]!.limit_remaining).toBe(1);
+    expect((await call(id)).statuses[0]!.limit_remaining).toBe(0);
+    const over = await call(id);
+    expect(over.overall_code).toBe('OVER_LIMIT');
+    const reset = over.statuses[0]!.duration_until_reset!;
+    expect(reset.seconds * 1000 + reset.nanos / 1e6).toBeGreaterThan(0);
+    expect(reset.seconds * 1000 + reset.nanos / 1e6).toBeLessThanOrEqual(1000);
+    // The window rolls over: allowed again.
+    await startOfSecond();
+    expect((await call(id)).overall_code).toBe('OK');
+    // Unknown descriptors and other domains are not limited.
+    expect(await call('Service[nothing]-Id[1]')).toMatchObject({
+      overall_code: 'OK',
+      statuses: [{ code: 'OK' }],
+    });
+    expect((await call(id, 100, 'another-domain')).overall_code).toBe('OK');
+  });
+
+  it('shadow mode answers OK where it would limit', async () => {
+    const { rls, call } = await start();
+    const rules = globalRules(1, 60, { 'governor.io/shadow': 'true' });
+    rls.updateLimiter('default/productpage', rules);
+    for (let i = 0; i < 3; i++) expect((await call(rules[0]!.id)).overall_code).toBe('OK');
+    expect(rls.engine.series(1)[0]!.totals.shadow).toBeGreaterThan(0);
+  });
+
+  describe('with Redis', () => {
+    let redis: RedisServer;
+    beforeAll(async () => {
+      redis = await RedisServer.start();
+    });
+    afterAll(async () => {
+      await redis?.close();
+    });
+
+    it('two replicas sharing one Redis never allow more than the limit in a window', async () => {
+      const url = `redis://127.0.0.1:${redis.port}`;
+      const a = await start({ redisUrl: url });
+      const b = await start({ redisUrl: url });
+      const rules = globalRules(20, 60);
+      a.rls.updateLimiter('default/productpage', rules);
+      b.rls.updateLimiter('default/productpage', rules);
+      const id = rules[0]!.id;
+      const answers = await Promise.all(Array.from({ length: 60 }, (_, i) => (i % 2 ? a : b).call(id)));
+      expect(answers.filter((r) => r.overall_code === 'OK')).toHaveLength(20);
+    });
+
+    it('falls back while Redis is down (fail-open allows, fail-closed denies, both recorded) and shares again once it is back', async () => {
+      const url = `redis://127.0.0.1:${redis.port}`;
+      const sources: string[] = [];
+      const { rls, call } = await start({
+        redisUrl: url,
+        onDecision: (d: Decision) => sources.push(d.source),
+      });
+      const open = globalRules(1000, 60);
+      const closedYaml = globalRules(1000, 60, { 'governor.io/fail-mode': 'closed' });
+      rls.updateLimiter('default/productpage', open);
+      // Counted in Redis once the connection is up.
+      await vi.waitFor(async () => {
+        expect((await call(open[0]!.id)).overall_code).toBe('OK');
+        expect(sources.at(-1)).toBe('global');
+      });
+
+      await redis.stop(true);
+      await vi.waitFor(async () => {
+        expect((await call(open[0]!.id)).overall_code).toBe('OK');
+        expect(sources.at(-1)).toBe('fallback');
+      });
+      rls.updateLimiter('default/productpage', closedYaml);
+      const denied = await call(closedYaml[0]!.id);
+      expect(denied.overall_code).toBe('OVER_LIMIT');
+      expect(sources.at(-1)).toBe('fallback');
+
+      await redis.start();
+      rls.updateLimiter('default/productpage', open);
+      await vi.waitFor(
+        async () => {
+          expect((await call(open[0]!.id)).overall_code).toBe('OK');
+          expect(sources.at(-1)).toBe('global');
+        },
+        { timeout: 15_000, interval: 200 },
+      );
+    }, 30_000);
+  });
+
+  it('a SmartLimiter change reaches callers within a reconcile', async () => {
+    const store = await EmbeddedStore.open({});
+    cleanups.push(() => store.close());
+    await seedDemoMesh(store);
+    const rls = new RlsServer();
+    const port = await rls.listen('127.0.0.1', 0);
+    const c = client(port);
+    cleanups.push(
+      () => rls.close(),
+      () => c.close(),
+    );
+    const governor = new Governor({
+      store,
+      simulate: false,
+      metrics: { tickMs: 0, metricTickMs: 0, prometheusIntervalMs: 1000, metricsUnavailable: 'keep' },
+      onRendered: (key, result) => rls.updateLimiter(key, result?.rules ?? null),
+    });
+    cleanups.push(() => governor.stop());
+    await governor.start();
+    const rules = globalRules(2, 60);
+    const current = (await store.get('SmartLimiter', 'default', 'productpage')) as KubeObject;
+    const limiter = loadObjects({
+      text: `apiVersion: microservice.slime.io/v1alpha2
+kind: SmartLimiter
+metadata: {name: productpage, namespace: default}
+spec:
+  sets:
+    _base:
+      descriptor:
+        - {action: {fill_interval: {seconds: 60}, quota: "2", strategy: global}, condition: "true", target: {port: 9080}}`,
+    });
+    await store.update({ ...current, spec: onlyLimiter(limiter).spec as unknown as KubeObject['spec'] });
+    await vi.waitFor(async () => {
+      const r = await c.call(rules[0]!.id);
+      expect(r.statuses[0]?.current_limit?.requests_per_unit).toBe(2);
+    });
+  });
+
+  it('in the BFF: serves the global descriptors of the SmartLimiters, and its decisions join the decision stream', async () => {
+    const store = await EmbeddedStore.open({});
+    cleanups.push(() => store.close());
+    await seedDemoMesh(store);
+    const bff = createBff({
+      store,
+      mode: 'embedded',
+      auth: new Auth(),
+      allowedOrigins: [],
+      rls: {},
+      governor: {
+        simulate: false,
+        metrics: { tickMs: 0, metricTickMs: 0, prometheusIntervalMs: 1000, metricsUnavailable: 'keep' },
+      },
+      info: { name: 'governor', version: 'test', startedAt: new Date().toISOString() },
+    });
+    await bff.start();
+    const port = await bff.listenRls('127.0.0.1', 0);
+    cleanups.push(() => bff.stop());
+    const c = client(port);
+    cleanups.push(() => c.close());
+    const current = (await store.get('SmartLimiter', 'default', 'productpage')) as KubeObject;
+    await store.update({
+      ...current,
+      spec: {
+        sets: {
+          _base: {
+            descriptor: [
+              {
+                action: { fill_interval: { seconds: 60 }, quota: '1', strategy: 'global' },
+                condition: 'true',
+                target: { port: 9080 },
+              },
+            ],
+          },
+        },
+      },
+    });
+    const id = globalRules(1, 60)[0]!.id;
+    await vi.waitFor(async () =>
+      expect((await c.call(id)).statuses[0]?.current_limit?.requests_per_unit).toBe(1),
+    );
+    expect((await c.call(id)).overall_code).toBe('OVER_LIMIT');
+    const recent = bff.api.deps.decisions!.recent.since(0).map((f) => f.item);
+    expect(
+      recent.some(
+        (d) =>
+          d.service === 'productpage' &&
+          d.namespace === 'default' &&
+          d.outcome === 'limited' &&
+          d.policy === 'default/productpage',
+      ),
+    ).toBe(true);
+  });
+});
