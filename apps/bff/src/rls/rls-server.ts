@@ -189,12 +189,11 @@ export class RlsServer {
     );
     const statuses = decisions.map((d) => {
       if (d.ruleId === null || d.ruleKind !== 'global') return { code: 'OK' };
-      const rule = this.engine.rules().find((r) => r.id === d.ruleId);
       return {
         code: d.outcome === 'limited' ? 'OVER_LIMIT' : 'OK',
         current_limit: {
           requests_per_unit: d.limit,
-          unit: unitName(rule?.windowMs ?? 1000),
+          unit: this.rulesById.get(d.ruleId)?.unit ?? 'SECOND',
           name: d.ruleId,
         },
         limit_remaining: Math.max(0, Math.floor(d.remaining)),
@@ -217,18 +216,5 @@ export class RlsServer {
   async close(): Promise<void> {
     await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
     if (this.ownsStore && this.store && 'close' in this.store) await (this.store as RedisWindowStore).close();
-  }
-}
-
-function unitName(windowMs: number): string {
-  switch (windowMs) {
-    case 60_000:
-      return 'MINUTE';
-    case 3_600_000:
-      return 'HOUR';
-    case 86_400_000:
-      return 'DAY';
-    default:
-      return 'SECOND';
   }
 }

@@ -1,0 +1,244 @@
+/**
+ * `pnpm -s bench rls`: ShouldRateLimit throughput and latency over gRPC on loopback. The service runs in
+ * its own process (`governor rls`, and envoyproxy/ratelimit when its binary is built, see
+ * scripts/bench-support/build-ratelimit.sh); this process is the load generator: 1, 10 and 100 concurrent
+ * streams of back-to-back calls, memory and Redis backends. Prints per configuration
+ * `rls_<backend>_c<streams>_rps` and `_p50_ms` / `_p99_ms`, and the headline figures at 10 streams:
+ * `rls_memory_rps`, `rls_redis_rps`, `rls_redis_p99_ms`. BENCH_QUICK=1 for a short run.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import { RedisServer } from '@governor/limiter/testing';
+import { rlsClientConstructor } from '../src/rls/rls-server';
+
+const quick = process.env.BENCH_QUICK === '1';
+const DURATION_MS = quick ? 1000 : 3000;
+const STREAMS = [1, 10, 100];
+const bffDir = fileURLToPath(new URL('..', import.meta.url));
+const repoRoot = join(bffDir, '../..');
+const DESCRIPTOR = 'Service[productpage.default]-Id[bench]';
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+
+const dir = mkdtempSync(join(tmpdir(), 'governor-bench-rls-'));
+// A global limit high enough that every call is counted and allowed: the service's full path, no 429s.
+writeFileSync(
+  join(dir, 'policy.yaml'),
+  `apiVersion: v1
+kind: Service
+metadata: { name: productpage, namespace: default }
+spec: { selector: { app: productpage }, ports: [{ port: 9080 }] }
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: productpage-1, namespace: default, labels: { app: productpage } }
+spec: { containers: [{ name: productpage, image: productpage }] }
+status: { phase: Running }
+---
+apiVersion: microservice.slime.io/v1alpha2
+kind: SmartLimiter
+metadata: { name: productpage, namespace: default }
+spec:
+  sets:
+    _base:
+      descriptor:
+        - action: { fill_interval: { seconds: 1 }, quota: '100000000', strategy: global }
+          condition: 'true'
+          target: { port: 9080 }
+`,
+);
+
+/** Starts `governor rls` and resolves with its port and the descriptor value it limits. */
+async function startGovernor(
+  redisUrl?: string,
+): Promise<{ port: number; value: string; child: ChildProcess }> {
+  const render = spawnSync(
+    process.execPath,
+    ['bin/governor.mjs', 'render', '-f', join(dir, 'policy.yaml'), '--rls-config', '-o', 'json'],
+    {
+      cwd: bffDir,
+      encoding: 'utf8',
+    },
+  );
+  const value = (JSON.parse(render.stdout) as { descriptors: { value: string }[] }).descriptors[0]!.value;
+  const child = spawn(
+    process.execPath,
+    [
+      'bin/governor.mjs',
+      'rls',
+      '-f',
+      join(dir, 'policy.yaml'),
+      '--port',
+      '0',
+      ...(redisUrl ? ['--redis', redisUrl] : []),
+    ],
+    { cwd: bffDir, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`governor rls exited (${code}): ${out}`)));
+  });
+  return { port, value, child };
+}
+
+/** Starts envoyproxy/ratelimit when its binary has been built; null otherwise. */
+async function startEnvoyRatelimit(redisPort: number): Promise<{ port: number; child: ChildProcess } | null> {
+  const script = join(repoRoot, 'scripts/bench-support/build-ratelimit.sh');
+  if (!existsSync(script)) return null;
+  const built = spawnSync('bash', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const binary = built.stdout.trim().split('\n').at(-1) ?? '';
+  if (built.status !== 0 || !existsSync(binary)) return null;
+  const runtime = join(dir, 'runtime');
+  mkdirSync(join(runtime, 'ratelimit/config'), { recursive: true });
+  writeFileSync(
+    join(runtime, 'ratelimit/config/config.yaml'),
+    `domain: governor\ndescriptors:\n  - key: generic_key\n    value: "${DESCRIPTOR}"\n    rate_limit: { unit: second, requests_per_unit: 100000000 }\n`,
+  );
+  const [port, http, debug] = [await freePort(), await freePort(), await freePort()];
+  const child = spawn(binary, [], {
+    env: {
+      ...process.env,
+      USE_STATSD: 'false',
+      LOG_LEVEL: 'warn',
+      REDIS_SOCKET_TYPE: 'tcp',
+      REDIS_URL: `127.0.0.1:${redisPort}`,
+      RUNTIME_ROOT: runtime,
+      RUNTIME_SUBDIRECTORY: 'ratelimit',
+      RUNTIME_WATCH_ROOT: 'false',
+      RUNTIME_IGNOREDOTFILES: 'true',
+      HOST: '127.0.0.1',
+      GRPC_HOST: '127.0.0.1',
+      PORT: String(http),
+      GRPC_PORT: String(port),
+      DEBUG_PORT: String(debug),
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  return { port, child };
+}
+
+type Call = (req: unknown, cb: (e: grpc.ServiceError | null, r: { overall_code: string }) => void) => void;
+
+/** `streams` loops of back-to-back calls for the duration: calls per second and latency percentiles. */
+async function load(
+  port: number,
+  value: string,
+  streams: number,
+): Promise<{ rps: number; p50: number; p99: number }> {
+  const Client = rlsClientConstructor();
+  // A few channels, as several Envoy sidecars would open.
+  const clients = Array.from(
+    { length: Math.min(streams, 4) },
+    (_, i) =>
+      new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
+        'grpc.use_local_subchannel_pool': 1,
+        'grpc.channel_id': i,
+      }) as unknown as grpc.Client & { ShouldRateLimit: Call },
+  );
+  const request = { domain: 'governor', descriptors: [{ entries: [{ key: 'generic_key', value }] }] };
+  const one = (c: (typeof clients)[number]) =>
+    new Promise<void>((resolve, reject) =>
+      c.ShouldRateLimit(request, (e, r) =>
+        e ? reject(e) : r.overall_code === 'OK' ? resolve() : reject(new Error(r.overall_code)),
+      ),
+    );
+  // Warm up (connections, JIT, scripts loaded in Redis).
+  await Promise.all(
+    clients.map(async (c) => {
+      for (let i = 0; i < 200; i++) await one(c);
+    }),
+  );
+  const latencies: number[] = [];
+  const end = performance.now() + DURATION_MS;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: streams }, async (_, i) => {
+      const c = clients[i % clients.length]!;
+      while (performance.now() < end) {
+        const t = performance.now();
+        await one(c);
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  for (const c of clients) c.close();
+  latencies.sort((a, b) => a - b);
+  const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
+  return { rps: latencies.length / seconds, p50: q(0.5), p99: q(0.99) };
+}
+
+const print = (name: string, v: number, digits = 0) => console.log(`${name}: ${v.toFixed(digits)}`);
+const stopChild = async (child: ChildProcess) => {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+};
+
+const redis = await RedisServer.start();
+try {
+  const headline: Record<string, number> = {};
+  for (const backend of ['memory', 'redis'] as const) {
+    const server = await startGovernor(backend === 'redis' ? `redis://127.0.0.1:${redis.port}` : undefined);
+    try {
+      for (const streams of STREAMS) {
+        const r = await load(server.port, server.value, streams);
+        print(`rls_${backend}_c${streams}_rps`, r.rps);
+        print(`rls_${backend}_c${streams}_p50_ms`, r.p50, 2);
+        print(`rls_${backend}_c${streams}_p99_ms`, r.p99, 2);
+        if (streams === 10) {
+          headline[`rls_${backend}_rps`] = r.rps;
+          if (backend === 'redis') headline['rls_redis_p99_ms'] = r.p99;
+        }
+      }
+    } finally {
+      await stopChild(server.child);
+    }
+  }
+  print('rls_memory_rps', headline['rls_memory_rps']!);
+  print('rls_redis_rps', headline['rls_redis_rps']!);
+  print('rls_redis_p99_ms', headline['rls_redis_p99_ms']!, 2);
+
+  const envoy = await startEnvoyRatelimit(redis.port);
+  if (envoy) {
+    try {
+      // Wait for it to listen.
+      for (let i = 0; i < 100; i++) {
+        try {
+          await load(envoy.port, DESCRIPTOR, 1);
+          break;
+        } catch {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      const r = await load(envoy.port, DESCRIPTOR, 10);
+      print('envoy_ratelimit_redis_rps', r.rps);
+      print('envoy_ratelimit_redis_p99_ms', r.p99, 2);
+      print('ratio_rls_redis_vs_envoy_ratelimit_rps', headline['rls_redis_rps']! / r.rps, 2);
+    } finally {
+      await stopChild(envoy.child);
+    }
+  } else console.log('# envoyproxy/ratelimit not built: scripts/bench-support/build-ratelimit.sh builds it');
+} finally {
+  await redis.close();
+  rmSync(dir, { recursive: true, force: true });
+}
