@@ -3,6 +3,11 @@
  * redis-server started here: Envoy's ShouldRateLimit semantics, replicas sharing one Redis, fail-open and
  * fail-closed when Redis goes away, and SmartLimiter changes reaching callers.
  */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Decision } from '@governor/limiter';
@@ -15,7 +20,43 @@ import { createBff } from '../../src/server/bff';
 import { Auth } from '../../src/trpc/auth';
 import { renderSmartLimiter, type RenderedRule } from '../../src/reconcile/render';
 import { RlsServer, rlsClientConstructor } from '../../src/rls/rls-server';
-import { contextOf, loadObjects, onlyLimiter } from '../support/fixtures';
+import { contextOf, fixturePath, loadObjects, onlyLimiter } from '../support/fixtures';
+
+const bffDir = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Starts `governor rls` as its own process (as a replica would run), resolving with its port. */
+async function startRlsProcess(
+  policy: string,
+  redisUrl: string,
+): Promise<{ port: number; stop: () => Promise<void> }> {
+  const child = spawn(
+    process.execPath,
+    ['bin/governor.mjs', 'rls', '-f', policy, '--port', '0', '--redis', redisUrl],
+    {
+      cwd: bffDir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('exit', (code) => reject(new Error(`governor rls exited (${code}): ${out}`)));
+  });
+  return {
+    port,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
 
 const context = contextOf(loadObjects('context-bookinfo.yaml'));
 
@@ -136,17 +177,24 @@ describe('the rate-limit service', () => {
       await redis?.close();
     });
 
-    it('two replicas sharing one Redis never allow more than the limit in a window', async () => {
+    it('two governor rls processes sharing one Redis never allow more than the limit in a window', async () => {
       const url = `redis://127.0.0.1:${redis.port}`;
-      const a = await start({ redisUrl: url });
-      const b = await start({ redisUrl: url });
-      const rules = globalRules(20, 60);
-      a.rls.updateLimiter('default/productpage', rules);
-      b.rls.updateLimiter('default/productpage', rules);
-      const id = rules[0]!.id;
-      const answers = await Promise.all(Array.from({ length: 60 }, (_, i) => (i % 2 ? a : b).call(id)));
+      const dir = mkdtempSync(join(tmpdir(), 'governor-rls-'));
+      const policy = join(dir, 'policy.yaml');
+      writeFileSync(
+        policy,
+        `${readFileSync(fixturePath('context-bookinfo.yaml'), 'utf8')}\n---\n${readFileSync(fixturePath('doc-e-global.yaml'), 'utf8').replace("quota: '100'", "quota: '20'")}`,
+      );
+      const processes = await Promise.all([startRlsProcess(policy, url), startRlsProcess(policy, url)]);
+      cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+      for (const p of processes) cleanups.push(() => p.stop());
+      const clients = processes.map((p) => client(p.port));
+      for (const c of clients) cleanups.push(() => c.close());
+      const id = globalRules(20, 60)[0]!.id;
+      const answers = await Promise.all(Array.from({ length: 60 }, (_, i) => clients[i % 2]!.call(id)));
       expect(answers.filter((r) => r.overall_code === 'OK')).toHaveLength(20);
-    });
+      expect(answers.filter((r) => r.overall_code === 'OVER_LIMIT')).toHaveLength(40);
+    }, 60_000);
 
     it('falls back while Redis is down (fail-open allows, fail-closed denies, both recorded) and shares again once it is back', async () => {
       const url = `redis://127.0.0.1:${redis.port}`;
