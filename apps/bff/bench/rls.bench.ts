@@ -1,8 +1,9 @@
 /**
  * `pnpm -s bench rls`: ShouldRateLimit throughput and latency over gRPC on loopback. The service runs in
- * its own process (`governor rls`, and envoyproxy/ratelimit when its binary is built, see
- * scripts/bench-support/build-ratelimit.sh); this process is the load generator: 1, 10 and 100 concurrent
- * streams of back-to-back calls, memory and Redis backends. Prints per configuration
+ * its own process (`governor rls`, and envoyproxy/ratelimit, built by scripts/bench-support/build-ratelimit.sh);
+ * the load comes from a Go client (scripts/bench-support/rls-loadgen, built with the machine's Go) making
+ * back-to-back calls from 1, 10 and 100 concurrent streams, so that the client's own overhead stays small
+ * (without Go, a Node client in this process stands in and says so). Memory and Redis backends. Prints per configuration
  * `rls_<backend>_c<streams>_rps` and `_p50_ms` / `_p99_ms`, and the headline figures at 10 streams:
  * `rls_memory_rps`, `rls_redis_rps`, `rls_redis_p99_ms`. BENCH_QUICK=1 for a short run.
  */
@@ -117,6 +118,8 @@ async function startEnvoyRatelimit(redisPort: number): Promise<{ port: number; c
     env: {
       ...process.env,
       USE_STATSD: 'false',
+      DISABLE_STATS: 'true',
+      DEBUG_HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
       REDIS_SOCKET_TYPE: 'tcp',
       REDIS_URL: `127.0.0.1:${redisPort}`,
@@ -137,8 +140,43 @@ async function startEnvoyRatelimit(redisPort: number): Promise<{ port: number; c
 
 type Call = (req: unknown, cb: (e: grpc.ServiceError | null, r: { overall_code: string }) => void) => void;
 
-/** `streams` loops of back-to-back calls for the duration: calls per second and latency percentiles. */
+/** The Go load generator's binary, built on first use; null without Go. */
+function loadgenBinary(): string | null {
+  const built = spawnSync('bash', [join(repoRoot, 'scripts/bench-support/build-loadgen.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const path = built.stdout.trim().split('\n').at(-1) ?? '';
+  return built.status === 0 && existsSync(path) ? path : null;
+}
+const loadgen = loadgenBinary();
+if (!loadgen)
+  console.log('# no Go: the load comes from a Node client in this process, which caps the figures');
+
+/** `streams` callers of back-to-back calls for the duration: calls per second and latency percentiles. */
 async function load(
+  port: number,
+  value: string,
+  streams: number,
+): Promise<{ rps: number; p50: number; p99: number }> {
+  if (!loadgen) return loadFromNode(port, value, streams);
+  const r = spawnSync(
+    loadgen,
+    [
+      `-addr=127.0.0.1:${port}`,
+      `-value=${value}`,
+      `-streams=${streams}`,
+      '-conns=4',
+      `-duration=${DURATION_MS}ms`,
+    ],
+    { encoding: 'utf8' },
+  );
+  if (r.status !== 0) throw new Error(`rls-loadgen failed: ${r.stderr}`);
+  const [rps, p50, p99] = r.stdout.trim().split(/\s+/).map(Number);
+  return { rps: rps!, p50: p50!, p99: p99! };
+}
+
+async function loadFromNode(
   port: number,
   value: string,
   streams: number,
