@@ -33,46 +33,63 @@ export interface RawDecision extends MeshDecision {
 }
 
 /** Decisions of the mesh as feeds: one item per completed second, and the raw decisions. */
+type SecondRows = Map<string, { row: Omit<AggregateRow, 'quota'>; counts: [number, number, number] }>;
+
+/**
+ * How long after a second ends its aggregate waits for late decisions: decisions arrive nearly in time
+ * order, not exactly (the simulated mesh decides a tick's requests, then the calls they make; concurrent
+ * RLS calls finish out of order).
+ */
+const LATE_MS = 250;
+
+/** Decisions of the mesh as feeds: one item per completed second (in order, each once), and the raw decisions. */
 export class DecisionStream {
   readonly seconds = new Feed<SecondAggregate>(900);
   readonly recent = new Feed<RawDecision>(5000);
-  private current = -1;
-  private rows = new Map<string, { row: Omit<AggregateRow, 'quota'>; counts: [number, number, number] }>();
+  /** Seconds still open for late decisions. */
+  private readonly open = new Map<number, SecondRows>();
+  /** The last second published: later decisions for it or before it are counted in no aggregate. */
+  private published = -1;
 
   constructor(private readonly ruleOf: (id: string) => RenderedRule | undefined) {}
 
   readonly onDecision = (d: MeshDecision): void => {
     const second = Math.floor(d.t / 1000);
-    if (second !== this.current) this.flush(second);
     const rule = d.ruleId !== null ? this.ruleOf(d.ruleId) : undefined;
     const policy = rule ? `${rule.namespace}/${rule.limiter}` : null;
-    const key = `${d.namespace}/${d.service}\u0000${d.ruleId ?? ''}`;
-    let entry = this.rows.get(key);
-    if (!entry) {
-      entry = {
-        row: {
-          namespace: d.namespace,
-          service: d.service,
-          policy,
-          set: rule?.set ?? null,
-          descriptor: rule?.index ?? null,
-          ruleId: d.ruleId,
-          allowed: 0,
-          limited: 0,
-          shadow: 0,
-        },
-        counts: [0, 0, 0],
-      };
-      this.rows.set(key, entry);
-    }
-    entry.counts[d.outcome === 'allowed' ? 0 : d.outcome === 'limited' ? 1 : 2]++;
     this.recent.publish({ ...d, policy, set: rule?.set ?? null });
+    if (second > this.published) {
+      let rows = this.open.get(second);
+      if (!rows) this.open.set(second, (rows = new Map()));
+      const key = `${d.namespace}/${d.service}\u0000${d.ruleId ?? ''}`;
+      let entry = rows.get(key);
+      if (!entry) {
+        entry = {
+          row: {
+            namespace: d.namespace,
+            service: d.service,
+            policy,
+            set: rule?.set ?? null,
+            descriptor: rule?.index ?? null,
+            ruleId: d.ruleId,
+            allowed: 0,
+            limited: 0,
+            shadow: 0,
+          },
+          counts: [0, 0, 0],
+        };
+        rows.set(key, entry);
+      }
+      entry.counts[d.outcome === 'allowed' ? 0 : d.outcome === 'limited' ? 1 : 2]++;
+    }
+    this.flushUntil(d.t - LATE_MS);
   };
 
-  /** Publishes the second being counted (if any) and starts `next`. */
-  flush(next: number): void {
-    if (this.current >= 0 && this.rows.size > 0) {
-      const rows = [...this.rows.values()].map(({ row, counts }) => ({
+  /** Publishes, in order, every open second that ended at or before `t` (ms). */
+  flushUntil(t: number): void {
+    const done = [...this.open.keys()].filter((s) => (s + 1) * 1000 <= t).sort((a, b) => a - b);
+    for (const second of done) {
+      const rows = [...this.open.get(second)!.values()].map(({ row, counts }) => ({
         ...row,
         allowed: counts[0],
         limited: counts[1],
@@ -82,10 +99,10 @@ export class DecisionStream {
       rows.sort((a, b) =>
         `${a.namespace}/${a.service}/${a.ruleId}`.localeCompare(`${b.namespace}/${b.service}/${b.ruleId}`),
       );
-      this.seconds.publish({ second: this.current, rows });
+      this.open.delete(second);
+      this.published = second;
+      this.seconds.publish({ second, rows });
     }
-    this.current = next;
-    this.rows = new Map();
   }
 }
 
