@@ -9,12 +9,11 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
-import { RedisServer } from '@governor/limiter/testing';
+import { freePort, RedisServer } from '@governor/limiter/testing';
 import { rlsClientConstructor } from '../src/rls/rls-server';
 
 const quick = process.env.BENCH_QUICK === '1';
@@ -23,16 +22,6 @@ const STREAMS = [1, 10, 100];
 const bffDir = fileURLToPath(new URL('..', import.meta.url));
 const repoRoot = join(bffDir, '../..');
 const DESCRIPTOR = 'Service[productpage.default]-Id[bench]';
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 
 const dir = mkdtempSync(join(tmpdir(), 'governor-bench-rls-'));
 // A global limit high enough that every call is counted and allowed: the service's full path, no 429s.

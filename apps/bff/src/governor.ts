@@ -111,7 +111,7 @@ export class Governor {
     if (options.simulate) {
       const inf = this.controlPlane.informers;
       mesh = new EmbeddedMesh({
-        context: () => this.controlPlane.controller.contextFor(),
+        context: (namespace) => this.controlPlane.controller.contextFor(namespace),
         onClusterChange: (handler) => {
           const offs = [inf.services, inf.pods, inf.destinationRules].map((i) => i.onChange(handler));
           return () => offs.forEach((off) => off());

@@ -230,6 +230,23 @@ function ConditionBuilder({
   );
 }
 
+/** A line diff, added lines green and removed ones red; keyboard-scrollable. */
+function DiffView({ label, lines }: { label: string; lines: readonly { op: string; text: string }[] }) {
+  return (
+    <pre
+      tabIndex={0}
+      aria-label={label}
+      className="mt-1 max-h-80 overflow-auto rounded-md bg-slate-900 p-3 text-xs text-slate-100"
+    >
+      {lines.map((l, n) => (
+        <div key={n} className={l.op === '+' ? 'text-emerald-300' : l.op === '-' ? 'text-red-300' : ''}>
+          {l.op} {l.text}
+        </div>
+      ))}
+    </pre>
+  );
+}
+
 const field = 'rounded-md border border-slate-300 bg-white px-2 py-1 dark:border-slate-600 dark:bg-slate-900';
 const button =
   'rounded-md border border-slate-300 px-3 py-1.5 text-sm disabled:opacity-50 dark:border-slate-600';
@@ -643,38 +660,12 @@ export function PolicyEditor() {
               <h4 className="text-sm font-medium">
                 EnvoyFilter {d.name}: {d.change}
               </h4>
-              <pre
-                tabIndex={0}
-                aria-label={`Diff of ${d.name}`}
-                className="mt-1 max-h-80 overflow-auto rounded-md bg-slate-900 p-3 text-xs text-slate-100"
-              >
-                {d.lines.map((l, n) => (
-                  <div
-                    key={n}
-                    className={l.op === '+' ? 'text-emerald-300' : l.op === '-' ? 'text-red-300' : ''}
-                  >
-                    {l.op} {l.text}
-                  </div>
-                ))}
-              </pre>
+              <DiffView label={`Diff of ${d.name}`} lines={d.lines} />
             </div>
           ))}
           <details>
             <summary className="cursor-pointer text-sm">Changes to the SmartLimiter</summary>
-            <pre
-              tabIndex={0}
-              aria-label="Diff of the policy"
-              className="mt-1 max-h-80 overflow-auto rounded-md bg-slate-900 p-3 text-xs text-slate-100"
-            >
-              {preview.data.specDiff.map((l, n) => (
-                <div
-                  key={n}
-                  className={l.op === '+' ? 'text-emerald-300' : l.op === '-' ? 'text-red-300' : ''}
-                >
-                  {l.op} {l.text}
-                </div>
-              ))}
-            </pre>
+            <DiffView label="Diff of the policy" lines={preview.data.specDiff} />
           </details>
         </section>
       )}
@@ -723,20 +714,7 @@ export function PolicyEditor() {
                 {new Date(h.at).toLocaleString()}
                 <details>
                   <summary className="cursor-pointer">Diff</summary>
-                  <pre
-                    tabIndex={0}
-                    aria-label={`Diff of version ${h.id}`}
-                    className="mt-1 max-h-60 overflow-auto rounded-md bg-slate-900 p-2 text-xs text-slate-100"
-                  >
-                    {h.diff.map((l, n) => (
-                      <div
-                        key={n}
-                        className={l.op === '+' ? 'text-emerald-300' : l.op === '-' ? 'text-red-300' : ''}
-                      >
-                        {l.op} {l.text}
-                      </div>
-                    ))}
-                  </pre>
+                  <DiffView label={`Diff of version ${h.id}`} lines={h.diff} />
                 </details>
                 {canEdit && h.yaml !== null && (
                   <button

@@ -11,7 +11,7 @@ import { createApi, eventHooks, type Api } from '../trpc/deps';
 import { Feed } from '../trpc/feed';
 import { createApiHandler } from '../trpc/handler';
 import type { ApiEvent } from '../trpc/live';
-import { contextFrom } from '../trpc/trpc';
+import { changeRefusal, contextFrom } from '../trpc/trpc';
 import type { Decision } from '@governor/limiter';
 import { RlsServer } from '../rls/rls-server';
 import type { MeshDecision } from '../simulator';
@@ -100,12 +100,9 @@ export function createBff(options: BffOptions): Bff {
     // or a bearer token; and an editor's role.
     authenticate: (req) => {
       const ctx = contextFrom(api.deps, req);
-      if (!ctx.user)
-        return { ok: false, status: 401, message: 'send Authorization: Bearer <token>, or log in' };
-      if (ctx.via === 'cookie' && !api.deps.isAllowedOrigin(ctx.origin))
-        return { ok: false, status: 403, message: `refused: a change from origin ${ctx.origin ?? '(none)'}` };
-      if (!allows(ctx.user, 'editor'))
-        return { ok: false, status: 403, message: `${ctx.user.name} is a ${ctx.user.role}: editor needed` };
+      const refusal = changeRefusal(ctx, 'editor');
+      if (refusal)
+        return { ok: false, status: refusal.code === 'UNAUTHORIZED' ? 401 : 403, message: refusal.message };
       return { ok: true, user: ctx.user };
     },
     health: () => ({

@@ -50,8 +50,8 @@ export const loadChangeSchema = z.strictObject({
 });
 
 export interface EmbeddedMeshOptions {
-  /** The Services, Pods, DestinationRules and ServiceEntries of every namespace, as they are now. */
-  readonly context: () => ClusterContext;
+  /** The Services, Pods, DestinationRules and ServiceEntries of a namespace (all without one), as they are now. */
+  readonly context: (namespace?: string) => ClusterContext;
   /** Calls back when Services or Pods change; returns an unsubscribe. */
   readonly onClusterChange: (handler: () => void) => () => void;
   readonly simulator?: Omit<SimulatorOptions, 'context' | 'rules'>;
@@ -99,7 +99,7 @@ export class EmbeddedMesh {
   readonly metrics: MetricSource = {
     metricsFor: (limiter: SmartLimiter) => {
       const values: Record<string, number> = {};
-      const context = this.options.context();
+      const context = this.options.context(limiter.metadata.namespace);
       for (const set of metricSetsOf(limiter, context)) {
         const measured = this.simulator.metricValues(limiter.metadata.namespace, set.pods);
         for (const name of SIMULATED_METRICS) {

@@ -50,6 +50,8 @@ export class DecisionStream {
   private readonly open = new Map<number, SecondRows>();
   /** The last second published: later decisions for it or before it are counted in no aggregate. */
   private published = -1;
+  /** When the earliest open second ends (ms); Infinity when none is open. */
+  private dueAt = Number.POSITIVE_INFINITY;
 
   constructor(private readonly ruleOf: (id: string) => RenderedRule | undefined) {}
 
@@ -60,7 +62,10 @@ export class DecisionStream {
     this.recent.publish({ ...d, policy, set: rule?.set ?? null });
     if (second > this.published) {
       let rows = this.open.get(second);
-      if (!rows) this.open.set(second, (rows = new Map()));
+      if (!rows) {
+        this.open.set(second, (rows = new Map()));
+        this.dueAt = Math.min(this.dueAt, (second + 1) * 1000);
+      }
       const key = `${d.namespace}/${d.service}\u0000${d.ruleId ?? ''}`;
       let entry = rows.get(key);
       if (!entry) {
@@ -87,6 +92,8 @@ export class DecisionStream {
 
   /** Publishes, in order, every open second that ended at or before `t` (ms). */
   flushUntil(t: number): void {
+    // Called for every decision: most find nothing due, by one comparison.
+    if (t < this.dueAt) return;
     const done = [...this.open.keys()].filter((s) => (s + 1) * 1000 <= t).sort((a, b) => a - b);
     for (const second of done) {
       const rows = [...this.open.get(second)!.values()].map(({ row, counts }) => ({
@@ -103,6 +110,7 @@ export class DecisionStream {
       this.published = second;
       this.seconds.publish({ second, rows });
     }
+    this.dueAt = this.open.size === 0 ? Number.POSITIVE_INFINITY : (Math.min(...this.open.keys()) + 1) * 1000;
   }
 }
 

@@ -84,21 +84,31 @@ export const viewerProcedure = t.procedure.use(({ ctx, next }) => {
 });
 
 /**
- * A change: refused for a browser whose request comes from another origin (CSRF), and for a user without
- * `role` somewhere; the namespace check is the procedure's, with {@link requireRole}.
+ * Why a change by this caller is refused, or null: no login; a browser whose request comes from another
+ * origin (CSRF); a user without `role` anywhere. The namespace check is the caller's, with {@link requireRole}.
+ * The API's mutations and the plain HTTP endpoints share it.
  */
+export function changeRefusal(
+  ctx: Context,
+  role: Role,
+): { code: 'UNAUTHORIZED' | 'FORBIDDEN'; message: string } | null {
+  if (!ctx.user)
+    return { code: 'UNAUTHORIZED', message: 'log in first (or send Authorization: Bearer <token>)' };
+  if (ctx.via === 'cookie' && !ctx.deps.isAllowedOrigin(ctx.origin))
+    return {
+      code: 'FORBIDDEN',
+      message: `refused: a change from origin ${ctx.origin ?? '(none)'}; the dashboard's origin is required`,
+    };
+  if (!allows(ctx.user, role))
+    return { code: 'FORBIDDEN', message: `${ctx.user.name} is a ${ctx.user.role}: ${role} needed` };
+  return null;
+}
+
+/** A change: refused as {@link changeRefusal} says. */
 export function mutationProcedure(role: Role) {
   return viewerProcedure.use(({ ctx, next }) => {
-    if (ctx.via === 'cookie' && !ctx.deps.isAllowedOrigin(ctx.origin))
-      throw new TRPCError({
-        code: 'FORBIDDEN',
-        message: `refused: a change from origin ${ctx.origin ?? '(none)'}; the dashboard's origin is required`,
-      });
-    if (!allows(ctx.user, role))
-      throw new TRPCError({
-        code: 'FORBIDDEN',
-        message: `${ctx.user.name} is a ${ctx.user.role}: ${role} needed`,
-      });
+    const refusal = changeRefusal(ctx, role);
+    if (refusal) throw new TRPCError(refusal);
     return next();
   });
 }

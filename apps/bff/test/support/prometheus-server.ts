@@ -3,48 +3,14 @@
  * loopback port, scraping the targets a test gives it at a short interval. It can be stopped and started
  * again on the same port and data directory, as an outage is.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, openSync, closeSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ensureDebianPackage, freePort } from '@governor/limiter/testing';
 
-function hasPrometheus(): boolean {
-  try {
-    execFileSync('prometheus', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Installs Debian's `prometheus` if it is not on PATH (as root, or through sudo). */
 export function ensurePrometheusInstalled(): void {
-  if (hasPrometheus()) return;
-  const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
-  const run = (args: string[]): void => {
-    const [cmd, ...rest] = [...sudo, ...args];
-    execFileSync(cmd!, rest, {
-      stdio: 'inherit',
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    });
-  };
-  const lock = ['-o', 'DPkg::Lock::Timeout=600'];
-  run(['apt-get', ...lock, 'update', '-qq']);
-  run(['apt-get', ...lock, 'install', '-y', '-qq', '--no-install-recommends', 'prometheus']);
-  if (!hasPrometheus()) throw new Error('prometheus is still missing after apt-get install');
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
+  ensureDebianPackage('prometheus', 'prometheus');
 }
 
 const live = new Set<ChildProcess>();

@@ -8,18 +8,21 @@ import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-function hasRedisServer(): boolean {
+function hasCommand(command: string): boolean {
   try {
-    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
+    execFileSync(command, ['--version'], { stdio: 'ignore' });
     return true;
   } catch {
     return false;
   }
 }
 
-/** Installs `redis-server` from Debian's packages if it is not on PATH (as root, or through sudo). */
-export function ensureRedisServerInstalled(): void {
-  if (hasRedisServer()) return;
+/**
+ * Installs Debian's `pkg` when `command` is not on PATH (as root, or through sudo): the servers integration
+ * tests start come from the machine's package manager.
+ */
+export function ensureDebianPackage(command: string, pkg: string): void {
+  if (hasCommand(command)) return;
   const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
   const run = (args: string[]): void => {
     const [cmd, ...rest] = [...sudo, ...args];
@@ -28,9 +31,15 @@ export function ensureRedisServerInstalled(): void {
       env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
     });
   };
-  run(['apt-get', 'update', '-qq']);
-  run(['apt-get', 'install', '-y', '-qq', '--no-install-recommends', 'redis-server']);
-  if (!hasRedisServer()) throw new Error('redis-server is still missing after apt-get install');
+  const lock = ['-o', 'DPkg::Lock::Timeout=600'];
+  run(['apt-get', ...lock, 'update', '-qq']);
+  run(['apt-get', ...lock, 'install', '-y', '-qq', '--no-install-recommends', pkg]);
+  if (!hasCommand(command)) throw new Error(`${command} is still missing after apt-get install ${pkg}`);
+}
+
+/** Installs `redis-server` from Debian's packages if it is not on PATH. */
+export function ensureRedisServerInstalled(): void {
+  ensureDebianPackage('redis-server', 'redis-server');
 }
 
 /** A free TCP port on 127.0.0.1 (asked from the kernel, then released). */
