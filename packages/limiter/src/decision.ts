@@ -182,10 +182,14 @@ export class RuleStats {
   private readonly secondAt: Float64Array;
   /** Per slot, the counts of each outcome, at `slot * 3 +` {@link OUTCOME_ALLOWED} (and the others). */
   private readonly counts: Uint32Array;
-  private readonly totals = new Float64Array(3);
+  /**
+   * Counts of seconds whose slot has been reused: the totals are these plus what the slots hold, so a
+   * decision increments one counter, not two.
+   */
+  private readonly retired = new Float64Array(3);
   // The slot of the last second recorded: seconds since the epoch are too large for integer modulo, and a
-  // floating-point modulo per decision is measurable.
-  private lastSecond = Number.NaN;
+  // floating-point modulo per decision is measurable. -1 (not NaN) keeps the field a small integer.
+  private lastSecond = -1;
   private lastSlot = 0;
 
   constructor(readonly historySeconds: number) {
@@ -196,13 +200,19 @@ export class RuleStats {
   }
 
   get allowedTotal(): number {
-    return this.totals[OUTCOME_ALLOWED]!;
+    return this.total(OUTCOME_ALLOWED);
   }
   get limitedTotal(): number {
-    return this.totals[OUTCOME_LIMITED]!;
+    return this.total(OUTCOME_LIMITED);
   }
   get shadowTotal(): number {
-    return this.totals[OUTCOME_SHADOW]!;
+    return this.total(OUTCOME_SHADOW);
+  }
+
+  private total(code: number): number {
+    let sum = this.retired[code]!;
+    for (let slot = 0; slot < this.historySeconds; slot++) sum += this.counts[slot * 3 + code]!;
+    return sum;
   }
 
   record(outcome: Outcome, second: number): void {
@@ -213,12 +223,11 @@ export class RuleStats {
   recordCode(code: number, second: number): void {
     if (second !== this.lastSecond) this.enterSecond(second);
     this.counts[this.lastSlot * 3 + code]!++;
-    this.totals[code]!++;
   }
 
   /**
-   * Moves to another second: its slot is cleared if it held an older one. While the second stays the same,
-   * its slot holds it, so {@link recordCode} only compares it.
+   * Moves to another second: its slot is retired into the totals and cleared if it held an older one.
+   * While the second stays the same, its slot holds it, so {@link recordCode} only compares it.
    */
   private enterSecond(second: number): void {
     const slot = second % this.historySeconds;
@@ -227,9 +236,11 @@ export class RuleStats {
     if (this.secondAt[slot] !== second) {
       this.secondAt[slot] = second;
       const c = this.counts;
-      c[slot * 3] = 0;
-      c[slot * 3 + 1] = 0;
-      c[slot * 3 + 2] = 0;
+      const r = this.retired;
+      for (let k = 0; k < 3; k++) {
+        r[k] = r[k]! + c[slot * 3 + k]!;
+        c[slot * 3 + k] = 0;
+      }
     }
   }
 

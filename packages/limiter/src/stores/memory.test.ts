@@ -34,13 +34,50 @@ describe('SlotTable', () => {
     expect(t.size).toBe(10);
   });
 
-  it('promotes lazily on large tables but never evicts a key used within the last 7/8 of capacity', () => {
+  it('from 16 keys on, evicts by the clock: a key used since the hand passed it survives', () => {
     const t = new SlotTable(64, 1);
     for (let i = 0; i < 64; i++) t.acquire(`k${i}`);
-    // k0 is the oldest; touch it, then add 56 new keys (7/8 of 64): k0 must survive.
+    // k0 is the oldest; touch it, then add 56 new keys: the sweep passes k0 (clearing its mark) and takes
+    // the untouched keys after it, as LRU would.
     t.find('k0');
     for (let i = 0; i < 56; i++) t.acquire(`n${i}`);
     expect(t.has('k0')).toBe(true);
+    for (let i = 1; i <= 56; i++) expect(t.has(`k${i}`)).toBe(false);
+    for (let i = 57; i < 64; i++) expect(t.has(`k${i}`)).toBe(true);
+    expect(t.size).toBe(64);
+  });
+
+  it('gives a new key a whole turn of the clock, and keeps used keys through a turn', () => {
+    const t = new SlotTable(16, 1);
+    for (let i = 0; i < 16; i++) t.acquire(`k${i}`);
+    // Hot keys used before every insert are never taken; each new key outlives the 15 inserts after it.
+    const hot = ['k3', 'k9'];
+    for (let i = 0; i < 200; i++) {
+      for (const k of hot) expect(t.find(k)).toBeGreaterThanOrEqual(0);
+      t.acquire(`n${i}`);
+      if (i >= 13) for (let j = i - 13; j <= i; j++) expect(t.has(`n${j}`)).toBe(true);
+    }
+    expect(t.size).toBe(16);
+  });
+
+  it('switches between exact order and the clock when resized across 16', () => {
+    const t = new SlotTable(32, 1);
+    for (let i = 0; i < 32; i++) t.acquire(`k${i}`);
+    t.find('k5');
+    t.find('k7');
+    t.resize(4); // exact from here on: the used keys are the newest
+    expect(t.size).toBe(4);
+    expect(t.has('k5') && t.has('k7')).toBe(true);
+    t.acquire('x');
+    t.acquire('y');
+    t.acquire('z'); // three evictions in exact LRU order: the two unmarked survivors, then k5
+    expect([...t.keysByRecency()]).toEqual(['z', 'y', 'x', 'k7']);
+    t.resize(20);
+    for (let i = 0; i < 16; i++) t.acquire(`m${i}`);
+    expect(t.size).toBe(20);
+    t.acquire('w'); // the clock again: a key is evicted, the table stays at its bound
+    expect(t.size).toBe(20);
+    expect(t.has('w')).toBe(true);
   });
 });
 

@@ -8,20 +8,26 @@ const NONE = -1;
 const NEWER = 0;
 const OLDER = 1;
 
+/** Below this capacity a table keeps exact least-recently-used order; from it on, the clock. */
+export const EXACT_LRU_BELOW = 16;
+
 /**
  * Per-key state bounded by least-recent use: one row of `stride` numbers per key in a flat `Float64Array`,
  * found through a `Map` from key to row. This is how the engine keeps one bucket (or counter) per distinct
  * descriptor value, as Envoy's dynamic descriptors keep an LRU of `max_dynamic_descriptors` buckets.
  *
- * Flat rows and an index-linked recency list mean a lookup follows no per-key object and allocates nothing;
- * at capacity the least recently used key is evicted and its row reused. Promotion is lazy: a hit on a key
- * still among the most recent eighth of the table (fewer than `capacity / 8` keys were put in front of it
- * since it was) does not move it, so hot keys cost no writes; eviction still only takes keys that at least
- * 7/8 of the capacity has passed. Below a capacity of 16 the order is exact LRU.
+ * Flat rows mean a lookup follows no per-key object and allocates nothing; at capacity a key not used
+ * lately is evicted and its row reused. Small tables (capacity below {@link EXACT_LRU_BELOW}) keep the exact
+ * order in an index-linked recency list and evict the least recently used key, as Envoy does. Larger ones
+ * use the clock (second-chance) approximation of LRU, as page caches and database buffer pools do: a hit
+ * only sets the row's "used" mark, in the memory the caller is about to read anyway, instead of relinking
+ * rows elsewhere in memory; eviction sweeps a hand over the rows, clearing marks, and takes the first key
+ * not used since the hand last passed it. A key used since then always survives the sweep, and a new key
+ * lands just behind the hand, so it has a whole turn before it can be taken.
  *
- * Memory layout: a row of {@link state} is followed by the key's promotion stamp (one more number), so a
- * lookup reads the stamp from the memory the caller is about to read anyway; the two recency links of a row
- * sit side by side. Offsets returned are into {@link state}; the numbers past `stride` are not the caller's.
+ * Memory layout: a row of {@link state} is followed by one number of the table's own (the clock's mark,
+ * or the exact mode's nothing), so the mark is written where the caller reads. Offsets returned are into
+ * {@link state}; the numbers past `stride` are not the caller's.
  */
 export class SlotTable {
   /** The rows; may be replaced by a larger array when the table grows: re-read it after {@link acquire}. */
@@ -30,9 +36,9 @@ export class SlotTable {
   created = false;
   private readonly index = new Map<string, number>();
   private keys: (string | undefined)[] = [];
-  /** Per row: the next newer and next older row ({@link NEWER}, {@link OLDER}), or {@link NONE}. */
+  /** Exact mode: per row, the next newer and next older row ({@link NEWER}, {@link OLDER}), or {@link NONE}. */
   private links: Int32Array;
-  /** Numbers per row in {@link state}: the caller's `stride`, then the stamp. */
+  /** Numbers per row in {@link state}: the caller's `stride`, then the mark. */
   private readonly width: number;
   private rows: number;
   private allocated = 0;
@@ -40,15 +46,17 @@ export class SlotTable {
   private newest = NONE;
   private oldest = NONE;
   private cap: number;
-  private promoteAfter: number;
-  private promotions = 0;
+  /** Whether the order is exact (a small table) rather than the clock's. */
+  private exact: boolean;
+  /** Clock mode: the next row the sweep looks at. */
+  private hand = 0;
 
   constructor(
     capacity: number,
     readonly stride: number,
   ) {
     this.cap = SlotTable.checkCapacity(capacity);
-    this.promoteAfter = SlotTable.laziness(capacity);
+    this.exact = capacity < EXACT_LRU_BELOW;
     this.width = stride + 1;
     this.rows = Math.min(capacity, 64);
     this.state = new Float64Array(this.rows * this.width);
@@ -59,10 +67,6 @@ export class SlotTable {
     if (!(Number.isInteger(capacity) && capacity >= 1))
       throw new RangeError(`capacity must be a positive integer (got ${capacity})`);
     return capacity;
-  }
-
-  private static laziness(capacity: number): number {
-    return capacity < 16 ? 0 : capacity >> 3;
   }
 
   get size(): number {
@@ -78,9 +82,8 @@ export class SlotTable {
     const row = this.index.get(key);
     if (row === undefined) return NONE;
     const o = row * this.width;
-    // Stamps wrap at 2^32; the difference is still right as a 32-bit integer.
-    if (((this.promotions - this.state[o + this.stride]!) | 0) > this.promoteAfter && row !== this.newest)
-      this.promote(row);
+    if (!this.exact) this.state[o + this.stride] = 1;
+    else if (row !== this.newest) this.promote(row);
     return o;
   }
 
@@ -90,8 +93,8 @@ export class SlotTable {
   }
 
   /**
-   * The row offset for `key`, marked most recently used; a missing key gets a row (evicting the least
-   * recently used key at capacity) and sets {@link created}.
+   * The row offset for `key`, marked most recently used; a missing key gets a row (evicting a key not used
+   * lately at capacity) and sets {@link created}.
    */
   acquire(key: string): number {
     const found = this.find(key);
@@ -100,57 +103,94 @@ export class SlotTable {
   }
 
   /**
-   * Adds `key`, which must not be held, as the most recently used (evicting the least recently used key at
+   * Adds `key`, which must not be held, as the most recently used (evicting a key not used lately at
    * capacity), and returns its row offset: the row holds stale data for the caller to initialise.
    */
   insert(key: string): number {
     let row: number;
-    if (this.index.size >= this.cap) {
-      row = this.oldest;
-      this.unlink(row);
-      this.index.delete(this.keys[row]!);
-    } else if (this.free.length > 0) row = this.free.pop()!;
+    if (this.index.size >= this.cap) row = this.evict();
+    else if (this.free.length > 0) row = this.free.pop()!;
     else {
       if (this.allocated === this.rows) this.grow();
       row = this.allocated++;
     }
     this.keys[row] = key;
     this.index.set(key, row);
-    this.linkNewest(row);
+    if (this.exact) this.linkNewest(row);
+    // Unmarked: the hand has just passed this row (or will reach it last), which is the new key's turn.
+    else this.state[row * this.width + this.stride] = 0;
     return row * this.width;
   }
 
   delete(key: string): boolean {
     const row = this.index.get(key);
     if (row === undefined) return false;
-    this.unlink(row);
-    this.index.delete(key);
-    this.keys[row] = undefined;
+    this.release(row);
     this.free.push(row);
     return true;
   }
 
-  /** Changes the bound, evicting the least recently used keys that no longer fit. */
+  /** Changes the bound, evicting the keys not used lately that no longer fit. */
   resize(capacity: number): void {
     this.cap = SlotTable.checkCapacity(capacity);
-    this.promoteAfter = SlotTable.laziness(capacity);
-    while (this.index.size > capacity) {
-      const row = this.oldest;
-      this.unlink(row);
-      this.index.delete(this.keys[row]!);
-      this.keys[row] = undefined;
-      this.free.push(row);
+    const exact = capacity < EXACT_LRU_BELOW;
+    if (exact !== this.exact) {
+      if (exact) this.linkByMarks();
+      this.exact = exact;
     }
+    while (this.index.size > capacity) this.free.push(this.evict());
   }
 
-  /** Keys from most to least recently used. */
+  /** Keys from most to least recently used (clock mode: the keys used since the hand passed them first). */
   *keysByRecency(): IterableIterator<string> {
-    for (let row = this.newest; row !== NONE; row = this.links[row * 2 + OLDER]!) yield this.keys[row]!;
+    if (this.exact) {
+      for (let row = this.newest; row !== NONE; row = this.links[row * 2 + OLDER]!) yield this.keys[row]!;
+      return;
+    }
+    for (const mark of [1, 0])
+      for (const row of this.index.values())
+        if (this.state[row * this.width + this.stride] === mark) yield this.keys[row]!;
   }
 
   /** Row offsets of every key held (any order). */
   *offsets(): IterableIterator<number> {
     for (const row of this.index.values()) yield row * this.width;
+  }
+
+  /** Takes a held key's row out of the index (and the recency list), returning the row. */
+  private evict(): number {
+    let row: number;
+    if (this.exact) row = this.oldest;
+    else {
+      // The sweep: a marked row loses its mark and is passed; the first unmarked held row is taken. It ends
+      // within two turns, as the first turn clears every mark.
+      const s = this.state;
+      for (;;) {
+        row = this.hand;
+        this.hand = row + 1 === this.allocated ? 0 : row + 1;
+        if (this.keys[row] === undefined) continue;
+        const mark = row * this.width + this.stride;
+        if (s[mark] === 0) break;
+        s[mark] = 0;
+      }
+    }
+    this.release(row);
+    return row;
+  }
+
+  private release(row: number): void {
+    if (this.exact) this.unlink(row);
+    this.index.delete(this.keys[row]!);
+    this.keys[row] = undefined;
+  }
+
+  /** Entering exact mode: the recency list is built from the clock's marks (used keys newer). */
+  private linkByMarks(): void {
+    this.newest = NONE;
+    this.oldest = NONE;
+    for (const mark of [0, 1])
+      for (const row of this.index.values())
+        if (this.state[row * this.width + this.stride] === mark) this.linkNewest(row);
   }
 
   private grow(): void {
@@ -172,8 +212,6 @@ export class SlotTable {
 
   private linkNewest(row: number): void {
     const links = this.links;
-    this.promotions = (this.promotions + 1) | 0;
-    this.state[row * this.width + this.stride] = this.promotions;
     links[row * 2 + OLDER] = this.newest;
     links[row * 2 + NEWER] = NONE;
     if (this.newest !== NONE) links[this.newest * 2 + NEWER] = row;
