@@ -3,9 +3,12 @@
  * its own process (`governor rls`, and envoyproxy/ratelimit, built by scripts/bench-support/build-ratelimit.sh);
  * the load comes from a Go client (scripts/bench-support/rls-loadgen, built with the machine's Go) making
  * back-to-back calls from 1, 10 and 100 concurrent streams, so that the client's own overhead stays small
- * (without Go, a Node client in this process stands in and says so). Memory and Redis backends. Prints per configuration
- * `rls_<backend>_c<streams>_rps` and `_p50_ms` / `_p99_ms`, and the headline figures at 10 streams:
- * `rls_memory_rps`, `rls_redis_rps`, `rls_redis_p99_ms`. BENCH_QUICK=1 for a short run.
+ * (without Go, a Node client in this process stands in and says so). Memory and Redis backends. Prints per
+ * configuration `rls_<backend>_c<streams>_rps` and `_p50_ms` / `_p99_ms`, and the headline figures at 10
+ * streams: `rls_memory_rps`, `rls_redis_rps`, `rls_redis_p99_ms`. Then the open-loop comparison: calls due at
+ * the rate envoyproxy/ratelimit sustains at 10 streams, sent to both services on the same Redis
+ * (`rls_redis_open_loop_p99_ms` against `envoy_ratelimit_redis_open_loop_p99_ms`). BENCH_QUICK=1 for a
+ * short run.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -142,13 +145,21 @@ const loadgen = loadgenBinary();
 if (!loadgen)
   console.log('# no Go: the load comes from a Node client in this process, which caps the figures');
 
-/** `streams` callers of back-to-back calls for the duration: calls per second and latency percentiles. */
+/**
+ * `streams` callers of back-to-back calls for the duration (or, with `rate`, calls due at that rate with
+ * at most `streams` in flight, latency counted from when each was due): calls per second and latency
+ * percentiles.
+ */
 async function load(
   port: number,
   value: string,
   streams: number,
+  rate?: number,
 ): Promise<{ rps: number; p50: number; p99: number }> {
-  if (!loadgen) return loadFromNode(port, value, streams);
+  if (!loadgen) {
+    if (rate !== undefined) throw new Error('the open-loop load needs the Go load generator');
+    return loadFromNode(port, value, streams);
+  }
   const r = spawnSync(
     loadgen,
     [
@@ -157,6 +168,7 @@ async function load(
       `-streams=${streams}`,
       '-conns=4',
       `-duration=${DURATION_MS}ms`,
+      ...(rate !== undefined ? [`-rate=${Math.round(rate)}`] : []),
     ],
     { encoding: 'utf8' },
   );
@@ -221,12 +233,48 @@ const stopChild = async (child: ChildProcess) => {
   await exited;
 };
 
+/** Waits until a freshly started service answers. */
+async function untilServing(port: number, value: string): Promise<void> {
+  for (let i = 0; ; i++) {
+    try {
+      await load(port, value, 1);
+      return;
+    } catch (e) {
+      if (i === 100) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+/** In-flight bound of the open-loop runs: enough that the rate, not the streams, sets the pace. */
+const OPEN_LOOP_STREAMS = 64;
+
 const redis = await RedisServer.start();
 try {
+  // envoyproxy/ratelimit first: its throughput at 10 streams is the rate the open-loop runs use.
+  const envoy = await startEnvoyRatelimit(redis.port);
+  let envoyRps: number | null = null;
+  if (envoy) {
+    try {
+      await untilServing(envoy.port, DESCRIPTOR);
+      const r = await load(envoy.port, DESCRIPTOR, 10);
+      envoyRps = r.rps;
+      print('envoy_ratelimit_redis_rps', r.rps);
+      print('envoy_ratelimit_redis_p50_ms', r.p50, 2);
+      print('envoy_ratelimit_redis_p99_ms', r.p99, 2);
+      const open = await load(envoy.port, DESCRIPTOR, OPEN_LOOP_STREAMS, envoyRps);
+      print('envoy_ratelimit_redis_open_loop_p50_ms', open.p50, 2);
+      print('envoy_ratelimit_redis_open_loop_p99_ms', open.p99, 2);
+    } finally {
+      await stopChild(envoy.child);
+    }
+  } else console.log('# envoyproxy/ratelimit not built: scripts/bench-support/build-ratelimit.sh builds it');
+
   const headline: Record<string, number> = {};
   for (const backend of ['memory', 'redis'] as const) {
     const server = await startGovernor(backend === 'redis' ? `redis://127.0.0.1:${redis.port}` : undefined);
     try {
+      await untilServing(server.port, server.value);
       for (const streams of STREAMS) {
         const r = await load(server.port, server.value, streams);
         print(`rls_${backend}_c${streams}_rps`, r.rps);
@@ -237,6 +285,12 @@ try {
           if (backend === 'redis') headline['rls_redis_p99_ms'] = r.p99;
         }
       }
+      if (backend === 'redis' && envoyRps !== null && loadgen) {
+        // The same open-loop load envoyproxy/ratelimit was given: its own throughput, due at a fixed rate.
+        const open = await load(server.port, server.value, OPEN_LOOP_STREAMS, envoyRps);
+        headline['rls_redis_open_loop_p50_ms'] = open.p50;
+        headline['rls_redis_open_loop_p99_ms'] = open.p99;
+      }
     } finally {
       await stopChild(server.child);
     }
@@ -244,27 +298,14 @@ try {
   print('rls_memory_rps', headline['rls_memory_rps']!);
   print('rls_redis_rps', headline['rls_redis_rps']!);
   print('rls_redis_p99_ms', headline['rls_redis_p99_ms']!, 2);
-
-  const envoy = await startEnvoyRatelimit(redis.port);
-  if (envoy) {
-    try {
-      // Wait for it to listen.
-      for (let i = 0; i < 100; i++) {
-        try {
-          await load(envoy.port, DESCRIPTOR, 1);
-          break;
-        } catch {
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      }
-      const r = await load(envoy.port, DESCRIPTOR, 10);
-      print('envoy_ratelimit_redis_rps', r.rps);
-      print('envoy_ratelimit_redis_p99_ms', r.p99, 2);
-      print('ratio_rls_redis_vs_envoy_ratelimit_rps', headline['rls_redis_rps']! / r.rps, 2);
-    } finally {
-      await stopChild(envoy.child);
+  if (envoyRps !== null) {
+    print('ratio_rls_redis_vs_envoy_ratelimit_rps', headline['rls_redis_rps']! / envoyRps, 2);
+    if (headline['rls_redis_open_loop_p99_ms'] !== undefined) {
+      print('rls_redis_open_loop_rps', envoyRps);
+      print('rls_redis_open_loop_p50_ms', headline['rls_redis_open_loop_p50_ms']!, 2);
+      print('rls_redis_open_loop_p99_ms', headline['rls_redis_open_loop_p99_ms']!, 2);
     }
-  } else console.log('# envoyproxy/ratelimit not built: scripts/bench-support/build-ratelimit.sh builds it');
+  }
 } finally {
   await redis.close();
   rmSync(dir, { recursive: true, force: true });

@@ -1,7 +1,13 @@
 // rls-loadgen: a load generator for Envoy's rate-limit API, as Envoy's sidecars call it. It runs
-// `-streams` goroutines making back-to-back ShouldRateLimit calls for `-duration` over `-conns` gRPC
-// connections and prints `rps p50_ms p99_ms` (one line). Used by `pnpm -s bench rls`: a Go client keeps
-// the measurement on the servers, not on the client's event loop.
+// `-streams` goroutines making ShouldRateLimit calls for `-duration` over `-conns` gRPC connections and
+// prints `rps p50_ms p99_ms` (one line). Used by `pnpm -s bench rls`: a Go client keeps the measurement
+// on the servers, not on the client's event loop.
+//
+// Closed loop (default): each stream calls back to back, so the rate is what the server sustains at that
+// concurrency. Open loop (`-rate N`): calls are due at a fixed N per second whatever the answers do, as
+// requests arrive at a sidecar, and the streams are only the calls that may be in flight at once. A call's
+// latency is counted from when it was due, not from when a free stream sent it, so a server that falls
+// behind shows it in the percentiles (no coordinated omission).
 package main
 
 import (
@@ -11,6 +17,7 @@ import (
 	"os"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/extensions/common/ratelimit/v3"
@@ -28,6 +35,7 @@ func main() {
 	conns := flag.Int("conns", 4, "gRPC connections")
 	duration := flag.Duration("duration", 3*time.Second, "measurement time")
 	warmup := flag.Duration("warmup", 500*time.Millisecond, "warm-up time, not measured")
+	rate := flag.Float64("rate", 0, "open loop: calls due per second in total (0: closed loop, back to back)")
 	flag.Parse()
 
 	clients := make([]rlsv3.RateLimitServiceClient, *conns)
@@ -50,14 +58,31 @@ func main() {
 		var wg sync.WaitGroup
 		start := time.Now()
 		end := start.Add(d)
+		var next atomic.Int64
 		var failed error
 		for s := 0; s < *streams; s++ {
 			wg.Add(1)
 			go func(c rlsv3.RateLimitServiceClient) {
 				defer wg.Done()
 				local := make([]time.Duration, 0, 4096)
-				for time.Now().Before(end) {
-					t := time.Now()
+				for {
+					var due time.Time
+					if *rate > 0 {
+						// The next call due, shared by all streams: the k-th is due at start + k/rate.
+						k := next.Add(1) - 1
+						due = start.Add(time.Duration(float64(k) / *rate * float64(time.Second)))
+						if !due.Before(end) {
+							break
+						}
+						if wait := time.Until(due); wait > 0 {
+							time.Sleep(wait)
+						}
+					} else {
+						due = time.Now()
+						if !due.Before(end) {
+							break
+						}
+					}
 					_, err := c.ShouldRateLimit(context.Background(), req)
 					if err != nil {
 						mu.Lock()
@@ -65,7 +90,7 @@ func main() {
 						mu.Unlock()
 						return
 					}
-					local = append(local, time.Since(t))
+					local = append(local, time.Since(due))
 				}
 				if record {
 					mu.Lock()

@@ -17,6 +17,7 @@ import {
   type WindowStore,
 } from '@governor/limiter';
 import type { RenderedRule } from '../reconcile/render';
+import { UnaryGrpcServer } from './grpc-unary-server';
 
 const requireHere = createRequire(import.meta.url);
 
@@ -86,6 +87,18 @@ interface RlsRequest {
   descriptors: { entries: RlsEntry[] }[];
   hits_addend: number;
 }
+type RlsCode = 'OK' | 'OVER_LIMIT';
+interface RlsDescriptorStatus {
+  code: RlsCode;
+  current_limit?: { requests_per_unit: number; unit: string; name: string };
+  limit_remaining?: number;
+  duration_until_reset?: { seconds: number; nanos: number };
+}
+interface RlsResponse {
+  overall_code: RlsCode;
+  statuses: RlsDescriptorStatus[];
+  response_headers_to_add: never[];
+}
 
 const ms = (n: number) => ({ seconds: Math.floor(n / 1000), nanos: Math.round((n % 1000) * 1e6) });
 
@@ -111,7 +124,7 @@ export class RlsServer {
   readonly domain: string;
   private readonly store: WindowStore | null;
   private readonly ownsStore: boolean;
-  private readonly server = new grpc.Server();
+  private readonly server: UnaryGrpcServer;
   private readonly byLimiter = new Map<string, readonly RenderedRule[]>();
   private rulesById = new Map<string, RenderedRule>();
 
@@ -130,21 +143,15 @@ export class RlsServer {
       this.store = null;
       this.ownsStore = false;
     }
-    this.engine = new RateLimitEngine({ ...(this.store ? { store: this.store } : {}) });
-    this.server.addService(rlsService(), {
-      ShouldRateLimit: (
-        call: grpc.ServerUnaryCall<RlsRequest, unknown>,
-        callback: grpc.sendUnaryData<unknown>,
-      ) => {
-        this.shouldRateLimit(call.request).then(
-          (response) => callback(null, response),
-          (error: unknown) =>
-            callback({
-              code: grpc.status.INTERNAL,
-              details: error instanceof Error ? error.message : String(error),
-            }),
-        );
-      },
+    // The decisions go to `onDecision` (the dashboard's stream); the engine's own ring of recent decisions
+    // is not read here, and would keep every request's descriptor alive past the young generation.
+    this.engine = new RateLimitEngine({ ...(this.store ? { store: this.store } : {}), recentCapacity: 0 });
+    const method = rlsService()['ShouldRateLimit']!;
+    this.server = new UnaryGrpcServer().addMethod({
+      path: method.path,
+      decode: (message: Buffer) => method.requestDeserialize(message) as RlsRequest,
+      encode: (response: RlsResponse) => method.responseSerialize(response),
+      handle: (request: RlsRequest) => this.shouldRateLimit(request),
     });
   }
 
@@ -171,7 +178,7 @@ export class RlsServer {
   }
 
   /** Answers one request as envoyproxy/ratelimit does: every descriptor counted, over limit if any is. */
-  async shouldRateLimit(request: RlsRequest) {
+  async shouldRateLimit(request: RlsRequest): Promise<RlsResponse> {
     const hits = request.hits_addend > 0 ? request.hits_addend : 1;
     if (request.domain !== this.domain)
       return {
@@ -187,7 +194,7 @@ export class RlsServer {
         return decision;
       }),
     );
-    const statuses = decisions.map((d) => {
+    const statuses = decisions.map((d): RlsDescriptorStatus => {
       if (d.ruleId === null || d.ruleKind !== 'global') return { code: 'OK' };
       return {
         code: d.outcome === 'limited' ? 'OVER_LIMIT' : 'OK',
@@ -206,15 +213,12 @@ export class RlsServer {
 
   /** Listens on `host:port` (0: a free port); resolves with the port. */
   listen(host: string, port: number): Promise<number> {
-    return new Promise((resolve, reject) =>
-      this.server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (error, bound) =>
-        error ? reject(error) : resolve(bound),
-      ),
-    );
+    return this.server.listen(host, port);
   }
 
+  /** Stops listening, lets the calls in progress finish, and closes its Redis connection. */
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
+    await this.server.close();
     if (this.ownsStore && this.store && 'close' in this.store) await (this.store as RedisWindowStore).close();
   }
 }
