@@ -1,4 +1,5 @@
 import type { Descriptor } from './rules';
+import { TOKEN_EPSILON, type BucketParams } from './token-bucket';
 
 /**
  * What happened to a request: `allowed`; `limited` (deny it, e.g. 429); or `shadow`: a rule in shadow mode
@@ -55,10 +56,33 @@ export const RETRY_AFTER_MS = 3;
 export const AT_MS = 4;
 export const HITS = 5;
 
+/** Where a bucket-derived decision keeps the bucket's tokens after the request (in place of `remaining`). */
+export const TOKENS = REMAINING;
+
+/** `remaining` of a decision drawn from a token bucket holding `tokens` after it. */
+export function bucketRemaining(tokens: number): number {
+  return Math.floor(tokens + TOKEN_EPSILON);
+}
+/** `resetMs` of such a decision: until the bucket is full again. */
+export function bucketResetMs(p: BucketParams, tokens: number): number {
+  const missing = p.maxTokens - tokens;
+  return missing > 0 ? Math.ceil(missing * p.msPerToken) : 0;
+}
+/** `retryAfterMs` of such a decision: until `hits` tokens are there (never, beyond the capacity). */
+export function bucketRetryAfterMs(p: BucketParams, tokens: number, hits: number, outcome: Outcome): number {
+  if (outcome !== 'limited') return 0;
+  return hits > p.maxTokens ? Number.POSITIVE_INFINITY : Math.ceil((hits - tokens) * p.msPerToken);
+}
+
 /**
  * A decision the engine fills in place, so the synchronous path allocates nothing. Its numbers live in a
  * `Float64Array`: writing a fractional or large number (a timestamp) into a plain object field can box it
  * in a fresh heap object, writing into a typed array never does.
+ *
+ * A decision drawn from a token bucket is kept in its raw form: {@link bucket} names the bucket's
+ * parameters and the numbers hold its tokens after the request ({@link TOKENS}); `remaining`, `limit`,
+ * `resetMs` and `retryAfterMs` are derived from them when read. Most decisions are counted and never read
+ * field by field, so the hot path does not compute what nobody asks for.
  */
 export class MutableDecision implements Decision {
   outcome: Outcome = 'allowed';
@@ -67,31 +91,35 @@ export class MutableDecision implements Decision {
   ruleKind: RuleKind | null = null;
   descriptor: Descriptor | null = null;
   source: DecisionSource = 'local';
+  /** The parameters of the bucket the numbers are derived from, or null when they are explicit. */
+  bucket: BucketParams | null = null;
   readonly numbers = new Float64Array([Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY, 0, 0, 0, 1]);
 
   get remaining(): number {
-    return this.numbers[REMAINING]!;
+    return this.bucket === null ? this.numbers[REMAINING]! : bucketRemaining(this.numbers[TOKENS]!);
   }
   set remaining(value: number) {
-    this.numbers[REMAINING] = value;
+    this.explicit().numbers[REMAINING] = value;
   }
   get limit(): number {
-    return this.numbers[LIMIT]!;
+    return this.bucket === null ? this.numbers[LIMIT]! : this.bucket.maxTokens;
   }
   set limit(value: number) {
-    this.numbers[LIMIT] = value;
+    this.explicit().numbers[LIMIT] = value;
   }
   get resetMs(): number {
-    return this.numbers[RESET_MS]!;
+    return this.bucket === null ? this.numbers[RESET_MS]! : bucketResetMs(this.bucket, this.numbers[TOKENS]!);
   }
   set resetMs(value: number) {
-    this.numbers[RESET_MS] = value;
+    this.explicit().numbers[RESET_MS] = value;
   }
   get retryAfterMs(): number {
-    return this.numbers[RETRY_AFTER_MS]!;
+    const b = this.bucket;
+    if (b === null) return this.numbers[RETRY_AFTER_MS]!;
+    return bucketRetryAfterMs(b, this.numbers[TOKENS]!, this.numbers[HITS]!, this.outcome);
   }
   set retryAfterMs(value: number) {
-    this.numbers[RETRY_AFTER_MS] = value;
+    this.explicit().numbers[RETRY_AFTER_MS] = value;
   }
   get atMs(): number {
     return this.numbers[AT_MS]!;
@@ -103,7 +131,22 @@ export class MutableDecision implements Decision {
     return this.numbers[HITS]!;
   }
   set hits(value: number) {
-    this.numbers[HITS] = value;
+    this.explicit().numbers[HITS] = value;
+  }
+
+  /** Turns a bucket-derived decision into one with explicit numbers (before one of them is set). */
+  explicit(): this {
+    const b = this.bucket;
+    if (b !== null) {
+      const n = this.numbers;
+      const tokens = n[TOKENS]!;
+      n[REMAINING] = bucketRemaining(tokens);
+      n[LIMIT] = b.maxTokens;
+      n[RESET_MS] = bucketResetMs(b, tokens);
+      n[RETRY_AFTER_MS] = bucketRetryAfterMs(b, tokens, n[HITS]!, this.outcome);
+      this.bucket = null;
+    }
+    return this;
   }
 
   /** Sets every field from another mutable decision (without allocating). */
@@ -114,6 +157,7 @@ export class MutableDecision implements Decision {
     this.ruleKind = from.ruleKind;
     this.descriptor = from.descriptor;
     this.source = from.source;
+    this.bucket = from.bucket;
     const a = this.numbers;
     const b = from.numbers;
     a[0] = b[0]!;
@@ -287,6 +331,8 @@ export class DecisionRing {
   private readonly codes: Uint8Array;
   private readonly ruleIds: (string | null)[];
   private readonly descriptors: (Descriptor | null)[];
+  /** Per slot, the bucket a decision's numbers are derived from (see {@link MutableDecision.bucket}). */
+  private readonly buckets: (BucketParams | null)[];
   private next = 0;
   /** The sequence number of the newest decision (0 before the first). */
   lastSeq = 0;
@@ -299,6 +345,7 @@ export class DecisionRing {
     this.codes = new Uint8Array(capacity);
     this.ruleIds = new Array<string | null>(capacity).fill(null);
     this.descriptors = new Array<Descriptor | null>(capacity).fill(null);
+    this.buckets = new Array<BucketParams | null>(capacity).fill(null);
   }
 
   push(decision: MutableDecision): void {
@@ -331,6 +378,34 @@ export class DecisionRing {
     this.codes[i] = outcome | (source << 2) | (kind << 4);
     this.ruleIds[i] = d.ruleId;
     this.descriptors[i] = d.descriptor;
+    // Usually the same bucket as the slot's decision a turn ago: a compare instead of a pointer store.
+    const buckets = this.buckets;
+    if (buckets[i] !== d.bucket) buckets[i] = d.bucket;
+  }
+
+  /**
+   * {@link pushCoded} for a decision drawn from a token bucket ({@link MutableDecision.bucket} set): only
+   * its tokens, time and hits are numbers to keep; the rest is derived from the bucket when read.
+   */
+  pushBucket(d: MutableDecision, outcome: number, kind: number): void {
+    this.lastSeq++;
+    let i = this.next;
+    if (i === this.capacity) {
+      if (i === 0) return;
+      i = 0;
+    }
+    this.next = i + 1;
+    const a = this.numbers;
+    const b = d.numbers;
+    const o = i * NUMBERS;
+    a[o + TOKENS] = b[TOKENS]!;
+    a[o + AT_MS] = b[AT_MS]!;
+    a[o + HITS] = b[HITS]!;
+    this.codes[i] = outcome | (SOURCE_LOCAL << 2) | (kind << 4);
+    this.ruleIds[i] = d.ruleId;
+    this.descriptors[i] = d.descriptor;
+    const buckets = this.buckets;
+    if (buckets[i] !== d.bucket) buckets[i] = d.bucket;
   }
 
   /** Decisions with `seq > afterSeq` still held, oldest first, at most `limit` (the newest ones). */
@@ -344,6 +419,8 @@ export class DecisionRing {
       const o = i * NUMBERS;
       const code = this.codes[i]!;
       const outcome = OUTCOMES[code & 3]!;
+      const bucket = this.buckets[i]!;
+      const tokens = n[o + TOKENS]!;
       out.push(
         Object.freeze({
           outcome,
@@ -351,10 +428,13 @@ export class DecisionRing {
           ruleId: this.ruleIds[i]!,
           ruleKind: KINDS[code >> 4]!,
           descriptor: this.descriptors[i]!,
-          remaining: n[o + REMAINING]!,
-          limit: n[o + LIMIT]!,
-          resetMs: n[o + RESET_MS]!,
-          retryAfterMs: n[o + RETRY_AFTER_MS]!,
+          remaining: bucket === null ? n[o + REMAINING]! : bucketRemaining(tokens),
+          limit: bucket === null ? n[o + LIMIT]! : bucket.maxTokens,
+          resetMs: bucket === null ? n[o + RESET_MS]! : bucketResetMs(bucket, tokens),
+          retryAfterMs:
+            bucket === null
+              ? n[o + RETRY_AFTER_MS]!
+              : bucketRetryAfterMs(bucket, tokens, n[o + HITS]!, outcome),
           atMs: n[o + AT_MS]!,
           hits: n[o + HITS]!,
           source: SOURCES[(code >> 2) & 3]!,

@@ -196,6 +196,40 @@ describe('RateLimitEngine', () => {
     expect(engine.series(1).find((s) => s.ruleId === 'u')!.totals.allowed).toBe(3);
   });
 
+  it('the ring keeps each decision as it was, figures derived from the bucket it was drawn from', () => {
+    const clock = new FakeClock(START);
+    const engine = new RateLimitEngine({
+      clock,
+      recentCapacity: 10,
+      historySeconds: 2,
+      rules: { local: [{ id: 'u', entries: [{ key: 'u', value: '' }], ...tb(2) }] },
+    });
+    const seen: Decision[] = [];
+    engine.subscribe((d) => seen.push(copyDecision(d)));
+    engine.decide(req([['u', 'x']]));
+    clock.advance(100);
+    engine.decide({ descriptors: [[{ key: 'u', value: 'x' }]], hits: 2 }); // limited: retry after the refill
+    // A raised quota: decisions made before it keep the limit and times they were made with.
+    engine.applyRules({ local: [{ id: 'u', entries: [{ key: 'u', value: '' }], ...tb(50) }] });
+    clock.advance(100);
+    engine.decide(req([['u', 'x']]));
+    expect(seen[1]).toMatchObject({ outcome: 'limited', limit: 2, remaining: 1, hits: 2 });
+    expect(seen[1]!.retryAfterMs).toBeGreaterThan(0);
+    expect(seen[2]).toMatchObject({ outcome: 'allowed', limit: 50 });
+    const recent = engine.recent().map(({ seq: _seq, ...d }) => d);
+    expect(recent).toEqual(seen);
+    // Totals outlive the seconds kept in the per-second history.
+    for (let i = 0; i < 5; i++) {
+      clock.advance(1000);
+      engine.decide(req([['u', 'y']]));
+    }
+    expect(engine.series(2).find((s) => s.ruleId === 'u')!.totals).toEqual({
+      allowed: 7,
+      limited: 1,
+      shadow: 0,
+    });
+  });
+
   it('treats hits 0 as 1 (Envoy hits_addend) and rejects nonsense', () => {
     const engine = new RateLimitEngine({ clock: new FakeClock(START), rules: { defaultBucket: tb(5) } });
     expect(engine.decide({ descriptors: [], hits: 0 }).remaining).toBe(4);

@@ -11,7 +11,7 @@ import {
   REMAINING,
   RESET_MS,
   RETRY_AFTER_MS,
-  SOURCE_LOCAL,
+  TOKENS,
   type Decision,
   type DecisionListener,
   type DecisionSource,
@@ -342,18 +342,14 @@ export class RateLimitEngine {
       code = OUTCOME_ALLOWED;
       d.outcome = 'allowed';
       d.allowed = true;
-      n[RETRY_AFTER_MS] = 0;
     } else if (rule.shadow) {
       code = OUTCOME_SHADOW;
       d.outcome = 'shadow';
       d.allowed = true;
-      n[RETRY_AFTER_MS] = 0;
     } else {
       code = OUTCOME_LIMITED;
       d.outcome = 'limited';
       d.allowed = false;
-      if (hits > maxTokens) n[RETRY_AFTER_MS] = Number.POSITIVE_INFINITY;
-      else n[RETRY_AFTER_MS] = Math.ceil((hits - tokens) * p.msPerToken);
     }
     if (d.rule !== rule) {
       // Usually the rule that decided last: its id and kind are in place already.
@@ -362,14 +358,12 @@ export class RateLimitEngine {
       d.ruleKind = rule.kind;
     }
     d.source = 'local';
-    n[REMAINING] = Math.floor(tokens + TOKEN_EPSILON);
-    n[LIMIT] = maxTokens;
-    const missing = maxTokens - tokens;
-    if (missing > 0) n[RESET_MS] = Math.ceil(missing * p.msPerToken);
-    else n[RESET_MS] = 0;
+    // The bucket's tokens and parameters: remaining, limit, reset and retry times are derived when read.
+    n[TOKENS] = tokens;
+    if (d.bucket !== p) d.bucket = p;
 
     rule.stats.recordCode(code, this.secondOf(n));
-    this.ring.pushCoded(d, code, SOURCE_LOCAL, rule.kindCode);
+    this.ring.pushBucket(d, code, rule.kindCode);
     const listeners = this.listeners;
     for (let i = 0; i < listeners.length; i++) listeners[i]!(d);
     return d;
@@ -497,8 +491,9 @@ export class RateLimitEngine {
     });
   }
 
-  /** Sets what every decision has; {@link decideLocal} then writes every other field. */
+  /** Sets what every decision has; {@link decideLocal} then writes every other field, explicitly. */
   private begin(d: WorkingDecision, hits: number): void {
+    d.bucket = null;
     d.numbers[HITS] = hits;
     d.numbers[AT_MS] = this.time[0]!;
   }
@@ -647,6 +642,7 @@ export class RateLimitEngine {
   }
 
   private writeUnlimited(d: WorkingDecision): void {
+    d.bucket = null;
     d.outcome = 'allowed';
     d.allowed = true;
     d.rule = null;

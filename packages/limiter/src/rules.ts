@@ -288,6 +288,12 @@ export class DescriptorIndex<R extends CompiledRule> {
    */
   private readonly smallKeys: string[] | null;
   private readonly smallGroups: KeyGroup<R>[] | null;
+  /**
+   * The usual route: every rule shares one first key, and the one-entry rules for it have blank values
+   * (one bucket per value). A one-entry descriptor with that key then matches {@link soleWild} outright.
+   */
+  private readonly soleKey: string | null = null;
+  private readonly soleWild: R | undefined = undefined;
   readonly size: number;
 
   constructor(rules: readonly R[]) {
@@ -317,6 +323,13 @@ export class DescriptorIndex<R extends CompiledRule> {
     const small = this.groups.size <= SMALL_INDEX;
     this.smallKeys = small ? [...this.groups.keys()] : null;
     this.smallGroups = small ? [...this.groups.values()] : null;
+    if (this.groups.size === 1) {
+      const [key, group] = [...this.groups][0]!;
+      if (group.singleExact === null && group.singleWild !== undefined) {
+        this.soleKey = key;
+        this.soleWild = group.singleWild;
+      }
+    }
   }
 
   private group(key: string): KeyGroup<R> | undefined {
@@ -329,6 +342,7 @@ export class DescriptorIndex<R extends CompiledRule> {
   match(descriptor: Descriptor): R | undefined {
     const first = descriptor[0];
     if (first === undefined) return undefined;
+    if (first.key === this.soleKey && descriptor.length === 1) return this.soleWild;
     const group = this.group(first.key);
     if (group === undefined) return undefined;
     if (descriptor.length !== 1) return this.matchLong(group, descriptor);
