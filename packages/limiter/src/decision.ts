@@ -319,20 +319,22 @@ const sourceCode = (s: DecisionSource): number =>
 /** The code of a rule kind in the ring (0: no rule). */
 export const ruleKindCode = (k: RuleKind | null): number =>
   k === null ? 0 : k === 'local' ? 1 : k === 'global' ? 2 : 3;
-const NUMBERS = 6;
+/** Numbers per ring slot: a decision's six, then its code (outcome | source << 2 | rule kind << 4). */
+const SLOT_NUMBERS = 7;
+const CODE = 6;
+/** References per ring slot. */
+const SLOT_REFS = 3;
 
 /**
- * The last `capacity` decisions, held in columns (typed arrays for numbers and codes, two arrays for the
- * rule id and descriptor) rather than an object per slot: recording is a few stores into memory that
+ * The last `capacity` decisions, held in two flat arrays (one typed array for the numbers and codes, one
+ * array for the references) rather than an object per slot: recording is a few stores into memory that
  * stays in cache and allocates nothing; reading builds plain objects.
  */
 export class DecisionRing {
+  /** Per slot, {@link SLOT_NUMBERS} numbers: the decision's numbers, then its code. */
   private readonly numbers: Float64Array;
-  private readonly codes: Uint8Array;
-  private readonly ruleIds: (string | null)[];
-  private readonly descriptors: (Descriptor | null)[];
-  /** Per slot, the bucket a decision's numbers are derived from (see {@link MutableDecision.bucket}). */
-  private readonly buckets: (BucketParams | null)[];
+  /** Per slot, {@link SLOT_REFS} references: rule id, descriptor, and the bucket the numbers derive from. */
+  private readonly refs: (string | Descriptor | BucketParams | null)[];
   private next = 0;
   /** The sequence number of the newest decision (0 before the first). */
   lastSeq = 0;
@@ -340,12 +342,8 @@ export class DecisionRing {
   constructor(readonly capacity: number) {
     if (!(Number.isInteger(capacity) && capacity >= 0))
       throw new RangeError('ring capacity must be a non-negative integer');
-    this.numbers = new Float64Array(capacity * NUMBERS);
-    // Per slot, one byte: outcome | source << 2 | rule kind << 4.
-    this.codes = new Uint8Array(capacity);
-    this.ruleIds = new Array<string | null>(capacity).fill(null);
-    this.descriptors = new Array<Descriptor | null>(capacity).fill(null);
-    this.buckets = new Array<BucketParams | null>(capacity).fill(null);
+    this.numbers = new Float64Array(capacity * SLOT_NUMBERS);
+    this.refs = new Array<string | Descriptor | BucketParams | null>(capacity * SLOT_REFS).fill(null);
   }
 
   push(decision: MutableDecision): void {
@@ -357,30 +355,33 @@ export class DecisionRing {
     );
   }
 
-  /** {@link push} given the decision's outcome, source and rule kind as codes (the hot path knows them). */
-  pushCoded(d: MutableDecision, outcome: number, source: number, kind: number): void {
+  /** The slot the next decision goes to (counting it), or -1 for a ring of no capacity. */
+  private take(): number {
     this.lastSeq++;
     let i = this.next;
     if (i === this.capacity) {
-      if (i === 0) return;
+      if (i === 0) return -1;
       i = 0;
     }
     this.next = i + 1;
+    return i;
+  }
+
+  /** {@link push} given the decision's outcome, source and rule kind as codes (the hot path knows them). */
+  pushCoded(d: MutableDecision, outcome: number, source: number, kind: number): void {
+    const i = this.take();
+    if (i < 0) return;
     const a = this.numbers;
     const b = d.numbers;
-    const o = i * NUMBERS;
+    const o = i * SLOT_NUMBERS;
     a[o] = b[0]!;
     a[o + 1] = b[1]!;
     a[o + 2] = b[2]!;
     a[o + 3] = b[3]!;
     a[o + 4] = b[4]!;
     a[o + 5] = b[5]!;
-    this.codes[i] = outcome | (source << 2) | (kind << 4);
-    this.ruleIds[i] = d.ruleId;
-    this.descriptors[i] = d.descriptor;
-    // Usually the same bucket as the slot's decision a turn ago: a compare instead of a pointer store.
-    const buckets = this.buckets;
-    if (buckets[i] !== d.bucket) buckets[i] = d.bucket;
+    a[o + CODE] = outcome | (source << 2) | (kind << 4);
+    this.keepRefs(i, d);
   }
 
   /**
@@ -388,24 +389,25 @@ export class DecisionRing {
    * its tokens, time and hits are numbers to keep; the rest is derived from the bucket when read.
    */
   pushBucket(d: MutableDecision, outcome: number, kind: number): void {
-    this.lastSeq++;
-    let i = this.next;
-    if (i === this.capacity) {
-      if (i === 0) return;
-      i = 0;
-    }
-    this.next = i + 1;
+    const i = this.take();
+    if (i < 0) return;
     const a = this.numbers;
     const b = d.numbers;
-    const o = i * NUMBERS;
+    const o = i * SLOT_NUMBERS;
     a[o + TOKENS] = b[TOKENS]!;
     a[o + AT_MS] = b[AT_MS]!;
     a[o + HITS] = b[HITS]!;
-    this.codes[i] = outcome | (SOURCE_LOCAL << 2) | (kind << 4);
-    this.ruleIds[i] = d.ruleId;
-    this.descriptors[i] = d.descriptor;
-    const buckets = this.buckets;
-    if (buckets[i] !== d.bucket) buckets[i] = d.bucket;
+    a[o + CODE] = outcome | (SOURCE_LOCAL << 2) | (kind << 4);
+    this.keepRefs(i, d);
+  }
+
+  private keepRefs(i: number, d: MutableDecision): void {
+    const r = this.refs;
+    const o = i * SLOT_REFS;
+    r[o] = d.ruleId;
+    r[o + 1] = d.descriptor;
+    // Usually the same bucket as the slot's decision a turn ago: a compare instead of a pointer store.
+    if (r[o + 2] !== d.bucket) r[o + 2] = d.bucket;
   }
 
   /** Decisions with `seq > afterSeq` still held, oldest first, at most `limit` (the newest ones). */
@@ -416,18 +418,20 @@ export class DecisionRing {
     for (let seq = first; seq <= this.lastSeq; seq++) {
       const i = (seq - 1) % this.capacity;
       const n = this.numbers;
-      const o = i * NUMBERS;
-      const code = this.codes[i]!;
+      const o = i * SLOT_NUMBERS;
+      const code = n[o + CODE]!;
       const outcome = OUTCOMES[code & 3]!;
-      const bucket = this.buckets[i]!;
+      const ruleId = this.refs[i * SLOT_REFS] as string | null;
+      const descriptor = this.refs[i * SLOT_REFS + 1] as Descriptor | null;
+      const bucket = this.refs[i * SLOT_REFS + 2] as BucketParams | null;
       const tokens = n[o + TOKENS]!;
       out.push(
         Object.freeze({
           outcome,
           allowed: outcome !== 'limited',
-          ruleId: this.ruleIds[i]!,
+          ruleId,
           ruleKind: KINDS[code >> 4]!,
-          descriptor: this.descriptors[i]!,
+          descriptor,
           remaining: bucket === null ? n[o + REMAINING]! : bucketRemaining(tokens),
           limit: bucket === null ? n[o + LIMIT]! : bucket.maxTokens,
           resetMs: bucket === null ? n[o + RESET_MS]! : bucketResetMs(bucket, tokens),
