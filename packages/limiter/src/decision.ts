@@ -86,7 +86,6 @@ export function bucketRetryAfterMs(p: BucketParams, tokens: number, hits: number
  */
 export class MutableDecision implements Decision {
   outcome: Outcome = 'allowed';
-  allowed = true;
   ruleId: string | null = null;
   ruleKind: RuleKind | null = null;
   descriptor: Descriptor | null = null;
@@ -94,6 +93,11 @@ export class MutableDecision implements Decision {
   /** The parameters of the bucket the numbers are derived from, or null when they are explicit. */
   bucket: BucketParams | null = null;
   readonly numbers = new Float64Array([Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY, 0, 0, 0, 1]);
+
+  /** False only when limited (derived, so that a decision is one store shorter). */
+  get allowed(): boolean {
+    return this.outcome !== 'limited';
+  }
 
   get remaining(): number {
     return this.bucket === null ? this.numbers[REMAINING]! : bucketRemaining(this.numbers[TOKENS]!);
@@ -152,7 +156,6 @@ export class MutableDecision implements Decision {
   /** Sets every field from another mutable decision (without allocating). */
   assign(from: MutableDecision): this {
     this.outcome = from.outcome;
-    this.allowed = from.allowed;
     this.ruleId = from.ruleId;
     this.ruleKind = from.ruleKind;
     this.descriptor = from.descriptor;

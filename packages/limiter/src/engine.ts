@@ -164,7 +164,6 @@ class GlobalVerdict {
   write(d: WorkingDecision, outcome: 'allowed' | 'limited' | 'shadow'): void {
     const rule = this.rule!;
     d.outcome = outcome;
-    d.allowed = outcome !== 'limited';
     d.rule = rule;
     d.ruleId = rule.id;
     d.ruleKind = 'global';
@@ -341,15 +340,12 @@ export class RateLimitEngine {
       s[o + BUCKET_TOKENS] = tokens;
       code = OUTCOME_ALLOWED;
       d.outcome = 'allowed';
-      d.allowed = true;
     } else if (rule.shadow) {
       code = OUTCOME_SHADOW;
       d.outcome = 'shadow';
-      d.allowed = true;
     } else {
       code = OUTCOME_LIMITED;
       d.outcome = 'limited';
-      d.allowed = false;
     }
     if (d.rule !== rule) {
       // Usually the rule that decided last: its id and kind are in place already.
@@ -621,7 +617,6 @@ export class RateLimitEngine {
     const p = rule.params;
     const tokens = rule.state[this.matchedRows[i]! + BUCKET_TOKENS]!;
     d.outcome = outcome;
-    d.allowed = outcome !== 'limited';
     d.rule = rule;
     d.ruleId = rule.id;
     d.ruleKind = rule.kind === 'default' ? 'default' : 'local';
@@ -644,7 +639,6 @@ export class RateLimitEngine {
   private writeUnlimited(d: WorkingDecision): void {
     d.bucket = null;
     d.outcome = 'allowed';
-    d.allowed = true;
     d.rule = null;
     d.ruleId = null;
     d.ruleKind = null;
