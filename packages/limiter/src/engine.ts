@@ -353,12 +353,13 @@ export class RateLimitEngine {
       d.ruleId = rule.id;
       d.ruleKind = rule.kind;
     }
-    d.source = 'local';
+    if (d.source !== 'local') d.source = 'local';
     // The bucket's tokens and parameters: remaining, limit, reset and retry times are derived when read.
     n[TOKENS] = tokens;
     if (d.bucket !== p) d.bucket = p;
 
-    rule.stats.recordCode(code, this.secondOf(n));
+    const bounds = this.secondBounds;
+    rule.stats.recordCode(code, now >= bounds[0]! && now < bounds[1]! ? this.second : this.enterSecond(n));
     this.ring.pushBucket(d, code, rule.kindCode);
     const listeners = this.listeners;
     for (let i = 0; i < listeners.length; i++) listeners[i]!(d);

@@ -20,14 +20,14 @@ export const EXACT_LRU_BELOW = 16;
  * lately is evicted and its row reused. Small tables (capacity below {@link EXACT_LRU_BELOW}) keep the exact
  * order in an index-linked recency list and evict the least recently used key, as Envoy does. Larger ones
  * use the clock (second-chance) approximation of LRU, as page caches and database buffer pools do: a hit
- * only sets the row's "used" mark, in the memory the caller is about to read anyway, instead of relinking
- * rows elsewhere in memory; eviction sweeps a hand over the rows, clearing marks, and takes the first key
- * not used since the hand last passed it. A key used since then always survives the sweep, and a new key
- * lands just behind the hand, so it has a whole turn before it can be taken.
+ * only sets the row's "used" mark (one byte in a small array that stays in cache) instead of relinking rows
+ * elsewhere in memory; eviction sweeps a hand over the rows, clearing marks, and takes the first key not
+ * used since the hand last passed it. A key used since then always survives the sweep, and a new key lands
+ * just behind the hand, so it has a whole turn before it can be taken.
  *
- * Memory layout: a row of {@link state} is followed by one number of the table's own (the clock's mark,
- * or the exact mode's nothing), so the mark is written where the caller reads. Offsets returned are into
- * {@link state}; the numbers past `stride` are not the caller's.
+ * Memory layout: rows are `stride` numbers and nothing else (a token bucket's two numbers make 16 bytes, so
+ * a row never straddles two cache lines and four share one), since the caller's first read of a row is
+ * usually a cache miss.
  */
 export class SlotTable {
   /** The rows; may be replaced by a larger array when the table grows: re-read it after {@link acquire}. */
@@ -38,8 +38,8 @@ export class SlotTable {
   private keys: (string | undefined)[] = [];
   /** Exact mode: per row, the next newer and next older row ({@link NEWER}, {@link OLDER}), or {@link NONE}. */
   private links: Int32Array;
-  /** Numbers per row in {@link state}: the caller's `stride`, then the mark. */
-  private readonly width: number;
+  /** Clock mode: per row, whether its key was used since the hand last passed (1) or not (0). */
+  private marks: Uint8Array;
   private rows: number;
   private allocated = 0;
   private readonly free: number[] = [];
@@ -57,9 +57,9 @@ export class SlotTable {
   ) {
     this.cap = SlotTable.checkCapacity(capacity);
     this.exact = capacity < EXACT_LRU_BELOW;
-    this.width = stride + 1;
     this.rows = Math.min(capacity, 64);
-    this.state = new Float64Array(this.rows * this.width);
+    this.state = new Float64Array(this.rows * stride);
+    this.marks = new Uint8Array(this.rows);
     this.links = new Int32Array(this.rows * 2);
   }
 
@@ -81,10 +81,9 @@ export class SlotTable {
   find(key: string): number {
     const row = this.index.get(key);
     if (row === undefined) return NONE;
-    const o = row * this.width;
-    if (!this.exact) this.state[o + this.stride] = 1;
+    if (!this.exact) this.marks[row] = 1;
     else if (row !== this.newest) this.promote(row);
-    return o;
+    return row * this.stride;
   }
 
   /** Whether `key` is held, without touching its recency. */
@@ -118,8 +117,8 @@ export class SlotTable {
     this.index.set(key, row);
     if (this.exact) this.linkNewest(row);
     // Unmarked: the hand has just passed this row (or will reach it last), which is the new key's turn.
-    else this.state[row * this.width + this.stride] = 0;
-    return row * this.width;
+    else this.marks[row] = 0;
+    return row * this.stride;
   }
 
   delete(key: string): boolean {
@@ -149,12 +148,12 @@ export class SlotTable {
     }
     for (const mark of [1, 0])
       for (const row of this.index.values())
-        if (this.state[row * this.width + this.stride] === mark) yield this.keys[row]!;
+        if (this.marks[row] === mark) yield this.keys[row]!;
   }
 
   /** Row offsets of every key held (any order). */
   *offsets(): IterableIterator<number> {
-    for (const row of this.index.values()) yield row * this.width;
+    for (const row of this.index.values()) yield row * this.stride;
   }
 
   /** Takes a held key's row out of the index (and the recency list), returning the row. */
@@ -164,14 +163,13 @@ export class SlotTable {
     else {
       // The sweep: a marked row loses its mark and is passed; the first unmarked held row is taken. It ends
       // within two turns, as the first turn clears every mark.
-      const s = this.state;
+      const marks = this.marks;
       for (;;) {
         row = this.hand;
         this.hand = row + 1 === this.allocated ? 0 : row + 1;
         if (this.keys[row] === undefined) continue;
-        const mark = row * this.width + this.stride;
-        if (s[mark] === 0) break;
-        s[mark] = 0;
+        if (marks[row] === 0) break;
+        marks[row] = 0;
       }
     }
     this.release(row);
@@ -190,17 +188,20 @@ export class SlotTable {
     this.oldest = NONE;
     for (const mark of [0, 1])
       for (const row of this.index.values())
-        if (this.state[row * this.width + this.stride] === mark) this.linkNewest(row);
+        if (this.marks[row] === mark) this.linkNewest(row);
   }
 
   private grow(): void {
     const rows = Math.min(this.cap, this.rows * 2);
-    const state = new Float64Array(rows * this.width);
+    const state = new Float64Array(rows * this.stride);
     state.set(this.state);
     this.state = state;
     const links = new Int32Array(rows * 2);
     links.set(this.links);
     this.links = links;
+    const marks = new Uint8Array(rows);
+    marks.set(this.marks);
+    this.marks = marks;
     this.rows = rows;
   }
 
