@@ -85,7 +85,8 @@ export function bucketRetryAfterMs(p: BucketParams, tokens: number, hits: number
  * field by field, so the hot path does not compute what nobody asks for.
  */
 export class MutableDecision implements Decision {
-  outcome: Outcome = 'allowed';
+  /** The outcome as its code ({@link OUTCOME_ALLOWED}, {@link OUTCOME_LIMITED}, {@link OUTCOME_SHADOW}). */
+  code = 0;
   ruleId: string | null = null;
   ruleKind: RuleKind | null = null;
   descriptor: Descriptor | null = null;
@@ -94,9 +95,15 @@ export class MutableDecision implements Decision {
   bucket: BucketParams | null = null;
   readonly numbers = new Float64Array([Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY, 0, 0, 0, 1]);
 
-  /** False only when limited (derived, so that a decision is one store shorter). */
+  get outcome(): Outcome {
+    return OUTCOMES[this.code]!;
+  }
+  set outcome(value: Outcome) {
+    this.code = outcomeCode(value);
+  }
+  /** False only when limited. */
   get allowed(): boolean {
-    return this.outcome !== 'limited';
+    return this.code !== OUTCOME_LIMITED;
   }
 
   get remaining(): number {
@@ -155,7 +162,7 @@ export class MutableDecision implements Decision {
 
   /** Sets every field from another mutable decision (without allocating). */
   assign(from: MutableDecision): this {
-    this.outcome = from.outcome;
+    this.code = from.code;
     this.ruleId = from.ruleId;
     this.ruleKind = from.ruleKind;
     this.descriptor = from.descriptor;
@@ -338,15 +345,22 @@ export class DecisionRing {
   private readonly numbers: Float64Array;
   /** Per slot, {@link SLOT_REFS} references: rule id, descriptor, and the bucket the numbers derive from. */
   private readonly refs: (string | Descriptor | BucketParams | null)[];
-  private next = 0;
+  /**
+   * Slots held: `capacity` rounded up to a power of two, so that a decision's slot is its sequence number
+   * masked (the newest `capacity` of them are what the ring answers with).
+   */
+  private readonly slots: number;
+  private readonly mask: number;
   /** The sequence number of the newest decision (0 before the first). */
   lastSeq = 0;
 
   constructor(readonly capacity: number) {
-    if (!(Number.isInteger(capacity) && capacity >= 0))
-      throw new RangeError('ring capacity must be a non-negative integer');
-    this.numbers = new Float64Array(capacity * SLOT_NUMBERS);
-    this.refs = new Array<string | Descriptor | BucketParams | null>(capacity * SLOT_REFS).fill(null);
+    if (!(Number.isInteger(capacity) && capacity >= 0 && capacity <= 2 ** 30))
+      throw new RangeError('ring capacity must be an integer from 0 to 2^30');
+    this.slots = capacity === 0 ? 0 : 2 ** Math.ceil(Math.log2(capacity));
+    this.mask = this.slots - 1;
+    this.numbers = new Float64Array(this.slots * SLOT_NUMBERS);
+    this.refs = new Array<string | Descriptor | BucketParams | null>(this.slots * SLOT_REFS).fill(null);
   }
 
   push(decision: MutableDecision): void {
@@ -360,14 +374,8 @@ export class DecisionRing {
 
   /** The slot the next decision goes to (counting it), or -1 for a ring of no capacity. */
   private take(): number {
-    this.lastSeq++;
-    let i = this.next;
-    if (i === this.capacity) {
-      if (i === 0) return -1;
-      i = 0;
-    }
-    this.next = i + 1;
-    return i;
+    const seq = ++this.lastSeq;
+    return this.slots === 0 ? -1 : (seq - 1) & this.mask;
   }
 
   /** {@link push} given the decision's outcome, source and rule kind as codes (the hot path knows them). */
@@ -419,7 +427,7 @@ export class DecisionRing {
     const first = Math.max(afterSeq + 1, this.lastSeq - held + 1, this.lastSeq - limit + 1);
     const out: RecordedDecision[] = [];
     for (let seq = first; seq <= this.lastSeq; seq++) {
-      const i = (seq - 1) % this.capacity;
+      const i = (seq - 1) & this.mask;
       const n = this.numbers;
       const o = i * SLOT_NUMBERS;
       const code = n[o + CODE]!;

@@ -339,14 +339,12 @@ export class RateLimitEngine {
       tokens = Math.max(0, tokens - hits);
       s[o + BUCKET_TOKENS] = tokens;
       code = OUTCOME_ALLOWED;
-      d.outcome = 'allowed';
     } else if (rule.shadow) {
       code = OUTCOME_SHADOW;
-      d.outcome = 'shadow';
     } else {
       code = OUTCOME_LIMITED;
-      d.outcome = 'limited';
     }
+    d.code = code;
     if (d.rule !== rule) {
       // Usually the rule that decided last: its id and kind are in place already.
       d.rule = rule;
