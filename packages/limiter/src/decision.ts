@@ -329,22 +329,34 @@ const sourceCode = (s: DecisionSource): number =>
 /** The code of a rule kind in the ring (0: no rule). */
 export const ruleKindCode = (k: RuleKind | null): number =>
   k === null ? 0 : k === 'local' ? 1 : k === 'global' ? 2 : 3;
-/** Numbers per ring slot: a decision's six, then its code (outcome | source << 2 | rule kind << 4). */
-const SLOT_NUMBERS = 7;
-const CODE = 6;
-/** References per ring slot. */
-const SLOT_REFS = 3;
+/** Per ring slot: tokens (bucket-derived decisions), time, and hits with the code (`hits * 128 + code`). */
+const SLOT_NUMBERS = 3;
+/** Per ring slot, for decisions with explicit numbers: remaining, limit, reset, retry. */
+const SLOT_EXTRA = 4;
+/** Per ring slot: the rule (bucket-derived decisions) or the rule id, and the descriptor. */
+const SLOT_REFS = 2;
+/** The code bit marking a bucket-derived slot. */
+const FROM_BUCKET = 64;
+const CODE_SPAN = 128;
+
+/** What the ring needs of a rule whose bucket a decision was drawn from. */
+export interface RingBucketRule {
+  readonly id: string;
+  readonly params: BucketParams;
+}
 
 /**
- * The last `capacity` decisions, held in two flat arrays (one typed array for the numbers and codes, one
- * array for the references) rather than an object per slot: recording is a few stores into memory that
- * stays in cache and allocates nothing; reading builds plain objects.
+ * The last `capacity` decisions, held in flat arrays (a typed array for the numbers, one for the references)
+ * rather than an object per slot: recording is a few stores and allocates nothing; reading builds plain
+ * objects. A decision drawn from a token bucket takes three numbers and two references (its rule, which
+ * names its parameters, and its descriptor): the ring is swept by every decision, so what it does not
+ * occupy stays free in the cache for the buckets.
  */
 export class DecisionRing {
-  /** Per slot, {@link SLOT_NUMBERS} numbers: the decision's numbers, then its code. */
   private readonly numbers: Float64Array;
-  /** Per slot, {@link SLOT_REFS} references: rule id, descriptor, and the bucket the numbers derive from. */
-  private readonly refs: (string | Descriptor | BucketParams | null)[];
+  /** Numbers only decisions with explicit figures have (global windows, several buckets, no rule). */
+  private readonly extra: Float64Array;
+  private readonly refs: (RingBucketRule | string | Descriptor | null)[];
   /**
    * Slots held: `capacity` rounded up to a power of two, so that a decision's slot is its sequence number
    * masked (the newest `capacity` of them are what the ring answers with).
@@ -360,16 +372,8 @@ export class DecisionRing {
     this.slots = capacity === 0 ? 0 : 2 ** Math.ceil(Math.log2(capacity));
     this.mask = this.slots - 1;
     this.numbers = new Float64Array(this.slots * SLOT_NUMBERS);
-    this.refs = new Array<string | Descriptor | BucketParams | null>(this.slots * SLOT_REFS).fill(null);
-  }
-
-  push(decision: MutableDecision): void {
-    this.pushCoded(
-      decision,
-      outcomeCode(decision.outcome),
-      sourceCode(decision.source),
-      ruleKindCode(decision.ruleKind),
-    );
+    this.extra = new Float64Array(this.slots * SLOT_EXTRA);
+    this.refs = new Array<RingBucketRule | string | Descriptor | null>(this.slots * SLOT_REFS).fill(null);
   }
 
   /** The slot the next decision goes to (counting it), or -1 for a ring of no capacity. */
@@ -378,47 +382,41 @@ export class DecisionRing {
     return this.slots === 0 ? -1 : (seq - 1) & this.mask;
   }
 
-  /** {@link push} given the decision's outcome, source and rule kind as codes (the hot path knows them). */
-  pushCoded(d: MutableDecision, outcome: number, source: number, kind: number): void {
+  /** Keeps a decision with explicit numbers (its bucket-derived figures are computed now, if any). */
+  push(d: MutableDecision): void {
     const i = this.take();
     if (i < 0) return;
     const a = this.numbers;
-    const b = d.numbers;
     const o = i * SLOT_NUMBERS;
-    a[o] = b[0]!;
-    a[o + 1] = b[1]!;
-    a[o + 2] = b[2]!;
-    a[o + 3] = b[3]!;
-    a[o + 4] = b[4]!;
-    a[o + 5] = b[5]!;
-    a[o + CODE] = outcome | (source << 2) | (kind << 4);
-    this.keepRefs(i, d);
+    a[o + 1] = d.atMs;
+    a[o + 2] = d.hits * CODE_SPAN + (d.code | (sourceCode(d.source) << 2) | (ruleKindCode(d.ruleKind) << 4));
+    const e = this.extra;
+    const x = i * SLOT_EXTRA;
+    e[x] = d.remaining;
+    e[x + 1] = d.limit;
+    e[x + 2] = d.resetMs;
+    e[x + 3] = d.retryAfterMs;
+    const r = this.refs;
+    r[i * SLOT_REFS] = d.ruleId;
+    r[i * SLOT_REFS + 1] = d.descriptor;
   }
 
   /**
-   * {@link pushCoded} for a decision drawn from a token bucket ({@link MutableDecision.bucket} set): only
-   * its tokens, time and hits are numbers to keep; the rest is derived from the bucket when read.
+   * Keeps a decision drawn from `rule`'s token bucket ({@link MutableDecision.bucket} set): its tokens, time
+   * and hits; the rest is derived from the rule's parameters when read.
    */
-  pushBucket(d: MutableDecision, outcome: number, kind: number): void {
+  pushBucket(d: MutableDecision, rule: RingBucketRule, outcome: number, kind: number): void {
     const i = this.take();
     if (i < 0) return;
     const a = this.numbers;
     const b = d.numbers;
     const o = i * SLOT_NUMBERS;
-    a[o + TOKENS] = b[TOKENS]!;
-    a[o + AT_MS] = b[AT_MS]!;
-    a[o + HITS] = b[HITS]!;
-    a[o + CODE] = outcome | (SOURCE_LOCAL << 2) | (kind << 4);
-    this.keepRefs(i, d);
-  }
-
-  private keepRefs(i: number, d: MutableDecision): void {
+    a[o] = b[TOKENS]!;
+    a[o + 1] = b[AT_MS]!;
+    a[o + 2] = b[HITS]! * CODE_SPAN + (outcome | FROM_BUCKET | (SOURCE_LOCAL << 2) | (kind << 4));
     const r = this.refs;
-    const o = i * SLOT_REFS;
-    r[o] = d.ruleId;
-    r[o + 1] = d.descriptor;
-    // Usually the same bucket as the slot's decision a turn ago: a compare instead of a pointer store.
-    if (r[o + 2] !== d.bucket) r[o + 2] = d.bucket;
+    r[i * SLOT_REFS] = rule;
+    r[i * SLOT_REFS + 1] = d.descriptor;
   }
 
   /** Decisions with `seq > afterSeq` still held, oldest first, at most `limit` (the newest ones). */
@@ -430,28 +428,53 @@ export class DecisionRing {
       const i = (seq - 1) & this.mask;
       const n = this.numbers;
       const o = i * SLOT_NUMBERS;
-      const code = n[o + CODE]!;
+      const packed = n[o + 2]!;
+      const code = packed % CODE_SPAN;
+      const hits = (packed - code) / CODE_SPAN;
       const outcome = OUTCOMES[code & 3]!;
-      const ruleId = this.refs[i * SLOT_REFS] as string | null;
+      const ref = this.refs[i * SLOT_REFS]!;
       const descriptor = this.refs[i * SLOT_REFS + 1] as Descriptor | null;
-      const bucket = this.refs[i * SLOT_REFS + 2] as BucketParams | null;
-      const tokens = n[o + TOKENS]!;
+      let figures: {
+        ruleId: string | null;
+        remaining: number;
+        limit: number;
+        resetMs: number;
+        retryAfterMs: number;
+      };
+      if ((code & FROM_BUCKET) !== 0) {
+        const rule = ref as RingBucketRule;
+        const tokens = n[o]!;
+        figures = {
+          ruleId: rule.id,
+          remaining: bucketRemaining(tokens),
+          limit: rule.params.maxTokens,
+          resetMs: bucketResetMs(rule.params, tokens),
+          retryAfterMs: bucketRetryAfterMs(rule.params, tokens, hits, outcome),
+        };
+      } else {
+        const e = this.extra;
+        const x = i * SLOT_EXTRA;
+        figures = {
+          ruleId: ref as string | null,
+          remaining: e[x]!,
+          limit: e[x + 1]!,
+          resetMs: e[x + 2]!,
+          retryAfterMs: e[x + 3]!,
+        };
+      }
       out.push(
         Object.freeze({
           outcome,
           allowed: outcome !== 'limited',
-          ruleId,
-          ruleKind: KINDS[code >> 4]!,
+          ruleId: figures.ruleId,
+          ruleKind: KINDS[(code >> 4) & 3]!,
           descriptor,
-          remaining: bucket === null ? n[o + REMAINING]! : bucketRemaining(tokens),
-          limit: bucket === null ? n[o + LIMIT]! : bucket.maxTokens,
-          resetMs: bucket === null ? n[o + RESET_MS]! : bucketResetMs(bucket, tokens),
-          retryAfterMs:
-            bucket === null
-              ? n[o + RETRY_AFTER_MS]!
-              : bucketRetryAfterMs(bucket, tokens, n[o + HITS]!, outcome),
-          atMs: n[o + AT_MS]!,
-          hits: n[o + HITS]!,
+          remaining: figures.remaining,
+          limit: figures.limit,
+          resetMs: figures.resetMs,
+          retryAfterMs: figures.retryAfterMs,
+          atMs: n[o + 1]!,
+          hits,
           source: SOURCES[(code >> 2) & 3]!,
           seq,
         }),

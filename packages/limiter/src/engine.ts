@@ -358,7 +358,7 @@ export class RateLimitEngine {
 
     const bounds = this.secondBounds;
     rule.stats.recordCode(code, now >= bounds[0]! && now < bounds[1]! ? this.second : this.enterSecond(n));
-    this.ring.pushBucket(d, code, rule.kindCode);
+    this.ring.pushBucket(d, rule, code, rule.kindCode);
     const listeners = this.listeners;
     for (let i = 0; i < listeners.length; i++) listeners[i]!(d);
     return d;

@@ -147,8 +147,7 @@ export class SlotTable {
       return;
     }
     for (const mark of [1, 0])
-      for (const row of this.index.values())
-        if (this.marks[row] === mark) yield this.keys[row]!;
+      for (const row of this.index.values()) if (this.marks[row] === mark) yield this.keys[row]!;
   }
 
   /** Row offsets of every key held (any order). */
@@ -187,8 +186,7 @@ export class SlotTable {
     this.newest = NONE;
     this.oldest = NONE;
     for (const mark of [0, 1])
-      for (const row of this.index.values())
-        if (this.marks[row] === mark) this.linkNewest(row);
+      for (const row of this.index.values()) if (this.marks[row] === mark) this.linkNewest(row);
   }
 
   private grow(): void {
