@@ -415,8 +415,10 @@ export class DecisionRing {
     a[o + 1] = b[AT_MS]!;
     a[o + 2] = b[HITS]! * CODE_SPAN + (outcome | FROM_BUCKET | (SOURCE_LOCAL << 2) | (kind << 4));
     const r = this.refs;
-    r[i * SLOT_REFS] = rule;
-    r[i * SLOT_REFS + 1] = d.descriptor;
+    const k = i * SLOT_REFS;
+    // Usually the rule of the slot's decision a turn ago: a compare instead of a pointer store.
+    if (r[k] !== rule) r[k] = rule;
+    r[k + 1] = d.descriptor;
   }
 
   /** Decisions with `seq > afterSeq` still held, oldest first, at most `limit` (the newest ones). */
