@@ -230,6 +230,35 @@ describe('RateLimitEngine', () => {
     });
   });
 
+  it('the ring keeps window and bucket decisions alike, the newest `capacity` of them', () => {
+    const clock = new FakeClock(START);
+    const engine = new RateLimitEngine({
+      clock,
+      recentCapacity: 5, // not a power of two: still exactly the newest five
+      rules: {
+        local: [{ id: 'l', entries: [{ key: 'u', value: '' }], ...tb(100) }],
+        global: [{ id: 'g', entries: [{ key: 'k', value: 'v' }], requestsPerUnit: 2, unit: 'MINUTE' }],
+      },
+    });
+    const seen: Decision[] = [];
+    engine.subscribe((d) => seen.push(copyDecision(d)));
+    for (let i = 0; i < 4; i++) {
+      engine.decide({ descriptors: [[{ key: 'k', value: 'v' }]], hits: 1 + i });
+      engine.decide({ descriptors: [[{ key: 'u', value: `x${i}` }]], hits: 3_000_000_000 + i });
+      clock.advance(7);
+    }
+    const recent = engine.recent();
+    expect(recent.map((d) => d.seq)).toEqual([4, 5, 6, 7, 8]);
+    expect(recent.map(({ seq: _seq, ...d }) => d)).toEqual(seen.slice(3));
+    expect(recent.find((d) => d.ruleId === 'g' && d.outcome === 'limited')).toMatchObject({
+      ruleKind: 'global',
+      limit: 2,
+      remaining: 0,
+    });
+    expect(recent.at(-1)).toMatchObject({ ruleId: 'l', hits: 3_000_000_003, outcome: 'limited' });
+    expect(engine.recent(0, 2).map((d) => d.seq)).toEqual([7, 8]);
+  });
+
   it('treats hits 0 as 1 (Envoy hits_addend) and rejects nonsense', () => {
     const engine = new RateLimitEngine({ clock: new FakeClock(START), rules: { defaultBucket: tb(5) } });
     expect(engine.decide({ descriptors: [], hits: 0 }).remaining).toBe(4);
