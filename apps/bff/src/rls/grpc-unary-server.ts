@@ -96,13 +96,15 @@ export class UnaryGrpcServer {
    * sessions still open after `graceMs` are closed.
    */
   async close(graceMs = 1000): Promise<void> {
+    if (!this.server.listening) return;
+    // Resolves once the listener is closed and every session has ended.
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const session of this.sessions) session.close();
     const timer = setTimeout(() => {
       for (const session of this.sessions) session.destroy();
     }, graceMs);
     timer.unref();
-    if (this.server.listening || this.sessions.size > 0) await closed;
+    await closed;
     clearTimeout(timer);
   }
 
