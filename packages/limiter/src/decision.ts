@@ -369,23 +369,22 @@ export class DecisionRing {
   constructor(readonly capacity: number) {
     if (!(Number.isInteger(capacity) && capacity >= 0 && capacity <= 2 ** 30))
       throw new RangeError('ring capacity must be an integer from 0 to 2^30');
-    this.slots = capacity === 0 ? 0 : 2 ** Math.ceil(Math.log2(capacity));
+    // A ring of no capacity still has one slot to write to (and answers with nothing): no branch per push.
+    this.slots = capacity <= 1 ? 1 : 2 ** Math.ceil(Math.log2(capacity));
     this.mask = this.slots - 1;
     this.numbers = new Float64Array(this.slots * SLOT_NUMBERS);
     this.extra = new Float64Array(this.slots * SLOT_EXTRA);
     this.refs = new Array<RingBucketRule | string | Descriptor | null>(this.slots * SLOT_REFS).fill(null);
   }
 
-  /** The slot the next decision goes to (counting it), or -1 for a ring of no capacity. */
+  /** The slot the next decision goes to (counting it). */
   private take(): number {
-    const seq = ++this.lastSeq;
-    return this.slots === 0 ? -1 : (seq - 1) & this.mask;
+    return (++this.lastSeq - 1) & this.mask;
   }
 
   /** Keeps a decision with explicit numbers (its bucket-derived figures are computed now, if any). */
   push(d: MutableDecision): void {
     const i = this.take();
-    if (i < 0) return;
     const a = this.numbers;
     const o = i * SLOT_NUMBERS;
     a[o + 1] = d.atMs;
@@ -407,7 +406,6 @@ export class DecisionRing {
    */
   pushBucket(d: MutableDecision, rule: RingBucketRule, outcome: number, kind: number): void {
     const i = this.take();
-    if (i < 0) return;
     const a = this.numbers;
     const b = d.numbers;
     const o = i * SLOT_NUMBERS;
