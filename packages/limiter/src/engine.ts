@@ -402,7 +402,18 @@ export class RateLimitEngine {
       }
       pending.push({ rule, descriptor, key });
     }
-    if (pending.length > 0) {
+    if (pending.length === 1) {
+      // The usual request: one descriptor, one increment (no arrays of promises to build).
+      const p = pending[0]!;
+      let count: WindowCount | null;
+      try {
+        count = await store.increment({ key: p.key, hits, unit: p.rule.unit });
+      } catch {
+        count = null;
+      }
+      if (count === null) this.fallback(p, hits, nowMs, tally);
+      else this.countGlobal(p, count, this.clock.nowMs(), tally);
+    } else if (pending.length > 1) {
       const counts = await Promise.all(
         pending.map((p) =>
           store.increment({ key: p.key, hits, unit: p.rule.unit }).then(

@@ -186,14 +186,10 @@ export class RlsServer {
         statuses: request.descriptors.map(() => ({ code: 'OK' })),
         response_headers_to_add: [],
       };
-    const decisions = await Promise.all(
-      request.descriptors.map(async (d) => {
-        const entries = d.entries.map((e) => ({ key: e.key, value: e.value }));
-        const decision = await this.engine.decideAsync({ descriptors: [entries], hits });
-        this.options.onDecision?.(decision, entries);
-        return decision;
-      }),
-    );
+    const decisions =
+      request.descriptors.length === 1
+        ? [await this.decideOne(request.descriptors[0]!, hits)]
+        : await Promise.all(request.descriptors.map((d) => this.decideOne(d, hits)));
     const statuses = decisions.map((d): RlsDescriptorStatus => {
       if (d.ruleId === null || d.ruleKind !== 'global') return { code: 'OK' };
       return {
@@ -209,6 +205,14 @@ export class RlsServer {
     });
     const over = statuses.some((s) => s.code === 'OVER_LIMIT');
     return { overall_code: over ? 'OVER_LIMIT' : 'OK', statuses, response_headers_to_add: [] };
+  }
+
+  /** One descriptor of a request, counted and reported to the decision stream. */
+  private async decideOne(descriptor: { entries: RlsEntry[] }, hits: number): Promise<Decision> {
+    const entries = descriptor.entries.map((e) => ({ key: e.key, value: e.value }));
+    const decision = await this.engine.decideAsync({ descriptors: [entries], hits });
+    this.options.onDecision?.(decision, entries);
+    return decision;
   }
 
   /** Listens on `host:port` (0: a free port); resolves with the port. */
