@@ -1,5 +1,5 @@
 import type { Descriptor } from './rules';
-import { TOKEN_EPSILON, type BucketParams } from './token-bucket';
+import { msUntilFull, msUntilTokens, wholeTokens, type BucketParams } from './token-bucket';
 
 /**
  * What happened to a request: `allowed`; `limited` (deny it, e.g. 429); or `shadow`: a rule in shadow mode
@@ -59,19 +59,9 @@ export const HITS = 5;
 /** Where a bucket-derived decision keeps the bucket's tokens after the request (in place of `remaining`). */
 export const TOKENS = REMAINING;
 
-/** `remaining` of a decision drawn from a token bucket holding `tokens` after it. */
-export function bucketRemaining(tokens: number): number {
-  return Math.floor(tokens + TOKEN_EPSILON);
-}
-/** `resetMs` of such a decision: until the bucket is full again. */
-export function bucketResetMs(p: BucketParams, tokens: number): number {
-  const missing = p.maxTokens - tokens;
-  return missing > 0 ? Math.ceil(missing * p.msPerToken) : 0;
-}
-/** `retryAfterMs` of such a decision: until `hits` tokens are there (never, beyond the capacity). */
-export function bucketRetryAfterMs(p: BucketParams, tokens: number, hits: number, outcome: Outcome): number {
-  if (outcome !== 'limited') return 0;
-  return hits > p.maxTokens ? Number.POSITIVE_INFINITY : Math.ceil((hits - tokens) * p.msPerToken);
+/** `retryAfterMs` of a decision drawn from a bucket holding `tokens` after it: only a limited one waits. */
+function bucketRetryAfterMs(p: BucketParams, tokens: number, hits: number, outcome: Outcome): number {
+  return outcome === 'limited' ? msUntilTokens(p, tokens, hits) : 0;
 }
 
 /**
@@ -107,7 +97,7 @@ export class MutableDecision implements Decision {
   }
 
   get remaining(): number {
-    return this.bucket === null ? this.numbers[REMAINING]! : bucketRemaining(this.numbers[TOKENS]!);
+    return this.bucket === null ? this.numbers[REMAINING]! : wholeTokens(this.numbers[TOKENS]!);
   }
   set remaining(value: number) {
     this.explicit().numbers[REMAINING] = value;
@@ -119,7 +109,7 @@ export class MutableDecision implements Decision {
     this.explicit().numbers[LIMIT] = value;
   }
   get resetMs(): number {
-    return this.bucket === null ? this.numbers[RESET_MS]! : bucketResetMs(this.bucket, this.numbers[TOKENS]!);
+    return this.bucket === null ? this.numbers[RESET_MS]! : msUntilFull(this.bucket, this.numbers[TOKENS]!);
   }
   set resetMs(value: number) {
     this.explicit().numbers[RESET_MS] = value;
@@ -151,9 +141,9 @@ export class MutableDecision implements Decision {
     if (b !== null) {
       const n = this.numbers;
       const tokens = n[TOKENS]!;
-      n[REMAINING] = bucketRemaining(tokens);
+      n[REMAINING] = wholeTokens(tokens);
       n[LIMIT] = b.maxTokens;
-      n[RESET_MS] = bucketResetMs(b, tokens);
+      n[RESET_MS] = msUntilFull(b, tokens);
       n[RETRY_AFTER_MS] = bucketRetryAfterMs(b, tokens, n[HITS]!, this.outcome);
       this.bucket = null;
     }
@@ -446,9 +436,9 @@ export class DecisionRing {
         const tokens = n[o]!;
         figures = {
           ruleId: rule.id,
-          remaining: bucketRemaining(tokens),
+          remaining: wholeTokens(tokens),
           limit: rule.params.maxTokens,
-          resetMs: bucketResetMs(rule.params, tokens),
+          resetMs: msUntilFull(rule.params, tokens),
           retryAfterMs: bucketRetryAfterMs(rule.params, tokens, hits, outcome),
         };
       } else {

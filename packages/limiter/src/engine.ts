@@ -402,35 +402,30 @@ export class RateLimitEngine {
       }
       pending.push({ rule, descriptor, key });
     }
-    if (pending.length === 1) {
-      // The usual request: one descriptor, one increment (no arrays of promises to build).
-      const p = pending[0]!;
-      let count: WindowCount | null;
-      try {
-        count = await store.increment({ key: p.key, hits, unit: p.rule.unit });
-      } catch {
-        count = null;
-      }
-      if (count === null) this.fallback(p, hits, nowMs, tally);
-      else this.countGlobal(p, count, this.clock.nowMs(), tally);
-    } else if (pending.length > 1) {
-      const counts = await Promise.all(
-        pending.map((p) =>
-          store.increment({ key: p.key, hits, unit: p.rule.unit }).then(
-            (count): WindowCount | null => count,
-            (): null => null,
-          ),
-        ),
-      );
+    if (pending.length > 0) {
+      const counts = await Promise.all(pending.map((p) => this.incrementOrNull(store, p, hits)));
       const afterMs = this.clock.nowMs();
-      pending.forEach((p, i) => {
-        const count = counts[i] ?? null;
-        if (count === null) this.fallback(p, hits, nowMs, tally);
-        else this.countGlobal(p, count, afterMs, tally);
-      });
+      for (let i = 0; i < pending.length; i++) {
+        const count = counts[i]!;
+        if (count === null) this.fallback(pending[i]!, hits, nowMs, tally);
+        else this.countGlobal(pending[i]!, count, afterMs, tally);
+      }
     }
     tally.applyTo(d);
     return this.finish(d);
+  }
+
+  /** A shared-store increment, or null when the store failed (the decision then falls back). */
+  private async incrementOrNull(
+    store: WindowStore,
+    p: PendingGlobal,
+    hits: number,
+  ): Promise<WindowCount | null> {
+    try {
+      return await store.increment({ key: p.key, hits, unit: p.rule.unit });
+    } catch {
+      return null;
+    }
   }
 
   /** Calls `listener` after every decision (synchronously, with a possibly reused object). Returns an unsubscribe. */

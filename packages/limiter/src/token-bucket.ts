@@ -87,15 +87,30 @@ export function bucketTake(s: Float64Array, o: number, hits: number): void {
 
 /** Whole tokens left, as Envoy reports them (`x-ratelimit-remaining`). */
 export function bucketRemaining(s: Float64Array, o: number): number {
-  return Math.floor(s[o]! + EPSILON);
+  return wholeTokens(s[o]!);
 }
 
 /** Milliseconds until `hits` tokens will be there (0 if they are; Infinity if they can never fit). */
 export function bucketMsUntil(s: Float64Array, o: number, p: BucketParams, hits: number): number {
-  const tokens = s[o]!;
+  return msUntilTokens(p, s[o]!, hits);
+}
+
+/** {@link bucketRemaining} of a bucket holding `tokens`. */
+export function wholeTokens(tokens: number): number {
+  return Math.floor(tokens + EPSILON);
+}
+
+/** {@link bucketMsUntil} of a bucket holding `tokens`. */
+export function msUntilTokens(p: BucketParams, tokens: number, hits: number): number {
   if (tokens + EPSILON >= hits) return 0;
   if (hits > p.maxTokens) return Number.POSITIVE_INFINITY;
   return Math.ceil((hits - tokens) * p.msPerToken);
+}
+
+/** Milliseconds until a bucket holding `tokens` is full again. */
+export function msUntilFull(p: BucketParams, tokens: number): number {
+  const missing = p.maxTokens - tokens;
+  return missing > 0 ? Math.ceil(missing * p.msPerToken) : 0;
 }
 
 /**

@@ -186,10 +186,7 @@ export class RlsServer {
         statuses: request.descriptors.map(() => ({ code: 'OK' })),
         response_headers_to_add: [],
       };
-    const decisions =
-      request.descriptors.length === 1
-        ? [await this.decideOne(request.descriptors[0]!, hits)]
-        : await Promise.all(request.descriptors.map((d) => this.decideOne(d, hits)));
+    const decisions = await Promise.all(request.descriptors.map((d) => this.decideDescriptor(d, hits)));
     const statuses = decisions.map((d): RlsDescriptorStatus => {
       if (d.ruleId === null || d.ruleKind !== 'global') return { code: 'OK' };
       return {
@@ -208,7 +205,7 @@ export class RlsServer {
   }
 
   /** One descriptor of a request, counted and reported to the decision stream. */
-  private async decideOne(descriptor: { entries: RlsEntry[] }, hits: number): Promise<Decision> {
+  private async decideDescriptor(descriptor: { entries: RlsEntry[] }, hits: number): Promise<Decision> {
     const entries = descriptor.entries.map((e) => ({ key: e.key, value: e.value }));
     const decision = await this.engine.decideAsync({ descriptors: [entries], hits });
     this.options.onDecision?.(decision, entries);
