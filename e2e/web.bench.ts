@@ -9,24 +9,15 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from '@playwright/test';
+import { chromiumLaunchOptions } from './support/chromium';
+import { resolvePorts } from './support/ports';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const TOKEN = 'bench-editor-token-0123456789';
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 
 async function waitFor(url: string, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -50,7 +41,10 @@ try {
     const build = spawnSync('pnpm', ['--filter', '@governor/web', 'build'], { cwd: root, stdio: 'ignore' });
     if (build.status !== 0) throw new Error('the dashboard did not build');
   }
-  const [bffPort, webPort] = [await freePort(), await freePort()];
+  const { BENCH_WEB_BFF_PORT: bffPort, BENCH_WEB_PORT: webPort } = resolvePorts([
+    'BENCH_WEB_BFF_PORT',
+    'BENCH_WEB_PORT',
+  ]);
   const webUrl = `http://127.0.0.1:${webPort}`;
   writeFileSync(join(dir, 'users.yaml'), `users:\n  - { name: bench, role: editor, token: ${TOKEN} }\n`);
   const env = {
@@ -84,19 +78,7 @@ try {
   await waitFor(`http://127.0.0.1:${bffPort}/healthz`);
   await waitFor(`${webUrl}/login`);
 
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await chromium.launch(chromiumLaunchOptions);
   try {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const login = await context.request.post(`${webUrl}/trpc/auth.login`, {
