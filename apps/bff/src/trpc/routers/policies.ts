@@ -32,6 +32,17 @@ const dns = z
 const ref = z.strictObject({ namespace: dns, name: dns });
 
 /** The part of a SmartLimiter a user writes: what history keeps and rollback restores. */
+/** The SmartLimiter `ref` names, or NOT_FOUND. */
+async function existingLimiter(deps: ApiDeps, ref: { namespace: string; name: string }): Promise<KubeObject> {
+  const o = await deps.store.get('SmartLimiter', ref.namespace, ref.name);
+  if (!o)
+    throw new TRPCError({
+      code: 'NOT_FOUND',
+      message: `SmartLimiter ${ref.namespace}/${ref.name} not found`,
+    });
+  return o;
+}
+
 function userPart(o: KubeObject | Record<string, unknown>): Record<string, unknown> {
   const metadata = (o.metadata ?? {}) as KubeObject['metadata'];
   return {
@@ -194,12 +205,7 @@ export const policiesRouter = router({
 
   get: viewerProcedure.input(ref).query(async ({ ctx, input }) => {
     requireRole(ctx.user, 'viewer', input.namespace);
-    const o = await ctx.deps.store.get('SmartLimiter', input.namespace, input.name);
-    if (!o)
-      throw new TRPCError({
-        code: 'NOT_FOUND',
-        message: `SmartLimiter ${input.namespace}/${input.name} not found`,
-      });
+    const o = await existingLimiter(ctx.deps, input);
     return {
       object: o,
       yaml: toYaml(userPart(o)),
@@ -276,12 +282,7 @@ export const policiesRouter = router({
     .input(ref)
     .mutation(async ({ ctx, input }) => {
       requireRole(ctx.user, 'editor', input.namespace);
-      const current = await ctx.deps.store.get('SmartLimiter', input.namespace, input.name);
-      if (!current)
-        throw new TRPCError({
-          code: 'NOT_FOUND',
-          message: `SmartLimiter ${input.namespace}/${input.name} not found`,
-        });
+      const current = await existingLimiter(ctx.deps, input);
       try {
         await ctx.deps.store.delete('SmartLimiter', input.namespace, input.name);
       } catch (e) {
