@@ -1,16 +1,43 @@
-/** Slime's documented manifests live in the shared fixtures beside the repository (`../shared/fixtures/slime`). */
+/**
+ * Slime's documented manifests live in the shared fixtures beside the repository (`../shared/fixtures/slime`).
+ * A clone made elsewhere (a CI run's fresh clone of a local checkout) finds them beside the checkout it was
+ * cloned from; `GOVERNOR_SLIME_FIXTURES` names them outright.
+ */
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 
-export const slimeFixturesDir = resolve(
-  process.env.GOVERNOR_SLIME_FIXTURES ??
-    join(import.meta.dirname, '..', '..', '..', '..', 'shared', 'fixtures', 'slime'),
-);
+const repoRoot = resolve(import.meta.dirname, '..', '..', '..');
+const besides = (dir: string): string => join(dir, '..', 'shared', 'fixtures', 'slime');
 
-if (!existsSync(slimeFixturesDir)) {
-  throw new Error(`Slime fixtures not found at ${slimeFixturesDir} (set GOVERNOR_SLIME_FIXTURES)`);
+/** The checkout this repository was cloned from, when that is a directory on this machine. */
+function localOrigin(): string | null {
+  try {
+    const url = execFileSync('git', ['-C', repoRoot, 'config', '--get', 'remote.origin.url'], {
+      encoding: 'utf8',
+    }).trim();
+    const path = url.startsWith('file://') ? url.slice('file://'.length) : url;
+    return isAbsolute(path) && existsSync(path) ? path : null;
+  } catch {
+    return null;
+  }
 }
+
+function findSlimeFixtures(): string {
+  if (process.env.GOVERNOR_SLIME_FIXTURES) return resolve(process.env.GOVERNOR_SLIME_FIXTURES);
+  const candidates = [besides(repoRoot)];
+  const origin = localOrigin();
+  if (origin !== null) candidates.push(besides(origin));
+  const found = candidates.map((c) => resolve(c)).find((c) => existsSync(c));
+  if (found === undefined)
+    throw new Error(
+      `Slime fixtures not found at ${candidates.map((c) => resolve(c)).join(' or ')} (set GOVERNOR_SLIME_FIXTURES)`,
+    );
+  return found;
+}
+
+export const slimeFixturesDir = findSlimeFixtures();
 
 export function fixtureFiles(pattern: RegExp, dir = slimeFixturesDir): string[] {
   return readdirSync(dir)

@@ -1,17 +1,12 @@
 /** Slime's documented manifests, in the shared fixtures beside the repository (`../shared/fixtures/slime`). */
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { SmartLimiter } from '@governor/crd-types';
+import { slimeFixturesDir } from '@governor/crd-types/testing';
 import { emptyObjects, formatLoadProblem, loadText, type LoadedObjects } from '../../src/cli/load';
 import type { ClusterContext } from '../../src/reconcile/render';
 
-export const slimeFixturesDir = resolve(
-  process.env.GOVERNOR_SLIME_FIXTURES ??
-    join(import.meta.dirname, '..', '..', '..', '..', '..', 'shared', 'fixtures', 'slime'),
-);
-if (!existsSync(slimeFixturesDir)) {
-  throw new Error(`Slime fixtures not found at ${slimeFixturesDir} (set GOVERNOR_SLIME_FIXTURES)`);
-}
+export { slimeFixturesDir };
 
 export const fixturePath = (name: string): string => join(slimeFixturesDir, name);
 
