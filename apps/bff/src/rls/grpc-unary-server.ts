@@ -1,7 +1,8 @@
 /**
- * A unary-only gRPC server straight on `node:http2`: the wire protocol of gRPC over HTTP/2 (a
- * length-prefixed message each way, the status in trailers) without a general framework's per-call
- * machinery (interceptors, metadata objects, deadline timers, stream wrappers). The rate-limit service is
+ * A unary-only gRPC server on Governor's own HTTP/2 connection (`h2-connection.ts`, straight on TCP): the
+ * wire protocol of gRPC over HTTP/2 (a length-prefixed message each way, the status in trailers) without a
+ * general framework's per-call machinery (interceptors, metadata objects, deadline timers, stream
+ * wrappers, an HTTP/2 stream object per call). The rate-limit service is
  * one unary method called for every request that crosses a sidecar, so what each call costs in CPU and
  * garbage is what its latency and throughput are made of.
  *
@@ -9,7 +10,9 @@
  * (answered UNIMPLEMENTED: clients compress only when the server advertises an encoding, and this one
  * advertises none), deadlines (`grpc-timeout` is the client's to enforce; an answer takes a Redis round trip).
  */
-import http2 from 'node:http2';
+import net from 'node:net';
+import { H2Connection, type H2ConnectionLimits, type H2Handler, type H2Stream } from './h2-connection';
+import { encodeIndexedField, encodeLiteralField } from './hpack';
 
 /** gRPC status codes used here. */
 export const GrpcStatus = {
@@ -42,6 +45,8 @@ export class GrpcError extends Error {
 export interface UnaryServerOptions {
   /** Largest request message accepted (RESOURCE_EXHAUSTED beyond). Default 4 MiB, as gRPC's default. */
   readonly maxMessageBytes?: number;
+  /** Calls one connection may have in progress at once (more are refused, and clients retry). Default 1,000. */
+  readonly maxConcurrentStreams?: number;
 }
 
 /** grpc-message is percent-encoded (the gRPC spec): printable ASCII except `%` goes as it is. */
@@ -51,25 +56,49 @@ export function encodeGrpcMessage(message: string): string {
   );
 }
 
-const RESPONSE_HEADERS = { ':status': 200, 'content-type': 'application/grpc' };
-const OK_TRAILERS = { 'grpc-status': '0' };
+/** A trailers-only answer's header block: the status in the one HEADERS frame that ends the stream. */
+function trailersOnly(code: number, message: string): Buffer {
+  return Buffer.concat([
+    encodeIndexedField(8),
+    encodeLiteralField('content-type', 'application/grpc'),
+    encodeLiteralField('grpc-status', String(code)),
+    encodeLiteralField('grpc-message', encodeGrpcMessage(message)),
+  ]);
+}
+
+const OK_TRAILERS = encodeLiteralField('grpc-status', '0');
+/** `:status: 415` (the name from the static table, the value literal). */
+const UNSUPPORTED_MEDIA_TYPE = encodeLiteralField(':status', '415');
 
 export class UnaryGrpcServer {
   private readonly methods = new Map<string, UnaryMethod<unknown, unknown>>();
   private readonly maxMessageBytes: number;
-  private readonly server: http2.Http2Server;
-  private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private readonly server: net.Server;
+  private readonly connections = new Set<H2Connection>();
+  private readonly limits: H2ConnectionLimits;
+  private readonly handler: H2Handler = {
+    onHeaders: (stream, connection) => this.onHeaders(stream, connection),
+    onRequest: (stream, body, connection) => this.call(stream, connection, body),
+    onTooLarge: (stream, connection) =>
+      this.fail(
+        connection,
+        stream,
+        GrpcStatus.RESOURCE_EXHAUSTED,
+        `request larger than ${this.maxMessageBytes} bytes`,
+      ),
+  };
 
   constructor(options: UnaryServerOptions = {}) {
     this.maxMessageBytes = options.maxMessageBytes ?? 4 * 1024 * 1024;
-    this.server = http2.createServer();
-    this.server.on('session', (session) => {
-      this.sessions.add(session);
-      session.once('close', () => this.sessions.delete(session));
-      // A peer's protocol error ends its session; it must not end the process.
-      session.on('error', () => undefined);
+    this.limits = {
+      maxConcurrentStreams: options.maxConcurrentStreams ?? 1000,
+      maxHeaderListSize: 16_384,
+    };
+    this.server = net.createServer({ noDelay: true }, (socket) => {
+      const connection = new H2Connection(socket, this.handler, this.limits);
+      this.connections.add(connection);
+      socket.once('close', () => this.connections.delete(connection));
     });
-    this.server.on('stream', (stream, headers) => this.onStream(stream, headers));
   }
 
   /** Serves a method (before {@link listen}). */
@@ -92,109 +121,80 @@ export class UnaryGrpcServer {
   }
 
   /**
-   * Stops accepting connections and lets the calls in progress finish (each session is sent GOAWAY);
-   * sessions still open after `graceMs` are closed.
+   * Stops accepting connections and lets the calls in progress finish (each connection is sent GOAWAY);
+   * connections still open after `graceMs` are closed.
    */
   async close(graceMs = 1000): Promise<void> {
     if (!this.server.listening) return;
-    // Resolves once the listener is closed and every session has ended.
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const session of this.sessions) session.close();
     const timer = setTimeout(() => {
-      for (const session of this.sessions) session.destroy();
+      for (const connection of this.connections) connection.destroy();
     }, graceMs);
     timer.unref();
+    await Promise.all([...this.connections].map((c) => c.shutdown()));
     await closed;
     clearTimeout(timer);
   }
 
-  private onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
-    // A client that resets its call must not crash the server; the reply is then simply dropped.
-    stream.on('error', () => undefined);
-    const contentType = headers['content-type'];
-    if (typeof contentType !== 'string' || !contentType.startsWith('application/grpc')) {
+  private onHeaders(stream: H2Stream, connection: H2Connection): number {
+    if (!stream.contentType.startsWith('application/grpc')) {
       // Not gRPC at all: the spec's answer is HTTP 415.
-      if (!stream.destroyed) stream.respond({ ':status': 415 }, { endStream: true });
-      return;
+      connection.respondHeadersOnly(stream, UNSUPPORTED_MEDIA_TYPE);
+      return -1;
     }
-    const method = headers[':method'] === 'POST' ? this.methods.get(String(headers[':path'])) : undefined;
-    if (method === undefined) {
-      this.fail(stream, GrpcStatus.UNIMPLEMENTED, `unknown method ${String(headers[':path'])}`);
-      return;
+    if (stream.method !== 'POST' || !this.methods.has(stream.path)) {
+      this.fail(connection, stream, GrpcStatus.UNIMPLEMENTED, `unknown method ${stream.path}`);
+      return -1;
     }
-    let first: Buffer | null = null;
-    let chunks: Buffer[] | null = null;
-    let size = 0;
-    let refused = false;
-    stream.on('data', (chunk: Buffer) => {
-      if (refused) return;
-      size += chunk.length;
-      if (size > this.maxMessageBytes + 5) {
-        refused = true;
-        this.fail(stream, GrpcStatus.RESOURCE_EXHAUSTED, `request larger than ${this.maxMessageBytes} bytes`);
-        return;
-      }
-      if (first === null) first = chunk;
-      else (chunks ??= [first]).push(chunk);
-    });
-    stream.on('end', () => {
-      if (refused) return;
-      const body = chunks !== null ? Buffer.concat(chunks) : (first ?? Buffer.alloc(0));
-      this.call(stream, method, body);
-    });
+    return this.maxMessageBytes + 5;
   }
 
-  private call(stream: http2.ServerHttp2Stream, method: UnaryMethod<unknown, unknown>, body: Buffer): void {
+  private call(stream: H2Stream, connection: H2Connection, body: Buffer): void {
+    const method = this.methods.get(stream.path)!;
     if (body.length < 5) {
-      this.fail(stream, GrpcStatus.INTERNAL, 'no request message');
+      this.fail(connection, stream, GrpcStatus.INTERNAL, 'no request message');
       return;
     }
     const length = body.readUInt32BE(1);
     if (body.length !== 5 + length) {
-      this.fail(stream, GrpcStatus.INTERNAL, 'a unary call takes exactly one request message');
+      this.fail(connection, stream, GrpcStatus.INTERNAL, 'a unary call takes exactly one request message');
       return;
     }
     if (body[0] !== 0) {
-      this.fail(stream, GrpcStatus.UNIMPLEMENTED, 'compressed messages are not supported');
+      this.fail(connection, stream, GrpcStatus.UNIMPLEMENTED, 'compressed messages are not supported');
       return;
     }
     let request: unknown;
     try {
       request = method.decode(body.subarray(5));
     } catch {
-      this.fail(stream, GrpcStatus.INTERNAL, 'the request message could not be parsed');
+      this.fail(connection, stream, GrpcStatus.INTERNAL, 'the request message could not be parsed');
       return;
     }
     method.handle(request).then(
       (response) => {
-        if (stream.destroyed || stream.closed) return;
+        if (stream.cancelled) return;
         const message = method.encode(response);
         const frame = Buffer.allocUnsafe(5 + message.length);
         frame[0] = 0;
         frame.writeUInt32BE(message.length, 1);
         message.copy(frame, 5);
-        stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
-        stream.once('wantTrailers', () => stream.sendTrailers(OK_TRAILERS));
-        stream.end(frame);
+        connection.respond(stream, H2Connection.grpcResponseHeaders, frame, OK_TRAILERS);
       },
       (error: unknown) => {
-        if (error instanceof GrpcError) this.fail(stream, error.code, error.message);
-        else this.fail(stream, GrpcStatus.INTERNAL, error instanceof Error ? error.message : String(error));
+        if (error instanceof GrpcError) this.fail(connection, stream, error.code, error.message);
+        else
+          this.fail(
+            connection,
+            stream,
+            GrpcStatus.INTERNAL,
+            error instanceof Error ? error.message : String(error),
+          );
       },
     );
   }
 
-  /** A trailers-only answer: the status in the one HEADERS frame that ends the stream. */
-  private fail(stream: http2.ServerHttp2Stream, code: number, message: string): void {
-    if (stream.destroyed || stream.closed || stream.headersSent) return;
-    stream.respond(
-      {
-        ':status': 200,
-        'content-type': 'application/grpc',
-        'grpc-status': String(code),
-        'grpc-message': encodeGrpcMessage(message),
-      },
-      { endStream: true },
-    );
+  private fail(connection: H2Connection, stream: H2Stream, code: number, message: string): void {
+    connection.respondHeadersOnly(stream, trailersOnly(code, message));
   }
 }
