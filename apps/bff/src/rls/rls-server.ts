@@ -18,6 +18,14 @@ import {
 } from '@governor/limiter';
 import type { RenderedRule } from '../reconcile/render';
 import { UnaryGrpcServer } from './grpc-unary-server';
+import {
+  decodeRateLimitRequest,
+  encodeRateLimitResponse,
+  type RlsDescriptor,
+  type RlsDescriptorStatus,
+  type RlsRequest,
+  type RlsResponse,
+} from './rls-codec';
 
 const requireHere = createRequire(import.meta.url);
 
@@ -78,29 +86,12 @@ export interface RlsServerOptions {
   readonly onDecision?: (d: Decision, descriptor: readonly { key: string; value: string }[]) => void;
 }
 
-interface RlsEntry {
-  key: string;
-  value: string;
-}
-interface RlsRequest {
-  domain: string;
-  descriptors: { entries: RlsEntry[] }[];
-  hits_addend: number;
-}
-type RlsCode = 'OK' | 'OVER_LIMIT';
-interface RlsDescriptorStatus {
-  code: RlsCode;
-  current_limit?: { requests_per_unit: number; unit: string; name: string };
-  limit_remaining?: number;
-  duration_until_reset?: { seconds: number; nanos: number };
-}
-interface RlsResponse {
-  overall_code: RlsCode;
-  statuses: RlsDescriptorStatus[];
-  response_headers_to_add: never[];
-}
-
-const ms = (n: number) => ({ seconds: Math.floor(n / 1000), nanos: Math.round((n % 1000) * 1e6) });
+/** Milliseconds as a `google.protobuf.Duration`, rounded to whole nanoseconds (nanos stays below 10^9). */
+const ms = (n: number) => {
+  const total = Math.round(n * 1e6);
+  const seconds = Math.floor(total / 1e9);
+  return { seconds, nanos: total - seconds * 1e9 };
+};
 
 export function redisOptionsFromUrl(url: string): {
   host: string;
@@ -149,8 +140,10 @@ export class RlsServer {
     const method = rlsService()['ShouldRateLimit']!;
     this.server = new UnaryGrpcServer().addMethod({
       path: method.path,
-      decode: (message: Buffer) => method.requestDeserialize(message) as RlsRequest,
-      encode: (response: RlsResponse) => method.responseSerialize(response),
+      // The messages are read and written by a codec for these two messages alone (rls-codec.ts), not by
+      // protobufjs's generic one: no intermediate objects per call.
+      decode: decodeRateLimitRequest,
+      encode: encodeRateLimitResponse,
       handle: (request: RlsRequest) => this.shouldRateLimit(request),
     });
   }
@@ -178,19 +171,29 @@ export class RlsServer {
   }
 
   /** Answers one request as envoyproxy/ratelimit does: every descriptor counted, over limit if any is. */
-  async shouldRateLimit(request: RlsRequest): Promise<RlsResponse> {
+  shouldRateLimit(request: RlsRequest): Promise<RlsResponse> {
     const hits = request.hits_addend > 0 ? request.hits_addend : 1;
+    const descriptors = request.descriptors;
     if (request.domain !== this.domain)
-      return {
+      return Promise.resolve({
         overall_code: 'OK',
-        statuses: request.descriptors.map(() => ({ code: 'OK' })),
+        statuses: descriptors.map(() => ({ code: 'OK' })),
         response_headers_to_add: [],
-      };
-    const decisions = await Promise.all(request.descriptors.map((d) => this.decideDescriptor(d, hits)));
+      });
+    // One descriptor is the usual request: no array of promises for it.
+    if (descriptors.length === 1)
+      return this.decideDescriptor(descriptors[0]!, hits).then((d) => this.answer([d]));
+    return Promise.all(descriptors.map((d) => this.decideDescriptor(d, hits))).then((ds) => this.answer(ds));
+  }
+
+  private answer(decisions: readonly Decision[]): RlsResponse {
+    let over = false;
     const statuses = decisions.map((d): RlsDescriptorStatus => {
       if (d.ruleId === null || d.ruleKind !== 'global') return { code: 'OK' };
+      const limited = d.outcome === 'limited';
+      if (limited) over = true;
       return {
-        code: d.outcome === 'limited' ? 'OVER_LIMIT' : 'OK',
+        code: limited ? 'OVER_LIMIT' : 'OK',
         current_limit: {
           requests_per_unit: d.limit,
           unit: this.rulesById.get(d.ruleId)?.unit ?? 'SECOND',
@@ -200,16 +203,17 @@ export class RlsServer {
         duration_until_reset: ms(Math.max(0, d.resetMs)),
       };
     });
-    const over = statuses.some((s) => s.code === 'OVER_LIMIT');
     return { overall_code: over ? 'OVER_LIMIT' : 'OK', statuses, response_headers_to_add: [] };
   }
 
   /** One descriptor of a request, counted and reported to the decision stream. */
-  private async decideDescriptor(descriptor: { entries: RlsEntry[] }, hits: number): Promise<Decision> {
-    const entries = descriptor.entries.map((e) => ({ key: e.key, value: e.value }));
-    const decision = await this.engine.decideAsync({ descriptors: [entries], hits });
-    this.options.onDecision?.(decision, entries);
-    return decision;
+  private decideDescriptor(descriptor: RlsDescriptor, hits: number): Promise<Decision> {
+    // The codec made these entries for this request alone: the engine and the stream may keep them.
+    const entries = descriptor.entries;
+    return this.engine.decideAsync({ descriptors: [entries], hits }).then((decision) => {
+      this.options.onDecision?.(decision, entries);
+      return decision;
+    });
   }
 
   /** Listens on `host:port` (0: a free port); resolves with the port. */
