@@ -5,7 +5,9 @@
  * back-to-back calls from 1, 10 and 100 concurrent streams, so that the client's own overhead stays small
  * (without Go, a Node client in this process stands in and says so). Memory and Redis backends. Prints per
  * configuration `rls_<backend>_c<streams>_rps` and `_p50_ms` / `_p99_ms`, and the headline figures at 10
- * streams: `rls_memory_rps`, `rls_redis_rps`, `rls_redis_p99_ms`. Then the open-loop comparison: calls due at
+ * streams: `rls_memory_rps`, `rls_redis_rps`, `rls_redis_p99_ms`. Then latency at equal throughput: the fewest
+ * streams at which Governor (Redis) sustains envoyproxy/ratelimit's 10-stream throughput, and its p99 there
+ * (`rls_redis_matched_streams`, `_rps`, `_p99_ms`). Then the open-loop comparison: calls due at
  * the rate envoyproxy/ratelimit sustains at 10 streams, sent to both services on the same Redis
  * (`rls_redis_open_loop_p99_ms` against `envoy_ratelimit_redis_open_loop_p99_ms`). BENCH_QUICK=1 for a
  * short run.
@@ -285,6 +287,19 @@ try {
           if (backend === 'redis') headline['rls_redis_p99_ms'] = r.p99;
         }
       }
+      if (backend === 'redis' && envoyRps !== null) {
+        // Latency at equal throughput: the fewest streams at which Governor answers as many calls per
+        // second as envoyproxy/ratelimit does at 10, and the p99 there.
+        for (let streams = 1; streams <= 10; streams++) {
+          const r = await load(server.port, server.value, streams);
+          if (r.rps >= envoyRps || streams === 10) {
+            headline['rls_redis_matched_streams'] = streams;
+            headline['rls_redis_matched_rps'] = r.rps;
+            headline['rls_redis_matched_p99_ms'] = r.p99;
+            break;
+          }
+        }
+      }
       if (backend === 'redis' && envoyRps !== null && loadgen) {
         // The same open-loop load envoyproxy/ratelimit was given: its own throughput, due at a fixed rate.
         const open = await load(server.port, server.value, OPEN_LOOP_STREAMS, envoyRps);
@@ -300,6 +315,9 @@ try {
   print('rls_redis_p99_ms', headline['rls_redis_p99_ms']!, 2);
   if (envoyRps !== null) {
     print('ratio_rls_redis_vs_envoy_ratelimit_rps', headline['rls_redis_rps']! / envoyRps, 2);
+    print('rls_redis_matched_streams', headline['rls_redis_matched_streams']!);
+    print('rls_redis_matched_rps', headline['rls_redis_matched_rps']!);
+    print('rls_redis_matched_p99_ms', headline['rls_redis_matched_p99_ms']!, 2);
     if (headline['rls_redis_open_loop_p99_ms'] !== undefined) {
       print('rls_redis_open_loop_rps', envoyRps);
       print('rls_redis_open_loop_p50_ms', headline['rls_redis_open_loop_p50_ms']!, 2);

@@ -5,9 +5,14 @@
 //
 // Closed loop (default): each stream calls back to back, so the rate is what the server sustains at that
 // concurrency. Open loop (`-rate N`): calls are due at a fixed N per second whatever the answers do, as
-// requests arrive at a sidecar, and the streams are only the calls that may be in flight at once. A call's
-// latency is counted from when it was due, not from when a free stream sent it, so a server that falls
-// behind shows it in the percentiles (no coordinated omission).
+// requests arrive at a sidecar, and the streams are only the calls that may be in flight at once. A call
+// whose stream was still busy with an earlier answer when it fell due is counted from when it was due, so
+// a server that falls behind shows it in the percentiles (no coordinated omission); a call sent by a
+// stream that slept until it was due is counted from when it was sent, so the generator's own late
+// wake-ups are not charged to the server.
+//
+// It runs on one processor (`-procs`, default 1): on a small machine shared with the service under test,
+// a second one mostly spins looking for work, taking CPU from the service it measures.
 package main
 
 import (
@@ -15,6 +20,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -36,7 +42,9 @@ func main() {
 	duration := flag.Duration("duration", 3*time.Second, "measurement time")
 	warmup := flag.Duration("warmup", 500*time.Millisecond, "warm-up time, not measured")
 	rate := flag.Float64("rate", 0, "open loop: calls due per second in total (0: closed loop, back to back)")
+	procs := flag.Int("procs", 1, "processors for the generator (GOMAXPROCS)")
 	flag.Parse()
+	runtime.GOMAXPROCS(*procs)
 
 	clients := make([]rlsv3.RateLimitServiceClient, *conns)
 	for i := range clients {
@@ -76,6 +84,7 @@ func main() {
 						}
 						if wait := time.Until(due); wait > 0 {
 							time.Sleep(wait)
+							due = time.Now()
 						}
 					} else {
 						due = time.Now()
