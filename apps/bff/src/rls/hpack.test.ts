@@ -17,6 +17,7 @@ import {
   huffmanDecode,
   huffmanEncode,
 } from './hpack';
+import { frame, PREFACE } from '../../test/support/h2-frames';
 
 type Field = [name: string, value: string];
 
@@ -474,17 +475,6 @@ describe('encoder helpers', () => {
 });
 
 describe('interop with node:http2 (nghttp2)', () => {
-  const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
-
-  function frame(type: number, flags: number, streamId: number, payload: Buffer): Buffer {
-    const header = Buffer.alloc(9);
-    header.writeUIntBE(payload.length, 0, 3);
-    header[3] = type;
-    header[4] = flags;
-    header.writeUInt32BE(streamId, 5);
-    return Buffer.concat([header, payload]);
-  }
-
   it('decodes the client’s Huffman-coded, dynamically indexed requests; the client reads our responses', async () => {
     const decoder = new HpackDecoder();
     const decoded: { streamId: number; block: Buffer; fields: Field[]; tableAfter: Field[] }[] = [];

@@ -9,9 +9,9 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UnaryGrpcServer } from '../../src/rls/grpc-unary-server';
 import { encodeIndexedField, encodeLiteralField, HpackDecoder } from '../../src/rls/hpack';
+import { frame, PREFACE } from '../support/h2-frames';
 
 const ECHO = '/test.Echo/Say';
-const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 const T = {
   DATA: 0,
   HEADERS: 1,
@@ -53,15 +53,6 @@ const grpcFrame = (payload: Buffer): Buffer => {
   payload.copy(f, 5);
   return f;
 };
-
-function frame(type: number, flags: number, id: number, payload: Buffer = Buffer.alloc(0)): Buffer {
-  const h = Buffer.alloc(9);
-  h.writeUIntBE(payload.length, 0, 3);
-  h[3] = type;
-  h[4] = flags;
-  h.writeUInt32BE(id, 5);
-  return Buffer.concat([h, payload]);
-}
 
 const requestBlock = (path = ECHO, contentType = 'application/grpc'): Buffer =>
   Buffer.concat([
