@@ -66,6 +66,8 @@ function trailersOnly(code: number, message: string): Buffer {
   ]);
 }
 
+const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
 const OK_TRAILERS = encodeLiteralField('grpc-status', '0');
 /** `:status: 415` (the name from the static table, the value literal). */
 const UNSUPPORTED_MEDIA_TYPE = encodeLiteralField(':status', '415');
@@ -171,10 +173,23 @@ export class UnaryGrpcServer {
       this.fail(connection, stream, GrpcStatus.INTERNAL, 'the request message could not be parsed');
       return;
     }
-    method.handle(request).then(
+    let answer: Promise<unknown>;
+    try {
+      answer = method.handle(request);
+    } catch (error) {
+      // A handler that throws rather than rejects fails its call, not the connection it came on.
+      answer = Promise.reject(error);
+    }
+    answer.then(
       (response) => {
         if (stream.cancelled) return;
-        const message = method.encode(response);
+        let message: Buffer;
+        try {
+          message = method.encode(response);
+        } catch (error) {
+          this.fail(connection, stream, GrpcStatus.INTERNAL, errorMessage(error));
+          return;
+        }
         const frame = Buffer.allocUnsafe(5 + message.length);
         frame[0] = 0;
         frame.writeUInt32BE(message.length, 1);
@@ -183,13 +198,7 @@ export class UnaryGrpcServer {
       },
       (error: unknown) => {
         if (error instanceof GrpcError) this.fail(connection, stream, error.code, error.message);
-        else
-          this.fail(
-            connection,
-            stream,
-            GrpcStatus.INTERNAL,
-            error instanceof Error ? error.message : String(error),
-          );
+        else this.fail(connection, stream, GrpcStatus.INTERNAL, errorMessage(error));
       },
     );
   }

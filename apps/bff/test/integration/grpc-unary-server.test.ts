@@ -119,6 +119,31 @@ describe('the unary gRPC server', () => {
     expect(await call(port, 'small')).toBe('small');
   });
 
+  it('fails only the call when a handler throws instead of rejecting, or its answer cannot be encoded', async () => {
+    server = new UnaryGrpcServer().addMethod({
+      path: ECHO,
+      decode: text.deserialize,
+      encode: (s: string) => {
+        if (s === 'unencodable') throw new RangeError('no such unit');
+        return text.serialize(s);
+      },
+      handle: (s: string) => {
+        if (s === 'throw') throw new Error('thrown, not rejected');
+        return Promise.resolve(s);
+      },
+    });
+    const port = await server.listen('127.0.0.1', 0);
+    await expect(call(port, 'throw')).rejects.toMatchObject({
+      code: grpc.status.INTERNAL,
+      details: 'thrown, not rejected',
+    });
+    await expect(call(port, 'unencodable')).rejects.toMatchObject({
+      code: grpc.status.INTERNAL,
+      details: 'no such unit',
+    });
+    expect(await call(port, 'still served')).toBe('still served');
+  });
+
   it('refuses what a gRPC client would not send: another content type, compressed or truncated messages', async () => {
     const port = await start();
     const json = await raw(port, { 'content-type': 'application/json' }, Buffer.from('{}'));
