@@ -94,7 +94,8 @@ export class UnaryGrpcServer {
     this.maxMessageBytes = options.maxMessageBytes ?? 4 * 1024 * 1024;
     this.limits = {
       maxConcurrentStreams: options.maxConcurrentStreams ?? 1000,
-      maxHeaderListSize: 16_384,
+      // As Node's HTTP/2 default: room for tracing and authentication headers a sidecar may add.
+      maxHeaderListSize: 65_535,
     };
     this.server = net.createServer({ noDelay: true }, (socket) => {
       const connection = new H2Connection(socket, this.handler, this.limits);
