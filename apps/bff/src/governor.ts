@@ -56,6 +56,8 @@ export class Governor {
       }
     | undefined;
 
+  private readonly parsedLimiters = new WeakMap<object, ReturnType<typeof parseSmartLimiter>>();
+
   constructor(private readonly options: GovernorOptions) {
     const { metrics } = options;
     let mesh: EmbeddedMesh | undefined;
@@ -148,7 +150,12 @@ export class Governor {
     const controller = this.controlPlane.controller;
     const targets: MetricTarget[] = [];
     for (const raw of this.controlPlane.informers.smartLimiters.list()) {
-      const parsed = parseSmartLimiter(raw);
+      // The informer keeps an object until the cluster changes it: parse each version once, not every poll.
+      let parsed = this.parsedLimiters.get(raw);
+      if (parsed === undefined) {
+        parsed = parseSmartLimiter(raw);
+        this.parsedLimiters.set(raw, parsed);
+      }
       if (!parsed.ok) continue;
       const limiter = parsed.value;
       const [namespace = '', name = ''] = keyOf(raw).split('/');
