@@ -1,7 +1,8 @@
 // rls-loadgen: a load generator for Envoy's rate-limit API, as Envoy's sidecars call it. It runs
 // `-streams` goroutines making ShouldRateLimit calls for `-duration` over `-conns` gRPC connections and
-// prints `rps p50_ms p99_ms` (one line). Used by `pnpm -s bench rls`: a Go client keeps the measurement
-// on the servers, not on the client's event loop.
+// prints `rps p50_ms p99_ms calls over_limit` (one line: the measured calls, and how many of them were
+// answered OVER_LIMIT). Used by `pnpm -s bench rls`, where a Go client keeps the measurement on the
+// servers rather than on the client's event loop, and by the tests as a grpc-go client.
 //
 // Closed loop (default): each stream calls back to back, so the rate is what the server sustains at that
 // concurrency. Open loop (`-rate N`): calls are due at a fixed N per second whatever the answers do, as
@@ -60,6 +61,8 @@ func main() {
 		Domain:      *domain,
 		Descriptors: []*corev3.RateLimitDescriptor{{Entries: []*corev3.RateLimitDescriptor_Entry{{Key: *key, Value: *value}}}},
 	}
+	// OVER_LIMIT answers among the measured calls.
+	var over atomic.Int64
 	run := func(d time.Duration, record bool) ([]time.Duration, time.Duration) {
 		var mu sync.Mutex
 		var all []time.Duration
@@ -92,7 +95,7 @@ func main() {
 							break
 						}
 					}
-					_, err := c.ShouldRateLimit(context.Background(), req)
+					resp, err := c.ShouldRateLimit(context.Background(), req)
 					if err != nil {
 						mu.Lock()
 						failed = err
@@ -100,6 +103,9 @@ func main() {
 						return
 					}
 					local = append(local, time.Since(due))
+					if record && resp.GetOverallCode() == rlsv3.RateLimitResponse_OVER_LIMIT {
+						over.Add(1)
+					}
 				}
 				if record {
 					mu.Lock()
@@ -129,5 +135,5 @@ func main() {
 		}
 		return float64(lat[i].Microseconds()) / 1000
 	}
-	fmt.Printf("%.0f %.3f %.3f\n", float64(len(lat))/took.Seconds(), q(0.5), q(0.99))
+	fmt.Printf("%.0f %.3f %.3f %d %d\n", float64(len(lat))/took.Seconds(), q(0.5), q(0.99), len(lat), over.Load())
 }

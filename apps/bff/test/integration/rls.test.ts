@@ -3,7 +3,7 @@
  * redis-server started here: Envoy's ShouldRateLimit semantics, replicas sharing one Redis, fail-open and
  * fail-closed when Redis goes away, and SmartLimiter changes reaching callers.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -126,7 +126,7 @@ describe('the rate-limit service', () => {
       () => rls.close(),
       () => c.close(),
     );
-    return { rls, ...c };
+    return { rls, port, ...c };
   }
 
   it('answers OK with what remains, then OVER_LIMIT with the time to the reset; hits_addend counts', async () => {
@@ -159,6 +159,46 @@ describe('the rate-limit service', () => {
     });
     expect((await call(id, 100, 'another-domain')).overall_code).toBe('OK');
   });
+
+  it('serves grpc-go (another HTTP/2 and HPACK): every call counted, the limit held', async () => {
+    const built = spawnSync('bash', [join(bffDir, '../../scripts/bench-support/build-loadgen.sh')], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      timeout: 600_000,
+    });
+    expect(built.status, 'building the Go client').toBe(0);
+    const loadgen = built.stdout.trim().split('\n').at(-1)!;
+    let decided = 0;
+    let allowed = 0;
+    const { rls, port } = await start({
+      onDecision: (d) => {
+        decided++;
+        if (d.allowed) allowed++;
+      },
+    });
+    // 500 a day: a window that does not roll over during the run (but at midnight UTC).
+    const rules = globalRules(500, 86_400);
+    rls.updateLimiter('default/productpage', rules);
+    const run = await new Promise<string>((resolve, reject) => {
+      const child = spawn(loadgen, [
+        `-addr=127.0.0.1:${port}`,
+        `-value=${rules[0]!.id}`,
+        '-streams=10',
+        '-conns=2',
+        '-duration=1s',
+        '-warmup=0s',
+      ]);
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`rls-loadgen: ${out}`))));
+    });
+    const [, , , calls, overLimit] = run.trim().split(/\s+/).map(Number);
+    expect(calls).toBeGreaterThan(1000);
+    expect(decided).toBe(calls);
+    expect(allowed).toBe(500);
+    expect(overLimit).toBe(calls! - 500);
+  }, 660_000);
 
   it('shadow mode answers OK where it would limit', async () => {
     const { rls, call } = await start();
