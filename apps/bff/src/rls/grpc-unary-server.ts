@@ -56,11 +56,19 @@ export function encodeGrpcMessage(message: string): string {
   );
 }
 
+/**
+ * The header block of every answer: `:status: 200` (static index 8) and the gRPC content type, with no
+ * dynamic-table state, so the same octets serve every call on every connection.
+ */
+const RESPONSE_HEADERS = Buffer.concat([
+  encodeIndexedField(8),
+  encodeLiteralField('content-type', 'application/grpc'),
+]);
+
 /** A trailers-only answer's header block: the status in the one HEADERS frame that ends the stream. */
 function trailersOnly(code: number, message: string): Buffer {
   return Buffer.concat([
-    encodeIndexedField(8),
-    encodeLiteralField('content-type', 'application/grpc'),
+    RESPONSE_HEADERS,
     encodeLiteralField('grpc-status', String(code)),
     encodeLiteralField('grpc-message', encodeGrpcMessage(message)),
   ]);
@@ -195,7 +203,7 @@ export class UnaryGrpcServer {
         frame[0] = 0;
         frame.writeUInt32BE(message.length, 1);
         message.copy(frame, 5);
-        connection.respond(stream, H2Connection.grpcResponseHeaders, frame, OK_TRAILERS);
+        connection.respond(stream, RESPONSE_HEADERS, frame, OK_TRAILERS);
       },
       (error: unknown) => {
         if (error instanceof GrpcError) this.fail(connection, stream, error.code, error.message);

@@ -16,13 +16,7 @@
  * `http/1.1` upgrade (gRPC always uses prior knowledge) and TLS (a sidecar's mTLS ends in the sidecar).
  */
 import type { Socket } from 'node:net';
-import {
-  encodeIndexedField,
-  encodeLiteralField,
-  HeaderListTooLarge,
-  HpackDecoder,
-  HpackError,
-} from './hpack';
+import { HeaderListTooLarge, HpackDecoder, HpackError } from './hpack';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
@@ -47,7 +41,7 @@ const enum Flag {
 }
 
 /** HTTP/2 error codes (RFC 9113 §7). */
-export const H2Error = {
+const H2Error = {
   NO_ERROR: 0x0,
   PROTOCOL_ERROR: 0x1,
   INTERNAL_ERROR: 0x2,
@@ -151,7 +145,7 @@ class Output {
   private pos = 0;
   private full: Buffer[] = [];
 
-  /** Room for `n` octets; returns the buffer and the offset to write at. */
+  /** Room for `n` octets in {@link buffer}; returns the offset to write at. */
   reserve(n: number): number {
     if (this.pos + n > this.chunk.length) {
       if (this.pos > 0) this.full.push(this.chunk.subarray(0, this.pos));
@@ -197,11 +191,6 @@ class ConnectionError extends Error {
   }
 }
 
-const STATUS_200 = encodeIndexedField(8);
-const GRPC_CONTENT_TYPE = encodeLiteralField('content-type', 'application/grpc');
-/** The response headers of every successful call (no dynamic-table state: the same octets every time). */
-const GRPC_RESPONSE_HEADERS = Buffer.concat([STATUS_200, GRPC_CONTENT_TYPE]);
-
 export class H2Connection {
   private readonly decoder: HpackDecoder;
   private readonly streams = new Map<number, Stream>();
@@ -229,7 +218,8 @@ export class H2Connection {
   private receiveWindow = DEFAULT_WINDOW;
   private goingAway = false;
   private closed = false;
-  private onIdle: (() => void) | null = null;
+  /** Shutting down: the socket ends once no stream is left. */
+  private closing = false;
 
   constructor(
     private readonly socket: Socket,
@@ -245,12 +235,6 @@ export class H2Connection {
     // Open the connection's receive window from the protocol's 64 KiB to many streams' worth.
     this.writeWindowUpdate(0, CONNECTION_WINDOW - DEFAULT_WINDOW);
     this.receiveWindow = CONNECTION_WINDOW;
-    this.scheduleFlush();
-  }
-
-  /** Streams open now. */
-  get activeStreams(): number {
-    return this.streams.size;
   }
 
   /**
@@ -268,7 +252,7 @@ export class H2Connection {
         this.goingAway = true;
         this.writeGoaway(this.lastStreamId, H2Error.NO_ERROR);
       }
-      this.onIdle = () => this.end();
+      this.closing = true;
       if (this.streams.size === 0) this.end();
       else this.scheduleFlush();
     });
@@ -305,9 +289,6 @@ export class H2Connection {
     this.finishLocal(s);
     this.scheduleFlush();
   }
-
-  /** The header block of a successful gRPC response. */
-  static readonly grpcResponseHeaders = GRPC_RESPONSE_HEADERS;
 
   // ---- input ----
 
@@ -685,7 +666,7 @@ export class H2Connection {
   private forget(s: Stream): void {
     this.streams.delete(s.id);
     this.blocked.delete(s);
-    if (this.streams.size === 0 && this.onIdle !== null) this.scheduleFlush();
+    if (this.streams.size === 0 && this.closing) this.scheduleFlush();
   }
 
   /** A stream error: reset it and forget it. */
@@ -754,26 +735,25 @@ export class H2Connection {
   }
 
   private writeRstStream(id: number, code: number): void {
-    const at = this.out.reserve(FRAME_HEADER + 4);
-    const b = this.out.buffer;
-    writeFrameHeader(b, at, 4, FrameType.RST_STREAM, 0, id);
-    b.writeUInt32BE(code, at + FRAME_HEADER);
-    this.scheduleFlush();
+    this.writeWords(FrameType.RST_STREAM, id, code);
   }
 
   private writeWindowUpdate(id: number, increment: number): void {
-    const at = this.out.reserve(FRAME_HEADER + 4);
-    const b = this.out.buffer;
-    writeFrameHeader(b, at, 4, FrameType.WINDOW_UPDATE, 0, id);
-    b.writeUInt32BE(increment, at + FRAME_HEADER);
+    this.writeWords(FrameType.WINDOW_UPDATE, id, increment);
   }
 
   private writeGoaway(lastId: number, code: number): void {
-    const at = this.out.reserve(FRAME_HEADER + 8);
+    this.writeWords(FrameType.GOAWAY, 0, lastId, code);
+  }
+
+  /** A frame whose payload is one or two 32-bit words (RST_STREAM, WINDOW_UPDATE, GOAWAY). */
+  private writeWords(type: number, id: number, first: number, second?: number): void {
+    const length = second === undefined ? 4 : 8;
+    const at = this.out.reserve(FRAME_HEADER + length);
     const b = this.out.buffer;
-    writeFrameHeader(b, at, 8, FrameType.GOAWAY, 0, 0);
-    b.writeUInt32BE(lastId, at + FRAME_HEADER);
-    b.writeUInt32BE(code, at + FRAME_HEADER + 4);
+    writeFrameHeader(b, at, length, type, 0, id);
+    b.writeUInt32BE(first, at + FRAME_HEADER);
+    if (second !== undefined) b.writeUInt32BE(second, at + FRAME_HEADER + 4);
     this.scheduleFlush();
   }
 
@@ -796,11 +776,7 @@ export class H2Connection {
   private readonly flushNow = (): void => {
     this.flushScheduled = false;
     this.flush();
-    if (this.onIdle !== null && this.streams.size === 0 && !this.closed) {
-      const idle = this.onIdle;
-      this.onIdle = null;
-      idle();
-    }
+    if (this.closing && this.streams.size === 0) this.end();
   };
 
   private flush(): void {

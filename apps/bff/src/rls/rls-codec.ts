@@ -380,6 +380,11 @@ function int32Size(v: number): number {
   return v < 0 ? 10 : varint32Size(v);
 }
 
+/** Bytes of a `google.protobuf.Duration` body (fields at their default omitted). */
+function durationSize(seconds: number, nanos: number): number {
+  return (seconds !== 0 ? 1 + varint53Size(seconds) : 0) + (nanos !== 0 ? 1 + int32Size(nanos) : 0);
+}
+
 function writeVarint32(buf: Buffer, pos: number, v: number): number {
   while (v > 0x7f) {
     buf[pos++] = (v & 0x7f) | 0x80;
@@ -508,8 +513,7 @@ export function encodeRateLimitResponse(response: RlsResponse): Buffer {
     if (d != null) {
       const seconds = checkSeconds(d.seconds);
       const nanos = d.nanos | 0;
-      const dSize =
-        (seconds !== 0 ? 1 + varint53Size(seconds) : 0) + (nanos !== 0 ? 1 + int32Size(nanos) : 0);
+      const dSize = durationSize(seconds, nanos);
       size += 1 + varint32Size(dSize) + dSize;
     }
     sizes[i * 3] = size;
@@ -568,11 +572,7 @@ export function encodeRateLimitResponse(response: RlsResponse): Buffer {
       const seconds = d.seconds;
       const nanos = d.nanos | 0;
       buf[pos++] = STATUS_DURATION_UNTIL_RESET;
-      pos = writeVarint32(
-        buf,
-        pos,
-        (seconds !== 0 ? 1 + varint53Size(seconds) : 0) + (nanos !== 0 ? 1 + int32Size(nanos) : 0),
-      );
+      pos = writeVarint32(buf, pos, durationSize(seconds, nanos));
       if (seconds !== 0) {
         buf[pos++] = DURATION_SECONDS;
         pos = writeVarint53(buf, pos, seconds);

@@ -32,7 +32,7 @@ export interface RawDecision extends MeshDecision {
   readonly set: string | null;
 }
 
-/** Decisions of the mesh as feeds: one item per completed second, and the raw decisions. */
+/** One second's aggregate rows being counted, by service and rule. */
 type SecondRows = Map<string, { row: Omit<AggregateRow, 'quota'>; counts: [number, number, number] }>;
 
 /**
