@@ -31,7 +31,6 @@ const dns = z
   .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'a Kubernetes name');
 const ref = z.strictObject({ namespace: dns, name: dns });
 
-/** The part of a SmartLimiter a user writes: what history keeps and rollback restores. */
 /** The SmartLimiter `ref` names, or NOT_FOUND. */
 async function existingLimiter(deps: ApiDeps, ref: { namespace: string; name: string }): Promise<KubeObject> {
   const o = await deps.store.get('SmartLimiter', ref.namespace, ref.name);
@@ -43,6 +42,7 @@ async function existingLimiter(deps: ApiDeps, ref: { namespace: string; name: st
   return o;
 }
 
+/** The part of a SmartLimiter a user writes: what history keeps and rollback restores. */
 function userPart(o: KubeObject | Record<string, unknown>): Record<string, unknown> {
   const metadata = (o.metadata ?? {}) as KubeObject['metadata'];
   return {
