@@ -15,6 +15,7 @@ import { AuditLog } from './trpc/audit';
 import { Auth, AuthError } from './trpc/auth';
 import { defaultQueries, queriesFromHandlers, type NamedQuery } from './sources/prometheus';
 import { ConfigError, loadConfig, type BffConfig } from './server/config';
+import { redactCredentials } from './server/redact';
 
 /** The cluster the BFF works on: the one KUBECONFIG names, or the embedded store in the data directory. */
 async function openStore(config: BffConfig): Promise<ClusterStore> {
@@ -91,11 +92,11 @@ async function main(): Promise<void> {
     });
     console.log(
       `governor bff: rate-limit service (Envoy RLS gRPC, domain ${config.rls.domain}) on ${config.host}:${rlsPort}, ` +
-        `counting ${config.rls.redisUrl ? `in Redis at ${config.rls.redisUrl}` : 'in this process (set REDIS_URL to share with replicas)'}`,
+        `counting ${config.rls.redisUrl ? `in Redis at ${redactCredentials(config.rls.redisUrl)}` : 'in this process (set REDIS_URL to share with replicas)'}`,
     );
   }
   const metricsFrom = config.metrics.prometheusUrl
-    ? `Prometheus at ${config.metrics.prometheusUrl}`
+    ? `Prometheus at ${redactCredentials(config.metrics.prometheusUrl)}`
     : mesh
       ? 'the simulated mesh'
       : 'pushed values only';
@@ -124,7 +125,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(`governor bff: ${describeStartupError(error)}`);
+  console.error(`governor bff: ${redactCredentials(describeStartupError(error))}`);
   process.exit(1);
 });
 

@@ -6,6 +6,7 @@ import { renderCommand, RENDER_HELP } from './render-command';
 import { replayCommand, REPLAY_HELP } from './replay-command';
 import { rlsCommand, RLS_HELP } from './rls-command';
 import type { CliIo } from './io';
+import { redactCredentials } from '../server/redact';
 
 export type { CliIo } from './io';
 
@@ -53,7 +54,9 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   try {
     return await c.run(rest, io);
   } catch (e) {
-    io.stderr.write(`governor ${command}: ${e instanceof Error ? e.message : String(e)}\n`);
+    io.stderr.write(
+      `governor ${command}: ${redactCredentials(e instanceof Error ? e.message : String(e))}\n`,
+    );
     return 1;
   }
 }

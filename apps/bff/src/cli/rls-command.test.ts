@@ -1,5 +1,7 @@
+import { execFileSync } from 'node:child_process';
 import * as grpc from '@grpc/grpc-js';
 import { describe, expect, it, vi } from 'vitest';
+import { RedisServer } from '@governor/limiter/testing';
 import { parse } from 'yaml';
 import { slimeFixturesDir } from '../../test/support/fixtures';
 import { rlsClientConstructor } from '../rls/rls-server';
@@ -86,6 +88,67 @@ describe('governor rls', () => {
     client.close();
     stop.abort();
     expect(await running).toBe(0);
+  });
+
+  it('counts in a Redis that needs a password without printing the password', async () => {
+    const redis = await RedisServer.start();
+    const password = 's3cret-Pa55word';
+    const cli = (...args: string[]) =>
+      execFileSync('redis-cli', ['-p', String(redis.port), '--no-auth-warning', ...args], {
+        encoding: 'utf8',
+      }).trim();
+    try {
+      cli('CONFIG', 'SET', 'requirepass', password);
+      const stop = new AbortController();
+      const { out, io: cli2 } = io(stop.signal);
+      const url = `redis://:${password}@127.0.0.1:${redis.port}`;
+      const running = main(
+        ['rls', '-f', 'doc-e-global.yaml', '-f', 'context-bookinfo.yaml', '--port', '0', '--redis', url],
+        cli2,
+      );
+      await vi.waitFor(() => expect(out.stdout).toMatch(/listening on 127\.0\.0\.1:\d+/));
+      expect(out.stdout).toContain(`in Redis at redis://:***@127.0.0.1:${redis.port}`);
+      expect(out.stdout + out.stderr).not.toContain(password);
+      const port = Number(/127\.0\.0\.1:(\d+)/.exec(out.stdout)![1]);
+      const Client = rlsClientConstructor();
+      const client = new Client(
+        `127.0.0.1:${port}`,
+        grpc.credentials.createInsecure(),
+      ) as unknown as grpc.Client & {
+        ShouldRateLimit: (req: unknown, cb: (e: Error | null, r: { overall_code: string }) => void) => void;
+      };
+      const rendered = io();
+      await main(
+        ['render', '-f', 'doc-e-global.yaml', '-f', 'context-bookinfo.yaml', '--rls-config'],
+        rendered.io,
+      );
+      const value = /Service\[productpage\.default\]-Id\[\d+\]/.exec(rendered.out.stdout)![0];
+      const call = () =>
+        new Promise<{ overall_code: string }>((resolve, reject) =>
+          client.ShouldRateLimit(
+            { domain: 'governor', descriptors: [{ entries: [{ key: 'generic_key', value }] }] },
+            (e, r) => (e ? reject(e) : resolve(r)),
+          ),
+        );
+      // The counter is in Redis: the password given in the URL was used, though never printed.
+      await vi.waitFor(async () => {
+        await call();
+        expect(cli('-a', password, '--scan', '--pattern', 'governor:rls:*')).not.toBe('');
+      });
+      client.close();
+      stop.abort();
+      expect(await running).toBe(0);
+      expect(out.stdout + out.stderr).not.toContain(password);
+
+      // A URL the service refuses is named in the error, with its password hidden.
+      const bad = io();
+      const badArgs = ['-f', 'doc-e-global.yaml', '-f', 'context-bookinfo.yaml', '--port', '0'];
+      expect(await main(['rls', ...badArgs, '--redis', `http://:${password}@h:1`], bad.io)).toBe(1);
+      expect(bad.out.stderr).toContain('http://:***@h:1');
+      expect(bad.out.stderr).not.toContain(password);
+    } finally {
+      await redis.close();
+    }
   });
 
   it('refuses bad usage with the help', async () => {

@@ -4,6 +4,7 @@
  */
 import { DEFAULT_RATE_LIMIT_SERVICE } from '../reconcile/render';
 import { RlsServer } from '../rls/rls-server';
+import { redactCredentials } from '../server/redact';
 import { parseOptions, UsageError, type CliIo } from './io';
 import { loadAndRender, parseMetricFlags } from './render-pipeline';
 
@@ -71,7 +72,7 @@ export async function rlsCommand(args: string[], io: CliIo): Promise<number> {
   });
   const globals = results.flatMap((r) => r.result.rules).filter((r) => r.strategy === 'global');
   io.stdout.write(
-    `governor rls: listening on ${host}:${bound} (domain ${domain}, ${globals.length} global descriptor(s), counting ${redisUrl ? `in Redis at ${redisUrl}` : 'in this process'})\n`,
+    `governor rls: listening on ${host}:${bound} (domain ${domain}, ${globals.length} global descriptor(s), counting ${redisUrl ? `in Redis at ${redactCredentials(redisUrl)}` : 'in this process'})\n`,
   );
   await new Promise<void>((resolve) => {
     if (io.signal) {

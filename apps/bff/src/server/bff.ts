@@ -34,6 +34,7 @@ function rlsDecision(d: Decision, entries: readonly { key: string; value: string
 }
 import type { RuntimeMode } from './config';
 import { createHttpServer, type BffHttpServer, type ServerInfo } from './http-server';
+import { redactCredentials } from './redact';
 
 export interface BffOptions {
   /** Serve Envoy's rate-limit API for the `global` descriptors (listen with {@link Bff.listenRls}). */
@@ -108,7 +109,7 @@ export function createBff(options: BffOptions): Bff {
     health: () => ({
       ...governor.controlPlane.health(),
       metrics: governor.prometheus
-        ? { source: 'prometheus', url: governor.prometheus.url }
+        ? { source: 'prometheus', url: redactCredentials(governor.prometheus.url) }
         : { source: mesh ? 'embedded mesh' : 'pushed values only' },
     }),
     metricPush: (body, user) => {

@@ -31,6 +31,13 @@ describe('loadConfig', () => {
     ).toEqual({ port: 0, domain: 'edge', redisUrl: 'redis://127.0.0.1:6379/2' });
     expect(() => loadConfig({ env: { GOVERNOR_RLS_PORT: 'eighty' }, homeDir })).toThrow(/GOVERNOR_RLS_PORT/);
     expect(() => loadConfig({ env: { REDIS_URL: 'localhost:6379' }, homeDir })).toThrow(/REDIS_URL/);
+    // A refused URL is echoed without its password.
+    expect(() => loadConfig({ env: { REDIS_URL: 'rediss://:pw-123@r:6379' }, homeDir })).toThrow(
+      /got "rediss:\/\/:\*\*\*@r:6379"/,
+    );
+    expect(() => loadConfig({ env: { PROMETHEUS_URL: 'ftp://u:pw-123@p:9090' }, homeDir })).toThrow(
+      /got "ftp:\/\/u:\*\*\*@p:9090"/,
+    );
   });
 
   it('reads the origins allowed to change things, refusing what is not an origin', () => {

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { isAbsolute, join } from 'node:path';
+import { redactCredentials } from './redact';
 
 /** Where the cluster state comes from: the in-process demo mesh, or the cluster named by KUBECONFIG. */
 export type RuntimeMode = 'embedded' | 'kubernetes';
@@ -106,7 +107,9 @@ function rlsConfig(env: NodeJS.ProcessEnv): RlsConfig | null {
   }
   const redisUrl = nonEmpty(env.REDIS_URL);
   if (redisUrl !== undefined && !/^redis:\/\/[^/]+/.test(redisUrl))
-    throw new ConfigError(`REDIS_URL must look like redis://host:6379, got "${redisUrl}".`);
+    throw new ConfigError(
+      `REDIS_URL must look like redis://host:6379, got "${redactCredentials(redisUrl)}".`,
+    );
   return {
     port,
     domain: nonEmpty(env.GOVERNOR_RLS_DOMAIN) ?? 'governor',
@@ -147,7 +150,7 @@ function metricsConfig(env: NodeJS.ProcessEnv): MetricsConfig {
     }
     if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:'))
       throw new ConfigError(
-        `PROMETHEUS_URL must be an http(s) URL such as http://prometheus:9090, got "${prometheusUrl}".`,
+        `PROMETHEUS_URL must be an http(s) URL such as http://prometheus:9090, got "${redactCredentials(prometheusUrl)}".`,
       );
   }
   const rateWindow = nonEmpty(env.GOVERNOR_PROMETHEUS_RATE_WINDOW);

@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import type { SmartLimiter } from '@governor/crd-types';
 import type { MetricSource } from '../reconcile/smartlimiter-controller';
+import { redactCredentials } from '../server/redact';
 
 export interface NamedQuery {
   readonly name: string;
@@ -96,10 +97,13 @@ export async function instantQuery(
     try {
       const res = await fetch(endpoint, { signal: AbortSignal.timeout(opts.timeoutMs ?? 5000) });
       const body: unknown = await res.json().catch(() => {
-        throw new PrometheusError(`Prometheus at ${opts.url} answered ${res.status} without JSON`);
+        throw new PrometheusError(
+          `Prometheus at ${redactCredentials(opts.url)} answered ${res.status} without JSON`,
+        );
       });
       const parsed = answerSchema.safeParse(body);
-      if (!parsed.success) throw new PrometheusError(`unexpected answer from Prometheus at ${opts.url}`);
+      if (!parsed.success)
+        throw new PrometheusError(`unexpected answer from Prometheus at ${redactCredentials(opts.url)}`);
       const answer = parsed.data;
       if (answer.status === 'error')
         throw new PrometheusError(`Prometheus rejected ${query}: ${answer.error}`);
@@ -114,8 +118,8 @@ export async function instantQuery(
     }
   }
   throw lastError instanceof Error
-    ? new PrometheusError(`Prometheus at ${opts.url} did not answer: ${lastError.message}`)
-    : new PrometheusError(`Prometheus at ${opts.url} did not answer`);
+    ? new PrometheusError(`Prometheus at ${redactCredentials(opts.url)} did not answer: ${lastError.message}`)
+    : new PrometheusError(`Prometheus at ${redactCredentials(opts.url)} did not answer`);
 }
 
 export interface MetricTarget {
@@ -346,7 +350,8 @@ export async function rangeQuery(
   endpoint.searchParams.set('step', String(stepSeconds));
   const res = await fetch(endpoint, { signal: AbortSignal.timeout(opts.timeoutMs ?? 5000) });
   const parsed = rangeAnswerSchema.safeParse(await res.json().catch(() => null));
-  if (!parsed.success) throw new PrometheusError(`unexpected answer from Prometheus at ${opts.url}`);
+  if (!parsed.success)
+    throw new PrometheusError(`unexpected answer from Prometheus at ${redactCredentials(opts.url)}`);
   if (parsed.data.status === 'error')
     throw new PrometheusError(`Prometheus rejected ${query}: ${parsed.data.error}`);
   const out = new Map<number, number>();
@@ -375,7 +380,8 @@ export async function vectorQuery(
   endpoint.searchParams.set('query', query);
   const res = await fetch(endpoint, { signal: AbortSignal.timeout(opts.timeoutMs ?? 5000) });
   const parsed = vectorAnswerSchema.safeParse(await res.json().catch(() => null));
-  if (!parsed.success) throw new PrometheusError(`unexpected answer from Prometheus at ${opts.url}`);
+  if (!parsed.success)
+    throw new PrometheusError(`unexpected answer from Prometheus at ${redactCredentials(opts.url)}`);
   return parsed.data.data.result
     .map((r) => ({ labels: r.metric, value: Number(r.value[1]) }))
     .filter((r) => Number.isFinite(r.value));

@@ -15,6 +15,7 @@ import {
   qualifyHost,
 } from '../../reconcile/render';
 import { instantQuery, rangeQuery, substitute, vectorQuery } from '../../sources/prometheus';
+import { redactCredentials } from '../../server/redact';
 import { canSee } from '../auth';
 import type { ApiDeps } from '../deps';
 import { requireRole, router, viewerProcedure } from '../trpc';
@@ -115,7 +116,7 @@ export const clusterRouter = router({
     const plane = governor.controlPlane.health();
     const prom = governor.prometheus;
     const metrics = prom
-      ? { source: 'prometheus' as const, url: prom.url, ...prom.source.health() }
+      ? { source: 'prometheus' as const, url: redactCredentials(prom.url), ...prom.source.health() }
       : governor.mesh
         ? { source: 'embedded mesh' as const, available: true }
         : { source: 'pushed values only' as const, available: true };
