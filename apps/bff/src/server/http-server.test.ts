@@ -1,7 +1,16 @@
 import { once } from 'node:events';
 import { connect } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createHttpServer, type BffHttpServer, type ServerInfo } from './http-server';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { rawRequest, watchForCrashes } from '../../test/support/raw-http';
+import {
+  createHttpServer,
+  MAX_BODY_BYTES,
+  pathOf,
+  type BffHttpServer,
+  type HttpServerOptions,
+  type ServerInfo,
+} from './http-server';
 
 const info: ServerInfo = {
   name: 'governor',
@@ -17,7 +26,7 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function start(options: { shutdownGraceMs?: number } = {}): Promise<string> {
+async function start(options: Omit<HttpServerOptions, 'info'> = {}): Promise<string> {
   server = createHttpServer({ info, ...options });
   const address = await server.listen({ host: '127.0.0.1', port: 0 });
   expect(address.port).toBeGreaterThan(0);
@@ -103,5 +112,155 @@ describe('createHttpServer', () => {
 
   it('resolves close() when it was never started', async () => {
     await expect(createHttpServer({ info }).close()).resolves.toBeUndefined();
+  });
+});
+
+describe('a request never takes the server down', () => {
+  let watch: ReturnType<typeof watchForCrashes>;
+  beforeEach(() => {
+    watch = watchForCrashes();
+  });
+  afterEach(() => {
+    watch.stop();
+    expect(watch.crashes).toEqual([]);
+  });
+
+  const echo = { metricPush: (body: unknown) => ({ status: 200, body }) };
+  const portOf = (url: string) => Number(new URL(url).port);
+  const healthy = async (url: string) => expect((await fetch(`${url}/healthz`)).status).toBe(200);
+
+  it('reads a target that looks like a host and port as a path: GET //a:99999/ is a 404', async () => {
+    const url = await start();
+    const r = await rawRequest(
+      portOf(url),
+      'GET //a:99999/ HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n',
+    );
+    expect(r.status).toBe(404);
+    expect(JSON.parse(r.body)).toEqual({ error: 'not_found', message: 'No route for GET //a:99999/' });
+    await healthy(url);
+  });
+
+  it('answers a target that is no path here with a JSON 400', async () => {
+    const url = await start();
+    for (const target of ['http://a:99999/healthz', '*', 'ftp://x/healthz']) {
+      const r = await rawRequest(
+        portOf(url),
+        `GET ${target} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`,
+      );
+      expect(r.status, target).toBe(400);
+      expect(JSON.parse(r.body), target).toMatchObject({ error: 'bad_request' });
+    }
+    // The absolute form of a valid URL is routed by its path.
+    const ok = await rawRequest(
+      portOf(url),
+      'GET http://a:1/healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n',
+    );
+    expect(ok.status).toBe(200);
+    await healthy(url);
+  });
+
+  it('drops a POST whose body is cut off mid-way, without an unhandled rejection', async () => {
+    const calls: unknown[] = [];
+    const url = await start({ metricPush: (body) => (calls.push(body), { status: 200, body }) });
+    const r = await rawRequest(
+      portOf(url),
+      'POST /api/metrics/push HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"a":',
+      { cutAfterMs: 50 },
+    );
+    expect(r.status).toBeNull();
+    // Give the server's side of the cut time to play out (an unhandled rejection shows up here).
+    await sleep(100);
+    expect(calls).toEqual([]);
+    await healthy(url);
+  });
+
+  it('answers 413 to a body over the limit, and the client reads it', async () => {
+    const url = await start(echo);
+    const body = 'x'.repeat(MAX_BODY_BYTES + 1);
+    const r = await rawRequest(
+      portOf(url),
+      `POST /api/metrics/push HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+    );
+    expect(r.status).toBe(413);
+    expect(JSON.parse(r.body)).toMatchObject({ error: 'too_large' });
+    await healthy(url);
+  });
+
+  it('answers 500 when a handler or the authentication throws', async () => {
+    const url = await start({
+      metricPush: () => {
+        throw new Error('push broke');
+      },
+      simulatorLoad: () => ({ status: 200, body: {} }),
+      authenticate: (req) => {
+        if (req.url === '/api/simulator/load') throw new Error('auth broke');
+        return { ok: true, user: null };
+      },
+      health: () => {
+        throw new Error('health broke');
+      },
+      metricsText: () => {
+        throw new Error('metrics broke');
+      },
+    });
+    const post = (path: string) =>
+      fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    for (const [res, message] of [
+      [await post('/api/metrics/push'), 'push broke'],
+      [await post('/api/simulator/load'), 'auth broke'],
+      [await fetch(`${url}/api/health`), 'health broke'],
+      [await fetch(`${url}/metrics`), 'metrics broke'],
+    ] as const) {
+      expect(res.status).toBe(500);
+      expect(await res.json()).toEqual({ error: 'internal', message });
+    }
+    await healthy(url);
+  });
+
+  it('answers malformed requests and oversized headers with JSON, then closes', async () => {
+    const url = await start(echo);
+    const cases: [string, number][] = [
+      ['GARBAGE\r\n\r\n', 400],
+      ['GET /healthz HTTP/1.1\r\nbad header line\r\n\r\n', 400],
+      ['GET /healthz HTTP/1.1\r\nhost: x\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\n', 400],
+      ['POST /api/metrics/push HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n', 400],
+      [`GET /healthz HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
+      [`GET /${'a'.repeat(20_000)} HTTP/1.1\r\nhost: x\r\n\r\n`, 431],
+    ];
+    for (const [request, status] of cases) {
+      const r = await rawRequest(portOf(url), request);
+      expect(r.status, request.slice(0, 60)).toBe(status);
+      expect(r.head.toLowerCase()).toContain('content-type: application/json');
+      expect(JSON.parse(r.body)).toHaveProperty('error');
+    }
+    // Many headers are cut to the first hundred rather than refused.
+    const many = Array.from({ length: 500 }, (_, i) => `x-h${i}: ${i}\r\n`).join('');
+    const r = await rawRequest(
+      portOf(url),
+      `GET /healthz HTTP/1.1\r\nhost: x\r\n${many}connection: close\r\n\r\n`,
+    );
+    expect(r.status).toBe(200);
+    await healthy(url);
+  });
+
+  it('answers 408 to a client that does not finish its headers in time', async () => {
+    const url = await start({ timeouts: { headersMs: 200, requestMs: 200 } });
+    const r = await rawRequest(portOf(url), 'GET /healthz HTTP/1.1\r\nhost: x\r\n', { timeoutMs: 10_000 });
+    expect(r.status).toBe(408);
+    await healthy(url);
+  });
+});
+
+describe('pathOf', () => {
+  it('reads origin-form and absolute-form targets, and refuses the rest', () => {
+    expect(pathOf('/healthz?x=1')).toBe('/healthz');
+    expect(pathOf('//a:99999/b')).toBe('//a:99999/b');
+    expect(pathOf('/a/../trpc/x')).toBe('/trpc/x');
+    expect(pathOf('/%zz%')).toBe('/%zz%');
+    expect(pathOf('https://h/p')).toBe('/p');
+    expect(pathOf('http://h:99999/p')).toBeNull();
+    expect(pathOf('*')).toBeNull();
+    expect(pathOf('')).toBeNull();
+    expect(pathOf(undefined)).toBeNull();
   });
 });

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { RuntimeMode } from './config';
 
 /** What `GET /api/info` answers: enough for the dashboard to say what it is connected to. */
@@ -34,6 +35,8 @@ export interface HttpServerOptions {
   metricsText?: () => string;
   /** How long `close()` lets in-flight requests finish before it cuts their connections. */
   shutdownGraceMs?: number;
+  /** How long a client may take to send its headers, and its whole request (defaults 10 s and 30 s). */
+  timeouts?: { headersMs?: number; requestMs?: number };
 }
 
 export interface ListenOptions {
@@ -77,6 +80,7 @@ export function createHttpServer({
   simulatorLoad,
   metricsText,
   shutdownGraceMs = DEFAULT_SHUTDOWN_GRACE_MS,
+  timeouts = {},
 }: HttpServerOptions): BffHttpServer {
   const routes = new Map<string, RouteHandler>([
     ['/healthz', () => ({ status: 200, body: { status: 'ok' } })],
@@ -88,8 +92,16 @@ export function createHttpServer({
   if (metricPush) posts.set('/api/metrics/push', metricPush);
   if (simulatorLoad) posts.set('/api/simulator/load', simulatorLoad);
 
-  const server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+  const dispatch = (req: IncomingMessage, res: ServerResponse): void => {
+    const path = pathOf(req.url);
+    if (path === null) {
+      req.resume();
+      sendJson(res, {
+        status: 400,
+        body: { error: 'bad_request', message: 'the request target is not a path on this server' },
+      });
+      return;
+    }
     if (api && path.startsWith('/trpc/')) {
       api(req, res);
       return;
@@ -105,15 +117,47 @@ export function createHttpServer({
         });
         return;
       }
-      void handlePost(req, (body) => post(body, who.user)).then((r) => sendJson(res, r));
+      handlePost(req, res, (body) => post(body, who.user)).then(
+        (r) => {
+          if (r !== null) sendJson(res, r);
+        },
+        (error: unknown) => fail(res, error),
+      );
       return;
     }
     if (metricsText && path === '/metrics' && (req.method === 'GET' || req.method === 'HEAD')) {
       sendText(res, metricsText);
       return;
     }
-    sendJson(res, respond(routes, req));
-  });
+    req.resume();
+    sendJson(res, respond(routes, req.method ?? 'GET', path));
+  };
+
+  const headersTimeout = timeouts.headersMs ?? HEADERS_TIMEOUT_MS;
+  const requestTimeout = timeouts.requestMs ?? REQUEST_TIMEOUT_MS;
+  const server = createServer(
+    {
+      maxHeaderSize: MAX_HEADER_BYTES,
+      headersTimeout: headersTimeout,
+      requestTimeout: Math.max(requestTimeout, headersTimeout),
+      // Node enforces both timeouts only as often as it checks (30 s by default).
+      connectionsCheckingInterval: Math.min(1_000, Math.max(10, headersTimeout / 4)),
+      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    },
+    (req, res) => {
+      // Whatever a request holds, it gets an answer (or its connection is cut), never a crashed process.
+      req.on('error', ignore);
+      res.on('error', ignore);
+      try {
+        dispatch(req, res);
+      } catch (error) {
+        fail(res, error);
+      }
+    },
+  );
+  server.maxHeadersCount = MAX_HEADERS_COUNT;
+  server.maxRequestsPerSocket = MAX_REQUESTS_PER_SOCKET;
+  server.on('clientError', answerClientError);
 
   return {
     listen: ({ host, port }) =>
@@ -147,9 +191,7 @@ export function createHttpServer({
   };
 }
 
-function respond(routes: ReadonlyMap<string, RouteHandler>, req: IncomingMessage): JsonResponse {
-  const method = req.method ?? 'GET';
-  const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+function respond(routes: ReadonlyMap<string, RouteHandler>, method: string, path: string): JsonResponse {
   const handler = routes.get(path);
   if (handler === undefined) {
     return { status: 404, body: { error: 'not_found', message: `No route for ${method} ${path}` } };
@@ -164,64 +206,172 @@ function respond(routes: ReadonlyMap<string, RouteHandler>, req: IncomingMessage
   try {
     return handler();
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    return { status: 500, body: { error: 'internal', message } };
+    return internalError(error);
   }
 }
 
 /** Bodies larger than this are refused with 413 before they are read whole. */
 export const MAX_BODY_BYTES = 64 * 1024;
+/** The request line and headers together; Node's default, stated so that it stays one. */
+export const MAX_HEADER_BYTES = 16 * 1024;
+/** Headers past this many are dropped by Node's parser (its default is 2,000). */
+export const MAX_HEADERS_COUNT = 100;
+/** A client that takes longer to send its headers, or its whole request, is answered 408 and cut off. */
+export const HEADERS_TIMEOUT_MS = 10_000;
+export const REQUEST_TIMEOUT_MS = 30_000;
+const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+/** A kept-alive connection is closed after this many requests, so that no client holds one for ever. */
+const MAX_REQUESTS_PER_SOCKET = 1_000;
 
-async function handlePost(
+/**
+ * Reads a POST's JSON body and hands it to the handler. Resolves with the answer, or null when the client
+ * went away before the body was complete (there is no one left to answer).
+ */
+function handlePost(
   req: IncomingMessage,
+  res: ServerResponse,
   handler: (body: unknown) => { status: number; body: unknown },
-): Promise<JsonResponse> {
+): Promise<JsonResponse | null> {
   if (req.method !== 'POST') {
     req.resume();
-    return {
+    return Promise.resolve({
       status: 405,
       body: { error: 'method_not_allowed', message: 'POST only' },
       headers: { allow: 'POST' },
-    };
+    });
   }
   // A JSON content type cannot be sent cross-site without a CORS preflight, which this server never grants.
   if (!(req.headers['content-type'] ?? '').toLowerCase().startsWith('application/json')) {
     req.resume();
-    return {
+    return Promise.resolve({
       status: 415,
       body: { error: 'unsupported_media_type', message: 'send Content-Type: application/json' },
-    };
+    });
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) {
-      req.resume();
+  return readBody(req, res, MAX_BODY_BYTES).then((read) => {
+    if (read === 'aborted') return null;
+    if (read === 'too_large')
       return {
         status: 413,
         body: { error: 'too_large', message: `the body is larger than ${MAX_BODY_BYTES} bytes` },
+        headers: { connection: 'close' },
+      };
+    let body: unknown;
+    try {
+      body = JSON.parse(read.toString('utf8'));
+    } catch (e) {
+      return {
+        status: 400,
+        body: { error: 'invalid', message: `not JSON: ${e instanceof Error ? e.message : String(e)}` },
       };
     }
-    chunks.push(chunk);
-  }
-  let body: unknown;
-  try {
-    body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch (e) {
-    return {
-      status: 400,
-      body: { error: 'invalid', message: `not JSON: ${e instanceof Error ? e.message : String(e)}` },
+    try {
+      return handler(body);
+    } catch (error) {
+      return internalError(error);
+    }
+  });
+}
+
+/**
+ * The whole body, or `too_large` as soon as it passes `limit` (the rest is not read: the answer closes the
+ * connection), or `aborted` when the client stops sending before the end.
+ */
+function readBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  limit: number,
+): Promise<Buffer | 'too_large' | 'aborted'> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (result: Buffer | 'too_large' | 'aborted') => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('close', onClose);
+      resolve(result);
     };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.pause();
+        res.once('finish', () => req.destroy());
+        done('too_large');
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => done(Buffer.concat(chunks));
+    // 'close' before 'end': the connection was cut or timed out mid-body.
+    const onClose = () => done(req.complete ? Buffer.concat(chunks) : 'aborted');
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('close', onClose);
+  });
+}
+
+function internalError(error: unknown): JsonResponse {
+  return {
+    status: 500,
+    body: { error: 'internal', message: error instanceof Error ? error.message : String(error) },
+  };
+}
+
+/** A handler failed: a 500 while the answer has not started, else the connection is cut. */
+function fail(res: ServerResponse, error: unknown): void {
+  if (res.headersSent || res.destroyed) {
+    res.destroy();
+    return;
   }
   try {
-    return handler(body);
-  } catch (error) {
-    return {
-      status: 500,
-      body: { error: 'internal', message: error instanceof Error ? error.message : String(error) },
-    };
+    sendJson(res, internalError(error));
+  } catch {
+    res.destroy();
   }
+}
+
+const ignore = (): void => {};
+
+/**
+ * The path of a request target (origin form `/p?q`, or absolute form `http://host/p`), normalised as URLs
+ * are (dot segments); null for anything else. The target is never read as a URL relative to a host: `//a:99999/`
+ * is the path `//a:99999/`, not a host and an impossible port.
+ */
+export function pathOf(target: string | undefined): string | null {
+  if (target === undefined || target === '') return null;
+  try {
+    if (target.startsWith('/')) return new URL(`http://localhost${target}`).pathname;
+    const url = new URL(target);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url.pathname : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A request Node's parser refused (malformed, headers too large, too slow): a JSON answer where the
+ * connection can still carry one, then the connection is closed.
+ */
+function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  const current = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (error.code === 'ECONNRESET' || !socket.writable || current?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const [status, reason] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout']
+        : [400, 'Bad Request'];
+  const payload = JSON.stringify({
+    error: status === 400 ? 'bad_request' : status === 431 ? 'headers_too_large' : 'timeout',
+    message: status === 400 ? 'malformed HTTP request' : reason.toLowerCase(),
+  });
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+      `content-length: ${Buffer.byteLength(payload)}\r\ncache-control: no-store\r\nconnection: close\r\n\r\n${payload}`,
+  );
 }
 
 function sendJson(res: ServerResponse, { status, body, headers }: JsonResponse): void {
@@ -242,10 +392,7 @@ function sendText(res: ServerResponse, text: () => string): void {
   try {
     payload = text();
   } catch (error) {
-    sendJson(res, {
-      status: 500,
-      body: { error: 'internal', message: error instanceof Error ? error.message : String(error) },
-    });
+    sendJson(res, internalError(error));
     return;
   }
   res.writeHead(200, {
