@@ -17,7 +17,7 @@ import { chromiumLaunchOptions } from './support/chromium';
 import { resolvePorts } from './support/ports';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const TOKEN = 'bench-editor-token-0123456789';
+const TOKEN = 'bench-editor-token-0123456789-0123456789';
 
 async function waitFor(url: string, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -34,6 +34,9 @@ export const canSee = (user: User, namespace: string): boolean => allows(user, '
 
 const sha256 = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
 
+/** A token shorter than this is refused: with a login limit of a few tries a minute, guessing one is hopeless. */
+export const MIN_TOKEN_LENGTH = 32;
+
 const usersFileSchema = z.strictObject({
   users: z
     .array(
@@ -42,7 +45,13 @@ const usersFileSchema = z.strictObject({
           name: z.string().min(1).max(64),
           role: z.enum(ROLES),
           namespaces: z.union([z.literal('*'), z.array(z.string().min(1).max(63)).min(1)]).default('*'),
-          token: z.string().min(16, 'tokens are at least 16 characters').optional(),
+          token: z
+            .string()
+            .min(
+              MIN_TOKEN_LENGTH,
+              `tokens are at least ${MIN_TOKEN_LENGTH} characters (e.g. openssl rand -base64 32)`,
+            )
+            .optional(),
           tokenSha256: z
             .string()
             .regex(/^[0-9a-f]{64}$/, 'a SHA-256 in hex')
@@ -83,6 +92,158 @@ export interface AuthOptions {
   /** Told the admin token once, when it is generated. */
   readonly onAdminTokenCreated?: (token: string, file: string | undefined) => void;
   readonly now?: () => number;
+  /** Limits on failed logins (defaults: 5 per address and 100 in all per minute). */
+  readonly loginLimits?: LoginLimits;
+}
+
+/** The failed logins of one source address (or, for `source` null, of addresses refused without one) in one window. */
+export interface FailedLoginWindow {
+  /** The address; null: the logins refused while the global limit held, from addresses not counted on their own. */
+  readonly source: string | null;
+  /** Wrong tokens. */
+  readonly failed: number;
+  /** Logins refused by the limit, their token unchecked. */
+  readonly refused: number;
+  /** Unix ms of the window's start and end. */
+  readonly from: number;
+  readonly to: number;
+}
+
+export interface LoginLimits {
+  /** Failed logins per source address per window before every login from it is refused. Default 5. */
+  readonly perSource?: number;
+  /** Failed logins from all addresses per window before untrusted addresses are refused. Default 100. */
+  readonly global?: number;
+  /** Default 60 s. */
+  readonly windowMs?: number;
+  /** How long an address that logged in successfully stays exempt from the global limit. Default 24 h. */
+  readonly trustForMs?: number;
+}
+
+interface LoginWindow {
+  start: number;
+  failed: number;
+  refused: number;
+}
+
+/** Addresses remembered as having logged in (the oldest forgotten first). */
+const MAX_TRUSTED_SOURCES = 1000;
+
+/**
+ * Limits failed logins, per source address and across all of them, and sums them up per window for the
+ * audit log (one record per address and window, not one per attempt).
+ *
+ * An address with `perSource` failures in a window is refused outright until the window ends, even with the
+ * right token: otherwise the limit would still answer which guess was right. Past `global` failures in a
+ * window from everywhere, addresses are refused in the same way unless they logged in successfully lately,
+ * so an attack from many addresses does not lock out those who use Governor. A refused login's token is not
+ * checked. Windows are counted only for failures that were checked, so the table holds at most about
+ * `global` addresses per window (plus those trusted).
+ */
+export class LoginThrottle {
+  private readonly perSource: number;
+  private readonly globalLimit: number;
+  private readonly windowMs: number;
+  private readonly trustForMs: number;
+  private readonly sources = new Map<string, LoginWindow>();
+  private global: LoginWindow | null = null;
+  /** Logins refused while the global limit held, from addresses with no window of their own. */
+  private refusedElsewhere: LoginWindow | null = null;
+  /** Address -> when it last logged in successfully; insertion order is recency. */
+  private readonly trusted = new Map<string, number>();
+  /** Windows that ended when their address failed again, not yet drained. */
+  private readonly ended: FailedLoginWindow[] = [];
+
+  constructor(
+    limits: LoginLimits = {},
+    private readonly now: () => number = Date.now,
+  ) {
+    this.perSource = limits.perSource ?? 5;
+    this.globalLimit = limits.global ?? 100;
+    this.windowMs = limits.windowMs ?? 60_000;
+    this.trustForMs = limits.trustForMs ?? 24 * 3600_000;
+  }
+
+  private live(w: LoginWindow | null | undefined, now: number): w is LoginWindow {
+    return w != null && now < w.start + this.windowMs;
+  }
+
+  /** Null when a login from `source` may be checked now; else the milliseconds until it may try again. */
+  admit(source: string): number | null {
+    const now = this.now();
+    const own = this.sources.get(source);
+    if (this.live(own, now) && own.failed >= this.perSource) {
+      own.refused++;
+      return own.start + this.windowMs - now;
+    }
+    const g = this.global;
+    if (this.live(g, now) && g.failed >= this.globalLimit && !this.isTrusted(source, now)) {
+      if (this.live(own, now)) own.refused++;
+      else {
+        if (!this.live(this.refusedElsewhere, now)) {
+          if (this.refusedElsewhere) this.ended.push(this.summary(null, this.refusedElsewhere));
+          this.refusedElsewhere = { start: now, failed: 0, refused: 0 };
+        }
+        this.refusedElsewhere.refused++;
+      }
+      return g.start + this.windowMs - now;
+    }
+    return null;
+  }
+
+  /** A login from `source` was checked and its token was wrong. */
+  failed(source: string): void {
+    const now = this.now();
+    let own = this.sources.get(source);
+    if (!this.live(own, now)) {
+      if (own) this.ended.push(this.summary(source, own));
+      own = { start: now, failed: 0, refused: 0 };
+      // Re-inserted, so that the map's order stays the order in which windows started.
+      this.sources.delete(source);
+      this.sources.set(source, own);
+    }
+    own.failed++;
+    if (!this.live(this.global, now)) this.global = { start: now, failed: 0, refused: 0 };
+    this.global.failed++;
+  }
+
+  /** A login from `source` succeeded: it stays exempt from the global limit for a while. */
+  succeeded(source: string): void {
+    this.trusted.delete(source);
+    this.trusted.set(source, this.now());
+    if (this.trusted.size > MAX_TRUSTED_SOURCES) this.trusted.delete(this.trusted.keys().next().value!);
+  }
+
+  private isTrusted(source: string, now: number): boolean {
+    const at = this.trusted.get(source);
+    return at !== undefined && now - at < this.trustForMs;
+  }
+
+  private summary(source: string | null, w: LoginWindow): FailedLoginWindow {
+    return { source, failed: w.failed, refused: w.refused, from: w.start, to: w.start + this.windowMs };
+  }
+
+  /** The windows that have ended since the last call (all of them with `all`, e.g. at shutdown), each once. */
+  drain(all = false): FailedLoginWindow[] {
+    const now = all ? Number.POSITIVE_INFINITY : this.now();
+    const out = this.ended.splice(0);
+    // Windows start in the map's order: the first one still open ends the sweep.
+    for (const [source, w] of this.sources) {
+      if (this.live(w, now)) break;
+      this.sources.delete(source);
+      out.push(this.summary(source, w));
+    }
+    if (this.refusedElsewhere && !this.live(this.refusedElsewhere, now)) {
+      out.push(this.summary(null, this.refusedElsewhere));
+      this.refusedElsewhere = null;
+    }
+    return out;
+  }
+
+  /** Addresses with a window held (for tests of the bound). */
+  get tracked(): number {
+    return this.sources.size;
+  }
 }
 
 export class Auth {
@@ -92,10 +253,13 @@ export class Auth {
   private readonly now: () => number;
   /** The generated admin token, kept only when there is no data directory to store its hash in. */
   readonly adminToken: string | undefined;
+  /** Failed logins, limited and summed up per address. */
+  readonly logins: LoginThrottle;
 
   constructor(options: AuthOptions = {}) {
     this.ttlMs = options.sessionTtlMs ?? 12 * 3600_000;
     this.now = options.now ?? Date.now;
+    this.logins = new LoginThrottle(options.loginLimits, this.now);
     let adminHash: Buffer;
     const file = options.dataDir ? join(options.dataDir, 'auth.json') : undefined;
     if (file && existsSync(file)) {

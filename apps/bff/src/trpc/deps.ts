@@ -11,6 +11,7 @@ import type { RlsServer } from '../rls/rls-server';
 import type { Auth } from './auth';
 import { Feed } from './feed';
 import { DecisionStream, MeshHistory, type ApiEvent } from './live';
+import { auditFailedLogins } from './routers/auth';
 
 export interface ApiDeps {
   readonly governor: Governor;
@@ -123,15 +124,21 @@ export function createApi(options: ApiOptions, events: Feed<ApiEvent> = new Feed
     rls,
     isAllowedOrigin: (origin) => origin !== undefined && allowed.has(origin),
   };
+  let loginAudit: ReturnType<typeof setInterval> | undefined;
   return {
     deps,
     start() {
       if (mesh && decisions) unsubscribe = mesh.simulator.subscribe(decisions.onDecision);
       history?.start();
+      // Failed logins are audited when their window ends, even if no one tries again.
+      loginAudit = setInterval(() => auditFailedLogins(deps), 5000);
+      loginAudit.unref();
     },
     stop() {
       unsubscribe?.();
       history?.stop();
+      clearInterval(loginAudit);
+      auditFailedLogins(deps, true);
     },
   };
 }

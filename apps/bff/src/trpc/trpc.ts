@@ -18,6 +18,10 @@ export interface Context {
   /** The request's Origin header, if any. */
   readonly origin: string | undefined;
   readonly res: ServerResponse | undefined;
+  /** The peer's address, which failed logins are limited by. */
+  readonly source?: string;
+  /** Set when a bearer token was refused unchecked after too many failed logins: the ms to wait. */
+  readonly retryAfterMs?: number;
 }
 
 export function parseCookies(header: string | undefined): Map<string, string> {
@@ -40,13 +44,20 @@ export function parseCookies(header: string | undefined): Map<string, string> {
 export function contextFrom(deps: ApiDeps, req: IncomingMessage, res?: ServerResponse): Context {
   const origin = typeof req.headers.origin === 'string' ? req.headers.origin : undefined;
   const authz = req.headers.authorization;
+  const source = req.socket.remoteAddress ?? 'unknown';
   if (typeof authz === 'string' && authz.toLowerCase().startsWith('bearer ')) {
+    // A bearer token is a login on every request: it is limited as one, or guessing would go on here.
+    const wait = deps.auth.logins.admit(source);
+    if (wait !== null)
+      return { deps, user: null, via: null, sessionId: null, origin, res, source, retryAfterMs: wait };
     const user = deps.auth.authenticate(authz.slice(7).trim());
-    return { deps, user, via: user ? 'bearer' : null, sessionId: null, origin, res };
+    if (user) deps.auth.logins.succeeded(source);
+    else deps.auth.logins.failed(source);
+    return { deps, user, via: user ? 'bearer' : null, sessionId: null, origin, res, source };
   }
   const sessionId = parseCookies(req.headers.cookie).get(SESSION_COOKIE) ?? null;
   const user = sessionId ? deps.auth.session(sessionId) : null;
-  return { deps, user, via: user ? 'cookie' : null, sessionId: user ? sessionId : null, origin, res };
+  return { deps, user, via: user ? 'cookie' : null, sessionId: user ? sessionId : null, origin, res, source };
 }
 
 const t = initTRPC.context<Context>().create({
@@ -79,9 +90,20 @@ export const publicProcedure = t.procedure;
 
 /** Any logged-in user. */
 export const viewerProcedure = t.procedure.use(({ ctx, next }) => {
+  if (ctx.retryAfterMs !== undefined) throw tooManyFailedLogins(ctx, ctx.retryAfterMs);
   if (!ctx.user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'log in first' });
   return next({ ctx: { ...ctx, user: ctx.user } });
 });
+
+/** The error for a login refused by the limit on failed logins, with a Retry-After header. */
+export function tooManyFailedLogins(ctx: Context, waitMs: number): TRPCError {
+  const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+  ctx.res?.setHeader('retry-after', String(seconds));
+  return new TRPCError({
+    code: 'TOO_MANY_REQUESTS',
+    message: `too many failed logins from ${ctx.source ?? 'this address'}: try again in ${seconds} s`,
+  });
+}
 
 /**
  * Why a change by this caller is refused, or null: no login; a browser whose request comes from another
