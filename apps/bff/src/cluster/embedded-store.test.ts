@@ -418,12 +418,86 @@ describe('EmbeddedStore persistence', () => {
     }
   });
 
-  it('saves shortly after a write without being asked', async () => {
+  it('answers a write only once the file on disk holds it, for every kind of write', async () => {
     const file = fileIn(directory);
-    const store = await EmbeddedStore.open({ file, flushDelayMs: 5 });
+    const store = await EmbeddedStore.open({ file });
+    const onDisk = async (): Promise<KubeObject[]> =>
+      (JSON.parse(await readFile(file, 'utf8')) as { objects: KubeObject[] }).objects;
+    const filterOnDisk = async (): Promise<KubeObject | undefined> =>
+      (await onDisk()).find((o) => o.kind === 'EnvoyFilter' && o.metadata.name === 'reviews');
     try {
-      await store.create(envoyFilter('default', 'reviews', 'one'));
-      await vi.waitFor(async () => expect(await readFile(file, 'utf8')).toContain('"reviews"'), WAIT);
+      // Each check runs in the write's own continuation: no later save can have helped.
+      const created = await store.create(envoyFilter('default', 'reviews', 'one')).then(async (o) => {
+        expect(await filterOnDisk()).toEqual(o);
+        return o;
+      });
+      const updated = await store
+        .update({ ...created, spec: envoyFilterSpec('reviews', 'two') })
+        .then(async (o) => {
+          expect(await filterOnDisk()).toEqual(o);
+          return o;
+        });
+      await store
+        .apply(
+          {
+            ...envoyFilter('default', 'reviews', 'three'),
+            metadata: { name: 'reviews', namespace: 'default', labels: { a: 'b' } },
+          },
+          { fieldManager: 'test' },
+        )
+        .then(async (o) => {
+          expect(o.metadata.resourceVersion).not.toBe(updated.metadata.resourceVersion);
+          expect(await filterOnDisk()).toEqual(o);
+        });
+      const limiter = await store.create(smartLimiter('default', 'reviews', 1));
+      await store.updateStatus({ ...limiter, status: limiterStatus(2) }).then(async (o) => {
+        expect((await onDisk()).find((d) => d.kind === 'SmartLimiter')).toEqual(o);
+      });
+      await store.delete('EnvoyFilter', 'default', 'reviews').then(async (deleted) => {
+        expect(deleted).toBe(true);
+        expect(await filterOnDisk()).toBeUndefined();
+      });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('commits concurrent writes together: one save answers many writes', async () => {
+    const file = fileIn(directory);
+    const store = await EmbeddedStore.open({ file });
+    try {
+      const writes = 200;
+      const created = await Promise.all(
+        Array.from({ length: writes }, (_, i) =>
+          store.create(envoyFilter('group', `f-${i}`, 'one')).then(async (o) => {
+            const text = await readFile(file, 'utf8');
+            expect(text).toContain(`"f-${i}"`);
+            return o;
+          }),
+        ),
+      );
+      expect(new Set(created.map((o) => o.metadata.resourceVersion)).size).toBe(writes);
+      // The first write saves alone; the others arrive while it is under way and share the next save.
+      expect(store.saves).toBeLessThanOrEqual(3);
+    } finally {
+      await store.close();
+    }
+    const reopened = await EmbeddedStore.open({ file });
+    expect((await reopened.list('EnvoyFilter', 'group')).items).toHaveLength(200);
+    await reopened.close();
+  });
+
+  it('a write that changes nothing still waits for the writes before it to be saved', async () => {
+    const file = fileIn(directory);
+    const store = await EmbeddedStore.open({ file });
+    try {
+      const limiter = await store.create(smartLimiter('default', 'reviews', 1));
+      const pending = store.create(envoyFilter('default', 'pending', 'one'));
+      // The same spec again: no new resourceVersion, but its answer shows a state that includes `pending`.
+      await store.update(limiter).then(async () => {
+        expect(await readFile(file, 'utf8')).toContain('"pending"');
+      });
+      await pending;
     } finally {
       await store.close();
     }
@@ -463,22 +537,46 @@ describe('EmbeddedStore persistence', () => {
     }
   });
 
-  it('reports a failed save, keeps the writes, and saves them once it can', async () => {
+  it('rejects the writes a failed save carried, refuses new writes until a save succeeds, then saves', async () => {
     const file = fileIn(directory);
     const errors: Error[] = [];
-    const store = await EmbeddedStore.open({ file, flushDelayMs: 1, onFlushError: (e) => errors.push(e) });
+    const store = await EmbeddedStore.open({ file, retryDelayMs: 20, onSaveError: (e) => errors.push(e) });
+    await store.create(envoyFilter('default', 'before', 'one'));
     // The directory turns into a file: every save fails until it is a directory again.
     await rm(dirname(file), { recursive: true });
     await writeFile(dirname(file), 'not a directory');
-    await store.create(envoyFilter('default', 'reviews', 'one'));
-    await vi.waitFor(() => expect(errors.length).toBeGreaterThan(0), WAIT);
-    await expect(store.flush()).rejects.toThrow();
+
+    const failed = await store.create(envoyFilter('default', 'reviews', 'one')).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(failed).toBeInstanceOf(StoreError);
+    expect((failed as StoreError).status).toBe(500);
+    expect((failed as Error).message).toContain(file);
+    expect(errors.length).toBeGreaterThan(0);
+    // It was made (watchers saw it), so it stays: the error means "may or may not be kept".
+    expect(await store.get('EnvoyFilter', 'default', 'reviews')).not.toBeNull();
+
+    // Refused before it changes anything.
+    const refused = await store.create(envoyFilter('default', 'refused', 'one')).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(StoreError);
+    expect((refused as StoreError).status).toBe(503);
+    expect(await store.get('EnvoyFilter', 'default', 'refused')).toBeNull();
+    await expect(store.flush()).rejects.toThrow(file);
 
     await rm(dirname(file));
     await mkdir(dirname(file));
+    // The retry saves by itself; then writes are accepted again.
+    await vi.waitFor(
+      () => expect(store.create(envoyFilter('default', 'after', 'one'))).resolves.toBeDefined(),
+      WAIT,
+    );
     await store.close();
     const reopened = await EmbeddedStore.open({ file });
-    expect(await reopened.get('EnvoyFilter', 'default', 'reviews')).not.toBeNull();
+    for (const name of ['before', 'reviews', 'after']) {
+      expect(await reopened.get('EnvoyFilter', 'default', name)).not.toBeNull();
+    }
+    expect(await reopened.get('EnvoyFilter', 'default', 'refused')).toBeNull();
     await reopened.close();
   });
 
@@ -495,7 +593,7 @@ describe('EmbeddedStore persistence', () => {
         try {
           const { items, resourceVersion } = await store.list('EnvoyFilter', 'kill');
           const indices = items.map((o) => (o.spec as { index: number }).index).sort((x, y) => x - y);
-          // A prefix: writes 0 … n-1, each once, and at least every write the child saw saved.
+          // A prefix: writes 0 … n-1, each once, and at least every write the child saw acknowledged.
           expect(indices).toEqual(indices.map((_, i) => i));
           expect(indices.length).toBeGreaterThanOrEqual(flushed);
           const byIndex = [...items].sort(
@@ -518,8 +616,8 @@ describe('EmbeddedStore persistence', () => {
 });
 
 /**
- * Runs a child process that creates EnvoyFilters `w-0`, `w-1`, … in a loop (saving every few writes and
- * reporting it), and kills it with SIGKILL once it has reported `killAfterFlushes` saves.
+ * Runs a child process that creates EnvoyFilters `w-0`, `w-1`, … one after another (reporting each write
+ * once acknowledged), and kills it with SIGKILL once it has reported `killAfterFlushes` of them.
  */
 async function writeUntilKilled(
   file: string,
@@ -528,7 +626,7 @@ async function writeUntilKilled(
   const storeModule = pathToFileURL(join(import.meta.dirname, 'embedded-store.ts')).href;
   const script = `
     import { EmbeddedStore } from ${JSON.stringify(storeModule)};
-    const store = await EmbeddedStore.open({ file: process.env.STORE_FILE, flushDelayMs: 0 });
+    const store = await EmbeddedStore.open({ file: process.env.STORE_FILE });
     const padding = 'x'.repeat(2048);
     for (let index = 0; ; index++) {
       await store.create({
@@ -537,10 +635,8 @@ async function writeUntilKilled(
         metadata: { name: 'w-' + index, namespace: 'kill', annotations: { padding } },
         spec: { index },
       });
-      if (index % 4 === 3) {
-        await store.flush();
-        process.stdout.write('saved ' + (index + 1) + '\\n');
-      }
+      // Acknowledged: the write's promise has resolved.
+      process.stdout.write('saved ' + (index + 1) + '\\n');
     }
   `;
   const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '--eval', script], {

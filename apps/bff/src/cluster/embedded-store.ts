@@ -33,21 +33,17 @@ export interface EmbeddedStoreOptions {
    * older resourceVersion ends with {@link GoneError}, as the API server does once etcd has compacted.
    */
   readonly historyLimit?: number;
-  /** Writes within this window are saved together (default 50 ms). */
-  readonly flushDelayMs?: number;
+  /** After a failed save, how long until it is tried again (default 1 s). */
+  readonly retryDelayMs?: number;
   /** The clock for `creationTimestamp`. */
   readonly now?: () => Date;
-  /**
-   * A background save failed; it is retried, and `flush()`/`close()` reject with the error. Default: a
-   * process warning.
-   */
-  readonly onFlushError?: (error: Error) => void;
+  /** A save failed (the writes it carried are rejected with the same error). Default: a process warning. */
+  readonly onSaveError?: (error: Error) => void;
 }
 
 const FILE_FORMAT = 'governor.embedded-store/v1';
 const DEFAULT_HISTORY_LIMIT = 10_000;
-const DEFAULT_FLUSH_DELAY_MS = 50;
-const MIN_FLUSH_RETRY_MS = 1_000;
+const DEFAULT_RETRY_DELAY_MS = 1_000;
 
 /** What the store file holds: every object and the resourceVersion counter. */
 interface StoreFile {
@@ -94,9 +90,18 @@ interface Watcher {
  *   reset) instead of waiting for it. A watch from `""` or `"0"` starts, as on the API server, with an
  *   ADDED event for each current object.
  *
- * The file is written whole, atomically (temp file, fsync, rename, fsync of the directory), a short
- * while after writes, so a crash loses at most the last {@link EmbeddedStoreOptions.flushDelayMs} of
- * writes and never leaves a torn file. One process at a time may use a file.
+ * With a file, a write is answered only once the file holds it: the file is written whole, atomically
+ * (temp file, fsync, rename, fsync of the directory), so a crash never loses an acknowledged write and
+ * never leaves a torn file. Writes are committed together (group commit): those that arrive while a save
+ * is under way are all answered by the next save, one write of the file for all of them. Watches of this
+ * process see a change as soon as it is made, before it is saved: they are derived state, rebuilt from
+ * the file after a restart.
+ *
+ * When a save fails, the writes it carried are rejected with the error, but they stay in memory (they
+ * were made, and watchers have seen them): like a timeout from the API server, such an error means the
+ * write may or may not be kept. Until a save succeeds again (retried every
+ * {@link EmbeddedStoreOptions.retryDelayMs}, or by the next `flush()`), new writes are refused at once
+ * and change nothing; reads go on. One process at a time may use a file (the BFF locks its data directory).
  */
 export class EmbeddedStore implements ClusterStore {
   readonly description: string;
@@ -112,12 +117,19 @@ export class EmbeddedStore implements ClusterStore {
   private closed = false;
 
   private readonly historyLimit: number;
-  private readonly flushDelayMs: number;
+  private readonly retryDelayMs: number;
   private readonly now: () => Date;
-  private readonly onFlushError: (error: Error) => void;
-  private dirty = false;
-  private flushTimer: NodeJS.Timeout | undefined;
-  private saving: Promise<void> | undefined;
+  private readonly onSaveError: (error: Error) => void;
+  /** The revision the file holds. */
+  private savedRevision: number;
+  /** The save under way and the revision it writes. */
+  private saving: { readonly revision: number; readonly done: Promise<void> } | undefined;
+  /** The save that starts when the one under way ends: every write made meanwhile waits for it. */
+  private queued: Deferred | undefined;
+  /** Why the last save failed, until one succeeds. */
+  private failure: Error | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private completedSaves = 0;
 
   private constructor(
     private readonly file: string | undefined,
@@ -126,15 +138,14 @@ export class EmbeddedStore implements ClusterStore {
   ) {
     this.description = file === undefined ? 'embedded (in memory)' : `embedded (${file})`;
     this.historyLimit = positiveInteger(options.historyLimit ?? DEFAULT_HISTORY_LIMIT, 'historyLimit');
-    this.flushDelayMs = options.flushDelayMs ?? DEFAULT_FLUSH_DELAY_MS;
-    if (!(this.flushDelayMs >= 0)) throw new RangeError('flushDelayMs must not be negative');
+    this.retryDelayMs = options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
+    if (!(this.retryDelayMs >= 0)) throw new RangeError('retryDelayMs must not be negative');
     this.now = options.now ?? (() => new Date());
-    this.onFlushError =
-      options.onFlushError ??
-      ((error) => process.emitWarning(`Saving the embedded store failed: ${error.message}`));
+    this.onSaveError = options.onSaveError ?? ((error) => process.emitWarning(error.message));
     for (const object of loaded.objects) this.put(object.kind as Kind, object);
     this.revision = loaded.revision;
     this.historyStart = loaded.revision;
+    this.savedRevision = loaded.revision;
   }
 
   /**
@@ -173,16 +184,16 @@ export class EmbeddedStore implements ClusterStore {
   }
 
   async create(object: KubeObject): Promise<KubeObject> {
-    this.assertOpen();
+    this.assertWritable();
     const { kind, input } = validated(object);
     if (this.objectsOf(kind).has(objectKey(input))) {
       throw new AlreadyExistsError(`${resourceOf(kind)} "${input.metadata.name}" already exists`);
     }
-    return copy(this.insert(kind, input));
+    return this.saved(this.insert(kind, input));
   }
 
   async update(object: KubeObject): Promise<KubeObject> {
-    this.assertOpen();
+    this.assertWritable();
     const { kind, input } = validated(object);
     const stored = this.existing(kind, input);
     checkPreconditions(kind, stored, input.metadata);
@@ -193,11 +204,11 @@ export class EmbeddedStore implements ClusterStore {
       metadata: { ...userMetadata(input.metadata), ...systemMetadata(stored.metadata) },
     };
     if (KINDS[kind].hasStatus) setStatus(next, stored.status);
-    return copy(this.replace(kind, stored, next));
+    return this.saved(this.replace(kind, stored, next));
   }
 
   async updateStatus(object: KubeObject): Promise<KubeObject> {
-    this.assertOpen();
+    this.assertWritable();
     const { kind, input } = validated(object);
     if (!KINDS[kind].hasStatus) {
       // The API server has no /status endpoint for such kinds and answers 404.
@@ -207,15 +218,15 @@ export class EmbeddedStore implements ClusterStore {
     checkPreconditions(kind, stored, input.metadata);
     const next: KubeObject = { ...stored, metadata: { ...stored.metadata } };
     setStatus(next, input.status);
-    return copy(this.replace(kind, stored, next));
+    return this.saved(this.replace(kind, stored, next));
   }
 
   async apply(object: KubeObject, options: ApplyOptions): Promise<KubeObject> {
-    this.assertOpen();
+    this.assertWritable();
     if (options.fieldManager.trim() === '') throw new InvalidError('apply needs a fieldManager');
     const { kind, input } = validated(object);
     const stored = this.objectsOf(kind).get(objectKey(input));
-    if (stored === undefined) return copy(this.insert(kind, input));
+    if (stored === undefined) return this.saved(this.insert(kind, input));
     // Like the API server, an applied configuration that names a resourceVersion or uid is a precondition.
     checkPreconditions(kind, stored, input.metadata);
     const hasStatus = KINDS[kind].hasStatus;
@@ -230,11 +241,11 @@ export class EmbeddedStore implements ClusterStore {
       next.metadata.annotations = { ...stored.metadata.annotations, ...annotations };
     }
     if (ownerReferences !== undefined) next.metadata.ownerReferences = ownerReferences;
-    return copy(this.replace(kind, stored, next));
+    return this.saved(this.replace(kind, stored, next));
   }
 
   async delete(kind: Kind, namespace: string, name: string, options: DeleteOptions = {}): Promise<boolean> {
-    this.assertOpen();
+    this.assertWritable();
     const stored = this.objectsOf(kind).get(keyFor(namespace, name));
     if (stored === undefined) return false;
     if (
@@ -245,6 +256,7 @@ export class EmbeddedStore implements ClusterStore {
     }
     this.remove(kind, stored);
     this.collectDependents(stored);
+    if (this.file !== undefined) await this.durable(this.revision);
     return true;
   }
 
@@ -287,29 +299,19 @@ export class EmbeddedStore implements ClusterStore {
     return handle;
   }
 
-  /** Saves pending writes now. Rejects when saving fails. */
+  /** How many times the file has been written since the store opened. */
+  get saves(): number {
+    return this.completedSaves;
+  }
+
+  /**
+   * Resolves once the file holds every write made so far; rejects when that save fails. After a failed
+   * save this tries again at once.
+   */
   async flush(): Promise<void> {
     if (this.file === undefined) return;
-    this.clearFlushTimer();
-    for (;;) {
-      if (this.saving !== undefined) {
-        await this.saving.catch(() => undefined);
-        continue;
-      }
-      if (!this.dirty) return;
-      this.dirty = false;
-      const text = this.serialize();
-      const saving = writeFileAtomic(this.file, text).finally(() => {
-        this.saving = undefined;
-      });
-      this.saving = saving;
-      try {
-        await saving;
-      } catch (error) {
-        this.dirty = true;
-        throw error;
-      }
-    }
+    this.clearRetryTimer();
+    await this.durable(this.revision);
   }
 
   /**
@@ -408,7 +410,6 @@ export class EmbeddedStore implements ClusterStore {
       watcher.queue.push(entry);
       this.scheduleDrain(watcher);
     }
-    this.markDirty();
     return object;
   }
 
@@ -442,6 +443,25 @@ export class EmbeddedStore implements ClusterStore {
 
   private assertOpen(): void {
     if (this.closed) throw new Error(`${this.description} is closed`);
+  }
+
+  /** A write is refused, before it changes anything, while the store cannot save. */
+  private assertWritable(): void {
+    this.assertOpen();
+    if (this.failure !== undefined) {
+      throw new StoreError(
+        `${this.failure.message}; writes are refused until a save succeeds`,
+        503,
+        'ServiceUnavailable',
+      );
+    }
+  }
+
+  /** The caller's copy of a written object, once the file holds it (at once in memory). */
+  private saved(object: KubeObject): KubeObject | Promise<KubeObject> {
+    const result = copy(object);
+    if (this.file === undefined) return result;
+    return this.durable(this.revision).then(() => result);
   }
 
   // Watches.
@@ -511,27 +531,67 @@ export class EmbeddedStore implements ClusterStore {
 
   // Persistence.
 
-  private markDirty(): void {
-    if (this.file === undefined) return;
-    this.dirty = true;
-    this.scheduleFlush(this.flushDelayMs);
+  /** Resolves once the file holds `revision`. */
+  private durable(revision: number): Promise<void> {
+    if (this.file === undefined || revision <= this.savedRevision) return Promise.resolve();
+    if (this.saving !== undefined && revision <= this.saving.revision) return this.saving.done;
+    const queued = this.queued ?? deferred();
+    this.queued = queued;
+    if (this.saving === undefined) this.startSave(this.file);
+    return queued.promise;
   }
 
-  private scheduleFlush(delayMs: number): void {
-    if (this.flushTimer !== undefined || this.closed) return;
-    this.flushTimer = setTimeout(() => {
-      this.flushTimer = undefined;
-      this.flush().catch((error: unknown) => {
-        this.onFlushError(error instanceof Error ? error : new Error(String(error)));
-        this.scheduleFlush(Math.max(this.flushDelayMs, MIN_FLUSH_RETRY_MS));
+  /** Writes the state as it is now; the writes queued so far are answered by this save. */
+  private startSave(file: string): void {
+    const waiting = this.queued;
+    this.queued = undefined;
+    const revision = this.revision;
+    const done = writeFileAtomic(file, this.serialize())
+      .then(
+        () => {
+          this.savedRevision = Math.max(this.savedRevision, revision);
+          this.completedSaves += 1;
+          this.failure = undefined;
+          this.clearRetryTimer();
+        },
+        (error: unknown) => {
+          const cause = error instanceof Error ? error : new Error(String(error));
+          const failure = new StoreError(
+            `the embedded store could not save ${file}: ${cause.message}`,
+            500,
+            'InternalError',
+          );
+          failure.cause = cause;
+          this.failure = failure;
+          this.onSaveError(failure);
+          this.scheduleRetry();
+          throw failure;
+        },
+      )
+      .finally(() => {
+        this.saving = undefined;
+        if (this.queued !== undefined) this.startSave(file);
       });
-    }, delayMs);
+    this.saving = { revision, done };
+    if (waiting !== undefined) done.then(waiting.resolve, waiting.reject);
+    // The writes awaiting it see the failure; nothing else needs to.
+    done.catch(() => undefined);
   }
 
-  private clearFlushTimer(): void {
-    if (this.flushTimer === undefined) return;
-    clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
+  private scheduleRetry(): void {
+    if (this.retryTimer !== undefined || this.closed) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      // A failure is reported through onSaveError and retried from there.
+      this.durable(this.revision).catch(() => undefined);
+    }, this.retryDelayMs);
+    this.retryTimer.unref();
+  }
+
+  private clearRetryTimer(): void {
+    if (this.retryTimer === undefined) return;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
   }
 
   private serialize(): string {
@@ -814,6 +874,22 @@ async function syncDirectory(directory: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+interface Deferred {
+  readonly promise: Promise<void>;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
 }
 
 const isErrnoException = (error: unknown): error is NodeJS.ErrnoException =>
