@@ -6,10 +6,12 @@ import { createServer as createTcpServer, connect, type Server as TcpServer, typ
 import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from '@trpc/client';
 import { EventSource } from 'eventsource';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { rawRequest, watchForCrashes } from '../../test/support/raw-http';
 import { EmbeddedStore } from '../cluster/embedded-store';
 import { seedDemoMesh } from '../demo/seed';
 import { createBff, type Bff } from '../server/bff';
 import { Auth } from './auth';
+import { MAX_API_BATCH, MAX_API_BODY_BYTES } from './handler';
 import type { AppRouter } from './router';
 
 const EDITOR_TOKEN = 'editor-token-0123456789';
@@ -203,4 +205,42 @@ describe('the API over HTTP', () => {
       await proxy.close();
     }
   }, 60_000);
+
+  it('answers odd requests to the API with 4xx errors, never a crash', async () => {
+    const watch = watchForCrashes();
+    try {
+      const port = Number(new URL(url).port);
+      const viewer = `authorization: Bearer ${VIEWER_TOKEN}\r\n`;
+      const raw = (head: string, body = '', options: Parameters<typeof rawRequest>[2] = {}) =>
+        rawRequest(port, `${head}\r\n${viewer}connection: close\r\n\r\n${body}`, options);
+      const post = (path: string, body: string, extra = '') =>
+        raw(
+          `POST /trpc/${path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}${extra}`,
+          body,
+        );
+      // A Host the adapter would have read as a URL with credentials, or with an impossible port.
+      for (const host of ['u:p@h', 'h:99999', '[::1']) {
+        const r = await raw(`GET /trpc/auth.me HTTP/1.1\r\nhost: ${host}`);
+        expect(r.status, host).toBe(200);
+      }
+      expect((await post('replay.run', '{"policy": ')).status).toBe(400);
+      expect((await post('replay.run', '"not an object"')).status).toBe(400);
+      const huge = `{"policy": "${'a'.repeat(MAX_API_BODY_BYTES)}"}`;
+      expect((await post('replay.run', huge)).status).toBe(413);
+      const batch = Array.from({ length: MAX_API_BATCH + 1 }, () => 'auth.me').join(',');
+      expect((await raw(`GET /trpc/${batch}?batch=1 HTTP/1.1\r\nhost: x`)).status).toBe(400);
+      // A body cut off mid-way: the client is gone, nothing to answer, and nothing may break.
+      const cut = await raw(
+        'POST /trpc/replay.run HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 1000',
+        '{"policy": "abc',
+        { cutAfterMs: 50 },
+      );
+      expect(cut.status).toBeNull();
+      await new Promise((r) => setTimeout(r, 100));
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      expect(watch.crashes).toEqual([]);
+    } finally {
+      watch.stop();
+    }
+  });
 });

@@ -16,6 +16,8 @@ export interface RawOptions {
   readonly cutAfterMs?: number;
   /** Give up waiting for the connection to close after this long (default 5 s). */
   readonly timeoutMs?: number;
+  /** Stop reading once the answer's head is in (a stream that never ends, say). */
+  readonly untilHead?: boolean;
 }
 
 /**
@@ -39,7 +41,10 @@ export function rawRequest(
       resolve(parseAnswer(Buffer.concat(chunks).toString('latin1')));
     };
     const timer = setTimeout(finish, options.timeoutMs ?? 5_000);
-    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('data', (c: Buffer) => {
+      chunks.push(c);
+      if (options.untilHead && Buffer.concat(chunks).includes('\r\n\r\n')) finish();
+    });
     socket.on('close', finish);
     socket.on('error', finish);
     socket.write(request);
