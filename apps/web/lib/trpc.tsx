@@ -31,7 +31,8 @@ export function ApiProvider({ children }: { children: ReactNode }) {
         splitLink({
           condition: (op) => op.type === 'subscription',
           true: httpSubscriptionLink({ url: '/trpc' }),
-          false: httpBatchLink({ url: '/trpc' }),
+          // The BFF answers a batch of more than 50 procedures with 400 (MAX_API_BATCH).
+          false: httpBatchLink({ url: '/trpc', maxItems: 50 }),
         }),
       ],
     }),
