@@ -216,6 +216,8 @@ export const policiesRouter = router({
 
   validate: viewerProcedure.input(policyInputSchema).mutation(({ ctx, input }) => {
     const r = evaluate(ctx.deps, input);
+    // The issues name the namespace's metrics, subsets and services: only for those who may see it.
+    if (r.limiter) requireRole(ctx.user, 'viewer', r.limiter.metadata.namespace);
     return { ok: !hasErrors(r.issues), issues: r.issues };
   }),
 
