@@ -6,7 +6,7 @@ import { request, Agent } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EmbeddedStore } from '../cluster/embedded-store';
 import { createBff, type Bff } from '../server/bff';
 import { AuditLog } from './audit';
@@ -137,8 +137,11 @@ describe('failed logins', () => {
     skewMs += 61_000;
     const after = await login('127.0.0.1', TOKEN);
     expect(after.status).toBe(200);
-    const records = failedRecords();
-    expect(records).toHaveLength(1);
+    const records = await vi.waitFor(() => {
+      const r = failedRecords();
+      expect(r).toHaveLength(1);
+      return r;
+    });
     expect(records[0]!.detail).toMatch(
       /^5 failed login\(s\) and 1997 refused unchecked by the limit from 127\.0\.0\.1 in the 60 s from /,
     );
