@@ -153,7 +153,7 @@ async function writePolicy(
             spec: wanted.spec,
           })
         : await deps.store.create(wanted as unknown as KubeObject);
-      const record = deps.audit.record({
+      const record = await deps.audit.record({
         user,
         action,
         kind: SMARTLIMITER_KIND,
@@ -290,7 +290,7 @@ export const policiesRouter = router({
       } catch (e) {
         if (!(e instanceof NotFoundError)) throw e;
       }
-      const record = ctx.deps.audit.record({
+      const record = await ctx.deps.audit.record({
         user: ctx.user.name,
         action: 'delete',
         kind: SMARTLIMITER_KIND,
