@@ -15,6 +15,7 @@ import { AuditLog } from './trpc/audit';
 import { Auth, AuthError } from './trpc/auth';
 import { defaultQueries, queriesFromHandlers, type NamedQuery } from './sources/prometheus';
 import { ConfigError, loadConfig, type BffConfig } from './server/config';
+import { DataDirLockedError, lockDataDir } from './server/data-dir-lock';
 import { redactCredentials } from './server/redact';
 
 /** The cluster the BFF works on: the one KUBECONFIG names, or the embedded store in the data directory. */
@@ -49,6 +50,10 @@ function prometheusQueries(config: BffConfig): NamedQuery[] | undefined {
 async function main(): Promise<void> {
   const config = loadConfig({ env: process.env, homeDir: homedir() });
   const queries = prometheusQueries(config);
+  // Before anything in the data directory is opened: the store, audit log and token file have one writer.
+  mkdirSync(config.dataDir, { recursive: true });
+  const lock = lockDataDir(config.dataDir);
+  process.once('exit', () => lock.release());
   const store = await openStore(config);
   const auth = new Auth({
     dataDir: config.dataDir,
@@ -59,11 +64,12 @@ async function main(): Promise<void> {
           '  Log in to the dashboard with it, or send it as "Authorization: Bearer <token>". Lost it? Delete that file and restart.',
       ),
   });
+  const audit = new AuditLog(join(config.dataDir, 'audit.jsonl'));
   const bff = createBff({
     store,
     mode: config.mode,
     auth,
-    audit: new AuditLog(join(config.dataDir, 'audit.jsonl')),
+    audit,
     allowedOrigins: config.allowedOrigins,
     rls: config.rls,
     governor: {
@@ -112,13 +118,15 @@ async function main(): Promise<void> {
     }
     stopping = true;
     console.log(`governor bff: ${signal}, finishing open requests`);
-    Promise.all([server.close(), bff.stop().then(() => store.close())]).then(
-      () => process.exit(0),
-      (error: unknown) => {
-        console.error('governor bff: shutdown failed:', error);
-        process.exit(1);
-      },
-    );
+    Promise.all([server.close(), bff.stop().then(() => store.close())])
+      .then(() => audit.close())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          console.error('governor bff: shutdown failed:', error);
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
@@ -130,7 +138,8 @@ main().catch((error: unknown) => {
 });
 
 function describeStartupError(error: unknown): string {
-  if (error instanceof ConfigError || error instanceof AuthError) return error.message;
+  if (error instanceof ConfigError || error instanceof AuthError || error instanceof DataDirLockedError)
+    return error.message;
   if (isErrnoException(error) && error.code === 'EADDRINUSE') {
     return `${error.message}: another process already listens there. Stop it, or choose another port with BFF_PORT.`;
   }
