@@ -91,8 +91,17 @@ export function createApi(options: ApiOptions, events: Feed<ApiEvent> = new Feed
   const { governor } = options;
   const mesh = governor.mesh;
   const rls = options.rls;
+  const services = governor.controlPlane.informers.services;
   const decisions =
-    mesh || rls ? new DecisionStream((id) => mesh?.simulator.ruleById(id) ?? rls?.ruleById(id)) : null;
+    mesh || rls
+      ? new DecisionStream(
+          (id) => mesh?.simulator.ruleById(id) ?? rls?.ruleById(id),
+          (namespace, name) => {
+            const s = services.get(namespace, name);
+            return s ? { namespace: s.metadata.namespace ?? 'default', name: s.metadata.name } : undefined;
+          },
+        )
+      : null;
   const history =
     mesh && options.prometheusUrl === undefined
       ? new MeshHistory(

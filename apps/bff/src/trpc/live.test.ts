@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { MeshDecision } from '../simulator';
-import { DecisionStream } from './live';
+import { capLength, DecisionStream, UNMATCHED, type KnownService } from './live';
 
 const decision = (
   t: number,
@@ -17,9 +17,15 @@ const decision = (
   remaining: null,
 });
 
+/** The services of namespace `default` the mesh knows, as the informers answer. */
+const known =
+  (names: readonly string[]): KnownService =>
+  (namespace, name) =>
+    namespace === 'default' && names.includes(name) ? { namespace: 'default', name } : undefined;
+
 describe('DecisionStream', () => {
   it('counts late decisions in their own second and publishes each second once, in order, when it is over', () => {
-    const stream = new DecisionStream(() => undefined);
+    const stream = new DecisionStream(() => undefined, known(['productpage', 'ratings']));
     // A tick straddling a second: the caller's requests first, then the calls they made, a little earlier.
     stream.onDecision(decision(10_980, 'productpage'));
     stream.onDecision(decision(11_020, 'productpage'));
@@ -40,5 +46,25 @@ describe('DecisionStream', () => {
     ]);
     // Every decision is in the raw feed.
     expect(stream.recent.since(0)).toHaveLength(6);
+  });
+});
+
+describe('DecisionStream and what callers choose', () => {
+  it('counts decisions for services it does not know and no rule in one row, and caps what it shows', () => {
+    const stream = new DecisionStream(() => undefined, known(['reviews']));
+    for (let i = 0; i < 1000; i++) {
+      stream.onDecision({ ...decision(5_000 + i, `fake-${i}`), user: 'u'.repeat(10_000), pod: `p-${i}` });
+      stream.onDecision(decision(5_000 + i, 'reviews'));
+    }
+    stream.flushUntil(10_000);
+    const [second] = stream.seconds.since(0).map((f) => f.item);
+    expect(second!.rows.map((r) => [r.namespace, r.service, r.allowed])).toEqual([
+      [UNMATCHED.namespace, UNMATCHED.service, 1000],
+      ['default', 'reviews', 1000],
+    ]);
+    const raw = stream.recent.since(0).map((f) => f.item);
+    expect(new Set(raw.map((d) => d.service))).toEqual(new Set([UNMATCHED.service, 'reviews']));
+    expect(Math.max(...raw.map((d) => d.user.length))).toBe(256);
+    expect(capLength('x'.repeat(300))).toMatch(/^x{255}…$/);
   });
 });

@@ -32,6 +32,26 @@ export interface RawDecision extends MeshDecision {
   readonly set: string | null;
 }
 
+/**
+ * The service decisions are counted under when they name no service the mesh knows and match no rule:
+ * one row, whatever the caller put in its descriptors, so that callers cannot add rows (or services).
+ */
+export const UNMATCHED = { namespace: '', service: '(unmatched)' } as const;
+
+/** Longest caller-given text kept or shown (a pod or user name in a raw decision). */
+export const MAX_VALUE_LENGTH = 256;
+
+/** `s` cut to `max` characters, ending in `…` when cut. */
+export function capLength(s: string, max = MAX_VALUE_LENGTH): string {
+  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
+}
+
+/** A service the mesh knows (from the informers), with its own name strings, or undefined. */
+export type KnownService = (
+  namespace: string,
+  name: string,
+) => { namespace: string; name: string } | undefined;
+
 /** One second's aggregate rows being counted, by service and rule. */
 type SecondRows = Map<string, { row: Omit<AggregateRow, 'quota'>; counts: [number, number, number] }>;
 
@@ -53,30 +73,53 @@ export class DecisionStream {
   /** When the earliest open second ends (ms); Infinity when none is open. */
   private dueAt = Number.POSITIVE_INFINITY;
 
-  constructor(private readonly ruleOf: (id: string) => RenderedRule | undefined) {}
+  /**
+   * `ruleOf` finds the rendered rule of a decision; `knownService` the service it names, if the mesh has
+   * it. Rows are keyed by those alone (a known service, or the rule's SmartLimiter, or {@link UNMATCHED}),
+   * never by what a caller sent: a second holds at most a row per service and rule, plus one.
+   */
+  constructor(
+    private readonly ruleOf: (id: string) => RenderedRule | undefined,
+    private readonly knownService: KnownService,
+  ) {}
 
   readonly onDecision = (d: MeshDecision): void => {
     const second = Math.floor(d.t / 1000);
     const rule = d.ruleId !== null ? this.ruleOf(d.ruleId) : undefined;
     const policy = rule ? `${rule.namespace}/${rule.limiter}` : null;
-    this.recent.publish({ ...d, policy, set: rule?.set ?? null });
+    // The mesh's (or the rule's) own strings: a caller's would keep its whole request alive in the feeds.
+    const known = this.knownService(d.namespace, d.service);
+    const namespace = known ? known.namespace : rule ? rule.namespace : UNMATCHED.namespace;
+    const service = known ? known.name : rule ? rule.limiter : UNMATCHED.service;
+    // The engine's rule id: from the rule set, not the request.
+    const ruleId = d.ruleId;
+    this.recent.publish({
+      ...d,
+      namespace,
+      service,
+      pod: capLength(d.pod),
+      user: capLength(d.user),
+      ruleId,
+      policy,
+      set: rule?.set ?? null,
+    });
     if (second > this.published) {
       let rows = this.open.get(second);
       if (!rows) {
         this.open.set(second, (rows = new Map()));
         this.dueAt = Math.min(this.dueAt, (second + 1) * 1000);
       }
-      const key = `${d.namespace}/${d.service}\u0000${d.ruleId ?? ''}`;
+      const key = `${namespace}/${service}\u0000${ruleId ?? ''}`;
       let entry = rows.get(key);
       if (!entry) {
         entry = {
           row: {
-            namespace: d.namespace,
-            service: d.service,
+            namespace,
+            service,
             policy,
             set: rule?.set ?? null,
             descriptor: rule?.index ?? null,
-            ruleId: d.ruleId,
+            ruleId,
             allowed: 0,
             limited: 0,
             shadow: 0,
