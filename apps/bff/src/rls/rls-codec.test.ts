@@ -11,7 +11,9 @@ import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
   decodeRateLimitRequest,
   encodeRateLimitResponse,
+  DEFAULT_RLS_REQUEST_LIMITS,
   RlsDecodeError,
+  RlsLimitError,
   type RlsDescriptorStatus,
   type RlsRequest,
   type RlsResponse,
@@ -588,6 +590,89 @@ describe('decodeRateLimitRequest: malformed input throws RlsDecodeError', () => 
         }
       }),
       { numRuns: 2000 },
+    );
+  });
+});
+
+describe('decodeRateLimitRequest: limits', () => {
+  const entry = (k: string, v: string) => lenField(1, [...stringField(1, k), ...stringField(2, v)]);
+  const descriptor = (...entries: number[][]) => lenField(2, entries.flat());
+  const { maxDescriptors, maxEntries, maxKeyBytes, maxValueBytes } = DEFAULT_RLS_REQUEST_LIMITS;
+
+  it('decodes a request at every limit', () => {
+    const full = bytes(
+      stringField(1, 'governor'),
+      ...Array.from({ length: maxDescriptors - 1 }, () => descriptor(entry('k', 'v'))),
+      descriptor(
+        ...Array.from({ length: maxEntries }, () =>
+          entry('k'.repeat(maxKeyBytes), 'é'.repeat(maxValueBytes / 2)),
+        ),
+      ),
+    );
+    const r = decodeRateLimitRequest(full);
+    expect(r.descriptors).toHaveLength(maxDescriptors);
+    expect(r.descriptors.at(-1)!.entries).toHaveLength(maxEntries);
+    expect(r.descriptors.at(-1)!.entries[0]!.value).toBe('é'.repeat(maxValueBytes / 2));
+  });
+
+  it('refuses one descriptor, entry, key byte or value byte too many with RlsLimitError, saying which', () => {
+    const cases: [Buffer, RegExp][] = [
+      [bytes(...Array.from({ length: maxDescriptors + 1 }, () => descriptor())), /more than 64 descriptors/],
+      [
+        bytes(descriptor(...Array.from({ length: maxEntries + 1 }, () => entry('k', 'v')))),
+        /more than 32 entries/,
+      ],
+      [bytes(descriptor(entry('k'.repeat(maxKeyBytes + 1), 'v'))), /key longer than 256 bytes/],
+      // Counted in bytes: 513 two-byte characters are 1,026 bytes.
+      [bytes(descriptor(entry('k', 'é'.repeat(maxValueBytes / 2 + 1)))), /value longer than 1024 bytes/],
+    ];
+    for (const [wire, message] of cases) {
+      let error: unknown;
+      try {
+        decodeRateLimitRequest(wire);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(RlsLimitError);
+      // Still a decode error for callers that only know that one.
+      expect(error).toBeInstanceOf(RlsDecodeError);
+      expect((error as Error).message).toMatch(message);
+    }
+  });
+
+  it('stops at the first descriptor too many: what follows is never read', () => {
+    // Malformed bytes after the 65th descriptor: reading on would report them instead.
+    const wire = bytes(...Array.from({ length: maxDescriptors + 1 }, () => descriptor()), [0x0a, 0x7f]);
+    expect(() => decodeRateLimitRequest(wire)).toThrow(RlsLimitError);
+    // Two million empty descriptors (4 MB) are refused at the 65th.
+    const huge = Buffer.alloc(4_000_000);
+    for (let i = 0; i < huge.length; i += 2) huge[i] = 0x12;
+    expect(() => decodeRateLimitRequest(huge)).toThrow(
+      /more than 64 descriptors at|more than 64 descriptors/,
+    );
+    // And an over-long value is refused before its (malformed) bytes are looked at.
+    const value = bytes(
+      descriptor(lenField(1, [...key(2, 2), ...varint(5000), ...new Array<number>(5000).fill(0xff)])),
+    );
+    expect(() => decodeRateLimitRequest(value)).toThrow(RlsLimitError);
+  });
+
+  it('takes other limits', () => {
+    const limits = { maxDescriptors: 2, maxEntries: 1, maxKeyBytes: 3, maxValueBytes: 4 };
+    expect(
+      decodeRateLimitRequest(bytes(descriptor(entry('abc', 'defg')), descriptor()), limits).descriptors,
+    ).toHaveLength(2);
+    expect(() => decodeRateLimitRequest(bytes(descriptor(), descriptor(), descriptor()), limits)).toThrow(
+      RlsLimitError,
+    );
+    expect(() => decodeRateLimitRequest(bytes(descriptor(entry('a', 'b'), entry('a', 'b'))), limits)).toThrow(
+      RlsLimitError,
+    );
+    expect(() => decodeRateLimitRequest(bytes(descriptor(entry('abcd', 'b'))), limits)).toThrow(
+      RlsLimitError,
+    );
+    expect(() => decodeRateLimitRequest(bytes(descriptor(entry('a', 'bcdef'))), limits)).toThrow(
+      RlsLimitError,
     );
   });
 });

@@ -26,7 +26,9 @@
  * - strings are UTF-8; malformed sequences become U+FFFD, as protobufjs (through Node's decoder) does.
  * Anything that is not well-formed protobuf throws `RlsDecodeError`: truncated input, a length running past
  * the end of its enclosing message, a varint longer than 10 bytes, field number 0, and wire types 3/4
- * (groups, which proto3 never produces) and 6/7 (undefined).
+ * (groups, which proto3 never produces) and 6/7 (undefined). A request beyond the `RlsRequestLimits`
+ * (descriptors, entries per descriptor, key and value bytes) throws `RlsLimitError` when the first field
+ * too many or too long is met, so a message of millions of empty descriptors costs no more than the limit.
  *
  * Encoding follows proto3: a scalar field equal to its default (0, '', enum value 0) is left out, while a
  * present sub-message is written even when empty (its presence means something). Sizes are computed first,
@@ -91,6 +93,34 @@ export interface RlsResponse {
 export class RlsDecodeError extends Error {
   override name = 'RlsDecodeError';
 }
+
+/** A well-formed request beyond one of the {@link RlsRequestLimits}. */
+export class RlsLimitError extends RlsDecodeError {
+  override name = 'RlsLimitError';
+}
+
+/**
+ * How much one request may ask for. Envoy sends one descriptor per rate-limit action (a handful) with an
+ * entry per key; the caps keep a request's cost (objects decoded, counters touched, decisions made) in
+ * proportion to what a sidecar sends, whatever fits in the message size.
+ */
+export interface RlsRequestLimits {
+  /** Descriptors per request. */
+  readonly maxDescriptors: number;
+  /** Entries per descriptor. */
+  readonly maxEntries: number;
+  /** Bytes of an entry's key (UTF-8). */
+  readonly maxKeyBytes: number;
+  /** Bytes of an entry's value (UTF-8). */
+  readonly maxValueBytes: number;
+}
+
+export const DEFAULT_RLS_REQUEST_LIMITS: RlsRequestLimits = Object.freeze({
+  maxDescriptors: 64,
+  maxEntries: 32,
+  maxKeyBytes: 256,
+  maxValueBytes: 1024,
+});
 
 // ---------------------------------------------------------------------------------------------------------
 // Wire format constants.
@@ -226,6 +256,15 @@ class Reader {
     return utf8(this.buf, start, stop);
   }
 
+  /** A string of at most `max` bytes: longer ones are refused before they are decoded. */
+  boundedString(end: number, max: number, what: string): string {
+    const stop = this.lengthEnd(end);
+    const start = this.pos;
+    if (stop - start > max) throw new RlsLimitError(`RateLimitRequest: ${what} longer than ${max} bytes`);
+    this.pos = stop;
+    return utf8(this.buf, start, stop);
+  }
+
   /** Skips a field this codec does not read, whatever its (valid) wire type. */
   skip(t: number, end: number): void {
     switch (t & 7) {
@@ -274,25 +313,27 @@ function utf8(buf: Buffer, start: number, end: number): string {
   return buf.toString('utf8', start, end);
 }
 
-function readEntry(r: Reader, end: number): RlsEntry {
+function readEntry(r: Reader, end: number, limits: RlsRequestLimits): RlsEntry {
   let key = '';
   let value = '';
   while (r.pos < end) {
     const t = r.tag(end);
-    if (t === ENTRY_KEY) key = r.string(end);
-    else if (t === ENTRY_VALUE) value = r.string(end);
+    if (t === ENTRY_KEY) key = r.boundedString(end, limits.maxKeyBytes, 'a descriptor key');
+    else if (t === ENTRY_VALUE) value = r.boundedString(end, limits.maxValueBytes, 'a descriptor value');
     else r.skip(t, end);
   }
   return { key, value };
 }
 
-function readDescriptor(r: Reader, end: number): RlsDescriptor {
+function readDescriptor(r: Reader, end: number, limits: RlsRequestLimits): RlsDescriptor {
   const entries: RlsEntry[] = [];
   while (r.pos < end) {
     const t = r.tag(end);
     if (t === DESC_ENTRIES) {
+      if (entries.length === limits.maxEntries)
+        throw new RlsLimitError(`RateLimitRequest: more than ${limits.maxEntries} entries in a descriptor`);
       const stop = r.lengthEnd(end);
-      entries.push(readEntry(r, stop));
+      entries.push(readEntry(r, stop, limits));
     } else r.skip(t, end);
   }
   return { entries };
@@ -300,9 +341,13 @@ function readDescriptor(r: Reader, end: number): RlsDescriptor {
 
 /**
  * Decodes a serialized `RateLimitRequest` (domain = 1, descriptors = 2 {entries = 1 {key = 1, value = 2}},
- * hits_addend = 3). Throws `RlsDecodeError` when the bytes are not well-formed protobuf.
+ * hits_addend = 3). Throws `RlsDecodeError` when the bytes are not well-formed protobuf, and its subclass
+ * `RlsLimitError` as soon as the request goes beyond one of `limits` (before decoding any more of it).
  */
-export function decodeRateLimitRequest(bytes: Uint8Array): RlsRequest {
+export function decodeRateLimitRequest(
+  bytes: Uint8Array,
+  limits: RlsRequestLimits = DEFAULT_RLS_REQUEST_LIMITS,
+): RlsRequest {
   // A Buffer view of the same memory (no copy), for Node's UTF-8 decoder.
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const r = new Reader(buf);
@@ -313,8 +358,10 @@ export function decodeRateLimitRequest(bytes: Uint8Array): RlsRequest {
   while (r.pos < end) {
     const t = r.tag(end);
     if (t === REQ_DESCRIPTORS) {
+      if (descriptors.length === limits.maxDescriptors)
+        throw new RlsLimitError(`RateLimitRequest: more than ${limits.maxDescriptors} descriptors`);
       const stop = r.lengthEnd(end);
-      descriptors.push(readDescriptor(r, stop));
+      descriptors.push(readDescriptor(r, stop, limits));
     } else if (t === REQ_DOMAIN) domain = r.string(end);
     else if (t === REQ_HITS_ADDEND) hitsAddend = r.varint(end);
     else r.skip(t, end);
