@@ -1,23 +1,22 @@
 /**
- * A unary-only gRPC server on Governor's own HTTP/2 connection (`h2-connection.ts`, straight on TCP): the
- * wire protocol of gRPC over HTTP/2 (a length-prefixed message each way, the status in trailers) without a
- * general framework's per-call machinery (interceptors, metadata objects, deadline timers, stream
- * wrappers, an HTTP/2 stream object per call). The rate-limit service is
- * one unary method called for every request that crosses a sidecar, so what each call costs in CPU and
- * garbage is what its latency and throughput are made of.
+ * A unary-only gRPC server on Node's own HTTP/2 (`node:http2`, nghttp2 underneath), over cleartext with
+ * prior knowledge, as Envoy and gRPC clients connect to a rate-limit service. nghttp2 does the parsing,
+ * flow control and the protocol's flood protections (CONTINUATION, rapid reset, PING and SETTINGS floods);
+ * this file adds gRPC's framing and status codes, and the limits a server open to every sidecar needs:
+ * connections per process, time to the first call, idle time, time to receive a request, and how many
+ * request bytes may wait in memory per connection and in all.
  *
  * What it does not do (the rate-limit API needs none of it): streaming methods, compressed messages
  * (answered UNIMPLEMENTED: clients compress only when the server advertises an encoding, and this one
  * advertises none), deadlines (`grpc-timeout` is the client's to enforce; an answer takes a Redis round trip).
  */
-import net from 'node:net';
-import { H2Connection, type H2ConnectionLimits, type H2Handler, type H2Stream } from './h2-connection';
-import { encodeIndexedField, encodeLiteralField } from './hpack';
+import http2 from 'node:http2';
 
 /** gRPC status codes used here. */
 export const GrpcStatus = {
   OK: 0,
   INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
   RESOURCE_EXHAUSTED: 8,
   UNIMPLEMENTED: 12,
   INTERNAL: 13,
@@ -27,6 +26,7 @@ export const GrpcStatus = {
 /** One unary method: its HTTP/2 path (`/package.Service/Method`), codec and handler. */
 export interface UnaryMethod<Req, Res> {
   readonly path: string;
+  /** May throw a {@link GrpcError} to answer with its status; anything else thrown is INTERNAL. */
   readonly decode: (message: Buffer) => Req;
   readonly encode: (response: Res) => Buffer;
   readonly handle: (request: Req) => Promise<Res>;
@@ -43,11 +43,49 @@ export class GrpcError extends Error {
 }
 
 export interface UnaryServerOptions {
-  /** Largest request message accepted (RESOURCE_EXHAUSTED beyond). Default 4 MiB, as gRPC's default. */
+  /** Largest request message accepted (RESOURCE_EXHAUSTED beyond). Default 64 KiB. */
   readonly maxMessageBytes?: number;
-  /** Calls one connection may have in progress at once (more are refused, and clients retry). Default 1,000. */
+  /** Calls one connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). Default 256. */
   readonly maxConcurrentStreams?: number;
+  /** Largest request header list, uncompressed (SETTINGS_MAX_HEADER_LIST_SIZE). Default 64 KiB. */
+  readonly maxHeaderListBytes?: number;
+  /** Memory nghttp2 may hold for one connection (buffered frames, header tables), in MiB. Default 4. */
+  readonly maxSessionMemoryMiB?: number;
+  /** Connections open at once; more are closed as they arrive. Default 2,048. */
+  readonly maxConnections?: number;
+  /** A connection that has not sent a complete call's headers this long after connecting is closed. Default 10 s. */
+  readonly firstCallTimeoutMs?: number;
+  /** A connection with no call open and none started this long is sent GOAWAY. Default 5 minutes. */
+  readonly idleTimeoutMs?: number;
+  /** A call whose request has not fully arrived this long after its headers fails DEADLINE_EXCEEDED. Default 10 s. */
+  readonly requestTimeoutMs?: number;
+  /** Request bytes one connection may hold for calls still arriving (RESOURCE_EXHAUSTED beyond). Default 1 MiB. */
+  readonly maxBufferedBytesPerConnection?: number;
+  /** Request bytes all connections together may hold for calls still arriving. Default 32 MiB. */
+  readonly maxBufferedBytes?: number;
+  /** PINGs this server sent that may await their ACK (nghttp2's option). Default 10. */
+  readonly maxOutstandingPings?: number;
+  /** Entries one SETTINGS frame may carry. Default 32. */
+  readonly maxSettings?: number;
 }
+
+/** The limits in force, every option resolved. */
+export type UnaryServerLimits = Required<UnaryServerOptions>;
+
+export const DEFAULT_UNARY_SERVER_LIMITS: UnaryServerLimits = Object.freeze({
+  maxMessageBytes: 64 * 1024,
+  maxConcurrentStreams: 256,
+  maxHeaderListBytes: 64 * 1024,
+  maxSessionMemoryMiB: 4,
+  maxConnections: 2048,
+  firstCallTimeoutMs: 10_000,
+  idleTimeoutMs: 300_000,
+  requestTimeoutMs: 10_000,
+  maxBufferedBytesPerConnection: 1024 * 1024,
+  maxBufferedBytes: 32 * 1024 * 1024,
+  maxOutstandingPings: 10,
+  maxSettings: 32,
+});
 
 /** grpc-message is percent-encoded (the gRPC spec): printable ASCII except `%` goes as it is. */
 export function encodeGrpcMessage(message: string): string {
@@ -56,60 +94,103 @@ export function encodeGrpcMessage(message: string): string {
   );
 }
 
-/**
- * The header block of every answer: `:status: 200` (static index 8) and the gRPC content type, with no
- * dynamic-table state, so the same octets serve every call on every connection.
- */
-const RESPONSE_HEADERS = Buffer.concat([
-  encodeIndexedField(8),
-  encodeLiteralField('content-type', 'application/grpc'),
-]);
-
-/** A trailers-only answer's header block: the status in the one HEADERS frame that ends the stream. */
-function trailersOnly(code: number, message: string): Buffer {
-  return Buffer.concat([
-    RESPONSE_HEADERS,
-    encodeLiteralField('grpc-status', String(code)),
-    encodeLiteralField('grpc-message', encodeGrpcMessage(message)),
-  ]);
-}
-
 const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
-const OK_TRAILERS = encodeLiteralField('grpc-status', '0');
-/** `:status: 415` (the name from the static table, the value literal). */
-const UNSUPPORTED_MEDIA_TYPE = encodeLiteralField(':status', '415');
+const { NGHTTP2_NO_ERROR, NGHTTP2_CANCEL } = http2.constants;
+
+const RESPONSE_HEADERS: http2.OutgoingHttpHeaders = { ':status': 200, 'content-type': 'application/grpc' };
+const OK_TRAILERS: http2.OutgoingHttpHeaders = { 'grpc-status': '0' };
+const UNSUPPORTED_MEDIA_TYPE: http2.OutgoingHttpHeaders = {
+  ':status': 415,
+  'content-type': 'text/plain; charset=utf-8',
+};
+const UNSUPPORTED_MEDIA_TYPE_BODY = Buffer.from('a gRPC service: requests must be application/grpc\n');
+
+/** What the server keeps per connection. */
+interface Session {
+  readonly h2: http2.ServerHttp2Session;
+  readonly connectedAt: number;
+  /** When a call last started or ended (0: none yet). */
+  lastCallAt: number;
+  /** Calls whose stream is still open. */
+  open: number;
+  /** Request bytes held for this connection's calls still arriving. */
+  buffered: number;
+  /** Calls whose request is still arriving, for the request timeout. */
+  readonly arriving: Set<Call>;
+}
+
+/** One call in progress: its request's bytes as they arrive. */
+interface Call {
+  readonly server: UnaryGrpcServer;
+  readonly stream: CallStream;
+  readonly session: Session;
+  /** The method called, or null when the call is refused once its request has arrived. */
+  readonly method: UnaryMethod<unknown, unknown> | null;
+  /** The answer to a refused call. */
+  readonly refusal: http2.OutgoingHttpHeaders | null;
+  readonly startedAt: number;
+  /** The first chunk (usually the whole message), then any further ones. */
+  first: Buffer | null;
+  rest: Buffer[] | null;
+  bytes: number;
+  /** Answered (or refused) already: what still arrives is dropped. */
+  done: boolean;
+}
+
+const kCall = Symbol('call');
+type CallStream = http2.ServerHttp2Stream & { [kCall]?: Call };
+
+// Stream listeners shared by every call (the call hangs off the stream), so a call allocates no closures.
+function onData(this: CallStream, chunk: Buffer): void {
+  const call = this[kCall]!;
+  if (!call.done) call.server.receive(call, chunk);
+}
+function onEnd(this: CallStream): void {
+  const call = this[kCall]!;
+  if (!call.done) call.server.complete(call);
+}
+function onClose(this: CallStream): void {
+  const call = this[kCall];
+  if (call) call.server.closed(call);
+}
+function sendOkTrailers(this: http2.ServerHttp2Stream): void {
+  this.sendTrailers(OK_TRAILERS);
+}
+/** Stream errors (a reset, a peer gone) end that call only; `close` follows and does the accounting. */
+function ignore(): void {}
 
 export class UnaryGrpcServer {
+  readonly limits: UnaryServerLimits;
   private readonly methods = new Map<string, UnaryMethod<unknown, unknown>>();
-  private readonly maxMessageBytes: number;
-  private readonly server: net.Server;
-  private readonly connections = new Set<H2Connection>();
-  private readonly limits: H2ConnectionLimits;
-  private readonly handler: H2Handler = {
-    onHeaders: (stream, connection) => this.onHeaders(stream, connection),
-    onRequest: (stream, body, connection) => this.call(stream, connection, body),
-    onTooLarge: (stream, connection) =>
-      this.fail(
-        connection,
-        stream,
-        GrpcStatus.RESOURCE_EXHAUSTED,
-        `request larger than ${this.maxMessageBytes} bytes`,
-      ),
-  };
+  private readonly server: http2.Http2Server;
+  private readonly sessions = new Map<http2.Http2Session, Session>();
+  private buffered = 0;
+  private sweeper: NodeJS.Timeout | null = null;
+  private closing = false;
 
   constructor(options: UnaryServerOptions = {}) {
-    this.maxMessageBytes = options.maxMessageBytes ?? 4 * 1024 * 1024;
-    this.limits = {
-      maxConcurrentStreams: options.maxConcurrentStreams ?? 1000,
-      // As Node's HTTP/2 default: room for tracing and authentication headers a sidecar may add.
-      maxHeaderListSize: 65_535,
-    };
-    this.server = net.createServer({ noDelay: true }, (socket) => {
-      const connection = new H2Connection(socket, this.handler, this.limits);
-      this.connections.add(connection);
-      socket.once('close', () => this.connections.delete(connection));
+    const limits = { ...DEFAULT_UNARY_SERVER_LIMITS };
+    for (const [name, value] of Object.entries(options) as [keyof UnaryServerLimits, number][]) {
+      if (value === undefined) continue;
+      if (!(Number.isFinite(value) && value > 0))
+        throw new RangeError(`${name} must be a positive number, got ${value}`);
+      limits[name] = value;
+    }
+    this.limits = Object.freeze(limits);
+    this.server = http2.createServer({
+      maxSessionMemory: limits.maxSessionMemoryMiB,
+      maxOutstandingPings: limits.maxOutstandingPings,
+      maxSettings: limits.maxSettings,
+      settings: {
+        maxConcurrentStreams: limits.maxConcurrentStreams,
+        maxHeaderListSize: limits.maxHeaderListBytes,
+        enablePush: false,
+      },
     });
+    this.server.maxConnections = limits.maxConnections;
+    this.server.on('session', (h2) => this.onSession(h2));
+    this.server.on('stream', (stream, headers) => this.onStream(stream as CallStream, headers));
   }
 
   /** Serves a method (before {@link listen}). */
@@ -125,10 +206,26 @@ export class UnaryGrpcServer {
       this.server.once('error', onError);
       this.server.listen(port, host, () => {
         this.server.off('error', onError);
+        const every = Math.max(
+          10,
+          Math.min(
+            1000,
+            this.limits.firstCallTimeoutMs / 4,
+            this.limits.idleTimeoutMs / 4,
+            this.limits.requestTimeoutMs / 4,
+          ),
+        );
+        this.sweeper = setInterval(() => this.sweep(), every);
+        this.sweeper.unref();
         const address = this.server.address();
         resolve(typeof address === 'object' && address !== null ? address.port : port);
       });
     });
+  }
+
+  /** Connections open now. */
+  get connections(): number {
+    return this.sessions.size;
   }
 
   /**
@@ -137,50 +234,171 @@ export class UnaryGrpcServer {
    */
   async close(graceMs = 1000): Promise<void> {
     if (!this.server.listening) return;
+    this.closing = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const session of this.sessions.values()) session.h2.close();
     const timer = setTimeout(() => {
-      for (const connection of this.connections) connection.destroy();
+      for (const session of this.sessions.values()) session.h2.destroy();
     }, graceMs);
     timer.unref();
-    await Promise.all([...this.connections].map((c) => c.shutdown()));
     await closed;
     clearTimeout(timer);
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = null;
   }
 
-  private onHeaders(stream: H2Stream, connection: H2Connection): number {
-    if (!stream.contentType.startsWith('application/grpc')) {
+  private onSession(h2: http2.ServerHttp2Session): void {
+    const session: Session = {
+      h2,
+      connectedAt: performance.now(),
+      lastCallAt: 0,
+      open: 0,
+      buffered: 0,
+      arriving: new Set(),
+    };
+    this.sessions.set(h2, session);
+    h2.on('error', ignore);
+    h2.once('close', () => {
+      this.sessions.delete(h2);
+      for (const call of session.arriving) this.release(call);
+    });
+    if (this.closing) h2.close();
+  }
+
+  /** Closes connections that have overstayed, and fails calls whose request is too slow in coming. */
+  private sweep(): void {
+    const now = performance.now();
+    const { firstCallTimeoutMs, idleTimeoutMs, requestTimeoutMs } = this.limits;
+    for (const session of this.sessions.values()) {
+      if (session.lastCallAt === 0) {
+        // Never a complete call: a slow or partial preface, or headers trickled in.
+        if (now - session.connectedAt > firstCallTimeoutMs) session.h2.destroy();
+        continue;
+      }
+      if (session.open === 0) {
+        if (now - session.lastCallAt > idleTimeoutMs) {
+          if (session.h2.closed) session.h2.destroy();
+          else session.h2.close();
+        }
+        continue;
+      }
+      for (const call of session.arriving) {
+        if (now - call.startedAt > requestTimeoutMs)
+          this.refuse(call, GrpcStatus.DEADLINE_EXCEEDED, 'the request did not arrive in time');
+      }
+    }
+  }
+
+  private onStream(stream: CallStream, headers: http2.IncomingHttpHeaders): void {
+    stream.on('error', ignore);
+    const session = this.sessions.get(stream.session!);
+    if (!session) {
+      stream.close(NGHTTP2_CANCEL);
+      return;
+    }
+    session.lastCallAt = performance.now();
+    // A call that is refused is still read to its end (and dropped), as a server without this method would:
+    // the peer's stream stays in the states it expects.
+    let method: UnaryMethod<unknown, unknown> | null = null;
+    let refusal: http2.OutgoingHttpHeaders | null = null;
+    const contentType = headers['content-type'];
+    const path = headers[':path'];
+    if (typeof contentType !== 'string' || !contentType.startsWith('application/grpc'))
       // Not gRPC at all: the spec's answer is HTTP 415.
-      connection.respondHeadersOnly(stream, UNSUPPORTED_MEDIA_TYPE);
-      return -1;
-    }
-    if (stream.method !== 'POST' || !this.methods.has(stream.path)) {
-      this.fail(connection, stream, GrpcStatus.UNIMPLEMENTED, `unknown method ${stream.path}`);
-      return -1;
-    }
-    return this.maxMessageBytes + 5;
+      refusal = UNSUPPORTED_MEDIA_TYPE;
+    else if (
+      headers[':method'] !== 'POST' ||
+      path === undefined ||
+      !(method = this.methods.get(path) ?? null)
+    )
+      refusal = trailersOnly(GrpcStatus.UNIMPLEMENTED, `unknown method ${path}`);
+    const call: Call = {
+      server: this,
+      stream,
+      session,
+      method,
+      refusal,
+      startedAt: session.lastCallAt,
+      first: null,
+      rest: null,
+      bytes: 0,
+      done: false,
+    };
+    stream[kCall] = call;
+    session.open++;
+    session.arriving.add(call);
+    stream.on('data', onData);
+    stream.on('end', onEnd);
+    stream.on('close', onClose);
   }
 
-  private call(stream: H2Stream, connection: H2Connection, body: Buffer): void {
-    const method = this.methods.get(stream.path)!;
-    if (body.length < 5) {
-      this.fail(connection, stream, GrpcStatus.INTERNAL, 'no request message');
+  /** A chunk of a call's request. */
+  receive(call: Call, chunk: Buffer): void {
+    const n = chunk.length;
+    if (call.refusal !== null) {
+      call.bytes += n;
+      if (call.bytes > this.limits.maxMessageBytes + 5) {
+        this.release(call);
+        this.answerEarly(call.stream, call.refusal);
+      }
       return;
     }
-    const length = body.readUInt32BE(1);
-    if (body.length !== 5 + length) {
-      this.fail(connection, stream, GrpcStatus.INTERNAL, 'a unary call takes exactly one request message');
+    if (call.bytes + n > this.limits.maxMessageBytes + 5) {
+      this.refuse(
+        call,
+        GrpcStatus.RESOURCE_EXHAUSTED,
+        `request larger than ${this.limits.maxMessageBytes} bytes`,
+      );
       return;
     }
-    if (body[0] !== 0) {
-      this.fail(connection, stream, GrpcStatus.UNIMPLEMENTED, 'compressed messages are not supported');
+    const session = call.session;
+    if (
+      session.buffered + n > this.limits.maxBufferedBytesPerConnection ||
+      this.buffered + n > this.limits.maxBufferedBytes
+    ) {
+      this.refuse(call, GrpcStatus.RESOURCE_EXHAUSTED, 'too many request bytes waiting; try again');
       return;
     }
+    session.buffered += n;
+    this.buffered += n;
+    call.bytes += n;
+    if (call.first === null) call.first = chunk;
+    else (call.rest ??= []).push(chunk);
+  }
+
+  /** The call's request has arrived in full. */
+  complete(call: Call): void {
+    const stream = call.stream;
+    if (call.refusal !== null) {
+      this.release(call);
+      if (stream.headersSent || stream.destroyed) return;
+      if (call.refusal === UNSUPPORTED_MEDIA_TYPE) {
+        stream.respond(UNSUPPORTED_MEDIA_TYPE);
+        stream.end(UNSUPPORTED_MEDIA_TYPE_BODY);
+      } else stream.respond(call.refusal, { endStream: true });
+      return;
+    }
+    const body =
+      call.rest === null
+        ? (call.first ?? Buffer.alloc(0))
+        : Buffer.concat([call.first!, ...call.rest], call.bytes);
+    this.release(call);
+    if (body.length < 5) return this.fail(stream, GrpcStatus.INTERNAL, 'no request message');
+    if (body.length !== 5 + body.readUInt32BE(1))
+      return this.fail(stream, GrpcStatus.INTERNAL, 'a unary call takes exactly one request message');
+    if (body[0] !== 0)
+      return this.fail(stream, GrpcStatus.UNIMPLEMENTED, 'compressed messages are not supported');
+    const method = call.method!;
     let request: unknown;
     try {
       request = method.decode(body.subarray(5));
-    } catch {
-      this.fail(connection, stream, GrpcStatus.INTERNAL, 'the request message could not be parsed');
-      return;
+    } catch (error) {
+      if (error instanceof GrpcError) return this.fail(stream, error.code, error.message);
+      return this.fail(
+        stream,
+        GrpcStatus.INTERNAL,
+        `the request message could not be parsed: ${errorMessage(error)}`,
+      );
     }
     let answer: Promise<unknown>;
     try {
@@ -191,28 +409,76 @@ export class UnaryGrpcServer {
     }
     answer.then(
       (response) => {
-        if (stream.cancelled) return;
+        if (stream.closed || stream.destroyed) return;
         let message: Buffer;
         try {
           message = method.encode(response);
         } catch (error) {
-          this.fail(connection, stream, GrpcStatus.INTERNAL, errorMessage(error));
+          this.fail(stream, GrpcStatus.INTERNAL, errorMessage(error));
           return;
         }
         const frame = Buffer.allocUnsafe(5 + message.length);
         frame[0] = 0;
         frame.writeUInt32BE(message.length, 1);
         message.copy(frame, 5);
-        connection.respond(stream, RESPONSE_HEADERS, frame, OK_TRAILERS);
+        stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
+        stream.once('wantTrailers', sendOkTrailers);
+        stream.end(frame);
       },
       (error: unknown) => {
-        if (error instanceof GrpcError) this.fail(connection, stream, error.code, error.message);
-        else this.fail(connection, stream, GrpcStatus.INTERNAL, errorMessage(error));
+        if (error instanceof GrpcError) this.fail(stream, error.code, error.message);
+        else this.fail(stream, GrpcStatus.INTERNAL, errorMessage(error));
       },
     );
   }
 
-  private fail(connection: H2Connection, stream: H2Stream, code: number, message: string): void {
-    connection.respondHeadersOnly(stream, trailersOnly(code, message));
+  /** The call's stream has closed (answered, reset or its connection gone). */
+  closed(call: Call): void {
+    this.release(call);
+    call.session.open--;
+    call.session.lastCallAt = performance.now();
   }
+
+  /** Drops what the call holds of its request; it is no longer arriving. */
+  private release(call: Call): void {
+    if (call.done) return;
+    call.done = true;
+    call.session.arriving.delete(call);
+    // A refused call's bytes were counted but never held.
+    if (call.refusal === null) {
+      call.session.buffered -= call.bytes;
+      this.buffered -= call.bytes;
+    }
+    call.first = null;
+    call.rest = null;
+  }
+
+  /** Fails a call whose request is still arriving: the status now, and the rest of the request refused. */
+  private refuse(call: Call, code: number, message: string): void {
+    this.release(call);
+    this.answerEarly(call.stream, trailersOnly(code, message));
+  }
+
+  /** Answers before the request has been read in full, then resets the stream so the rest is not sent. */
+  private answerEarly(stream: http2.ServerHttp2Stream, headers: http2.OutgoingHttpHeaders): void {
+    if (stream.headersSent || stream.destroyed) return;
+    stream.respond(headers, { endStream: true });
+    // NO_ERROR: the answer is complete; the peer need not send more (RFC 9113 §8.1).
+    if (!stream.readableEnded) stream.close(NGHTTP2_NO_ERROR);
+  }
+
+  private fail(stream: http2.ServerHttp2Stream, code: number, message: string): void {
+    if (stream.headersSent || stream.destroyed) return;
+    stream.respond(trailersOnly(code, message), { endStream: true });
+  }
+}
+
+/** A trailers-only answer: the status in the one HEADERS frame that ends the stream. */
+function trailersOnly(code: number, message: string): http2.OutgoingHttpHeaders {
+  return {
+    ':status': 200,
+    'content-type': 'application/grpc',
+    'grpc-status': String(code),
+    'grpc-message': encodeGrpcMessage(message),
+  };
 }

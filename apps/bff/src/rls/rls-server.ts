@@ -17,11 +17,14 @@ import {
   type WindowStore,
 } from '@governor/limiter';
 import type { RenderedRule } from '../reconcile/render';
-import { UnaryGrpcServer } from './grpc-unary-server';
+import { GrpcError, GrpcStatus, UnaryGrpcServer, type UnaryServerOptions } from './grpc-unary-server';
 import {
   decodeRateLimitRequest,
+  DEFAULT_RLS_REQUEST_LIMITS,
   encodeRateLimitResponse,
+  RlsLimitError,
   type RlsDescriptor,
+  type RlsRequestLimits,
   type RlsDescriptorStatus,
   type RlsRequest,
   type RlsResponse,
@@ -84,6 +87,10 @@ export interface RlsServerOptions {
   readonly store?: WindowStore;
   /** Called with every decision (the dashboard's decision stream). */
   readonly onDecision?: (d: Decision, descriptor: readonly { key: string; value: string }[]) => void;
+  /** What one request may ask for (INVALID_ARGUMENT beyond); defaults in `DEFAULT_RLS_REQUEST_LIMITS`. */
+  readonly requestLimits?: Partial<RlsRequestLimits>;
+  /** The gRPC server's limits (message size, connections, timeouts); defaults in `DEFAULT_UNARY_SERVER_LIMITS`. */
+  readonly serverLimits?: UnaryServerOptions;
 }
 
 /** Milliseconds as a `google.protobuf.Duration`, rounded to whole nanoseconds (nanos stays below 10^9). */
@@ -138,11 +145,19 @@ export class RlsServer {
     // is not read here, and would keep every request's descriptor alive past the young generation.
     this.engine = new RateLimitEngine({ ...(this.store ? { store: this.store } : {}), recentCapacity: 0 });
     const method = rlsService()['ShouldRateLimit']!;
-    this.server = new UnaryGrpcServer().addMethod({
+    const limits: RlsRequestLimits = { ...DEFAULT_RLS_REQUEST_LIMITS, ...options.requestLimits };
+    this.server = new UnaryGrpcServer(options.serverLimits).addMethod({
       path: method.path,
       // The messages are read and written by a codec for these two messages alone (rls-codec.ts), not by
       // protobufjs's generic one: no intermediate objects per call.
-      decode: decodeRateLimitRequest,
+      decode: (message: Buffer) => {
+        try {
+          return decodeRateLimitRequest(message, limits);
+        } catch (error) {
+          if (error instanceof RlsLimitError) throw new GrpcError(GrpcStatus.INVALID_ARGUMENT, error.message);
+          throw error;
+        }
+      },
       encode: encodeRateLimitResponse,
       handle: (request: RlsRequest) => this.shouldRateLimit(request),
     });

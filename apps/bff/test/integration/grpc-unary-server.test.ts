@@ -1,12 +1,22 @@
 /**
  * The unary gRPC server under the rate-limit service, over real connections: a real gRPC client
- * (@grpc/grpc-js) for what clients see, and raw HTTP/2 (node:http2) for what a gRPC client would never
- * send (a foreign content type, a compressed or truncated message).
+ * (@grpc/grpc-js) for what clients see, raw HTTP/2 (node:http2) for what a gRPC client would never send (a
+ * foreign content type, a compressed or truncated message, a request that never ends), and raw TCP for
+ * connections that never get as far as HTTP/2.
  */
 import http2 from 'node:http2';
+import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
-import { afterEach, describe, expect, it } from 'vitest';
-import { encodeGrpcMessage, GrpcError, GrpcStatus, UnaryGrpcServer } from '../../src/rls/grpc-unary-server';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  DEFAULT_UNARY_SERVER_LIMITS,
+  encodeGrpcMessage,
+  GrpcError,
+  GrpcStatus,
+  UnaryGrpcServer,
+  type UnaryServerOptions,
+} from '../../src/rls/grpc-unary-server';
+import { PREFACE } from '../support/h2-frames';
 
 const ECHO = '/test.Echo/Say';
 const text = {
@@ -25,9 +35,9 @@ afterEach(async () => {
 /** An echo server whose handler can be made to wait or fail. */
 async function start(
   handle: (s: string) => Promise<string> = async (s) => `said: ${s}`,
-  maxMessageBytes?: number,
+  options: UnaryServerOptions = {},
 ): Promise<number> {
-  server = new UnaryGrpcServer(maxMessageBytes === undefined ? {} : { maxMessageBytes }).addMethod({
+  server = new UnaryGrpcServer(options).addMethod({
     path: ECHO,
     decode: (b) => {
       const s = text.deserialize(b);
@@ -91,7 +101,7 @@ describe('the unary gRPC server', () => {
   });
 
   it('takes a request message split over several DATA frames', async () => {
-    const port = await start(async (s) => `${s.length}`);
+    const port = await start(async (s) => `${s.length}`, { maxMessageBytes: 300_000 });
     // 200 KB: more than one 16 KB frame, and more than the default initial flow-control window.
     expect(await call(port, 'x'.repeat(200_000))).toBe('200000');
   });
@@ -110,9 +120,12 @@ describe('the unary gRPC server', () => {
       details: 'bad input: 100% wrong ✗',
     });
     await expect(call(port, 'other')).rejects.toMatchObject({ code: grpc.status.INTERNAL, details: 'boom' });
-    await expect(call(port, 'not\u0000text')).rejects.toMatchObject({ code: grpc.status.INTERNAL });
+    await expect(call(port, 'not\u0000text')).rejects.toMatchObject({
+      code: grpc.status.INTERNAL,
+      details: 'the request message could not be parsed: not text',
+    });
     await server!.close();
-    port = await start(async (s) => s, 1000);
+    port = await start(async (s) => s, { maxMessageBytes: 1000 });
     await expect(call(port, 'y'.repeat(5000))).rejects.toMatchObject({
       code: grpc.status.RESOURCE_EXHAUSTED,
     });
@@ -192,5 +205,170 @@ describe('the unary gRPC server', () => {
   it('percent-encodes grpc-message as the gRPC spec says', () => {
     expect(encodeGrpcMessage('plain text: ok')).toBe('plain text: ok');
     expect(encodeGrpcMessage('50% é\n')).toBe('50%25 %C3%A9%0A');
+  });
+});
+
+describe('the unary gRPC server’s limits', () => {
+  const sessions: http2.ClientHttp2Session[] = [];
+  const sockets: net.Socket[] = [];
+  afterEach(() => {
+    for (const s of sessions.splice(0)) s.destroy();
+    for (const s of sockets.splice(0)) s.destroy();
+  });
+
+  function connect(port: number): http2.ClientHttp2Session {
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    session.on('error', () => undefined);
+    sessions.push(session);
+    return session;
+  }
+
+  /** A call whose request is `sent` (and ended when `end`): resolves with its answer's status and message. */
+  function partial(
+    session: http2.ClientHttp2Session,
+    sent: Buffer,
+    end = false,
+  ): Promise<{ status: string | undefined; message: string | undefined }> {
+    const req = session.request({ ':method': 'POST', ':path': ECHO, 'content-type': 'application/grpc' });
+    req.on('error', () => undefined);
+    if (end) req.end(sent);
+    else req.write(sent);
+    return new Promise((resolve) => {
+      let status: string | undefined;
+      let message: string | undefined;
+      const take = (h: http2.IncomingHttpHeaders) => {
+        status ??= h['grpc-status'] as string | undefined;
+        message ??= h['grpc-message'] as string | undefined;
+      };
+      req.on('response', take);
+      req.on('trailers', take);
+      req.on('close', () => resolve({ status, message }));
+      req.resume();
+    });
+  }
+
+  it('has documented defaults', () => {
+    expect(new UnaryGrpcServer().limits).toEqual(DEFAULT_UNARY_SERVER_LIMITS);
+    expect(DEFAULT_UNARY_SERVER_LIMITS.maxMessageBytes).toBe(64 * 1024);
+    expect(() => new UnaryGrpcServer({ maxConnections: 0 })).toThrow(RangeError);
+  });
+
+  it('takes a 64 KiB message by default and refuses a byte more, still serving after', async () => {
+    const port = await start(async (s) => `${s.length}`);
+    expect(await call(port, 'x'.repeat(64 * 1024))).toBe(String(64 * 1024));
+    await expect(call(port, 'x'.repeat(64 * 1024 + 1))).rejects.toMatchObject({
+      code: grpc.status.RESOURCE_EXHAUSTED,
+      details: 'request larger than 65536 bytes',
+    });
+    expect(await call(port, 'after')).toBe('5');
+  });
+
+  it('holds at most so many request bytes per connection and in all; the calls that would go beyond are refused', async () => {
+    const port = await start(async (s) => `${s.length}`, {
+      maxBufferedBytesPerConnection: 50_000,
+      maxBufferedBytes: 80_000,
+    });
+    const header = frame(Buffer.alloc(40_000)).subarray(0, 5);
+    const part = Buffer.concat([header, Buffer.alloc(30_000)]);
+    // 30 KB waiting on one connection: a second call's 30 KB would make 60 KB there.
+    const a = connect(port);
+    const first = partial(a, part);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await partial(a, part)).toMatchObject({
+      status: String(GrpcStatus.RESOURCE_EXHAUSTED),
+      message: 'too many request bytes waiting; try again',
+    });
+    // 30 KB on a second connection is fine (60 KB in all); on a third it would be 90 KB.
+    const b = connect(port);
+    const second = partial(b, part);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await partial(connect(port), part)).toMatchObject({
+      status: String(GrpcStatus.RESOURCE_EXHAUSTED),
+    });
+    // The calls held are still served once their requests end, and a small call goes through meanwhile.
+    expect(await call(port, 'small')).toBe('5');
+    a.destroy();
+    b.destroy();
+    await Promise.all([first, second]);
+    // Their bytes are let go once the server sees the connections close.
+    await vi.waitFor(async () => expect(await call(port, 'x'.repeat(45_000))).toBe('45000'));
+  });
+
+  it('fails a call whose request does not arrive in time with DEADLINE_EXCEEDED', async () => {
+    const port = await start(undefined, { requestTimeoutMs: 300 });
+    const started = Date.now();
+    const answer = await partial(connect(port), frame(Buffer.from('never finished')).subarray(0, 8));
+    expect(answer).toEqual({
+      status: String(GrpcStatus.DEADLINE_EXCEEDED),
+      message: 'the request did not arrive in time',
+    });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  /** A raw TCP connection; resolves with how long the server took to close it. */
+  function rawConnection(port: number, send: Buffer): { closed: Promise<number> } {
+    const started = Date.now();
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(send));
+    sockets.push(socket);
+    socket.on('error', () => undefined);
+    socket.resume();
+    return { closed: new Promise((r) => socket.once('close', () => r(Date.now() - started))) };
+  }
+
+  it('closes a connection that sends no complete call in time: half a preface, or a call’s headers never ended', async () => {
+    const port = await start(undefined, { firstCallTimeoutMs: 400 });
+    const halfPreface = rawConnection(port, PREFACE.subarray(0, 10));
+    // The preface and SETTINGS, then a HEADERS frame without END_HEADERS and no CONTINUATION.
+    const headersOpen = rawConnection(
+      port,
+      Buffer.concat([
+        PREFACE,
+        Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]),
+        Buffer.from([0, 0, 1, 1, 0, 0, 0, 0, 1, 0x83]),
+      ]),
+    );
+    for (const c of [halfPreface, headersOpen]) {
+      const ms = await c.closed;
+      expect(ms).toBeGreaterThanOrEqual(400);
+      expect(ms).toBeLessThan(3000);
+    }
+    expect(await call(port, 'still')).toBe('said: still');
+  });
+
+  it('sends GOAWAY to a connection idle for the idle timeout, not to one in use', async () => {
+    const port = await start(undefined, { idleTimeoutMs: 400 });
+    const idle = connect(port);
+    expect(await partial(idle, frame(Buffer.from('once')), true)).toMatchObject({ status: '0' });
+    const goaway = new Promise<number>((r) => idle.once('goaway', (code) => r(code)));
+    const busy = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    clients.push(busy);
+    const busyCall = (m: string) =>
+      new Promise<string>((resolve, reject) =>
+        busy.makeUnaryRequest(ECHO, text.serialize, text.deserialize, m, (e, r) =>
+          e ? reject(e) : resolve(r!),
+        ),
+      );
+    const started = Date.now();
+    // Calls every 100 ms keep the busy connection; the idle one goes.
+    while (Date.now() - started < 1000) {
+      expect(await busyCall('tick')).toBe('said: tick');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(await goaway).toBe(http2.constants.NGHTTP2_NO_ERROR);
+    expect(server!.connections).toBe(1);
+  });
+
+  it('refuses connections beyond the cap as they arrive, and takes new ones once others have gone', async () => {
+    const port = await start(undefined, { maxConnections: 2 });
+    const held = [connect(port), connect(port)];
+    for (const h of held)
+      expect(await partial(h, frame(Buffer.from('hi')), true)).toMatchObject({ status: '0' });
+    const extra = rawConnection(port, PREFACE);
+    expect(await extra.closed).toBeLessThan(1000);
+    expect(server!.connections).toBe(2);
+    for (const h of held) h.destroy();
+    await vi.waitFor(() => expect(server!.connections).toBe(0));
+    expect(await call(port, 'back')).toBe('said: back');
   });
 });

@@ -200,6 +200,44 @@ describe('the rate-limit service', () => {
     expect(overLimit).toBe(calls! - 500);
   }, 660_000);
 
+  it('refuses a request beyond its limits with a gRPC status, and still serves', async () => {
+    const { port, call } = await start({ requestLimits: { maxDescriptors: 3 } });
+    const Client = rlsClientConstructor();
+    const raw = new Client(
+      `127.0.0.1:${port}`,
+      grpc.credentials.createInsecure(),
+    ) as unknown as grpc.Client & {
+      ShouldRateLimit: Call;
+    };
+    cleanups.push(() => raw.close());
+    const ask = (descriptors: { entries: { key: string; value: string }[] }[]) =>
+      new Promise<Response>((resolve, reject) =>
+        raw.ShouldRateLimit({ domain: 'governor', descriptors }, (e, r) => (e ? reject(e) : resolve(r))),
+      );
+    const entry = { key: 'generic_key', value: 'v' };
+    expect(
+      (await ask([{ entries: [entry] }, { entries: [entry] }, { entries: [entry] }])).statuses,
+    ).toHaveLength(3);
+    await expect(ask(Array.from({ length: 4 }, () => ({ entries: [] })))).rejects.toMatchObject({
+      code: grpc.status.INVALID_ARGUMENT,
+      details: 'RateLimitRequest: more than 3 descriptors',
+    });
+    await expect(ask([{ entries: Array.from({ length: 33 }, () => entry) }])).rejects.toMatchObject({
+      code: grpc.status.INVALID_ARGUMENT,
+    });
+    await expect(ask([{ entries: [{ key: 'k', value: 'v'.repeat(1025) }] }])).rejects.toMatchObject({
+      code: grpc.status.INVALID_ARGUMENT,
+      details: 'RateLimitRequest: a descriptor value longer than 1024 bytes',
+    });
+    await expect(ask([{ entries: [{ key: 'k'.repeat(257), value: 'v' }] }])).rejects.toMatchObject({
+      code: grpc.status.INVALID_ARGUMENT,
+    });
+    await expect(ask([{ entries: [{ key: 'k', value: 'v'.repeat(70_000) }] }])).rejects.toMatchObject({
+      code: grpc.status.RESOURCE_EXHAUSTED,
+    });
+    expect((await call('Service[nothing]-Id[1]')).overall_code).toBe('OK');
+  });
+
   it('shadow mode answers OK where it would limit', async () => {
     const { rls, call } = await start();
     const rules = globalRules(1, 60, { 'governor.io/shadow': 'true' });
