@@ -17,6 +17,7 @@ import { defaultQueries, queriesFromHandlers, type NamedQuery } from './sources/
 import { ConfigError, loadConfig, type BffConfig } from './server/config';
 import { DataDirLockedError, lockDataDir } from './server/data-dir-lock';
 import { redactCredentials } from './server/redact';
+import { adminTokenFromClusterSecret } from './server/admin-token-secret';
 
 /** The cluster the BFF works on: the one KUBECONFIG names, or the embedded store in the data directory. */
 async function openStore(config: BffConfig): Promise<ClusterStore> {
@@ -55,14 +56,22 @@ async function main(): Promise<void> {
   const lock = lockDataDir(config.dataDir);
   process.once('exit', () => lock.release());
   const store = await openStore(config);
+  const announceAdminToken = (token: string, where: string | undefined) =>
+    console.log(
+      `governor bff: created the admin token (shown once; its hash is in ${where ?? 'memory'}):\n\n    ${token}\n\n` +
+        `  Log in to the dashboard with it, or send it as "Authorization: Bearer <token>". Lost it? Delete ${where ?? 'it'} and restart.`,
+    );
+  // In a cluster the hash is in a Secret every replica and restart shares, not in the Pod's data directory.
+  const inCluster =
+    config.mode === 'kubernetes'
+      ? await adminTokenFromClusterSecret(process.env.GOVERNOR_NAMESPACE || 'governor-system')
+      : undefined;
+  if (inCluster?.createdToken) announceAdminToken(inCluster.createdToken, inCluster.where);
   const auth = new Auth({
     dataDir: config.dataDir,
+    ...(inCluster ? { adminTokenSha256: inCluster.tokenSha256 } : {}),
     ...(config.usersFile ? { usersFile: config.usersFile } : {}),
-    onAdminTokenCreated: (token, file) =>
-      console.log(
-        `governor bff: created the admin token (shown once; its hash is in ${file ?? 'memory'}):\n\n    ${token}\n\n` +
-          '  Log in to the dashboard with it, or send it as "Authorization: Bearer <token>". Lost it? Delete that file and restart.',
-      ),
+    onAdminTokenCreated: announceAdminToken,
   });
   const audit = new AuditLog(join(config.dataDir, 'audit.jsonl'));
   const bff = createBff({

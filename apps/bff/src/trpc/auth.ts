@@ -32,7 +32,11 @@ export function allows(user: User, role: Role, namespace?: string): boolean {
 /** Whether `user` may see `namespace` at all. */
 export const canSee = (user: User, namespace: string): boolean => allows(user, 'viewer', namespace);
 
-const sha256 = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
+/** The SHA-256 of a token: all that is kept of one. */
+export const sha256 = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
+
+/** A new admin token: `gov_` and 24 random bytes in base64url, 36 characters. */
+export const newAdminToken = (): string => `gov_${randomBytes(24).toString('base64url')}`;
 
 /** A token shorter than this is refused: with a login limit of a few tries a minute, guessing one is hopeless. */
 export const MIN_TOKEN_LENGTH = 32;
@@ -83,6 +87,8 @@ export const SESSION_COOKIE = 'governor_session';
 export interface AuthOptions {
   /** Where the admin token's hash lives (`auth.json`); none keeps it in memory (tests). */
   readonly dataDir?: string;
+  /** The admin token's hash, kept elsewhere (a cluster's Secret): no file is read or written. */
+  readonly adminTokenSha256?: Buffer;
   /** A YAML file of more users (`users: [{name, role, namespaces, token | tokenSha256}]`). */
   readonly usersFile?: string;
   /** Extra users given directly (tests, embedding). */
@@ -262,7 +268,10 @@ export class Auth {
     this.logins = new LoginThrottle(options.loginLimits, this.now);
     let adminHash: Buffer;
     const file = options.dataDir ? join(options.dataDir, 'auth.json') : undefined;
-    if (file && existsSync(file)) {
+    if (options.adminTokenSha256 !== undefined) {
+      adminHash = options.adminTokenSha256;
+      this.adminToken = undefined;
+    } else if (file && existsSync(file)) {
       const stored = JSON.parse(readFileSync(file, 'utf8')) as { admin?: { tokenSha256?: string } };
       const hex = stored.admin?.tokenSha256 ?? '';
       if (!/^[0-9a-f]{64}$/.test(hex))
@@ -270,7 +279,7 @@ export class Auth {
       adminHash = Buffer.from(hex, 'hex');
       this.adminToken = undefined;
     } else {
-      const token = `gov_${randomBytes(24).toString('base64url')}`;
+      const token = newAdminToken();
       adminHash = sha256(token);
       if (file) {
         mkdirSync(dirname(file), { recursive: true });

@@ -1,0 +1,106 @@
+/**
+ * In a cluster the admin token's hash lives in a Secret (`governor-admin` in Governor's namespace), not in
+ * the Pod's data directory: it survives restarts and every replica shares it. The first BFF to start
+ * creates it and prints the token once; the others, and later starts, read it.
+ */
+import { KubeConfig } from '@kubernetes/client-node';
+import { KubernetesJsonApi } from '../cluster/kubernetes-json-api';
+import { AlreadyExistsError, NotFoundError } from '../cluster/store';
+import { AuthError, newAdminToken, sha256 } from '../trpc/auth';
+
+export const ADMIN_SECRET_NAME = 'governor-admin';
+/** The Secret's key holding the token's SHA-256 in hex. */
+export const ADMIN_SECRET_KEY = 'tokenSha256';
+
+interface SecretObject {
+  readonly metadata: { readonly name: string; readonly namespace?: string };
+  readonly data?: Readonly<Record<string, string>>;
+}
+
+export interface AdminTokenSecretOptions {
+  readonly api: KubernetesJsonApi;
+  readonly namespace: string;
+  readonly name?: string;
+}
+
+export interface AdminTokenFromSecret {
+  readonly tokenSha256: Buffer;
+  /** The new token, when this call created the Secret: shown once, kept nowhere. */
+  readonly createdToken?: string;
+  /** `Secret <namespace>/<name>`, for messages. */
+  readonly where: string;
+}
+
+/**
+ * The admin token's hash from its Secret, creating the Secret (and the token) when there is none. Fails
+ * with an {@link AuthError} naming the Secret when it can be neither read nor created.
+ */
+export async function adminTokenFromSecret(options: AdminTokenSecretOptions): Promise<AdminTokenFromSecret> {
+  const where = `Secret ${options.namespace}/${options.name ?? ADMIN_SECRET_NAME}`;
+  try {
+    return await readOrCreate(options);
+  } catch (e) {
+    if (e instanceof AuthError) throw e;
+    throw new AuthError(
+      `cannot read or create the admin token's ${where} (${e instanceof Error ? e.message : String(e)}): ` +
+        'deploy/ creates the namespace and grants access to it; GOVERNOR_NAMESPACE names another namespace',
+    );
+  }
+}
+
+async function readOrCreate(options: AdminTokenSecretOptions): Promise<AdminTokenFromSecret> {
+  const name = options.name ?? ADMIN_SECRET_NAME;
+  const { api, namespace } = options;
+  const where = `Secret ${namespace}/${name}`;
+  const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets`;
+  const read = async (): Promise<Buffer | undefined> => {
+    try {
+      const secret = await api.send<SecretObject>({
+        method: 'GET',
+        path: `${path}/${encodeURIComponent(name)}`,
+      });
+      const hex = Buffer.from(secret.data?.[ADMIN_SECRET_KEY] ?? '', 'base64')
+        .toString('utf8')
+        .trim();
+      if (!/^[0-9a-f]{64}$/.test(hex))
+        throw new AuthError(
+          `${where}: no ${ADMIN_SECRET_KEY} (the hex SHA-256 of the admin token); delete it to make a new token`,
+        );
+      return Buffer.from(hex, 'hex');
+    } catch (e) {
+      if (e instanceof NotFoundError) return undefined;
+      throw e;
+    }
+  };
+  const existing = await read();
+  if (existing) return { tokenSha256: existing, where };
+  const token = newAdminToken();
+  const tokenSha256 = sha256(token);
+  try {
+    await api.send({
+      method: 'POST',
+      path,
+      body: {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name, namespace, labels: { 'app.kubernetes.io/part-of': 'governor' } },
+        type: 'Opaque',
+        data: { [ADMIN_SECRET_KEY]: Buffer.from(tokenSha256.toString('hex')).toString('base64') },
+      },
+    });
+    return { tokenSha256, createdToken: token, where };
+  } catch (e) {
+    // Another replica created it between our read and our create: its token stands.
+    if (!(e instanceof AlreadyExistsError)) throw e;
+    const won = await read();
+    if (!won) throw e;
+    return { tokenSha256: won, where };
+  }
+}
+
+/** {@link adminTokenFromSecret} with the kubeconfig the environment names (KUBECONFIG, or in-cluster). */
+export function adminTokenFromClusterSecret(namespace: string): Promise<AdminTokenFromSecret> {
+  const kc = new KubeConfig();
+  kc.loadFromDefault();
+  return adminTokenFromSecret({ api: KubernetesJsonApi.fromKubeConfig(kc), namespace });
+}

@@ -1,0 +1,86 @@
+/**
+ * The admin token in a cluster, against a real kube-apiserver: its hash in a Secret created on the first
+ * start, read by later starts and other replicas, so the token printed once keeps working.
+ */
+import { CoreV1Api } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { KubernetesJsonApi } from '../../src/cluster/kubernetes-json-api';
+import { ADMIN_SECRET_KEY, adminTokenFromSecret } from '../../src/server/admin-token-secret';
+import { Auth, AuthError, sha256 } from '../../src/trpc/auth';
+import { freshNamespace, useKubeTestServer } from '../support/kube-test-fixtures';
+
+const running = useKubeTestServer();
+
+describe('the admin token in a Secret', { timeout: 60_000 }, () => {
+  it('is created on the first start, printed once, and stands after a restart', async () => {
+    const { namespace, cleanup } = await freshNamespace(running(), 'admin');
+    try {
+      const api = KubernetesJsonApi.fromKubeConfig(running().kubeConfig);
+      const first = await adminTokenFromSecret({ api, namespace });
+      expect(first.createdToken).toMatch(/^gov_[A-Za-z0-9_-]{32}$/);
+      expect(first.where).toBe(`Secret ${namespace}/governor-admin`);
+      const token = first.createdToken!;
+
+      // The Secret holds the hash only.
+      const secret = await running()
+        .kubeConfig.makeApiClient(CoreV1Api)
+        .readNamespacedSecret({ name: 'governor-admin', namespace });
+      const stored = Buffer.from(secret.data![ADMIN_SECRET_KEY]!, 'base64').toString('utf8');
+      expect(stored).toBe(sha256(token).toString('hex'));
+      expect(JSON.stringify(secret)).not.toContain(token);
+
+      // A restart (a new process, nothing on its disk) reads it and mints nothing.
+      const again = await adminTokenFromSecret({
+        api: KubernetesJsonApi.fromKubeConfig(running().kubeConfig),
+        namespace,
+      });
+      expect(again.createdToken).toBeUndefined();
+      expect(again.tokenSha256.equals(first.tokenSha256)).toBe(true);
+      const auth = new Auth({ adminTokenSha256: again.tokenSha256 });
+      expect(auth.authenticate(token)).toEqual({ name: 'admin', role: 'admin', namespaces: '*' });
+      expect(auth.authenticate(`${token}x`)).toBeNull();
+      expect(auth.adminToken).toBeUndefined();
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('is made by one of several replicas starting at once; the others read it', async () => {
+    const { namespace, cleanup } = await freshNamespace(running(), 'admin');
+    try {
+      const replicas = await Promise.all(
+        Array.from({ length: 4 }, () =>
+          adminTokenFromSecret({ api: KubernetesJsonApi.fromKubeConfig(running().kubeConfig), namespace }),
+        ),
+      );
+      const created = replicas.filter((r) => r.createdToken !== undefined);
+      expect(created).toHaveLength(1);
+      for (const r of replicas) expect(r.tokenSha256.equals(sha256(created[0]!.createdToken!))).toBe(true);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('refuses a Secret without a hash, saying how to start afresh', async () => {
+    const { namespace, cleanup } = await freshNamespace(running(), 'admin');
+    try {
+      await running()
+        .kubeConfig.makeApiClient(CoreV1Api)
+        .createNamespacedSecret({
+          namespace,
+          body: { metadata: { name: 'governor-admin' }, stringData: { [ADMIN_SECRET_KEY]: 'not a hash' } },
+        });
+      const api = KubernetesJsonApi.fromKubeConfig(running().kubeConfig);
+      await expect(adminTokenFromSecret({ api, namespace })).rejects.toThrow(AuthError);
+      await expect(adminTokenFromSecret({ api, namespace })).rejects.toThrow(/delete it to make a new token/);
+      // A namespace that does not exist: the error names the Secret and what to do.
+      await expect(adminTokenFromSecret({ api, namespace: `${namespace}-missing` })).rejects.toThrow(
+        new RegExp(
+          `cannot read or create the admin token's Secret ${namespace}-missing/governor-admin .*GOVERNOR_NAMESPACE`,
+        ),
+      );
+    } finally {
+      await cleanup();
+    }
+  });
+});
