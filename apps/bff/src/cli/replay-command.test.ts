@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { fixturePath, slimeFixturesDir } from '../../test/support/fixtures';
+import { TRACE_LIMITS } from '../replay/replay';
 import { main } from './main';
 
 async function run(args: string[]) {
@@ -107,6 +108,55 @@ describe('governor replay', () => {
     ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`${file}:2: service: required`);
+  });
+
+  it('refuses a trace over the size a replay reads, before reading it', async () => {
+    const file = join(tmp, 'huge.jsonl');
+    writeFileSync(file, ' '.repeat(TRACE_LIMITS.bytes + 1));
+    const r = await run([
+      'replay',
+      '-f',
+      'doc-a-single-inbound.yaml',
+      '-f',
+      'context-bookinfo.yaml',
+      '--trace',
+      file,
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      `error: ${file}: the trace is ${TRACE_LIMITS.bytes + 1} bytes; a replay reads at most ${TRACE_LIMITS.bytes} (split it)\n`,
+    );
+    expect(r.stdout).toBe('');
+  });
+
+  it('stops at its time limit with the requests decided so far, and says so', async () => {
+    const file = trace(
+      Array.from({ length: 2_000 }, (_, t) => ({ t, service: 'reviews', namespace: 'default', port: 9080 })),
+    );
+    const args = [
+      'replay',
+      '-f',
+      'doc-a-single-inbound.yaml',
+      '-f',
+      'context-bookinfo.yaml',
+      '--trace',
+      file,
+    ];
+    // No time at all: it stops at its first look at the clock.
+    const r = await run([...args, '--time-limit', '0']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `^error: ${file}: stopped at the time limit \\(0 s\\) after \\d+ of 2000 requests; the output covers those \\(--time-limit\\)\\n$`,
+      ),
+    );
+    const decided = Number(/after (\d+) of/.exec(r.stderr)?.[1]);
+    expect(decided).toBeLessThan(2_000);
+    expect((JSON.parse(r.stdout) as Output).summary.requests).toBe(decided);
+    const whole = await run([...args, '--time-limit', '600']);
+    expect(whole.code).toBe(0);
+    expect((JSON.parse(whole.stdout) as Output).summary.requests).toBe(2_000);
+    expect((await run([...args, '--time-limit', 'soon'])).code).toBe(2);
   });
 
   it('needs a trace', async () => {

@@ -2,10 +2,15 @@
  * `governor replay`: the what-if tool. Renders SmartLimiters exactly as `governor render` does, then feeds
  * each request of a trace to the engine on a virtual clock.
  */
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { DEFAULT_RATE_LIMIT_SERVICE } from '../reconcile/render';
-import { parseTrace, perSecondTable, replay } from '../replay/replay';
+import { parseTrace, perSecondTable, replay, TRACE_LIMITS, TraceTooLarge } from '../replay/replay';
 import { parseOptions, UsageError, type CliIo } from './io';
 import { loadAndRender, parseMetricFlags, readInput } from './render-pipeline';
+
+/** How long a replay runs before it stops with what it decided, unless `--time-limit` says otherwise. */
+export const DEFAULT_TIME_LIMIT_SECONDS = 60;
 
 export const REPLAY_HELP = `Usage: governor replay -f POLICY.yaml [-f CONTEXT.yaml]... --trace TRACE.jsonl [--metric KEY=VALUE]... [-o json|table]
 
@@ -25,9 +30,16 @@ Options:
   -o, --output FORMAT      json (default): {"decisions": [{"t", "allowed", "limiter", "set", "descriptor",
                            "remaining"}...], "summary": {...}}, decisions in input order.
                            table: allowed/limited per second per SmartLimiter.
+      --time-limit SECONDS Stop after this long (default ${DEFAULT_TIME_LIMIT_SECONDS}) and print the requests decided
+                           so far (the earliest ones), with an error saying how far it got.
   -h, --help               Show this help.
 
-Exit status: 0 when everything rendered and replayed; 1 for invalid input; 2 for a usage error.
+A trace holds at most ${TRACE_LIMITS.lines} requests in ${TRACE_LIMITS.bytes / 1024 / 1024} MiB, each with at most ${TRACE_LIMITS.fields} headers and
+${TRACE_LIMITS.fields} query parameters (names up to ${TRACE_LIMITS.nameLength} characters, values up to ${TRACE_LIMITS.valueLength}); split a larger one.
+Regular expressions (regex_match) are RE2's, as Envoy's, and take time linear in the value matched.
+
+Exit status: 0 when everything rendered and replayed; 1 for invalid input, a trace over the limits or a
+replay stopped by its time limit; 2 for a usage error.
 `;
 
 export async function replayCommand(args: string[], io: CliIo): Promise<number> {
@@ -35,12 +47,14 @@ export async function replayCommand(args: string[], io: CliIo): Promise<number> 
   let metrics: Record<string, string>;
   let format: 'json' | 'table';
   let traceFile: string;
+  let timeLimitSeconds: number;
   try {
     parsed = parseOptions(args, {
       file: { names: ['-f', '--file', '--filename'], takesValue: true, repeatable: true },
       trace: { names: ['--trace', '-t'], takesValue: true },
       metric: { names: ['--metric', '-m'], takesValue: true, repeatable: true },
       output: { names: ['-o', '--output'], takesValue: true },
+      timeLimit: { names: ['--time-limit'], takesValue: true },
     });
     if (parsed.positional.length > 0) throw new UsageError(`unexpected argument ${parsed.positional[0]}`);
     if (!parsed.values.file?.length) throw new UsageError('no policy: give at least one -f FILE');
@@ -51,6 +65,13 @@ export async function replayCommand(args: string[], io: CliIo): Promise<number> 
     if (out !== 'json' && out !== 'table') throw new UsageError(`-o ${out}: expected json or table`);
     format = out;
     metrics = parseMetricFlags(parsed.values.metric ?? []);
+    const limit = parsed.values.timeLimit?.[0];
+    timeLimitSeconds = limit === undefined ? DEFAULT_TIME_LIMIT_SECONDS : Number(limit);
+    if (
+      limit !== undefined &&
+      !(limit.trim() !== '' && Number.isFinite(timeLimitSeconds) && timeLimitSeconds >= 0)
+    )
+      throw new UsageError(`--time-limit ${limit}: expected seconds (0 or more)`);
   } catch (e) {
     if (e instanceof UsageError) {
       io.stderr.write(`governor replay: ${e.message}\n\n${REPLAY_HELP}`);
@@ -65,9 +86,9 @@ export async function replayCommand(args: string[], io: CliIo): Promise<number> 
     rateLimitService: DEFAULT_RATE_LIMIT_SERVICE,
     io,
   });
-  let text: string;
+  let parsedTrace: ReturnType<typeof parseTrace>;
   try {
-    text = await readInput(traceFile, io);
+    parsedTrace = parseTrace(await readTrace(traceFile, io));
   } catch (e) {
     if (e instanceof UsageError) throw e;
     io.stderr.write(
@@ -75,20 +96,43 @@ export async function replayCommand(args: string[], io: CliIo): Promise<number> 
     );
     return 1;
   }
-  const { lines, lineNumbers, problems: traceProblems } = parseTrace(text);
-  const result = replay({
-    rules: results.flatMap((r) => r.result.rules),
-    context,
-    trace: lines,
-    lineNumbers,
-  });
+  const { lines, lineNumbers, problems: traceProblems } = parsedTrace;
+  const result = replay(
+    { rules: results.flatMap((r) => r.result.rules), context, trace: lines, lineNumbers },
+    { ms: timeLimitSeconds * 1000 },
+  );
   const allTraceProblems = [...traceProblems, ...result.problems].sort((a, b) => a.line - b.line);
   for (const p of allTraceProblems) io.stderr.write(`error: ${traceFile}:${p.line}: ${p.message}\n`);
+  if (result.truncated)
+    io.stderr.write(
+      `error: ${traceFile}: stopped at the time limit (${timeLimitSeconds} s) after ${result.truncated.decided} of ${result.truncated.of} requests; the output covers those (--time-limit)\n`,
+    );
 
   if (format === 'json') {
     io.stdout.write(`${JSON.stringify({ decisions: result.decisions, summary: result.summary }, null, 2)}\n`);
   } else {
     io.stdout.write(`${perSecondTable(result.decisions)}\n`);
   }
-  return problems.length > 0 || allTraceProblems.length > 0 ? 1 : 0;
+  return problems.length > 0 || allTraceProblems.length > 0 || result.truncated ? 1 : 0;
+}
+
+/** The trace's text, refused before it is read whole when it is over the size a replay reads. */
+async function readTrace(file: string, io: CliIo): Promise<string> {
+  const tooLarge = (bytes: string) =>
+    new TraceTooLarge(`the trace is ${bytes} bytes; a replay reads at most ${TRACE_LIMITS.bytes} (split it)`);
+  if (file !== '-') {
+    const { size } = await stat(resolve(io.cwd, file));
+    if (size > TRACE_LIMITS.bytes) throw tooLarge(String(size));
+    return readInput(file, io);
+  }
+  if (!io.stdin) throw new UsageError('no standard input to read');
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of io.stdin) {
+    const b = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk);
+    size += b.length;
+    if (size > TRACE_LIMITS.bytes) throw tooLarge(`more than ${TRACE_LIMITS.bytes}`);
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }

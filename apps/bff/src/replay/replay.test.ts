@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { contextOf, loadObjects, onlyLimiter } from '../../test/support/fixtures';
 import { renderSmartLimiter } from '../reconcile/render';
-import { parseTrace, perSecondTable, replay, type TraceLine } from './replay';
+import {
+  parseTrace,
+  perSecondTable,
+  replay,
+  replayInSlices,
+  TRACE_LIMITS,
+  TraceTooLarge,
+  type TraceLine,
+} from './replay';
 
 const bookinfo = contextOf(loadObjects('context-bookinfo.yaml'));
 
@@ -14,15 +22,21 @@ spec:
       descriptor:
 ${descriptors.replace(/^/gm, '      ')}`;
 
+const render = (yaml: string, metrics: Record<string, number> = {}) =>
+  renderSmartLimiter({ limiter: onlyLimiter(loadObjects({ text: yaml })), context: bookinfo, metrics });
+
+const lineOf = (t: Partial<TraceLine>): TraceLine => ({
+  service: 'reviews',
+  namespace: 'default',
+  port: 9080,
+  t: 0,
+  ...t,
+});
+
 function run(yaml: string, trace: Partial<TraceLine>[], metrics: Record<string, number> = {}) {
-  const r = renderSmartLimiter({
-    limiter: onlyLimiter(loadObjects({ text: yaml })),
-    context: bookinfo,
-    metrics,
-  });
+  const r = render(yaml, metrics);
   expect(r.problems).toEqual([]);
-  const lines = trace.map((t) => ({ service: 'reviews', namespace: 'default', port: 9080, t: 0, ...t }));
-  return replay({ rules: r.rules, context: bookinfo, trace: lines });
+  return replay({ rules: r.rules, context: bookinfo, trace: trace.map(lineOf) });
 }
 
 const allowed = (r: ReturnType<typeof run>) => r.decisions.map((d) => (d.allowed ? 1 : 0)).join('');
@@ -154,7 +168,154 @@ describe('replay', () => {
   });
 });
 
+describe("regex_match, as Envoy's RE2", () => {
+  const byRegex = (pattern: string, source = '') =>
+    limiter(
+      `- {action: {fill_interval: {seconds: 60}, quota: "1"}, condition: "true", target: {port: 9080}, match: [{name: x-user, regex_match: ${JSON.stringify(pattern)}${source}}]}`,
+    );
+
+  // With a backtracking engine, (a+)+b against 32 "a" took seconds (exponential in the length); RE2 is
+  // linear, so even 100,000 characters finish well inside the test's timeout.
+  it('matches (a+)+b in linear time, with the right answer', { timeout: 5_000 }, () => {
+    const values = ['a'.repeat(32), 'a'.repeat(32) + 'b', 'a'.repeat(100_000), 'a'.repeat(100_000) + 'b'];
+    const r = run(
+      byRegex('(a+)+b'),
+      values.map((v, i) => ({ t: i * 100_000, headers: { 'x-user': v } })),
+    );
+    // Matching values meet the limit (quota 1, refilled by the next); the others no rule at all.
+    expect(r.decisions.map((d) => d.limiter)).toEqual([null, 'default/reviews', null, 'default/reviews']);
+    const q = run(
+      byRegex('(a+)+b', ', matchSource: QueryMatch'),
+      values.map((v, i) => ({ t: i * 100_000, query: { 'x-user': v } })),
+    );
+    expect(q.decisions.map((d) => d.limiter)).toEqual([null, 'default/reviews', null, 'default/reviews']);
+  });
+
+  it('matches the whole value with RE2 syntax: inline flags, Unicode classes', () => {
+    const r = run(byRegex('(?i)ali\\pL+'), [
+      { t: 0, headers: { 'x-user': 'ALIcé' } },
+      { t: 1, headers: { 'x-user': 'xalice' } },
+      { t: 2, headers: { 'x-user': 'alice1' } },
+    ]);
+    expect(r.decisions.map((d) => d.limiter)).toEqual(['default/reviews', null, null]);
+  });
+
+  it('reports a pattern RE2 refuses, with its path, instead of rendering it', () => {
+    for (const pattern of ['(a)\\1', '(?=a)a', '(?<!x)y', 'a{1001}', 'x'.repeat(1025)]) {
+      const r = render(byRegex(pattern));
+      expect(r.rules, pattern).toEqual([]);
+      expect(r.problems, pattern).toEqual([
+        expect.objectContaining({
+          path: 'spec.sets._base.descriptor[0].match[0].regex_match',
+          message: expect.stringMatching(/^not a regular expression Envoy's RE2 accepts: /),
+        }),
+      ]);
+    }
+    const q = render(byRegex('(?=a)a', ', matchSource: QueryMatch'));
+    expect(q.problems.map((p) => p.path)).toEqual(['spec.sets._base.descriptor[0].match[0].regex_match']);
+  });
+});
+
+describe('the time budget', () => {
+  const rules = () =>
+    render(
+      limiter(
+        `- {action: {fill_interval: {seconds: 1}, quota: "5"}, condition: "true", target: {port: 9080}}`,
+      ),
+    ).rules;
+  const trace = Array.from({ length: 1_000 }, (_, i) => lineOf({ t: i }));
+
+  /** A clock that moves `step` ms each time it is read. */
+  const ticking = (step: number) => {
+    let t = 0;
+    return () => (t += step);
+  };
+
+  it('stops a replay whose budget ran out, with the earliest requests decided and marked truncated', () => {
+    const full = replay({ rules: rules(), context: bookinfo, trace });
+    expect(full.truncated).toBeNull();
+    expect(full.summary.requests).toBe(1_000);
+    const cut = replay({ rules: rules(), context: bookinfo, trace }, { ms: 3, now: ticking(1) });
+    expect(cut.truncated).toEqual({ decided: expect.any(Number), of: 1_000, budgetMs: 3 });
+    expect(cut.truncated!.decided).toBeGreaterThan(0);
+    expect(cut.truncated!.decided).toBeLessThan(1_000);
+    expect(cut.decisions).toEqual(full.decisions.slice(0, cut.truncated!.decided));
+    // A budget that does not run out changes nothing.
+    expect(replay({ rules: rules(), context: bookinfo, trace }, { ms: 1e9, now: ticking(1) })).toEqual(full);
+  });
+
+  it('in slices, lets other work run in between and stops the same way', async () => {
+    let otherWorkRan = false;
+    let ranDuringReplay = false;
+    const clock = ticking(4);
+    const now = () => {
+      ranDuringReplay ||= otherWorkRan;
+      return clock();
+    };
+    setImmediate(() => (otherWorkRan = true));
+    const r = await replayInSlices(
+      { rules: rules(), context: bookinfo, trace },
+      { budget: { ms: 1e9, now }, sliceMs: 5 },
+    );
+    expect(ranDuringReplay).toBe(true);
+    expect(r).toEqual(replay({ rules: rules(), context: bookinfo, trace }));
+    const cut = await replayInSlices(
+      { rules: rules(), context: bookinfo, trace },
+      { budget: { ms: 10, now: ticking(4) } },
+    );
+    expect(cut.truncated).toMatchObject({ of: 1_000, budgetMs: 10 });
+  });
+});
+
 describe('parseTrace', () => {
+  it('refuses a trace over the limits whole, and names lines with oversized fields', () => {
+    const line = '{"t":0,"service":"reviews","port":9080}';
+    expect(() =>
+      parseTrace(
+        Array(TRACE_LIMITS.lines + 1)
+          .fill(line)
+          .join('\n'),
+      ),
+    ).toThrow(TraceTooLarge);
+    expect(() =>
+      parseTrace(
+        Array(TRACE_LIMITS.lines + 1)
+          .fill(line)
+          .join('\n'),
+      ),
+    ).toThrow(
+      `the trace has ${TRACE_LIMITS.lines + 1} requests; a replay reads at most ${TRACE_LIMITS.lines}`,
+    );
+    expect(() => parseTrace(' '.repeat(TRACE_LIMITS.bytes + 1))).toThrow(/bytes; a replay reads at most/);
+    const headers = Object.fromEntries(
+      Array.from({ length: TRACE_LIMITS.fields + 1 }, (_, i) => [`h${i}`, 'v']),
+    );
+    const { lines, problems } = parseTrace(
+      [
+        line,
+        JSON.stringify({ t: 0, service: 'reviews', port: 9080, headers }),
+        JSON.stringify({
+          t: 0,
+          service: 'reviews',
+          port: 9080,
+          headers: { x: 'v'.repeat(TRACE_LIMITS.valueLength + 1) },
+        }),
+        JSON.stringify({
+          t: 0,
+          service: 'reviews',
+          port: 9080,
+          query: { ['n'.repeat(TRACE_LIMITS.nameLength + 1)]: 'v' },
+        }),
+      ].join('\n'),
+    );
+    expect(lines).toHaveLength(1);
+    expect(problems.map((p) => [p.line, p.message])).toEqual([
+      [2, `headers: more than ${TRACE_LIMITS.fields} entries`],
+      [3, `headers.x: a value longer than ${TRACE_LIMITS.valueLength} characters`],
+      [4, `query: a name longer than ${TRACE_LIMITS.nameLength} characters`],
+    ]);
+  });
+
   it('reads JSON Lines and names the bad lines', () => {
     const { lines, problems } = parseTrace(
       [

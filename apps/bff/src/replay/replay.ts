@@ -16,19 +16,51 @@ import {
 import type { ReplayRequest } from './request-descriptors';
 import { SidecarLimiters } from './sidecars';
 
+/** What one replay reads at most: a trace is parsed whole and every request decided in memory. */
+export const TRACE_LIMITS = {
+  bytes: 4 * 1024 * 1024,
+  lines: 100_000,
+  /** Headers or query parameters of one request. */
+  fields: 64,
+  nameLength: 256,
+  valueLength: 8 * 1024,
+} as const;
+
+/** A trace larger than {@link TRACE_LIMITS}: refused whole, before any of it is replayed. */
+export class TraceTooLarge extends Error {}
+
+const fieldValues = z
+  .record(
+    z.string(),
+    z
+      .union([
+        z
+          .string()
+          .max(TRACE_LIMITS.valueLength, `a value longer than ${TRACE_LIMITS.valueLength} characters`),
+        z.number(),
+        z.boolean(),
+      ])
+      .transform(String),
+  )
+  .refine((r) => Object.keys(r).length <= TRACE_LIMITS.fields, `more than ${TRACE_LIMITS.fields} entries`)
+  .refine(
+    (r) => Object.keys(r).every((k) => k.length <= TRACE_LIMITS.nameLength),
+    `a name longer than ${TRACE_LIMITS.nameLength} characters`,
+  );
+
 /** One line of a trace (JSON Lines). */
 export const traceLineSchema = z.object({
   t: z
     .number({ error: 't: expected milliseconds from the start of the trace' })
     .finite()
     .min(0, 't: must be at least 0'),
-  service: z.string({ error: 'service: required' }).min(1, 'service: required'),
-  namespace: z.string().min(1).default('default'),
+  service: z.string({ error: 'service: required' }).min(1, 'service: required').max(253),
+  namespace: z.string().min(1).max(253).default('default'),
   port: z.number({ error: 'port: expected a number' }).int().min(0).max(65535),
-  pod: z.string().min(1).optional(),
-  headers: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).optional(),
-  query: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).optional(),
-  sourceIp: z.string().min(1).optional(),
+  pod: z.string().min(1).max(253).optional(),
+  headers: fieldValues.optional(),
+  query: fieldValues.optional(),
+  sourceIp: z.string().min(1).max(64).optional(),
   hits: z.number().int().min(0).optional(),
 });
 export type TraceLine = z.infer<typeof traceLineSchema>;
@@ -39,7 +71,10 @@ export interface TraceProblem {
   readonly message: string;
 }
 
-/** Parses JSON Lines; blank lines are skipped. Problems name the line. */
+/**
+ * Parses JSON Lines; blank lines are skipped. Problems name the line. Throws {@link TraceTooLarge} for a
+ * trace over {@link TRACE_LIMITS} (bytes or lines).
+ */
 export function parseTrace(text: string): {
   lines: TraceLine[];
   /** The 1-based line number of each entry of `lines`. */
@@ -49,7 +84,18 @@ export function parseTrace(text: string): {
   const lines: TraceLine[] = [];
   const lineNumbers: number[] = [];
   const problems: TraceProblem[] = [];
-  text.split('\n').forEach((raw, i) => {
+  const bytes = Buffer.byteLength(text);
+  if (bytes > TRACE_LIMITS.bytes)
+    throw new TraceTooLarge(
+      `the trace is ${bytes} bytes; a replay reads at most ${TRACE_LIMITS.bytes} (split it)`,
+    );
+  const raws = text.split('\n');
+  const count = raws.reduce((n, raw) => (raw.trim() === '' ? n : n + 1), 0);
+  if (count > TRACE_LIMITS.lines)
+    throw new TraceTooLarge(
+      `the trace has ${count} requests; a replay reads at most ${TRACE_LIMITS.lines} (split it)`,
+    );
+  raws.forEach((raw, i) => {
     const line = raw.trim();
     if (line === '') return;
     let value: unknown;
@@ -101,6 +147,15 @@ export interface ReplayResult {
   readonly decisions: ReplayDecision[];
   readonly summary: ReplaySummary;
   readonly problems: TraceProblem[];
+  /** Set when the time budget ran out: the decisions and summary cover the first `decided` requests. */
+  readonly truncated: ReplayTruncation | null;
+}
+
+export interface ReplayTruncation {
+  /** Requests decided (in time order) before the budget ran out, of the trace's `of`. */
+  readonly decided: number;
+  readonly of: number;
+  readonly budgetMs: number;
 }
 
 export interface ReplayInput {
@@ -111,29 +166,92 @@ export interface ReplayInput {
   readonly lineNumbers?: readonly number[];
 }
 
+/** How long a replay may run; past it, it stops with the requests decided so far, marked truncated. */
+export interface ReplayBudget {
+  readonly ms: number;
+  /** The clock the budget is measured on (milliseconds). Default: `performance.now`. */
+  readonly now?: () => number;
+}
+
 const toRequest = (line: TraceLine): ReplayRequest => ({
   headers: new Map(Object.entries(line.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
   query: new Map(Object.entries(line.query ?? {})),
   ...(line.sourceIp !== undefined ? { sourceIp: line.sourceIp } : {}),
 });
 
-/** Replays a trace. Requests are decided in time order (stable); decisions come back in input order. */
-export function replay(input: ReplayInput): ReplayResult {
-  const { rules, context, trace } = input;
-  const clock = new FakeClock(0);
-  const byId = new Map(rules.map((r) => [r.id, r]));
-  const problems: TraceProblem[] = [];
-  const lineOf = (i: number) => input.lineNumbers?.[i] ?? i + 1;
+/** The budget is looked at after every this-many requests. */
+const CHECK_EVERY = 64;
 
-  const sidecars = new SidecarLimiters({ clock, rules });
+/**
+ * A replay that decides its requests a few at a time, so that a caller can stop it when its budget runs out
+ * or let other work run in between.
+ */
+class ReplayRun {
+  private readonly clock = new FakeClock(0);
+  private readonly byId: ReadonlyMap<string, RenderedRule>;
+  private readonly problems: TraceProblem[] = [];
+  private readonly sidecars: SidecarLimiters;
+  private readonly order: number[];
+  private readonly decisions: (ReplayDecision | undefined)[];
+  private next = 0;
 
-  const podsInOrder = context.pods;
-  const resolvePod = (line: TraceLine): Pod | string => {
+  constructor(private readonly input: ReplayInput) {
+    this.byId = new Map(input.rules.map((r) => [r.id, r]));
+    this.sidecars = new SidecarLimiters({ clock: this.clock, rules: input.rules });
+    const { trace } = input;
+    this.order = trace.map((_, i) => i).sort((a, b) => (trace[a]?.t ?? 0) - (trace[b]?.t ?? 0) || a - b);
+    this.decisions = new Array(trace.length);
+  }
+
+  get done(): boolean {
+    return this.next >= this.order.length;
+  }
+
+  /** Decides up to `count` more requests, in time order. */
+  advance(count: number): void {
+    const end = Math.min(this.order.length, this.next + count);
+    for (; this.next < end; this.next++) {
+      const i = this.order[this.next]!;
+      const line = this.input.trace[i];
+      if (!line) continue;
+      const pod = this.resolvePod(line);
+      if (typeof pod === 'string') {
+        this.problems.push({ line: this.input.lineNumbers?.[i] ?? i + 1, message: pod });
+        continue;
+      }
+      this.clock.set(line.t);
+      const decided = this.sidecars.decide(pod, line.port, toRequest(line), line.hits ?? 1);
+      this.decisions[i] = describe(line.t, decided, this.byId);
+    }
+  }
+
+  result(budgetMs?: number): ReplayResult {
+    const out = this.decisions.filter((d): d is ReplayDecision => d !== undefined);
+    const summary: ReplaySummary = { requests: out.length, allowed: 0, limited: 0, byLimiter: {} };
+    for (const d of out) {
+      const k = d.limiter ?? '(none)';
+      const entry = (summary.byLimiter[k] ??= { allowed: 0, limited: 0 });
+      if (d.allowed) {
+        entry.allowed++;
+        (summary as { allowed: number }).allowed++;
+      } else {
+        entry.limited++;
+        (summary as { limited: number }).limited++;
+      }
+    }
+    const problems = [...this.problems].sort((a, b) => a.line - b.line);
+    const truncated =
+      budgetMs !== undefined && !this.done ? { decided: this.next, of: this.order.length, budgetMs } : null;
+    return { decisions: out, summary, problems, truncated };
+  }
+
+  private resolvePod(line: TraceLine): Pod | string {
+    const podsInOrder = this.input.context.pods;
     if (line.pod !== undefined) {
       const pod = podsInOrder.find((p) => p.metadata.name === line.pod && namespaceOf(p) === line.namespace);
       return pod ?? `no Pod ${line.namespace}/${line.pod} in the context`;
     }
-    const svc = findService(context, line.namespace, line.service);
+    const svc = findService(this.input.context, line.namespace, line.service);
     if (!svc) return `no Service ${line.namespace}/${line.service} in the context (or give "pod")`;
     const selector = svc.spec.selector ?? {};
     // Without a pod, the service's first Running pod (in the order the context lists them) serves it.
@@ -146,38 +264,51 @@ export function replay(input: ReplayInput): ReplayResult {
         labelsMatch(selector, p.metadata.labels),
     );
     return pod ?? `Service ${line.namespace}/${line.service} has no Running pod in the context`;
-  };
-
-  const order = trace.map((_, i) => i).sort((a, b) => (trace[a]?.t ?? 0) - (trace[b]?.t ?? 0) || a - b);
-  const decisions: (ReplayDecision | undefined)[] = new Array(trace.length);
-  for (const i of order) {
-    const line = trace[i];
-    if (!line) continue;
-    const pod = resolvePod(line);
-    if (typeof pod === 'string') {
-      problems.push({ line: lineOf(i), message: pod });
-      continue;
-    }
-    clock.set(line.t);
-    const decided = sidecars.decide(pod, line.port, toRequest(line), line.hits ?? 1);
-    decisions[i] = describe(line.t, decided, byId);
   }
+}
 
-  const out = decisions.filter((d): d is ReplayDecision => d !== undefined);
-  const summary: ReplaySummary = { requests: out.length, allowed: 0, limited: 0, byLimiter: {} };
-  for (const d of out) {
-    const k = d.limiter ?? '(none)';
-    const entry = (summary.byLimiter[k] ??= { allowed: 0, limited: 0 });
-    if (d.allowed) {
-      entry.allowed++;
-      (summary as { allowed: number }).allowed++;
-    } else {
-      entry.limited++;
-      (summary as { limited: number }).limited++;
+const wallClock = (): number => performance.now();
+
+/**
+ * Replays a trace. Requests are decided in time order (stable); decisions come back in input order. With a
+ * budget, a replay that runs out of time stops with what it decided, marked `truncated`.
+ */
+export function replay(input: ReplayInput, budget?: ReplayBudget): ReplayResult {
+  const run = new ReplayRun(input);
+  const now = budget?.now ?? wallClock;
+  const start = budget ? now() : 0;
+  while (!run.done) {
+    run.advance(CHECK_EVERY);
+    if (budget && !run.done && now() - start > budget.ms) return run.result(budget.ms);
+  }
+  return run.result();
+}
+
+/**
+ * {@link replay}, letting the event loop run every `sliceMs` (default 10 ms): a server replays a long trace
+ * while it goes on answering.
+ */
+export async function replayInSlices(
+  input: ReplayInput,
+  options: { budget: ReplayBudget; sliceMs?: number },
+): Promise<ReplayResult> {
+  const run = new ReplayRun(input);
+  const { budget } = options;
+  const now = budget.now ?? wallClock;
+  const sliceMs = options.sliceMs ?? 10;
+  const start = now();
+  let sliceStart = start;
+  while (!run.done) {
+    run.advance(CHECK_EVERY);
+    if (run.done) break;
+    const t = now();
+    if (t - start > budget.ms) return run.result(budget.ms);
+    if (t - sliceStart >= sliceMs) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      sliceStart = now();
     }
   }
-  problems.sort((a, b) => a.line - b.line);
-  return { decisions: out, summary, problems };
+  return run.result();
 }
 
 function describe(t: number, d: Decision, byId: ReadonlyMap<string, RenderedRule>): ReplayDecision {

@@ -4,7 +4,8 @@
  * when every one of its actions produced an entry).
  */
 import type { Descriptor, DescriptorEntry } from '@governor/limiter';
-import type { HeaderMatch, QueryMatch, RenderedRule } from '../reconcile/render';
+import type { RE2JS } from 're2js';
+import { compileRe2, type HeaderMatch, type QueryMatch, type RenderedRule } from '../reconcile/render';
 
 export interface ReplayRequest {
   /** Header names are matched case-insensitively (HTTP/2 lowercases them). */
@@ -13,20 +14,23 @@ export interface ReplayRequest {
   readonly sourceIp?: string;
 }
 
-const regexCache = new Map<string, RegExp | null>();
+/** Compiled patterns; bounded, since a what-if replay brings patterns of its own. */
+const regexCache = new Map<string, RE2JS | null>();
+const REGEX_CACHE_SIZE = 512;
 
-/** RE2's full-match semantics with JavaScript's engine; a pattern JavaScript cannot compile matches nothing. */
+/**
+ * Envoy's safe_regex: RE2 syntax, matching the whole value, in time linear in its length (never
+ * backtracking). A pattern RE2 refuses matches nothing (rendering reports it).
+ */
 function fullMatch(pattern: string, value: string): boolean {
   let re = regexCache.get(pattern);
   if (re === undefined) {
-    try {
-      re = new RegExp(`^(?:${pattern})$`, 'u');
-    } catch {
-      re = null;
-    }
+    const compiled = compileRe2(pattern);
+    re = compiled.ok ? compiled.regex : null;
+    if (regexCache.size >= REGEX_CACHE_SIZE) regexCache.delete(regexCache.keys().next().value as string);
     regexCache.set(pattern, re);
   }
-  return re !== null && re.test(value);
+  return re !== null && re.matches(value);
 }
 
 function stringMatches(kind: HeaderMatch['kind'], expected: string, value: string): boolean {

@@ -11,6 +11,7 @@ import { EmbeddedStore } from '../cluster/embedded-store';
 import { seedDemoMesh } from '../demo/seed';
 import { createBff, type Bff } from '../server/bff';
 import { Auth } from './auth';
+import { TRACE_LIMITS } from '../replay/replay';
 import { MAX_API_BATCH, MAX_API_BODY_BYTES } from './handler';
 import type { AppRouter } from './router';
 
@@ -242,5 +243,54 @@ describe('the API over HTTP', () => {
     } finally {
       watch.stop();
     }
+  });
+
+  it('replays with RE2 (no catastrophic backtracking) and refuses an oversized trace', async () => {
+    const viewer = { authorization: `Bearer ${VIEWER_TOKEN}` };
+    const policy = `apiVersion: microservice.slime.io/v1alpha2
+kind: SmartLimiter
+metadata: {name: reviews, namespace: default}
+spec:
+  sets:
+    _base:
+      descriptor:
+        - action: {fill_interval: {seconds: 60}, quota: "1"}
+          condition: "true"
+          target: {port: 9080}
+          match: [{name: x-user, regex_match: "(a+)+b"}]
+`;
+    const line = (user: string) =>
+      JSON.stringify({ t: 0, service: 'reviews', port: 9080, headers: { 'x-user': user } });
+    const trace = [line('a'.repeat(32)), line('a'.repeat(8_000)), line('aab'), line('ab')].join('\n');
+    const res = await call('replay.run', { body: { policy, trace }, headers: viewer });
+    expect(res.status, await res.clone().text()).toBe(200);
+    const out = (await res.json()) as {
+      result: { data: { summary: { byLimiter: Record<string, unknown> }; truncated: unknown } };
+    };
+    // The two values that match meet the quota of 1; the others no rule.
+    expect(out.result.data.summary.byLimiter).toEqual({
+      '(none)': { allowed: 2, limited: 0 },
+      'default/reviews': { allowed: 1, limited: 1 },
+    });
+    expect(out.result.data.truncated).toBeNull();
+    // The BFF went on answering meanwhile, and answers now.
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+
+    const tooMany = Array(TRACE_LIMITS.lines + 1)
+      .fill('{}')
+      .join('\n');
+    const big = await call('replay.run', { body: { policy, trace: tooMany }, headers: viewer });
+    expect(big.status).toBe(413);
+    expect(((await big.json()) as { error: { message: string } }).error.message).toBe(
+      `the trace has ${TRACE_LIMITS.lines + 1} requests; a replay reads at most ${TRACE_LIMITS.lines} (split it)`,
+    );
+
+    const lookahead = policy.replace('(a+)+b', '(?=a)a+');
+    const bad = await call('replay.run', { body: { policy: lookahead, trace }, headers: viewer });
+    const badOut = (await bad.json()) as {
+      result?: { data: { problems: string[] } };
+      error?: { message: string };
+    };
+    expect(JSON.stringify(badOut)).toContain('spec.sets._base.descriptor[0].match[0].regex_match');
   });
 });

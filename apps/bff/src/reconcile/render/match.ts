@@ -3,6 +3,7 @@
  * it compares, and the Envoy route action that expresses it.
  */
 import { isIP } from 'node:net';
+import { RE2JS } from 're2js';
 import type { Matcher } from '@governor/crd-types';
 import type { JsonObject } from './envoy-json';
 
@@ -34,6 +35,32 @@ export type NormalizedMatch = HeaderMatch | QueryMatch | SourceIpMatch;
 export interface MatchProblem {
   readonly path: string;
   readonly message: string;
+}
+
+/** Longest regex_match accepted: Envoy keeps regexes small (it refuses large RE2 programs) and so do we. */
+export const MAX_REGEX_LENGTH = 1024;
+
+/**
+ * A pattern compiled with RE2's syntax and semantics, as Envoy's `safe_regex` (google_re2) compiles it:
+ * no backreferences or lookaround, and matching in time linear in the input. The error says why RE2 refuses it.
+ */
+export function compileRe2(pattern: string): { ok: true; regex: RE2JS } | { ok: false; error: string } {
+  if (pattern.length > MAX_REGEX_LENGTH)
+    return { ok: false, error: `longer than ${MAX_REGEX_LENGTH} characters (${pattern.length})` };
+  try {
+    return { ok: true, regex: RE2JS.compile(pattern) };
+  } catch (e) {
+    return { ok: false, error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+/** A problem with a regex_match, or null when RE2 accepts it. */
+function regexProblem(k: { kind: MatchKind; value: string }, at: string): MatchProblem | null {
+  if (k.kind !== 'regex') return null;
+  const r = compileRe2(k.value);
+  return r.ok
+    ? null
+    : { path: `${at}.regex_match`, message: `not a regular expression Envoy's RE2 accepts: ${r.error}` };
 }
 
 /** The comparison a matcher asks for, in Slime's order of precedence when several are given. */
@@ -119,6 +146,11 @@ export function normalizeMatches(
           });
           return;
         }
+        const badQueryRegex = regexProblem(k, at);
+        if (badQueryRegex) {
+          problems.push(badQueryRegex);
+          return;
+        }
         out.push({
           source: 'query',
           name: m.name,
@@ -151,6 +183,11 @@ export function normalizeMatches(
             message:
               'a header matcher needs exact_match, prefix_match, suffix_match, regex_match, present_match: true or is_exact_match_empty: true',
           });
+          return;
+        }
+        const badHeaderRegex = regexProblem(k, at);
+        if (badHeaderRegex) {
+          problems.push(badHeaderRegex);
           return;
         }
         out.push({

@@ -6,7 +6,7 @@
 import { TRPCError, tracked } from '@trpc/server';
 import { z } from 'zod';
 import { parsePolicy } from '../policy-input';
-import { replay, parseTrace, type TraceLine } from '../../replay/replay';
+import { parseTrace, replayInSlices, TraceTooLarge, TRACE_LIMITS, type TraceLine } from '../../replay/replay';
 import { canSee } from '../auth';
 import type { Feed } from '../feed';
 import { requireRole, router, viewerProcedure } from '../trpc';
@@ -135,7 +135,11 @@ export const auditRouter = router({
     ),
 });
 
-const MAX_TRACE_BYTES = 4 * 1024 * 1024;
+/** How long one what-if replay may take; it lets other requests run every few milliseconds meanwhile. */
+const REPLAY_BUDGET_MS = 5_000;
+/** Replays running at once; more are refused (they share the BFF's one thread). */
+const MAX_CONCURRENT_REPLAYS = 2;
+let replaysRunning = 0;
 
 export const replayRouter = router({
   /**
@@ -146,12 +150,12 @@ export const replayRouter = router({
     .input(
       z.strictObject({
         policy: z.string().max(256 * 1024),
-        trace: z.string().max(MAX_TRACE_BYTES).optional(),
+        trace: z.string().max(TRACE_LIMITS.bytes).optional(),
         /** Without a trace: the last this-many seconds of recorded traffic. */
         recentSeconds: z.number().int().min(1).max(300).default(60),
       }),
     )
-    .mutation(({ ctx, input }) => {
+    .mutation(async ({ ctx, input }) => {
       const parsed = parsePolicy({ yaml: input.policy });
       if (!parsed.limiter)
         throw new TRPCError({
@@ -166,7 +170,14 @@ export const replayRouter = router({
       let lines: TraceLine[];
       let lineNumbers: number[] | undefined;
       if (input.trace !== undefined) {
-        const t = parseTrace(input.trace);
+        let t: ReturnType<typeof parseTrace>;
+        try {
+          t = parseTrace(input.trace);
+        } catch (e) {
+          if (e instanceof TraceTooLarge)
+            throw new TRPCError({ code: 'PAYLOAD_TOO_LARGE', message: e.message });
+          throw e;
+        }
         if (t.problems.length > 0)
           throw new TRPCError({
             code: 'BAD_REQUEST',
@@ -200,12 +211,21 @@ export const replayRouter = router({
             headers: { 'x-user': d.user },
           }));
       }
-      const r = replay({
-        rules: result.rules,
-        context,
-        trace: lines,
-        ...(lineNumbers ? { lineNumbers } : {}),
-      });
+      if (replaysRunning >= MAX_CONCURRENT_REPLAYS)
+        throw new TRPCError({
+          code: 'TOO_MANY_REQUESTS',
+          message: `${MAX_CONCURRENT_REPLAYS} replays are running already: try again when one has finished`,
+        });
+      replaysRunning++;
+      let r: Awaited<ReturnType<typeof replayInSlices>>;
+      try {
+        r = await replayInSlices(
+          { rules: result.rules, context, trace: lines, ...(lineNumbers ? { lineNumbers } : {}) },
+          { budget: { ms: REPLAY_BUDGET_MS } },
+        );
+      } finally {
+        replaysRunning--;
+      }
       const perSecond = new Map<number, { allowed: number; limited: number }>();
       for (const d of r.decisions) {
         const s = Math.floor(d.t / 1000);
@@ -218,7 +238,13 @@ export const replayRouter = router({
         problems: [
           ...result.problems.map((p) => `${p.path}: ${p.message}`),
           ...r.problems.map((p) => `line ${p.line}: ${p.message}`),
+          ...(r.truncated
+            ? [
+                `stopped after ${REPLAY_BUDGET_MS / 1000} s: ${r.truncated.decided} of ${r.truncated.of} requests replayed (the earliest); replay a shorter trace for all of them`,
+              ]
+            : []),
         ],
+        truncated: r.truncated,
         summary: r.summary,
         seconds: [...perSecond.entries()].sort(([a], [b]) => a - b).map(([second, c]) => ({ second, ...c })),
       };
