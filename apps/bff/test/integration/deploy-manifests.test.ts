@@ -17,6 +17,7 @@ import { KubernetesStore } from '../../src/cluster/kubernetes-store';
 import { envoyFilter, limiterStatus, smartLimiter } from '../../src/cluster/store-contract';
 import { KINDS, apiVersionOf, type KubeObject } from '../../src/cluster/store';
 import { DEFAULT_RATE_LIMIT_SERVICE } from '../../src/reconcile/render';
+import { adminTokenFromSecret } from '../../src/server/admin-token-secret';
 import { useKubeTestServer } from '../support/kube-test-fixtures';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -87,7 +88,9 @@ describe('deploy/', { timeout: 60_000 }, () => {
         'Deployment governor-system/governor-web',
         'Namespace /governor-system',
         'NetworkPolicy governor-system/governor-bff',
+        'Role governor-system/governor-admin-token',
         'Role governor-system/governor-leader-election',
+        'RoleBinding governor-system/governor-admin-token',
         'RoleBinding governor-system/governor-leader-election',
         'Service governor-system/governor-bff',
         'Service governor-system/governor-rls',
@@ -104,6 +107,45 @@ describe('deploy/', { timeout: 60_000 }, () => {
     const cluster = `outbound|${rls.spec.ports[0]?.port}||${rls.metadata.name}.${rls.metadata.namespace}.svc.cluster.local`;
     expect(cluster).toBe(DEFAULT_RATE_LIMIT_SERVICE.clusterName);
     expect(rls.spec.ports).toEqual([expect.objectContaining({ name: 'grpc', port: 8081 })]);
+  });
+
+  it('the NetworkPolicy admits the dashboard to the HTTP port and only Istio proxies to the rate-limit port', () => {
+    interface Peer {
+      namespaceSelector?: Record<string, unknown>;
+      podSelector?: {
+        matchLabels?: Record<string, string>;
+        matchExpressions?: { key: string; operator: string }[];
+      };
+    }
+    const policy = find('NetworkPolicy', 'governor-bff') as Manifest & {
+      spec: { ingress: { from?: Peer[]; ports: { port: string }[] }[] };
+    };
+    const rules = policy.spec.ingress;
+    // Every rule names its sources: none admits the whole network.
+    for (const rule of rules) expect(rule.from?.length ?? 0).toBeGreaterThan(0);
+    const to = (port: string) => rules.filter((r) => r.ports.some((p) => p.port === port));
+    expect(to('http')).toEqual([
+      {
+        from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'governor-web' } } }],
+        ports: [{ port: 'http' }],
+      },
+    ]);
+    const grpc = to('grpc');
+    expect(grpc).toHaveLength(1);
+    expect(grpc[0]!.ports).toEqual([{ port: 'grpc' }]);
+    const peers = grpc[0]!.from!;
+    // From any namespace, but only Pods Istio's injector labelled: sidecars, and gateways.
+    for (const peer of peers) {
+      expect(peer.namespaceSelector).toEqual({});
+      const labels = Object.keys(peer.podSelector?.matchLabels ?? {});
+      const required = (peer.podSelector?.matchExpressions ?? []).map((e) => e.key);
+      expect([...labels, ...required].length).toBeGreaterThan(0);
+      expect([...labels, ...required].every((k) => /(^|\.)istio\.io\//.test(k))).toBe(true);
+    }
+    expect(peers).toContainEqual({
+      namespaceSelector: {},
+      podSelector: { matchLabels: { 'security.istio.io/tlsMode': 'istio' } },
+    });
   });
 
   it('every manifest is accepted by the API server (server-side apply, dry run, strict fields)', async () => {
@@ -258,6 +300,34 @@ describe('deploy/', { timeout: 60_000 }, () => {
         spec: { holderIdentity: 'test', leaseDurationSeconds: 30 },
       });
       expect(await store.get('Lease', 'governor-system', 'governor-controller')).toEqual(renewed);
+    });
+
+    it('creates the admin token Secret once and reads it again, and no other Secret', async () => {
+      const { api } = as();
+      const first = await adminTokenFromSecret({ api, namespace: 'governor-system' });
+      expect(first.createdToken).toBeDefined();
+      const again = await adminTokenFromSecret({ api, namespace: 'governor-system' });
+      expect(again.createdToken).toBeUndefined();
+      expect(again.tokenSha256.equals(first.tokenSha256)).toBe(true);
+
+      const { kubeConfig } = running();
+      await kubeConfig.makeApiClient(CoreV1Api).createNamespacedSecret({
+        namespace: 'governor-system',
+        body: { metadata: { name: 'someone-else' }, stringData: { password: 'x' } },
+      });
+      const forbidden = { status: 403, reason: 'Forbidden' };
+      for (const path of [
+        '/api/v1/namespaces/governor-system/secrets/someone-else',
+        '/api/v1/namespaces/bookinfo/secrets/governor-admin',
+      ])
+        await expect(api.send({ method: 'GET', path })).rejects.toMatchObject(forbidden);
+      await expect(
+        api.send({
+          method: 'PUT',
+          path: '/api/v1/namespaces/governor-system/secrets/governor-admin',
+          body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'governor-admin' }, data: {} },
+        }),
+      ).rejects.toMatchObject(forbidden);
     });
 
     it('may not change SmartLimiter specs, workloads, other Leases or read Secrets', async () => {
