@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { allows, Auth, AuthError, LoginThrottle } from './auth';
+import { allows, Auth, AuthError, LoginThrottle, MAX_SESSIONS_PER_USER } from './auth';
 
 describe('Auth', () => {
   const dirs: string[] = [];
@@ -128,6 +128,18 @@ describe('Auth', () => {
       expect(windows.reduce((n, w) => n + w.refused, 0)).toBe(refused + 1);
       expect(windows.at(-1)).toMatchObject({ source: null, failed: 0 });
     });
+  });
+
+  it('keeps at most 100 sessions per token, dropping the oldest', () => {
+    const auth = new Auth({
+      users: [{ name: 'a', role: 'viewer', namespaces: '*', token: 'viewer-token-0123456789-0123456789' }],
+    });
+    const ids = Array.from(
+      { length: 150 },
+      () => auth.login('viewer-token-0123456789-0123456789')!.sessionId,
+    );
+    expect(ids.filter((id) => auth.session(id) !== null)).toEqual(ids.slice(50));
+    expect(MAX_SESSIONS_PER_USER).toBe(100);
   });
 
   it('ranks roles within namespaces', () => {

@@ -84,6 +84,9 @@ interface Session {
 
 export const SESSION_COOKIE = 'governor_session';
 
+/** Sessions one token may hold at once: logging in again and again cannot fill the memory. */
+export const MAX_SESSIONS_PER_USER = 100;
+
 export interface AuthOptions {
   /** Where the admin token's hash lives (`auth.json`); none keeps it in memory (tests). */
   readonly dataDir?: string;
@@ -336,7 +339,7 @@ export class Auth {
     const sessionId = randomBytes(32).toString('base64url');
     const expiresAt = this.now() + this.ttlMs;
     this.sessions.set(sessionId, { user, expiresAt });
-    this.prune();
+    this.prune(user);
     return { sessionId, user, expiresAt };
   }
 
@@ -358,8 +361,16 @@ export class Auth {
     return this.ttlMs;
   }
 
-  private prune(): void {
+  /** Drops expired sessions, and the oldest of `user`'s beyond {@link MAX_SESSIONS_PER_USER}. */
+  private prune(user: User): void {
     const now = this.now();
-    for (const [id, s] of this.sessions) if (s.expiresAt <= now) this.sessions.delete(id);
+    const theirs: string[] = [];
+    for (const [id, s] of this.sessions) {
+      if (s.expiresAt <= now) this.sessions.delete(id);
+      else if (s.user === user) theirs.push(id);
+    }
+    // The map keeps insertion order: the first are the oldest.
+    for (const id of theirs.slice(0, Math.max(0, theirs.length - MAX_SESSIONS_PER_USER)))
+      this.sessions.delete(id);
   }
 }
