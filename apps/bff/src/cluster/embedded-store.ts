@@ -44,6 +44,8 @@ export interface EmbeddedStoreOptions {
 const FILE_FORMAT = 'governor.embedded-store/v1';
 const DEFAULT_HISTORY_LIMIT = 10_000;
 const DEFAULT_RETRY_DELAY_MS = 1_000;
+/** The log is folded into the file once it is larger than the file and than this. */
+const MIN_COMPACTION_BYTES = 1 << 20;
 
 /** What the store file holds: every object and the resourceVersion counter. */
 interface StoreFile {
@@ -90,12 +92,14 @@ interface Watcher {
  *   reset) instead of waiting for it. A watch from `""` or `"0"` starts, as on the API server, with an
  *   ADDED event for each current object.
  *
- * With a file, a write is answered only once the file holds it: the file is written whole, atomically
- * (temp file, fsync, rename, fsync of the directory), so a crash never loses an acknowledged write and
- * never leaves a torn file. Writes are committed together (group commit): those that arrive while a save
- * is under way are all answered by the next save, one write of the file for all of them. Watches of this
- * process see a change as soon as it is made, before it is saved: they are derived state, rebuilt from
- * the file after a restart.
+ * With a file, a write is answered only once it is on disk, so a crash never loses an acknowledged
+ * write. Changes are appended to a log beside the file (`<file>.log`, one JSON line per change) and
+ * fdatasync'd; once the log outgrows the file, the whole state is written to the file atomically (temp
+ * file, fsync, rename, fsync of the directory) and the log starts afresh. Opening replays the log over the
+ * file (a torn last line is a write that was never answered, and is ignored) and folds it in; after a
+ * clean close the file alone holds the state. Writes are committed together (group commit): those that
+ * arrive while a save is under way are all answered by the next one. Watches of this process see a change as soon as it
+ * is made, before it is saved: they are derived state, rebuilt from disk after a restart.
  *
  * When a save fails, the writes it carried are rejected with the error, but they stay in memory (they
  * were made, and watchers have seen them): like a timeout from the API server, such an error means the
@@ -129,6 +133,13 @@ export class EmbeddedStore implements ClusterStore {
   /** Why the last save failed, until one succeeds. */
   private failure: Error | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
+  /** The changes made since the last save began, for the log. */
+  private unsaved: HistoryEntry[] = [];
+  private log: FileHandle | undefined;
+  private logBytes = 0;
+  private fileBytes = 0;
+  /** After a failed save the log's end is uncertain: the next save writes the whole file and a new log. */
+  private rewriteNext = true;
   private completedSaves = 0;
 
   private constructor(
@@ -165,7 +176,16 @@ export class EmbeddedStore implements ClusterStore {
       if (!isErrnoException(error) || error.code !== 'ENOENT') throw error;
     }
     const loaded = text === undefined ? { objects: [], revision: 1 } : parseStoreFile(file, text);
-    return new EmbeddedStore(file, options, loaded);
+    const log = logFileOf(file);
+    const logText = await readIfExists(log);
+    const store = new EmbeddedStore(
+      file,
+      options,
+      logText === undefined ? loaded : replayLog(log, logText, loaded),
+    );
+    // Start from the file alone: the log folded in, an empty log opened.
+    await store.rewrite(file);
+    return store;
   }
 
   async list(kind: Kind, namespace?: string): Promise<ListResult> {
@@ -324,6 +344,12 @@ export class EmbeddedStore implements ClusterStore {
       for (const watcher of this.watchers) this.endWatch(watcher, undefined);
     }
     await this.flush();
+    if (this.file === undefined || this.log === undefined) return;
+    // Leave one file behind, as a restart would make it.
+    if (this.logBytes > 0) await writeFileAtomic(this.file, this.serialize());
+    await this.log.close();
+    this.log = undefined;
+    await unlink(logFileOf(this.file)).catch(() => undefined);
   }
 
   // Writes. Each runs synchronously from validation to commit, so writes are atomic with respect to
@@ -401,6 +427,7 @@ export class EmbeddedStore implements ClusterStore {
       object,
     };
     this.history.push(entry);
+    if (this.file !== undefined) this.unsaved.push(entry);
     while (this.history.length > this.historyLimit) {
       const dropped = this.history.shift();
       if (dropped !== undefined) this.historyStart = dropped.revision;
@@ -546,7 +573,10 @@ export class EmbeddedStore implements ClusterStore {
     const waiting = this.queued;
     this.queued = undefined;
     const revision = this.revision;
-    const done = writeFileAtomic(file, this.serialize())
+    const changes = this.unsaved;
+    this.unsaved = [];
+    const rewrite = this.rewriteNext || this.logBytes > Math.max(MIN_COMPACTION_BYTES, this.fileBytes);
+    const done = (rewrite ? this.rewrite(file) : this.append(file, changes))
       .then(
         () => {
           this.savedRevision = Math.max(this.savedRevision, revision);
@@ -563,6 +593,7 @@ export class EmbeddedStore implements ClusterStore {
           );
           failure.cause = cause;
           this.failure = failure;
+          this.rewriteNext = true;
           this.onSaveError(failure);
           this.scheduleRetry();
           throw failure;
@@ -576,6 +607,42 @@ export class EmbeddedStore implements ClusterStore {
     if (waiting !== undefined) done.then(waiting.resolve, waiting.reject);
     // The writes awaiting it see the failure; nothing else needs to.
     done.catch(() => undefined);
+  }
+
+  /** Appends the changes to the log and waits until they are on disk. */
+  private async append(file: string, changes: readonly HistoryEntry[]): Promise<void> {
+    const log = this.log;
+    if (log === undefined) throw new Error(`${logFileOf(file)} is not open`);
+    const text = changes
+      .map(
+        (e) => `${JSON.stringify({ resourceVersion: String(e.revision), type: e.type, object: e.object })}\n`,
+      )
+      .join('');
+    const bytes = Buffer.from(text, 'utf8');
+    for (let done = 0; done < bytes.length;) {
+      const { bytesWritten } = await log.write(bytes, done, bytes.length - done, this.logBytes + done);
+      done += bytesWritten;
+    }
+    await log.datasync();
+    // Writes to a log someone deleted (with its directory, say) would be on no disk a restart can read.
+    if ((await log.stat()).nlink === 0) throw new Error(`${logFileOf(file)} was deleted`);
+    this.logBytes += bytes.length;
+  }
+
+  /** Writes the whole state to the file, then starts a new, empty log. */
+  private async rewrite(file: string): Promise<void> {
+    const text = this.serialize();
+    await writeFileAtomic(file, text);
+    this.fileBytes = Buffer.byteLength(text, 'utf8');
+    // The file now holds everything the old log did: a crash from here on replays nothing twice, since
+    // replay skips changes the file already has.
+    const old = this.log;
+    this.log = undefined;
+    await old?.close().catch(() => undefined);
+    this.log = await open(logFileOf(file), 'w', 0o600);
+    this.logBytes = 0;
+    await syncDirectory(dirname(file));
+    this.rewriteNext = false;
   }
 
   private scheduleRetry(): void {
@@ -818,6 +885,73 @@ function parseStoreFile(file: string, text: string): { objects: KubeObject[]; re
     result.push(o);
   }
   return { objects: result, revision };
+}
+
+const logFileOf = (file: string): string => `${file}.log`;
+
+async function readIfExists(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    if (isErrnoException(error) && error.code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/**
+ * The state after the log's changes newer than `base`. Lines after the last whole change that are not
+ * changes are the torn end of a save that never finished (and so was never answered); a bad line with
+ * whole changes after it is corruption.
+ */
+function replayLog(
+  log: string,
+  text: string,
+  base: { objects: KubeObject[]; revision: number },
+): { objects: KubeObject[]; revision: number } {
+  const corrupt = (line: number, reason: string): Error =>
+    new Error(
+      `The embedded store log ${log} is corrupt (line ${line}: ${reason}); move it aside to start from the file alone`,
+    );
+  const objects = new Map(base.objects.map((o) => [`${o.kind}/${objectKey(o)}`, o]));
+  let revision = base.revision;
+  let bad: number | undefined;
+  const lines = text.split('\n');
+  for (const [i, line] of lines.entries()) {
+    if (line === '' && i === lines.length - 1) break;
+    const change = parseChange(line);
+    if (change === undefined) {
+      bad ??= i + 1;
+      continue;
+    }
+    if (bad !== undefined) throw corrupt(bad, 'not a change, and changes follow it');
+    const rv = Number(change.resourceVersion);
+    if (rv <= base.revision) continue;
+    if (rv <= revision) throw corrupt(i + 1, `resourceVersion ${change.resourceVersion} after ${revision}`);
+    revision = rv;
+    const key = `${change.object.kind}/${objectKey(change.object)}`;
+    if (change.type === 'DELETED') objects.delete(key);
+    else objects.set(key, change.object);
+  }
+  return { objects: [...objects.values()], revision };
+}
+
+function parseChange(
+  line: string,
+): { resourceVersion: string; type: WatchEventType; object: KubeObject } | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(line) as unknown;
+  } catch {
+    return undefined;
+  }
+  if (!isRecord(value)) return undefined;
+  const { resourceVersion, type, object } = value;
+  if (typeof resourceVersion !== 'string' || !/^\d+$/.test(resourceVersion)) return undefined;
+  if (type !== 'ADDED' && type !== 'MODIFIED' && type !== 'DELETED') return undefined;
+  if (objectProblem(object) !== undefined) return undefined;
+  const o = object as KubeObject;
+  if (typeof o.metadata.uid !== 'string' || o.metadata.resourceVersion !== resourceVersion) return undefined;
+  return { resourceVersion, type, object: o };
 }
 
 const TEMP_SUFFIX = /^\.\d+\.[0-9a-f]+\.tmp$/;
