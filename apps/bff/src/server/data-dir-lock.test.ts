@@ -1,7 +1,9 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DataDirLockedError, LOCK_FILE, lockDataDir, type LockHolder } from './data-dir-lock';
 
@@ -98,4 +100,74 @@ describe('lockDataDir', () => {
     lock.release();
     expect(JSON.parse(await readFile(join(directory, LOCK_FILE), 'utf8'))).toEqual(other);
   });
+
+  it(
+    'lets exactly one of two processes racing for the same stale lock take it',
+    { timeout: 60_000 },
+    async () => {
+      const lockModule = pathToFileURL(join(import.meta.dirname, 'data-dir-lock.ts')).href;
+      // Each waits for "go" on stdin, so that both try at the same moment; the winner holds on until told.
+      const script = `
+      import { lockDataDir } from ${JSON.stringify(lockModule)};
+      process.stdout.write('ready\\n');
+      process.stdin.once('data', () => {
+        let lock;
+        try {
+          lock = lockDataDir(process.env.DATA_DIR);
+        } catch (error) {
+          process.stdout.write('refused\\n');
+          process.exit(0);
+        }
+        process.stdout.write('won\\n');
+        process.stdin.once('data', () => { lock.release(); process.exit(0); });
+      });
+    `;
+      for (let round = 0; round < 5; round++) {
+        await writeFile(
+          join(directory, LOCK_FILE),
+          JSON.stringify({ pid: deadPid(), host: hostname(), since: '2026-01-01T00:00:00.000Z' }),
+        );
+        const children = [0, 1].map(() => {
+          const child = spawn(
+            process.execPath,
+            ['--import', 'tsx', '--input-type=module', '--eval', script],
+            {
+              cwd: join(import.meta.dirname, '..', '..'),
+              env: { ...process.env, DATA_DIR: directory },
+              stdio: ['pipe', 'pipe', 'inherit'],
+            },
+          );
+          let output = '';
+          child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+          return { child, output: () => output, exited: once(child, 'exit') };
+        });
+        await Promise.all(
+          children.map(async (c) => {
+            while (!c.output().includes('ready')) {
+              if (c.child.exitCode !== null) throw new Error(`exited before it was ready: ${c.output()}`);
+              await new Promise((r) => setTimeout(r, 10));
+            }
+          }),
+        );
+        for (const c of children) c.child.stdin.write('go\n');
+        await Promise.all(
+          children.map(async (c) => {
+            while (!/won|refused/.test(c.output())) {
+              if (c.child.exitCode !== null) throw new Error(`exited without an outcome: ${c.output()}`);
+              await new Promise((r) => setTimeout(r, 10));
+            }
+          }),
+        );
+        const outcomes = children.map((c) => (c.output().includes('won') ? 'won' : 'refused')).sort();
+        expect(outcomes).toEqual(['refused', 'won']);
+        const winner = children.find((c) => c.output().includes('won'))!;
+        expect(JSON.parse(await readFile(join(directory, LOCK_FILE), 'utf8'))).toMatchObject({
+          pid: winner.child.pid,
+        });
+        winner.child.stdin.write('stop\n');
+        await Promise.all(children.map((c) => c.exited));
+        expect(await readdir(directory)).toEqual([]);
+      }
+    },
+  );
 });
