@@ -161,7 +161,7 @@ export class EmbeddedStore implements ClusterStore {
 
   /**
    * Opens a store: loads `file` when it exists (a file that cannot be read as a store is an error, never
-   * an empty store) and removes temp files a crash left beside it.
+   * an empty store), replays its log, writes the result to `file` and removes temp files a crash left.
    */
   static async open(options: EmbeddedStoreOptions = {}): Promise<EmbeddedStore> {
     if (options.file === undefined)
@@ -319,13 +319,13 @@ export class EmbeddedStore implements ClusterStore {
     return handle;
   }
 
-  /** How many times the file has been written since the store opened. */
+  /** How many saves (appends to the log, or rewrites of the file) have completed since the store opened. */
   get saves(): number {
     return this.completedSaves;
   }
 
   /**
-   * Resolves once the file holds every write made so far; rejects when that save fails. After a failed
+   * Resolves once the disk holds every write made so far; rejects when that save fails. After a failed
    * save this tries again at once.
    */
   async flush(): Promise<void> {
