@@ -8,12 +8,16 @@ import type { SmartLimiter } from '@governor/crd-types';
 import { metricSetsOf, type ClusterContext, type RenderedRule, type RenderResult } from '../reconcile/render';
 import type { MetricSource } from '../reconcile/smartlimiter-controller';
 import { loadProblems, type LoadProfile } from './load';
-import { Simulator, type SimulatorOptions } from './simulator';
+import { MAX_SERVICE_RPS, Simulator, type SimulatorOptions } from './simulator';
 
 /** The metric names the simulated mesh provides per set; a set without traffic reads 0. */
 export const SIMULATED_METRICS = ['cpu.percent', 'qps', 'limited_qps', 'rt99', 'cpu.sum', 'cpu.max'] as const;
 
-const rate = z.number().finite().min(0).max(1_000_000);
+const rate = z
+  .number()
+  .finite()
+  .min(0)
+  .max(MAX_SERVICE_RPS, `at most ${MAX_SERVICE_RPS} requests per second (the simulator's cap per Service)`);
 const millis = z
   .number()
   .finite()
@@ -120,7 +124,7 @@ export class EmbeddedMesh {
       return { status: 400, body: { error: 'invalid', message: issues.join('; '), issues } };
     }
     const profile = r.data.profile as LoadProfile;
-    const problems = loadProblems(profile);
+    const problems = [...loadProblems(profile), ...this.simulator.loadCapProblems(r.data.service, profile)];
     if (problems.length > 0)
       return { status: 400, body: { error: 'invalid', message: problems.join('; '), issues: problems } };
     this.simulator.setLoad(r.data.service, profile);

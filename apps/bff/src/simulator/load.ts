@@ -57,6 +57,18 @@ export function loadProblems(p: LoadProfile): string[] {
   return problems;
 }
 
+/** The most requests per second the profile ever asks for. */
+export function peakRate(p: LoadProfile): number {
+  switch (p.kind) {
+    case 'steady':
+      return p.rps;
+    case 'wave':
+      return Math.max(p.minRps, p.maxRps);
+    case 'spikes':
+      return Math.max(p.baseRps, p.spikeRps);
+  }
+}
+
 /** Requests per second the profile asks for `elapsedMs` after the run (or the profile) started. */
 export function rateAt(p: LoadProfile, elapsedMs: number): number {
   switch (p.kind) {

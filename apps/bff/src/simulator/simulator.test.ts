@@ -4,7 +4,13 @@ import { contextOf, loadObjects, onlyLimiter } from '../../test/support/fixtures
 import { renderSmartLimiter, type ClusterContext, type RenderedRule } from '../reconcile/render';
 import { histogramQuantile, ISTIO_DURATION_BUCKETS_MS } from './exposition';
 import { rateAt, type LoadProfile } from './load';
-import { Simulator, parseCpuQuantity, type SimulatorOptions } from './simulator';
+import {
+  MAX_MESH_RPS,
+  MAX_SERVICE_RPS,
+  Simulator,
+  parseCpuQuantity,
+  type SimulatorOptions,
+} from './simulator';
 
 const bookinfoText = readFileSync(new URL('../demo/bookinfo.yaml', import.meta.url), 'utf8');
 const bookinfo = loadObjects({ text: bookinfoText });
@@ -442,5 +448,38 @@ describe('histogramQuantile', () => {
     expect(toReviews.limitedRps).toBeGreaterThan(10);
     for (const service of ['productpage', 'details', 'reviews', 'ratings'])
       for (const s of sim.serviceSecondsOf(service)) expect(s.allowed + s.limited).toBe(s.sent);
+  });
+});
+
+describe('the load caps', () => {
+  it('refuses a load over the cap per Service or over the mesh total, calls included', () => {
+    const sim = simulator({ calls: { productpage: ['details', 'reviews'], reviews: ['ratings'] } });
+    expect(() => sim.setLoad('reviews', steady(MAX_SERVICE_RPS + 1))).toThrow(
+      `load of reviews: ${MAX_SERVICE_RPS + 1} requests per second is over the simulator's cap of ${MAX_SERVICE_RPS} per Service`,
+    );
+    expect(() => sim.setLoad('reviews', { kind: 'wave', minRps: 0, maxRps: 1e6, periodMs: 1000 })).toThrow(
+      /over the simulator's cap/,
+    );
+    // productpage's requests are decided at productpage, details, reviews and ratings: four times over;
+    // reviews' twice (at ratings too). Bookinfo with every Service at the cap is the mesh's cap.
+    sim.setLoad('productpage', steady(MAX_SERVICE_RPS));
+    sim.setLoad('reviews', steady(MAX_SERVICE_RPS));
+    sim.setLoad('details', steady(MAX_SERVICE_RPS));
+    expect((4 + 2 + 1 + 1) * MAX_SERVICE_RPS).toBe(MAX_MESH_RPS);
+    expect(sim.loadCapProblems('ratings', steady(MAX_SERVICE_RPS))).toEqual([]);
+    sim.setLoad('ratings', steady(MAX_SERVICE_RPS));
+    expect(sim.loadCapProblems('extra', steady(1))).toEqual([
+      `with this load the mesh would simulate up to ${MAX_MESH_RPS + 1} requests per second (calls between Services included), over the simulator's cap of ${MAX_MESH_RPS}`,
+    ]);
+    // Lowering a load is always possible.
+    expect(sim.loadCapProblems('productpage', steady(0))).toEqual([]);
+  });
+
+  it('simulates at most the last maxCatchUpMs of a long pause', () => {
+    const sim = simulator({ loads: { reviews: steady(100) } });
+    sim.step(10_000, 1_000);
+    const sent = sim.serviceSecondsOf('reviews');
+    expect(sent.map((s) => s.second)).toEqual([9]);
+    expect(sent[0]?.sent).toBe(100);
   });
 });

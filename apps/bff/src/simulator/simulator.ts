@@ -21,7 +21,7 @@ import {
   histogramQuantile,
   type Labels,
 } from './exposition';
-import { loadProblems, rateAt, seededRandom, type LoadProfile } from './load';
+import { loadProblems, peakRate, rateAt, seededRandom, type LoadProfile } from './load';
 
 /** How a pod turns load into CPU and latency. */
 export interface PodModel {
@@ -164,6 +164,21 @@ const SNAP_HIST = 4;
 const BUCKETS = ISTIO_DURATION_BUCKETS_MS;
 /** A pause longer than this (a suspended machine) is skipped rather than simulated. */
 const MAX_CATCH_UP_MS = 60_000;
+/**
+ * On the timer, a late tick catches up at most this much: a BFF that was busy for a while (or a debugger
+ * stop) must not then spend as long again simulating the time it missed.
+ */
+const TIMER_CATCH_UP_MS = 1_000;
+
+/**
+ * Every simulated request is decided one by one on the BFF's thread (some 10-15 µs each with the decision
+ * feeds, on the 2-core machine the BFF is measured on), so the load is capped where the simulation takes
+ * about a quarter of a core and the BFF's own answers stay prompt: 20,000 requests per second in all, calls
+ * between services included, and 2,500 per Service (Bookinfo with every Service at the cap is 20,000 with
+ * its calls: productpage's go to details and reviews, reviews' to ratings).
+ */
+export const MAX_SERVICE_RPS = 2_500;
+export const MAX_MESH_RPS = 20_000;
 
 interface SimService {
   readonly key: string;
@@ -356,9 +371,42 @@ export class Simulator {
 
   /** Changes a Service's load (`name` in `default`, or `namespace/name`) from the next tick on. */
   setLoad(service: string, profile: LoadProfile): void {
-    const problems = loadProblems(profile);
+    const problems = [...loadProblems(profile), ...this.loadCapProblems(service, profile)];
     if (problems.length > 0) throw new RangeError(`load of ${service}: ${problems.join('; ')}`);
     this.loads.set(serviceKey(service), { profile, sinceMs: this.lastMs });
+  }
+
+  /**
+   * Why this load would take the mesh over {@link MAX_SERVICE_RPS} or {@link MAX_MESH_RPS} (empty when it
+   * would not). The mesh's total counts each Service's peak and every call those requests could make.
+   */
+  loadCapProblems(service: string, profile: LoadProfile): string[] {
+    const peak = peakRate(profile);
+    if (peak > MAX_SERVICE_RPS)
+      return [`${peak} requests per second is over the simulator's cap of ${MAX_SERVICE_RPS} per Service`];
+    const peaks = new Map([...this.loads].map(([key, l]) => [key, peakRate(l.profile)]));
+    peaks.set(serviceKey(service), peak);
+    const total = this.meshRps(peaks);
+    return total > MAX_MESH_RPS
+      ? [
+          `with this load the mesh would simulate up to ${Math.ceil(total)} requests per second (calls between Services included), over the simulator's cap of ${MAX_MESH_RPS}`,
+        ]
+      : [];
+  }
+
+  /** Requests per second the mesh decides at most: each Service's own, and the calls they make, hop by hop. */
+  private meshRps(peaks: ReadonlyMap<string, number>): number {
+    let total = 0;
+    let wave = peaks;
+    for (let hop = 0; wave.size > 0 && hop < MAX_CALL_DEPTH; hop++) {
+      const next = new Map<string, number>();
+      for (const [key, rps] of wave) {
+        total += rps;
+        for (const callee of this.calls.get(key) ?? []) next.set(callee, (next.get(callee) ?? 0) + rps);
+      }
+      wave = next;
+    }
+    return total;
   }
 
   /** The load of a Service, if it has one. */
@@ -401,10 +449,13 @@ export class Simulator {
     this.sidecars.update(this.rules, context.pods);
   }
 
-  /** Advances to `nowMs` (by default one tick), in ticks of at most `tickMs`. */
-  step(nowMs: number = this.lastMs + this.tickMs): void {
+  /**
+   * Advances to `nowMs` (by default one tick), in ticks of at most `tickMs`; of a longer pause, only the
+   * last `maxCatchUpMs` is simulated.
+   */
+  step(nowMs: number = this.lastMs + this.tickMs, maxCatchUpMs = MAX_CATCH_UP_MS): void {
     if (!(nowMs > this.lastMs)) return;
-    let from = Math.max(this.lastMs, nowMs - MAX_CATCH_UP_MS);
+    let from = Math.max(this.lastMs, nowMs - maxCatchUpMs);
     while (from < nowMs) {
       const to = Math.min(nowMs, from + this.tickMs);
       this.tick(from, to);
@@ -430,7 +481,7 @@ export class Simulator {
   /** Steps on a timer, on the wall clock, until {@link stop}. */
   start(): void {
     if (this.timer) return;
-    this.timer = setInterval(() => this.step(this.now()), this.tickMs);
+    this.timer = setInterval(() => this.step(this.now(), TIMER_CATCH_UP_MS), this.tickMs);
     this.timer.unref();
   }
 
