@@ -247,6 +247,8 @@ describe('a request never takes the server down', () => {
     const url = await start({ timeouts: { headersMs: 200, requestMs: 200 } });
     const r = await rawRequest(portOf(url), 'GET /healthz HTTP/1.1\r\nhost: x\r\n', { timeoutMs: 10_000 });
     expect(r.status).toBe(408);
+    // A connection that sends nothing at all is closed the same way.
+    expect((await rawRequest(portOf(url), '', { timeoutMs: 10_000 })).status).toBe(408);
     await healthy(url);
   });
 });
