@@ -3,6 +3,7 @@ import { contextOf, loadObjects, onlyLimiter } from '../../test/support/fixtures
 import { renderSmartLimiter } from '../reconcile/render';
 import {
   parseTrace,
+  parseTraceInSlices,
   perSecondTable,
   replay,
   replayInSlices,
@@ -268,6 +269,23 @@ describe('the time budget', () => {
 });
 
 describe('parseTrace', () => {
+  it('in slices, reads the same and lets other work run in between', async () => {
+    const text = Array.from({ length: 2_000 }, (_, t) =>
+      t % 100 === 7 ? 'nope' : JSON.stringify({ t, service: 'reviews', port: 9080 }),
+    ).join('\n');
+    let otherWorkRan = false;
+    let ranDuringParse = false;
+    let t = 0;
+    const now = () => {
+      ranDuringParse ||= otherWorkRan;
+      return (t += 4);
+    };
+    setImmediate(() => (otherWorkRan = true));
+    expect(await parseTraceInSlices(text, { now, sliceMs: 5 })).toEqual(parseTrace(text));
+    expect(ranDuringParse).toBe(true);
+    await expect(parseTraceInSlices(' '.repeat(TRACE_LIMITS.bytes + 1))).rejects.toThrow(TraceTooLarge);
+  });
+
   it('refuses a trace over the limits whole, and names lines with oversized fields', () => {
     const line = '{"t":0,"service":"reviews","port":9080}';
     expect(() =>

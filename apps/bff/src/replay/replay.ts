@@ -71,19 +71,46 @@ export interface TraceProblem {
   readonly message: string;
 }
 
-/**
- * Parses JSON Lines; blank lines are skipped. Problems name the line. Throws {@link TraceTooLarge} for a
- * trace over {@link TRACE_LIMITS} (bytes or lines).
- */
-export function parseTrace(text: string): {
+export interface ParsedTrace {
   lines: TraceLine[];
   /** The 1-based line number of each entry of `lines`. */
   lineNumbers: number[];
   problems: TraceProblem[];
-} {
-  const lines: TraceLine[] = [];
-  const lineNumbers: number[] = [];
-  const problems: TraceProblem[] = [];
+}
+
+/**
+ * Parses JSON Lines; blank lines are skipped. Problems name the line. Throws {@link TraceTooLarge} for a
+ * trace over {@link TRACE_LIMITS} (bytes or lines).
+ */
+export function parseTrace(text: string): ParsedTrace {
+  const raws = splitTrace(text);
+  const out: ParsedTrace = { lines: [], lineNumbers: [], problems: [] };
+  raws.forEach((raw, i) => parseLineInto(raw, i, out));
+  return out;
+}
+
+/** {@link parseTrace}, letting the event loop run every `sliceMs` (default 10 ms). */
+export async function parseTraceInSlices(
+  text: string,
+  options: { sliceMs?: number; now?: () => number } = {},
+): Promise<ParsedTrace> {
+  const raws = splitTrace(text);
+  const out: ParsedTrace = { lines: [], lineNumbers: [], problems: [] };
+  const now = options.now ?? wallClock;
+  const sliceMs = options.sliceMs ?? 10;
+  let sliceStart = now();
+  for (let i = 0; i < raws.length; i++) {
+    parseLineInto(raws[i]!, i, out);
+    if (i % CHECK_EVERY === CHECK_EVERY - 1 && now() - sliceStart >= sliceMs) {
+      await nextTurn();
+      sliceStart = now();
+    }
+  }
+  return out;
+}
+
+/** The trace's lines, once it is known to be within {@link TRACE_LIMITS}. */
+function splitTrace(text: string): string[] {
   const bytes = Buffer.byteLength(text);
   if (bytes > TRACE_LIMITS.bytes)
     throw new TraceTooLarge(
@@ -95,34 +122,38 @@ export function parseTrace(text: string): {
     throw new TraceTooLarge(
       `the trace has ${count} requests; a replay reads at most ${TRACE_LIMITS.lines} (split it)`,
     );
-  raws.forEach((raw, i) => {
-    const line = raw.trim();
-    if (line === '') return;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch (e) {
-      problems.push({ line: i + 1, message: `not JSON: ${e instanceof Error ? e.message : String(e)}` });
-      return;
-    }
-    const r = traceLineSchema.safeParse(value);
-    if (r.success) {
-      lines.push(r.data);
-      lineNumbers.push(i + 1);
-    } else
-      problems.push({
-        line: i + 1,
-        message: r.error.issues
-          .map((iss) =>
-            iss.path.length && !iss.message.includes(':')
-              ? `${iss.path.join('.')}: ${iss.message}`
-              : iss.message,
-          )
-          .join('; '),
-      });
-  });
-  return { lines, lineNumbers, problems };
+  return raws;
 }
+
+/** Parses the trace's line `i` (0-based) into `out`. */
+function parseLineInto(raw: string, i: number, out: ParsedTrace): void {
+  const line = raw.trim();
+  if (line === '') return;
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (e) {
+    out.problems.push({ line: i + 1, message: `not JSON: ${e instanceof Error ? e.message : String(e)}` });
+    return;
+  }
+  const r = traceLineSchema.safeParse(value);
+  if (r.success) {
+    out.lines.push(r.data);
+    out.lineNumbers.push(i + 1);
+  } else
+    out.problems.push({
+      line: i + 1,
+      message: r.error.issues
+        .map((iss) =>
+          iss.path.length && !iss.message.includes(':')
+            ? `${iss.path.join('.')}: ${iss.message}`
+            : iss.message,
+        )
+        .join('; '),
+    });
+}
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export interface ReplayDecision {
   readonly t: number;
@@ -304,7 +335,7 @@ export async function replayInSlices(
     const t = now();
     if (t - start > budget.ms) return run.result(budget.ms);
     if (t - sliceStart >= sliceMs) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      await nextTurn();
       sliceStart = now();
     }
   }

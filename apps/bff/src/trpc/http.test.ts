@@ -285,6 +285,13 @@ spec:
       `the trace has ${TRACE_LIMITS.lines + 1} requests; a replay reads at most ${TRACE_LIMITS.lines} (split it)`,
     );
 
+    const badLines = Array(30).fill('nope').join('\n');
+    const bad30 = await call('replay.run', { body: { policy, trace: badLines }, headers: viewer });
+    expect(bad30.status).toBe(400);
+    const bad30Message = ((await bad30.json()) as { error: { message: string } }).error.message;
+    expect(bad30Message.split('; ')).toHaveLength(21);
+    expect(bad30Message).toMatch(/^line 1: not JSON: .*; and 10 more lines$/);
+
     const lookahead = policy.replace('(a+)+b', '(?=a)a+');
     const bad = await call('replay.run', { body: { policy: lookahead, trace }, headers: viewer });
     const badOut = (await bad.json()) as {
