@@ -353,6 +353,8 @@ export function pathOf(target: string | undefined): string | null {
  * connection can still carry one, then the connection is closed.
  */
 function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  // An answer already started on this connection (Node's own check, on the same internal field) cannot
+  // be followed by another: the connection is only closed.
   const current = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
   if (error.code === 'ECONNRESET' || !socket.writable || current?.headersSent) {
     socket.destroy();
