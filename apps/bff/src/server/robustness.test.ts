@@ -5,12 +5,9 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDemoBff, type DemoBff } from '../../test/support/demo-bff';
 import { rawRequest, watchForCrashes, type RawAnswer } from '../../test/support/raw-http';
-import { EmbeddedStore } from '../cluster/embedded-store';
-import { seedDemoMesh } from '../demo/seed';
-import { Auth } from '../trpc/auth';
 import { appRouter } from '../trpc/router';
-import { createBff, type Bff } from './bff';
 
 const EDITOR_TOKEN = 'editor-token-0123456789';
 const VIEWER_TOKEN = 'viewer-token-0123456789';
@@ -160,39 +157,21 @@ function encode(r: Request): string {
 }
 
 describe('a real BFF under random requests', () => {
-  let store: EmbeddedStore;
-  let bff: Bff;
+  let demo: DemoBff;
   let port: number;
   let url: string;
 
   beforeAll(async () => {
-    store = await EmbeddedStore.open({});
-    await seedDemoMesh(store);
-    bff = createBff({
-      store,
-      mode: 'embedded',
-      auth: new Auth({
-        users: [
-          { name: 'ed', role: 'editor', namespaces: ['default'], token: EDITOR_TOKEN },
-          { name: 'vic', role: 'viewer', namespaces: '*', token: VIEWER_TOKEN },
-        ],
-      }),
+    demo = await startDemoBff({
+      users: [
+        { name: 'ed', role: 'editor', namespaces: ['default'], token: EDITOR_TOKEN },
+        { name: 'vic', role: 'viewer', namespaces: '*', token: VIEWER_TOKEN },
+      ],
       allowedOrigins: [ORIGIN],
-      governor: {
-        simulate: true,
-        metrics: { tickMs: 0, metricTickMs: 500, prometheusIntervalMs: 1000, metricsUnavailable: 'keep' },
-        simulator: { tickMs: 100 },
-      },
-      info: { name: 'governor', version: 'test', startedAt: new Date().toISOString() },
     });
-    await bff.start();
-    ({ url, port } = await bff.server.listen({ host: '127.0.0.1', port: 0 }));
+    ({ url, port } = demo);
   });
-  afterAll(async () => {
-    await bff.server.close();
-    await bff.stop();
-    await store.close();
-  });
+  afterAll(() => demo.close());
 
   it('knows the router it throws requests at', () => {
     expect(procedures.length).toBeGreaterThan(20);

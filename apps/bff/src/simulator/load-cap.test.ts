@@ -3,46 +3,35 @@
  * it): at the caps the BFF goes on answering promptly; over them a load is refused, naming the cap.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EmbeddedStore } from '../cluster/embedded-store';
-import { seedDemoMesh } from '../demo/seed';
-import { createBff, type Bff } from '../server/bff';
-import { Auth } from '../trpc/auth';
+import { startDemoBff, type DemoBff } from '../../test/support/demo-bff';
+import type { Bff } from '../server/bff';
 import { BOOKINFO_CALLS, BOOKINFO_LOADS, MAX_MESH_RPS, MAX_SERVICE_RPS } from './index';
 
 const TOKEN = 'editor-token-0123456789';
 const SERVICES = ['productpage', 'details', 'reviews', 'ratings'];
 
 describe('the simulator at its load caps', () => {
-  let store: EmbeddedStore;
+  let demo: DemoBff;
   let bff: Bff;
   let url: string;
 
   beforeAll(async () => {
-    store = await EmbeddedStore.open({});
-    await seedDemoMesh(store);
-    // No limits: every request is let through and makes its calls, the most work a load can cause.
-    for (const l of (await store.list('SmartLimiter')).items)
-      await store.delete('SmartLimiter', l.metadata.namespace ?? 'default', l.metadata.name);
-    bff = createBff({
-      store,
-      mode: 'embedded',
-      auth: new Auth({ users: [{ name: 'ed', role: 'editor', namespaces: ['default'], token: TOKEN }] }),
-      allowedOrigins: [],
+    demo = await startDemoBff({
+      users: [{ name: 'ed', role: 'editor', namespaces: ['default'], token: TOKEN }],
+      // No limits: every request is let through and makes its calls, the most work a load can cause.
+      prepare: async (store) => {
+        for (const l of (await store.list('SmartLimiter')).items)
+          await store.delete('SmartLimiter', l.metadata.namespace ?? 'default', l.metadata.name);
+      },
       governor: {
         simulate: true,
         metrics: { tickMs: 5000, metricTickMs: 1000, prometheusIntervalMs: 1000, metricsUnavailable: 'keep' },
         simulator: { loads: BOOKINFO_LOADS, calls: BOOKINFO_CALLS },
       },
-      info: { name: 'governor', version: 'test', startedAt: new Date().toISOString() },
     });
-    await bff.start();
-    ({ url } = await bff.server.listen({ host: '127.0.0.1', port: 0 }));
+    ({ bff, url } = demo);
   });
-  afterAll(async () => {
-    await bff.server.close();
-    await bff.stop();
-    await store.close();
-  });
+  afterAll(() => demo.close());
 
   const setLoad = (service: string, rps: number) =>
     fetch(`${url}/api/simulator/load`, {

@@ -5,10 +5,8 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EmbeddedStore } from '../cluster/embedded-store';
-import { seedDemoMesh } from '../demo/seed';
-import { createBff, type Bff } from '../server/bff';
-import { Auth } from './auth';
+import { startDemoBff, type DemoBff } from '../../test/support/demo-bff';
+import type { Bff } from '../server/bff';
 import { UNMATCHED } from './live';
 import { appRouter } from './router';
 
@@ -21,30 +19,21 @@ function collector(): () => void {
 }
 
 describe('decisions for values that match no rule', () => {
-  let store: EmbeddedStore;
+  let demo: DemoBff;
   let bff: Bff;
 
   beforeAll(async () => {
-    store = await EmbeddedStore.open({});
-    await seedDemoMesh(store);
-    bff = createBff({
-      store,
-      mode: 'embedded',
-      auth: new Auth(),
-      allowedOrigins: [],
+    demo = await startDemoBff({
       rls: {},
+      listen: false,
       governor: {
         simulate: false,
         metrics: { tickMs: 0, metricTickMs: 0, prometheusIntervalMs: 1000, metricsUnavailable: 'keep' },
       },
-      info: { name: 'governor', version: 'test', startedAt: new Date().toISOString() },
     });
-    await bff.start();
+    ({ bff } = demo);
   });
-  afterAll(async () => {
-    await bff.stop();
-    await store.close();
-  });
+  afterAll(() => demo.close());
 
   it('are counted in one row per second, name no service the mesh lacks, and keep no memory', async () => {
     const rls = bff.rls!;

@@ -6,11 +6,8 @@ import { createServer as createTcpServer, connect, type Server as TcpServer, typ
 import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from '@trpc/client';
 import { EventSource } from 'eventsource';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { startDemoBff, type DemoBff } from '../../test/support/demo-bff';
 import { rawRequest, watchForCrashes } from '../../test/support/raw-http';
-import { EmbeddedStore } from '../cluster/embedded-store';
-import { seedDemoMesh } from '../demo/seed';
-import { createBff, type Bff } from '../server/bff';
-import { Auth } from './auth';
 import { TRACE_LIMITS } from '../replay/replay';
 import { MAX_API_BATCH, MAX_API_BODY_BYTES } from './handler';
 import type { AppRouter } from './router';
@@ -52,38 +49,25 @@ async function cuttableProxy(
 }
 
 describe('the API over HTTP', () => {
-  let store: EmbeddedStore;
-  let bff: Bff;
+  let demo: DemoBff;
   let url: string;
 
   beforeAll(async () => {
-    store = await EmbeddedStore.open({});
-    await seedDemoMesh(store);
-    bff = createBff({
-      store,
-      mode: 'embedded',
-      auth: new Auth({
-        users: [
-          { name: 'ed', role: 'editor', namespaces: ['default'], token: EDITOR_TOKEN },
-          { name: 'vic', role: 'viewer', namespaces: '*', token: VIEWER_TOKEN },
-        ],
-      }),
+    demo = await startDemoBff({
+      users: [
+        { name: 'ed', role: 'editor', namespaces: ['default'], token: EDITOR_TOKEN },
+        { name: 'vic', role: 'viewer', namespaces: '*', token: VIEWER_TOKEN },
+      ],
       allowedOrigins: [ORIGIN],
       governor: {
         simulate: true,
         metrics: { tickMs: 0, metricTickMs: 500, prometheusIntervalMs: 1000, metricsUnavailable: 'keep' },
         simulator: { tickMs: 50 },
       },
-      info: { name: 'governor', version: 'test', startedAt: new Date().toISOString() },
     });
-    await bff.start();
-    ({ url } = await bff.server.listen({ host: '127.0.0.1', port: 0 }));
+    ({ url } = demo);
   });
-  afterAll(async () => {
-    await bff.server.close();
-    await bff.stop();
-    await store.close();
-  });
+  afterAll(() => demo.close());
 
   const call = (
     path: string,
@@ -147,7 +131,7 @@ describe('the API over HTTP', () => {
       (await call('policies.delete', { body: { namespace: 'default', name: 'details' }, headers: viewer }))
         .status,
     ).toBe(403);
-    expect(await store.get('SmartLimiter', 'default', 'details')).not.toBeNull();
+    expect(await demo.store.get('SmartLimiter', 'default', 'details')).not.toBeNull();
     const push = (headers: Record<string, string>, namespace = 'default') =>
       fetch(`${url}/api/metrics/push`, {
         method: 'POST',
