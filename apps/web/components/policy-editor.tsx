@@ -549,7 +549,7 @@ export function PolicyEditor() {
             height="24rem"
             editable={canEdit}
             extensions={[yamlLanguage(), EditorView.contentAttributes.of({ 'aria-label': 'Policy YAML' })]}
-            onChange={(v) => setText(v)}
+            onChange={(v: string) => setText(v)}
             theme={
               typeof document !== 'undefined' && document.documentElement.classList.contains('dark')
                 ? 'dark'
