@@ -11,6 +11,8 @@
  * advertises none), deadlines (`grpc-timeout` is the client's to enforce; an answer takes a Redis round trip).
  */
 import http2 from 'node:http2';
+import net from 'node:net';
+import { MemoryGuard } from './memory-guard';
 
 /** gRPC status codes used here. */
 export const GrpcStatus = {
@@ -45,7 +47,7 @@ export class GrpcError extends Error {
 export interface UnaryServerOptions {
   /** Largest request message accepted (RESOURCE_EXHAUSTED beyond). Default 64 KiB. */
   readonly maxMessageBytes?: number;
-  /** Calls one connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). Default 256. */
+  /** Calls one connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). Default 100. */
   readonly maxConcurrentStreams?: number;
   /** Largest request header list, uncompressed (SETTINGS_MAX_HEADER_LIST_SIZE). Default 64 KiB. */
   readonly maxHeaderListBytes?: number;
@@ -53,9 +55,19 @@ export interface UnaryServerOptions {
   readonly maxSessionMemoryMiB?: number;
   /** Connections open at once; more are closed as they arrive. Default 2,048. */
   readonly maxConnections?: number;
+  /**
+   * Connections that may end in an HTTP/2 protocol error (a flood nghttp2 detected, a malformed frame) in
+   * one second; beyond that, new connections are closed as they arrive for the rest of the second, before
+   * any HTTP/2 state is set up for them. Connections already open are not affected. Default 50.
+   */
+  readonly maxFailedConnectionsPerSecond?: number;
   /** A connection that has not sent a complete call's headers this long after connecting is closed. Default 10 s. */
   readonly firstCallTimeoutMs?: number;
-  /** A connection with no call open and none started this long is sent GOAWAY. Default 5 minutes. */
+  /**
+   * A connection with no call open and none started this long is sent GOAWAY; one on which no byte has
+   * moved either way this long is closed (nghttp2 stops reading a connection it has given up on, without
+   * closing it). Default 60 s.
+   */
   readonly idleTimeoutMs?: number;
   /** A call whose request has not fully arrived this long after its headers fails DEADLINE_EXCEEDED. Default 10 s. */
   readonly requestTimeoutMs?: number;
@@ -67,6 +79,11 @@ export interface UnaryServerOptions {
   readonly maxOutstandingPings?: number;
   /** Entries one SETTINGS frame may carry. Default 32. */
   readonly maxSettings?: number;
+  /**
+   * Resident memory growth, in MiB, after which a full garbage collection is asked for while listening
+   * (see memory-guard.ts: what dropped HTTP/2 streams hold is freed only then). Default 32.
+   */
+  readonly memoryHeadroomMiB?: number;
 }
 
 /** The limits in force, every option resolved. */
@@ -74,17 +91,19 @@ export type UnaryServerLimits = Required<UnaryServerOptions>;
 
 export const DEFAULT_UNARY_SERVER_LIMITS: UnaryServerLimits = Object.freeze({
   maxMessageBytes: 64 * 1024,
-  maxConcurrentStreams: 256,
+  maxConcurrentStreams: 100,
   maxHeaderListBytes: 64 * 1024,
   maxSessionMemoryMiB: 4,
   maxConnections: 2048,
+  maxFailedConnectionsPerSecond: 50,
   firstCallTimeoutMs: 10_000,
-  idleTimeoutMs: 300_000,
+  idleTimeoutMs: 60_000,
   requestTimeoutMs: 10_000,
   maxBufferedBytesPerConnection: 1024 * 1024,
   maxBufferedBytes: 32 * 1024 * 1024,
   maxOutstandingPings: 10,
   maxSettings: 32,
+  memoryHeadroomMiB: 32,
 });
 
 /** grpc-message is percent-encoded (the gRPC spec): printable ASCII except `%` goes as it is. */
@@ -155,7 +174,11 @@ function onClose(this: CallStream): void {
   if (call) call.server.closed(call);
 }
 function sendOkTrailers(this: http2.ServerHttp2Stream): void {
-  this.sendTrailers(OK_TRAILERS);
+  try {
+    this.sendTrailers(OK_TRAILERS);
+  } catch {
+    // The stream went away meanwhile: nothing is owed to it.
+  }
 }
 /** Stream errors (a reset, a peer gone) end that call only; `close` follows and does the accounting. */
 function ignore(): void {}
@@ -163,10 +186,16 @@ function ignore(): void {}
 export class UnaryGrpcServer {
   readonly limits: UnaryServerLimits;
   private readonly methods = new Map<string, UnaryMethod<unknown, unknown>>();
+  /** Accepts connections and hands them to {@link server}: what is refused costs no HTTP/2 state. */
+  private readonly tcp: net.Server;
   private readonly server: http2.Http2Server;
+  private sockets = 0;
+  private failedWindowStart = 0;
+  private failedInWindow = 0;
   private readonly sessions = new Map<http2.Http2Session, Session>();
   private buffered = 0;
   private sweeper: NodeJS.Timeout | null = null;
+  private readonly memoryGuard: MemoryGuard;
   private closing = false;
 
   constructor(options: UnaryServerOptions = {}) {
@@ -178,6 +207,7 @@ export class UnaryGrpcServer {
       limits[name] = value;
     }
     this.limits = Object.freeze(limits);
+    this.memoryGuard = new MemoryGuard(limits.memoryHeadroomMiB);
     this.server = http2.createServer({
       maxSessionMemory: limits.maxSessionMemoryMiB,
       maxOutstandingPings: limits.maxOutstandingPings,
@@ -188,7 +218,9 @@ export class UnaryGrpcServer {
         enablePush: false,
       },
     });
-    this.server.maxConnections = limits.maxConnections;
+    this.tcp = net.createServer({ noDelay: true }, (socket) => this.onSocket(socket));
+    // With no 'timeout' listener, Node destroys the session.
+    this.server.setTimeout(limits.idleTimeoutMs);
     this.server.on('session', (h2) => this.onSession(h2));
     this.server.on('stream', (stream, headers) => this.onStream(stream as CallStream, headers));
   }
@@ -203,9 +235,9 @@ export class UnaryGrpcServer {
   listen(host: string, port: number): Promise<number> {
     return new Promise((resolve, reject) => {
       const onError = (error: Error): void => reject(error);
-      this.server.once('error', onError);
-      this.server.listen(port, host, () => {
-        this.server.off('error', onError);
+      this.tcp.once('error', onError);
+      this.tcp.listen(port, host, () => {
+        this.tcp.off('error', onError);
         const every = Math.max(
           10,
           Math.min(
@@ -217,7 +249,8 @@ export class UnaryGrpcServer {
         );
         this.sweeper = setInterval(() => this.sweep(), every);
         this.sweeper.unref();
-        const address = this.server.address();
+        this.memoryGuard.start();
+        const address = this.tcp.address();
         resolve(typeof address === 'object' && address !== null ? address.port : port);
       });
     });
@@ -233,9 +266,9 @@ export class UnaryGrpcServer {
    * connections still open after `graceMs` are closed.
    */
   async close(graceMs = 1000): Promise<void> {
-    if (!this.server.listening) return;
+    if (!this.tcp.listening) return;
     this.closing = true;
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => this.tcp.close(() => resolve()));
     for (const session of this.sessions.values()) session.h2.close();
     const timer = setTimeout(() => {
       for (const session of this.sessions.values()) session.h2.destroy();
@@ -245,6 +278,31 @@ export class UnaryGrpcServer {
     clearTimeout(timer);
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = null;
+    this.memoryGuard.stop();
+  }
+
+  private onSocket(socket: net.Socket): void {
+    if (
+      this.sockets >= this.limits.maxConnections ||
+      (this.failedInWindow >= this.limits.maxFailedConnectionsPerSecond &&
+        performance.now() - this.failedWindowStart < 1000)
+    ) {
+      socket.destroy();
+      return;
+    }
+    this.sockets++;
+    socket.once('close', () => this.sockets--);
+    this.server.emit('connection', socket);
+  }
+
+  /** A connection ended in a protocol error: counted towards refusing new ones. */
+  private onSessionError(): void {
+    const now = performance.now();
+    if (now - this.failedWindowStart >= 1000) {
+      this.failedWindowStart = now;
+      this.failedInWindow = 0;
+    }
+    this.failedInWindow++;
   }
 
   private onSession(h2: http2.ServerHttp2Session): void {
@@ -257,7 +315,10 @@ export class UnaryGrpcServer {
       arriving: new Set(),
     };
     this.sessions.set(h2, session);
-    h2.on('error', ignore);
+    // nghttp2's own errors (floods, malformed frames) are ERR_HTTP2_ERROR; a peer gone is not counted.
+    h2.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ERR_HTTP2_ERROR') this.onSessionError();
+    });
     h2.once('close', () => {
       this.sessions.delete(h2);
       for (const call of session.arriving) this.release(call);
@@ -371,11 +432,9 @@ export class UnaryGrpcServer {
     const stream = call.stream;
     if (call.refusal !== null) {
       this.release(call);
-      if (stream.headersSent || stream.destroyed) return;
       if (call.refusal === UNSUPPORTED_MEDIA_TYPE) {
-        stream.respond(UNSUPPORTED_MEDIA_TYPE);
-        stream.end(UNSUPPORTED_MEDIA_TYPE_BODY);
-      } else stream.respond(call.refusal, { endStream: true });
+        if (respond(stream, UNSUPPORTED_MEDIA_TYPE)) stream.end(UNSUPPORTED_MEDIA_TYPE_BODY);
+      } else respond(stream, call.refusal, { endStream: true });
       return;
     }
     const body =
@@ -409,7 +468,7 @@ export class UnaryGrpcServer {
     }
     answer.then(
       (response) => {
-        if (stream.closed || stream.destroyed) return;
+        if (!answerable(stream)) return;
         let message: Buffer;
         try {
           message = method.encode(response);
@@ -421,7 +480,7 @@ export class UnaryGrpcServer {
         frame[0] = 0;
         frame.writeUInt32BE(message.length, 1);
         message.copy(frame, 5);
-        stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
+        if (!respond(stream, RESPONSE_HEADERS, WAIT_FOR_TRAILERS)) return;
         stream.once('wantTrailers', sendOkTrailers);
         stream.end(frame);
       },
@@ -461,15 +520,35 @@ export class UnaryGrpcServer {
 
   /** Answers before the request has been read in full, then resets the stream so the rest is not sent. */
   private answerEarly(stream: http2.ServerHttp2Stream, headers: http2.OutgoingHttpHeaders): void {
-    if (stream.headersSent || stream.destroyed) return;
-    stream.respond(headers, { endStream: true });
+    if (!respond(stream, headers, END_STREAM)) return;
     // NO_ERROR: the answer is complete; the peer need not send more (RFC 9113 §8.1).
     if (!stream.readableEnded) stream.close(NGHTTP2_NO_ERROR);
   }
 
   private fail(stream: http2.ServerHttp2Stream, code: number, message: string): void {
-    if (stream.headersSent || stream.destroyed) return;
-    stream.respond(trailersOnly(code, message), { endStream: true });
+    respond(stream, trailersOnly(code, message), END_STREAM);
+  }
+}
+
+/** Whether an answer can still be sent: a reset or a lost connection ends a stream at any time. */
+const answerable = (stream: http2.ServerHttp2Stream): boolean =>
+  !stream.headersSent && !stream.destroyed && !stream.closed;
+
+const END_STREAM: http2.ServerStreamResponseOptions = { endStream: true };
+const WAIT_FOR_TRAILERS: http2.ServerStreamResponseOptions = { waitForTrailers: true };
+
+/** Sends the answer's headers if the stream can still take them; never throws. */
+function respond(
+  stream: http2.ServerHttp2Stream,
+  headers: http2.OutgoingHttpHeaders,
+  options?: http2.ServerStreamResponseOptions,
+): boolean {
+  if (!answerable(stream)) return false;
+  try {
+    stream.respond(headers, options);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -307,13 +307,17 @@ describe('the unary gRPC server’s limits', () => {
   });
 
   /** A raw TCP connection; resolves with how long the server took to close it. */
-  function rawConnection(port: number, send: Buffer): { closed: Promise<number> } {
+  function rawConnection(port: number, send: Buffer): { closed: Promise<number>; received: () => number } {
     const started = Date.now();
     const socket = net.connect(port, '127.0.0.1', () => socket.write(send));
     sockets.push(socket);
     socket.on('error', () => undefined);
-    socket.resume();
-    return { closed: new Promise((r) => socket.once('close', () => r(Date.now() - started))) };
+    let received = 0;
+    socket.on('data', (d: Buffer) => (received += d.length));
+    return {
+      closed: new Promise((r) => socket.once('close', () => r(Date.now() - started))),
+      received: () => received,
+    };
   }
 
   it('closes a connection that sends no complete call in time: half a preface, or a call’s headers never ended', async () => {
@@ -370,5 +374,24 @@ describe('the unary gRPC server’s limits', () => {
     for (const h of held) h.destroy();
     await vi.waitFor(() => expect(server!.connections).toBe(0));
     expect(await call(port, 'back')).toBe('said: back');
+  });
+  it('closes new connections for the rest of a second once too many have ended in protocol errors', async () => {
+    const port = await start(undefined, { maxFailedConnectionsPerSecond: 3 });
+    const kept = connect(port);
+    expect(await partial(kept, frame(Buffer.from('kept')), true)).toMatchObject({ status: '0' });
+    // Not HTTP/2 at all: nghttp2 ends each of these with a protocol error.
+    for (let i = 0; i < 3; i++)
+      expect(await rawConnection(port, Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n')).closed).toBeLessThan(
+        1000,
+      );
+    // A well-formed client is now turned away at once, before any HTTP/2 is spoken...
+    const turnedAway = rawConnection(port, PREFACE);
+    expect(await turnedAway.closed).toBeLessThan(1000);
+    // Not even the server's SETTINGS: the connection got no HTTP/2 session.
+    expect(turnedAway.received()).toBe(0);
+    // ...while the connection already open is served, and a second later new ones are taken again.
+    expect(await partial(kept, frame(Buffer.from('still')), true)).toMatchObject({ status: '0' });
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(await call(port, 'later')).toBe('said: later');
   });
 });
