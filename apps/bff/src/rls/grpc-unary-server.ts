@@ -433,7 +433,7 @@ export class UnaryGrpcServer {
     if (call.refusal !== null) {
       this.release(call);
       if (call.refusal === UNSUPPORTED_MEDIA_TYPE) {
-        if (respond(stream, UNSUPPORTED_MEDIA_TYPE)) stream.end(UNSUPPORTED_MEDIA_TYPE_BODY);
+        if (respond(stream, UNSUPPORTED_MEDIA_TYPE, NO_DATE)) stream.end(UNSUPPORTED_MEDIA_TYPE_BODY);
       } else respond(stream, call.refusal, { endStream: true });
       return;
     }
@@ -481,7 +481,7 @@ export class UnaryGrpcServer {
         frame.writeUInt32BE(message.length, 1);
         message.copy(frame, 5);
         if (!respond(stream, RESPONSE_HEADERS, WAIT_FOR_TRAILERS)) return;
-        stream.once('wantTrailers', sendOkTrailers);
+        stream.on('wantTrailers', sendOkTrailers);
         stream.end(frame);
       },
       (error: unknown) => {
@@ -534,8 +534,10 @@ export class UnaryGrpcServer {
 const answerable = (stream: http2.ServerHttp2Stream): boolean =>
   !stream.headersSent && !stream.destroyed && !stream.closed;
 
-const END_STREAM: http2.ServerStreamResponseOptions = { endStream: true };
-const WAIT_FOR_TRAILERS: http2.ServerStreamResponseOptions = { waitForTrailers: true };
+// No Date header: gRPC does not use it, and it is work on every answer.
+const NO_DATE = { sendDate: false } as http2.ServerStreamResponseOptions;
+const END_STREAM = { endStream: true, sendDate: false } as http2.ServerStreamResponseOptions;
+const WAIT_FOR_TRAILERS = { waitForTrailers: true, sendDate: false } as http2.ServerStreamResponseOptions;
 
 /** Sends the answer's headers if the stream can still take them; never throws. */
 function respond(
