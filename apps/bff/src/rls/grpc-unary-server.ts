@@ -80,8 +80,9 @@ export interface UnaryServerOptions {
   /** Entries one SETTINGS frame may carry. Default 32. */
   readonly maxSettings?: number;
   /**
-   * Resident memory growth, in MiB, after which a full garbage collection is asked for while listening
-   * (see memory-guard.ts: what dropped HTTP/2 streams hold is freed only then). Default 32.
+   * Growth of the memory outside the JavaScript heap, in MiB, after which a full garbage collection is
+   * asked for while listening (memory-guard.ts: what dropped HTTP/2 streams hold is freed only then).
+   * Default 32.
    */
   readonly memoryHeadroomMiB?: number;
 }

@@ -1,4 +1,4 @@
-/** The memory guard in this very process: its resident memory is made to grow, and collections counted. */
+/** The memory guard in this very process: its memory outside the heap is made to grow, collections counted. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryGuard } from './memory-guard';
 
@@ -7,12 +7,12 @@ let guard: MemoryGuard | null = null;
 afterEach(() => guard?.stop());
 
 describe('MemoryGuard', () => {
-  it('asks for a full collection once resident memory has grown by the headroom, not again for memory kept', async () => {
+  it('asks for a full collection once memory outside the heap has grown by the headroom, not again for memory kept', async () => {
     guard = new MemoryGuard(16, 20);
     guard.start();
     await sleep(100);
     const before = guard.collections;
-    // 48 MiB written to (so resident), and kept.
+    // 48 MiB of buffers (outside the heap) written to (so resident), and kept.
     const kept = Array.from({ length: 6 }, () => Buffer.alloc(8 * 1024 * 1024, 1));
     await sleep(200);
     expect(guard.collections).toBeGreaterThan(before);
