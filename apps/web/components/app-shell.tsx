@@ -17,7 +17,7 @@ function HealthBadges() {
   if (!health.data) return null;
   const h = health.data;
   const items = [
-    { label: 'Store', ok: h.store.connected, detail: h.store.description },
+    { label: 'Store', ok: h.store.connected, detail: h.store.error ?? h.store.description },
     { label: 'Metrics', ok: h.metrics.available, detail: h.metrics.source },
     {
       label: 'Redis',

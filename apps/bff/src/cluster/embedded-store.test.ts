@@ -656,6 +656,8 @@ describe('EmbeddedStore persistence', () => {
     expect((refused as StoreError).status).toBe(503);
     expect(await store.get('EnvoyFilter', 'default', 'refused')).toBeNull();
     await expect(store.flush()).rejects.toThrow(file);
+    // Health reports say why.
+    expect(store.writeFailure()).toContain(file);
 
     await rm(dirname(file));
     await mkdir(dirname(file));
@@ -664,6 +666,7 @@ describe('EmbeddedStore persistence', () => {
       () => expect(store.create(envoyFilter('default', 'after', 'one'))).resolves.toBeDefined(),
       WAIT,
     );
+    expect(store.writeFailure()).toBeNull();
     await store.close();
     const reopened = await EmbeddedStore.open({ file });
     for (const name of ['before', 'reviews', 'after']) {

@@ -142,6 +142,10 @@ export class EmbeddedStore implements ClusterStore {
   private rewriteNext = true;
   private completedSaves = 0;
 
+  writeFailure(): string | null {
+    return this.failure ? `saving to disk failed: ${this.failure.message}` : null;
+  }
+
   private constructor(
     private readonly file: string | undefined,
     options: EmbeddedStoreOptions,

@@ -129,6 +129,8 @@ export interface DeleteOptions {
 export interface ClusterStore {
   /** A short description for health reports: `embedded (/path/store.json)` or `kubernetes (context)`. */
   readonly description: string;
+  /** Why writes are refused now (the embedded store's last save to disk failed); null when they are not. */
+  writeFailure?(): string | null;
   /** Objects of a kind, in one namespace or all. */
   list(kind: Kind, namespace?: string): Promise<ListResult>;
   /** The object, or null when it does not exist. */

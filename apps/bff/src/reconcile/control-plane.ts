@@ -36,6 +36,8 @@ export interface ControlPlaneOptions {
 
 export interface ControlPlaneHealth {
   readonly store: string;
+  /** Why the store refuses writes, when it does. */
+  readonly storeError?: string;
   readonly leader: boolean;
   /** Why this replica cannot take part in leader election, if it cannot. */
   readonly leaderElectionError?: string;
@@ -104,6 +106,7 @@ export class ControlPlane {
   health(): ControlPlaneHealth {
     return {
       store: this.options.store.description,
+      ...(this.options.store.writeFailure?.() ? { storeError: this.options.store.writeFailure()! } : {}),
       leader: this.elector.isLeader(),
       ...(this.elector.lastError() ? { leaderElectionError: this.elector.lastError() } : {}),
       informers: (Object.values(this.informers) as Informer[]).map((i) => i.health()),

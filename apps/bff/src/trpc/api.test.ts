@@ -102,6 +102,7 @@ describe('the API routers (createCaller, embedded store)', () => {
     expect(detail.subsets.map((s) => s.name)).toEqual(['v1', 'v2', 'v3']);
     const health = await caller('viewer').cluster.health();
     expect(health).toMatchObject({ mode: 'embedded', leader: true, metrics: { source: 'embedded mesh' } });
+    expect(health.store).toMatchObject({ connected: true, error: null });
     expect(await caller('viewer').cluster.namespaces()).toEqual(['default']);
     await expect(caller(null).services.list()).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
   });

@@ -122,7 +122,11 @@ export const clusterRouter = router({
         : { source: 'pushed values only' as const, available: true };
     return {
       mode: ctx.deps.mode,
-      store: { description: plane.store, connected: plane.informers.every((i) => i.connected) },
+      store: {
+        description: plane.store,
+        connected: plane.storeError === undefined && plane.informers.every((i) => i.connected),
+        error: plane.storeError ?? null,
+      },
       leader: plane.leader,
       leaderElectionError: plane.leaderElectionError ?? null,
       informers: plane.informers,
