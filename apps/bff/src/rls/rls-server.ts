@@ -17,6 +17,7 @@ import {
   type WindowStore,
 } from '@governor/limiter';
 import type { RenderedRule } from '../reconcile/render';
+import { redactCredentials } from '../server/redact';
 import { GrpcError, GrpcStatus, UnaryGrpcServer, type UnaryServerOptions } from './grpc-unary-server';
 import {
   decodeRateLimitRequest,
@@ -107,7 +108,8 @@ export function redisOptionsFromUrl(url: string): {
   password?: string;
 } {
   const u = new URL(url);
-  if (u.protocol !== 'redis:') throw new RangeError(`REDIS_URL must be redis://host:port, got ${url}`);
+  if (u.protocol !== 'redis:')
+    throw new RangeError(`REDIS_URL must be redis://host:port, got ${redactCredentials(url)}`);
   const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : undefined;
   return {
     host: u.hostname,

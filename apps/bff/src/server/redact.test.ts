@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { redactCredentials } from './redact';
+import { redisOptionsFromUrl } from '../rls/rls-server';
 
 describe('redactCredentials', () => {
   it('hides the password of a URL and keeps the rest', () => {
@@ -35,5 +36,10 @@ describe('redactCredentials', () => {
     expect(redactCredentials('http://prometheus:9090 and redis://redis:6379')).toBe(
       'http://prometheus:9090 and redis://redis:6379',
     );
+  });
+
+  it('keeps the password out of the rate-limit service refusing a URL', () => {
+    expect(() => redisOptionsFromUrl('http://:hunter2@redis:6379')).toThrow('http://:***@redis:6379');
+    expect(() => redisOptionsFromUrl('http://:hunter2@redis:6379')).not.toThrow(/hunter2/);
   });
 });
