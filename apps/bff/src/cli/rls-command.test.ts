@@ -1,4 +1,6 @@
 import { execFileSync } from 'node:child_process';
+import http2 from 'node:http2';
+import { connect } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { describe, expect, it, vi } from 'vitest';
 import { RedisServer } from '@governor/limiter/testing';
@@ -151,9 +153,46 @@ describe('governor rls', () => {
     }
   });
 
+  it('holds no more connections than --max-connections', async () => {
+    const stop = new AbortController();
+    const { out, io: cli } = io(stop.signal);
+    const running = main(
+      [
+        'rls',
+        '-f',
+        'doc-e-global.yaml',
+        '-f',
+        'context-bookinfo.yaml',
+        '--port',
+        '0',
+        '--max-connections',
+        '1',
+      ],
+      cli,
+    );
+    await vi.waitFor(() => expect(out.stdout).toMatch(/listening on 127\.0\.0\.1:\d+/));
+    const port = Number(/127\.0\.0\.1:(\d+)/.exec(out.stdout)![1]);
+    const held = http2.connect(`http://127.0.0.1:${port}`);
+    await new Promise<void>((resolve, reject) =>
+      held.once('remoteSettings', () => resolve()).once('error', reject),
+    );
+    // The second connection is closed as it arrives, before any HTTP/2 is spoken on it.
+    const second = connect(port, '127.0.0.1');
+    const received: Buffer[] = [];
+    second.on('data', (d: Buffer) => received.push(d));
+    await new Promise((resolve) => second.once('close', resolve));
+    expect(Buffer.concat(received)).toHaveLength(0);
+    expect(held.closed).toBe(false);
+    held.close();
+    stop.abort();
+    expect(await running).toBe(0);
+  });
+
   it('refuses bad usage with the help', async () => {
     const { out, io: cli } = io();
     expect(await main(['rls', '--port', 'x', '-f', 'doc-e-global.yaml'], cli)).toBe(2);
     expect(out.stderr).toContain('--port x');
+    expect(await main(['rls', '--max-connections', '0', '-f', 'doc-e-global.yaml'], cli)).toBe(2);
+    expect(out.stderr).toContain('--max-connections 0');
   });
 });

@@ -9,6 +9,7 @@ import { parseOptions, UsageError, type CliIo } from './io';
 import { loadAndRender, parseMetricFlags } from './render-pipeline';
 
 export const RLS_HELP = `Usage: governor rls -f FILE [-f FILE]... [--metric KEY=VALUE]... [--host HOST] [--port PORT] [--domain NAME] [--redis URL]
+                   [--max-connections N]
 
 Serves Envoy's rate-limit API (envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit, gRPC) for the
 global descriptors of the SmartLimiters in the files, until interrupted. The control plane (./scripts/start,
@@ -21,6 +22,8 @@ Options:
       --port PORT          Port (default 8081; 0 picks a free one).
       --domain NAME        The domain Envoy sends (default ${DEFAULT_RATE_LIMIT_SERVICE.domain}).
       --redis URL          Count in Redis (redis://host:port) so that several instances share limits.
+      --max-connections N  Connections held at once; more are closed as they arrive (default 2048).
+                           Envoy opens one per worker thread of each sidecar that calls the service.
   -h, --help               Show this help.
 
 Exit status: 0 after an interrupt; 1 when any input is invalid or the port cannot be used; 2 for a usage error.
@@ -30,6 +33,7 @@ export async function rlsCommand(args: string[], io: CliIo): Promise<number> {
   let parsed;
   let metrics: Record<string, string>;
   let port: number;
+  let maxConnections: number | undefined;
   try {
     parsed = parseOptions(args, {
       file: { names: ['-f', '--file', '--filename'], takesValue: true, repeatable: true },
@@ -38,6 +42,7 @@ export async function rlsCommand(args: string[], io: CliIo): Promise<number> {
       port: { names: ['--port'], takesValue: true },
       domain: { names: ['--domain'], takesValue: true },
       redis: { names: ['--redis'], takesValue: true },
+      maxConnections: { names: ['--max-connections'], takesValue: true },
     });
     if (parsed.positional.length > 0) throw new UsageError(`unexpected argument ${parsed.positional[0]}`);
     if (!parsed.values.file?.length) throw new UsageError('no input: give at least one -f FILE');
@@ -45,6 +50,10 @@ export async function rlsCommand(args: string[], io: CliIo): Promise<number> {
     if (!/^\d+$/.test(rawPort) || Number(rawPort) > 65535)
       throw new UsageError(`--port ${rawPort}: expected a port`);
     port = Number(rawPort);
+    const rawMax = parsed.values.maxConnections?.[0];
+    if (rawMax !== undefined && !(/^\d+$/.test(rawMax) && Number(rawMax) >= 1))
+      throw new UsageError(`--max-connections ${rawMax}: expected a whole number from 1`);
+    maxConnections = rawMax === undefined ? undefined : Number(rawMax);
     metrics = parseMetricFlags(parsed.values.metric ?? []);
   } catch (e) {
     if (e instanceof UsageError) {
@@ -62,7 +71,11 @@ export async function rlsCommand(args: string[], io: CliIo): Promise<number> {
   });
   if (problems.length > 0) return 1;
   const redisUrl = parsed.values.redis?.[0];
-  const server = new RlsServer({ domain, ...(redisUrl ? { redisUrl } : {}) });
+  const server = new RlsServer({
+    domain,
+    ...(redisUrl ? { redisUrl } : {}),
+    ...(maxConnections ? { serverLimits: { maxConnections } } : {}),
+  });
   for (const { limiter, result } of results)
     server.updateLimiter(`${limiter.metadata.namespace}/${limiter.metadata.name}`, result.rules);
   const host = parsed.values.host?.[0] ?? '127.0.0.1';

@@ -38,7 +38,11 @@ import { redactCredentials } from './redact';
 
 export interface BffOptions {
   /** Serve Envoy's rate-limit API for the `global` descriptors (listen with {@link Bff.listenRls}). */
-  readonly rls?: { readonly domain?: string; readonly redisUrl?: string } | null;
+  readonly rls?: {
+    readonly domain?: string;
+    readonly redisUrl?: string;
+    readonly maxConnections?: number;
+  } | null;
   readonly store: ClusterStore;
   readonly mode: RuntimeMode;
   readonly governor: Omit<GovernorOptions, 'store' | 'onEvent' | 'onReconcileError' | 'onMetricsHealth'>;
@@ -65,6 +69,9 @@ export function createBff(options: BffOptions): Bff {
     ? new RlsServer({
         ...(options.rls.domain ? { domain: options.rls.domain } : {}),
         ...(options.rls.redisUrl ? { redisUrl: options.rls.redisUrl } : {}),
+        ...(options.rls.maxConnections
+          ? { serverLimits: { maxConnections: options.rls.maxConnections } }
+          : {}),
         // Decisions made for Envoy's calls join the mesh's in the dashboard.
         onDecision: (d, entries) => api.deps.decisions?.onDecision(rlsDecision(d, entries)),
       })

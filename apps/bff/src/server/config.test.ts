@@ -30,6 +30,12 @@ describe('loadConfig', () => {
       }).rls,
     ).toEqual({ port: 0, domain: 'edge', redisUrl: 'redis://127.0.0.1:6379/2' });
     expect(() => loadConfig({ env: { GOVERNOR_RLS_PORT: 'eighty' }, homeDir })).toThrow(/GOVERNOR_RLS_PORT/);
+    expect(loadConfig({ env: { GOVERNOR_RLS_MAX_CONNECTIONS: '20000' }, homeDir }).rls).toMatchObject({
+      maxConnections: 20000,
+    });
+    expect(() => loadConfig({ env: { GOVERNOR_RLS_MAX_CONNECTIONS: '0' }, homeDir })).toThrow(
+      /GOVERNOR_RLS_MAX_CONNECTIONS/,
+    );
     expect(() => loadConfig({ env: { REDIS_URL: 'localhost:6379' }, homeDir })).toThrow(/REDIS_URL/);
     // A refused URL is echoed without its password.
     expect(() => loadConfig({ env: { REDIS_URL: 'rediss://:pw-123@r:6379' }, homeDir })).toThrow(

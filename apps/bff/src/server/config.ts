@@ -31,6 +31,8 @@ export interface RlsConfig {
   domain: string;
   /** `REDIS_URL`: counters shared by every replica (`redis://host:port[/db]`); in this process when unset. */
   redisUrl?: string;
+  /** `GOVERNOR_RLS_MAX_CONNECTIONS`: connections the service holds at once (its own default when unset). */
+  maxConnections?: number;
 }
 
 export interface MetricsConfig {
@@ -110,10 +112,14 @@ function rlsConfig(env: NodeJS.ProcessEnv): RlsConfig | null {
     throw new ConfigError(
       `REDIS_URL must look like redis://host:6379, got "${redactCredentials(redisUrl)}".`,
     );
+  const rawMax = nonEmpty(env.GOVERNOR_RLS_MAX_CONNECTIONS);
+  if (rawMax !== undefined && !(/^\d+$/.test(rawMax) && Number(rawMax) >= 1))
+    throw new ConfigError(`GOVERNOR_RLS_MAX_CONNECTIONS must be a whole number from 1, got "${rawMax}".`);
   return {
     port,
     domain: nonEmpty(env.GOVERNOR_RLS_DOMAIN) ?? 'governor',
     ...(redisUrl !== undefined ? { redisUrl } : {}),
+    ...(rawMax !== undefined ? { maxConnections: Number(rawMax) } : {}),
   };
 }
 
