@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import type { AuditLog } from './audit';
 
 export const ROLES = ['viewer', 'editor', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -373,4 +374,20 @@ export class Auth {
     for (const id of theirs.slice(0, Math.max(0, theirs.length - MAX_SESSIONS_PER_USER)))
       this.sessions.delete(id);
   }
+}
+
+function describe(w: FailedLoginWindow): string {
+  const seconds = Math.round((w.to - w.from) / 1000);
+  const refused = w.refused > 0 ? ` and ${w.refused} refused unchecked by the limit` : '';
+  const from = w.source === null ? 'addresses over the global limit' : w.source;
+  return `${w.failed} failed login(s)${refused} from ${from} in the ${seconds} s from ${new Date(w.from).toISOString()}`;
+}
+
+/**
+ * Writes the failed logins of the windows that have ended to the audit log, one record per address and
+ * window (`all`: the open ones too, at shutdown).
+ */
+export function auditFailedLogins(deps: { auth: Auth; audit: AuditLog }, all = false): void {
+  for (const w of deps.auth.logins.drain(all))
+    deps.audit.record({ user: '(unknown)', action: 'login-failed', detail: describe(w) });
 }

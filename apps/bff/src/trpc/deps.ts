@@ -8,10 +8,9 @@ import type { ControllerEvent } from '../reconcile/smartlimiter-controller';
 import type { RuntimeMode } from '../server/config';
 import { AuditLog } from './audit';
 import type { RlsServer } from '../rls/rls-server';
-import type { Auth } from './auth';
+import { auditFailedLogins, type Auth } from './auth';
 import { Feed } from './feed';
 import { DecisionStream, MeshHistory, type ApiEvent } from './live';
-import { auditFailedLogins } from './routers/auth';
 
 export interface ApiDeps {
   readonly governor: Governor;

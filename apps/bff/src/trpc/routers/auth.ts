@@ -1,25 +1,8 @@
 /** Login and logout: a token for an HttpOnly, SameSite=Strict session cookie. */
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
-import { SESSION_COOKIE, type FailedLoginWindow } from '../auth';
-import type { ApiDeps } from '../deps';
+import { auditFailedLogins, SESSION_COOKIE } from '../auth';
 import { publicProcedure, router, tooManyFailedLogins } from '../trpc';
-
-function describe(w: FailedLoginWindow): string {
-  const seconds = Math.round((w.to - w.from) / 1000);
-  const refused = w.refused > 0 ? ` and ${w.refused} refused unchecked by the limit` : '';
-  const from = w.source === null ? 'addresses over the global limit' : w.source;
-  return `${w.failed} failed login(s)${refused} from ${from} in the ${seconds} s from ${new Date(w.from).toISOString()}`;
-}
-
-/**
- * Writes the failed logins of the windows that have ended to the audit log, one record per address and
- * window (`all`: the open ones too, at shutdown).
- */
-export function auditFailedLogins(deps: Pick<ApiDeps, 'auth' | 'audit'>, all = false): void {
-  for (const w of deps.auth.logins.drain(all))
-    deps.audit.record({ user: '(unknown)', action: 'login-failed', detail: describe(w) });
-}
 
 function cookie(value: string, maxAgeSeconds: number): string {
   return `${SESSION_COOKIE}=${encodeURIComponent(value)}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${maxAgeSeconds}`;
