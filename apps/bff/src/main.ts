@@ -16,7 +16,7 @@ import { Auth, AuthError } from './trpc/auth';
 import { defaultQueries, queriesFromHandlers, type NamedQuery } from './sources/prometheus';
 import { ConfigError, loadConfig, type BffConfig } from './server/config';
 import { DataDirLockedError, lockDataDir } from './server/data-dir-lock';
-import { redactCredentials } from './server/redact';
+import { redactCredentials } from './redact';
 import { adminTokenFromClusterSecret } from './server/admin-token-secret';
 
 /** The cluster the BFF works on: the one KUBECONFIG names, or the embedded store in the data directory. */

@@ -6,7 +6,7 @@ import { renderCommand, RENDER_HELP } from './render-command';
 import { replayCommand, REPLAY_HELP } from './replay-command';
 import { rlsCommand, RLS_HELP } from './rls-command';
 import type { CliIo } from './io';
-import { redactCredentials } from '../server/redact';
+import { redactCredentials } from '../redact';
 
 export type { CliIo } from './io';
 

@@ -4,7 +4,7 @@
  */
 import { DEFAULT_RATE_LIMIT_SERVICE } from '../reconcile/render';
 import { RlsServer } from '../rls/rls-server';
-import { redactCredentials } from '../server/redact';
+import { redactCredentials } from '../redact';
 import { parseOptions, UsageError, type CliIo } from './io';
 import { loadAndRender, parseMetricFlags } from './render-pipeline';
 

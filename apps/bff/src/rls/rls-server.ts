@@ -17,7 +17,7 @@ import {
   type WindowStore,
 } from '@governor/limiter';
 import type { RenderedRule } from '../reconcile/render';
-import { redactCredentials } from '../server/redact';
+import { redactCredentials } from '../redact';
 import { GrpcError, GrpcStatus, UnaryGrpcServer, type UnaryServerOptions } from './grpc-unary-server';
 import {
   decodeRateLimitRequest,

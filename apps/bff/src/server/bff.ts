@@ -34,7 +34,7 @@ function rlsDecision(d: Decision, entries: readonly { key: string; value: string
 }
 import type { RuntimeMode } from './config';
 import { createHttpServer, type BffHttpServer, type ServerInfo } from './http-server';
-import { redactCredentials } from './redact';
+import { redactCredentials } from '../redact';
 
 export interface BffOptions {
   /** Serve Envoy's rate-limit API for the `global` descriptors (listen with {@link Bff.listenRls}). */

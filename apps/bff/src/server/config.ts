@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { isAbsolute, join } from 'node:path';
-import { redactCredentials } from './redact';
+import { redactCredentials } from '../redact';
 
 /** Where the cluster state comes from: the in-process demo mesh, or the cluster named by KUBECONFIG. */
 export type RuntimeMode = 'embedded' | 'kubernetes';

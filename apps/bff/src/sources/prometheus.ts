@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import type { SmartLimiter } from '@governor/crd-types';
 import type { MetricSource } from '../reconcile/smartlimiter-controller';
-import { redactCredentials } from '../server/redact';
+import { redactCredentials } from '../redact';
 
 export interface NamedQuery {
   readonly name: string;

@@ -15,7 +15,7 @@ import {
   qualifyHost,
 } from '../../reconcile/render';
 import { instantQuery, rangeQuery, substitute, vectorQuery } from '../../sources/prometheus';
-import { redactCredentials } from '../../server/redact';
+import { redactCredentials } from '../../redact';
 import { canSee } from '../auth';
 import type { ApiDeps } from '../deps';
 import { requireRole, router, viewerProcedure } from '../trpc';

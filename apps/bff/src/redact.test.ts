@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { redactCredentials } from './redact';
-import { redisOptionsFromUrl } from '../rls/rls-server';
+import { redisOptionsFromUrl } from './rls/rls-server';
 
 describe('redactCredentials', () => {
   it('hides the password of a URL and keeps the rest', () => {
