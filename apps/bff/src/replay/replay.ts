@@ -83,9 +83,8 @@ export interface ParsedTrace {
  * trace over {@link TRACE_LIMITS} (bytes or lines).
  */
 export function parseTrace(text: string): ParsedTrace {
-  const raws = splitTrace(text);
   const out: ParsedTrace = { lines: [], lineNumbers: [], problems: [] };
-  raws.forEach((raw, i) => parseLineInto(raw, i, out));
+  runToEnd(parseSteps(text, out));
   return out;
 }
 
@@ -94,19 +93,18 @@ export async function parseTraceInSlices(
   text: string,
   options: { sliceMs?: number; now?: () => number } = {},
 ): Promise<ParsedTrace> {
-  const raws = splitTrace(text);
   const out: ParsedTrace = { lines: [], lineNumbers: [], problems: [] };
-  const now = options.now ?? wallClock;
-  const sliceMs = options.sliceMs ?? 10;
-  let sliceStart = now();
+  await runInSlices(parseSteps(text, out), options.sliceMs, options.now);
+  return out;
+}
+
+/** Parses the trace into `out`, pausing after every {@link CHECK_EVERY} lines. */
+function* parseSteps(text: string, out: ParsedTrace): Generator<void, void> {
+  const raws = splitTrace(text);
   for (let i = 0; i < raws.length; i++) {
     parseLineInto(raws[i]!, i, out);
-    if (i % CHECK_EVERY === CHECK_EVERY - 1 && now() - sliceStart >= sliceMs) {
-      await nextTurn();
-      sliceStart = now();
-    }
+    if (i % CHECK_EVERY === CHECK_EVERY - 1) yield;
   }
-  return out;
 }
 
 /** The trace's lines, once it is known to be within {@link TRACE_LIMITS}. */
@@ -305,41 +303,56 @@ const wallClock = (): number => performance.now();
  * budget, a replay that runs out of time stops with what it decided, marked `truncated`.
  */
 export function replay(input: ReplayInput, budget?: ReplayBudget): ReplayResult {
-  const run = new ReplayRun(input);
-  const now = budget?.now ?? wallClock;
-  const start = budget ? now() : 0;
-  while (!run.done) {
-    run.advance(CHECK_EVERY);
-    if (budget && !run.done && now() - start > budget.ms) return run.result(budget.ms);
-  }
-  return run.result();
+  return runToEnd(replaySteps(new ReplayRun(input), budget));
 }
 
 /**
  * {@link replay}, letting the event loop run every `sliceMs` (default 10 ms): a server replays a long trace
  * while it goes on answering.
  */
-export async function replayInSlices(
+export function replayInSlices(
   input: ReplayInput,
   options: { budget: ReplayBudget; sliceMs?: number },
 ): Promise<ReplayResult> {
-  const run = new ReplayRun(input);
-  const { budget } = options;
-  const now = budget.now ?? wallClock;
-  const sliceMs = options.sliceMs ?? 10;
-  const start = now();
-  let sliceStart = start;
-  while (!run.done) {
+  const { budget, sliceMs } = options;
+  return runInSlices(replaySteps(new ReplayRun(input), budget), sliceMs, budget.now);
+}
+
+/** Decides the run's requests {@link CHECK_EVERY} at a time, pausing after each batch; stops at the budget. */
+function* replaySteps(run: ReplayRun, budget: ReplayBudget | undefined): Generator<void, ReplayResult> {
+  const now = budget?.now ?? wallClock;
+  const start = budget ? now() : 0;
+  for (;;) {
     run.advance(CHECK_EVERY);
-    if (run.done) break;
-    const t = now();
-    if (t - start > budget.ms) return run.result(budget.ms);
-    if (t - sliceStart >= sliceMs) {
+    if (run.done) return run.result();
+    if (budget && now() - start > budget.ms) return run.result(budget.ms);
+    yield;
+  }
+}
+
+/** Runs steps to their end at once. */
+function runToEnd<T>(steps: Generator<void, T>): T {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** Runs steps to their end, letting the event loop run whenever `sliceMs` has passed since it last did. */
+async function runInSlices<T>(
+  steps: Generator<void, T>,
+  sliceMs = 10,
+  now: () => number = wallClock,
+): Promise<T> {
+  let sliceStart = now();
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    if (now() - sliceStart >= sliceMs) {
       await nextTurn();
       sliceStart = now();
     }
   }
-  return run.result();
 }
 
 function describe(t: number, d: Decision, byId: ReadonlyMap<string, RenderedRule>): ReplayDecision {
