@@ -91,15 +91,12 @@ export class DecisionStream {
     const known = this.knownService(d.namespace, d.service);
     const namespace = known ? known.namespace : rule ? rule.namespace : UNMATCHED.namespace;
     const service = known ? known.name : rule ? rule.limiter : UNMATCHED.service;
-    // The engine's rule id: from the rule set, not the request.
-    const ruleId = d.ruleId;
     this.recent.publish({
       ...d,
       namespace,
       service,
       pod: capLength(d.pod),
       user: capLength(d.user),
-      ruleId,
       policy,
       set: rule?.set ?? null,
     });
@@ -109,7 +106,7 @@ export class DecisionStream {
         this.open.set(second, (rows = new Map()));
         this.dueAt = Math.min(this.dueAt, (second + 1) * 1000);
       }
-      const key = `${namespace}/${service}\u0000${ruleId ?? ''}`;
+      const key = `${namespace}/${service}\u0000${d.ruleId ?? ''}`;
       let entry = rows.get(key);
       if (!entry) {
         entry = {
@@ -119,7 +116,7 @@ export class DecisionStream {
             policy,
             set: rule?.set ?? null,
             descriptor: rule?.index ?? null,
-            ruleId,
+            ruleId: d.ruleId,
             allowed: 0,
             limited: 0,
             shadow: 0,
