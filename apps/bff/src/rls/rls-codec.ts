@@ -249,15 +249,8 @@ class Reader {
     return this.pos + len;
   }
 
-  string(end: number): string {
-    const stop = this.lengthEnd(end);
-    const start = this.pos;
-    this.pos = stop;
-    return utf8(this.buf, start, stop);
-  }
-
-  /** A string of at most `max` bytes: longer ones are refused before they are decoded. */
-  boundedString(end: number, max: number, what: string): string {
+  /** A string; one longer than `max` bytes is refused before it is decoded. */
+  string(end: number, max = Number.POSITIVE_INFINITY, what = 'a string'): string {
     const stop = this.lengthEnd(end);
     const start = this.pos;
     if (stop - start > max) throw new RlsLimitError(`RateLimitRequest: ${what} longer than ${max} bytes`);
@@ -318,8 +311,8 @@ function readEntry(r: Reader, end: number, limits: RlsRequestLimits): RlsEntry {
   let value = '';
   while (r.pos < end) {
     const t = r.tag(end);
-    if (t === ENTRY_KEY) key = r.boundedString(end, limits.maxKeyBytes, 'a descriptor key');
-    else if (t === ENTRY_VALUE) value = r.boundedString(end, limits.maxValueBytes, 'a descriptor value');
+    if (t === ENTRY_KEY) key = r.string(end, limits.maxKeyBytes, 'a descriptor key');
+    else if (t === ENTRY_VALUE) value = r.string(end, limits.maxValueBytes, 'a descriptor value');
     else r.skip(t, end);
   }
   return { key, value };
