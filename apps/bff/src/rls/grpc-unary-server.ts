@@ -435,7 +435,7 @@ export class UnaryGrpcServer {
       this.release(call);
       if (call.refusal === UNSUPPORTED_MEDIA_TYPE) {
         if (respond(stream, UNSUPPORTED_MEDIA_TYPE, NO_DATE)) stream.end(UNSUPPORTED_MEDIA_TYPE_BODY);
-      } else respond(stream, call.refusal, { endStream: true });
+      } else respond(stream, call.refusal, END_STREAM);
       return;
     }
     const body =
