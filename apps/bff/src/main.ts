@@ -17,19 +17,20 @@ import { defaultQueries, queriesFromHandlers, type NamedQuery } from './sources/
 import { ConfigError, loadConfig, type BffConfig } from './server/config';
 import { DataDirLockedError, lockDataDir } from './server/data-dir-lock';
 import { redactCredentials } from './redact';
-import { adminTokenFromClusterSecret } from './server/admin-token-secret';
+import { adminTokenFromSecret } from './server/admin-token-secret';
+import type { KubernetesJsonApi } from './cluster/kubernetes-json-api';
 
 /** The cluster the BFF works on: the one KUBECONFIG names, or the embedded store in the data directory. */
-async function openStore(config: BffConfig): Promise<ClusterStore> {
+async function openStore(config: BffConfig): Promise<{ store: ClusterStore; kube?: KubernetesJsonApi }> {
   if (config.mode === 'kubernetes') {
     const { KubernetesStore } = await import('./cluster/kubernetes-store');
-    return KubernetesStore.fromEnvironment({});
+    const store = KubernetesStore.fromEnvironment({});
+    return { store, kube: store.api };
   }
-  mkdirSync(config.dataDir, { recursive: true });
   const store = await EmbeddedStore.open({ file: join(config.dataDir, 'store.json') });
   const seeded = await seedDemoMesh(store);
   if (seeded > 0) console.log(`governor bff: seeded the demo mesh (${seeded} objects)`);
-  return store;
+  return { store };
 }
 
 /** The Prometheus queries a `GOVERNOR_PROMETHEUS_QUERIES` file names, merged over the defaults. */
@@ -55,17 +56,14 @@ async function main(): Promise<void> {
   mkdirSync(config.dataDir, { recursive: true });
   const lock = lockDataDir(config.dataDir);
   process.once('exit', () => lock.release());
-  const store = await openStore(config);
+  const { store, kube } = await openStore(config);
   const announceAdminToken = (token: string, where: string | undefined) =>
     console.log(
       `governor bff: created the admin token (shown once; its hash is in ${where ?? 'memory'}):\n\n    ${token}\n\n` +
         `  Log in to the dashboard with it, or send it as "Authorization: Bearer <token>". Lost it? Delete ${where ?? 'it'} and restart.`,
     );
   // In a cluster the hash is in a Secret every replica and restart shares, not in the Pod's data directory.
-  const inCluster =
-    config.mode === 'kubernetes'
-      ? await adminTokenFromClusterSecret(process.env.GOVERNOR_NAMESPACE || 'governor-system')
-      : undefined;
+  const inCluster = kube ? await adminTokenFromSecret({ api: kube, namespace: config.namespace }) : undefined;
   if (inCluster?.createdToken) announceAdminToken(inCluster.createdToken, inCluster.where);
   const auth = new Auth({
     dataDir: config.dataDir,
@@ -89,7 +87,7 @@ async function main(): Promise<void> {
       // Bookinfo's own traffic: users on the product page, which calls the other services.
       simulator: { loads: BOOKINFO_LOADS, calls: BOOKINFO_CALLS },
       // The namespace Governor runs in holds its leader-election Lease (deploy/ sets it from the Pod).
-      leaseNamespace: process.env.GOVERNOR_NAMESPACE || 'governor-system',
+      leaseNamespace: config.namespace,
     },
     info: { name: 'governor', version: packageJson.version, startedAt: new Date().toISOString() },
   });

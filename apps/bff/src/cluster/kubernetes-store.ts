@@ -40,7 +40,8 @@ const UNCONDITIONAL_ATTEMPTS = 5;
 
 export class KubernetesStore implements ClusterStore {
   readonly description: string;
-  private readonly api: KubernetesJsonApi;
+  /** The API server's JSON API, for calls beyond the store's kinds (Governor's own Secret). */
+  readonly api: KubernetesJsonApi;
   private readonly watcher: Watch;
   private readonly watches = new Set<WatchHandle>();
   private closed = false;

@@ -3,8 +3,7 @@
  * the Pod's data directory: it survives restarts and every replica shares it. The first BFF to start
  * creates it and prints the token once; the others, and later starts, read it.
  */
-import { KubeConfig } from '@kubernetes/client-node';
-import { KubernetesJsonApi } from '../cluster/kubernetes-json-api';
+import type { KubernetesJsonApi } from '../cluster/kubernetes-json-api';
 import { AlreadyExistsError, NotFoundError } from '../cluster/store';
 import { AuthError, newAdminToken, sha256 } from '../trpc/auth';
 
@@ -96,11 +95,4 @@ async function readOrCreate(options: AdminTokenSecretOptions): Promise<AdminToke
     if (!won) throw e;
     return { tokenSha256: won, where };
   }
-}
-
-/** {@link adminTokenFromSecret} with the kubeconfig the environment names (KUBECONFIG, or in-cluster). */
-export function adminTokenFromClusterSecret(namespace: string): Promise<AdminTokenFromSecret> {
-  const kc = new KubeConfig();
-  kc.loadFromDefault();
-  return adminTokenFromSecret({ api: KubernetesJsonApi.fromKubeConfig(kc), namespace });
 }

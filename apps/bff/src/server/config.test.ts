@@ -10,6 +10,7 @@ describe('loadConfig', () => {
       port: 4000,
       dataDir: '/home/ada/.local/share/governor',
       mode: 'embedded',
+      namespace: 'governor-system',
       metrics: {
         prometheusIntervalMs: 1000,
         tickMs: 5000,

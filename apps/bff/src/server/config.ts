@@ -11,6 +11,8 @@ export interface BffConfig {
   /** Directory for state that must survive a restart (the embedded store). */
   dataDir: string;
   mode: RuntimeMode;
+  /** `GOVERNOR_NAMESPACE`: where Governor keeps its own cluster objects (Lease, admin Secret). */
+  namespace: string;
   /** Where metrics come from; the embedded mode's simulator when unset. */
   metrics: MetricsConfig;
   /** `GOVERNOR_USERS_FILE`: more users than the generated admin (YAML). */
@@ -89,6 +91,7 @@ export function loadConfig({ env, homeDir }: LoadConfigOptions): BffConfig {
     port,
     dataDir: dataDirFrom(env, homeDir),
     mode: nonEmpty(env.KUBECONFIG) === undefined ? 'embedded' : 'kubernetes',
+    namespace: nonEmpty(env.GOVERNOR_NAMESPACE) ?? 'governor-system',
     metrics: metricsConfig(env),
     ...(nonEmpty(env.GOVERNOR_USERS_FILE) !== undefined
       ? { usersFile: nonEmpty(env.GOVERNOR_USERS_FILE)! }
