@@ -280,7 +280,7 @@ export class EmbeddedStore implements ClusterStore {
     }
     this.remove(kind, stored);
     this.collectDependents(stored);
-    if (this.file !== undefined) await this.durable(this.revision);
+    await this.durable(this.revision);
     return true;
   }
 
