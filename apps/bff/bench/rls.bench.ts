@@ -29,32 +29,7 @@ const repoRoot = join(bffDir, '../..');
 const DESCRIPTOR = 'Service[productpage.default]-Id[bench]';
 
 const dir = mkdtempSync(join(tmpdir(), 'governor-bench-rls-'));
-// A global limit high enough that every call is counted and allowed: the service's full path, no 429s.
-writeFileSync(
-  join(dir, 'policy.yaml'),
-  `apiVersion: v1
-kind: Service
-metadata: { name: productpage, namespace: default }
-spec: { selector: { app: productpage }, ports: [{ port: 9080 }] }
----
-apiVersion: v1
-kind: Pod
-metadata: { name: productpage-1, namespace: default, labels: { app: productpage } }
-spec: { containers: [{ name: productpage, image: productpage }] }
-status: { phase: Running }
----
-apiVersion: microservice.slime.io/v1alpha2
-kind: SmartLimiter
-metadata: { name: productpage, namespace: default }
-spec:
-  sets:
-    _base:
-      descriptor:
-        - action: { fill_interval: { seconds: 1 }, quota: '100000000', strategy: global }
-          condition: 'true'
-          target: { port: 9080 }
-`,
-);
+const policy = fileURLToPath(new URL('../test/support/unlimited-global-policy.yaml', import.meta.url));
 
 /** Starts `governor rls` and resolves with its port and the descriptor value it limits. */
 async function startGovernor(
@@ -62,7 +37,7 @@ async function startGovernor(
 ): Promise<{ port: number; value: string; child: ChildProcess }> {
   const render = spawnSync(
     process.execPath,
-    ['bin/governor.mjs', 'render', '-f', join(dir, 'policy.yaml'), '--rls-config', '-o', 'json'],
+    ['bin/governor.mjs', 'render', '-f', policy, '--rls-config', '-o', 'json'],
     {
       cwd: bffDir,
       encoding: 'utf8',
@@ -71,15 +46,7 @@ async function startGovernor(
   const value = (JSON.parse(render.stdout) as { descriptors: { value: string }[] }).descriptors[0]!.value;
   const child = spawn(
     process.execPath,
-    [
-      'bin/governor.mjs',
-      'rls',
-      '-f',
-      join(dir, 'policy.yaml'),
-      '--port',
-      '0',
-      ...(redisUrl ? ['--redis', redisUrl] : []),
-    ],
+    ['bin/governor.mjs', 'rls', '-f', policy, '--port', '0', ...(redisUrl ? ['--redis', redisUrl] : [])],
     { cwd: bffDir, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const port = await new Promise<number>((resolve, reject) => {

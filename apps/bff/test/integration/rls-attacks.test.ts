@@ -8,9 +8,8 @@
  * conformance suite, must find no more failures in the service than in a bare node:http2 server.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
@@ -22,33 +21,7 @@ const repoRoot = join(bffDir, '../..');
 const MAX_GROWTH_MB = 64;
 const MAX_MEDIAN_MS = 100;
 
-const dir = mkdtempSync(join(tmpdir(), 'governor-rls-attacks-'));
-const policy = join(dir, 'policy.yaml');
-writeFileSync(
-  policy,
-  `apiVersion: v1
-kind: Service
-metadata: { name: productpage, namespace: default }
-spec: { selector: { app: productpage }, ports: [{ port: 9080 }] }
----
-apiVersion: v1
-kind: Pod
-metadata: { name: productpage-1, namespace: default, labels: { app: productpage } }
-spec: { containers: [{ name: productpage, image: productpage }] }
-status: { phase: Running }
----
-apiVersion: microservice.slime.io/v1alpha2
-kind: SmartLimiter
-metadata: { name: productpage, namespace: default }
-spec:
-  sets:
-    _base:
-      descriptor:
-        - action: { fill_interval: { seconds: 1 }, quota: '100000000', strategy: global }
-          condition: 'true'
-          target: { port: 9080 }
-`,
-);
+const policy = fileURLToPath(new URL('../support/unlimited-global-policy.yaml', import.meta.url));
 
 type Answer = { overall_code: string };
 type Call = (
@@ -96,7 +69,6 @@ afterAll(async () => {
     child.kill('SIGTERM');
     await exited;
   }
-  rmSync(dir, { recursive: true, force: true });
 });
 
 /** One ordinary call; resolves with its time in ms (rejects on failure or after 2 s). */
