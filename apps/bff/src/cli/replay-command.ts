@@ -5,7 +5,7 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { DEFAULT_RATE_LIMIT_SERVICE } from '../reconcile/render';
-import { parseTrace, perSecondTable, replay, TRACE_LIMITS, TraceTooLarge } from '../replay/replay';
+import { parseTrace, perSecondTable, replay, TRACE_LIMITS, traceTooLarge } from '../replay/replay';
 import { parseOptions, UsageError, type CliIo } from './io';
 import { loadAndRender, parseMetricFlags, readInput } from './render-pipeline';
 
@@ -118,11 +118,9 @@ export async function replayCommand(args: string[], io: CliIo): Promise<number> 
 
 /** The trace's text, refused before it is read whole when it is over the size a replay reads. */
 async function readTrace(file: string, io: CliIo): Promise<string> {
-  const tooLarge = (bytes: string) =>
-    new TraceTooLarge(`the trace is ${bytes} bytes; a replay reads at most ${TRACE_LIMITS.bytes} (split it)`);
   if (file !== '-') {
     const { size } = await stat(resolve(io.cwd, file));
-    if (size > TRACE_LIMITS.bytes) throw tooLarge(String(size));
+    if (size > TRACE_LIMITS.bytes) throw traceTooLarge(size);
     return readInput(file, io);
   }
   if (!io.stdin) throw new UsageError('no standard input to read');
@@ -131,7 +129,7 @@ async function readTrace(file: string, io: CliIo): Promise<string> {
   for await (const chunk of io.stdin) {
     const b = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk);
     size += b.length;
-    if (size > TRACE_LIMITS.bytes) throw tooLarge(`more than ${TRACE_LIMITS.bytes}`);
+    if (size > TRACE_LIMITS.bytes) throw traceTooLarge(`more than ${TRACE_LIMITS.bytes}`);
     chunks.push(b);
   }
   return Buffer.concat(chunks).toString('utf8');

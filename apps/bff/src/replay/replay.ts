@@ -29,6 +29,10 @@ export const TRACE_LIMITS = {
 /** A trace larger than {@link TRACE_LIMITS}: refused whole, before any of it is replayed. */
 export class TraceTooLarge extends Error {}
 
+/** The refusal of a trace of `bytes` (a number, or words such as "more than N"). */
+export const traceTooLarge = (bytes: number | string): TraceTooLarge =>
+  new TraceTooLarge(`the trace is ${bytes} bytes; a replay reads at most ${TRACE_LIMITS.bytes} (split it)`);
+
 const fieldValues = z
   .record(
     z.string(),
@@ -110,10 +114,7 @@ function* parseSteps(text: string, out: ParsedTrace): Generator<void, void> {
 /** The trace's lines, once it is known to be within {@link TRACE_LIMITS}. */
 function splitTrace(text: string): string[] {
   const bytes = Buffer.byteLength(text);
-  if (bytes > TRACE_LIMITS.bytes)
-    throw new TraceTooLarge(
-      `the trace is ${bytes} bytes; a replay reads at most ${TRACE_LIMITS.bytes} (split it)`,
-    );
+  if (bytes > TRACE_LIMITS.bytes) throw traceTooLarge(bytes);
   const raws = text.split('\n');
   const count = raws.reduce((n, raw) => (raw.trim() === '' ? n : n + 1), 0);
   if (count > TRACE_LIMITS.lines)
