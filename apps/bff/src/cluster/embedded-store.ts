@@ -1,6 +1,7 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { mkdir, open, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { readIfExists, removeLeftoverTempFiles, syncDirectory, writeFileAtomic } from './durable-file';
 import {
   AlreadyExistsError,
   apiVersionOf,
@@ -173,12 +174,7 @@ export class EmbeddedStore implements ClusterStore {
     const file = resolve(options.file);
     await mkdir(dirname(file), { recursive: true });
     await removeLeftoverTempFiles(file);
-    let text: string | undefined;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (error) {
-      if (!isErrnoException(error) || error.code !== 'ENOENT') throw error;
-    }
+    const text = await readIfExists(file);
     const loaded = text === undefined ? { objects: [], revision: 1 } : parseStoreFile(file, text);
     const log = logFileOf(file);
     const logText = await readIfExists(log);
@@ -893,15 +889,6 @@ function parseStoreFile(file: string, text: string): { objects: KubeObject[]; re
 
 const logFileOf = (file: string): string => `${file}.log`;
 
-async function readIfExists(file: string): Promise<string | undefined> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (error) {
-    if (isErrnoException(error) && error.code === 'ENOENT') return undefined;
-    throw error;
-  }
-}
-
 /**
  * The state after the log's changes newer than `base`. Lines after the last whole change that are not
  * changes are the torn end of a save that never finished (and so was never answered); a bad line with
@@ -958,62 +945,6 @@ function parseChange(
   return { resourceVersion, type, object: o };
 }
 
-const TEMP_SUFFIX = /^\.\d+\.[0-9a-f]+\.tmp$/;
-
-function tempFileFor(file: string): string {
-  return join(dirname(file), `${basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-}
-
-/** Temp files of writes that never reached their rename: a crash. The target file is intact. */
-async function removeLeftoverTempFiles(file: string): Promise<void> {
-  const prefix = `${basename(file)}.`;
-  for (const entry of await readdir(dirname(file))) {
-    if (!entry.startsWith(prefix) || !TEMP_SUFFIX.test(entry.slice(prefix.length - 1))) continue;
-    await unlink(join(dirname(file), entry)).catch(() => undefined);
-  }
-}
-
-/**
- * Replaces `file` with `text` so that a crash at any moment leaves either the old or the new content:
- * write a temp file in the same directory, fsync it, rename it over the target (atomic on POSIX), then
- * fsync the directory so the rename itself is durable.
- */
-async function writeFileAtomic(file: string, text: string): Promise<void> {
-  const temp = tempFileFor(file);
-  try {
-    const handle = await open(temp, 'w', 0o600);
-    try {
-      await handle.writeFile(text, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, file);
-  } catch (error) {
-    await unlink(temp).catch(() => undefined);
-    throw error;
-  }
-  await syncDirectory(dirname(file));
-}
-
-async function syncDirectory(directory: string): Promise<void> {
-  let handle: FileHandle;
-  try {
-    handle = await open(directory, 'r');
-  } catch (error) {
-    // Some platforms (Windows) cannot open a directory; the rename is as durable as they allow.
-    if (isErrnoException(error) && (error.code === 'EISDIR' || error.code === 'EPERM')) return;
-    throw error;
-  }
-  try {
-    await handle.sync();
-  } catch (error) {
-    if (!isErrnoException(error) || (error.code !== 'EINVAL' && error.code !== 'EPERM')) throw error;
-  } finally {
-    await handle.close();
-  }
-}
-
 interface Deferred {
   readonly promise: Promise<void>;
   readonly resolve: () => void;
@@ -1029,6 +960,3 @@ function deferred(): Deferred {
   });
   return { promise, resolve, reject };
 }
-
-const isErrnoException = (error: unknown): error is NodeJS.ErrnoException =>
-  error instanceof Error && 'code' in error;
