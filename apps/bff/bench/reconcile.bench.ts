@@ -6,7 +6,7 @@
 import { CoreV1Api } from '@kubernetes/client-node';
 import { KubernetesStore } from '../src/cluster/kubernetes-store';
 import type { ClusterStore, KubeObject } from '../src/cluster/store';
-import { ControlPlane } from '../src/reconcile/control-plane';
+import { ControlPlane } from '../src/framework/control-plane';
 import { startKubeTestServer } from '../test/support/kube-test-server';
 
 const quick = process.env.BENCH_QUICK === '1';

@@ -3,7 +3,7 @@
  * in-process, exactly as the binary does.
  */
 import { renderCommand, RENDER_HELP } from './render-command';
-import { replayCommand, REPLAY_HELP } from './replay-command';
+import { replayCommand, REPLAY_HELP } from '../modules/limiter/cli/replay-command';
 import { rlsCommand, RLS_HELP } from './rls-command';
 import type { CliIo } from './io';
 import { redactCredentials } from '../redact';

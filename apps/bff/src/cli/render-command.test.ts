@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { fixturePath, slimeFixturesDir } from '../../test/support/fixtures';
-import { renderSmartLimiter } from '../reconcile/render';
+import { renderSmartLimiter } from '../modules/limiter/render';
 import { emptyObjects, loadText } from './load';
 import { main } from './main';
 

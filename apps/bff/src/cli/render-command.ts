@@ -4,7 +4,7 @@
  */
 import { stringify } from 'yaml';
 import type { EnvoyFilter } from '@governor/crd-types';
-import { DEFAULT_RATE_LIMIT_SERVICE } from '../reconcile/render';
+import { DEFAULT_RATE_LIMIT_SERVICE } from '../modules/limiter/render';
 import { parseOptions, UsageError, type CliIo } from './io';
 import { byNamespaceName, loadAndRender, parseMetricFlags } from './render-pipeline';
 

@@ -8,7 +8,7 @@ import {
   type ClusterContext,
   type RateLimitServiceOptions,
   type RenderResult,
-} from '../reconcile/render';
+} from '../modules/limiter/render';
 import { emptyObjects, formatLoadProblem, loadText, type LoadProblem } from './load';
 import { UsageError, type CliIo } from './io';
 

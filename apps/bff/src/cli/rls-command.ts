@@ -2,7 +2,7 @@
  * `governor rls`: Governor's rate-limit service on its own, serving the global descriptors of the
  * SmartLimiters in the files given (as `governor render` renders them) until Ctrl-C.
  */
-import { DEFAULT_RATE_LIMIT_SERVICE } from '../reconcile/render';
+import { DEFAULT_RATE_LIMIT_SERVICE } from '../modules/limiter/render';
 import { RlsServer } from '../rls/rls-server';
 import { redactCredentials } from '../redact';
 import { parseOptions, UsageError, type CliIo } from './io';

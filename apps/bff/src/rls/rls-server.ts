@@ -16,7 +16,7 @@ import {
   type GlobalDescriptorRule,
   type WindowStore,
 } from '@governor/limiter';
-import type { RenderedRule } from '../reconcile/render';
+import type { RenderedRule } from '../modules/limiter/render';
 import { redactCredentials } from '../redact';
 import { GrpcError, GrpcStatus, UnaryGrpcServer, type UnaryServerOptions } from './grpc-unary-server';
 import {

@@ -5,7 +5,7 @@
  */
 import type { KubernetesJsonApi } from '../cluster/kubernetes-json-api';
 import { AlreadyExistsError, NotFoundError } from '../cluster/store';
-import { AuthError, newAdminToken, sha256 } from '../trpc/auth';
+import { AuthError, newAdminToken, sha256 } from '../auth/auth';
 
 export const ADMIN_SECRET_NAME = 'governor-admin';
 /** The Secret's key holding the token's SHA-256 in hex. */

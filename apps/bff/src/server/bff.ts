@@ -5,12 +5,12 @@
 import type { ClusterStore } from '../cluster/store';
 import { Governor, type GovernorOptions } from '../governor';
 import { metricPushSchema } from '../sources/metric-push';
-import { allows, type Auth, type User } from '../trpc/auth';
-import { AuditLog } from '../trpc/audit';
+import { allows, type Auth, type User } from '../auth/auth';
+import { AuditLog } from '../audit/audit-log';
 import { createApi, eventHooks, type Api } from '../trpc/deps';
-import { Feed } from '../trpc/feed';
+import { Feed } from '../live/feed';
 import { createApiHandler } from '../trpc/handler';
-import type { ApiEvent } from '../trpc/live';
+import type { ApiEvent } from '../live/decision-stream';
 import { changeRefusal, contextFrom } from '../trpc/trpc';
 import type { Decision } from '@governor/limiter';
 import { RlsServer } from '../rls/rls-server';

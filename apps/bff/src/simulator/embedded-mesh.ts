@@ -5,8 +5,8 @@
  */
 import { z } from 'zod';
 import type { SmartLimiter } from '@governor/crd-types';
-import { metricSetsOf, type ClusterContext, type RenderedRule, type RenderResult } from '../reconcile/render';
-import type { MetricSource } from '../reconcile/smartlimiter-controller';
+import { metricSetsOf, type ClusterContext, type RenderedRule, type RenderResult } from '../modules/limiter/render';
+import type { MetricSource } from '../framework/module-controller';
 import { loadProblems, type LoadProfile } from './load';
 import { MAX_SERVICE_RPS, Simulator, type SimulatorOptions } from './simulator';
 

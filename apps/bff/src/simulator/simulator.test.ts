@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
 import { contextOf, loadObjects, onlyLimiter } from '../../test/support/fixtures';
-import { renderSmartLimiter, type ClusterContext, type RenderedRule } from '../reconcile/render';
+import { renderSmartLimiter, type ClusterContext, type RenderedRule } from '../modules/limiter/render';
 import { histogramQuantile, ISTIO_DURATION_BUCKETS_MS } from './exposition';
 import { rateAt, type LoadProfile } from './load';
 import {

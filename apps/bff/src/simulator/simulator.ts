@@ -11,9 +11,9 @@
  */
 import { FakeClock } from '@governor/limiter';
 import type { Pod, Service } from '@governor/crd-types';
-import { namespaceOf, runningPods, type ClusterContext, type RenderedRule } from '../reconcile/render';
-import type { ReplayRequest } from '../replay/request-descriptors';
-import { SidecarLimiters } from '../replay/sidecars';
+import { namespaceOf, runningPods, type ClusterContext, type RenderedRule } from '../modules/limiter/render';
+import type { ReplayRequest } from '../modules/limiter/replay/request-descriptors';
+import { SidecarLimiters } from '../modules/limiter/replay/sidecars';
 import {
   ExpositionWriter,
   ISTIO_DURATION_BUCKETS_MS,

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { SmartLimiter } from '@governor/crd-types';
 import { EmbeddedStore } from '../cluster/embedded-store';
-import { ControlPlane } from '../reconcile/control-plane';
+import { ControlPlane } from '../framework/control-plane';
 import { createHttpServer } from '../server/http-server';
 import { limiterFrom, seedBookinfo } from '../../test/support/controller-suite';
 import { combineMetricSources, PushedMetrics } from './metric-push';

@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import type { SmartLimiter } from '@governor/crd-types';
-import type { MetricSource } from '../reconcile/smartlimiter-controller';
+import type { MetricSource } from '../framework/module-controller';
 import { redactCredentials } from '../redact';
 
 export interface NamedQuery {

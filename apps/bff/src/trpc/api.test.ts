@@ -4,11 +4,11 @@ import { EmbeddedStore } from '../cluster/embedded-store';
 import type { KubeObject } from '../cluster/store';
 import { seedDemoMesh } from '../demo/seed';
 import { Governor } from '../governor';
-import { AuditLog } from './audit';
-import { Auth, type User } from './auth';
+import { AuditLog } from '../audit/audit-log';
+import { Auth, type User } from '../auth/auth';
 import { createApi, eventHooks, type Api } from './deps';
-import { Feed } from './feed';
-import type { ApiEvent } from './live';
+import { Feed } from '../live/feed';
+import type { ApiEvent } from '../live/decision-stream';
 import { appRouter } from './router';
 import type { Context } from './trpc';
 

@@ -4,13 +4,13 @@
  */
 import type { ClusterStore } from '../cluster/store';
 import type { Governor } from '../governor';
-import type { ControllerEvent } from '../reconcile/smartlimiter-controller';
+import type { ControllerEvent } from '../framework/module-controller';
 import type { RuntimeMode } from '../server/config';
-import { AuditLog } from './audit';
+import { AuditLog } from '../audit/audit-log';
 import type { RlsServer } from '../rls/rls-server';
-import { auditFailedLogins, type Auth } from './auth';
-import { Feed } from './feed';
-import { DecisionStream, MeshHistory, type ApiEvent } from './live';
+import { auditFailedLogins, type Auth } from '../auth/auth';
+import { Feed } from '../live/feed';
+import { DecisionStream, MeshHistory, type ApiEvent } from '../live/decision-stream';
 
 export interface ApiDeps {
   readonly governor: Governor;

@@ -8,7 +8,7 @@ import { EventSource } from 'eventsource';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startDemoBff, type DemoBff } from '../../test/support/demo-bff';
 import { rawRequest, watchForCrashes } from '../../test/support/raw-http';
-import { TRACE_LIMITS } from '../replay/replay';
+import { TRACE_LIMITS } from '../modules/limiter/replay/replay';
 import { MAX_API_BATCH, MAX_API_BODY_BYTES } from './handler';
 import type { AppRouter } from './router';
 

@@ -2,7 +2,7 @@
 import { authRouter } from './routers/auth';
 import { auditRouter, decisionsRouter, eventsRouter, replayRouter } from './routers/live';
 import { clusterRouter, metricsRouter, servicesRouter } from './routers/mesh';
-import { policiesRouter } from './routers/policies';
+import { policiesRouter } from '../modules/limiter/router';
 import { router } from './trpc';
 
 export const appRouter = router({

@@ -5,9 +5,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { initTRPC, TRPCError } from '@trpc/server';
 import { ZodError } from 'zod';
-import { allows, SESSION_COOKIE, type Role, type User } from './auth';
+import { allows, SESSION_COOKIE, type Role, type User } from '../auth/auth';
 import type { ApiDeps } from './deps';
-import { PolicyInvalid } from './policy-input';
+import { PolicyInvalid } from '../modules/limiter/policy-input';
 
 export interface Context {
   readonly deps: ApiDeps;

@@ -6,7 +6,7 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { KubernetesJsonApi } from '../../src/cluster/kubernetes-json-api';
 import { ADMIN_SECRET_KEY, adminTokenFromSecret } from '../../src/server/admin-token-secret';
-import { Auth, AuthError, sha256 } from '../../src/trpc/auth';
+import { Auth, AuthError, sha256 } from '../../src/auth/auth';
 import { freshNamespace, useKubeTestServer } from '../support/kube-test-fixtures';
 
 const running = useKubeTestServer();

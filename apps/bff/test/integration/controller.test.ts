@@ -5,7 +5,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { KubernetesStore } from '../../src/cluster/kubernetes-store';
 import { ConflictError, type KubeObject } from '../../src/cluster/store';
-import { ControlPlane } from '../../src/reconcile/control-plane';
+import { ControlPlane } from '../../src/framework/control-plane';
 import {
   describeControllerBehaviour,
   limiterFrom,

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EmbeddedStore } from '../../src/cluster/embedded-store';
 import { LOCK_FILE } from '../../src/server/data-dir-lock';
-import { AuditLog } from '../../src/trpc/audit';
+import { AuditLog } from '../../src/audit/audit-log';
 
 const BFF_DIR = join(import.meta.dirname, '..', '..');
 const STARTUP_MS = 60_000;

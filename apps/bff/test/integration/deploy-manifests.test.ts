@@ -16,7 +16,7 @@ import { KubernetesJsonApi } from '../../src/cluster/kubernetes-json-api';
 import { KubernetesStore } from '../../src/cluster/kubernetes-store';
 import { envoyFilter, limiterStatus, smartLimiter } from '../../src/cluster/store-contract';
 import { KINDS, apiVersionOf, type KubeObject } from '../../src/cluster/store';
-import { DEFAULT_RATE_LIMIT_SERVICE } from '../../src/reconcile/render';
+import { DEFAULT_RATE_LIMIT_SERVICE } from '../../src/modules/limiter/render';
 import { adminTokenFromSecret } from '../../src/server/admin-token-secret';
 import { useKubeTestServer } from '../support/kube-test-fixtures';
 

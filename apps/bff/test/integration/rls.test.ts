@@ -17,8 +17,8 @@ import type { KubeObject } from '../../src/cluster/store';
 import { seedDemoMesh } from '../../src/demo/seed';
 import { Governor } from '../../src/governor';
 import { createBff } from '../../src/server/bff';
-import { Auth } from '../../src/trpc/auth';
-import { renderSmartLimiter, type RenderedRule } from '../../src/reconcile/render';
+import { Auth } from '../../src/auth/auth';
+import { renderSmartLimiter, type RenderedRule } from '../../src/modules/limiter/render';
 import { RlsServer, rlsClientConstructor } from '../../src/rls/rls-server';
 import { contextOf, fixturePath, loadObjects, onlyLimiter } from '../support/fixtures';
 

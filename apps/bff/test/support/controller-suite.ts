@@ -13,7 +13,7 @@ import {
   type ControllerInformers,
   type MetricSource,
   type SmartLimiterControllerOptions,
-} from '../../src/reconcile/smartlimiter-controller';
+} from '../../src/framework/module-controller';
 import { fixturePath } from './fixtures';
 
 export interface ControllerSuiteSetup {

@@ -5,7 +5,7 @@
 import { EmbeddedStore } from '../../src/cluster/embedded-store';
 import { seedDemoMesh } from '../../src/demo/seed';
 import { createBff, type Bff, type BffOptions } from '../../src/server/bff';
-import { Auth, type User } from '../../src/trpc/auth';
+import { Auth, type User } from '../../src/auth/auth';
 
 export interface DemoBffOptions {
   /** Users of the API besides the generated admin. */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { SmartLimiter } from '@governor/crd-types';
 import { slimeFixturesDir } from '@governor/crd-types/testing';
 import { emptyObjects, formatLoadProblem, loadText, type LoadedObjects } from '../../src/cli/load';
-import type { ClusterContext } from '../../src/reconcile/render';
+import type { ClusterContext } from '../../src/modules/limiter/render';
 
 export { slimeFixturesDir };
 

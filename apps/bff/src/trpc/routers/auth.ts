@@ -1,7 +1,7 @@
 /** Login and logout: a token for an HttpOnly, SameSite=Strict session cookie. */
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
-import { auditFailedLogins, SESSION_COOKIE } from '../auth';
+import { auditFailedLogins, SESSION_COOKIE } from '../../auth/auth';
 import { publicProcedure, router, tooManyFailedLogins } from '../trpc';
 
 function cookie(value: string, maxAgeSeconds: number): string {

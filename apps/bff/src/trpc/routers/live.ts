@@ -5,7 +5,7 @@
  */
 import { TRPCError, tracked } from '@trpc/server';
 import { z } from 'zod';
-import { parsePolicy } from '../policy-input';
+import { parsePolicy } from '../../modules/limiter/policy-input';
 import {
   parseTraceInSlices,
   replayInSlices,
@@ -13,9 +13,9 @@ import {
   TRACE_LIMITS,
   type ParsedTrace,
   type TraceLine,
-} from '../../replay/replay';
-import { canSee, type User } from '../auth';
-import type { Feed } from '../feed';
+} from '../../modules/limiter/replay/replay';
+import { canSee, type User } from '../../auth/auth';
+import type { Feed } from '../../live/feed';
 import { requireRole, router, viewerProcedure, type Context } from '../trpc';
 
 const dns = z

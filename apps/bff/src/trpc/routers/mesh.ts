@@ -13,10 +13,10 @@ import {
   runningPods,
   subsetsForHost,
   qualifyHost,
-} from '../../reconcile/render';
+} from '../../modules/limiter/render';
 import { instantQuery, rangeQuery, substitute, vectorQuery } from '../../sources/prometheus';
 import { redactCredentials } from '../../redact';
-import { canSee } from '../auth';
+import { canSee } from '../../auth/auth';
 import type { ApiDeps } from '../deps';
 import { requireRole, router, viewerProcedure } from '../trpc';
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EmbeddedStore } from '../cluster/embedded-store';
 import { createBff, type Bff } from '../server/bff';
-import { AuditLog } from './audit';
+import { AuditLog } from '../audit/audit-log';
 import { Auth } from './auth';
 
 const TOKEN = 'ops-token-0123456789-0123456789-0123';

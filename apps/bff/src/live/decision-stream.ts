@@ -2,7 +2,7 @@
  * The live data the API serves: limiter decisions (per-second aggregates per policy and descriptor, and
  * recent raw decisions), per-service history for charts, and the event log.
  */
-import type { RenderedRule } from '../reconcile/render';
+import type { RenderedRule } from '../modules/limiter/render';
 import type { MeshDecision, Simulator } from '../simulator';
 import { Feed } from './feed';
 

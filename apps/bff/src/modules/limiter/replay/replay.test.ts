@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { contextOf, loadObjects, onlyLimiter } from '../../test/support/fixtures';
-import { renderSmartLimiter } from '../reconcile/render';
+import { contextOf, loadObjects, onlyLimiter } from '../../../../test/support/fixtures';
+import { renderSmartLimiter } from '../render';
 import {
   parseTrace,
   parseTraceInSlices,

@@ -12,7 +12,7 @@ import {
   namespaceOf,
   type ClusterContext,
   type RenderedRule,
-} from '../reconcile/render';
+} from '../render';
 import type { ReplayRequest } from './request-descriptors';
 import { SidecarLimiters } from './sidecars';
 

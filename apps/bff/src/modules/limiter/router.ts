@@ -12,17 +12,17 @@ import {
   type SmartLimiterStatus,
 } from '@governor/crd-types';
 import { ConflictError, NotFoundError, type KubeObject } from '../../cluster/store';
-import { canSee } from '../auth';
-import type { ApiDeps } from '../deps';
-import { diffLines, isUnchanged, type DiffLine } from '../diff';
+import { canSee } from '../../auth/auth';
+import type { ApiDeps } from '../../trpc/deps';
+import { diffLines, isUnchanged, type DiffLine } from '../../lib/diff';
 import {
   parsePolicy,
   PolicyInvalid,
   policyInputSchema,
   type PolicyInput,
   type PolicyIssue,
-} from '../policy-input';
-import { mutationProcedure, requireRole, router, viewerProcedure } from '../trpc';
+} from './policy-input';
+import { mutationProcedure, requireRole, router, viewerProcedure } from '../../trpc/trpc';
 
 const dns = z
   .string()

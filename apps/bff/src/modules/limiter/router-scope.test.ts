@@ -3,14 +3,14 @@
  * metrics, subsets and services.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { EmbeddedStore } from '../cluster/embedded-store';
-import type { KubeObject } from '../cluster/store';
-import { seedDemoMesh } from '../demo/seed';
-import { Governor } from '../governor';
-import { AuditLog } from './audit';
-import { Auth, type User } from './auth';
-import { createApi, type Api } from './deps';
-import { appRouter } from './router';
+import { EmbeddedStore } from '../../cluster/embedded-store';
+import type { KubeObject } from '../../cluster/store';
+import { seedDemoMesh } from '../../demo/seed';
+import { Governor } from '../../governor';
+import { AuditLog } from '../../audit/audit-log';
+import { Auth, type User } from '../../auth/auth';
+import { createApi, type Api } from '../../trpc/deps';
+import { appRouter } from '../../trpc/router';
 
 const limiter = (namespace: string, name: string, set: string) => `apiVersion: microservice.slime.io/v1alpha2
 kind: SmartLimiter

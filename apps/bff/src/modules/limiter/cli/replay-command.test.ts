@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { fixturePath, slimeFixturesDir } from '../../test/support/fixtures';
+import { fixturePath, slimeFixturesDir } from '../../../../test/support/fixtures';
 import { TRACE_LIMITS } from '../replay/replay';
-import { main } from './main';
+import { main } from '../../../cli/main';
 
 async function run(args: string[]) {
   let stdout = '';

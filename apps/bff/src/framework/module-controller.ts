@@ -19,8 +19,8 @@ import {
   type SmartLimiterStatus,
 } from '@governor/crd-types';
 import type { z } from 'zod';
-import type { MetricMap } from './expression';
-import { canonicalJson } from './render/descriptor-id';
+import type { MetricMap } from '../modules/limiter/expression';
+import { canonicalJson } from '../modules/limiter/render/descriptor-id';
 import {
   DEFAULT_RATE_LIMIT_SERVICE,
   renderSmartLimiter,
@@ -28,8 +28,8 @@ import {
   type MetricSourceHealth,
   type RateLimitServiceOptions,
   type RenderResult,
-} from './render';
-import { buildConditions } from './render/status';
+} from '../modules/limiter/render';
+import { buildConditions } from '../modules/limiter/render/status';
 import { WorkQueue, type WorkQueueOptions } from './work-queue';
 import type { Informer } from '../cluster/informer';
 import { NotFoundError, apiVersionOf, keyOf, type ClusterStore, type KubeObject } from '../cluster/store';

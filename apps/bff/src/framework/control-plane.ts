@@ -6,13 +6,13 @@ import { hostname } from 'node:os';
 import { Informer, type InformerHealth } from '../cluster/informer';
 import { LeaderElector } from '../cluster/leader-election';
 import type { ClusterStore, Kind } from '../cluster/store';
-import type { RateLimitServiceOptions, RenderResult } from './render';
+import type { RateLimitServiceOptions, RenderResult } from '../modules/limiter/render';
 import {
   SmartLimiterController,
   type ControllerEvent,
   type ControllerInformers,
   type MetricSource,
-} from './smartlimiter-controller';
+} from './module-controller';
 
 export interface ControlPlaneOptions {
   readonly store: ClusterStore;

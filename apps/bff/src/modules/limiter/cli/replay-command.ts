@@ -4,10 +4,10 @@
  */
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { DEFAULT_RATE_LIMIT_SERVICE } from '../reconcile/render';
+import { DEFAULT_RATE_LIMIT_SERVICE } from '../render';
 import { parseTrace, perSecondTable, replay, TRACE_LIMITS, traceTooLarge } from '../replay/replay';
-import { parseOptions, UsageError, type CliIo } from './io';
-import { loadAndRender, parseMetricFlags, readInput } from './render-pipeline';
+import { parseOptions, UsageError, type CliIo } from '../../../cli/io';
+import { loadAndRender, parseMetricFlags, readInput } from '../../../cli/render-pipeline';
 
 /** How long a replay runs before it stops with what it decided, unless `--time-limit` says otherwise. */
 export const DEFAULT_TIME_LIMIT_SECONDS = 60;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { MeshDecision } from '../simulator';
-import { capLength, DecisionStream, UNMATCHED, type KnownService } from './live';
+import { capLength, DecisionStream, UNMATCHED, type KnownService } from './decision-stream';
 
 const decision = (
   t: number,

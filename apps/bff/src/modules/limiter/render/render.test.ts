@@ -3,14 +3,14 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import type { EnvoyFilter, SmartLimiter } from '@governor/crd-types';
-import { envoyFilterIssues } from '../../../test/support/envoy-filter-check';
+import { envoyFilterIssues } from '../../../../test/support/envoy-filter-check';
 import {
   contextOf,
   fixturePath,
   loadObjects,
   onlyLimiter,
   slimeFixturesDir,
-} from '../../../test/support/fixtures';
+} from '../../../../test/support/fixtures';
 import { renderSmartLimiter, type RenderResult } from './render';
 import { formatProblem } from './status';
 

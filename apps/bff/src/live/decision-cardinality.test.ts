@@ -7,8 +7,8 @@ import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoBff, type DemoBff } from '../../test/support/demo-bff';
 import type { Bff } from '../server/bff';
-import { UNMATCHED } from './live';
-import { appRouter } from './router';
+import { UNMATCHED } from './decision-stream';
+import { appRouter } from '../trpc/router';
 
 /** A full garbage collection, to compare heaps: exposed for this process only if it is not already. */
 function collector(): () => void {

@@ -14,7 +14,7 @@ import {
   type RuleSetInput,
 } from '@governor/limiter';
 import type { Pod } from '@governor/crd-types';
-import { labelsMatch, namespaceOf, type RenderedRule } from '../reconcile/render';
+import { labelsMatch, namespaceOf, type RenderedRule } from '../render';
 import { descriptorFor, type ReplayRequest } from './request-descriptors';
 
 /** The rules of one Envoy route: a pod's inbound vhost for a port. */

@@ -5,7 +5,7 @@
  */
 import type { Descriptor, DescriptorEntry } from '@governor/limiter';
 import type { RE2JS } from 're2js';
-import { compileRe2, type HeaderMatch, type QueryMatch, type RenderedRule } from '../reconcile/render';
+import { compileRe2, type HeaderMatch, type QueryMatch, type RenderedRule } from '../render';
 
 export interface ReplayRequest {
   /** Header names are matched case-insensitively (HTTP/2 lowercases them). */
