@@ -1,0 +1,304 @@
+import { describe, expect, it } from 'vitest';
+import { ExpositionWriter } from '../simulator';
+import { ControllerMetrics, joinExpositions, RECONCILE_DURATION_BUCKETS } from './controller-metrics';
+
+interface Sample {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
+}
+
+interface Exposition {
+  readonly types: ReadonlyMap<string, string>;
+  readonly helps: ReadonlyMap<string, string>;
+  readonly samples: readonly Sample[];
+}
+
+const NAME = '[a-zA-Z_:][a-zA-Z0-9_:]*';
+const unescape = (v: string, quote: boolean): string =>
+  v.replace(quote ? /\\([\\"n])/g : /\\([\\n])/g, (_, c: string) => (c === 'n' ? '\n' : c));
+
+/**
+ * A strict reader of the text format 0.0.4, as Prometheus reads it: HELP and TYPE at most once per family and
+ * before its samples, every sample of a declared family (a histogram's `_bucket`, `_sum`, `_count`), label
+ * values with only `\\`, `\"` and `\n` escapes, values that are numbers. Throws on anything else.
+ */
+function parseExposition(text: string): Exposition {
+  if (text !== '' && !text.endsWith('\n')) throw new Error('the exposition does not end with a newline');
+  const types = new Map<string, string>();
+  const helps = new Map<string, string>();
+  const sampled = new Set<string>();
+  const samples: Sample[] = [];
+  const familyOf = (name: string): string => {
+    for (const suffix of ['_bucket', '_sum', '_count']) {
+      const base = name.slice(0, -suffix.length);
+      if (name.endsWith(suffix) && types.get(base) === 'histogram') return base;
+    }
+    return name;
+  };
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    const meta = new RegExp(`^# (HELP|TYPE) (${NAME}) (.*)$`).exec(line);
+    if (meta) {
+      const [, kind, name, rest] = meta as unknown as [string, 'HELP' | 'TYPE', string, string];
+      if (sampled.has(name)) throw new Error(`${kind} of ${name} after its samples`);
+      if (kind === 'HELP') {
+        if (helps.has(name)) throw new Error(`a second HELP of ${name}`);
+        if (/\\[^\\n]/.test(rest.replace(/\\\\/g, ''))) throw new Error(`bad escape in HELP: ${line}`);
+        helps.set(name, unescape(rest, false));
+      } else {
+        if (types.has(name)) throw new Error(`a second TYPE of ${name}`);
+        if (!['counter', 'gauge', 'histogram', 'summary', 'untyped'].includes(rest))
+          throw new Error(`unknown type: ${line}`);
+        types.set(name, rest);
+      }
+      continue;
+    }
+    if (line.startsWith('#')) continue;
+    const m = new RegExp(`^(${NAME})(?:\\{(.*)\\})? (\\S+)$`).exec(line);
+    if (!m) throw new Error(`not a sample line: ${JSON.stringify(line)}`);
+    const [, name, labelText, valueText] = m as unknown as [string, string, string | undefined, string];
+    const labels: Record<string, string> = {};
+    if (labelText) {
+      const re = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\[\\"n])*)"(?:,|$)/gy;
+      let consumed = 0;
+      for (let lm = re.exec(labelText); lm; lm = re.exec(labelText)) {
+        if (lm[1]! in labels) throw new Error(`label ${lm[1]} twice: ${line}`);
+        labels[lm[1]!] = unescape(lm[2]!, true);
+        consumed = re.lastIndex;
+      }
+      if (consumed !== labelText.length) throw new Error(`bad labels: ${JSON.stringify(labelText)}`);
+    }
+    const value =
+      valueText === '+Inf'
+        ? Infinity
+        : valueText === '-Inf'
+          ? -Infinity
+          : valueText === 'NaN'
+            ? NaN
+            : Number(valueText);
+    if (Number.isNaN(value) && valueText !== 'NaN') throw new Error(`bad value: ${line}`);
+    const family = familyOf(name);
+    if (!types.has(family)) throw new Error(`a sample of ${name} without a TYPE`);
+    sampled.add(family);
+    samples.push({ name, labels, value });
+  }
+  return { types, helps, samples };
+}
+
+const sameLabels = (a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean =>
+  Object.keys(a).length === Object.keys(b).length && Object.entries(b).every(([k, v]) => a[k] === v);
+
+/** The value of the one sample of `name` with exactly these labels; undefined without one. */
+function valueOf(e: Exposition, name: string, labels: Record<string, string>): number | undefined {
+  const found = e.samples.filter((s) => s.name === name && sameLabels(s.labels, labels));
+  if (found.length > 1) throw new Error(`${found.length} samples of ${name} ${JSON.stringify(labels)}`);
+  return found[0]?.value;
+}
+
+async function scrape(m: ControllerMetrics): Promise<Exposition> {
+  return parseExposition(await m.text());
+}
+
+describe('ControllerMetrics', () => {
+  it('exposes every family, typed, in a text Prometheus reads', async () => {
+    const m = new ControllerMetrics();
+    expect(m.contentType).toBe('text/plain; version=0.0.4; charset=utf-8');
+    const e = await scrape(m);
+    expect(Object.fromEntries(e.types)).toEqual({
+      governor_controller_reconciles_total: 'counter',
+      governor_controller_reconcile_errors_total: 'counter',
+      governor_controller_reconcile_duration_seconds: 'histogram',
+      governor_controller_objects_written_total: 'counter',
+      governor_controller_queue_depth: 'gauge',
+      governor_engine_decisions_total: 'counter',
+    });
+    for (const name of e.types.keys()) expect(e.helps.get(name), name).toBeTruthy();
+    // Nothing observed yet: no series, only the families.
+    expect(e.samples).toEqual([]);
+  });
+
+  it('counts reconciles by result, and errors apart; both results start at zero', async () => {
+    const m = new ControllerMetrics();
+    m.observeReconcile('limiter', 0.002, 'success');
+    let e = await scrape(m);
+    expect(valueOf(e, 'governor_controller_reconciles_total', { module: 'limiter', result: 'success' })).toBe(
+      1,
+    );
+    expect(valueOf(e, 'governor_controller_reconciles_total', { module: 'limiter', result: 'error' })).toBe(
+      0,
+    );
+    expect(valueOf(e, 'governor_controller_reconcile_errors_total', { module: 'limiter' })).toBe(0);
+
+    m.observeReconcile('limiter', 0.5, 'error');
+    m.observeReconcile('limiter', 0.004, 'success');
+    m.observeReconcile('other', 0.001, 'error');
+    e = await scrape(m);
+    expect(valueOf(e, 'governor_controller_reconciles_total', { module: 'limiter', result: 'success' })).toBe(
+      2,
+    );
+    expect(valueOf(e, 'governor_controller_reconciles_total', { module: 'limiter', result: 'error' })).toBe(
+      1,
+    );
+    expect(valueOf(e, 'governor_controller_reconcile_errors_total', { module: 'limiter' })).toBe(1);
+    expect(valueOf(e, 'governor_controller_reconciles_total', { module: 'other', result: 'error' })).toBe(1);
+    expect(valueOf(e, 'governor_controller_reconcile_errors_total', { module: 'other' })).toBe(1);
+  });
+
+  it('puts reconcile durations in cumulative buckets from 1 ms to 10 s, with sum and count', async () => {
+    const m = new ControllerMetrics();
+    expect(RECONCILE_DURATION_BUCKETS[0]).toBe(0.001);
+    expect(RECONCILE_DURATION_BUCKETS.at(-1)).toBe(10);
+    for (const seconds of [0.0005, 0.003, 0.003, 0.2, 7, 30])
+      m.observeReconcile('limiter', seconds, 'success');
+    const e = await scrape(m);
+    const bucket = (le: string) =>
+      valueOf(e, 'governor_controller_reconcile_duration_seconds_bucket', { module: 'limiter', le });
+    expect(bucket('0.001')).toBe(1);
+    expect(bucket('0.0025')).toBe(1);
+    expect(bucket('0.005')).toBe(3);
+    expect(bucket('0.25')).toBe(4);
+    expect(bucket('5')).toBe(4);
+    expect(bucket('10')).toBe(5);
+    expect(bucket('+Inf')).toBe(6);
+    const buckets = e.samples.filter(
+      (s) => s.name === 'governor_controller_reconcile_duration_seconds_bucket',
+    );
+    expect(buckets.map((s) => s.labels.le)).toEqual([...RECONCILE_DURATION_BUCKETS.map(String), '+Inf']);
+    // Cumulative: never decreasing.
+    for (let i = 1; i < buckets.length; i++)
+      expect(buckets[i]!.value).toBeGreaterThanOrEqual(buckets[i - 1]!.value);
+    expect(valueOf(e, 'governor_controller_reconcile_duration_seconds_count', { module: 'limiter' })).toBe(6);
+    expect(
+      valueOf(e, 'governor_controller_reconcile_duration_seconds_sum', { module: 'limiter' }),
+    ).toBeCloseTo(37.2065, 6);
+  });
+
+  it('counts a reconcile whose time is no number or negative without breaking the histogram', async () => {
+    const m = new ControllerMetrics();
+    m.observeReconcile('limiter', Number.NaN, 'success');
+    m.observeReconcile('limiter', -1, 'success');
+    const e = await scrape(m);
+    expect(valueOf(e, 'governor_controller_reconciles_total', { module: 'limiter', result: 'success' })).toBe(
+      2,
+    );
+    expect(valueOf(e, 'governor_controller_reconcile_duration_seconds_count', { module: 'limiter' })).toBe(1);
+    expect(valueOf(e, 'governor_controller_reconcile_duration_seconds_sum', { module: 'limiter' })).toBe(0);
+  });
+
+  it('counts objects written by module, kind and operation', async () => {
+    const m = new ControllerMetrics();
+    m.countWrite('limiter', 'EnvoyFilter', 'apply');
+    m.countWrite('limiter', 'EnvoyFilter', 'apply');
+    m.countWrite('limiter', 'EnvoyFilter', 'delete');
+    m.countWrite('limiter', 'SmartLimiter', 'status');
+    m.countWrite('limiter', 'Event', 'event');
+    const e = await scrape(m);
+    const written = (kind: string, operation: string) =>
+      valueOf(e, 'governor_controller_objects_written_total', { module: 'limiter', kind, operation });
+    expect(written('EnvoyFilter', 'apply')).toBe(2);
+    expect(written('EnvoyFilter', 'delete')).toBe(1);
+    expect(written('SmartLimiter', 'status')).toBe(1);
+    expect(written('Event', 'event')).toBe(1);
+    expect(written('SmartLimiter', 'apply')).toBeUndefined();
+  });
+
+  it('reads queue depths when scraped; a later reader replaces an earlier one, a failing one is left out', async () => {
+    const m = new ControllerMetrics();
+    let depth = 3;
+    m.trackQueue('limiter', () => depth);
+    m.trackQueue('broken', () => {
+      throw new Error('no queue');
+    });
+    expect(valueOf(await scrape(m), 'governor_controller_queue_depth', { module: 'limiter' })).toBe(3);
+    depth = 0;
+    let e = await scrape(m);
+    expect(valueOf(e, 'governor_controller_queue_depth', { module: 'limiter' })).toBe(0);
+    expect(valueOf(e, 'governor_controller_queue_depth', { module: 'broken' })).toBeUndefined();
+    m.trackQueue('limiter', () => 42);
+    e = await scrape(m);
+    expect(e.samples.filter((s) => s.name === 'governor_controller_queue_depth')).toEqual([
+      { name: 'governor_controller_queue_depth', labels: { module: 'limiter' }, value: 42 },
+    ]);
+  });
+
+  it('counts engine decisions by source and outcome, and keeps counting across scrapes', async () => {
+    const m = new ControllerMetrics();
+    for (let i = 0; i < 5; i++) m.countDecision('mesh', 'allowed');
+    m.countDecision('mesh', 'limited');
+    m.countDecision('rls', 'shadow');
+    let e = await scrape(m);
+    const decisions = (source: string, outcome: string) =>
+      valueOf(e, 'governor_engine_decisions_total', { source, outcome });
+    expect(decisions('mesh', 'allowed')).toBe(5);
+    expect(decisions('mesh', 'limited')).toBe(1);
+    expect(decisions('rls', 'shadow')).toBe(1);
+    expect(decisions('rls', 'allowed')).toBeUndefined();
+    // A scrape reads the counts, it does not take them: they only grow.
+    m.countDecision('mesh', 'allowed');
+    e = await scrape(m);
+    expect(decisions('mesh', 'allowed')).toBe(6);
+    expect(decisions('mesh', 'limited')).toBe(1);
+  });
+
+  it('escapes label values so that they read back as written', async () => {
+    const m = new ControllerMetrics();
+    const odd = 'a"b\\c\nd} e,f="g"';
+    m.observeReconcile(odd, 0.01, 'error');
+    m.countWrite(odd, 'Kind"with\\quotes', 'apply');
+    m.trackQueue(odd, () => 1);
+    m.countDecision('rls', odd);
+    const text = await m.text();
+    // No raw newline inside a sample line: every line is a comment, a sample or empty.
+    for (const line of text.split('\n')) expect(line).toMatch(/^(#.*|[a-zA-Z_:].* \S+|)$/);
+    const e = parseExposition(text);
+    expect(valueOf(e, 'governor_controller_reconcile_errors_total', { module: odd })).toBe(1);
+    expect(
+      valueOf(e, 'governor_controller_objects_written_total', {
+        module: odd,
+        kind: 'Kind"with\\quotes',
+        operation: 'apply',
+      }),
+    ).toBe(1);
+    expect(valueOf(e, 'governor_controller_queue_depth', { module: odd })).toBe(1);
+    expect(valueOf(e, 'governor_engine_decisions_total', { source: 'rls', outcome: odd })).toBe(1);
+  });
+
+  it('keeps two instances apart (each has its own registry)', async () => {
+    const a = new ControllerMetrics();
+    const b = new ControllerMetrics();
+    a.countDecision('mesh', 'allowed');
+    expect(
+      valueOf(await scrape(a), 'governor_engine_decisions_total', { source: 'mesh', outcome: 'allowed' }),
+    ).toBe(1);
+    expect((await scrape(b)).samples).toEqual([]);
+  });
+});
+
+describe('joinExpositions', () => {
+  it("serves the controller's families and the mesh's as one exposition, each family declared once", async () => {
+    const m = new ControllerMetrics();
+    m.observeReconcile('limiter', 0.01, 'success');
+    m.countDecision('mesh', 'allowed');
+    const mesh = new ExpositionWriter()
+      .family('istio_requests_total', 'counter', 'Total number of requests.')
+      .sample('istio_requests_total', { response_code: '200' }, 7)
+      .toString();
+    const e = parseExposition(joinExpositions([await m.text(), mesh]));
+    expect(e.types.get('istio_requests_total')).toBe('counter');
+    expect(e.types.get('governor_engine_decisions_total')).toBe('counter');
+    expect(valueOf(e, 'istio_requests_total', { response_code: '200' })).toBe(7);
+  });
+
+  it('ends each part with a newline, so that no two lines are joined', () => {
+    expect(joinExpositions(['a 1', '', 'b 2\n', 'c 3'])).toBe('a 1\nb 2\nc 3\n');
+    expect(joinExpositions([])).toBe('');
+  });
+
+  it('is read as invalid by the parser when two parts declare the same family (the check the test relies on)', () => {
+    const part = '# TYPE x counter\nx 1\n';
+    expect(() => parseExposition(joinExpositions([part, part]))).toThrow(
+      /second TYPE of x|after its samples/,
+    );
+  });
+});
