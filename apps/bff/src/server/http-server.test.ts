@@ -253,6 +253,59 @@ describe('a request never takes the server down', () => {
   });
 });
 
+describe('GET /metrics', () => {
+  const exposition = '# HELP up Up.\n# TYPE up gauge\nup 1\n';
+
+  it('serves a text made asynchronously, and HEAD with its length but no body', async () => {
+    const url = await start({ metricsText: async () => exposition });
+    const res = await fetch(`${url}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(await res.text()).toBe(exposition);
+    const head = await fetch(`${url}/metrics`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-length')).toBe(String(Buffer.byteLength(exposition)));
+    expect(await head.text()).toBe('');
+  });
+
+  it('answers 500 when the text is refused, and when it takes too long; the server goes on', async () => {
+    const watch = watchForCrashes();
+    let mode: 'reject' | 'hang' | 'ok' = 'reject';
+    const url = await start({
+      timeouts: { metricsMs: 100 },
+      metricsText: () =>
+        mode === 'reject'
+          ? Promise.reject(new Error('collect broke'))
+          : mode === 'hang'
+            ? new Promise<string>(() => {})
+            : Promise.resolve(exposition),
+    });
+    const refused = await fetch(`${url}/metrics`);
+    expect(refused.status).toBe(500);
+    expect(await refused.json()).toEqual({ error: 'internal', message: 'collect broke' });
+    mode = 'hang';
+    const slow = await fetch(`${url}/metrics`);
+    expect(slow.status).toBe(500);
+    expect(await slow.json()).toMatchObject({
+      error: 'internal',
+      message: expect.stringContaining('too long'),
+    });
+    mode = 'ok';
+    expect(await (await fetch(`${url}/metrics`)).text()).toBe(exposition);
+    watch.stop();
+    expect(watch.crashes).toEqual([]);
+  });
+
+  it('answers other methods with a 405 and an Allow header', async () => {
+    const url = await start({ metricsText: () => exposition });
+    const res = await fetch(`${url}/metrics`, { method: 'POST', body: 'x' });
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('GET, HEAD');
+    expect(await res.json()).toMatchObject({ error: 'method_not_allowed' });
+  });
+});
+
 describe('pathOf', () => {
   it('reads origin-form and absolute-form targets, and refuses the rest', () => {
     expect(pathOf('/healthz?x=1')).toBe('/healthz');

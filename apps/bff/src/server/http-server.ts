@@ -31,12 +31,18 @@ export interface HttpServerOptions {
   metricPush?: PostHandler;
   /** Handles `POST /api/simulator/load` (the embedded mesh's traffic, changed live). */
   simulatorLoad?: PostHandler;
-  /** What `GET /metrics` answers, in Prometheus' text format (the embedded mesh's Istio and cAdvisor metrics). */
-  metricsText?: () => string;
+  /**
+   * What `GET /metrics` answers, in Prometheus' text format: the controller's metrics, and the embedded
+   * mesh's Istio and cAdvisor metrics when it runs. Unauthenticated, as Prometheus scrapes it.
+   */
+  metricsText?: () => string | Promise<string>;
   /** How long `close()` lets in-flight requests finish before it cuts their connections. */
   shutdownGraceMs?: number;
-  /** How long a client may take to send its headers, and its whole request (defaults 10 s and 30 s). */
-  timeouts?: { headersMs?: number; requestMs?: number };
+  /**
+   * How long a client may take to send its headers, and its whole request (defaults 10 s and 30 s); how long
+   * `GET /metrics` waits for an asynchronous text (default {@link METRICS_TIMEOUT_MS}).
+   */
+  timeouts?: { headersMs?: number; requestMs?: number; metricsMs?: number };
 }
 
 export interface ListenOptions {
@@ -125,8 +131,16 @@ export function createHttpServer({
       );
       return;
     }
-    if (metricsText && path === '/metrics' && (req.method === 'GET' || req.method === 'HEAD')) {
-      sendText(res, metricsText);
+    if (metricsText && path === '/metrics') {
+      req.resume();
+      if (req.method === 'GET' || req.method === 'HEAD')
+        sendText(res, metricsText, timeouts.metricsMs ?? METRICS_TIMEOUT_MS);
+      else
+        sendJson(res, {
+          status: 405,
+          body: { error: 'method_not_allowed', message: `/metrics accepts GET only, got ${req.method}` },
+          headers: { allow: 'GET, HEAD' },
+        });
       return;
     }
     req.resume();
@@ -220,6 +234,8 @@ export const MAX_HEADERS_COUNT = 100;
 export const HEADERS_TIMEOUT_MS = 10_000;
 export const REQUEST_TIMEOUT_MS = 30_000;
 const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+/** How long `GET /metrics` waits for an asynchronous text (Prometheus' default scrape timeout). */
+export const METRICS_TIMEOUT_MS = 10_000;
 /** A kept-alive connection is closed after this many requests, so that no client holds one for ever. */
 const MAX_REQUESTS_PER_SOCKET = 1_000;
 
@@ -389,20 +405,41 @@ function sendJson(res: ServerResponse, { status, body, headers }: JsonResponse):
   res.end(payload);
 }
 
-function sendText(res: ServerResponse, text: () => string): void {
-  let payload: string;
+function sendText(res: ServerResponse, text: () => string | Promise<string>, timeoutMs: number): void {
+  let produced: string | Promise<string>;
   try {
-    payload = text();
+    produced = text();
   } catch (error) {
     sendJson(res, internalError(error));
     return;
   }
-  res.writeHead(200, {
-    'content-type': 'text/plain; version=0.0.4; charset=utf-8',
-    'content-length': Buffer.byteLength(payload),
-    'cache-control': 'no-store',
+  const send = (payload: string) => {
+    // The client may have gone (or the server cut it at shutdown) while the text was being made.
+    if (res.destroyed || res.headersSent) return;
+    res.writeHead(200, {
+      'content-type': 'text/plain; version=0.0.4; charset=utf-8',
+      'content-length': Buffer.byteLength(payload),
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+    });
+    res.end(payload);
+  };
+  if (typeof produced === 'string') {
+    send(produced);
+    return;
+  }
+  // A producer that never settles must not hold the connection for ever.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('the metrics took too long to collect')), timeoutMs);
+    timer.unref();
   });
-  res.end(payload);
+  Promise.race([produced, timedOut])
+    .then(send)
+    .catch((error: unknown) => {
+      if (!res.destroyed) fail(res, error);
+    })
+    .finally(() => clearTimeout(timer));
 }
 
 function httpUrl(host: string, port: number): string {
