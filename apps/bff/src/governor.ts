@@ -9,6 +9,7 @@ import type { ClusterStore } from './cluster/store';
 import { keyOf } from './cluster/store';
 import { parseSmartLimiter } from '@governor/crd-types';
 import { ControlPlane } from './framework/control-plane';
+import type { ControllerMetrics } from './framework/controller-metrics';
 import { metricSetsOf, type RateLimitServiceOptions, type RenderResult } from './modules/limiter/render';
 import type { ControllerEvent, MetricSource } from './framework/module-controller';
 import type { MetricsConfig } from './server/config';
@@ -40,6 +41,8 @@ export interface GovernorOptions {
   readonly onReconcileError?: (key: string, error: unknown, failures: number) => void;
   /** Told when the Prometheus source goes down or comes back. */
   readonly onMetricsHealth?: (health: { available: boolean; message?: string }) => void;
+  /** Where the controllers count their reconciles, writes and queue depths (served at `GET /metrics`). */
+  readonly controllerMetrics?: ControllerMetrics;
 }
 
 export class Governor {
