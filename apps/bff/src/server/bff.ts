@@ -34,6 +34,7 @@ function rlsDecision(d: Decision, entries: readonly { key: string; value: string
 }
 import type { RuntimeMode } from './config';
 import { createHttpServer, type BffHttpServer, type ServerInfo } from './http-server';
+import { ControllerMetrics, joinExpositions } from '../framework/controller-metrics';
 import { redactCredentials } from '../redact';
 
 export interface BffOptions {
@@ -59,12 +60,15 @@ export interface Bff {
   listenRls(host: string, port: number): Promise<number>;
   readonly api: Api;
   readonly server: BffHttpServer;
+  /** The controllers' and engines' counters, served at `GET /metrics`. */
+  readonly controllerMetrics: ControllerMetrics;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
 
 export function createBff(options: BffOptions): Bff {
   const events = new Feed<ApiEvent>(1000);
+  const controllerMetrics = new ControllerMetrics();
   const rls = options.rls
     ? new RlsServer({
         ...(options.rls.domain ? { domain: options.rls.domain } : {}),
@@ -73,12 +77,16 @@ export function createBff(options: BffOptions): Bff {
           ? { serverLimits: { maxConnections: options.rls.maxConnections } }
           : {}),
         // Decisions made for Envoy's calls join the mesh's in the dashboard.
-        onDecision: (d, entries) => api.deps.decisions?.onDecision(rlsDecision(d, entries)),
+        onDecision: (d, entries) => {
+          controllerMetrics.countDecision('rls', d.outcome);
+          api.deps.decisions?.onDecision(rlsDecision(d, entries));
+        },
       })
     : null;
   const governor = new Governor({
     ...options.governor,
     store: options.store,
+    controllerMetrics,
     ...eventHooks(events),
     onRendered: (key, result) => {
       rls?.updateLimiter(key, result?.rules ?? null);
@@ -101,8 +109,13 @@ export function createBff(options: BffOptions): Bff {
     events,
   );
   const mesh = governor.mesh;
+  // For the BFF's lifetime, as the simulator's: it decides only while it runs.
+  mesh?.simulator.subscribe((d) => controllerMetrics.countDecision('mesh', d.outcome));
   const server = createHttpServer({
     info: { ...options.info, mode: options.mode },
+    // The controllers' metrics, then the simulated mesh's (Istio's and cAdvisor's names: none shared).
+    metricsText: async () =>
+      joinExpositions([await controllerMetrics.text(), ...(mesh ? [mesh.simulator.renderMetrics()] : [])]),
     api: createApiHandler(api.deps),
     // The plain POST endpoints take the same credentials as the API: a session from the dashboard's origin,
     // or a bearer token; and an editor's role.
@@ -137,7 +150,6 @@ export function createBff(options: BffOptions): Bff {
     },
     ...(mesh
       ? {
-          metricsText: () => mesh.simulator.renderMetrics(),
           simulatorLoad: (body: unknown, user: unknown) => {
             const r = mesh.changeLoad(body);
             if (r.status === 200)
@@ -163,6 +175,7 @@ export function createBff(options: BffOptions): Bff {
     },
     api,
     server,
+    controllerMetrics,
     async start() {
       await governor.start();
       api.start();
