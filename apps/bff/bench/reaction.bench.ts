@@ -66,9 +66,9 @@ async function measure(
       ...(server ? { prometheusUrl: server.url } : {}),
     },
     simulator: { loads: { reviews: { kind: 'steady', rps: 20 } } },
-    onRendered: (key, result) => {
+    onLimiterRules: (key, rules) => {
       if (key !== KEY) return;
-      const now = (result?.rules.length ?? 0) > 0;
+      const now = (rules?.length ?? 0) > 0;
       if (now && !active) enforcedAt = performance.now();
       active = now;
     },

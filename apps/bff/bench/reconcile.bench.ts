@@ -4,6 +4,7 @@
  * process running the control plane. BENCH_QUICK=1 runs 100 (10 namespaces).
  */
 import { CoreV1Api } from '@kubernetes/client-node';
+import { limiterModule } from '../src/modules/limiter/module';
 import { KubernetesStore } from '../src/cluster/kubernetes-store';
 import type { ClusterStore, KubeObject } from '../src/cluster/store';
 import { ControlPlane } from '../src/framework/control-plane';
@@ -55,8 +56,8 @@ function counting(store: ClusterStore): { store: ClusterStore; writes: () => num
 }
 
 const readyCount = (plane: ControlPlane): number =>
-  plane.informers.smartLimiters
-    .list()
+  plane.snapshot
+    .list('SmartLimiter')
     .filter((o) =>
       ((o.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []).some(
         (c) => c.type === 'Ready' && c.status === 'True',
@@ -117,7 +118,13 @@ async function main(): Promise<void> {
     let peakRss = process.memoryUsage().rss;
     const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
     const started = performance.now();
-    const plane = new ControlPlane({ store, tickMs: 0, leaseNamespace: 'default', identity: 'bench' });
+    const plane = new ControlPlane({
+      store,
+      modules: [limiterModule()],
+      tickMs: 0,
+      leaseNamespace: 'default',
+      identity: 'bench',
+    });
     await plane.start();
     while (readyCount(plane) < TOTAL) {
       if (performance.now() - started > 600_000)
@@ -125,7 +132,7 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 20));
     }
     const seconds = (performance.now() - started) / 1000;
-    await plane.controller.queue.idle();
+    await plane.idle();
     clearInterval(sampler);
     const efs = (await store.list('EnvoyFilter')).items.length;
     console.log(`reconcile_${TOTAL}_ready_s: ${seconds.toFixed(2)}`);

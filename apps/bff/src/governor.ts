@@ -1,25 +1,28 @@
 /**
- * The product's running parts over one cluster store: the control plane (informers, controller, leader
- * election), the metric sources (pushed values, Prometheus or the embedded mesh's own) and, on the embedded
- * default, the simulated mesh whose sidecars enforce what the controller renders. The composition root
- * (main.ts), the integration tests and the benchmarks start the same thing.
+ * The product's running parts over one cluster store: the control plane (informers, one controller per
+ * enabled module, leader election), the metric sources (pushed values, Prometheus or the embedded mesh's
+ * own) and, on the embedded default, the simulated mesh whose sidecars enforce what the limiter plans. The
+ * composition root (main.ts), the integration tests and the benchmarks start the same thing.
  */
 import { hostname } from 'node:os';
 import type { ClusterStore } from './cluster/store';
-import { keyOf } from './cluster/store';
-import { parseSmartLimiter } from '@governor/crd-types';
 import { ControlPlane } from './framework/control-plane';
 import type { ControllerMetrics } from './framework/controller-metrics';
-import { metricSetsOf, type RateLimitServiceOptions, type RenderResult } from './modules/limiter/render';
-import type { ControllerEvent, MetricSource } from './framework/module-controller';
+import type { ControllerEvent } from './framework/module-controller';
+import type { Module } from './framework/module';
+import { NO_SETTINGS, type ModuleDefinition, type ModuleSettings } from './framework/registry';
+import { MODULES } from './modules';
+import { contextOf } from './modules/limiter/module';
+import type { ClusterContext, RateLimitServiceOptions, RenderedRule } from './modules/limiter/render';
+import type { LimiterService } from './modules/limiter/service';
 import type { MetricsConfig } from './server/config';
 import { EmbeddedMesh, type SimulatorOptions } from './simulator';
+import type { MetricSource } from './sources/metric-source';
 import { combineMetricSources, PushedMetrics } from './sources/metric-push';
 import {
   defaultQueries,
   PrometheusMetricSource,
   PrometheusPoller,
-  type MetricTarget,
   type NamedQuery,
 } from './sources/prometheus';
 
@@ -29,6 +32,10 @@ export interface GovernorOptions {
   /** Run the simulated mesh (the embedded default). */
   readonly simulate: boolean;
   readonly simulator?: Omit<SimulatorOptions, 'context' | 'rules'>;
+  /** The modules to run; default every module, with its default settings. */
+  readonly modules?: readonly ModuleDefinition[];
+  /** Settings per module name (from the module configuration); default none. */
+  readonly moduleSettings?: Readonly<Record<string, ModuleSettings>>;
   /** Prometheus queries instead of the defaults. */
   readonly prometheusQueries?: readonly NamedQuery[];
   readonly namespace?: string;
@@ -36,107 +43,148 @@ export interface GovernorOptions {
   readonly identity?: string;
   readonly rateLimitService?: RateLimitServiceOptions;
   readonly workers?: number;
-  readonly onRendered?: (key: string, result: RenderResult | null) => void;
+  /** The controller metrics to count into (served at `/metrics`). */
+  readonly controllerMetrics?: ControllerMetrics;
+  /** The limiter's rules for one SmartLimiter after each change that is enforced; null when it is gone. */
+  readonly onLimiterRules?: (key: string, rules: readonly RenderedRule[] | null) => void;
   readonly onEvent?: (event: ControllerEvent) => void;
-  readonly onReconcileError?: (key: string, error: unknown, failures: number) => void;
+  readonly onReconcileError?: (module: string, key: string, error: unknown, failures: number) => void;
   /** Told when the Prometheus source goes down or comes back. */
   readonly onMetricsHealth?: (health: { available: boolean; message?: string }) => void;
-  /** Where the controllers count their reconciles, writes and queue depths (served at `GET /metrics`). */
-  readonly controllerMetrics?: ControllerMetrics;
+}
+
+interface PrometheusParts {
+  readonly source: PrometheusMetricSource;
+  readonly poller: PrometheusPoller;
+  readonly url: string;
+  readonly queries: readonly NamedQuery[];
 }
 
 export class Governor {
   readonly controlPlane: ControlPlane;
-  private metricsAvailable = true;
   readonly pushed = new PushedMetrics();
   readonly mesh: EmbeddedMesh | undefined;
-  readonly prometheus:
-    | {
-        readonly source: PrometheusMetricSource;
-        readonly poller: PrometheusPoller;
-        readonly url: string;
-        readonly queries: readonly NamedQuery[];
-      }
-    | undefined;
+  readonly prometheus: PrometheusParts | undefined;
+  /** The enabled modules' definitions, by name. */
+  readonly modules: ReadonlyMap<string, ModuleDefinition>;
+  private readonly services = new Map<string, unknown>();
+  private metricsAvailable = true;
 
-  private readonly parsedLimiters = new WeakMap<object, ReturnType<typeof parseSmartLimiter>>();
-
-  constructor(private readonly options: GovernorOptions) {
+  constructor(options: GovernorOptions) {
     const { metrics } = options;
-    let mesh: EmbeddedMesh | undefined;
-    let prometheus: Governor['prometheus'];
     const sources: MetricSource[] = [];
-    if (metrics.prometheusUrl !== undefined) {
-      const queries = options.prometheusQueries ?? defaultQueries(metrics.prometheusRateWindow);
-      const source = new PrometheusMetricSource({
-        url: metrics.prometheusUrl,
-        timeoutMs: Math.max(1000, Math.min(5000, metrics.prometheusIntervalMs * 2)),
-        retries: 1,
-        staleAfterMs: Math.max(10_000, metrics.prometheusIntervalMs * 5),
-        queries,
-      });
-      const poller = new PrometheusPoller({
-        source,
-        targets: () => this.metricTargets(),
-        intervalMs: metrics.prometheusIntervalMs,
-        // New values are looked at at once, not at the next metric tick.
-        onRefresh: (changed) => {
-          if (changed.length > 0) this.controlPlane.controller.enqueueChanged();
-          const health = source.health();
-          if (health.available !== this.metricsAvailable) {
-            this.metricsAvailable = health.available;
-            options.onMetricsHealth?.(health);
-          }
-        },
-      });
-      prometheus = { source, poller, url: metrics.prometheusUrl, queries };
-      sources.push(source);
-    }
+    this.prometheus = metrics.prometheusUrl !== undefined ? this.startPrometheus(options) : undefined;
+    if (this.prometheus) sources.push(this.prometheus.source);
+    // Resolved lazily: the mesh's values need the control plane's informers.
+    const metricSource: MetricSource = { metricsFor: (limiter) => combined.metricsFor(limiter) };
+    const definitions = options.modules ?? (MODULES as readonly ModuleDefinition[]);
+    this.modules = new Map(definitions.map((d) => [d.name, d]));
+    const moduleOptions = {
+      ...(options.rateLimitService ? { rateLimitService: options.rateLimitService } : {}),
+      metricsUnavailable: metrics.metricsUnavailable,
+    };
+    const modules: Module[] = definitions.map((d) =>
+      d.create({
+        settings: options.moduleSettings?.[d.name] ?? NO_SETTINGS,
+        metrics: metricSource,
+        options: moduleOptions,
+      }),
+    );
     this.controlPlane = new ControlPlane({
       store: options.store,
+      modules,
       ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),
-      metrics: {
-        // Resolved lazily: the mesh needs the control plane's informers.
-        metricsFor: (limiter) => combined.metricsFor(limiter),
-      },
-      ...(options.rateLimitService ? { rateLimitService: options.rateLimitService } : {}),
       tickMs: metrics.tickMs,
       metricTickMs: metrics.metricTickMs,
-      metricsUnavailable: metrics.metricsUnavailable,
       ...(options.workers !== undefined ? { workers: options.workers } : {}),
       leaseNamespace: options.leaseNamespace ?? 'governor-system',
       identity: options.identity ?? `${hostname()}-${process.pid}`,
-      onRendered: (key, result) => {
-        this.mesh?.onRendered(key, result);
-        options.onRendered?.(key, result);
+      ...(options.controllerMetrics ? { metrics: options.controllerMetrics } : {}),
+      onEngineRules: (module, key, rules) => {
+        if (module !== 'limiter') return;
+        const limiterRules = rules as readonly RenderedRule[] | null;
+        this.mesh?.onRules(key, limiterRules);
+        options.onLimiterRules?.(key, limiterRules);
       },
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
       ...(options.onReconcileError ? { onReconcileError: options.onReconcileError } : {}),
     });
+    definitions.forEach((d, i) => {
+      if (d.service) this.services.set(d.name, d.service(this.controlPlane, modules[i]!));
+    });
     if (options.simulate) {
       const inf = this.controlPlane.informers;
-      mesh = new EmbeddedMesh({
-        context: (namespace) => this.controlPlane.controller.contextFor(namespace),
+      this.mesh = new EmbeddedMesh({
+        context: (namespace) => this.contextFor(namespace),
         onClusterChange: (handler) => {
-          const offs = [inf.services, inf.pods, inf.destinationRules].map((i) => i.onChange(handler));
+          const offs = (['Service', 'Pod', 'DestinationRule'] as const).map(
+            (k) => inf.get(k)?.onChange(handler) ?? (() => undefined),
+          );
           return () => offs.forEach((off) => off());
         },
         ...(options.simulator ? { simulator: options.simulator } : {}),
       });
       // Without Prometheus, the simulated mesh's own values are the metrics.
-      if (!prometheus) sources.push(mesh.metrics);
+      if (!this.prometheus) sources.push(this.mesh.metrics);
     }
     // Pushed values come last: they win over a source's value of the same name.
     const combined = combineMetricSources(...sources, this.pushed);
-    this.mesh = mesh;
-    this.prometheus = prometheus;
+  }
+
+  private startPrometheus(options: GovernorOptions): PrometheusParts {
+    const { metrics } = options;
+    const url = metrics.prometheusUrl!;
+    const queries = options.prometheusQueries ?? defaultQueries(metrics.prometheusRateWindow);
+    const source = new PrometheusMetricSource({
+      url,
+      timeoutMs: Math.max(1000, Math.min(5000, metrics.prometheusIntervalMs * 2)),
+      retries: 1,
+      staleAfterMs: Math.max(10_000, metrics.prometheusIntervalMs * 5),
+      queries,
+    });
+    const poller = new PrometheusPoller({
+      source,
+      targets: () => this.optionalService<LimiterService>('limiter')?.metricTargets() ?? [],
+      intervalMs: metrics.prometheusIntervalMs,
+      // New values are looked at at once, not at the next metric tick.
+      onRefresh: (changed) => {
+        if (changed.length > 0) this.metricsChanged();
+        const health = source.health();
+        if (health.available !== this.metricsAvailable) {
+          this.metricsAvailable = health.available;
+          options.onMetricsHealth?.(health);
+        }
+      },
+    });
+    return { source, poller, url, queries };
+  }
+
+  /** A module's service; throws when the module is not enabled. */
+  service<S>(name: string): S {
+    if (!this.services.has(name)) throw new Error(`module ${name} is not enabled`);
+    return this.services.get(name) as S;
+  }
+
+  /** A module's service, or undefined when the module is not enabled. */
+  optionalService<S>(name: string): S | undefined {
+    return this.services.get(name) as S | undefined;
+  }
+
+  /** The Services, Pods, DestinationRules and ServiceEntries of a namespace (all without one), cached. */
+  contextFor(namespace?: string): ClusterContext {
+    return contextOf(this.controlPlane.snapshot, namespace);
+  }
+
+  /** New metric values: every module with metrics re-plans what they change. */
+  metricsChanged(): void {
+    for (const c of this.controlPlane.controllers.values()) c.enqueueChanged();
   }
 
   /** Starts the control plane (resolving once its caches are filled), the mesh and the metric polling. */
   async start(): Promise<void> {
     await this.controlPlane.start();
     if (this.mesh) {
-      this.mesh.simulator.setContext(this.controlPlane.controller.contextFor());
+      this.mesh.simulator.setContext(this.contextFor());
       this.mesh.start();
     }
     this.prometheus?.poller.start();
@@ -146,24 +194,5 @@ export class Governor {
     await this.prometheus?.poller.stop();
     this.mesh?.stop();
     await this.controlPlane.stop();
-  }
-
-  /** The SmartLimiters and their sets' pods, for the Prometheus queries. */
-  metricTargets(): MetricTarget[] {
-    const controller = this.controlPlane.controller;
-    const targets: MetricTarget[] = [];
-    for (const raw of this.controlPlane.informers.smartLimiters.list()) {
-      // The informer keeps an object until the cluster changes it: parse each version once, not every poll.
-      let parsed = this.parsedLimiters.get(raw);
-      if (parsed === undefined) {
-        parsed = parseSmartLimiter(raw);
-        this.parsedLimiters.set(raw, parsed);
-      }
-      if (!parsed.ok) continue;
-      const limiter = parsed.value;
-      const [namespace = '', name = ''] = keyOf(raw).split('/');
-      targets.push({ namespace, name, sets: metricSetsOf(limiter, controller.contextFor(namespace)) });
-    }
-    return targets;
   }
 }

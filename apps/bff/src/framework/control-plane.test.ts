@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { limiterModule } from '../modules/limiter/module';
 import { EmbeddedStore } from '../cluster/embedded-store';
 import { seedDemoMesh } from '../demo/seed';
 import { ControlPlane } from './control-plane';
@@ -18,7 +19,11 @@ describe('ControlPlane on the embedded demo mesh', () => {
     const plane = new ControlPlane({
       store,
       tickMs: 0,
-      metrics: { metricsFor: () => ({ values: { '_base.cpu.percent': 90 }, health: { available: true } }) },
+      modules: [
+        limiterModule({
+          metrics: { metricsFor: () => ({ values: { '_base.cpu.percent': 90 }, health: { available: true } }) },
+        }),
+      ],
     });
     cleanups.push(() => plane.stop());
     await plane.start();

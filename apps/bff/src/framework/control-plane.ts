@@ -1,37 +1,37 @@
 /**
- * The control plane over one cluster store: an informer per kind the SmartLimiter module watches, the
- * controller, and leader election so that of several replicas only one writes.
+ * The control plane over one cluster store: one informer per kind any module reconciles, watches or owns
+ * (shared between modules), one controller per module, and leader election so that of several replicas
+ * only one writes.
  */
 import { hostname } from 'node:os';
 import { Informer, type InformerHealth } from '../cluster/informer';
 import { LeaderElector } from '../cluster/leader-election';
 import type { ClusterStore, Kind } from '../cluster/store';
-import type { RateLimitServiceOptions, RenderResult } from '../modules/limiter/render';
-import {
-  SmartLimiterController,
-  type ControllerEvent,
-  type ControllerInformers,
-  type MetricSource,
-} from './module-controller';
+import type { ControllerMetrics } from './controller-metrics';
+import { ModuleController, type ControllerEvent } from './module-controller';
+import type { Module, Snapshot } from './module';
+import { ObjectWriter } from './object-writer';
+import { informerSnapshot } from './snapshot';
+import type { QueueStats } from './work-queue';
 
 export interface ControlPlaneOptions {
   readonly store: ClusterStore;
+  readonly modules: readonly Module[];
   /** Watch one namespace only; default all. */
   readonly namespace?: string;
-  readonly metrics?: MetricSource;
-  readonly rateLimitService?: RateLimitServiceOptions;
   readonly tickMs?: number;
   readonly metricTickMs?: number;
-  readonly metricsUnavailable?: 'keep' | 'open';
-  /** SmartLimiters reconciled at once (each key is still never processed twice at a time). Default 4. */
+  /** Objects reconciled at once per module (each key is still never processed twice at a time). Default 8. */
   readonly workers?: number;
   /** Where the leader election Lease lives. Default `governor-system`. */
   readonly leaseNamespace?: string;
   readonly identity?: string;
-  readonly onRendered?: (key: string, result: RenderResult | null) => void;
+  readonly metrics?: ControllerMetrics;
+  /** The rules each module's object makes the engine enforce; null when the object is gone. */
+  readonly onEngineRules?: (module: string, key: string, rules: unknown) => void;
   readonly onEvent?: (event: ControllerEvent) => void;
   /** Told about each failed reconcile attempt (retried with backoff). */
-  readonly onReconcileError?: (key: string, error: unknown, failures: number) => void;
+  readonly onReconcileError?: (module: string, key: string, error: unknown, failures: number) => void;
 }
 
 export interface ControlPlaneHealth {
@@ -42,75 +42,104 @@ export interface ControlPlaneHealth {
   /** Why this replica cannot take part in leader election, if it cannot. */
   readonly leaderElectionError?: string;
   readonly informers: readonly InformerHealth[];
-  readonly queue: ReturnType<SmartLimiterController['queue']['stats']>;
+  /** Every module's queue together. */
+  readonly queue: QueueStats;
+  readonly modules: readonly { readonly name: string; readonly kind: string; readonly queue: QueueStats }[];
 }
 
 export class ControlPlane {
-  readonly informers: ControllerInformers;
-  readonly controller: SmartLimiterController;
+  readonly informers: ReadonlyMap<Kind, Informer>;
+  readonly snapshot: Snapshot;
+  readonly controllers: ReadonlyMap<string, ModuleController>;
   private readonly elector: LeaderElector;
 
   constructor(private readonly options: ControlPlaneOptions) {
-    const make = (kind: Kind) =>
-      new Informer(
-        options.store,
-        kind,
-        options.namespace !== undefined ? { namespace: options.namespace } : {},
-      );
-    this.informers = {
-      smartLimiters: make('SmartLimiter'),
-      services: make('Service'),
-      pods: make('Pod'),
-      destinationRules: make('DestinationRule'),
-      serviceEntries: make('ServiceEntry'),
-      envoyFilters: make('EnvoyFilter'),
-    };
-    this.controller = new SmartLimiterController({
-      store: options.store,
-      informers: this.informers,
-      ...(options.metrics ? { metrics: options.metrics } : {}),
-      ...(options.rateLimitService ? { rateLimitService: options.rateLimitService } : {}),
-      ...(options.tickMs !== undefined ? { tickMs: options.tickMs } : {}),
-      ...(options.metricTickMs !== undefined ? { metricTickMs: options.metricTickMs } : {}),
-      ...(options.metricsUnavailable ? { metricsUnavailable: options.metricsUnavailable } : {}),
-      queue: {
-        workers: options.workers ?? 4,
-        ...(options.onReconcileError ? { onError: options.onReconcileError } : {}),
-      },
-      ...(options.onRendered ? { onRendered: options.onRendered } : {}),
-      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
-    });
+    const kinds = new Set<Kind>(options.modules.flatMap((m) => [m.kind, ...m.watches, ...m.owns]));
+    const scope = options.namespace !== undefined ? { namespace: options.namespace } : {};
+    this.informers = new Map([...kinds].map((k) => [k, new Informer(options.store, k, scope)]));
+    this.snapshot = informerSnapshot(this.informers);
+    const writer = new ObjectWriter(options.store, options.metrics);
+    this.controllers = new Map(
+      options.modules.map((m) => [
+        m.name,
+        new ModuleController(m, {
+          writer,
+          informers: this.informers,
+          snapshot: this.snapshot,
+          ...(options.tickMs !== undefined ? { tickMs: options.tickMs } : {}),
+          ...(options.metricTickMs !== undefined ? { metricTickMs: options.metricTickMs } : {}),
+          ...(options.metrics ? { metrics: options.metrics } : {}),
+          queue: {
+            workers: options.workers ?? 8,
+            ...(options.onReconcileError
+              ? { onError: (key, error, failures) => options.onReconcileError!(m.name, key, error, failures) }
+              : {}),
+          },
+          ...(options.onEngineRules
+            ? { onEngineRules: (key, rules) => options.onEngineRules!(m.name, key, rules) }
+            : {}),
+          ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+        }),
+      ]),
+    );
     this.elector = new LeaderElector({
       store: options.store,
       namespace: options.leaseNamespace ?? 'governor-system',
       name: 'governor-controller',
       identity: options.identity ?? `${hostname()}-${process.pid}`,
       // Only the leader writes; every replica keeps its caches warm to take over at once.
-      onStartedLeading: () => this.controller.start(),
-      onStoppedLeading: () => this.controller.stop(),
+      onStartedLeading: () => this.controllers.forEach((c) => c.start()),
+      onStoppedLeading: () => this.controllers.forEach((c) => c.stop()),
     });
+  }
+
+  /** The controller of a module, by name. */
+  controller(name: string): ModuleController {
+    const c = this.controllers.get(name);
+    if (!c) throw new Error(`module ${name} is not enabled`);
+    return c;
   }
 
   /** Starts the informers (resolving once all have listed) and competes for leadership. */
   async start(): Promise<void> {
-    await Promise.all(Object.values(this.informers).map((i: Informer) => i.start()));
+    await Promise.all([...this.informers.values()].map((i) => i.start()));
     this.elector.start();
   }
 
   async stop(): Promise<void> {
     await this.elector.stop();
-    this.controller.stop();
-    for (const i of Object.values(this.informers) as Informer[]) i.stop();
+    this.controllers.forEach((c) => c.stop());
+    for (const i of this.informers.values()) i.stop();
+  }
+
+  /** Resolves once every module's queue has nothing waiting or running. */
+  async idle(): Promise<void> {
+    await Promise.all([...this.controllers.values()].map((c) => c.queue.idle()));
   }
 
   health(): ControlPlaneHealth {
+    const store = this.options.store;
+    const modules = [...this.controllers.values()].map((c) => ({
+      name: c.module.name,
+      kind: c.module.kind,
+      queue: c.queue.stats(),
+    }));
+    const sum = (f: keyof QueueStats) => modules.reduce((n, m) => n + m.queue[f], 0);
+    const queue: QueueStats = {
+      queued: sum('queued'),
+      processing: sum('processing'),
+      retrying: sum('retrying'),
+      processed: sum('processed'),
+      failed: sum('failed'),
+    };
     return {
-      store: this.options.store.description,
-      ...(this.options.store.writeFailure?.() ? { storeError: this.options.store.writeFailure()! } : {}),
+      store: store.description,
+      ...(store.writeFailure?.() ? { storeError: store.writeFailure()! } : {}),
       leader: this.elector.isLeader(),
       ...(this.elector.lastError() ? { leaderElectionError: this.elector.lastError() } : {}),
-      informers: (Object.values(this.informers) as Informer[]).map((i) => i.health()),
-      queue: this.controller.queue.stats(),
+      informers: [...this.informers.values()].map((i) => i.health()),
+      queue,
+      modules,
     };
   }
 }

@@ -88,9 +88,9 @@ export function createBff(options: BffOptions): Bff {
     store: options.store,
     controllerMetrics,
     ...eventHooks(events),
-    onRendered: (key, result) => {
-      rls?.updateLimiter(key, result?.rules ?? null);
-      options.governor.onRendered?.(key, result);
+    onLimiterRules: (key, rules) => {
+      rls?.updateLimiter(key, rules);
+      options.governor.onLimiterRules?.(key, rules);
     },
   });
   const api = createApi(
@@ -145,7 +145,7 @@ export function createBff(options: BffOptions): Bff {
         };
       const r = governor.pushed.push(body);
       // A pushed value may move a limit: look now rather than at the next tick.
-      if (r.status === 200) governor.controlPlane.controller.enqueueChanged();
+      if (r.status === 200) governor.metricsChanged();
       return r;
     },
     ...(mesh

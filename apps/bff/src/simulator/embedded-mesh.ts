@@ -5,8 +5,8 @@
  */
 import { z } from 'zod';
 import type { SmartLimiter } from '@governor/crd-types';
-import { metricSetsOf, type ClusterContext, type RenderedRule, type RenderResult } from '../modules/limiter/render';
-import type { MetricSource } from '../framework/module-controller';
+import { metricSetsOf, type ClusterContext, type RenderedRule } from '../modules/limiter/render';
+import type { MetricSource } from '../sources/metric-source';
 import { loadProblems, type LoadProfile } from './load';
 import { MAX_SERVICE_RPS, Simulator, type SimulatorOptions } from './simulator';
 
@@ -91,12 +91,13 @@ export class EmbeddedMesh {
     this.contextTimer = undefined;
   }
 
-  /** The controller's `onRendered`: the sidecars of the mesh enforce what was rendered, at once. */
-  readonly onRendered = (key: string, result: RenderResult | null): void => {
-    if (result === null) this.rulesByLimiter.delete(key);
-    else this.rulesByLimiter.set(key, result.rules);
-    const rules = [...this.rulesByLimiter.keys()].sort().flatMap((k) => this.rulesByLimiter.get(k) ?? []);
-    this.simulator.updateRules(rules);
+  /** The limiter's rules for one SmartLimiter (null when it is gone): the mesh's sidecars enforce them at once. */
+  readonly onRules = (key: string, rules: readonly RenderedRule[] | null): void => {
+    if (rules === null) this.rulesByLimiter.delete(key);
+    else this.rulesByLimiter.set(key, rules);
+    this.simulator.updateRules(
+      [...this.rulesByLimiter.keys()].sort().flatMap((k) => this.rulesByLimiter.get(k) ?? []),
+    );
   };
 
   /** The simulated mesh as a metric source: `<set>.<name>` for every set of the SmartLimiter. */

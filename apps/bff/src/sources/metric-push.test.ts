@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { limiterModule } from '../modules/limiter/module';
 import type { SmartLimiter } from '@governor/crd-types';
 import { EmbeddedStore } from '../cluster/embedded-store';
 import { ControlPlane } from '../framework/control-plane';
@@ -84,7 +85,7 @@ describe('POST /api/metrics/push', () => {
       JSON.stringify(limiter.spec).replace('"condition":"true"', '"condition":"{{._base.queue}} > 100"'),
     ) as unknown;
     await store.create({ ...limiter, spec });
-    const plane = new ControlPlane({ store, metrics: pushed, tickMs: 50 });
+    const plane = new ControlPlane({ store, modules: [limiterModule({ metrics: pushed })], tickMs: 50 });
     cleanups.push(() => plane.stop());
 
     const post = (body: unknown, contentType = 'application/json') =>

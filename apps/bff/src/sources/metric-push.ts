@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import type { SmartLimiter } from '@governor/crd-types';
-import type { MetricSource } from '../framework/module-controller';
+import type { MetricSource } from './metric-source';
 
 const NAME = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 const DNS = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;

@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import type { SmartLimiter } from '@governor/crd-types';
-import type { MetricSource } from '../framework/module-controller';
+import type { MetricSource } from './metric-source';
 import { redactCredentials } from '../redact';
 
 export interface NamedQuery {

@@ -58,11 +58,11 @@ export function eventHooks(events: Feed<ApiEvent>) {
         at: e.at,
         type: e.type,
         reason: e.reason,
-        namespace: policyNamespace(e.limiter),
-        policy: e.limiter,
+        namespace: policyNamespace(e.object),
+        policy: e.object,
         message: e.message,
       }),
-    onReconcileError: (key: string, error: unknown, failures: number) => {
+    onReconcileError: (_module: string, key: string, error: unknown, failures: number) => {
       // The first failure of a run is news; its retries are not.
       if (failures !== 1) return;
       events.publish({
@@ -90,13 +90,13 @@ export function createApi(options: ApiOptions, events: Feed<ApiEvent> = new Feed
   const { governor } = options;
   const mesh = governor.mesh;
   const rls = options.rls;
-  const services = governor.controlPlane.informers.services;
+  const snapshot = governor.controlPlane.snapshot;
   const decisions =
     mesh || rls
       ? new DecisionStream(
           (id) => mesh?.simulator.ruleById(id) ?? rls?.ruleById(id),
           (namespace, name) => {
-            const s = services.get(namespace, name);
+            const s = snapshot.get('Service', namespace, name);
             return s ? { namespace: s.metadata.namespace ?? 'default', name: s.metadata.name } : undefined;
           },
         )
@@ -111,7 +111,7 @@ export function createApi(options: ApiOptions, events: Feed<ApiEvent> = new Feed
               .filter((p) => p.namespace === namespace && p.service === service)
               .map((p) => p.pod),
           () =>
-            governor.controlPlane.informers.services.list().map((s) => ({
+            snapshot.list('Service').map((s) => ({
               namespace: s.metadata.namespace ?? 'default',
               name: s.metadata.name,
             })),

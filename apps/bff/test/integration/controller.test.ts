@@ -3,6 +3,7 @@
  * passes, plus what only a real API server shows (restarts, two replicas).
  */
 import { describe, expect, it, vi } from 'vitest';
+import { limiterModule } from '../../src/modules/limiter/module';
 import { KubernetesStore } from '../../src/cluster/kubernetes-store';
 import { ConflictError, type KubeObject } from '../../src/cluster/store';
 import { ControlPlane } from '../../src/framework/control-plane';
@@ -60,7 +61,7 @@ describe('SmartLimiter controller on a real kube-apiserver: resilience', () => {
       }, WAIT);
       const names = (await store.list('EnvoyFilter', ns)).items.map((e) => e.metadata.name).sort();
       expect(names).toEqual([`productpage.${ns}.ratelimit`, `reviews.${ns}.ratelimit`]);
-      expect(r.informers.smartLimiters.health()).toMatchObject({ connected: true, synced: true });
+      expect(r.informers.get('SmartLimiter')!.health()).toMatchObject({ connected: true, synced: true });
     } finally {
       r.stop();
       await cleanup();
@@ -71,7 +72,7 @@ describe('SmartLimiter controller on a real kube-apiserver: resilience', () => {
     const { store, namespace: ns, cleanup } = await freshNamespace();
     await seedBookinfo(store, ns);
     const storeB = KubernetesStore.fromKubeConfig(running().kubeConfig);
-    const lease = { leaseNamespace: ns, namespace: ns, tickMs: 0 };
+    const lease = { leaseNamespace: ns, namespace: ns, tickMs: 0, modules: [limiterModule()] };
     const a = new ControlPlane({ store, identity: 'replica-a', ...lease });
     const b = new ControlPlane({ store: storeB, identity: 'replica-b', ...lease });
     try {

@@ -106,7 +106,7 @@ describe('adaptive limits from a real Prometheus', () => {
       expect(conditionOf(sl, 'MetricsAvailable')).toMatchObject({ status: 'False' });
       expect(conditionOf(sl, 'MetricsAvailable')?.message).toContain(prometheus.url);
     }, WAIT);
-    await governor.controlPlane.controller.queue.idle();
+    await governor.controlPlane.idle();
     // The last good limits stay while the metrics are gone.
     expect(await store.get('EnvoyFilter', 'default', efName)).not.toBeNull();
 

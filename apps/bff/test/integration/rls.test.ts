@@ -327,7 +327,7 @@ describe('the rate-limit service', () => {
       store,
       simulate: false,
       metrics: { tickMs: 0, metricTickMs: 0, prometheusIntervalMs: 1000, metricsUnavailable: 'keep' },
-      onRendered: (key, result) => rls.updateLimiter(key, result?.rules ?? null),
+      onLimiterRules: (key, rules) => rls.updateLimiter(key, rules),
     });
     cleanups.push(() => governor.stop());
     await governor.start();

@@ -9,11 +9,13 @@ import type { SmartLimiter } from '@governor/crd-types';
 import { Informer } from '../../src/cluster/informer';
 import { ConflictError, type ClusterStore, type Kind, type KubeObject } from '../../src/cluster/store';
 import {
-  SmartLimiterController,
-  type ControllerInformers,
-  type MetricSource,
-  type SmartLimiterControllerOptions,
+  ModuleController,
+  type ModuleControllerOptions,
 } from '../../src/framework/module-controller';
+import { ObjectWriter } from '../../src/framework/object-writer';
+import { informerSnapshot } from '../../src/framework/snapshot';
+import { limiterModule, type LimiterModuleOptions } from '../../src/modules/limiter/module';
+import type { MetricSource } from '../../src/sources/metric-source';
 import { fixturePath } from './fixtures';
 
 export interface ControllerSuiteSetup {
@@ -57,37 +59,37 @@ export class StaticMetrics implements MetricSource {
 }
 
 export interface Running {
-  readonly controller: SmartLimiterController;
-  readonly informers: ControllerInformers;
+  readonly controller: ModuleController;
+  readonly informers: ReadonlyMap<Kind, Informer>;
   readonly metrics: StaticMetrics;
   stop(): void;
 }
 
+export type ControllerOptions = Partial<Omit<ModuleControllerOptions, 'writer' | 'informers' | 'snapshot'>> &
+  Pick<LimiterModuleOptions, 'metricsUnavailable'>;
+
+/** The framework's controller of the limiter module over `namespace`, as the control plane starts it. */
 export async function startController(
   store: ClusterStore,
   namespace: string,
-  options: Partial<SmartLimiterControllerOptions> = {},
+  options: ControllerOptions = {},
 ): Promise<Running> {
-  const make = (kind: Kind) =>
-    new Informer(store, kind, { namespace, resyncMs: 60_000, initialBackoffMs: 50 });
-  const informers: ControllerInformers = {
-    smartLimiters: make('SmartLimiter'),
-    services: make('Service'),
-    pods: make('Pod'),
-    destinationRules: make('DestinationRule'),
-    serviceEntries: make('ServiceEntry'),
-    envoyFilters: make('EnvoyFilter'),
-  };
-  await Promise.all(Object.values(informers).map((i: Informer) => i.start()));
   const metrics = new StaticMetrics();
-  const controller = new SmartLimiterController({
-    store,
+  const { metricsUnavailable, ...controllerOptions } = options;
+  const module = limiterModule({ metrics, ...(metricsUnavailable ? { metricsUnavailable } : {}) });
+  const kinds = [module.kind, ...module.watches, ...module.owns];
+  const informers = new Map<Kind, Informer>(
+    kinds.map((k) => [k, new Informer(store, k, { namespace, resyncMs: 60_000, initialBackoffMs: 50 })]),
+  );
+  await Promise.all([...informers.values()].map((i) => i.start()));
+  const controller = new ModuleController(module, {
+    writer: new ObjectWriter(store),
     informers,
-    metrics,
+    snapshot: informerSnapshot(informers),
     tickMs: 0,
     metricTickMs: 0,
     queue: { initialBackoffMs: 20, maxBackoffMs: 500 },
-    ...options,
+    ...controllerOptions,
   });
   controller.start();
   return {
@@ -96,7 +98,7 @@ export async function startController(
     metrics,
     stop: () => {
       controller.stop();
-      for (const i of Object.values(informers) as Informer[]) i.stop();
+      for (const i of informers.values()) i.stop();
     },
   };
 }
@@ -130,7 +132,7 @@ export function describeControllerBehaviour(name: string, setup: () => Promise<C
   describe(`SmartLimiter controller on ${name}`, () => {
     let ctx: ControllerSuiteSetup;
     let running: Running | undefined;
-    const begin = async (options: Partial<SmartLimiterControllerOptions> = {}) => {
+    const begin = async (options: ControllerOptions = {}) => {
       ctx = await setup();
       await seedBookinfo(ctx.store, ctx.namespace);
       running = await startController(ctx.store, ctx.namespace, options);

@@ -74,7 +74,7 @@ describe('policies.validate and namespaces', () => {
     await governor.start();
     api.start();
     await vi.waitFor(() =>
-      expect(governor.controlPlane.informers.destinationRules.list('payments')).toHaveLength(1),
+      expect(governor.controlPlane.snapshot.list('DestinationRule', 'payments')).toHaveLength(1),
     );
   });
   afterAll(async () => {

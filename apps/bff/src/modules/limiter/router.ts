@@ -22,6 +22,7 @@ import {
   type PolicyInput,
   type PolicyIssue,
 } from './policy-input';
+import { limiterOf } from './service';
 import { mutationProcedure, requireRole, router, viewerProcedure } from '../../trpc/trpc';
 
 const dns = z
@@ -77,11 +78,7 @@ function evaluate(deps: ApiDeps, input: PolicyInput): Evaluated {
   const issues = [...parsed.issues];
   if (!parsed.limiter)
     return { issues, limiter: null, raw: parsed.raw, envoyFilters: [], status: null, metrics: {} };
-  const controller = deps.governor.controlPlane.controller;
-  const { result } = controller.render(
-    parsed.limiter,
-    controller.contextFor(parsed.limiter.metadata.namespace),
-  );
+  const result = limiterOf(deps.governor).render(parsed.limiter);
   for (const p of result.problems)
     issues.push({ path: p.path, message: p.message, ...parsed.locate(p.path), severity: 'error' });
   for (const w of result.warnings) issues.push({ path: '', message: w, severity: 'warning' });
@@ -107,11 +104,7 @@ function invalid(issues: readonly PolicyIssue[]): TRPCError {
 }
 
 function ownedEnvoyFilters(deps: ApiDeps, namespace: string, name: string): KubeObject[] {
-  return deps.governor.controlPlane.informers.envoyFilters
-    .list(namespace)
-    .filter((ef) =>
-      (ef.metadata.ownerReferences ?? []).some((r) => r.kind === SMARTLIMITER_KIND && r.name === name),
-    );
+  return limiterOf(deps.governor).ownedEnvoyFilters(namespace, name);
 }
 
 export interface EnvoyFilterDiff {
@@ -184,7 +177,7 @@ export const policiesRouter = router({
   list: viewerProcedure
     .input(z.strictObject({ namespace: dns.optional() }).default({}))
     .query(({ ctx, input }) => {
-      const items = ctx.deps.governor.controlPlane.informers.smartLimiters
+      const items = limiterOf(ctx.deps.governor)
         .list(input.namespace)
         .filter((o) => canSee(ctx.user, o.metadata.namespace ?? 'default'));
       return items

@@ -15,6 +15,7 @@ import {
   type TraceLine,
 } from '../../modules/limiter/replay/replay';
 import { canSee, type User } from '../../auth/auth';
+import { limiterOf } from '../../modules/limiter/service';
 import type { Feed } from '../../live/feed';
 import { requireRole, router, viewerProcedure, type Context } from '../trpc';
 
@@ -199,9 +200,9 @@ async function whatIf(
     });
   const limiter = parsed.limiter;
   requireRole(ctx.user, 'viewer', limiter.metadata.namespace);
-  const controller = ctx.deps.governor.controlPlane.controller;
-  const context = controller.contextFor(limiter.metadata.namespace);
-  const { result } = controller.render(limiter, context);
+  const service = limiterOf(ctx.deps.governor);
+  const context = service.contextFor(limiter.metadata.namespace);
+  const result = service.render(limiter);
   let lines: TraceLine[];
   let lineNumbers: number[] | undefined;
   if (input.trace !== undefined) {

@@ -17,6 +17,7 @@ import {
 import { instantQuery, rangeQuery, substitute, vectorQuery } from '../../sources/prometheus';
 import { redactCredentials } from '../../redact';
 import { canSee } from '../../auth/auth';
+import type { LimiterService } from '../../modules/limiter/service';
 import type { ApiDeps } from '../deps';
 import { requireRole, router, viewerProcedure } from '../trpc';
 
@@ -70,10 +71,9 @@ async function figuresOf(deps: ApiDeps, namespace: string, pods: readonly string
 }
 
 function policiesApplying(deps: ApiDeps, namespace: string, service: string, pods: readonly string[]) {
-  const controller = deps.governor.controlPlane.controller;
-  const context = controller.contextFor(namespace);
-  return deps.governor.controlPlane.informers.smartLimiters
-    .list(namespace)
+  const context = deps.governor.contextFor(namespace);
+  const limiters = deps.governor.optionalService<LimiterService>('limiter')?.list(namespace) ?? [];
+  return limiters
     .filter((o) => {
       if (o.metadata.name === service) return true;
       const parsed = parseSmartLimiter(o);
@@ -144,9 +144,9 @@ export const clusterRouter = router({
     };
   }),
   namespaces: viewerProcedure.query(({ ctx }) => {
-    const inf = ctx.deps.governor.controlPlane.informers;
+    const snapshot = ctx.deps.governor.controlPlane.snapshot;
     const names = new Set<string>();
-    for (const o of [...inf.services.list(), ...inf.smartLimiters.list()])
+    for (const o of [...snapshot.list('Service'), ...snapshot.list('SmartLimiter')])
       names.add(o.metadata.namespace ?? 'default');
     return [...names].filter((n) => canSee(ctx.user, n)).sort();
   }),
@@ -156,8 +156,7 @@ export const servicesRouter = router({
   list: viewerProcedure
     .input(z.strictObject({ namespace: dns.optional(), search: z.string().max(100).optional() }).default({}))
     .query(async ({ ctx, input }) => {
-      const controller = ctx.deps.governor.controlPlane.controller;
-      const context = controller.contextFor(input.namespace);
+      const context = ctx.deps.governor.contextFor(input.namespace);
       const services = context.services.filter(
         (s) =>
           canSee(ctx.user, namespaceOf(s)) &&
@@ -221,8 +220,7 @@ export const servicesRouter = router({
 
   get: viewerProcedure.input(z.strictObject({ namespace: dns, name: dns })).query(async ({ ctx, input }) => {
     requireRole(ctx.user, 'viewer', input.namespace);
-    const controller = ctx.deps.governor.controlPlane.controller;
-    const context = controller.contextFor(input.namespace);
+    const context = ctx.deps.governor.contextFor(input.namespace);
     const svc = context.services.find((s) => s.metadata.name === input.name);
     if (!svc)
       throw new TRPCError({
@@ -270,7 +268,7 @@ export const metricsRouter = router({
       const [rangeSeconds, stepSeconds] = RANGES[input.range];
       const prom = ctx.deps.governor.prometheus;
       if (prom) {
-        const context = ctx.deps.governor.controlPlane.controller.contextFor(input.namespace);
+        const context = ctx.deps.governor.contextFor(input.namespace);
         const svc = context.services.find((s) => s.metadata.name === input.service);
         const pods = svc
           ? runningPods(context, input.namespace, svc.spec.selector ?? {}).map((p) => p.metadata.name)

@@ -5,6 +5,10 @@
  * set, match, target), so an adaptive quota change keeps the id and the bucket.
  */
 
+import { canonicalJson } from '../../../lib/canonical-json';
+
+export { canonicalJson };
+
 /** FNV-1a, 32 bits, over the UTF-8 bytes of the text: small, stable and well spread for short strings. */
 export function fnv1a32(text: string): number {
   let hash = 0x811c9dc5;
@@ -13,18 +17,6 @@ export function fnv1a32(text: string): number {
     hash = Math.imul(hash, 0x01000193) >>> 0;
   }
   return hash >>> 0;
-}
-
-/** JSON with object keys sorted at every level, so equal values always give equal text. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (typeof value === 'object' && value !== null) {
-    const entries = Object.entries(value)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
 }
 
 export interface DescriptorIdentity {

@@ -1,0 +1,112 @@
+/**
+ * The module contract. A module says which kind it reconciles (its CRD), which cluster kinds it reads and
+ * which it owns, and plans: from one object, the cluster as the informers see it, the metric values and
+ * the time, it computes the owned objects that should exist, the object's status and the rules Governor's
+ * engine enforces. The framework does everything else, once for every module: informers, work queue,
+ * diff against what exists, server-side apply with owner references, status writes, Events, leader
+ * election, drift repair, garbage collection, metrics. See docs/architecture.md.
+ */
+import type { z } from 'zod';
+import type { Kind, KubeObject } from '../cluster/store';
+
+/** The cluster as the informers hold it, read-only. */
+export interface Snapshot {
+  list(kind: Kind, namespace?: string): readonly KubeObject[];
+  get(kind: Kind, namespace: string, name: string): KubeObject | undefined;
+  /** The objects of a kind that pass `schema`, each version parsed once. */
+  parsed<T>(kind: Kind, schema: z.ZodType<T>, namespace?: string): T[];
+}
+
+export type MetricValues = Readonly<Record<string, number | string>>;
+
+export interface MetricSourceHealth {
+  readonly available: boolean;
+  readonly message?: string;
+}
+
+/** The metric values a plan sees, and whether their source answered. */
+export interface MetricInput {
+  readonly values: MetricValues;
+  readonly health: MetricSourceHealth;
+}
+
+export const NO_METRICS: MetricInput = { values: {}, health: { available: true } };
+
+export interface PlanProblem {
+  readonly path?: string;
+  readonly message: string;
+}
+
+export interface PlanInput<T> {
+  /** The object planned for, parsed. */
+  readonly object: T;
+  readonly raw: KubeObject;
+  readonly snapshot: Snapshot;
+  readonly metrics: MetricInput;
+  readonly now: Date;
+}
+
+export interface Plan<Rules> {
+  /** The owned objects that should exist; the framework sets the controller owner reference. */
+  readonly desired: readonly KubeObject[];
+  /** The object's whole status, conditions included. */
+  readonly status: Record<string, unknown>;
+  /** Any problem keeps the object's last good state everywhere (cluster and engine); the status says why. */
+  readonly problems: readonly PlanProblem[];
+  /** What Governor's engine enforces for the object; null when the module feeds no engine. */
+  readonly engine: Rules | null;
+  /**
+   * Keep the last good state without a problem of the object's own (e.g. its metric source is down and
+   * the configuration says to keep the last limits). The status is still written.
+   */
+  readonly hold?: boolean;
+}
+
+export interface ModuleEvent {
+  readonly type: 'Normal' | 'Warning';
+  readonly reason: string;
+  readonly message: string;
+}
+
+export type Parsed<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly problems: readonly PlanProblem[] };
+
+export interface Module<T = unknown, Rules = unknown> {
+  /** The module's name, as in a SlimeBoot's `spec.module[].name` (e.g. `limiter`). */
+  readonly name: string;
+  /** The kind it reconciles, one object at a time. */
+  readonly kind: Kind;
+  readonly apiVersion: string;
+  /** The cluster kinds its plan reads. */
+  readonly watches: readonly Kind[];
+  /** The kinds of the objects it writes; it owns each through a controller owner reference. */
+  readonly owns: readonly Kind[];
+  /**
+   * Label keys the module sets on owned objects when it wants them: one its desired object lacks must be
+   * absent from the cluster's copy too (other labels others add are left alone).
+   */
+  readonly ownedLabelKeys?: readonly string[];
+  parse(raw: KubeObject): Parsed<T>;
+  /** The status of an object that does not parse (its owned objects stay as they are). */
+  invalidStatus(
+    raw: KubeObject,
+    problems: readonly PlanProblem[],
+    ownedCount: number,
+    now: Date,
+  ): Record<string, unknown>;
+  /** The metric values for an object; read when it is planned. Modules without metrics leave it out. */
+  metrics?(object: T, snapshot: Snapshot): MetricInput;
+  /** Pure: the same input gives the same plan. */
+  plan(input: PlanInput<T>): Plan<Rules>;
+  /** Events for what changed between the last status and a new plan. */
+  events?(previousStatus: Record<string, unknown> | undefined, plan: Plan<Rules>): ModuleEvent[];
+  /**
+   * The objects (`namespace/name`) a change of a watched object concerns. Default: every object of the
+   * module's kind in the changed object's namespace.
+   */
+  affectedBy?(change: KubeObject, snapshot: Snapshot): readonly string[] | undefined;
+}
+
+/** A module's rules for the engine, as the framework hands them on: null when the object is gone. */
+export type EngineListener = (module: string, key: string, rules: unknown) => void;
