@@ -1,0 +1,239 @@
+/**
+ * The `general` settings of Slime's modules, by Slime's names and with Slime's defaults (its modules'
+ * config protos), so that a SlimeBoot written for Slime is checked against the names Slime reads.
+ * Booleans default to false as in proto3; a setting Slime leaves empty has no default here.
+ */
+import { DEFAULT_QUERIES } from '../sources/prometheus';
+import type { ModuleDeclaration, SettingSpecs } from './module-config';
+
+/** slime.io/slime/modules/limiter/api/config `Limiter`. */
+export const LIMITER_GENERAL = {
+  backend: {
+    type: 'enum',
+    values: ['netEaseLocalFlowControl', 'envoyLocalRateLimit'],
+    numbered: true,
+    description: 'The local rate-limit filter the EnvoyFilters use.',
+  },
+  refresh: { type: 'duration', description: 'How often limits are re-evaluated.' },
+  disableGlobalRateLimit: {
+    type: 'boolean',
+    default: false,
+    description: 'Render no global (rate-limit service) limits.',
+  },
+  disableAdaptive: {
+    type: 'boolean',
+    default: false,
+    description: 'Read no metrics: quotas that are expressions of metrics are not evaluated.',
+  },
+  enableServiceEntry: {
+    type: 'boolean',
+    default: false,
+    description: 'Limit ServiceEntry hosts as well as Services.',
+  },
+  disableInsertLocalRateLimit: {
+    type: 'boolean',
+    default: false,
+    description: 'Do not insert the local rate-limit HTTP filter (it is inserted elsewhere).',
+  },
+  disableInsertGlobalRateLimit: {
+    type: 'boolean',
+    default: false,
+    description: 'Do not insert the global rate-limit HTTP filter (it is inserted elsewhere).',
+  },
+  rlsConfigMap: {
+    type: 'object',
+    description: "The ConfigMap holding the rate-limit service's configuration.",
+    fields: {
+      name: { type: 'string', description: "The ConfigMap's name." },
+      namespace: { type: 'string', description: "The ConfigMap's namespace." },
+    },
+  },
+  domain: {
+    type: 'string',
+    description: "The domain Envoy's rate-limit filter sends (Governor: GOVERNOR_RLS_DOMAIN when unset).",
+  },
+  rls: {
+    type: 'object',
+    description: 'The rate-limit service Envoy calls for global limits.',
+    fields: {
+      service: {
+        type: 'string',
+        description: "The service's host, such as rate-limit.istio-system.svc.cluster.local.",
+      },
+      port: { type: 'integer', min: 1, max: 65535, description: "The service's gRPC port." },
+    },
+  },
+  proxyVersion: {
+    type: 'string',
+    description: 'An RE2 regular expression: only proxies of matching Istio versions get the EnvoyFilters.',
+  },
+  enableRatelimitPlaceholderInRoute: {
+    type: 'boolean',
+    default: false,
+    description: 'Put a rate-limit placeholder in every route, so that adding a limit changes less.',
+  },
+} as const satisfies SettingSpecs;
+
+const labelSelector = { type: 'any', description: 'A Kubernetes label selector.' } as const;
+
+/** slime.io/slime/modules/lazyload/api/config `Fence`. */
+export const LAZYLOAD_GENERAL = {
+  wormholePort: {
+    type: 'list',
+    items: { type: 'string', description: 'A port, quoted: "9080".' },
+    default: [],
+    description: 'The service ports lazy loading applies to.',
+  },
+  autoFence: { type: 'boolean', default: false, description: 'Create ServiceFences automatically.' },
+  namespace: {
+    type: 'list',
+    items: { type: 'string', description: 'A namespace.' },
+    default: [],
+    description: 'The namespaces lazy loading applies to.',
+  },
+  dispatches: {
+    type: 'list',
+    default: [],
+    description: 'Where traffic to hosts outside the fence goes, by domain.',
+    items: {
+      type: 'object',
+      description: 'A dispatch rule.',
+      fields: {
+        name: { type: 'string', description: "The rule's name." },
+        domains: {
+          type: 'list',
+          items: { type: 'string', description: 'A domain.' },
+          description: 'The domains it matches.',
+        },
+        cluster: { type: 'string', description: 'The cluster matching traffic goes to.' },
+        domainRegex: { type: 'string', description: 'An RE2 regular expression of domains it matches.' },
+      },
+    },
+  },
+  domainAliases: {
+    type: 'list',
+    default: [],
+    description: 'Other names of a domain, by regular expression and templates.',
+    items: {
+      type: 'object',
+      description: 'An alias rule.',
+      fields: {
+        pattern: { type: 'string', description: 'An RE2 regular expression with named groups.' },
+        templates: {
+          type: 'list',
+          items: { type: 'string', description: 'A template such as $namespace.$service.' },
+          description: 'The alias names, from the groups.',
+        },
+      },
+    },
+  },
+  defaultFence: {
+    type: 'boolean',
+    default: false,
+    description: 'With autoFence: create a fence for a service that does not say.',
+  },
+  autoPort: {
+    type: 'boolean',
+    default: false,
+    description: "Manage the services' HTTP ports automatically.",
+  },
+  clusterGsNamespace: {
+    type: 'string',
+    description: "The global sidecar's namespace (default: global.slimeNamespace).",
+  },
+  fenceLabelKeyAlias: { type: 'string', description: 'Another label key that asks for a fence.' },
+  enableShortDomain: {
+    type: 'boolean',
+    default: false,
+    description: 'Write short domains as well as fully qualified ones.',
+  },
+  disableIpv4Passthrough: {
+    type: 'boolean',
+    default: false,
+    description: 'Deprecated: send IPv4 requests to the global sidecar too.',
+  },
+  passthroughByDefault: {
+    type: 'boolean',
+    default: false,
+    description: 'Send traffic outside the fence to the PassthroughCluster.',
+  },
+  supportH2: { type: 'boolean', default: false, description: 'Lazy-load gRPC and HTTP/2 as well.' },
+  addEnvHeaderViaLua: {
+    type: 'boolean',
+    default: false,
+    description: 'Add the Slime-Orig-Dest and Slime-Source-Ns headers with Lua.',
+  },
+  globalSidecarMode: {
+    type: 'enum',
+    values: ['cluster', 'namespace'],
+    description: 'One global sidecar for the cluster, or one per namespace.',
+  },
+  render: { type: 'string', description: 'lazyload: the module renders its global sidecar chart itself.' },
+  metricSourceType: {
+    type: 'enum',
+    values: ['prometheus', 'accesslog'],
+    description: 'Where calls between services are learned from.',
+  },
+  cleanupWormholePort: {
+    type: 'boolean',
+    default: false,
+    description: 'Remove a wormhole port that is no longer listed.',
+  },
+  managementSelectors: {
+    type: 'list',
+    items: labelSelector,
+    default: [],
+    description: 'With autoFence: the namespaces managed, by label selector (any matches).',
+  },
+  blackNamespaceList: {
+    type: 'string',
+    description: 'With autoFence: namespaces excluded (comma-separated).',
+  },
+  whiteNamespaceList: { type: 'string', description: 'With autoFence: the only namespaces included.' },
+  proxyVersion: {
+    type: 'string',
+    description: 'An RE2 regular expression: only proxies of matching Istio versions get the EnvoyFilter.',
+  },
+  stableHost: {
+    type: 'list',
+    items: { type: 'string', description: 'A host.' },
+    default: [],
+    description: 'Hosts added to every ServiceFence.',
+  },
+} as const satisfies SettingSpecs;
+
+/** slime.io/slime/modules/plugin/api/config `PluginModule`. */
+export const PLUGIN_GENERAL = {
+  configDiscoveryDefaultConfig: {
+    type: 'map',
+    values: { type: 'any', description: 'A filter configuration.' },
+    default: {},
+    description: 'Default configurations of discovered filters, by type URL.',
+  },
+  proxyVersion: {
+    type: 'string',
+    description: 'An RE2 regular expression: only proxies of matching Istio versions get the EnvoyFilters.',
+  },
+} as const satisfies SettingSpecs;
+
+export const LIMITER_MODULE: ModuleDeclaration = {
+  name: 'limiter',
+  settings: { general: LIMITER_GENERAL },
+  legacyGeneralKey: 'limiter',
+  defaultQueries: DEFAULT_QUERIES,
+};
+
+export const LAZYLOAD_MODULE: ModuleDeclaration = {
+  name: 'lazyload',
+  settings: { general: LAZYLOAD_GENERAL },
+  legacyGeneralKey: 'fence',
+};
+
+export const PLUGIN_MODULE: ModuleDeclaration = {
+  name: 'plugin',
+  settings: { general: PLUGIN_GENERAL },
+  legacyGeneralKey: 'plugin',
+};
+
+/** The modules Governor runs today. */
+export const AVAILABLE_MODULES: readonly ModuleDeclaration[] = [LIMITER_MODULE];
