@@ -3,33 +3,24 @@ import {
   AT_MS,
   DecisionRing,
   HITS,
-  LIMIT,
-  MutableDecision,
   OUTCOME_ALLOWED,
   OUTCOME_LIMITED,
   OUTCOME_SHADOW,
-  REMAINING,
-  RESET_MS,
-  RETRY_AFTER_MS,
   TOKENS,
   type Decision,
   type DecisionListener,
-  type DecisionSource,
   type RecordedDecision,
   type RuleSeries,
 } from './decision';
-import { isOverLimit, WINDOW_START_MS, windowHit, windowRemaining } from './fixed-window';
-import {
-  CompiledGlobalRule,
-  compileRuleSet,
-  type CompiledLocalRule,
-  type CompiledRule,
-  type CompiledRuleSet,
-  type Descriptor,
-  type RuleSetInput,
-} from './rules';
-import type { WindowCount, WindowStore } from './stores/window-store';
+import { GlobalWindows } from './global-windows';
+import { LocalBuckets } from './local-buckets';
+import { summarizeRule, type RuleSummary } from './rule-summary';
+import { compileRuleSet, type CompiledRuleSet, type Descriptor, type RuleSetInput } from './rules';
+import type { WindowStore } from './stores/window-store';
 import { BUCKET_LAST_MS, BUCKET_TOKENS, TOKEN_EPSILON } from './token-bucket';
+import { WorkingDecision, writeUnlimited } from './working-decision';
+
+export type { RuleSummary } from './rule-summary';
 
 /** A request to decide: its descriptors (as Envoy's route `rate_limits` actions produce them) and its cost. */
 export interface DecideRequest {
@@ -65,122 +56,12 @@ export interface EngineOptions {
   readonly charging?: 'atomic' | 'envoy';
 }
 
-/** A rule as it stands now, for display. */
-export interface RuleSummary {
-  readonly id: string;
-  readonly kind: 'local' | 'global' | 'default';
-  readonly entries: Descriptor;
-  readonly shadow: boolean;
-  /** `maxTokens` or `requestsPerUnit`. */
-  readonly limit: number;
-  /** Token buckets: tokens per second. Windows: the window in milliseconds. */
-  readonly ratePerSecond: number | null;
-  readonly windowMs: number | null;
-  /** Distinct values held for a blank-value rule (0 for exact rules). */
-  readonly dynamicKeys: number;
-}
-
-/** The decision object the engine fills, with the compiled rule that decided (internal). */
-class WorkingDecision extends MutableDecision {
-  rule: CompiledRule | null = null;
-}
-
 /** Normalises Envoy's `hits_addend`: 0 or absent means 1. */
 function requestHits(hits: number | undefined): number {
   if (hits === undefined || hits === 0) return 1;
   if (!(Number.isInteger(hits) && hits > 0))
     throw new RangeError(`hits must be a positive integer (got ${hits})`);
   return hits;
-}
-
-/**
- * One global rule's verdict for a request. The engine combines them: the first enforced rule over limit
- * limits; else the first shadow rule over limit makes it `shadow`; else the one with the fewest left reports.
- */
-class GlobalTally {
-  private limited = new GlobalVerdict();
-  private shadow = new GlobalVerdict();
-  private tightest = new GlobalVerdict();
-  private any = false;
-
-  reset(): void {
-    this.limited.rule = null;
-    this.shadow.rule = null;
-    this.tightest.rule = null;
-    this.any = false;
-  }
-
-  add(
-    rule: CompiledGlobalRule,
-    descriptor: Descriptor,
-    over: boolean,
-    remaining: number,
-    resetMs: number,
-    source: DecisionSource,
-  ): void {
-    this.any = true;
-    if (over && !rule.shadow) {
-      if (this.limited.rule === null) this.limited.set(rule, descriptor, 0, resetMs, source);
-    } else if (over) {
-      if (this.shadow.rule === null) this.shadow.set(rule, descriptor, 0, resetMs, source);
-    } else if (this.tightest.rule === null || remaining < this.tightest.remaining) {
-      this.tightest.set(rule, descriptor, remaining, resetMs, source);
-    }
-  }
-
-  /**
-   * Merges into a decision whose local part allowed (or shadowed) the request. A global rule reports
-   * unless only the local part had something to say: it limited, or shadowed while global rules allowed.
-   */
-  applyTo(d: WorkingDecision): void {
-    if (!this.any) return;
-    if (this.limited.rule !== null) this.limited.write(d, 'limited');
-    else if (this.shadow.rule !== null) this.shadow.write(d, 'shadow');
-    else if (d.outcome !== 'shadow' && this.tightest.rule !== null) this.tightest.write(d, 'allowed');
-  }
-}
-
-class GlobalVerdict {
-  rule: CompiledGlobalRule | null = null;
-  descriptor: Descriptor | null = null;
-  remaining = 0;
-  resetMs = 0;
-  source: DecisionSource = 'local';
-
-  set(
-    rule: CompiledGlobalRule,
-    descriptor: Descriptor,
-    remaining: number,
-    resetMs: number,
-    source: DecisionSource,
-  ): void {
-    this.rule = rule;
-    this.descriptor = descriptor;
-    this.remaining = remaining;
-    this.resetMs = resetMs;
-    this.source = source;
-  }
-
-  write(d: WorkingDecision, outcome: 'allowed' | 'limited' | 'shadow'): void {
-    const rule = this.rule!;
-    d.outcome = outcome;
-    d.rule = rule;
-    d.ruleId = rule.id;
-    d.ruleKind = 'global';
-    d.descriptor = this.descriptor;
-    d.remaining = this.remaining;
-    d.limit = rule.requestsPerUnit;
-    d.resetMs = this.resetMs;
-    // A window denies until it ends (envoyproxy/ratelimit keeps counting the denied requests).
-    d.retryAfterMs = outcome === 'limited' ? this.resetMs : 0;
-    d.source = this.source;
-  }
-}
-
-interface PendingGlobal {
-  readonly rule: CompiledGlobalRule;
-  readonly descriptor: Descriptor;
-  readonly key: string;
 }
 
 /**
@@ -201,28 +82,24 @@ export class RateLimitEngine {
   private readonly ring: DecisionRing;
   private readonly listeners: DecisionListener[] = [];
   private readonly result = new WorkingDecision();
-  private readonly tally = new GlobalTally();
-  /** Shared-store keys over limit, with the local time their window ends (envoyproxy/ratelimit's local cache). */
-  private readonly overLimitCache = new Map<string, number>();
-  private readonly overLimitCacheSize: number;
-  private readonly envoyCharging: boolean;
   /** Start and end (ms) of the second {@link second} numbers. */
   private readonly secondBounds = new Float64Array([Number.NaN, Number.NaN]);
   private second = 0;
-  /** The current decision's time, read by the hot path from here rather than passed as an argument. */
+  /**
+   * The current decision's time, read by the hot path from here rather than passed as an argument (the
+   * local buckets and the global windows share it).
+   */
   private readonly time = new Float64Array(1);
-  // Scratch space for the matched local buckets, sorted by rank: grown once, then reused.
-  private matchedRules: CompiledLocalRule[] = [];
-  private matchedRows = new Int32Array(8);
-  private matchedDescriptors: (Descriptor | null)[] = [];
+  private readonly local: LocalBuckets;
+  private readonly global: GlobalWindows;
 
   constructor(options: EngineOptions = {}) {
     this.clock = options.clock ?? systemClock;
     this.store = options.store ?? null;
     this.historySeconds = options.historySeconds ?? 60;
     this.ring = new DecisionRing(options.recentCapacity ?? 1024);
-    this.overLimitCacheSize = options.overLimitCacheSize ?? 100_000;
-    this.envoyCharging = options.charging === 'envoy';
+    this.local = new LocalBuckets(this.time, options.charging === 'envoy');
+    this.global = new GlobalWindows(this.time, this.clock, options.overLimitCacheSize ?? 100_000);
     this.ruleSet = compileRuleSet(options.rules ?? {}, {
       nowMs: this.clock.nowMs(),
       historySeconds: this.historySeconds,
@@ -242,7 +119,7 @@ export class RateLimitEngine {
       historySeconds: this.historySeconds,
     });
     // "Over limit" was judged against the old limits; a raised limit must not stay denied from the cache.
-    this.overLimitCache.clear();
+    this.global.clearOverLimitCache();
   }
 
   /**
@@ -285,16 +162,16 @@ export class RateLimitEngine {
     if (this.store !== null && rs.global.size !== 0)
       throw new Error('this engine has a shared store: decide global rules with decideAsync()');
     this.begin(d, hits);
-    this.decideLocal(rs, descriptors, hits, d);
+    this.local.decide(rs, descriptors, hits, d);
     if (d.outcome !== 'limited' && rs.global.size !== 0)
-      this.decideGlobalInProcess(rs, request.descriptors, hits, d, 'local');
+      this.global.decideInProcess(rs, request.descriptors, hits, d, 'local');
     this.record(d);
     return d;
   }
 
   /**
-   * {@link decideInBatch} for one descriptor and local rules only: {@link decideLocal} for at most one
-   * matched bucket (same maths as checkBuckets, chargeBuckets and writeLocal), then {@link record}, written
+   * {@link decideInBatch} for one descriptor and local rules only: {@link LocalBuckets.decide} for at most
+   * one matched bucket (the same maths, written out here), then {@link record}, written
    * out in one function so that the time, the tokens and the outcome stay in registers (a fractional
    * number crossing a call the compiler does not inline is boxed) and the stats and the ring are written
    * with codes the path already knows.
@@ -313,7 +190,7 @@ export class RateLimitEngine {
     } else {
       rule = rs.defaultRule ?? undefined;
       if (rule === undefined) {
-        this.writeUnlimited(d);
+        writeUnlimited(d);
         this.record(d);
         return d;
       }
@@ -325,7 +202,7 @@ export class RateLimitEngine {
     const last = s[o + BUCKET_LAST_MS]!;
     if (now > last) {
       s[o + BUCKET_LAST_MS] = now;
-      // Two stores rather than one conditional: see checkBuckets.
+      // Two stores rather than one conditional: see LocalBuckets.checkBuckets.
       if (last < 0) s[o + BUCKET_TOKENS] = maxTokens;
       else
         s[o + BUCKET_TOKENS] = Math.min(
@@ -366,10 +243,8 @@ export class RateLimitEngine {
 
   /**
    * Decides through the shared store: local rules first (synchronously; a request they limit never reaches
-   * the store, as Envoy's local filter runs before its global one), then global rules. Increments made in
-   * the same tick share one store round trip. Keys known to be over limit for the rest of their window are
-   * answered from a local cache (`source: 'cache'`). When the store fails, fail-open rules count in this
-   * process and fail-closed rules deny (`source: 'fallback'`). Resolves with a fresh decision object.
+   * the store, as Envoy's local filter runs before its global one), then global rules (see
+   * {@link GlobalWindows.decideThroughStore}). Resolves with a fresh decision object.
    */
   async decideAsync(request: DecideRequest): Promise<Decision> {
     const rs = this.ruleSet;
@@ -378,54 +253,11 @@ export class RateLimitEngine {
     const d = new WorkingDecision();
     this.time[0] = nowMs;
     this.begin(d, hits);
-    this.decideLocal(rs, request.descriptors, hits, d);
+    this.local.decide(rs, request.descriptors, hits, d);
     if (d.outcome === 'limited' || rs.global.size === 0) return this.finish(d);
-    const store = this.store;
-    if (store === null) {
-      this.decideGlobalInProcess(rs, request.descriptors, hits, d, 'local');
-      return this.finish(d);
-    }
-    const tally = new GlobalTally();
-    const pending: PendingGlobal[] = [];
-    for (const descriptor of request.descriptors) {
-      const rule = rs.global.match(descriptor);
-      if (rule === undefined) continue;
-      const key = rule.storeKey(descriptor);
-      const cachedUntil = this.overLimitCache.get(key);
-      if (cachedUntil !== undefined) {
-        // Over limit until its window ends: no round trip (envoyproxy/ratelimit skips the increment too).
-        if (cachedUntil > nowMs) {
-          tally.add(rule, descriptor, true, 0, cachedUntil - nowMs, 'cache');
-          continue;
-        }
-        this.overLimitCache.delete(key);
-      }
-      pending.push({ rule, descriptor, key });
-    }
-    if (pending.length > 0) {
-      const counts = await Promise.all(pending.map((p) => this.incrementOrNull(store, p, hits)));
-      const afterMs = this.clock.nowMs();
-      for (let i = 0; i < pending.length; i++) {
-        const count = counts[i]!;
-        if (count === null) this.fallback(pending[i]!, hits, nowMs, tally);
-        else this.countGlobal(pending[i]!, count, afterMs, tally);
-      }
-    }
-    tally.applyTo(d);
+    if (this.store === null) this.global.decideInProcess(rs, request.descriptors, hits, d, 'local');
+    else await this.global.decideThroughStore(this.store, rs, request.descriptors, hits, nowMs, d);
     return this.finish(d);
-  }
-
-  /** A shared-store increment, or null when the store failed (the decision then falls back). */
-  private async incrementOrNull(
-    store: WindowStore,
-    p: PendingGlobal,
-    hits: number,
-  ): Promise<WindowCount | null> {
-    try {
-      return await store.increment({ key: p.key, hits, unit: p.rule.unit });
-    } catch {
-      return null;
-    }
   }
 
   /** Calls `listener` after every decision (synchronously, with a possibly reused object). Returns an unsubscribe. */
@@ -464,274 +296,14 @@ export class RateLimitEngine {
 
   /** The rules in force, for display. */
   rules(): RuleSummary[] {
-    return this.ruleSet.all().map((rule): RuleSummary => {
-      if (rule instanceof CompiledGlobalRule) {
-        const g = rule;
-        return {
-          id: g.id,
-          kind: 'global',
-          entries: g.entries,
-          shadow: g.shadow,
-          limit: g.requestsPerUnit,
-          ratePerSecond: null,
-          windowMs: g.unitMs,
-          dynamicKeys: g.table?.size ?? 0,
-        };
-      }
-      const l = rule;
-      return {
-        id: l.id,
-        kind: l.kind === 'default' ? 'default' : 'local',
-        entries: l.entries,
-        shadow: l.shadow,
-        limit: l.params.maxTokens,
-        ratePerSecond: l.params.ratePerSecond,
-        windowMs: null,
-        dynamicKeys: l.table?.size ?? 0,
-      };
-    });
+    return this.ruleSet.all().map(summarizeRule);
   }
 
-  /** Sets what every decision has; {@link decideLocal} then writes every other field, explicitly. */
+  /** Sets what every decision has; {@link LocalBuckets.decide} then writes every other field, explicitly. */
   private begin(d: WorkingDecision, hits: number): void {
     d.bucket = null;
     d.numbers[HITS] = hits;
     d.numbers[AT_MS] = this.time[0]!;
-  }
-
-  /**
-   * Local rules, as Envoy's local rate limiter: each request descriptor selects at most one rule; the default
-   * bucket applies when none matched (or always, with `alwaysConsumeDefault`). Matched buckets are checked in
-   * rank order (strictest fill rate first). The first enforced bucket without `hits` tokens limits the
-   * request and **no** bucket is charged, unless `charging: 'envoy'`: Envoy charges the buckets it tried
-   * before the one that denied. A shadow bucket without tokens only marks the request `shadow`.
-   */
-  private decideLocal(
-    rs: CompiledRuleSet,
-    descriptors: readonly Descriptor[],
-    hits: number,
-    d: WorkingDecision,
-  ): void {
-    let n = 0;
-    if (rs.local.size !== 0) {
-      for (let i = 0; i < descriptors.length; i++) {
-        const descriptor = descriptors[i]!;
-        const rule = rs.local.match(descriptor);
-        if (rule !== undefined) n = this.addMatch(n, rule, rule.rowForNew(descriptor), descriptor);
-      }
-    }
-    const fallback = rs.defaultRule;
-    if (fallback !== null && (n === 0 || rs.alwaysConsumeDefault)) n = this.addMatch(n, fallback, 0, null);
-    if (n === 0) {
-      this.writeUnlimited(d);
-      return;
-    }
-
-    const verdict = this.checkBuckets(n, hits);
-    if (verdict >= 0) {
-      // The first enforced bucket without enough tokens: limited, nothing charged (Envoy: the buckets
-      // tried before it keep their charge).
-      if (this.envoyCharging) this.chargeBuckets(verdict, hits);
-      this.writeLocal(d, verdict, 'limited', hits);
-      return;
-    }
-    this.chargeBuckets(n, hits);
-    // -1: all had enough; otherwise -2 - i names the first shadow bucket that had not.
-    if (verdict === -1) this.writeLocal(d, 0, 'allowed', hits);
-    else this.writeLocal(d, -2 - verdict, 'shadow', hits);
-  }
-
-  /**
-   * Refills the matched buckets and finds the first enforced one without `hits` tokens (its index), else
-   * the first shadow one (`-2 - index`), else -1. The token maths is written out and the time read from
-   * {@link time} rather than passed: a fractional number crossing a call the compiler does not inline is
-   * boxed, which would cost an allocation per decision.
-   */
-  private checkBuckets(n: number, hits: number): number {
-    const rules = this.matchedRules;
-    const rows = this.matchedRows;
-    const now = this.time[0]!;
-    let shadowAt = -1;
-    for (let i = 0; i < n; i++) {
-      const rule = rules[i]!;
-      const s = rule.state;
-      const o = rows[i]!;
-      const p = rule.params;
-      const last = s[o + BUCKET_LAST_MS]!;
-      if (now > last) {
-        s[o + BUCKET_LAST_MS] = now;
-        // Two stores rather than one conditional: a conditional joining a float with a field read is
-        // compiled as a tagged value, which boxes every fractional token count.
-        if (last < 0)
-          s[o + BUCKET_TOKENS] = p.maxTokens; // a row marked -1 is new: full
-        else
-          s[o + BUCKET_TOKENS] = Math.min(
-            p.maxTokens,
-            s[o + BUCKET_TOKENS]! + ((now - last) * p.tokensPerFill) / p.fillIntervalMs,
-          );
-      }
-      if (s[o + BUCKET_TOKENS]! + TOKEN_EPSILON >= hits) continue;
-      if (!rule.shadow) return i;
-      if (shadowAt === -1) shadowAt = -2 - i;
-    }
-    return shadowAt;
-  }
-
-  /** Takes `hits` from every matched bucket that has them (shadow buckets without enough are skipped). */
-  private chargeBuckets(n: number, hits: number): void {
-    const rules = this.matchedRules;
-    const rows = this.matchedRows;
-    for (let i = 0; i < n; i++) {
-      const s = rules[i]!.state;
-      const o = rows[i]! + BUCKET_TOKENS;
-      const tokens = s[o]!;
-      if (tokens + TOKEN_EPSILON >= hits) s[o] = Math.max(0, tokens - hits);
-    }
-  }
-
-  /** Inserts a match keeping the scratch arrays sorted by rank (insertion sort: there are few). */
-  private addMatch(n: number, rule: CompiledLocalRule, row: number, descriptor: Descriptor | null): number {
-    const rules = this.matchedRules;
-    if (n === this.matchedRows.length) {
-      const grown = new Int32Array(n * 2);
-      grown.set(this.matchedRows);
-      this.matchedRows = grown;
-    }
-    const rows = this.matchedRows;
-    const descriptors = this.matchedDescriptors;
-    let i = n;
-    while (i > 0 && rules[i - 1]!.rank > rule.rank) {
-      rules[i] = rules[i - 1]!;
-      rows[i] = rows[i - 1]!;
-      descriptors[i] = descriptors[i - 1]!;
-      i--;
-    }
-    rules[i] = rule;
-    rows[i] = row;
-    descriptors[i] = descriptor;
-    return n + 1;
-  }
-
-  private writeLocal(
-    d: WorkingDecision,
-    i: number,
-    outcome: 'allowed' | 'limited' | 'shadow',
-    hits: number,
-  ): void {
-    const rule = this.matchedRules[i]!;
-    const p = rule.params;
-    const tokens = rule.state[this.matchedRows[i]! + BUCKET_TOKENS]!;
-    d.outcome = outcome;
-    d.rule = rule;
-    d.ruleId = rule.id;
-    d.ruleKind = rule.kind === 'default' ? 'default' : 'local';
-    d.descriptor = this.matchedDescriptors[i]!;
-    d.source = 'local';
-    // Numbers go straight into the decision's typed array, and the token maths is written out rather than
-    // called: a fractional number passed to or returned from a call the compiler does not inline is boxed
-    // in a fresh heap object, and this path must not allocate.
-    const n = d.numbers;
-    n[REMAINING] = Math.floor(tokens + TOKEN_EPSILON);
-    n[LIMIT] = p.maxTokens;
-    const missing = p.maxTokens - tokens;
-    if (missing > 0) n[RESET_MS] = Math.ceil(missing * p.msPerToken);
-    else n[RESET_MS] = 0;
-    if (outcome !== 'limited') n[RETRY_AFTER_MS] = 0;
-    else if (hits > p.maxTokens) n[RETRY_AFTER_MS] = Number.POSITIVE_INFINITY;
-    else n[RETRY_AFTER_MS] = Math.ceil((hits - tokens) * p.msPerToken);
-  }
-
-  private writeUnlimited(d: WorkingDecision): void {
-    d.bucket = null;
-    d.outcome = 'allowed';
-    d.rule = null;
-    d.ruleId = null;
-    d.ruleKind = null;
-    d.descriptor = null;
-    d.source = 'local';
-    const n = d.numbers;
-    n[REMAINING] = Number.POSITIVE_INFINITY;
-    n[LIMIT] = Number.POSITIVE_INFINITY;
-    n[RESET_MS] = 0;
-    n[RETRY_AFTER_MS] = 0;
-  }
-
-  /** Global rules counted in this process: the store-less path, and the fail-open fallback. */
-  private decideGlobalInProcess(
-    rs: CompiledRuleSet,
-    descriptors: readonly Descriptor[],
-    hits: number,
-    d: WorkingDecision,
-    source: DecisionSource,
-  ): void {
-    const tally = this.tally;
-    tally.reset();
-    for (let i = 0; i < descriptors.length; i++) {
-      const descriptor = descriptors[i]!;
-      const rule = rs.global.match(descriptor);
-      if (rule === undefined) continue;
-      this.countInProcess(tally, rule, descriptor, hits, source);
-    }
-    tally.applyTo(d);
-  }
-
-  private countGlobal(p: PendingGlobal, count: WindowCount, localNowMs: number, tally: GlobalTally): void {
-    const { rule } = p;
-    const over = isOverLimit(count.count, rule.requestsPerUnit);
-    // The reset comes from the store's clock: the window is the store's, not ours.
-    const resetMs = Math.max(0, count.windowStartMs + rule.unitMs - count.nowMs);
-    if (over) this.cacheOverLimit(p.key, localNowMs + resetMs);
-    tally.add(
-      rule,
-      p.descriptor,
-      over,
-      windowRemaining(count.count, rule.requestsPerUnit),
-      resetMs,
-      'global',
-    );
-  }
-
-  private fallback(p: PendingGlobal, hits: number, nowMs: number, tally: GlobalTally): void {
-    const { rule } = p;
-    if (rule.failMode === 'closed') {
-      tally.add(rule, p.descriptor, true, 0, 0, 'fallback');
-      return;
-    }
-    this.time[0] = nowMs;
-    this.countInProcess(tally, rule, p.descriptor, hits, 'fallback');
-  }
-
-  /** Counts a global rule in this process at the current decision's time (see {@link decideInBatch} on why not an argument). */
-  private countInProcess(
-    tally: GlobalTally,
-    rule: CompiledGlobalRule,
-    descriptor: Descriptor,
-    hits: number,
-    source: DecisionSource,
-  ): void {
-    const o = rule.rowFor(descriptor);
-    const s = rule.state;
-    const nowMs = this.time[0]!;
-    const count = windowHit(s, o, hits, nowMs, rule.unitMs);
-    const resetMs = s[o + WINDOW_START_MS]! + rule.unitMs - nowMs;
-    tally.add(
-      rule,
-      descriptor,
-      isOverLimit(count, rule.requestsPerUnit),
-      windowRemaining(count, rule.requestsPerUnit),
-      resetMs,
-      source,
-    );
-  }
-
-  private cacheOverLimit(key: string, untilMs: number): void {
-    const cache = this.overLimitCache;
-    if (cache.size >= this.overLimitCacheSize) {
-      const now = this.clock.nowMs();
-      for (const [k, until] of cache) if (until <= now) cache.delete(k);
-      if (cache.size >= this.overLimitCacheSize) return;
-    }
-    cache.set(key, untilMs);
   }
 
   /**
