@@ -308,7 +308,7 @@ spec:
       ],
       [
         'spec.module[0].global.log.klogLevel',
-        'global.log.klogLevel of module lazyload must be a whole number, got 1.5',
+        'global.log.klogLevel of module lazyload must be a whole number from 0, got 1.5',
       ],
       [
         'spec.module[0].global.misc.a',
@@ -316,7 +316,7 @@ spec:
       ],
       [
         'spec.module[0].global.clientGoTokenBucket.burst',
-        'global.clientGoTokenBucket.burst of module lazyload must be a whole number from 0 to 2147483647, got -1',
+        'global.clientGoTokenBucket.burst of module lazyload must be a whole number from 0, got -1',
       ],
       [
         'spec.module[0].metric.prometheus.handlers.destination.type',

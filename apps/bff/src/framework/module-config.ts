@@ -444,11 +444,12 @@ function check(spec: SettingSpec, value: unknown, site: Site, issues: Issues): u
           : typeof value === 'string' && /^-?\d+$/.test(value)
             ? Number(value)
             : NaN;
+      // int32 unless the setting says otherwise.
       const min = spec.min ?? -(2 ** 31);
       const max = spec.max ?? 2 ** 31 - 1;
-      if (!Number.isInteger(n)) return wrong('a whole number');
-      if (n < min || n > max) return wrong(`a whole number from ${min} to ${max}`);
-      return n;
+      const range =
+        spec.max !== undefined ? ` from ${min} to ${max}` : spec.min !== undefined ? ` from ${min}` : '';
+      return Number.isInteger(n) && n >= min && n <= max ? n : wrong(`a whole number${range}`);
     }
     case 'enum':
       if (typeof value === 'string' && spec.values.includes(value)) return value;

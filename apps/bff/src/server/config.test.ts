@@ -1,7 +1,18 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { defaultQueries } from '../sources/prometheus';
 import { ConfigError, isLoopbackHost, loadConfig } from './config';
 
 const homeDir = '/home/ada';
+
+/** A file in a fresh directory, holding `text`. */
+function fileWith(text: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'governor-config-')), 'modules.yaml');
+  writeFileSync(file, text);
+  return file;
+}
 
 describe('loadConfig', () => {
   it('defaults to loopback, port 4000, the XDG default data dir and embedded mode', () => {
@@ -19,6 +30,11 @@ describe('loadConfig', () => {
       },
       allowedOrigins: ['http://127.0.0.1:3000', 'http://localhost:3000'],
       rls: { port: 8081, domain: 'governor' },
+      modules: {
+        settings: { limiter: expect.objectContaining({ enable: true }) },
+        warnings: [],
+        notes: [],
+      },
     });
   });
 
@@ -128,6 +144,100 @@ describe('loadConfig', () => {
   it('binds to a non-loopback host when GOVERNOR_ALLOW_REMOTE=1', () => {
     const env = { BFF_HOST: '0.0.0.0', GOVERNOR_ALLOW_REMOTE: '1' };
     expect(loadConfig({ env, homeDir }).host).toBe('0.0.0.0');
+  });
+});
+
+describe('loadConfig: GOVERNOR_MODULES', () => {
+  const slimeBoot = (module: string) =>
+    `apiVersion: config.netease.com/v1alpha1
+kind: SlimeBoot
+metadata: {name: governor}
+spec:
+  module:
+${module}`;
+
+  it('unset: every module runs with its defaults, its queries over GOVERNOR_PROMETHEUS_RATE_WINDOW', () => {
+    const { modules } = loadConfig({ env: { GOVERNOR_PROMETHEUS_RATE_WINDOW: '30s' }, homeDir });
+    expect(modules.file).toBeUndefined();
+    expect(Object.keys(modules.settings)).toEqual(['limiter']);
+    expect(modules.settings.limiter).toMatchObject({
+      enable: true,
+      general: { disableAdaptive: false, disableGlobalRateLimit: false },
+      global: { istioNamespace: 'istio-system' },
+      metric: { prometheusQueries: defaultQueries('30s') },
+    });
+  });
+
+  it('reads the SlimeBoot it names: settings, and what the file has that is ignored', () => {
+    const file = fileWith(
+      slimeBoot(`    - name: limiter
+      kind: limiter
+      enable: true
+      general: {disableAdaptive: true, disableglobalratelimit: true}
+      metric:
+        prometheus:
+          handlers:
+            rt99: {query: 'histogram_quantile(0.99, x)'}
+`),
+    );
+    const { modules } = loadConfig({ env: { GOVERNOR_MODULES: ` ${file} ` }, homeDir });
+    expect(modules.file).toBe(file);
+    expect(modules.settings.limiter).toMatchObject({
+      enable: true,
+      general: { disableAdaptive: true, disableGlobalRateLimit: false },
+    });
+    expect(modules.settings.limiter!.metric.prometheusQueries).toContainEqual({
+      name: 'rt99',
+      query: 'histogram_quantile(0.99, x)',
+    });
+    expect(modules.warnings).toEqual([
+      {
+        path: 'spec.module[0].general.disableglobalratelimit',
+        message:
+          'unknown setting general.disableglobalratelimit of module limiter; did you mean disableGlobalRateLimit?',
+        suggestion: 'disableGlobalRateLimit',
+      },
+    ]);
+  });
+
+  it('a module the file leaves out or does not enable is off', () => {
+    const off = fileWith(slimeBoot('    - {name: limiter, enable: false}\n'));
+    expect(loadConfig({ env: { GOVERNOR_MODULES: off }, homeDir }).modules.settings.limiter!.enable).toBe(
+      false,
+    );
+    const empty = fileWith(slimeBoot('    []\n'));
+    const { modules } = loadConfig({ env: { GOVERNOR_MODULES: empty }, homeDir });
+    expect(modules.settings.limiter!.enable).toBe(false);
+    expect(modules.notes.map((n) => n.message)).toEqual(['not in the file, so off: limiter']);
+  });
+
+  it('refuses a file that is missing, unreadable or not a usable SlimeBoot, saying why', () => {
+    const missing = join(mkdtempSync(join(tmpdir(), 'governor-config-')), 'nope.yaml');
+    expect(() => loadConfig({ env: { GOVERNOR_MODULES: missing }, homeDir })).toThrow(
+      new ConfigError(
+        `GOVERNOR_MODULES: cannot read ${missing}: no such file. Name a SlimeBoot YAML file, or unset it to ` +
+          `run every module with its defaults.`,
+      ),
+    );
+    expect(() => loadConfig({ env: { GOVERNOR_MODULES: tmpdir() }, homeDir })).toThrow(
+      /^GOVERNOR_MODULES: cannot read .*: a directory, not a file\./,
+    );
+    const notYaml = fileWith('spec: {module: [\n');
+    expect(() => loadConfig({ env: { GOVERNOR_MODULES: notYaml }, homeDir })).toThrow(
+      new RegExp(`^GOVERNOR_MODULES ${notYaml} cannot be used: not YAML: `),
+    );
+    expect(() => loadConfig({ env: { GOVERNOR_MODULES: fileWith('') }, homeDir })).toThrow(
+      /cannot be used: no SlimeBoot in the input$/,
+    );
+    const wrongType = fileWith(
+      slimeBoot('    - {name: limiter, enable: true, general: {rls: {port: eighty}}}\n'),
+    );
+    expect(() => loadConfig({ env: { GOVERNOR_MODULES: wrongType }, homeDir })).toThrow(
+      new ConfigError(
+        `GOVERNOR_MODULES ${wrongType} cannot be used: general.rls.port of module limiter must be a whole ` +
+          `number from 1 to 65535, got "eighty" (at spec.module[0].general.rls.port)`,
+      ),
+    );
   });
 });
 

@@ -1,6 +1,16 @@
 import { isIP } from 'node:net';
 import { isAbsolute, join } from 'node:path';
+import {
+  formatModuleConfigIssue,
+  loadModuleConfig,
+  readModuleConfigFile,
+  type ModuleConfig,
+  type ModuleConfigIssue,
+  type ModuleSettings,
+} from '../framework/module-config';
+import { AVAILABLE_MODULES, LIMITER_MODULE } from '../framework/module-config-declarations';
 import { redactCredentials } from '../redact';
+import { defaultQueries } from '../sources/prometheus';
 
 /** Where the cluster state comes from: the in-process demo mesh, or the cluster named by KUBECONFIG. */
 export type RuntimeMode = 'embedded' | 'kubernetes';
@@ -24,6 +34,21 @@ export interface BffConfig {
   allowedOrigins: string[];
   /** The rate-limit service (Envoy's RLS gRPC API) for `global` limits; null when `GOVERNOR_RLS_PORT=off`. */
   rls: RlsConfig | null;
+  /** Which modules run, and their settings. */
+  modules: ModulesConfig;
+}
+
+export interface ModulesConfig {
+  /**
+   * `GOVERNOR_MODULES`: a SlimeBoot YAML file (Slime's module configuration); the modules it lists with
+   * `enable: true` run. Unset: every module runs with its defaults.
+   */
+  file?: string;
+  /** Every module Governor has, by name, on or off. */
+  settings: Readonly<Record<string, ModuleSettings>>;
+  /** What the file has that is ignored or left unset: worth showing at start-up. */
+  warnings: readonly ModuleConfigIssue[];
+  notes: readonly ModuleConfigIssue[];
 }
 
 export interface RlsConfig {
@@ -70,9 +95,10 @@ const DEFAULT_PORT = 4000;
 /**
  * Reads the BFF's settings from the environment: `BFF_HOST`, `BFF_PORT`, `GOVERNOR_DATA_DIR`
  * (else `$XDG_DATA_HOME/governor`, else `~/.local/share/governor`), `KUBECONFIG` and
- * `GOVERNOR_ALLOW_REMOTE`.
+ * `GOVERNOR_ALLOW_REMOTE`; and the file `GOVERNOR_MODULES` names, the one file it reads.
  *
- * @throws ConfigError when a value is invalid, or when the host is not a loopback address and
+ * @throws ConfigError when a value is invalid (the `GOVERNOR_MODULES` file too: unreadable, or with a value
+ *   it cannot use; what it ignores is in `modules.warnings`), or when the host is not a loopback address and
  *   `GOVERNOR_ALLOW_REMOTE=1` is not set: the BFF changes cluster policy, so exposing it is a decision.
  */
 export function loadConfig({ env, homeDir }: LoadConfigOptions): BffConfig {
@@ -98,6 +124,38 @@ export function loadConfig({ env, homeDir }: LoadConfigOptions): BffConfig {
       : {}),
     allowedOrigins: allowedOrigins(env),
     rls: rlsConfig(env),
+    modules: modulesConfig(env),
+  };
+}
+
+function modulesConfig(env: NodeJS.ProcessEnv): ModulesConfig {
+  // The limiter's default queries follow GOVERNOR_PROMETHEUS_RATE_WINDOW (checked in metricsConfig).
+  const rateWindow = nonEmpty(env.GOVERNOR_PROMETHEUS_RATE_WINDOW);
+  const modules = AVAILABLE_MODULES.map((m) =>
+    m === LIMITER_MODULE ? { ...m, defaultQueries: defaultQueries(rateWindow) } : m,
+  );
+  const file = nonEmpty(env.GOVERNOR_MODULES);
+  let loaded: ModuleConfig;
+  if (file === undefined) loaded = loadModuleConfig(undefined, modules);
+  else {
+    try {
+      loaded = readModuleConfigFile(file, modules);
+    } catch (e) {
+      throw new ConfigError(
+        `GOVERNOR_MODULES: ${e instanceof Error ? e.message : String(e)}. Name a SlimeBoot YAML file, or ` +
+          `unset it to run every module with its defaults.`,
+      );
+    }
+    if (loaded.errors.length > 0)
+      throw new ConfigError(
+        `GOVERNOR_MODULES ${file} cannot be used: ${loaded.errors.map(formatModuleConfigIssue).join('; ')}`,
+      );
+  }
+  return {
+    ...(file !== undefined ? { file } : {}),
+    settings: loaded.modules,
+    warnings: loaded.warnings,
+    notes: loaded.notes,
   };
 }
 
