@@ -17,6 +17,8 @@ import { KubernetesStore } from '../../src/cluster/kubernetes-store';
 import { envoyFilter, limiterStatus, smartLimiter } from '../../src/cluster/store-contract';
 import { KINDS, apiVersionOf, type KubeObject } from '../../src/cluster/store';
 import { DEFAULT_RATE_LIMIT_SERVICE } from '../../src/modules/limiter/render';
+import { loadModuleConfig } from '../../src/framework/module-config';
+import { AVAILABLE_MODULES } from '../../src/framework/module-config-declarations';
 import { adminTokenFromSecret } from '../../src/server/admin-token-secret';
 import { useKubeTestServer } from '../support/kube-test-fixtures';
 
@@ -83,6 +85,7 @@ describe('deploy/', { timeout: 60_000 }, () => {
         'ClusterRole /governor-controller',
         'ClusterRoleBinding /governor-controller',
         'ConfigMap governor-system/governor-kubeconfig',
+        'ConfigMap governor-system/governor-modules',
         'CustomResourceDefinition /smartlimiters.microservice.slime.io',
         'Deployment governor-system/governor-bff',
         'Deployment governor-system/governor-web',
@@ -107,6 +110,39 @@ describe('deploy/', { timeout: 60_000 }, () => {
     const cluster = `outbound|${rls.spec.ports[0]?.port}||${rls.metadata.name}.${rls.metadata.namespace}.svc.cluster.local`;
     expect(cluster).toBe(DEFAULT_RATE_LIMIT_SERVICE.clusterName);
     expect(rls.spec.ports).toEqual([expect.objectContaining({ name: 'grpc', port: 8081 })]);
+  });
+
+  it('the BFF reads its modules from the governor-modules ConfigMap: a SlimeBoot that turns the limiter on', () => {
+    interface Container {
+      name: string;
+      env: { name: string; value?: string }[];
+      volumeMounts: { name: string; mountPath: string }[];
+    }
+    const bff = find('Deployment', 'governor-bff') as Manifest & {
+      spec: {
+        template: {
+          spec: { containers: Container[]; volumes: { name: string; configMap?: { name: string } }[] };
+        };
+      };
+    };
+    const pod = bff.spec.template.spec;
+    const container = pod.containers.find((c) => c.name === 'bff')!;
+    const file = container.env.find((e) => e.name === 'GOVERNOR_MODULES')?.value;
+    expect(file).toBeDefined();
+    // The path is a key of the ConfigMap mounted at its directory.
+    const mount = container.volumeMounts.find((m) => file!.startsWith(`${m.mountPath}/`));
+    expect(mount).toBeDefined();
+    const volume = pod.volumes.find((v) => v.name === mount!.name);
+    expect(volume?.configMap?.name).toBe('governor-modules');
+    const configMap = find('ConfigMap', 'governor-modules') as Manifest & { data: Record<string, string> };
+    const text = configMap.data[file!.slice(mount!.mountPath.length + 1)];
+    expect(text).toBeDefined();
+
+    const loaded = loadModuleConfig(text!, AVAILABLE_MODULES);
+    expect(loaded.errors).toEqual([]);
+    expect(loaded.warnings).toEqual([]);
+    expect(loaded.notes).toEqual([]);
+    expect(Object.entries(loaded.modules).map(([name, m]) => [name, m.enable])).toEqual([['limiter', true]]);
   });
 
   it('the NetworkPolicy admits the dashboard to the HTTP port and only Istio proxies to the rate-limit port', () => {
