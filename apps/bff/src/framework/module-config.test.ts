@@ -409,7 +409,7 @@ ${boot('- {name: limiter, kind: limiter, enable: false}')}`,
     expect(r.modules.limiter!.enable).toBe(true);
     expect(r.modules.lazyload!.enable).toBe(true);
     expect(r.warnings).toEqual([
-      { path: 'kind', document: 2, message: 'a "ConfigMap" is not a SlimeBoot; ignored' },
+      { path: 'kind', document: 2, message: 'ConfigMap is not a SlimeBoot; ignored' },
     ]);
     expect(r.errors).toEqual([
       {

@@ -630,7 +630,10 @@ function entriesOf(docs: readonly Doc[], issues: Issues): { entries: Entry[]; sp
       specAt = '';
     } else {
       if (value.kind !== undefined && value.kind !== 'SlimeBoot') {
-        issues.warn('kind', `a ${shown(value.kind)} is not a SlimeBoot; ignored`);
+        issues.warn(
+          'kind',
+          `${typeof value.kind === 'string' ? value.kind : shown(value.kind)} is not a SlimeBoot; ignored`,
+        );
         continue;
       }
       if (value.apiVersion !== undefined && value.apiVersion !== SLIMEBOOT_API_VERSION)
