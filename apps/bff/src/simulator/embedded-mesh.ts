@@ -8,7 +8,8 @@ import type { SmartLimiter } from '@governor/crd-types';
 import { metricSetsOf, type ClusterContext, type RenderedRule } from '../modules/limiter/render';
 import type { MetricSource } from '../sources/metric-source';
 import { loadProblems, type LoadProfile } from './load';
-import { MAX_SERVICE_RPS, Simulator, type SimulatorOptions } from './simulator';
+import { Simulator, type SimulatorOptions } from './simulator';
+import { MAX_SERVICE_RPS } from './traffic';
 
 /** The metric names the simulated mesh provides per set; a set without traffic reads 0. */
 export const SIMULATED_METRICS = ['cpu.percent', 'qps', 'limited_qps', 'rt99', 'cpu.sum', 'cpu.max'] as const;

@@ -3,3 +3,15 @@ export * from './exposition';
 export * from './load';
 export * from './simulator';
 export * from './embedded-mesh';
+export { type EdgeRate, type RuleSecond, type ServiceSecond } from './mesh-history';
+export { type SimulatedMetricValues } from './pod-metrics';
+export { DEFAULT_POD_MODEL, parseCpuQuantity, type PodModel } from './pods';
+export {
+  BOOKINFO_CALLS,
+  BOOKINFO_LOADS,
+  DEFAULT_LOADS,
+  DEFAULT_USERS,
+  MAX_MESH_RPS,
+  MAX_SERVICE_RPS,
+  type SimulatedUser,
+} from './traffic';

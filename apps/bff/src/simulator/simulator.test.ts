@@ -4,13 +4,9 @@ import { contextOf, loadObjects, onlyLimiter } from '../../test/support/fixtures
 import { renderSmartLimiter, type ClusterContext, type RenderedRule } from '../modules/limiter/render';
 import { histogramQuantile, ISTIO_DURATION_BUCKETS_MS } from './exposition';
 import { rateAt, type LoadProfile } from './load';
-import {
-  MAX_MESH_RPS,
-  MAX_SERVICE_RPS,
-  Simulator,
-  parseCpuQuantity,
-  type SimulatorOptions,
-} from './simulator';
+import { parseCpuQuantity } from './pods';
+import { Simulator, type SimulatorOptions } from './simulator';
+import { MAX_MESH_RPS, MAX_SERVICE_RPS } from './traffic';
 
 const bookinfoText = readFileSync(new URL('../demo/bookinfo.yaml', import.meta.url), 'utf8');
 const bookinfo = loadObjects({ text: bookinfoText });

@@ -1,0 +1,101 @@
+/** Per-second counts of the simulated mesh's requests: per Service, per rendered rule and per call edge. */
+
+export interface ServiceSecond {
+  readonly second: number;
+  readonly sent: number;
+  readonly allowed: number;
+  readonly limited: number;
+}
+
+export interface RuleSecond {
+  readonly second: number;
+  readonly allowed: number;
+  readonly limited: number;
+}
+
+export interface EdgeRate {
+  /** `namespace/name` of the caller and the callee. */
+  readonly from: string;
+  readonly to: string;
+  /** Requests per second over the window, and how many of them the callee's limits refused. */
+  readonly rps: number;
+  readonly limitedRps: number;
+}
+
+type Counts<C> = Map<string, Map<number, C>>;
+
+/** The counts of `key` in `second`, made with `fresh` when there are none yet. */
+function countsAt<C>(table: Counts<C>, key: string, second: number, fresh: () => C): C {
+  let bySecond = table.get(key);
+  if (!bySecond) table.set(key, (bySecond = new Map()));
+  let counts = bySecond.get(second);
+  if (!counts) bySecond.set(second, (counts = fresh()));
+  return counts;
+}
+
+function oldestFirst<C extends object>(bySecond: Map<number, C> | undefined): ({ second: number } & C)[] {
+  return bySecond ? [...bySecond].sort(([a], [b]) => a - b).map(([second, c]) => ({ second, ...c })) : [];
+}
+
+export class MeshHistory {
+  private readonly services: Counts<{ sent: number; allowed: number; limited: number }> = new Map();
+  private readonly rules: Counts<{ allowed: number; limited: number }> = new Map();
+  private readonly edges: Counts<{ sent: number; limited: number }> = new Map();
+
+  /** Counts a request to `service` (a key) in `second`, and under the rule that decided it, if one did. */
+  count(service: string, ruleId: string | undefined, second: number, allowed: boolean): void {
+    const counts = countsAt(this.services, service, second, () => ({ sent: 0, allowed: 0, limited: 0 }));
+    counts.sent++;
+    if (allowed) counts.allowed++;
+    else counts.limited++;
+    if (ruleId === undefined) return;
+    const rc = countsAt(this.rules, ruleId, second, () => ({ allowed: 0, limited: 0 }));
+    if (allowed) rc.allowed++;
+    else rc.limited++;
+  }
+
+  /** Counts a call from one Service to another (keys) in `second`. */
+  countCall(from: string, to: string, second: number, allowed: boolean): void {
+    const ec = countsAt(this.edges, `${from}>${to}`, second, () => ({ sent: 0, limited: 0 }));
+    ec.sent++;
+    if (!allowed) ec.limited++;
+  }
+
+  serviceSeconds(service: string): ServiceSecond[] {
+    return oldestFirst(this.services.get(service));
+  }
+
+  ruleSeconds(ruleId: string): RuleSecond[] {
+    return oldestFirst(this.rules.get(ruleId));
+  }
+
+  /** The rules that decided requests in the kept history. */
+  ruleIds(): string[] {
+    return [...this.rules.keys()].sort();
+  }
+
+  /** Calls over the `windowSeconds` seconds before `endSecond` (the edges seen). */
+  edgeRates(endSecond: number, windowSeconds: number): EdgeRate[] {
+    const start = endSecond - windowSeconds;
+    const out: EdgeRate[] = [];
+    for (const [edge, seconds] of this.edges) {
+      let sent = 0;
+      let limited = 0;
+      for (const [second, c] of seconds)
+        if (second >= start && second < endSecond) {
+          sent += c.sent;
+          limited += c.limited;
+        }
+      const [from = '', to = ''] = edge.split('>');
+      out.push({ from, to, rps: sent / windowSeconds, limitedRps: limited / windowSeconds });
+    }
+    return out.sort((a, b) => `${a.from}>${a.to}`.localeCompare(`${b.from}>${b.to}`));
+  }
+
+  /** Forgets the seconds before `oldest`. */
+  prune(oldest: number): void {
+    for (const m of [...this.services.values(), ...this.rules.values(), ...this.edges.values()]) {
+      for (const second of m.keys()) if (second < oldest) m.delete(second);
+    }
+  }
+}

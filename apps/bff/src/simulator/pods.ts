@@ -1,0 +1,170 @@
+/**
+ * The simulated pods: what each one's container declares, the cumulative counters Istio and cAdvisor
+ * report for it, and how the load it lets through turns into CPU and latency.
+ */
+import type { Pod } from '@governor/crd-types';
+import { namespaceOf } from '../modules/limiter/render';
+import { bucketIndex, ISTIO_DURATION_BUCKETS_MS } from './exposition';
+
+/** How a pod turns load into CPU and latency. */
+export interface PodModel {
+  /** CPU seconds one allowed request costs. */
+  readonly cpuSecondsPerRequest: number;
+  /** CPU (cores) an idle pod uses. */
+  readonly baseCpuCores: number;
+  /** Time constant (ms) with which CPU follows the load. */
+  readonly smoothingMs: number;
+  /** Latency of an allowed request on an idle pod. */
+  readonly baseLatencyMs: number;
+  /** Latency when the pod is saturated. */
+  readonly maxLatencyMs: number;
+  /** Latency of a 429 (Envoy's local reply). */
+  readonly limitedLatencyMs: number;
+  /** The CPU limit of a container that declares none. */
+  readonly defaultCpuLimitCores: number;
+}
+
+export const DEFAULT_POD_MODEL: PodModel = {
+  cpuSecondsPerRequest: 0.005,
+  baseCpuCores: 0.02,
+  smoothingMs: 2000,
+  baseLatencyMs: 8,
+  maxLatencyMs: 5000,
+  limitedLatencyMs: 0.6,
+  defaultCpuLimitCores: 1,
+};
+
+export const BUCKETS = ISTIO_DURATION_BUCKETS_MS;
+
+/** Offsets in a pod's snapshot of cumulative counters. */
+export const SNAP_T = 0;
+export const SNAP_OK = 1;
+export const SNAP_LIMITED = 2;
+export const SNAP_CPU = 3;
+export const SNAP_HIST = 4;
+
+export class PodState {
+  readonly key: string;
+  readonly namespace: string;
+  readonly name: string;
+  service: string;
+  readonly workload: string;
+  readonly container: string;
+  readonly image: string;
+  readonly cpuLimitCores: number;
+  okTotal = 0;
+  limitedTotal = 0;
+  readonly okHist = new Float64Array(BUCKETS.length + 1);
+  readonly limitedHist = new Float64Array(BUCKETS.length + 1);
+  okSum = 0;
+  limitedSum = 0;
+  cpuSeconds = 0;
+  cpuCores: number;
+  allowedThisTick = 0;
+  readonly snapshots: Float64Array[] = [];
+
+  constructor(pod: Pod, service: string, baseCpu: number, defaultLimit: number) {
+    this.namespace = namespaceOf(pod);
+    this.name = pod.metadata.name;
+    this.key = `${this.namespace}/${this.name}`;
+    this.service = service;
+    this.workload = workloadOf(this.name);
+    const c = containerOf(pod);
+    this.container = c.name ?? service;
+    this.image = c.image ?? '';
+    this.cpuLimitCores = c.cpuLimitCores ?? defaultLimit;
+    this.cpuCores = Math.min(baseCpu, this.cpuLimitCores);
+  }
+
+  snapshot(t: number): Float64Array {
+    const s = new Float64Array(SNAP_HIST + BUCKETS.length + 1);
+    s[SNAP_T] = t;
+    s[SNAP_OK] = this.okTotal;
+    s[SNAP_LIMITED] = this.limitedTotal;
+    s[SNAP_CPU] = this.cpuSeconds;
+    for (let i = 0; i <= BUCKETS.length; i++) s[SNAP_HIST + i] = this.okHist[i]! + this.limitedHist[i]!;
+    return s;
+  }
+
+  /** The latency of an allowed request now: it grows as the pod nears its CPU limit. */
+  latencyMs(m: PodModel): number {
+    const u = this.cpuCores / this.cpuLimitCores;
+    return u >= 1 ? m.maxLatencyMs : Math.min(m.maxLatencyMs, m.baseLatencyMs / (1 - u));
+  }
+
+  /** Counts a request the sidecar decided, with a latency drawn from `random`. */
+  serve(allowed: boolean, m: PodModel, random: () => number): void {
+    const jitter = random();
+    if (allowed) {
+      // Mostly around the pod's current latency, with a tail.
+      const tail = random() < 0.02 ? 3 : 1;
+      const latency = this.latencyMs(m) * (0.7 + 0.6 * jitter) * tail;
+      this.okTotal++;
+      this.okHist[bucketIndex(BUCKETS, latency)]!++;
+      this.okSum += latency;
+      this.allowedThisTick++;
+    } else {
+      const latency = m.limitedLatencyMs * (0.5 + jitter);
+      this.limitedTotal++;
+      this.limitedHist[bucketIndex(BUCKETS, latency)]!++;
+      this.limitedSum += latency;
+    }
+  }
+}
+
+/**
+ * Ends a tick of `dt` ms at `to`: CPU follows the load each pod let through, smoothed, within its limit;
+ * each pod keeps the snapshots a rate over the last `rateWindowMs` needs.
+ */
+export function advancePods(
+  pods: Iterable<PodState>,
+  m: PodModel,
+  to: number,
+  dt: number,
+  rateWindowMs: number,
+): void {
+  const follow = 1 - Math.exp(-dt / m.smoothingMs);
+  for (const p of pods) {
+    const allowedRps = (p.allowedThisTick * 1000) / dt;
+    const target = Math.min(p.cpuLimitCores, m.baseCpuCores + m.cpuSecondsPerRequest * allowedRps);
+    p.cpuCores += (target - p.cpuCores) * follow;
+    p.cpuSeconds += (p.cpuCores * dt) / 1000;
+    p.snapshots.push(p.snapshot(to));
+    // Keep the newest snapshot at or before the window's start, and the ones after it.
+    const from = to - rateWindowMs;
+    while (p.snapshots.length > 2 && p.snapshots[1]![SNAP_T]! <= from) p.snapshots.shift();
+  }
+}
+
+/** The Deployment of a pod named `<deployment>-<replicaset hash>-<suffix>`, as Istio reports it. */
+function workloadOf(podName: string): string {
+  const parts = podName.split('-');
+  return parts.length >= 3 ? parts.slice(0, -2).join('-') : podName;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Kubernetes CPU quantities: `2`, `0.5`, `500m`. */
+export function parseCpuQuantity(q: unknown): number | undefined {
+  if (typeof q === 'number') return q > 0 ? q : undefined;
+  if (typeof q !== 'string') return undefined;
+  const m = /^(\d+(?:\.\d+)?)(m?)$/.exec(q.trim());
+  if (!m) return undefined;
+  const v = Number(m[1]) / (m[2] === 'm' ? 1000 : 1);
+  return v > 0 ? v : undefined;
+}
+
+function containerOf(pod: Pod): { name?: string; image?: string; cpuLimitCores?: number } {
+  const containers = pod.spec?.['containers'];
+  const first: unknown = Array.isArray(containers) ? containers[0] : undefined;
+  if (!isRecord(first)) return {};
+  const resources = first['resources'];
+  const limits = isRecord(resources) ? resources['limits'] : undefined;
+  const cpu = isRecord(limits) ? parseCpuQuantity(limits['cpu']) : undefined;
+  return {
+    ...(typeof first['name'] === 'string' ? { name: first['name'] } : {}),
+    ...(typeof first['image'] === 'string' ? { image: first['image'] } : {}),
+    ...(cpu !== undefined ? { cpuLimitCores: cpu } : {}),
+  };
+}
