@@ -12,7 +12,19 @@ import Link from 'next/link';
 import { useRouter, useSearchParams } from 'next/navigation';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
-import { parse, stringify } from 'yaml';
+import { STRATEGIES } from '@governor/crd-types';
+import { applyEdit, type FormEdit } from '../lib/limiter-form/apply-edit';
+import {
+  BUILDER_METRICS,
+  compareCondition,
+  COMPARISONS,
+  conditionShape,
+} from '../lib/limiter-form/condition';
+import { parseSecondsText, secondsText } from '../lib/limiter-form/duration';
+import type { LimiterForm as LimiterFormState, LimitForm } from '../lib/limiter-form/form-state';
+import { keptFields } from '../lib/limiter-form/kept-fields';
+import { newLimiter } from '../lib/limiter-form/new-limiter';
+import { readLimiterText, toYamlText, writeLimiterText } from '../lib/limiter-form/yaml-text';
 import { useTRPC } from '../lib/trpc';
 import { useCanEdit } from './app-shell';
 
@@ -20,131 +32,6 @@ const CodeMirror = dynamic(() => import('@uiw/react-codemirror'), {
   ssr: false,
   loading: () => <p role="status">Loading the editor…</p>,
 });
-
-const SHADOW = 'governor.io/shadow';
-type Strategy = 'single' | 'average' | 'global';
-
-interface FormDescriptor {
-  set: string;
-  quota: string;
-  seconds: number;
-  strategy: Strategy;
-  condition: string;
-  port: number;
-  header: string;
-  headerValue: string;
-}
-interface FormModel {
-  namespace: string;
-  name: string;
-  shadow: boolean;
-  descriptors: FormDescriptor[];
-}
-
-function toYaml(m: FormModel): string {
-  const sets: Record<string, { descriptor: unknown[] }> = {};
-  for (const d of m.descriptors) {
-    (sets[d.set || '_base'] ??= { descriptor: [] }).descriptor.push({
-      action: { fill_interval: { seconds: d.seconds }, quota: d.quota, strategy: d.strategy },
-      condition: d.condition || 'true',
-      ...(d.header.trim() !== '' ? { match: [{ name: d.header.trim(), exact_match: d.headerValue }] } : {}),
-      target: { port: d.port },
-    });
-  }
-  return stringify(
-    {
-      apiVersion: 'microservice.slime.io/v1alpha2',
-      kind: 'SmartLimiter',
-      metadata: {
-        name: m.name,
-        namespace: m.namespace,
-        ...(m.shadow ? { annotations: { [SHADOW]: 'true' } } : {}),
-      },
-      spec: { sets },
-    },
-    { lineWidth: 0 },
-  );
-}
-
-/** The form's view of a YAML text, or why the form cannot show it. */
-function fromYaml(text: string): FormModel | string {
-  let o: unknown;
-  try {
-    o = parse(text);
-  } catch {
-    return 'The YAML does not parse: fix it in the YAML tab.';
-  }
-  const doc = o as {
-    metadata?: { name?: string; namespace?: string; annotations?: Record<string, string> };
-    spec?: { sets?: Record<string, { descriptor?: Record<string, unknown>[] }> };
-  } | null;
-  if (!doc || typeof doc !== 'object') return 'Not a SmartLimiter: edit it in the YAML tab.';
-  const descriptors: FormDescriptor[] = [];
-  for (const [set, s] of Object.entries(doc.spec?.sets ?? {})) {
-    for (const d of s.descriptor ?? []) {
-      const action = (d.action ?? {}) as {
-        fill_interval?: { seconds?: number; nanos?: number };
-        quota?: unknown;
-        strategy?: string;
-      };
-      const match = (d.match ?? []) as { name?: string; exact_match?: string }[];
-      const target = (d.target ?? {}) as {
-        port?: number;
-        direction?: string;
-        route?: unknown;
-        host?: unknown;
-      };
-      const known = Object.keys(d).every((k) => ['action', 'condition', 'match', 'target'].includes(k));
-      if (
-        !known ||
-        match.length > 1 ||
-        (match[0] && match[0].exact_match === undefined) ||
-        target.route ||
-        target.host ||
-        target.direction ||
-        action.fill_interval?.nanos
-      )
-        return 'This policy uses fields the form does not show: edit it in the YAML tab.';
-      descriptors.push({
-        set,
-        quota: String(action.quota ?? ''),
-        seconds: action.fill_interval?.seconds ?? 1,
-        strategy: (action.strategy as Strategy | undefined) ?? 'single',
-        condition: String(d.condition ?? 'true'),
-        port: target.port ?? 9080,
-        header: match[0]?.name ?? '',
-        headerValue: match[0]?.exact_match ?? '',
-      });
-    }
-  }
-  return {
-    namespace: doc.metadata?.namespace ?? 'default',
-    name: doc.metadata?.name ?? '',
-    shadow: doc.metadata?.annotations?.[SHADOW] === 'true',
-    descriptors,
-  };
-}
-
-const newDescriptor = (port = 9080): FormDescriptor => ({
-  set: '_base',
-  quota: '10',
-  seconds: 1,
-  strategy: 'single',
-  condition: 'true',
-  port,
-  header: '',
-  headerValue: '',
-});
-
-/** A condition as the builder understands it: always, or one metric of a set compared with a number. */
-const SIMPLE_CONDITION = /^\{\{\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_.-]+)\}\}\s*(>=|<=|>|<)\s*(-?[\d.]+)$/;
-const BUILDER_METRICS = [
-  ['cpu.percent', 'CPU % of limit'],
-  ['qps', 'requests/s'],
-  ['limited_qps', 'limited requests/s'],
-  ['rt99', 'p99 latency (ms)'],
-  ['pod', 'running pods'],
-] as const;
 
 /** Always, or "metric op value" from lists; anything else is edited as text. */
 function ConditionBuilder({
@@ -156,10 +43,9 @@ function ConditionBuilder({
   set: string;
   onChange: (c: string) => void;
 }) {
-  const simple = SIMPLE_CONDITION.exec(value.trim());
-  const always = value.trim() === 'true' || value.trim() === '';
-  const [asText, setAsText] = useState(!always && !simple);
-  if (asText || (!always && !simple))
+  const shape = conditionShape(value);
+  const [asText, setAsText] = useState(shape.kind === 'expression');
+  if (asText || shape.kind === 'expression')
     return (
       <div className="flex items-end gap-2">
         <label className="text-sm">
@@ -171,17 +57,16 @@ function ConditionBuilder({
             onChange={(e) => onChange(e.target.value)}
           />
         </label>
-        {(always || simple) && (
+        {shape.kind !== 'expression' && (
           <button type="button" className={button} onClick={() => setAsText(false)}>
             Use the builder
           </button>
         )}
       </div>
     );
-  const metric = simple?.[2] ?? 'cpu.percent';
-  const op = simple?.[3] ?? '>';
-  const threshold = simple?.[4] ?? '80';
-  const compose = (m: string, o: string, t: string) => onChange(`{{.${simple?.[1] ?? set}.${m}}}${o}${t}`);
+  const compare =
+    shape.kind === 'compare' ? shape : { set, metric: 'cpu.percent', op: '>' as const, threshold: '80' };
+  const always = shape.kind === 'always';
   return (
     <fieldset className="flex flex-wrap items-end gap-2">
       <legend className="text-sm">Condition</legend>
@@ -189,9 +74,11 @@ function ConditionBuilder({
         <span className="block">When</span>
         <select
           className={field}
-          value={always ? 'always' : metric}
+          value={always ? 'always' : compare.metric}
           onChange={(e) =>
-            e.target.value === 'always' ? onChange('true') : compose(e.target.value, op, threshold)
+            e.target.value === 'always'
+              ? onChange('true')
+              : onChange(compareCondition({ ...compare, metric: e.target.value }))
           }
         >
           <option value="always">always</option>
@@ -206,8 +93,19 @@ function ConditionBuilder({
         <>
           <label className="text-sm">
             <span className="block">is</span>
-            <select className={field} value={op} onChange={(e) => compose(metric, e.target.value, threshold)}>
-              {['>', '>=', '<', '<='].map((o) => (
+            <select
+              className={field}
+              value={compare.op}
+              onChange={(e) =>
+                onChange(
+                  compareCondition({
+                    ...compare,
+                    op: COMPARISONS.find((o) => o === e.target.value) ?? compare.op,
+                  }),
+                )
+              }
+            >
+              {COMPARISONS.map((o) => (
                 <option key={o}>{o}</option>
               ))}
             </select>
@@ -217,8 +115,12 @@ function ConditionBuilder({
             <input
               type="number"
               className={`${field} w-24`}
-              value={threshold}
-              onChange={(e) => compose(metric, op, e.target.value === '' ? '0' : e.target.value)}
+              value={compare.threshold}
+              onChange={(e) =>
+                onChange(
+                  compareCondition({ ...compare, threshold: e.target.value === '' ? '0' : e.target.value }),
+                )
+              }
             />
           </label>
         </>
@@ -226,6 +128,224 @@ function ConditionBuilder({
       <button type="button" className={button} onClick={() => setAsText(true)}>
         Edit as text
       </button>
+    </fieldset>
+  );
+}
+
+/** The set name, changed when the field is left: a limit moving set as each letter is typed would jump. */
+function SetField({ value, onChange }: { value: string; onChange: (set: string) => void }) {
+  const [draft, setDraft] = useState(value);
+  useEffect(() => setDraft(value), [value]);
+  const commit = () => (draft.trim() === '' ? setDraft(value) : draft !== value && onChange(draft.trim()));
+  return (
+    <label className="text-sm">
+      <span className="block">Set</span>
+      <input
+        className={`${field} w-24`}
+        value={draft}
+        onChange={(e) => setDraft(e.target.value)}
+        onBlur={commit}
+        onKeyDown={(e) => e.key === 'Enter' && commit()}
+      />
+    </label>
+  );
+}
+
+/** One limit (a descriptor) of the policy. */
+function LimitFields({
+  limit,
+  n,
+  onEdit,
+}: {
+  limit: LimitForm;
+  n: number;
+  onEdit: (edit: FormEdit) => void;
+}) {
+  const { at } = limit;
+  const strategy = limit.strategy ?? 'single';
+  return (
+    <fieldset className="rounded-lg border border-slate-200 p-3 dark:border-slate-700">
+      <legend className="px-1 text-sm font-medium">Limit {n}</legend>
+      <div className="flex flex-wrap gap-3">
+        <SetField value={at.set} onChange={(value) => onEdit({ kind: 'set', at, value })} />
+        <label className="text-sm">
+          <span className="block">Quota</span>
+          <input
+            className={`${field} w-40`}
+            value={limit.quota}
+            onChange={(e) => onEdit({ kind: 'quota', at, value: e.target.value })}
+          />
+        </label>
+        <label className="text-sm">
+          <span className="block">Per (seconds)</span>
+          <input
+            type="number"
+            min={0}
+            step="any"
+            className={`${field} w-24`}
+            value={secondsText(limit.fillInterval)}
+            onChange={(e) => {
+              const value = parseSecondsText(e.target.value);
+              if (value) onEdit({ kind: 'fillInterval', at, value });
+            }}
+          />
+        </label>
+        <label className="text-sm">
+          <span className="block">Strategy</span>
+          <select
+            className={field}
+            value={strategy}
+            onChange={(e) => {
+              const value = STRATEGIES.find((s) => s === e.target.value);
+              if (value) onEdit({ kind: 'strategy', at, value });
+            }}
+          >
+            <option value="single">single (per pod)</option>
+            <option value="average">average (split over pods)</option>
+            <option value="global">global (shared)</option>
+            {!(STRATEGIES as readonly string[]).includes(strategy) && (
+              <option value={strategy}>{strategy}</option>
+            )}
+          </select>
+        </label>
+        <label className="text-sm">
+          <span className="block">Port</span>
+          <input
+            type="number"
+            min={0}
+            max={65535}
+            placeholder="every port"
+            className={`${field} w-28`}
+            value={limit.port ?? ''}
+            onChange={(e) =>
+              onEdit({ kind: 'port', at, value: e.target.value === '' ? undefined : Number(e.target.value) })
+            }
+          />
+        </label>
+      </div>
+      <div className="mt-3 flex flex-wrap gap-3">
+        <ConditionBuilder
+          value={limit.condition}
+          set={at.set}
+          onChange={(value) => onEdit({ kind: 'condition', at, value })}
+        />
+        {limit.header ? (
+          <>
+            <label className="text-sm">
+              <span className="block">Only requests with header</span>
+              <input
+                className={`${field} w-32`}
+                placeholder="x-user"
+                value={limit.header.name}
+                onChange={(e) => onEdit({ kind: 'headerName', at, value: e.target.value })}
+              />
+            </label>
+            <label className="text-sm">
+              <span className="block">equal to</span>
+              <input
+                className={`${field} w-32`}
+                value={limit.header.value}
+                onChange={(e) => onEdit({ kind: 'headerValue', at, value: e.target.value })}
+              />
+            </label>
+            {limit.header.name !== '' && (
+              <label className="flex items-center gap-2 self-end text-sm">
+                <input
+                  type="checkbox"
+                  checked={limit.header.invert}
+                  onChange={(e) => onEdit({ kind: 'headerInvert', at, value: e.target.checked })}
+                />
+                Invert (every other request)
+              </label>
+            )}
+          </>
+        ) : (
+          <p className="self-end text-sm">Matches: as written in the YAML tab.</p>
+        )}
+        <button
+          type="button"
+          className={`${button} self-end`}
+          onClick={() => onEdit({ kind: 'removeLimit', at })}
+        >
+          Remove limit {n}
+        </button>
+      </div>
+    </fieldset>
+  );
+}
+
+/** The form: the fields it shows of the policy, and a list of those it keeps as written. */
+function PolicyForm({
+  form,
+  kept,
+  canEdit,
+  nameFixed,
+  onEdit,
+}: {
+  form: LimiterFormState;
+  kept: readonly string[];
+  canEdit: boolean;
+  nameFixed: boolean;
+  onEdit: (edit: FormEdit) => void;
+}) {
+  return (
+    <fieldset disabled={!canEdit} className="space-y-4">
+      <div className="flex flex-wrap gap-4">
+        <label className="text-sm">
+          <span className="block">Service</span>
+          <input
+            className={field}
+            value={form.name}
+            disabled={nameFixed}
+            onChange={(e) => onEdit({ kind: 'name', value: e.target.value })}
+          />
+        </label>
+        <label className="text-sm">
+          <span className="block">Namespace</span>
+          <input
+            className={field}
+            value={form.namespace}
+            disabled={nameFixed}
+            onChange={(e) => onEdit({ kind: 'namespace', value: e.target.value })}
+          />
+        </label>
+        <label className="flex items-center gap-2 self-end text-sm">
+          <input
+            type="checkbox"
+            checked={form.shadow}
+            onChange={(e) => onEdit({ kind: 'shadow', value: e.target.checked })}
+          />
+          Shadow mode (count what it would limit, limit nothing)
+        </label>
+      </div>
+      {form.limits.map((limit, i) => (
+        <LimitFields key={i} limit={limit} n={i + 1} onEdit={onEdit} />
+      ))}
+      <datalist id="condition-examples">
+        <option value="true" />
+        <option value="{{._base.cpu.percent}}>80" />
+        <option value="{{._base.qps}}>100" />
+        <option value="{{._base.rt99}}>500" />
+      </datalist>
+      <button
+        type="button"
+        className={button}
+        onClick={() => onEdit({ kind: 'addLimit', port: form.limits[0]?.port ?? 9080 })}
+      >
+        Add a limit
+      </button>
+      {kept.length > 0 && (
+        <details className="text-sm">
+          <summary className="cursor-pointer">
+            {kept.length} field{kept.length === 1 ? '' : 's'} the form does not show, kept as written
+          </summary>
+          <ul className="mt-1 list-inside list-disc font-mono text-xs">
+            {kept.map((path) => (
+              <li key={path}>{path}</li>
+            ))}
+          </ul>
+        </details>
+      )}
     </fieldset>
   );
 }
@@ -281,12 +401,12 @@ export function PolicyEditor() {
       if (existing.data) setText(existing.data.yaml);
     } else if (service === null || serviceInfo.data || serviceInfo.isError) {
       const port = serviceInfo.data?.ports[0]?.port ?? 9080;
-      setText(toYaml({ namespace, name: service ?? '', shadow: false, descriptors: [newDescriptor(port)] }));
+      setText(toYamlText(newLimiter({ namespace, name: service ?? '', port })));
     }
   }, [text, existingName, existing.data, service, serviceInfo.data, serviceInfo.isError, namespace]);
 
   const yamlText = text ?? '';
-  const model = useMemo(() => fromYaml(yamlText), [yamlText]);
+  const model = useMemo(() => readLimiterText(yamlText), [yamlText]);
 
   // Checked by the BFF as you type (after a short pause).
   const validate = useMutation(trpc.policies.validate.mutationOptions());
@@ -336,11 +456,9 @@ export function PolicyEditor() {
     }),
   );
 
-  const updateModel = (change: (m: FormModel) => void) => {
-    if (typeof model === 'string') return;
-    const next = structuredClone(model);
-    change(next);
-    setText(toYaml(next));
+  // A form edit is applied onto the policy as written: what the form does not show stays as it is.
+  const edit = (e: FormEdit) => {
+    if (model.ok) setText(writeLimiterText(yamlText, applyEdit(model.written, e)));
   };
 
   if (existingName !== null && existing.isError)
@@ -398,148 +516,16 @@ export function PolicyEditor() {
 
       {tab === 'form' ? (
         <div role="tabpanel" id="panel-form" aria-labelledby="tab-form" className="space-y-4">
-          {typeof model === 'string' ? (
-            <p role="status">{model}</p>
+          {model.ok ? (
+            <PolicyForm
+              form={model.form}
+              kept={keptFields(model.written)}
+              canEdit={canEdit}
+              nameFixed={existingName !== null}
+              onEdit={edit}
+            />
           ) : (
-            <fieldset disabled={!canEdit} className="space-y-4">
-              <div className="flex flex-wrap gap-4">
-                <label className="text-sm">
-                  <span className="block">Service</span>
-                  <input
-                    className={field}
-                    value={model.name}
-                    disabled={existingName !== null}
-                    onChange={(e) => updateModel((m) => void (m.name = e.target.value))}
-                  />
-                </label>
-                <label className="text-sm">
-                  <span className="block">Namespace</span>
-                  <input
-                    className={field}
-                    value={model.namespace}
-                    disabled={existingName !== null}
-                    onChange={(e) => updateModel((m) => void (m.namespace = e.target.value))}
-                  />
-                </label>
-                <label className="flex items-center gap-2 self-end text-sm">
-                  <input
-                    type="checkbox"
-                    checked={model.shadow}
-                    onChange={(e) => updateModel((m) => void (m.shadow = e.target.checked))}
-                  />
-                  Shadow mode (count what it would limit, limit nothing)
-                </label>
-              </div>
-              {model.descriptors.map((d, i) => (
-                <fieldset key={i} className="rounded-lg border border-slate-200 p-3 dark:border-slate-700">
-                  <legend className="px-1 text-sm font-medium">Limit {i + 1}</legend>
-                  <div className="flex flex-wrap gap-3">
-                    <label className="text-sm">
-                      <span className="block">Set</span>
-                      <input
-                        className={`${field} w-24`}
-                        value={d.set}
-                        onChange={(e) => updateModel((m) => void (m.descriptors[i]!.set = e.target.value))}
-                      />
-                    </label>
-                    <label className="text-sm">
-                      <span className="block">Quota</span>
-                      <input
-                        className={`${field} w-40`}
-                        value={d.quota}
-                        onChange={(e) => updateModel((m) => void (m.descriptors[i]!.quota = e.target.value))}
-                      />
-                    </label>
-                    <label className="text-sm">
-                      <span className="block">Per (seconds)</span>
-                      <input
-                        type="number"
-                        min={1}
-                        className={`${field} w-24`}
-                        value={d.seconds}
-                        onChange={(e) =>
-                          updateModel(
-                            (m) =>
-                              void (m.descriptors[i]!.seconds = Math.max(1, Number(e.target.value) || 1)),
-                          )
-                        }
-                      />
-                    </label>
-                    <label className="text-sm">
-                      <span className="block">Strategy</span>
-                      <select
-                        className={field}
-                        value={d.strategy}
-                        onChange={(e) =>
-                          updateModel((m) => void (m.descriptors[i]!.strategy = e.target.value as Strategy))
-                        }
-                      >
-                        <option value="single">single (per pod)</option>
-                        <option value="average">average (split over pods)</option>
-                        <option value="global">global (shared)</option>
-                      </select>
-                    </label>
-                    <label className="text-sm">
-                      <span className="block">Port</span>
-                      <input
-                        type="number"
-                        className={`${field} w-24`}
-                        value={d.port}
-                        onChange={(e) =>
-                          updateModel((m) => void (m.descriptors[i]!.port = Number(e.target.value) || 0))
-                        }
-                      />
-                    </label>
-                  </div>
-                  <div className="mt-3 flex flex-wrap gap-3">
-                    <ConditionBuilder
-                      value={d.condition}
-                      set={d.set || '_base'}
-                      onChange={(c) => updateModel((m) => void (m.descriptors[i]!.condition = c))}
-                    />
-                    <label className="text-sm">
-                      <span className="block">Only requests with header</span>
-                      <input
-                        className={`${field} w-32`}
-                        placeholder="x-user"
-                        value={d.header}
-                        onChange={(e) => updateModel((m) => void (m.descriptors[i]!.header = e.target.value))}
-                      />
-                    </label>
-                    <label className="text-sm">
-                      <span className="block">equal to</span>
-                      <input
-                        className={`${field} w-32`}
-                        value={d.headerValue}
-                        onChange={(e) =>
-                          updateModel((m) => void (m.descriptors[i]!.headerValue = e.target.value))
-                        }
-                      />
-                    </label>
-                    <button
-                      type="button"
-                      className={`${button} self-end`}
-                      onClick={() => updateModel((m) => void m.descriptors.splice(i, 1))}
-                    >
-                      Remove limit {i + 1}
-                    </button>
-                  </div>
-                </fieldset>
-              ))}
-              <datalist id="condition-examples">
-                <option value="true" />
-                <option value="{{._base.cpu.percent}}>80" />
-                <option value="{{._base.qps}}>100" />
-                <option value="{{._base.rt99}}>500" />
-              </datalist>
-              <button
-                type="button"
-                className={button}
-                onClick={() => updateModel((m) => void m.descriptors.push(newDescriptor()))}
-              >
-                Add a limit
-              </button>
-            </fieldset>
+            <p role="status">{model.reason}</p>
           )}
         </div>
       ) : (
