@@ -10,7 +10,7 @@ import { ControlPlane } from './framework/control-plane';
 import type { ControllerMetrics } from './framework/controller-metrics';
 import type { ControllerEvent } from './framework/module-controller';
 import type { Module } from './framework/module';
-import { NO_SETTINGS, type ModuleDefinition, type ModuleSettings } from './framework/registry';
+import { defaultSettings, type ModuleDefinition, type ModuleSettings } from './framework/registry';
 import { MODULES } from './modules';
 import { contextOf } from './modules/limiter/module';
 import type { ClusterContext, RateLimitServiceOptions, RenderedRule } from './modules/limiter/render';
@@ -32,9 +32,9 @@ export interface GovernorOptions {
   /** Run the simulated mesh (the embedded default). */
   readonly simulate: boolean;
   readonly simulator?: Omit<SimulatorOptions, 'context' | 'rules'>;
-  /** The modules to run; default every module, with its default settings. */
+  /** The modules Governor has; default all of `modules/`. */
   readonly modules?: readonly ModuleDefinition[];
-  /** Settings per module name (from the module configuration); default none. */
+  /** Settings per module name (the module configuration): those not enabled do not run. Default: all run. */
   readonly moduleSettings?: Readonly<Record<string, ModuleSettings>>;
   /** Prometheus queries instead of the defaults. */
   readonly prometheusQueries?: readonly NamedQuery[];
@@ -77,7 +77,9 @@ export class Governor {
     if (this.prometheus) sources.push(this.prometheus.source);
     // Resolved lazily: the mesh's values need the control plane's informers.
     const metricSource: MetricSource = { metricsFor: (limiter) => combined.metricsFor(limiter) };
-    const definitions = options.modules ?? (MODULES as readonly ModuleDefinition[]);
+    const definitions = (options.modules ?? (MODULES as readonly ModuleDefinition[])).filter(
+      (d) => options.moduleSettings?.[d.name]?.enable ?? true,
+    );
     this.modules = new Map(definitions.map((d) => [d.name, d]));
     const moduleOptions = {
       ...(options.rateLimitService ? { rateLimitService: options.rateLimitService } : {}),
@@ -85,7 +87,7 @@ export class Governor {
     };
     const modules: Module[] = definitions.map((d) =>
       d.create({
-        settings: options.moduleSettings?.[d.name] ?? NO_SETTINGS,
+        settings: options.moduleSettings?.[d.name] ?? defaultSettings(d.settings),
         metrics: metricSource,
         options: moduleOptions,
       }),

@@ -17,6 +17,7 @@ import { defaultQueries, queriesFromHandlers, type NamedQuery } from './sources/
 import { ConfigError, loadConfig, type BffConfig } from './server/config';
 import { DataDirLockedError, lockDataDir } from './server/data-dir-lock';
 import { redactCredentials } from './redact';
+import { formatModuleConfigIssue } from './framework/module-config';
 import { adminTokenFromSecret } from './server/admin-token-secret';
 import type { KubernetesJsonApi } from './cluster/kubernetes-json-api';
 
@@ -51,7 +52,23 @@ function prometheusQueries(config: BffConfig): NamedQuery[] | undefined {
 
 async function main(): Promise<void> {
   const config = loadConfig({ env: process.env, homeDir: homedir() });
-  const queries = prometheusQueries(config);
+  for (const w of config.modules.warnings)
+    console.warn(`governor bff: GOVERNOR_MODULES: ${formatModuleConfigIssue(w)}`);
+  for (const n of config.modules.notes)
+    console.log(`governor bff: GOVERNOR_MODULES: ${formatModuleConfigIssue(n)}`);
+  const enabled = Object.entries(config.modules.settings)
+    .filter(([, s]) => s.enable)
+    .map(([name]) => name);
+  console.log(
+    `governor bff: modules ${enabled.join(', ') || '(none)'}${config.modules.file ? ` (from ${config.modules.file})` : ''}`,
+  );
+  // A SlimeBoot's `metric.prometheus` serves when PROMETHEUS_URL and GOVERNOR_PROMETHEUS_QUERIES do not say.
+  const slimeMetric = config.modules.file ? config.modules.settings.limiter?.metric : undefined;
+  const queries = prometheusQueries(config) ?? slimeMetric?.prometheusQueries;
+  const metrics =
+    config.metrics.prometheusUrl === undefined && slimeMetric?.prometheusUrl
+      ? { ...config.metrics, prometheusUrl: slimeMetric.prometheusUrl }
+      : config.metrics;
   // Before anything in the data directory is opened: the store, audit log and token file have one writer.
   mkdirSync(config.dataDir, { recursive: true });
   const lock = lockDataDir(config.dataDir);
@@ -80,7 +97,8 @@ async function main(): Promise<void> {
     allowedOrigins: config.allowedOrigins,
     rls: config.rls,
     governor: {
-      metrics: config.metrics,
+      metrics,
+      moduleSettings: config.modules.settings,
       ...(queries ? { prometheusQueries: queries } : {}),
       // The embedded default is a living mesh; against a cluster the traffic is real.
       simulate: config.mode === 'embedded',
@@ -108,8 +126,8 @@ async function main(): Promise<void> {
         `counting ${config.rls.redisUrl ? `in Redis at ${redactCredentials(config.rls.redisUrl)}` : 'in this process (set REDIS_URL to share with replicas)'}`,
     );
   }
-  const metricsFrom = config.metrics.prometheusUrl
-    ? `Prometheus at ${redactCredentials(config.metrics.prometheusUrl)}`
+  const metricsFrom = metrics.prometheusUrl
+    ? `Prometheus at ${redactCredentials(metrics.prometheusUrl)}`
     : mesh
       ? 'the simulated mesh'
       : 'pushed values only';

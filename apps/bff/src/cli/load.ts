@@ -17,6 +17,7 @@ import {
 } from '@governor/crd-types';
 import { LineCounter, parseAllDocuments } from 'yaml';
 import type { z } from 'zod';
+import type { KubeObject } from '../cluster/store';
 
 export interface Located<T> {
   readonly file: string;
@@ -24,6 +25,8 @@ export interface Located<T> {
 }
 
 export interface LoadedObjects {
+  /** Every object that passed its kind's checks, as written: what plans are made from. */
+  readonly all: Located<KubeObject>[];
   readonly smartLimiters: Located<SmartLimiter>[];
   readonly services: Service[];
   readonly pods: Pod[];
@@ -43,7 +46,7 @@ export const formatLoadProblem = (p: LoadProblem): string =>
   [p.file, p.object, p.path].filter((s) => s !== undefined && s !== '').join(': ') + `: ${p.message}`;
 
 export function emptyObjects(): LoadedObjects {
-  return { smartLimiters: [], services: [], pods: [], destinationRules: [], serviceEntries: [] };
+  return { all: [], smartLimiters: [], services: [], pods: [], destinationRules: [], serviceEntries: [] };
 }
 
 /** Input larger than this is refused before parsing. */
@@ -67,6 +70,8 @@ export function loadText(
   file: string,
   text: string,
   into: LoadedObjects,
+  /** Kinds a module reconciles besides SmartLimiter: kept for it to check and plan. */
+  moduleKinds: ReadonlySet<string> = new Set(),
 ): { problems: LoadProblem[]; warnings: LoadProblem[] } {
   const problems: LoadProblem[] = [];
   const warnings: LoadProblem[] = [];
@@ -122,8 +127,10 @@ export function loadText(
     const object = describeObject(doc, i);
     const take = <T>(schema: z.ZodType<T>, push: (v: T) => void) => {
       const r = schema.safeParse(doc);
-      if (r.success) push(r.data);
-      else
+      if (r.success) {
+        push(r.data);
+        into.all.push({ file, object: doc as KubeObject });
+      } else
         for (const issue of r.error.issues)
           problems.push({ file, object, path: formatPath(issue.path), message: issue.message });
     };
@@ -138,8 +145,10 @@ export function loadText(
             message: `unknown field, ignored${w.suggestion ? ` (did you mean ${w.suggestion}?)` : ''}`,
           });
         }
-        if (r.ok) into.smartLimiters.push({ file, object: r.value });
-        else
+        if (r.ok) {
+          into.smartLimiters.push({ file, object: r.value });
+          into.all.push({ file, object: doc as KubeObject });
+        } else
           for (const issue of r.issues)
             problems.push({ file, object, path: issue.path, message: issue.message });
         return;
@@ -157,6 +166,10 @@ export function loadText(
         take(serviceEntrySchema, (v) => into.serviceEntries.push(v));
         return;
       default:
+        if (typeof doc.kind === 'string' && moduleKinds.has(doc.kind)) {
+          into.all.push({ file, object: doc as KubeObject });
+          return;
+        }
         warnings.push({ file, object, message: 'not used for rendering, ignored' });
     }
   });

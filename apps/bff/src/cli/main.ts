@@ -3,31 +3,42 @@
  * in-process, exactly as the binary does.
  */
 import { renderCommand, RENDER_HELP } from './render-command';
-import { replayCommand, REPLAY_HELP } from '../modules/limiter/cli/replay-command';
+import type { CliCommand } from '../framework/registry';
+import { MODULES } from '../modules';
 import { rlsCommand, RLS_HELP } from './rls-command';
 import type { CliIo } from './io';
 import { redactCredentials } from '../redact';
 
 export type { CliIo } from './io';
 
-const HELP = `governor: adaptive rate limiting for Istio (SmartLimiter → EnvoyFilter)
+const commands: Record<string, CliCommand> = {
+  render: {
+    summary: 'Print what reconciling objects would write (SmartLimiter → EnvoyFilter, ...)',
+    help: RENDER_HELP,
+    run: renderCommand,
+  },
+  rls: {
+    summary: "Serve Envoy's rate-limit API for the global limits of SmartLimiters",
+    help: RLS_HELP,
+    run: rlsCommand,
+  },
+  // Each module's own verbs.
+  ...Object.assign({}, ...MODULES.map((m) => m.commands ?? {})),
+};
+
+const HELP = `governor: Istio's management plane (${MODULES.map((m) => `${m.kind}: ${m.name}`).join(', ')})
 
 Usage: governor <command> [options]
 
 Commands:
-  render    Print the EnvoyFilters that reconciling SmartLimiters would write
-  replay    Replay a trace of requests through the rendered limits (what-if)
-  rls       Serve Envoy's rate-limit API for the global limits of SmartLimiters
+${Object.entries(commands)
+  .sort(([a], [b]) => (a < b ? -1 : 1))
+  .map(([name, c]) => `  ${name.padEnd(9)} ${c.summary}`)
+  .join('\n')}
   help      Show help for a command
 
 Run 'governor <command> --help' for a command's options.
 `;
-
-const commands: Record<string, { run: (args: string[], io: CliIo) => Promise<number>; help: string }> = {
-  render: { run: renderCommand, help: RENDER_HELP },
-  replay: { run: replayCommand, help: REPLAY_HELP },
-  rls: { run: rlsCommand, help: RLS_HELP },
-};
 
 /** Runs the CLI; resolves to the process exit code (0 ok, 1 invalid input, 2 usage). */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {

@@ -1,30 +1,30 @@
 /**
- * `governor render`: SmartLimiters and cluster objects from files → the EnvoyFilters reconciling them would
- * write, exactly as the control plane renders them.
+ * `governor render`: objects from files → what reconciling them would write, exactly as the control plane
+ * plans them. Each object goes to the module that reconciles its kind (SmartLimiter → the limiter module).
  */
 import { stringify } from 'yaml';
-import type { EnvoyFilter } from '@governor/crd-types';
 import { DEFAULT_RATE_LIMIT_SERVICE } from '../modules/limiter/render';
 import { parseOptions, UsageError, type CliIo } from './io';
-import { byNamespaceName, loadAndRender, parseMetricFlags } from './render-pipeline';
+import { byKindNamespaceName, loadAndRender, parseMetricFlags } from './render-pipeline';
 
 export { parseMetricFlags } from './render-pipeline';
 
 export const RENDER_HELP = `Usage: governor render -f FILE [-f FILE]... [--metric KEY=VALUE]... [-o yaml|json] [--status | --rls-config]
 
-Reads SmartLimiters and the cluster objects they refer to (Services, Pods with their status,
-DestinationRules, ServiceEntries) from multi-document YAML or JSON files, and prints the EnvoyFilters
-that reconciling them would write.
+Reads the objects Governor's modules reconcile (SmartLimiter: the limiter module) and the cluster
+objects they refer to (Services, Pods with their status, DestinationRules, ServiceEntries) from
+multi-document YAML or JSON files, gives each to the module that owns its kind, and prints the objects
+that reconciling them would write (EnvoyFilters for SmartLimiters).
 
 Options:
   -f, --file FILE          A file to read ("-" for standard input). Repeatable.
       --metric KEY=VALUE   A metric value the expressions see, e.g. --metric _base.cpu.sum=85.
                            Repeatable. Pod counts (<set>.pod) are computed from the Pods given,
                            and a --metric overrides them.
-  -o, --output FORMAT      yaml (default): one YAML document per EnvoyFilter.
-                           json: {"apiVersion":"v1","kind":"List","items":[...]}, sorted by
-                           namespace/name.
-      --status             Print the SmartLimiters with their computed status instead.
+  -o, --output FORMAT      yaml (default): one YAML document per object.
+                           json: {"apiVersion":"v1","kind":"List","items":[...]}.
+                           Either way sorted by kind, namespace and name.
+      --status             Print the input objects with their computed status instead.
       --rls-config         Print the global descriptors as envoyproxy/ratelimit configuration instead
                            (for users who keep that service; Governor serves them itself: governor rls).
       --rls-cluster NAME   Envoy cluster of the rate-limit service for global limits
@@ -75,7 +75,7 @@ export async function renderCommand(args: string[], io: CliIo): Promise<number> 
     throw e;
   }
 
-  const { results, problems } = await loadAndRender({
+  const { plans, results, problems } = await loadAndRender({
     files: parsed.values.file,
     metrics,
     rateLimitService: {
@@ -91,11 +91,13 @@ export async function renderCommand(args: string[], io: CliIo): Promise<number> 
     if (format === 'json') io.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
     else io.stdout.write(stringify(config, { lineWidth: 0, aliasDuplicateObjects: false }));
   } else if (parsed.flags.status) {
-    const limiters = results.map(({ limiter, result }) => ({ ...limiter, status: result.status }));
-    printObjects(limiters, format, io);
+    printObjects(
+      plans.map(({ raw, plan }) => ({ ...raw, status: plan.status })),
+      format,
+      io,
+    );
   } else {
-    const filters: EnvoyFilter[] = results.flatMap((r) => r.result.envoyFilters).sort(byNamespaceName);
-    printObjects(filters, format, io);
+    printObjects(plans.flatMap((p) => p.plan.desired).sort(byKindNamespaceName), format, io);
   }
   return problems.length > 0 ? 1 : 0;
 }

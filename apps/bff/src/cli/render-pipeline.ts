@@ -1,14 +1,14 @@
-/** Reading input files and rendering every SmartLimiter in them: shared by `render` and `replay`. */
+/** Reading input files and planning every object a module reconciles: shared by `render`, `replay` and `rls`. */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { SmartLimiter } from '@governor/crd-types';
-import {
-  formatProblem,
-  renderSmartLimiter,
-  type ClusterContext,
-  type RateLimitServiceOptions,
-  type RenderResult,
-} from '../modules/limiter/render';
+import type { KubeObject } from '../cluster/store';
+import type { Module, Plan } from '../framework/module';
+import { defaultSettings, type ModuleDefinition } from '../framework/registry';
+import { staticSnapshot } from '../framework/snapshot';
+import { MODULES } from '../modules';
+import type { LimiterPlan } from '../modules/limiter/module';
+import type { ClusterContext, RateLimitServiceOptions, RenderResult } from '../modules/limiter/render';
 import { emptyObjects, formatLoadProblem, loadText, type LoadProblem } from './load';
 import { UsageError, type CliIo } from './io';
 
@@ -43,33 +43,54 @@ export async function readInput(file: string, io: CliIo): Promise<string> {
   return readFile(resolve(io.cwd, file), 'utf8');
 }
 
-export const byNamespaceName = (
-  a: { metadata: { namespace?: string; name: string } },
-  b: { metadata: { namespace?: string; name: string } },
-): number => {
-  const ka = `${a.metadata.namespace ?? ''}/${a.metadata.name}`;
-  const kb = `${b.metadata.namespace ?? ''}/${b.metadata.name}`;
-  return ka < kb ? -1 : ka > kb ? 1 : 0;
+/** Kubernetes objects in `kubectl get -o json` order: kind, then namespace, then name. */
+export const byKindNamespaceName = (a: KubeObject, b: KubeObject): number => {
+  const ka = [a.kind, a.metadata.namespace ?? '', a.metadata.name];
+  const kb = [b.kind, b.metadata.namespace ?? '', b.metadata.name];
+  for (let i = 0; i < 3; i++) if (ka[i] !== kb[i]) return ka[i]! < kb[i]! ? -1 : 1;
+  return 0;
 };
+
+export interface Planned {
+  readonly file: string;
+  readonly module: Module;
+  readonly raw: KubeObject;
+  readonly plan: Plan<unknown>;
+}
 
 export interface PipelineResult {
   readonly context: ClusterContext;
+  /** Every object a module reconciles, planned, sorted by kind, namespace and name. */
+  readonly plans: Planned[];
+  /** The SmartLimiters among them, with their renders. */
   readonly results: { file: string; limiter: SmartLimiter; result: RenderResult }[];
   /** Every problem, already written to standard error. */
   readonly problems: LoadProblem[];
 }
 
 /**
- * Loads the files, renders each SmartLimiter (sorted by namespace/name) and writes warnings and problems to
- * standard error, each with its file, object and field path.
+ * Loads the files, dispatches every object to the module that reconciles its kind, plans it (sorted by
+ * kind, namespace and name) and writes warnings and problems to standard error, each with its file,
+ * object and field path.
  */
 export async function loadAndRender(opts: {
   files: readonly string[];
   metrics: Record<string, string>;
   rateLimitService: RateLimitServiceOptions;
   io: CliIo;
+  modules?: readonly ModuleDefinition[];
 }): Promise<PipelineResult> {
   const { io } = opts;
+  const definitions = opts.modules ?? (MODULES as readonly ModuleDefinition[]);
+  const values = opts.metrics;
+  const modules = definitions.map((d) =>
+    d.create({
+      settings: defaultSettings(d.settings),
+      metrics: { metricsFor: () => ({ values, health: { available: true } }) },
+      options: { rateLimitService: opts.rateLimitService },
+    }),
+  );
+  const byKind = new Map(modules.map((m) => [m.kind as string, m]));
   const objects = emptyObjects();
   const problems: LoadProblem[] = [];
   const warnings: LoadProblem[] = [];
@@ -82,47 +103,62 @@ export async function loadAndRender(opts: {
       problems.push({ file, message: e instanceof Error ? e.message.replace(/^ENOENT: /, '') : String(e) });
       continue;
     }
-    const r = loadText(file, text, objects);
+    const r = loadText(file, text, objects, new Set(byKind.keys()));
     problems.push(...r.problems);
     warnings.push(...r.warnings);
   }
 
   const seen = new Map<string, string>();
-  for (const { file, object } of objects.smartLimiters) {
-    const key = `${object.metadata.namespace}/${object.metadata.name}`;
+  const primaries: { file: string; object: KubeObject; module: Module }[] = [];
+  for (const { file, object } of objects.all) {
+    const module = byKind.get(object.kind);
+    if (!module) continue;
+    const key = `${object.kind} ${object.metadata.namespace ?? 'default'}/${object.metadata.name}`;
     const first = seen.get(key);
-    if (first !== undefined) {
-      problems.push({ file, object: `SmartLimiter ${key}`, message: `defined twice (first in ${first})` });
-    } else seen.set(key, file);
+    if (first !== undefined)
+      problems.push({ file, object: key, message: `defined twice (first in ${first})` });
+    else {
+      seen.set(key, file);
+      primaries.push({ file, object, module });
+    }
   }
 
+  const snapshot = staticSnapshot(objects.all.map((o) => o.object));
+  const now = new Date();
+  const plans: Planned[] = [];
+  const results: PipelineResult['results'] = [];
+  for (const { file, object: raw, module } of primaries.sort((a, b) =>
+    byKindNamespaceName(a.object, b.object),
+  )) {
+    const name = `${raw.kind} ${raw.metadata.namespace ?? 'default'}/${raw.metadata.name}`;
+    const parsed = module.parse(raw);
+    if (!parsed.ok) {
+      for (const p of parsed.problems)
+        problems.push({ file, object: name, ...(p.path ? { path: p.path } : {}), message: p.message });
+      continue;
+    }
+    const metrics = module.metrics?.(parsed.value, snapshot) ?? { values: {}, health: { available: true } };
+    const plan = module.plan({ object: parsed.value, raw, snapshot, metrics, now });
+    plans.push({ file, module, raw, plan });
+    if (module.name === 'limiter') {
+      const result = (plan as LimiterPlan).render;
+      results.push({ file, limiter: parsed.value as SmartLimiter, result });
+      for (const w of result.warnings) warnings.push({ file, object: name, message: w });
+    }
+    for (const p of plan.problems)
+      problems.push({ file, object: name, message: p.path ? `${p.path}: ${p.message}` : p.message });
+  }
+
+  for (const w of warnings) io.stderr.write(`warning: ${formatLoadProblem(w)}\n`);
+  for (const p of problems) io.stderr.write(`error: ${formatLoadProblem(p)}\n`);
+  if (primaries.length === 0 && problems.length === 0) {
+    io.stderr.write(`warning: no ${[...byKind.keys()].join(' or ')} in the input\n`);
+  }
   const context: ClusterContext = {
     services: objects.services,
     pods: objects.pods,
     destinationRules: objects.destinationRules,
     serviceEntries: objects.serviceEntries,
   };
-  const now = new Date();
-  const results: PipelineResult['results'] = [];
-  for (const { file, object: limiter } of [...objects.smartLimiters].sort((a, b) =>
-    byNamespaceName(a.object, b.object),
-  )) {
-    const result = renderSmartLimiter({
-      limiter,
-      context,
-      metrics: opts.metrics,
-      options: { rateLimitService: opts.rateLimitService, now },
-    });
-    results.push({ file, limiter, result });
-    const object = `SmartLimiter ${limiter.metadata.namespace}/${limiter.metadata.name}`;
-    for (const p of result.problems) problems.push({ file, object, message: formatProblem(p) });
-    for (const w of result.warnings) warnings.push({ file, object, message: w });
-  }
-
-  for (const w of warnings) io.stderr.write(`warning: ${formatLoadProblem(w)}\n`);
-  for (const p of problems) io.stderr.write(`error: ${formatLoadProblem(p)}\n`);
-  if (objects.smartLimiters.length === 0 && problems.length === 0) {
-    io.stderr.write('warning: no SmartLimiter in the input\n');
-  }
-  return { context, results, problems };
+  return { context, plans, results, problems };
 }

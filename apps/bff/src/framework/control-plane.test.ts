@@ -21,7 +21,9 @@ describe('ControlPlane on the embedded demo mesh', () => {
       tickMs: 0,
       modules: [
         limiterModule({
-          metrics: { metricsFor: () => ({ values: { '_base.cpu.percent': 90 }, health: { available: true } }) },
+          metrics: {
+            metricsFor: () => ({ values: { '_base.cpu.percent': 90 }, health: { available: true } }),
+          },
         }),
       ],
     });

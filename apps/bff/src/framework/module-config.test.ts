@@ -12,13 +12,11 @@ import {
   type ModuleConfig,
   type ModuleDeclaration,
 } from './module-config';
-import {
-  AVAILABLE_MODULES,
-  LAZYLOAD_MODULE,
-  LIMITER_MODULE,
-  PLUGIN_MODULE,
-} from './module-config-declarations';
+import { LAZYLOAD_MODULE, PLUGIN_MODULE } from './module-config-declarations';
+import { LIMITER_MODULE } from '../modules/limiter/settings';
 
+/** The modules Governor runs today. */
+const AVAILABLE_MODULES = [LIMITER_MODULE];
 const SLIME_MODULES = [LIMITER_MODULE, LAZYLOAD_MODULE, PLUGIN_MODULE];
 const LAZYLOAD_FIXTURE = join(slimeFixturesDir, 'lazyload/slimeboot_lazyload.yaml');
 const LIMITER_FIXTURE = new URL('../../test/fixtures/slimeboot-limiter.yaml', import.meta.url);

@@ -13,7 +13,8 @@ import { keyOf, type Kind, type KubeObject } from '../cluster/store';
 import type { ControllerMetrics } from './controller-metrics';
 import type { MetricInput, Module, ModuleEvent, Plan, Snapshot } from './module';
 import { NO_METRICS } from './module';
-import { ObjectWriter, isOwnedBy, ownerReferenceTo } from './object-writer';
+import type { ObjectWriter} from './object-writer';
+import { isOwnedBy, ownerReferenceTo } from './object-writer';
 import { WorkQueue, type WorkQueueOptions } from './work-queue';
 
 export interface ControllerEvent {
@@ -195,7 +196,11 @@ export class ModuleController<T = unknown, Rules = unknown> {
     const started = performance.now();
     try {
       await this.reconcileOnce(key);
-      this.options.metrics?.observeReconcile(this.module.name, (performance.now() - started) / 1000, 'success');
+      this.options.metrics?.observeReconcile(
+        this.module.name,
+        (performance.now() - started) / 1000,
+        'success',
+      );
     } catch (e) {
       this.options.metrics?.observeReconcile(this.module.name, (performance.now() - started) / 1000, 'error');
       throw e;
@@ -204,7 +209,9 @@ export class ModuleController<T = unknown, Rules = unknown> {
 
   private ownedBy(namespace: string, name: string): KubeObject[] {
     return this.module.owns.flatMap((kind) =>
-      (this.options.informers.get(kind)?.list(namespace) ?? []).filter((o) => isOwnedBy(this.module, o, name)),
+      (this.options.informers.get(kind)?.list(namespace) ?? []).filter((o) =>
+        isOwnedBy(this.module, o, name),
+      ),
     );
   }
 
@@ -228,7 +235,11 @@ export class ModuleController<T = unknown, Rules = unknown> {
 
     const parsed = module.parse(raw);
     if (!parsed.ok) {
-      await writer.writeStatus(module, raw, module.invalidStatus(raw, parsed.problems, owned.length, this.now()));
+      await writer.writeStatus(
+        module,
+        raw,
+        module.invalidStatus(raw, parsed.problems, owned.length, this.now()),
+      );
       return;
     }
 

@@ -75,7 +75,12 @@ export class ObjectWriter {
   async delete(module: Module, o: KubeObject): Promise<void> {
     const { namespace = 'default', name, resourceVersion } = o.metadata;
     try {
-      await this.store.delete(o.kind as Kind, namespace, name, resourceVersion ? { resourceVersion } : undefined);
+      await this.store.delete(
+        o.kind as Kind,
+        namespace,
+        name,
+        resourceVersion ? { resourceVersion } : undefined,
+      );
       this.metrics?.countWrite(module.name, o.kind, 'delete');
     } catch (e) {
       if (!(e instanceof NotFoundError)) throw e;

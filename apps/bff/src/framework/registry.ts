@@ -5,16 +5,16 @@
  */
 import type { ControlPlane } from './control-plane';
 import type { Module } from './module';
+import { loadModuleConfig, type ModuleDeclaration, type ModuleSettings } from './module-config';
 import type { MetricSource } from '../sources/metric-source';
+import type { CliIo } from '../cli/io';
 
-/** A module's settings, as the module configuration (SlimeBoot `spec.module[]`) gives them. */
-export interface ModuleSettings {
-  readonly general: Readonly<Record<string, unknown>>;
-  readonly global: Readonly<Record<string, unknown>>;
-  readonly metric: Readonly<Record<string, unknown>>;
+export type { ModuleSettings };
+
+/** A module's settings when no module configuration is given: every default. */
+export function defaultSettings(declaration: ModuleDeclaration): ModuleSettings {
+  return loadModuleConfig(undefined, [declaration]).modules[declaration.name]!;
 }
-
-export const NO_SETTINGS: ModuleSettings = { general: {}, global: {}, metric: {} };
 
 /** The product's parts a module may use when it is created. */
 export interface ModuleContext {
@@ -28,7 +28,7 @@ export interface ModuleContext {
 export interface CliCommand {
   readonly summary: string;
   readonly help: string;
-  run(args: string[], io: import('../cli/io').CliIo): Promise<number>;
+  run(args: string[], io: CliIo): Promise<number>;
 }
 
 export interface ModuleDefinition<Service = unknown> {
@@ -38,6 +38,8 @@ export interface ModuleDefinition<Service = unknown> {
   readonly summary: string;
   /** The kind of object the module reconciles (what `governor render` dispatches on). */
   readonly kind: string;
+  /** Its settings, by Slime's names: what a SlimeBoot entry for it may say. */
+  readonly settings: ModuleDeclaration;
   create(ctx: ModuleContext): Module;
   /** The module's service for the API and the product, over the running control plane. */
   service?(plane: ControlPlane, module: Module): Service;

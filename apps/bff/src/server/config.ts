@@ -8,7 +8,8 @@ import {
   type ModuleConfigIssue,
   type ModuleSettings,
 } from '../framework/module-config';
-import { AVAILABLE_MODULES, LIMITER_MODULE } from '../framework/module-config-declarations';
+import { MODULES } from '../modules';
+import { LIMITER_MODULE } from '../modules/limiter/settings';
 import { redactCredentials } from '../redact';
 import { defaultQueries } from '../sources/prometheus';
 
@@ -131,7 +132,7 @@ export function loadConfig({ env, homeDir }: LoadConfigOptions): BffConfig {
 function modulesConfig(env: NodeJS.ProcessEnv): ModulesConfig {
   // The limiter's default queries follow GOVERNOR_PROMETHEUS_RATE_WINDOW (checked in metricsConfig).
   const rateWindow = nonEmpty(env.GOVERNOR_PROMETHEUS_RATE_WINDOW);
-  const modules = AVAILABLE_MODULES.map((m) =>
+  const modules = MODULES.map((d) => d.settings).map((m) =>
     m === LIMITER_MODULE ? { ...m, defaultQueries: defaultQueries(rateWindow) } : m,
   );
   const file = nonEmpty(env.GOVERNOR_MODULES);

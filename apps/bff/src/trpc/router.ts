@@ -1,20 +1,32 @@
-/** The BFF's API: one router per domain. The web app imports this file's type only. */
+/** The BFF's API: one router per domain, and each module's own. The web app imports this file's type only. */
+import { MODULES } from '../modules';
 import { authRouter } from './routers/auth';
-import { auditRouter, decisionsRouter, eventsRouter, replayRouter } from './routers/live';
-import { clusterRouter, metricsRouter, servicesRouter } from './routers/mesh';
-import { policiesRouter } from '../modules/limiter/router';
+import { auditRouter } from './routers/audit';
+import { decisionsRouter } from './routers/decisions';
+import { eventsRouter } from './routers/events';
+import { clusterRouter } from './routers/cluster';
+import { metricsRouter } from './routers/metrics';
+import { servicesRouter } from './routers/services';
 import { router } from './trpc';
+
+type Modules = typeof MODULES;
+type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void
+  ? I
+  : never;
+/** Every module's routers, each under the name its module gives it. */
+type ModuleRouters = UnionToIntersection<Modules[number]['api']>;
+
+const moduleRouters = Object.assign({}, ...MODULES.map((m) => m.api)) as ModuleRouters;
 
 export const appRouter = router({
   auth: authRouter,
   cluster: clusterRouter,
   services: servicesRouter,
   metrics: metricsRouter,
-  policies: policiesRouter,
   decisions: decisionsRouter,
   events: eventsRouter,
   audit: auditRouter,
-  replay: replayRouter,
+  ...moduleRouters,
 });
 
 export type AppRouter = typeof appRouter;

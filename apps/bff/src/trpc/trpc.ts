@@ -7,7 +7,7 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import { ZodError } from 'zod';
 import { allows, SESSION_COOKIE, type Role, type User } from '../auth/auth';
 import type { ApiDeps } from './deps';
-import { PolicyInvalid } from '../modules/limiter/policy-input';
+import { InputInvalid } from '../lib/input-issues';
 
 export interface Context {
   readonly deps: ApiDeps;
@@ -78,7 +78,7 @@ const t = initTRPC.context<Context>().create({
       data: {
         ...data,
         fieldErrors: zod ? zod.issues.map((i) => ({ path: i.path.map(String), message: i.message })) : null,
-        issues: error.cause instanceof PolicyInvalid ? error.cause.issues : null,
+        issues: error.cause instanceof InputInvalid ? error.cause.issues : null,
       },
     };
   },

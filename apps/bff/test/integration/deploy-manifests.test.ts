@@ -18,7 +18,7 @@ import { envoyFilter, limiterStatus, smartLimiter } from '../../src/cluster/stor
 import { KINDS, apiVersionOf, type KubeObject } from '../../src/cluster/store';
 import { DEFAULT_RATE_LIMIT_SERVICE } from '../../src/modules/limiter/render';
 import { loadModuleConfig } from '../../src/framework/module-config';
-import { AVAILABLE_MODULES } from '../../src/framework/module-config-declarations';
+import { MODULES } from '../../src/modules';
 import { adminTokenFromSecret } from '../../src/server/admin-token-secret';
 import { useKubeTestServer } from '../support/kube-test-fixtures';
 
@@ -138,7 +138,10 @@ describe('deploy/', { timeout: 60_000 }, () => {
     const text = configMap.data[file!.slice(mount!.mountPath.length + 1)];
     expect(text).toBeDefined();
 
-    const loaded = loadModuleConfig(text!, AVAILABLE_MODULES);
+    const loaded = loadModuleConfig(
+      text!,
+      MODULES.map((m) => m.settings),
+    );
     expect(loaded.errors).toEqual([]);
     expect(loaded.warnings).toEqual([]);
     expect(loaded.notes).toEqual([]);

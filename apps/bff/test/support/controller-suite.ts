@@ -8,10 +8,7 @@ import { parseAllDocuments } from 'yaml';
 import type { SmartLimiter } from '@governor/crd-types';
 import { Informer } from '../../src/cluster/informer';
 import { ConflictError, type ClusterStore, type Kind, type KubeObject } from '../../src/cluster/store';
-import {
-  ModuleController,
-  type ModuleControllerOptions,
-} from '../../src/framework/module-controller';
+import { ModuleController, type ModuleControllerOptions } from '../../src/framework/module-controller';
 import { ObjectWriter } from '../../src/framework/object-writer';
 import { informerSnapshot } from '../../src/framework/snapshot';
 import { limiterModule, type LimiterModuleOptions } from '../../src/modules/limiter/module';

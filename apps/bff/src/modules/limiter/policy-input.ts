@@ -6,6 +6,7 @@
 import { parseSmartLimiter, type SmartLimiter } from '@governor/crd-types';
 import { isMap, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { z } from 'zod';
+import { InputInvalid, type InputIssue } from '../../lib/input-issues';
 
 /** Largest policy text accepted. */
 export const MAX_POLICY_BYTES = 256 * 1024;
@@ -16,15 +17,7 @@ export const policyInputSchema = z.union([
 ]);
 export type PolicyInput = z.infer<typeof policyInputSchema>;
 
-export interface PolicyIssue {
-  /** `spec.sets._base.descriptor[0].condition`, or empty for the document itself. */
-  readonly path: string;
-  readonly message: string;
-  /** 1-based, for YAML input. */
-  readonly line?: number;
-  readonly column?: number;
-  readonly severity: 'error' | 'warning';
-}
+export type PolicyIssue = InputIssue;
 
 export interface ParsedPolicy {
   readonly limiter: SmartLimiter | null;
@@ -128,8 +121,4 @@ export function parsePolicy(input: PolicyInput): ParsedPolicy {
 }
 
 /** Carries the field-level issues of a refused policy to the client (the error's `data.issues`). */
-export class PolicyInvalid extends Error {
-  constructor(readonly issues: readonly PolicyIssue[]) {
-    super('invalid policy');
-  }
-}
+export { InputInvalid as PolicyInvalid };

@@ -6,13 +6,7 @@
 import { z } from 'zod';
 import { FakeClock, type Decision } from '@governor/limiter';
 import type { Pod } from '@governor/crd-types';
-import {
-  findService,
-  labelsMatch,
-  namespaceOf,
-  type ClusterContext,
-  type RenderedRule,
-} from '../render';
+import { findService, labelsMatch, namespaceOf, type ClusterContext, type RenderedRule } from '../render';
 import type { ReplayRequest } from './request-descriptors';
 import { SidecarLimiters } from './sidecars';
 

@@ -1,7 +1,4 @@
-/**
- * The mesh as the dashboard shows it: dependency health, services with live figures and the policies that
- * apply to them, and time series for charts.
- */
+/** The mesh's services with live figures, the policies that apply to them, and the call graph. */
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { parseSmartLimiter, type SmartLimiterStatus } from '@governor/crd-types';
@@ -14,18 +11,13 @@ import {
   subsetsForHost,
   qualifyHost,
 } from '../../modules/limiter/render';
-import { instantQuery, rangeQuery, substitute, vectorQuery } from '../../sources/prometheus';
-import { redactCredentials } from '../../redact';
+import { instantQuery, substitute, vectorQuery } from '../../sources/prometheus';
 import { canSee } from '../../auth/auth';
 import type { LimiterService } from '../../modules/limiter/service';
 import type { ApiDeps } from '../deps';
 import { requireRole, router, viewerProcedure } from '../trpc';
 
-const dns = z
-  .string()
-  .min(1)
-  .max(253)
-  .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'a Kubernetes name');
+import { dns } from '../inputs';
 
 export interface Figures {
   readonly rps: number;
@@ -34,7 +26,7 @@ export interface Figures {
   readonly cpuPercent: number | null;
 }
 
-const FIGURE_QUERIES = {
+export const FIGURE_QUERIES = {
   rps: 'qps',
   limitedRps: 'limited_qps',
   p99Ms: 'rt99',
@@ -100,57 +92,6 @@ function policiesApplying(deps: ApiDeps, namespace: string, service: string, pod
       };
     });
 }
-
-const RANGES = {
-  '1m': [60, 1],
-  '5m': [300, 1],
-  '15m': [900, 5],
-  '1h': [3600, 15],
-  '6h': [21_600, 60],
-  '24h': [86_400, 300],
-} as const;
-
-export const clusterRouter = router({
-  health: viewerProcedure.query(({ ctx }) => {
-    const { governor } = ctx.deps;
-    const plane = governor.controlPlane.health();
-    const prom = governor.prometheus;
-    const metrics = prom
-      ? { source: 'prometheus' as const, url: redactCredentials(prom.url), ...prom.source.health() }
-      : governor.mesh
-        ? { source: 'embedded mesh' as const, available: true }
-        : { source: 'pushed values only' as const, available: true };
-    return {
-      mode: ctx.deps.mode,
-      store: {
-        description: plane.store,
-        connected: plane.storeError === undefined && plane.informers.every((i) => i.connected),
-        error: plane.storeError ?? null,
-      },
-      leader: plane.leader,
-      leaderElectionError: plane.leaderElectionError ?? null,
-      informers: plane.informers,
-      queue: plane.queue,
-      metrics,
-      redis: ctx.deps.rls
-        ? (() => {
-            const h = ctx.deps.rls.health();
-            return h.store === 'redis'
-              ? { configured: true, connected: h.connected, lastError: h.lastError }
-              : { configured: false };
-          })()
-        : { configured: false },
-      rls: ctx.deps.rls ? { running: true, domain: ctx.deps.rls.domain } : { running: false },
-    };
-  }),
-  namespaces: viewerProcedure.query(({ ctx }) => {
-    const snapshot = ctx.deps.governor.controlPlane.snapshot;
-    const names = new Set<string>();
-    for (const o of [...snapshot.list('Service'), ...snapshot.list('SmartLimiter')])
-      names.add(o.metadata.namespace ?? 'default');
-    return [...names].filter((n) => canSee(ctx.user, n)).sort();
-  }),
-});
 
 export const servicesRouter = router({
   list: viewerProcedure
@@ -251,69 +192,4 @@ export const servicesRouter = router({
       policies: policiesApplying(ctx.deps, input.namespace, input.name, running),
     };
   }),
-});
-
-export const metricsRouter = router({
-  /** A service's rps (allowed and limited), p99 and CPU % over a range, at a step that keeps charts readable. */
-  series: viewerProcedure
-    .input(
-      z.strictObject({
-        namespace: dns,
-        service: dns,
-        range: z.enum(['1m', '5m', '15m', '1h', '6h', '24h']).default('5m'),
-      }),
-    )
-    .query(async ({ ctx, input }) => {
-      requireRole(ctx.user, 'viewer', input.namespace);
-      const [rangeSeconds, stepSeconds] = RANGES[input.range];
-      const prom = ctx.deps.governor.prometheus;
-      if (prom) {
-        const context = ctx.deps.governor.contextFor(input.namespace);
-        const svc = context.services.find((s) => s.metadata.name === input.service);
-        const pods = svc
-          ? runningPods(context, input.namespace, svc.spec.selector ?? {}).map((p) => p.metadata.name)
-          : [];
-        const end = Date.now() / 1000;
-        const start = end - rangeSeconds;
-        const series = await Promise.all(
-          Object.values(FIGURE_QUERIES).map(async (name) => {
-            const q = prom.queries.find((x) => x.name === name);
-            if (!q) return new Map<number, number>();
-            return rangeQuery(
-              { url: prom.url, timeoutMs: 5000 },
-              substitute(q.query, input.namespace, pods),
-              start,
-              end,
-              stepSeconds,
-            );
-          }),
-        );
-        const [rps, limited, p99, cpu] = series as [
-          Map<number, number>,
-          Map<number, number>,
-          Map<number, number>,
-          Map<number, number>,
-        ];
-        const times = [...new Set([...rps.keys(), ...limited.keys(), ...cpu.keys()])].sort((a, b) => a - b);
-        return {
-          source: 'prometheus' as const,
-          stepSeconds,
-          points: times.map((t) => ({
-            t: t * 1000,
-            rps: rps.get(t) ?? 0,
-            allowedRps: (rps.get(t) ?? 0) - (limited.get(t) ?? 0),
-            limitedRps: limited.get(t) ?? 0,
-            p99Ms: p99.get(t) ?? null,
-            cpuPercent: cpu.get(t) ?? null,
-          })),
-        };
-      }
-      const history = ctx.deps.history;
-      if (!history) return { source: 'none' as const, stepSeconds, points: [] };
-      return {
-        source: 'embedded mesh' as const,
-        stepSeconds,
-        points: history.series(input.namespace, input.service, rangeSeconds, stepSeconds),
-      };
-    }),
 });

@@ -1,0 +1,28 @@
+/** The audit log: every change, who made it and when. */
+import { z } from 'zod';
+import { canSee } from '../../auth/auth';
+import { dns } from '../inputs';
+import { router, viewerProcedure } from '../trpc';
+
+export const auditRouter = router({
+  list: viewerProcedure
+    .input(
+      z
+        .strictObject({
+          namespace: dns.optional(),
+          name: dns.optional(),
+          user: z.string().max(64).optional(),
+          beforeId: z.number().int().positive().optional(),
+          limit: z.number().int().min(1).max(500).default(100),
+        })
+        .default({ limit: 100 }),
+    )
+    .query(({ ctx, input }) =>
+      ctx.deps.audit
+        .list({ ...input, limit: 10_000 })
+        .filter((r) =>
+          r.namespace === undefined ? ctx.user.role === 'admin' : canSee(ctx.user, r.namespace),
+        )
+        .slice(0, input.limit),
+    ),
+});

@@ -1,0 +1,46 @@
+/** The control plane's and its dependencies' health, and the namespaces the user may see. */
+import { redactCredentials } from '../../redact';
+import { canSee } from '../../auth/auth';
+import { router, viewerProcedure } from '../trpc';
+
+export const clusterRouter = router({
+  health: viewerProcedure.query(({ ctx }) => {
+    const { governor } = ctx.deps;
+    const plane = governor.controlPlane.health();
+    const prom = governor.prometheus;
+    const metrics = prom
+      ? { source: 'prometheus' as const, url: redactCredentials(prom.url), ...prom.source.health() }
+      : governor.mesh
+        ? { source: 'embedded mesh' as const, available: true }
+        : { source: 'pushed values only' as const, available: true };
+    return {
+      mode: ctx.deps.mode,
+      store: {
+        description: plane.store,
+        connected: plane.storeError === undefined && plane.informers.every((i) => i.connected),
+        error: plane.storeError ?? null,
+      },
+      leader: plane.leader,
+      leaderElectionError: plane.leaderElectionError ?? null,
+      informers: plane.informers,
+      queue: plane.queue,
+      metrics,
+      redis: ctx.deps.rls
+        ? (() => {
+            const h = ctx.deps.rls.health();
+            return h.store === 'redis'
+              ? { configured: true, connected: h.connected, lastError: h.lastError }
+              : { configured: false };
+          })()
+        : { configured: false },
+      rls: ctx.deps.rls ? { running: true, domain: ctx.deps.rls.domain } : { running: false },
+    };
+  }),
+  namespaces: viewerProcedure.query(({ ctx }) => {
+    const snapshot = ctx.deps.governor.controlPlane.snapshot;
+    const names = new Set<string>();
+    for (const o of [...snapshot.list('Service'), ...snapshot.list('SmartLimiter')])
+      names.add(o.metadata.namespace ?? 'default');
+    return [...names].filter((n) => canSee(ctx.user, n)).sort();
+  }),
+});

@@ -1,0 +1,44 @@
+/** The event log: what the control plane did and why, as a query and live. */
+import { z } from 'zod';
+import { canSee } from '../../auth/auth';
+import { dns, liveInput, startOf, tracked } from '../inputs';
+import { router, viewerProcedure } from '../trpc';
+
+export const eventsRouter = router({
+  list: viewerProcedure
+    .input(
+      z
+        .strictObject({
+          namespace: dns.optional(),
+          policy: z.string().max(300).optional(),
+          limit: z.number().int().min(1).max(1000).default(100),
+        })
+        .default({ limit: 100 }),
+    )
+    .query(({ ctx, input }) =>
+      ctx.deps.events
+        .since(0)
+        .filter(
+          ({ item }) =>
+            (item.namespace === null || canSee(ctx.user, item.namespace)) &&
+            (input.namespace === undefined || item.namespace === input.namespace) &&
+            (input.policy === undefined || item.policy === input.policy),
+        )
+        .slice(-input.limit)
+        .reverse()
+        .map(({ seq, item }) => ({ id: seq, ...item })),
+    ),
+
+  live: viewerProcedure.input(liveInput).subscription(async function* ({ ctx, input, signal }) {
+    const feed = ctx.deps.events;
+    for await (const { seq, item } of feed.subscribe({
+      afterSeq: startOf(feed, input),
+      ...(signal ? { signal } : {}),
+    })) {
+      if (item.namespace !== null && !canSee(ctx.user, item.namespace)) continue;
+      if (input.namespace !== undefined && item.namespace !== input.namespace) continue;
+      if (input.policy !== undefined && item.policy !== input.policy) continue;
+      yield tracked(String(seq), { id: seq, ...item });
+    }
+  }),
+});
