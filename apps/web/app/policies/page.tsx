@@ -1,12 +1,12 @@
 import { Suspense } from 'react';
 import { AppShell } from '../../components/app-shell';
-import { PolicyList } from '../../components/policy-list';
+import { LimiterList } from '../../components/limiter/limiter-list';
 
 export default function PoliciesPage() {
   return (
     <AppShell>
       <Suspense>
-        <PolicyList />
+        <LimiterList />
       </Suspense>
     </AppShell>
   );

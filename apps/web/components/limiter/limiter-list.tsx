@@ -1,9 +1,9 @@
 'use client';
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
-import { useTRPC } from '../lib/trpc';
+import { useTRPC } from '../../lib/trpc';
 
-export function PolicyList() {
+export function LimiterList() {
   const trpc = useTRPC();
   const policies = useQuery(trpc.policies.list.queryOptions({}));
   return (

@@ -1,12 +1,12 @@
 import { Suspense } from 'react';
 import { AppShell } from '../../../components/app-shell';
-import { PolicyEditor } from '../../../components/policy-editor';
+import { LimiterEditor } from '../../../components/limiter/limiter-editor';
 
 export default function PolicyEditPage() {
   return (
     <AppShell>
       <Suspense>
-        <PolicyEditor />
+        <LimiterEditor />
       </Suspense>
     </AppShell>
   );

@@ -1,0 +1,218 @@
+'use client';
+/**
+ * The SmartLimiter editor: a form and a YAML tab on the same text, checked by the BFF as you type; preview
+ * (the EnvoyFilters and a diff against the cluster), a what-if replay of recent traffic, apply with
+ * confirmation, and the history with diffs and rollback. Viewers see it read-only.
+ */
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import Link from 'next/link';
+import { useRouter, useSearchParams } from 'next/navigation';
+import { useEffect, useMemo, useState } from 'react';
+import { applyEdit, type FormEdit } from '../../lib/limiter-form/apply-edit';
+import { keptFields } from '../../lib/limiter-form/kept-fields';
+import { newLimiter } from '../../lib/limiter-form/new-limiter';
+import { readLimiterText, toYamlText, writeLimiterText } from '../../lib/limiter-form/yaml-text';
+import { useTRPC } from '../../lib/trpc';
+import { useCanEdit } from '../app-shell';
+import { ApplyConfirm, EditorActions } from './editor-actions';
+import { HistorySection } from './history-section';
+import { LimiterForm } from './limiter-form';
+import { PreviewSection } from './preview-section';
+import { Problems } from './problems';
+import { useLiveCheck } from './use-live-check';
+import { WhatIfSection } from './what-if-section';
+import { YamlPanel } from './yaml-panel';
+
+const TABS = [
+  ['form', 'Form'],
+  ['yaml', 'YAML'],
+] as const;
+type Tab = (typeof TABS)[number][0];
+
+export function LimiterEditor() {
+  const trpc = useTRPC();
+  const params = useSearchParams();
+  const router = useRouter();
+  const queryClient = useQueryClient();
+  const namespace = params.get('namespace') ?? 'default';
+  const existingName = params.get('name');
+  const service = params.get('service');
+  const canEdit = useCanEdit(namespace);
+
+  const existing = useQuery({
+    ...trpc.policies.get.queryOptions({ namespace, name: existingName ?? '' }),
+    enabled: existingName !== null,
+  });
+  const serviceInfo = useQuery({
+    ...trpc.services.get.queryOptions({ namespace, name: service ?? '' }),
+    enabled: service !== null,
+  });
+  const [text, setText] = useState<string | null>(null);
+  const [tab, setTab] = useState<Tab>('form');
+  const [confirming, setConfirming] = useState(false);
+
+  // The starting text: the stored policy, or a new one for the service.
+  useEffect(() => {
+    if (text !== null) return;
+    if (existingName !== null) {
+      if (existing.data) setText(existing.data.yaml);
+    } else if (service === null || serviceInfo.data || serviceInfo.isError) {
+      const port = serviceInfo.data?.ports[0]?.port ?? 9080;
+      setText(toYamlText(newLimiter({ namespace, name: service ?? '', port })));
+    }
+  }, [text, existingName, existing.data, service, serviceInfo.data, serviceInfo.isError, namespace]);
+
+  const yamlText = text ?? '';
+  const model = useMemo(() => readLimiterText(yamlText), [yamlText]);
+  const kept = useMemo(() => (model.ok ? keptFields(model.written) : []), [model]);
+  const check = useLiveCheck(text);
+
+  const preview = useMutation(trpc.policies.preview.mutationOptions());
+  const whatIf = useMutation(trpc.replay.run.mutationOptions());
+  const history = useQuery({
+    ...trpc.policies.history.queryOptions({ namespace, name: existingName ?? '' }),
+    enabled: existingName !== null,
+  });
+  const invalidate = async () => {
+    await queryClient.invalidateQueries({ queryKey: trpc.policies.pathKey() });
+    await queryClient.invalidateQueries({ queryKey: trpc.services.pathKey() });
+  };
+  const apply = useMutation(
+    trpc.policies.applyPolicy.mutationOptions({
+      onSuccess: async (r) => {
+        setConfirming(false);
+        await invalidate();
+        if (existingName === null) router.replace(`/policies/edit?namespace=${r.namespace}&name=${r.name}`);
+      },
+    }),
+  );
+  const rollback = useMutation(
+    trpc.policies.rollback.mutationOptions({
+      onSuccess: async () => {
+        await invalidate();
+        const fresh = await queryClient.fetchQuery(
+          trpc.policies.get.queryOptions({ namespace, name: existingName ?? '' }),
+        );
+        setText(fresh.yaml);
+      },
+    }),
+  );
+
+  // A form edit is applied onto the policy as written: what the form does not show stays as it is.
+  const edit = (e: FormEdit) => {
+    if (model.ok) setText(writeLimiterText(yamlText, applyEdit(model.written, e)));
+  };
+
+  if (existingName !== null && existing.isError)
+    return (
+      <p role="alert">
+        Could not load {namespace}/{existingName}: {existing.error.message}
+      </p>
+    );
+  if (text === null) return <p role="status">Loading the policy…</p>;
+
+  const title = existingName ? `${namespace}/${existingName}` : 'New policy';
+  const ready = check.errors === 0 && check.upToDate;
+  return (
+    <div className="space-y-6">
+      <div className="flex flex-wrap items-baseline justify-between gap-2">
+        <div>
+          <p className="text-sm">
+            <Link href="/policies" className="text-indigo-700 underline dark:text-indigo-300">
+              Policies
+            </Link>
+          </p>
+          <h2 className="text-2xl font-semibold">{title}</h2>
+          {existing.data && (
+            <p className="text-sm text-slate-600 dark:text-slate-400">
+              {existing.data.conditions.map((c) => `${c.type}: ${c.status}`).join(' · ')}
+            </p>
+          )}
+        </div>
+        {!canEdit && (
+          <p className="rounded-md bg-slate-100 px-3 py-1 text-sm dark:bg-slate-800">
+            Read-only: your role cannot change policies here.
+          </p>
+        )}
+      </div>
+
+      <div
+        role="tablist"
+        aria-label="Edit as"
+        className="flex gap-1 border-b border-slate-200 dark:border-slate-800"
+      >
+        {TABS.map(([t, label]) => (
+          <button
+            key={t}
+            type="button"
+            role="tab"
+            id={`tab-${t}`}
+            aria-selected={tab === t}
+            aria-controls={`panel-${t}`}
+            onClick={() => setTab(t)}
+            className={`px-3 py-1.5 text-sm ${tab === t ? 'border-b-2 border-indigo-600 font-medium' : 'text-slate-600 dark:text-slate-400'}`}
+          >
+            {label}
+          </button>
+        ))}
+      </div>
+
+      {tab === 'form' ? (
+        <div role="tabpanel" id="panel-form" aria-labelledby="tab-form" className="space-y-4">
+          {model.ok ? (
+            <LimiterForm
+              form={model.form}
+              kept={kept}
+              canEdit={canEdit}
+              nameFixed={existingName !== null}
+              onEdit={edit}
+            />
+          ) : (
+            <p role="status">{model.reason}</p>
+          )}
+        </div>
+      ) : (
+        <div role="tabpanel" id="panel-yaml" aria-labelledby="tab-yaml">
+          <YamlPanel text={yamlText} editable={canEdit} onChange={setText} />
+        </div>
+      )}
+
+      <Problems issues={check.issues} checking={!check.upToDate} />
+
+      <EditorActions
+        ready={ready}
+        canEdit={canEdit}
+        previewing={preview.isPending}
+        replaying={whatIf.isPending}
+        applying={apply.isPending}
+        onPreview={() => preview.mutate({ yaml: yamlText })}
+        onWhatIf={() => whatIf.mutate({ policy: yamlText, recentSeconds: 60 })}
+        onApply={() => setConfirming(true)}
+      />
+      {confirming && (
+        <ApplyConfirm
+          applying={apply.isPending}
+          onConfirm={() => apply.mutate({ yaml: yamlText })}
+          onCancel={() => setConfirming(false)}
+        />
+      )}
+      {apply.isError && <p role="alert">Not applied: {apply.error.message}</p>}
+      {apply.isSuccess && <p role="status">Applied. The control plane is rendering it now.</p>}
+
+      {preview.data && <PreviewSection preview={preview.data} />}
+
+      {whatIf.isError && <p role="alert">What-if failed: {whatIf.error.message}</p>}
+      {whatIf.data && <WhatIfSection result={whatIf.data} />}
+
+      {existingName !== null && (
+        <HistorySection
+          versions={history.data}
+          canRollBack={canEdit}
+          rollingBack={rollback.isPending}
+          rollbackError={rollback.isError ? rollback.error.message : null}
+          onRollBack={(toId) => rollback.mutate({ namespace, name: existingName, toId })}
+        />
+      )}
+    </div>
+  );
+}
