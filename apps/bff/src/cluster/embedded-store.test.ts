@@ -15,7 +15,7 @@ import {
   envoyFilterSpec,
   limiterStatus,
   smartLimiter,
-} from './store-contract';
+} from '../../test/support/store-contract';
 
 const freshNamespace = (): string => `contract-${randomBytes(4).toString('hex')}`;
 

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { KubernetesJsonApi } from '../../src/cluster/kubernetes-json-api';
 import { KubernetesStore } from '../../src/cluster/kubernetes-store';
-import { envoyFilter, limiterStatus, smartLimiter } from '../../src/cluster/store-contract';
+import { envoyFilter, limiterStatus, smartLimiter } from '../support/store-contract';
 import { KINDS, apiVersionOf, type KubeObject } from '../../src/cluster/store';
 import { DEFAULT_RATE_LIMIT_SERVICE } from '../../src/modules/limiter/render';
 import { loadModuleConfig } from '../../src/framework/module-config';

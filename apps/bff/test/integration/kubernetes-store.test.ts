@@ -6,7 +6,7 @@ import {
   envoyFilterSpec,
   limiterSpec,
   smartLimiter,
-} from '../../src/cluster/store-contract';
+} from '../support/store-contract';
 import {
   ConflictError,
   GoneError,

@@ -10,7 +10,7 @@ import {
   type KubeObject,
   type WatchEvent,
   type WatchHandle,
-} from './store';
+} from '../../src/cluster/store';
 
 export interface ClusterStoreFixture {
   readonly store: ClusterStore;
