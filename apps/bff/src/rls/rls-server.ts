@@ -9,13 +9,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import {
-  RateLimitEngine,
-  RedisWindowStore,
-  type Decision,
-  type GlobalDescriptorRule,
-  type WindowStore,
-} from '@governor/limiter';
+import { RateLimitEngine, RedisWindowStore, type Decision, type WindowStore } from '@governor/limiter';
 import type { RenderedRule } from '../modules/limiter/render';
 import { redactCredentials } from '../redact';
 import { GrpcError, GrpcStatus, UnaryGrpcServer, type UnaryServerOptions } from './grpc-unary-server';
@@ -30,6 +24,7 @@ import {
   type RlsRequest,
   type RlsResponse,
 } from './rls-codec';
+import { globalRulesOf } from '../modules/limiter/engine-rules';
 
 const requireHere = createRequire(import.meta.url);
 
@@ -63,20 +58,6 @@ function rlsService(): grpc.ServiceDefinition {
 /** The client constructor for tests and tools (a real gRPC client from the same proto). */
 export function rlsClientConstructor(): grpc.ServiceClientConstructor {
   return grpc.makeGenericClientConstructor(rlsService(), 'RateLimitService');
-}
-
-/** The engine's global rules for the rendered `global` descriptors. */
-export function globalRulesOf(rules: readonly RenderedRule[]): GlobalDescriptorRule[] {
-  return rules
-    .filter((r) => r.strategy === 'global')
-    .map((r) => ({
-      id: r.id,
-      entries: r.entries.map((e) => ({ key: e.key, value: e.value ?? '' })),
-      requestsPerUnit: r.quota,
-      unit: r.unit ?? 'SECOND',
-      failMode: r.failMode,
-      shadow: r.shadow,
-    }));
 }
 
 export interface RlsServerOptions {

@@ -10,12 +10,12 @@ import {
   type Decision,
   type Descriptor,
   type GlobalDescriptorRule,
-  type LocalDescriptorRule,
   type RuleSetInput,
 } from '@governor/limiter';
 import type { Pod } from '@governor/crd-types';
 import { labelsMatch, namespaceOf, type RenderedRule } from '../render';
 import { descriptorFor, type ReplayRequest } from './request-descriptors';
+import { globalRulesOf, localRule } from '../engine-rules';
 
 /** The rules of one Envoy route: a pod's inbound vhost for a port. */
 export function appliesTo(rule: RenderedRule, pod: Pod, port: number): boolean {
@@ -27,29 +27,6 @@ export function appliesTo(rule: RenderedRule, pod: Pod, port: number): boolean {
       p.route === 'default' &&
       (p.vhost === '' || p.vhost === `inbound|http|${port}`),
   );
-}
-
-export function localRule(r: RenderedRule): LocalDescriptorRule {
-  return {
-    id: r.id,
-    entries: r.entries.map((e) => ({ key: e.key, value: e.value ?? '' })),
-    maxTokens: r.quota,
-    tokensPerFill: r.quota,
-    fillIntervalMs: r.fillIntervalMs,
-    shadow: r.shadow,
-  };
-}
-
-export function globalRule(r: RenderedRule): GlobalDescriptorRule | null {
-  if (!r.unit) return null;
-  return {
-    id: r.id,
-    entries: r.entries.map((e) => ({ key: e.key, value: e.value ?? '' })),
-    requestsPerUnit: r.quota,
-    unit: r.unit,
-    failMode: r.failMode,
-    shadow: r.shadow,
-  };
 }
 
 /**
@@ -150,10 +127,7 @@ export class SidecarLimiters {
   }
 
   private globalRules(): GlobalDescriptorRule[] {
-    return this.rules
-      .filter((r) => r.strategy === 'global')
-      .map(globalRule)
-      .filter((r) => r !== null);
+    return globalRulesOf(this.rules);
   }
 
   private assign(sidecar: Sidecar): void {
