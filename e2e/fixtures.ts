@@ -1,7 +1,7 @@
 import AxeBuilder from '@axe-core/playwright';
 import { test as base, expect, type Page } from '@playwright/test';
 import { DashboardPage } from './pages/dashboard-page';
-import { LoginPage, OverviewPage, PolicyEditorPage, ServicePage } from './pages/app-pages';
+import { LimiterEditorPage, LimiterListPage, LoginPage, OverviewPage, ServicePage } from './pages/app-pages';
 import { E2E_USERS } from './playwright.config';
 
 interface Fixtures {
@@ -9,7 +9,8 @@ interface Fixtures {
   login: (role: keyof typeof E2E_USERS) => Promise<void>;
   overview: OverviewPage;
   servicePage: ServicePage;
-  editor: PolicyEditorPage;
+  editor: LimiterEditorPage;
+  limiterList: LimiterListPage;
   /** Fails on serious or critical accessibility violations of the page as it is. */
   checkAccessibility: (page?: Page) => Promise<void>;
   /** Saves a full-page screenshot among the test's artifacts. */
@@ -21,7 +22,8 @@ export const test = base.extend<Fixtures>({
   login: async ({ page }, use) => use((role) => new LoginPage(page).login(E2E_USERS[role].token)),
   overview: async ({ page }, use) => use(new OverviewPage(page)),
   servicePage: async ({ page }, use) => use(new ServicePage(page)),
-  editor: async ({ page }, use) => use(new PolicyEditorPage(page)),
+  editor: async ({ page }, use) => use(new LimiterEditorPage(page)),
+  limiterList: async ({ page }, use) => use(new LimiterListPage(page)),
   checkAccessibility: async ({ page }, use) =>
     use(async (p = page) => {
       const results = await new AxeBuilder({ page: p }).analyze();

@@ -57,8 +57,21 @@ export class ServicePage {
   }
 }
 
-/** The policy editor. */
-export class PolicyEditorPage {
+/** The SmartLimiter list. */
+export class LimiterListPage {
+  readonly table: Locator;
+
+  constructor(readonly page: Page) {
+    this.table = page.getByRole('table', { name: 'SmartLimiters' });
+  }
+
+  async goto(): Promise<void> {
+    await this.page.goto('/limiter');
+  }
+}
+
+/** The SmartLimiter editor. */
+export class LimiterEditorPage {
   readonly problems: Locator;
   readonly status: Locator;
 
@@ -68,8 +81,14 @@ export class PolicyEditorPage {
   }
 
   async open(namespace: string, name: string): Promise<void> {
-    await this.page.goto(`/policies/edit?namespace=${namespace}&name=${name}`);
+    await this.page.goto(`/limiter/edit?namespace=${namespace}&name=${name}`);
     await expect(this.page.getByRole('heading', { level: 2, name: `${namespace}/${name}` })).toBeVisible();
+  }
+
+  /** A new policy for a service, as its page's "New policy" link opens it. */
+  async openNew(namespace: string, service: string): Promise<void> {
+    await this.page.goto(`/limiter/edit?namespace=${namespace}&service=${service}`);
+    await expect(this.page.getByRole('heading', { level: 2, name: 'New policy' })).toBeVisible();
   }
 
   tab(name: 'Form' | 'YAML'): Locator {

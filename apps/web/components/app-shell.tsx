@@ -4,11 +4,12 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { usePathname, useRouter } from 'next/navigation';
 import { useEffect, useState, type ReactNode } from 'react';
+import { LIMITER_LIST } from '../lib/routes';
 import { useTRPC } from '../lib/trpc';
 
 const nav = [
   { href: '/', label: 'Overview' },
-  { href: '/policies', label: 'Policies' },
+  { href: LIMITER_LIST, label: 'Policies' },
 ] as const;
 
 function HealthBadges() {

@@ -4,6 +4,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { usePathname, useRouter, useSearchParams } from 'next/navigation';
 import { useEffect, useMemo } from 'react';
+import { limiterEditPath } from '../lib/routes';
 import { useTRPC } from '../lib/trpc';
 import { ratesByService, useLiveSeconds } from './live-rates';
 import { Topology } from './topology';
@@ -196,7 +197,7 @@ export function Overview() {
                         {s.policies.map((p) => (
                           <li key={p.name}>
                             <Link
-                              href={`/policies/edit?namespace=${s.namespace}&name=${p.name}`}
+                              href={limiterEditPath({ namespace: s.namespace, name: p.name })}
                               title={p.message ?? undefined}
                               className={`rounded-full px-2 py-0.5 text-xs ${p.ready ? 'bg-emerald-100 text-emerald-900 dark:bg-emerald-900 dark:text-emerald-100' : 'bg-amber-100 text-amber-900 dark:bg-amber-900 dark:text-amber-100'}`}
                             >

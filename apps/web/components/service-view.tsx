@@ -18,6 +18,7 @@ import {
   XAxis,
   YAxis,
 } from 'recharts';
+import { limiterEditPath } from '../lib/routes';
 import { useTRPC } from '../lib/trpc';
 import { useCanEdit } from './app-shell';
 import { useLiveSeconds } from './live-rates';
@@ -119,7 +120,7 @@ export function ServiceView({ namespace, name }: { namespace: string; name: stri
           </label>
           {canEdit && (
             <Link
-              href={`/policies/edit?namespace=${namespace}&service=${name}`}
+              href={limiterEditPath({ namespace, service: name })}
               className="rounded-md bg-indigo-600 px-3 py-1.5 text-sm font-medium text-white"
             >
               New policy
@@ -274,7 +275,7 @@ export function ServiceView({ namespace, name }: { namespace: string; name: stri
             {svc.policies.map((p) => (
               <li key={p.name}>
                 <Link
-                  href={`/policies/edit?namespace=${namespace}&name=${p.name}`}
+                  href={limiterEditPath({ namespace, name: p.name })}
                   className="font-medium text-indigo-700 underline dark:text-indigo-300"
                 >
                   {p.name}

@@ -12,6 +12,7 @@ import { applyEdit, type FormEdit } from '../../lib/limiter-form/apply-edit';
 import { keptFields } from '../../lib/limiter-form/kept-fields';
 import { newLimiter } from '../../lib/limiter-form/new-limiter';
 import { readLimiterText, toYamlText, writeLimiterText } from '../../lib/limiter-form/yaml-text';
+import { LIMITER_LIST, limiterEditPath } from '../../lib/routes';
 import { useTRPC } from '../../lib/trpc';
 import { useCanEdit } from '../app-shell';
 import { ApplyConfirm, EditorActions } from './editor-actions';
@@ -82,7 +83,7 @@ export function LimiterEditor() {
       onSuccess: async (r) => {
         setConfirming(false);
         await invalidate();
-        if (existingName === null) router.replace(`/policies/edit?namespace=${r.namespace}&name=${r.name}`);
+        if (existingName === null) router.replace(limiterEditPath({ namespace: r.namespace, name: r.name }));
       },
     }),
   );
@@ -118,7 +119,7 @@ export function LimiterEditor() {
       <div className="flex flex-wrap items-baseline justify-between gap-2">
         <div>
           <p className="text-sm">
-            <Link href="/policies" className="text-indigo-700 underline dark:text-indigo-300">
+            <Link href={LIMITER_LIST} className="text-indigo-700 underline dark:text-indigo-300">
               Policies
             </Link>
           </p>

@@ -1,6 +1,7 @@
 'use client';
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
+import { limiterEditPath } from '../../lib/routes';
 import { useTRPC } from '../../lib/trpc';
 
 export function LimiterList() {
@@ -13,7 +14,7 @@ export function LimiterList() {
           Policies
         </h2>
         <Link
-          href="/policies/edit"
+          href={limiterEditPath({})}
           className="rounded-md bg-indigo-600 px-3 py-1.5 text-sm font-medium text-white"
         >
           New policy
@@ -48,7 +49,7 @@ export function LimiterList() {
                   >
                     <th scope="row" className="px-3 py-2 text-left">
                       <Link
-                        href={`/policies/edit?namespace=${p.namespace}&name=${p.name}`}
+                        href={limiterEditPath({ namespace: p.namespace, name: p.name })}
                         className="font-medium text-indigo-700 underline dark:text-indigo-300"
                       >
                         {p.name}

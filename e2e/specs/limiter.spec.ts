@@ -1,6 +1,6 @@
 import { expect, test } from '../fixtures';
 
-test.describe('policies', () => {
+test.describe('limiter', () => {
   test('creates a policy through the form, previews it, applies it, and the service gets limited', async ({
     login,
     servicePage,
@@ -98,14 +98,15 @@ test.describe('policies', () => {
 
   test('the policy list explains each status', async ({
     login,
-    page,
+    limiterList,
     checkAccessibility,
     saveScreenshot,
   }) => {
     await login('viewer');
-    await page.goto('/policies');
-    const table = page.getByRole('table', { name: 'SmartLimiters' });
-    await expect(table.getByRole('row').filter({ hasText: 'details' })).toContainText(/Ready|Not ready/);
+    await limiterList.goto();
+    await expect(limiterList.table.getByRole('row').filter({ hasText: 'details' })).toContainText(
+      /Ready|Not ready/,
+    );
     await saveScreenshot('policies');
     await checkAccessibility();
   });
@@ -116,7 +117,7 @@ test.describe('policies', () => {
     page,
   }) => {
     await login('editor');
-    await page.goto('/policies/edit?namespace=default&service=ratings');
+    await editor.openNew('default', 'ratings');
     await page.getByLabel('When').selectOption('qps');
     await page.getByRole('combobox', { name: /^is/ }).selectOption('>=');
     await page.getByLabel('Threshold').fill('12');
@@ -125,5 +126,49 @@ test.describe('policies', () => {
     expect(await editor.yaml()).toContain('condition: "{{._base.qps}}>=12"');
     await editor.tab('Form').click();
     await expect(page.getByLabel('When')).toHaveValue('qps');
+  });
+
+  test('a form edit keeps every field the form does not show', async ({ login, editor, page }) => {
+    await login('editor');
+    await editor.open('default', 'details');
+    const yaml = await editor.yaml();
+    // Fields the form has no control for, in both of the spellings Slime accepts.
+    const written = yaml
+      .replace(/namespace: default\n/, 'namespace: default\n  labels:\n    team: bookinfo\n')
+      .replace(/fill_interval:\n(\s+)seconds: 1/, 'fillInterval:\n$1seconds: 60')
+      .replace(/\n(\s+)- exact_match: bot/, '\n$1- exact_match: bot\n$1  invert_match: true')
+      .replace(/spec:\n/, 'spec:\n  workloadSelector:\n    app: details\n');
+    expect(written).toContain('fillInterval');
+    expect(written).toContain('invert_match: true');
+    await editor.setYaml(written);
+    await editor.waitChecked();
+    await editor.tab('Form').click();
+    await expect(page.getByLabel('Per (seconds)')).toHaveValue('60');
+    await page.getByLabel('Quota').fill('7');
+    // The text as it was, the quota aside: nothing dropped, renamed or reformatted.
+    const after = await editor.yaml();
+    expect(after.trimEnd()).toBe(written.replace(/quota: "?5"?/, (q) => q.replace('5', '7')).trimEnd());
+  });
+
+  test('the former /policies addresses redirect for good, keeping the query', async ({
+    login,
+    page,
+    baseURL,
+  }) => {
+    const moved = await page.request.get(`${baseURL}/policies/edit?namespace=default&name=details`, {
+      maxRedirects: 0,
+    });
+    expect(moved.status()).toBe(308);
+    expect(moved.headers()['location']).toBe('/limiter/edit?namespace=default&name=details');
+    await login('viewer');
+    await page.goto('/policies');
+    await expect(page).toHaveURL(/\/limiter$/);
+    await expect(page.getByRole('link', { name: 'Policies', exact: true })).toHaveAttribute(
+      'aria-current',
+      'page',
+    );
+    await page.goto('/policies/edit?namespace=default&name=details');
+    await expect(page).toHaveURL(/\/limiter\/edit\?namespace=default&name=details$/);
+    await expect(page.getByRole('heading', { level: 2, name: 'default/details' })).toBeVisible();
   });
 });

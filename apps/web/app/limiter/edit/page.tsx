@@ -2,7 +2,7 @@ import { Suspense } from 'react';
 import { AppShell } from '../../../components/app-shell';
 import { LimiterEditor } from '../../../components/limiter/limiter-editor';
 
-export default function PolicyEditPage() {
+export default function LimiterEditPage() {
   return (
     <AppShell>
       <Suspense>

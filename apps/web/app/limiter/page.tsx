@@ -2,7 +2,7 @@ import { Suspense } from 'react';
 import { AppShell } from '../../components/app-shell';
 import { LimiterList } from '../../components/limiter/limiter-list';
 
-export default function PoliciesPage() {
+export default function LimiterPage() {
   return (
     <AppShell>
       <Suspense>
