@@ -4,6 +4,7 @@
  * `modules/index.ts` adds a module.
  */
 import type { ControlPlane } from './control-plane';
+import type { KubeObject } from '../cluster/store';
 import type { Module } from './module';
 import { loadModuleConfig, type ModuleDeclaration, type ModuleSettings } from './module-config';
 import type { MetricSource } from '../sources/metric-source';
@@ -31,6 +32,16 @@ export interface CliCommand {
   run(args: string[], io: CliIo): Promise<number>;
 }
 
+/** A working example of a module: what the framework's contract suite runs every module through. */
+export interface ModuleExamples {
+  /** Cluster objects the example needs (their `status` is written after they are created). */
+  readonly cluster: readonly KubeObject[];
+  /** An object of the module's kind whose plan wants at least one owned object. */
+  readonly object: KubeObject;
+  /** The object edited into one whose plan has problems. */
+  invalidate(object: KubeObject): KubeObject;
+}
+
 export interface ModuleDefinition<Service = unknown> {
   /** As in a SlimeBoot's `spec.module[].name`. */
   readonly name: string;
@@ -43,6 +54,8 @@ export interface ModuleDefinition<Service = unknown> {
   create(ctx: ModuleContext): Module;
   /** The module's service for the API and the product, over the running control plane. */
   service?(plane: ControlPlane, module: Module): Service;
+  /** A working example in a namespace, for the contract suite and the docs. */
+  examples(namespace: string): ModuleExamples;
   /** The module's own CLI verbs. */
   readonly commands?: Readonly<Record<string, CliCommand>>;
 }

@@ -5,6 +5,7 @@ import { limiterModule, type LimiterModule } from './module';
 import { DEFAULT_RATE_LIMIT_SERVICE, type RateLimitServiceOptions } from './render';
 import { replayRouter } from './replay-router';
 import { policiesRouter } from './policies-router';
+import { limiterExamples } from './examples';
 import { LimiterService } from './service';
 import { LIMITER_MODULE } from './settings';
 
@@ -35,6 +36,7 @@ export const limiter = {
         ? { metricsUnavailable: options.metricsUnavailable as 'keep' | 'open' }
         : {}),
     }),
+  examples: limiterExamples,
   service: (plane, module) => new LimiterService(plane, module as LimiterModule),
   commands: {
     replay: {
