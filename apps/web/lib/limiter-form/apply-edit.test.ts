@@ -146,6 +146,15 @@ spec:
     expect((moved.spec as { sets: { v1: JsonObject } }).sets.v1.note).toBe('kept');
   });
 
+  it('takes any set name, those JavaScript objects inherit included', () => {
+    const before = newLimiter({ namespace: 'default', name: 'ratings', port: 9080 });
+    for (const name of ['__proto__', 'constructor', 'toString']) {
+      const after = applyEdit(before, { kind: 'set', at, value: name });
+      expect(Object.keys((after.spec as { sets: JsonObject }).sets)).toEqual([name]);
+      expect(form(after).limits.map((l) => l.at)).toEqual([{ set: name, index: 0 }]);
+    }
+  });
+
   it('removes a limit, and its set once nothing else is left in it', () => {
     const before = newLimiter({ namespace: 'default', name: 'ratings', port: 9080 });
     const removed = applyEdit(before, { kind: 'removeLimit', at });

@@ -16,7 +16,7 @@ import {
   type Strategy,
 } from '@governor/crd-types';
 import { defaultTarget, headerMatcher, integer, SHADOW_ANNOTATION } from './form-state';
-import { cloneJson, isJsonObject, type JsonObject, type JsonValue } from './json';
+import { cloneJson, isJsonObject, setOwn, type JsonObject, type JsonValue } from './json';
 import { keyFor, readField, spellingsOf, writeField, type FieldName, type Spelling } from './spelling';
 import { limiterParts, type LimitRef } from './structure';
 
@@ -44,7 +44,7 @@ function objectAt(o: JsonObject, key: string): JsonObject {
   const v = o[key];
   if (isJsonObject(v)) return v;
   const fresh: JsonObject = {};
-  o[key] = fresh;
+  setOwn(o, key, fresh);
   return fresh;
 }
 
@@ -66,7 +66,7 @@ function fieldObject<N extends ObjectNode>(
 function renameKey(o: JsonObject, from: string, to: string): void {
   const entries = Object.entries(o);
   for (const [k] of entries) delete o[k];
-  for (const [k, v] of entries) o[k === from ? to : k] = v;
+  for (const [k, v] of entries) setOwn(o, k === from ? to : k, v);
 }
 
 /** The descriptor list of a set; the structure check has made sure it is one. */
@@ -188,7 +188,7 @@ export function applyEdit(written: JsonObject, edit: FormEdit): JsonObject {
       if (to === '' || to === edit.at.set || !sets) break;
       const from = sets[edit.at.set];
       // A set's only limit renames the set in place: its place in the policy and its other fields stay.
-      if (isJsonObject(from) && descriptorsOf(from).length === 1 && !(to in sets))
+      if (isJsonObject(from) && descriptorsOf(from).length === 1 && !Object.hasOwn(sets, to))
         renameKey(sets, edit.at.set, to);
       else append(sets, to, takeOut(sets, edit.at) ?? descriptor, spelling);
       break;

@@ -13,6 +13,11 @@ export const isJsonObject = (v: unknown): v is JsonObject =>
  */
 export const cloneJson = <T extends JsonValue>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
 
+/** Sets an own property, whatever its name: `o['__proto__'] = v` would set the prototype instead. */
+export function setOwn(o: JsonObject, key: string, value: JsonValue): void {
+  Object.defineProperty(o, key, { value, writable: true, enumerable: true, configurable: true });
+}
+
 /** Structural equality of two JSON values; key order does not matter. */
 export function jsonEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;

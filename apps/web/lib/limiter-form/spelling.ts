@@ -4,7 +4,7 @@
  * back under the key the object already uses, so that an edit never renames what it does not change.
  */
 import type { Node, ObjectNode } from '@governor/crd-types';
-import { isJsonObject, type JsonObject, type JsonValue } from './json';
+import { cloneJson, isJsonObject, type JsonObject, type JsonValue } from './json';
 
 export type Spelling = 'snake_case' | 'lowerCamel';
 
@@ -55,7 +55,7 @@ export function writeField<N extends ObjectNode>(
 ): void {
   const keys = keysHolding(node, o, name);
   if (keys.length === 0) o[keyFor(node, name, spelling)] = value;
-  keys.forEach((k, i) => (o[k] = i === 0 ? value : (JSON.parse(JSON.stringify(value)) as JsonValue)));
+  keys.forEach((k, i) => (o[k] = i === 0 ? value : cloneJson(value)));
 }
 
 /** Removes a field in every spelling. */
