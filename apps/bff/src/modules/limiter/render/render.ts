@@ -657,8 +657,7 @@ export function renderSmartLimiter(input: RenderInput): RenderResult {
     const selector = { ...(workload?.selector ?? {}), ...setLabels };
     envoyFilters.push(assembleEnvoyFilter({ limiter, set, selector, active, rls, shadow, failMode }));
     for (const a of active) {
-      if (a.rule.strategy === 'global' && a.rule.unit)
-        globalDescriptors.push(globalDescriptorTree(a.rule, a.requestHeaderKey));
+      if (a.rule.strategy === 'global' && a.rule.unit) globalDescriptors.push(globalDescriptorTree(a.rule));
     }
   }
 

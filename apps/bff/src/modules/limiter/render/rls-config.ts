@@ -3,8 +3,6 @@
  * ConfigMap for envoyproxy/ratelimit (generic_key → header_match → query_match → remote_address nesting,
  * following the order of the route actions: query, header, then source address).
  */
-import type { RenderedRule } from './render';
-
 export const RLS_UNITS = ['SECOND', 'MINUTE', 'HOUR', 'DAY'] as const;
 export type RlsUnit = (typeof RLS_UNITS)[number];
 
@@ -33,8 +31,19 @@ export function unitOf(seconds: number, nanos: number): RlsUnit | undefined {
   }
 }
 
+/**
+ * What the tree reads of a rendered global rule. Declared here rather than taking `RenderedRule`, so that
+ * this file imports nothing from the renderer (which imports it).
+ */
+export interface GlobalRule {
+  readonly quota: number;
+  readonly unit?: RlsUnit;
+  readonly shadow: boolean;
+  readonly entries: readonly { readonly key: string; readonly value?: string }[];
+}
+
 /** The configuration tree for one global rule: its entries, nested, with the limit on the innermost. */
-export function globalDescriptorTree(rule: RenderedRule, _requestHeaderKey?: string): RlsDescriptor {
+export function globalDescriptorTree(rule: GlobalRule): RlsDescriptor {
   const limit = { unit: rule.unit ?? 'SECOND', requests_per_unit: rule.quota };
   const build = (i: number): RlsDescriptor => {
     const e = rule.entries[i];
