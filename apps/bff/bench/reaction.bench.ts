@@ -13,9 +13,10 @@
 import { EmbeddedStore } from '../src/cluster/embedded-store';
 import { seedDemoMesh } from '../src/demo/seed';
 import { Governor } from '../src/governor';
-import type { MetricsConfig } from '../src/server/config';
+import type { MetricsConfig } from '../src/runtime';
 import { createHttpServer } from '../src/server/http-server';
 import { PrometheusServer } from '../test/support/prometheus-server';
+import { MODULES } from '../src/modules';
 
 const quick = process.env.BENCH_QUICK === '1';
 const TRIALS = quick ? 1 : 5;
@@ -55,6 +56,7 @@ async function measure(
   let enforcedAt = 0;
   let active = false;
   const governor = new Governor({
+    modules: MODULES,
     store,
     simulate: true,
     // The product's defaults: full tick 5 s, metric tick 1 s, Prometheus polled every second.

@@ -5,6 +5,7 @@ import type { KubeObject } from './cluster/store';
 import { seedDemoMesh } from './demo/seed';
 import { Governor } from './governor';
 import { createHttpServer } from './server/http-server';
+import { MODULES } from './modules';
 
 const conditionOf = (o: KubeObject | null, type: string) =>
   ((o?.status as SmartLimiter['status'])?.conditions ?? []).find((c) => c.type === type);
@@ -24,6 +25,7 @@ describe('Governor on the embedded default', () => {
     cleanups.push(() => store.close());
     await seedDemoMesh(store);
     const governor = new Governor({
+      modules: MODULES,
       store,
       simulate: true,
       metrics: { tickMs: 0, metricTickMs: 200, prometheusIntervalMs: 1000, metricsUnavailable: 'keep' },

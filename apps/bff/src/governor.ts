@@ -11,11 +11,10 @@ import type { ControllerMetrics } from './framework/controller-metrics';
 import type { ControllerEvent } from './framework/module-controller';
 import type { Module } from './framework/module';
 import { defaultSettings, type ModuleDefinition, type ModuleSettings } from './framework/registry';
-import { MODULES } from './modules';
 import { contextOf } from './modules/limiter/module';
 import type { ClusterContext, RateLimitServiceOptions, RenderedRule } from './modules/limiter/render';
 import type { LimiterService } from './modules/limiter/service';
-import type { MetricsConfig } from './server/config';
+import type { MetricsConfig } from './runtime';
 import { EmbeddedMesh, type SimulatorOptions } from './simulator';
 import type { MetricSource } from './sources/metric-source';
 import { combineMetricSources, PushedMetrics } from './sources/metric-push';
@@ -32,8 +31,8 @@ export interface GovernorOptions {
   /** Run the simulated mesh (the embedded default). */
   readonly simulate: boolean;
   readonly simulator?: Omit<SimulatorOptions, 'context' | 'rules'>;
-  /** The modules Governor has; default all of `modules/`. */
-  readonly modules?: readonly ModuleDefinition[];
+  /** The modules Governor has (the composition root passes `modules/`'s registry). */
+  readonly modules: readonly ModuleDefinition[];
   /** Settings per module name (the module configuration): those not enabled do not run. Default: all run. */
   readonly moduleSettings?: Readonly<Record<string, ModuleSettings>>;
   /** Prometheus queries instead of the defaults. */
@@ -77,9 +76,7 @@ export class Governor {
     if (this.prometheus) sources.push(this.prometheus.source);
     // Resolved lazily: the mesh's values need the control plane's informers.
     const metricSource: MetricSource = { metricsFor: (limiter) => combined.metricsFor(limiter) };
-    const definitions = (options.modules ?? (MODULES as readonly ModuleDefinition[])).filter(
-      (d) => options.moduleSettings?.[d.name]?.enable ?? true,
-    );
+    const definitions = options.modules.filter((d) => options.moduleSettings?.[d.name]?.enable ?? true);
     this.modules = new Map(definitions.map((d) => [d.name, d]));
     const moduleOptions = {
       ...(options.rateLimitService ? { rateLimitService: options.rateLimitService } : {}),

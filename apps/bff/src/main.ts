@@ -20,6 +20,7 @@ import { redactCredentials } from './redact';
 import { formatModuleConfigIssue } from './framework/module-config';
 import { adminTokenFromSecret } from './server/admin-token-secret';
 import type { KubernetesJsonApi } from './cluster/kubernetes-json-api';
+import { MODULES } from './modules';
 
 /** The cluster the BFF works on: the one KUBECONFIG names, or the embedded store in the data directory. */
 async function openStore(config: BffConfig): Promise<{ store: ClusterStore; kube?: KubernetesJsonApi }> {
@@ -97,6 +98,7 @@ async function main(): Promise<void> {
     allowedOrigins: config.allowedOrigins,
     rls: config.rls,
     governor: {
+      modules: MODULES,
       metrics,
       moduleSettings: config.modules.settings,
       ...(queries ? { prometheusQueries: queries } : {}),

@@ -11,6 +11,7 @@ import { EmbeddedStore } from '../cluster/embedded-store';
 import { createBff, type Bff } from '../server/bff';
 import { AuditLog } from '../audit/audit-log';
 import { Auth } from './auth';
+import { MODULES } from '../modules';
 
 const TOKEN = 'ops-token-0123456789-0123456789-0123';
 
@@ -43,6 +44,7 @@ describe('failed logins', () => {
       audit: new AuditLog(join(dir, 'audit.jsonl')),
       allowedOrigins: [],
       governor: {
+        modules: MODULES,
         simulate: false,
         metrics: { tickMs: 0, metricTickMs: 0, prometheusIntervalMs: 1000, metricsUnavailable: 'keep' },
       },

@@ -4,6 +4,7 @@
  */
 import { stringify } from 'yaml';
 import { DEFAULT_RATE_LIMIT_SERVICE } from '../modules/limiter/render';
+import { MODULES } from '../modules';
 import { parseOptions, UsageError, type CliIo } from './io';
 import { byKindNamespaceName, loadAndRender, parseMetricFlags } from './render-pipeline';
 
@@ -83,6 +84,7 @@ export async function renderCommand(args: string[], io: CliIo): Promise<number> 
       domain: parsed.values.domain?.[0] ?? DEFAULT_RATE_LIMIT_SERVICE.domain,
     },
     io,
+    modules: MODULES,
   });
 
   if (parsed.flags.rlsConfig) {

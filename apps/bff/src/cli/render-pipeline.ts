@@ -6,7 +6,6 @@ import type { KubeObject } from '../cluster/store';
 import type { Module, Plan } from '../framework/module';
 import { defaultSettings, type ModuleDefinition } from '../framework/registry';
 import { staticSnapshot } from '../framework/snapshot';
-import { MODULES } from '../modules';
 import type { LimiterPlan } from '../modules/limiter/module';
 import type { ClusterContext, RateLimitServiceOptions, RenderResult } from '../modules/limiter/render';
 import { emptyObjects, formatLoadProblem, loadText, type LoadProblem } from './load';
@@ -78,12 +77,12 @@ export async function loadAndRender(opts: {
   metrics: Record<string, string>;
   rateLimitService: RateLimitServiceOptions;
   io: CliIo;
-  modules?: readonly ModuleDefinition[];
+  /** The modules objects are dispatched to, by kind. */
+  modules: readonly Pick<ModuleDefinition, 'create' | 'settings'>[];
 }): Promise<PipelineResult> {
   const { io } = opts;
-  const definitions = opts.modules ?? (MODULES as readonly ModuleDefinition[]);
   const values = opts.metrics;
-  const modules = definitions.map((d) =>
+  const modules = opts.modules.map((d) =>
     d.create({
       settings: defaultSettings(d.settings),
       metrics: { metricsFor: () => ({ values, health: { available: true } }) },

@@ -6,6 +6,7 @@ import { DEFAULT_RATE_LIMIT_SERVICE } from '../modules/limiter/render';
 import { RlsServer } from '../rls/rls-server';
 import { redactCredentials } from '../redact';
 import { parseOptions, UsageError, type CliIo } from './io';
+import { MODULES } from '../modules';
 import { loadAndRender, parseMetricFlags } from './render-pipeline';
 
 export const RLS_HELP = `Usage: governor rls -f FILE [-f FILE]... [--metric KEY=VALUE]... [--host HOST] [--port PORT] [--domain NAME] [--redis URL]
@@ -68,6 +69,7 @@ export async function rlsCommand(args: string[], io: CliIo): Promise<number> {
     metrics,
     rateLimitService: { clusterName: DEFAULT_RATE_LIMIT_SERVICE.clusterName, domain },
     io,
+    modules: MODULES,
   });
   if (problems.length > 0) return 1;
   const redisUrl = parsed.values.redis?.[0];

@@ -13,7 +13,7 @@ import { keyOf, type Kind, type KubeObject } from '../cluster/store';
 import type { ControllerMetrics } from './controller-metrics';
 import type { MetricInput, Module, ModuleEvent, Plan, Snapshot } from './module';
 import { NO_METRICS } from './module';
-import type { ObjectWriter} from './object-writer';
+import type { ObjectWriter } from './object-writer';
 import { isOwnedBy, ownerReferenceTo } from './object-writer';
 import { WorkQueue, type WorkQueueOptions } from './work-queue';
 

@@ -9,6 +9,7 @@ import { startDemoBff, type DemoBff } from '../../test/support/demo-bff';
 import type { Bff } from '../server/bff';
 import { UNMATCHED } from './decision-stream';
 import { appRouter } from '../trpc/router';
+import { MODULES } from '../modules';
 
 /** A full garbage collection, to compare heaps: exposed for this process only if it is not already. */
 function collector(): () => void {
@@ -27,6 +28,7 @@ describe('decisions for values that match no rule', () => {
       rls: {},
       listen: false,
       governor: {
+        modules: MODULES,
         simulate: false,
         metrics: { tickMs: 0, metricTickMs: 0, prometheusIntervalMs: 1000, metricsUnavailable: 'keep' },
       },

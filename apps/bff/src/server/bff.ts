@@ -32,7 +32,7 @@ function rlsDecision(d: Decision, entries: readonly { key: string; value: string
     remaining: Number.isFinite(d.remaining) ? d.remaining : null,
   };
 }
-import type { RuntimeMode } from './config';
+import type { RuntimeMode } from '../runtime';
 import { createHttpServer, type BffHttpServer, type ServerInfo } from './http-server';
 import { ControllerMetrics, joinExpositions } from '../framework/controller-metrics';
 import { redactCredentials } from '../redact';

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { RuntimeMode } from './config';
+import type { RuntimeMode } from '../runtime';
 
 /** What `GET /api/info` answers: enough for the dashboard to say what it is connected to. */
 export interface ServerInfo {

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoBff, type DemoBff } from '../../test/support/demo-bff';
 import type { Bff } from '../server/bff';
 import { BOOKINFO_CALLS, BOOKINFO_LOADS, MAX_MESH_RPS, MAX_SERVICE_RPS } from './index';
+import { MODULES } from '../modules';
 
 const TOKEN = 'editor-token-0123456789';
 const SERVICES = ['productpage', 'details', 'reviews', 'ratings'];
@@ -24,6 +25,7 @@ describe('the simulator at its load caps', () => {
           await store.delete('SmartLimiter', l.metadata.namespace ?? 'default', l.metadata.name);
       },
       governor: {
+        modules: MODULES,
         simulate: true,
         metrics: { tickMs: 5000, metricTickMs: 1000, prometheusIntervalMs: 1000, metricsUnavailable: 'keep' },
         simulator: { loads: BOOKINFO_LOADS, calls: BOOKINFO_CALLS },

@@ -11,6 +11,7 @@ import { Feed } from '../live/feed';
 import type { ApiEvent } from '../live/decision-stream';
 import { appRouter } from './router';
 import type { Context } from './trpc';
+import { MODULES } from '../modules';
 
 const ORIGIN = 'http://127.0.0.1:3000';
 const WAIT = { timeout: 15_000, interval: 100 };
@@ -63,6 +64,7 @@ describe('the API routers (createCaller, embedded store)', () => {
     await seedDemoMesh(store);
     const events = new Feed<ApiEvent>(1000);
     governor = new Governor({
+      modules: MODULES,
       store,
       simulate: true,
       metrics: { tickMs: 0, metricTickMs: 200, prometheusIntervalMs: 1000, metricsUnavailable: 'keep' },

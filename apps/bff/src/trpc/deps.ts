@@ -5,7 +5,7 @@
 import type { ClusterStore } from '../cluster/store';
 import type { Governor } from '../governor';
 import type { ControllerEvent } from '../framework/module-controller';
-import type { RuntimeMode } from '../server/config';
+import type { RuntimeMode } from '../runtime';
 import { AuditLog } from '../audit/audit-log';
 import type { RlsServer } from '../rls/rls-server';
 import { auditFailedLogins, type Auth } from '../auth/auth';

@@ -11,6 +11,7 @@ import { rawRequest, watchForCrashes } from '../../test/support/raw-http';
 import { TRACE_LIMITS } from '../modules/limiter/replay/replay';
 import { MAX_API_BATCH, MAX_API_BODY_BYTES } from './handler';
 import type { AppRouter } from './router';
+import { MODULES } from '../modules';
 
 const EDITOR_TOKEN = 'editor-token-0123456789';
 const VIEWER_TOKEN = 'viewer-token-0123456789';
@@ -60,6 +61,7 @@ describe('the API over HTTP', () => {
       ],
       allowedOrigins: [ORIGIN],
       governor: {
+        modules: MODULES,
         simulate: true,
         metrics: { tickMs: 0, metricTickMs: 500, prometheusIntervalMs: 1000, metricsUnavailable: 'keep' },
         simulator: { tickMs: 50 },

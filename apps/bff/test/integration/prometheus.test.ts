@@ -15,6 +15,7 @@ import { Auth } from '../../src/auth/auth';
 import { createApi } from '../../src/trpc/deps';
 import { appRouter } from '../../src/trpc/router';
 import { PrometheusServer } from '../support/prometheus-server';
+import { MODULES } from '../../src/modules';
 
 const conditionOf = (o: KubeObject | null, type: string) =>
   ((o?.status as SmartLimiter['status'])?.conditions ?? []).find((c) => c.type === type);
@@ -41,6 +42,7 @@ describe('adaptive limits from a real Prometheus', () => {
     const { port } = await http.listen({ host: '127.0.0.1', port: 0 });
     prometheus = await PrometheusServer.start({ targets: [`127.0.0.1:${port}`], scrapeInterval: '1s' });
     governor = new Governor({
+      modules: MODULES,
       store,
       simulate: true,
       metrics: {

@@ -21,6 +21,7 @@ import { Auth } from '../../src/auth/auth';
 import { renderSmartLimiter, type RenderedRule } from '../../src/modules/limiter/render';
 import { RlsServer, rlsClientConstructor } from '../../src/rls/rls-server';
 import { contextOf, fixturePath, loadObjects, onlyLimiter } from '../support/fixtures';
+import { MODULES } from '../../src/modules';
 
 const bffDir = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -324,6 +325,7 @@ describe('the rate-limit service', () => {
       () => c.close(),
     );
     const governor = new Governor({
+      modules: MODULES,
       store,
       simulate: false,
       metrics: { tickMs: 0, metricTickMs: 0, prometheusIntervalMs: 1000, metricsUnavailable: 'keep' },
@@ -361,6 +363,7 @@ spec:
       allowedOrigins: [],
       rls: {},
       governor: {
+        modules: MODULES,
         simulate: false,
         metrics: { tickMs: 0, metricTickMs: 0, prometheusIntervalMs: 1000, metricsUnavailable: 'keep' },
       },

@@ -6,6 +6,7 @@ import { EmbeddedStore } from '../../src/cluster/embedded-store';
 import { seedDemoMesh } from '../../src/demo/seed';
 import { createBff, type Bff, type BffOptions } from '../../src/server/bff';
 import { Auth, type User } from '../../src/auth/auth';
+import { MODULES } from '../../src/modules';
 
 export interface DemoBffOptions {
   /** Users of the API besides the generated admin. */
@@ -40,6 +41,7 @@ export async function startDemoBff(options: DemoBffOptions = {}): Promise<DemoBf
     allowedOrigins: options.allowedOrigins ?? [],
     ...(options.rls !== undefined ? { rls: options.rls } : {}),
     governor: options.governor ?? {
+      modules: MODULES,
       simulate: true,
       metrics: { tickMs: 0, metricTickMs: 500, prometheusIntervalMs: 1000, metricsUnavailable: 'keep' },
       simulator: { tickMs: 100 },

@@ -9,6 +9,7 @@ import { Governor } from '../../governor';
 import { RlsServer } from '../../rls/rls-server';
 import { limiterFrom, seedBookinfo } from '../../../test/support/controller-suite';
 import type { RenderedRule } from './render';
+import { MODULES } from '..';
 
 const conditionOf = (o: KubeObject | null, type: string) =>
   (
@@ -28,6 +29,7 @@ describe('an invalid edit keeps the last good state', () => {
     const rls = new RlsServer({});
     const delivered: (readonly RenderedRule[] | null)[] = [];
     const governor = new Governor({
+      modules: MODULES,
       store,
       simulate: true,
       simulator: { loads: {} },

@@ -5,7 +5,6 @@
  */
 import {
   SMARTLIMITER_API_VERSION,
-  SMARTLIMITER_KIND,
   parseSmartLimiter,
   destinationRuleSchema,
   podSchema,
@@ -17,6 +16,7 @@ import {
 } from '@governor/crd-types';
 import type { KubeObject } from '../../cluster/store';
 import type { Module, ModuleEvent, Plan, Snapshot } from '../../framework/module';
+import type { ModuleContext } from '../../framework/registry';
 import { noMetrics, type MetricSource } from '../../sources/metric-source';
 import {
   DEFAULT_RATE_LIMIT_SERVICE,
@@ -156,4 +156,27 @@ export function limiterModule(options: LimiterModuleOptions = {}): LimiterModule
   };
 }
 
-export { SMARTLIMITER_KIND };
+/** Slime's `rls` (service and port) and `domain` settings over the product's rate-limit service. */
+function rateLimitServiceOf(
+  general: Readonly<Record<string, unknown>>,
+  base: RateLimitServiceOptions,
+): RateLimitServiceOptions {
+  const rls = general.rls as { service?: string; port?: number } | undefined;
+  const domain = typeof general.domain === 'string' && general.domain !== '' ? general.domain : base.domain;
+  const clusterName = rls?.service && rls.port ? `outbound|${rls.port}||${rls.service}` : base.clusterName;
+  return { clusterName, domain };
+}
+
+/** The limiter as the framework creates it: the product's metric sources and options, a SlimeBoot's settings. */
+export function createLimiterModule({ metrics, options, settings }: ModuleContext): LimiterModule {
+  return limiterModule({
+    metrics,
+    rateLimitService: rateLimitServiceOf(
+      settings.general,
+      (options.rateLimitService as RateLimitServiceOptions | undefined) ?? DEFAULT_RATE_LIMIT_SERVICE,
+    ),
+    ...(options.metricsUnavailable
+      ? { metricsUnavailable: options.metricsUnavailable as 'keep' | 'open' }
+      : {}),
+  });
+}

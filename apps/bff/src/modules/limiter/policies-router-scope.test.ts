@@ -11,6 +11,7 @@ import { AuditLog } from '../../audit/audit-log';
 import { Auth, type User } from '../../auth/auth';
 import { createApi, type Api } from '../../trpc/deps';
 import { appRouter } from '../../trpc/router';
+import { MODULES } from '..';
 
 const limiter = (namespace: string, name: string, set: string) => `apiVersion: microservice.slime.io/v1alpha2
 kind: SmartLimiter
@@ -59,6 +60,7 @@ describe('policies.validate and namespaces', () => {
     ];
     for (const o of objects) await store.create(o);
     governor = new Governor({
+      modules: MODULES,
       store,
       simulate: false,
       metrics: { tickMs: 0, metricTickMs: 0, prometheusIntervalMs: 1000, metricsUnavailable: 'keep' },

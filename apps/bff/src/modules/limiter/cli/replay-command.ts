@@ -8,6 +8,8 @@ import { DEFAULT_RATE_LIMIT_SERVICE } from '../render';
 import { parseTrace, perSecondTable, replay, TRACE_LIMITS, traceTooLarge } from '../replay/replay';
 import { parseOptions, UsageError, type CliIo } from '../../../cli/io';
 import { loadAndRender, parseMetricFlags, readInput } from '../../../cli/render-pipeline';
+import { createLimiterModule } from '../module';
+import { LIMITER_MODULE } from '../settings';
 
 /** How long a replay runs before it stops with what it decided, unless `--time-limit` says otherwise. */
 export const DEFAULT_TIME_LIMIT_SECONDS = 60;
@@ -85,6 +87,7 @@ export async function replayCommand(args: string[], io: CliIo): Promise<number> 
     metrics,
     rateLimitService: DEFAULT_RATE_LIMIT_SERVICE,
     io,
+    modules: [{ settings: LIMITER_MODULE, create: createLimiterModule }],
   });
   let parsedTrace: ReturnType<typeof parseTrace>;
   try {
