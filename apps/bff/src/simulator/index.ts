@@ -3,7 +3,7 @@ export * from './exposition';
 export * from './load';
 export * from './simulator';
 export * from './embedded-mesh';
-export { type EdgeRate, type RuleSecond, type ServiceSecond } from './mesh-history';
+export { type EdgeRate, type RuleSecond, type ServiceSecond } from './request-counts';
 export { type SimulatedMetricValues } from './pod-metrics';
 export { DEFAULT_POD_MODEL, parseCpuQuantity, type PodModel } from './pods';
 export {

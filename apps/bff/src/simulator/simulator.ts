@@ -13,7 +13,7 @@ import { FakeClock } from '@governor/limiter';
 import { namespaceOf, type ClusterContext, type RenderedRule } from '../modules/limiter/render';
 import { SidecarLimiters } from '../modules/limiter/replay/sidecars';
 import { seededRandom, type LoadProfile } from './load';
-import { MeshHistory, type EdgeRate, type RuleSecond, type ServiceSecond } from './mesh-history';
+import { RequestCounts, type EdgeRate, type RuleSecond, type ServiceSecond } from './request-counts';
 import { metricValuesOf, renderPodMetrics, type SimulatedMetricValues } from './pod-metrics';
 import { advancePods, DEFAULT_POD_MODEL, PodState, type PodModel } from './pods';
 import {
@@ -100,7 +100,7 @@ export class Simulator {
   private readonly now: () => number;
   private services: SimService[] = [];
   private readonly pods = new Map<string, PodState>();
-  private readonly history = new MeshHistory();
+  private readonly counts = new RequestCounts();
   private rules: readonly RenderedRule[];
   private lastMs: number;
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -228,22 +228,22 @@ export class Simulator {
 
   /** Sent, allowed and limited per second for a Service (`name` or `namespace/name`), oldest first. */
   serviceSecondsOf(service: string): ServiceSecond[] {
-    return this.history.serviceSeconds(serviceKey(service));
+    return this.counts.serviceSeconds(serviceKey(service));
   }
 
   /** Allowed and limited per second under a rendered rule (by id), oldest first. */
   ruleSecondsOf(ruleId: string): RuleSecond[] {
-    return this.history.ruleSeconds(ruleId);
+    return this.counts.ruleSeconds(ruleId);
   }
 
   /** Calls between services over the last `windowSeconds` complete seconds (the edges seen). */
   edgeRates(windowSeconds = 10): EdgeRate[] {
-    return this.history.edgeRates(Math.floor(this.lastMs / 1000), windowSeconds);
+    return this.counts.edgeRates(Math.floor(this.lastMs / 1000), windowSeconds);
   }
 
   /** The rules that decided requests in the kept history. */
   ruleIds(): string[] {
-    return this.history.ruleIds();
+    return this.counts.ruleIds();
   }
 
   podStatus(): PodStatus[] {
@@ -289,7 +289,7 @@ export class Simulator {
       wave = next;
     }
     advancePods(this.pods.values(), this.model, to, to - from, this.rateWindowMs);
-    this.history.prune(Math.floor(to / 1000) - this.historySeconds);
+    this.counts.prune(Math.floor(to / 1000) - this.historySeconds);
   }
 
   /** Decides a request as its pod's sidecar would; returns whether it was let through. */
@@ -299,7 +299,7 @@ export class Simulator {
     const allowed = decision.allowed;
     const rule = this.sidecars.rule(decision.ruleId);
     const second = Math.floor(r.t / 1000);
-    this.history.count(r.service.key, rule?.id, second, allowed);
+    this.counts.count(r.service.key, rule?.id, second, allowed);
 
     if (this.listeners.length > 0) {
       const event: MeshDecision = {
@@ -315,7 +315,7 @@ export class Simulator {
       for (const listener of this.listeners) listener(event);
     }
 
-    if (r.from !== undefined) this.history.countCall(r.from, r.service.key, second, allowed);
+    if (r.from !== undefined) this.counts.countCall(r.from, r.service.key, second, allowed);
     this.pods.get(`${namespaceOf(r.pod)}/${r.pod.metadata.name}`)?.serve(allowed, this.model, this.random);
     return allowed;
   }

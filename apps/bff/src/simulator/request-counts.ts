@@ -37,7 +37,7 @@ function oldestFirst<C extends object>(bySecond: Map<number, C> | undefined): ({
   return bySecond ? [...bySecond].sort(([a], [b]) => a - b).map(([second, c]) => ({ second, ...c })) : [];
 }
 
-export class MeshHistory {
+export class RequestCounts {
   private readonly services: Counts<{ sent: number; allowed: number; limited: number }> = new Map();
   private readonly rules: Counts<{ allowed: number; limited: number }> = new Map();
   private readonly edges: Counts<{ sent: number; limited: number }> = new Map();
