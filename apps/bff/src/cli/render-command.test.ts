@@ -6,34 +6,10 @@ import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { fixturePath, slimeFixturesDir } from '../../test/support/fixtures';
+import { runCli as run, withBookinfo } from '../../test/support/cli';
+import { fixturePath } from '../../test/support/fixtures';
 import { renderSmartLimiter } from '../modules/limiter/render';
 import { emptyObjects, loadText } from './load';
-import { main } from './main';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(args: string[], stdin?: string): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, {
-    cwd: slimeFixturesDir,
-    stdout: { write: (t: string) => (stdout += t) },
-    stderr: { write: (t: string) => (stderr += t) },
-    ...(stdin !== undefined
-      ? {
-          stdin: (async function* () {
-            yield stdin;
-          })(),
-        }
-      : {}),
-  });
-  return { code, stdout, stderr };
-}
 
 const tmp = mkdtempSync(join(tmpdir(), 'governor-cli-'));
 const write = (name: string, text: string): string => {
@@ -65,14 +41,7 @@ describe('governor render', () => {
   it('prints a JSON List of EnvoyFilters sorted by namespace/name', async () => {
     const r = await run([
       'render',
-      '-f',
-      'doc-f-gateway-route.yaml',
-      '-f',
-      'doc-a-single-inbound.yaml',
-      '-f',
-      'doc-c-header-match.yaml',
-      '-f',
-      'context-bookinfo.yaml',
+      ...withBookinfo('doc-f-gateway-route.yaml', 'doc-a-single-inbound.yaml', 'doc-c-header-match.yaml'),
       '-o',
       'json',
     ]);
@@ -89,7 +58,7 @@ describe('governor render', () => {
   });
 
   it('prints YAML documents by default, identical on every run', async () => {
-    const args = ['render', '-f', 'doc-j-source-ip-headers-to-add.yaml', '-f', 'context-bookinfo.yaml'];
+    const args = ['render', ...withBookinfo('doc-j-source-ip-headers-to-add.yaml')];
     const a = await run(args);
     const b = await run(args);
     expect(a.code).toBe(0);
@@ -100,10 +69,7 @@ describe('governor render', () => {
   it('prints an empty List when no condition holds', async () => {
     const r = await run([
       'render',
-      '-f',
-      'doc-h-adaptive-cpu.yaml',
-      '-f',
-      'context-bookinfo.yaml',
+      ...withBookinfo('doc-h-adaptive-cpu.yaml'),
       '--metric',
       '_base.cpu.sum=5',
       '-o',
@@ -122,10 +88,7 @@ describe('governor render', () => {
     );
     const r = await run([
       'render',
-      '-f',
-      file,
-      '-f',
-      'context-bookinfo.yaml',
+      ...withBookinfo(file),
       '-m',
       '_base.cpu.sum=80',
       '--metric=_base.pod=4',
@@ -137,16 +100,7 @@ describe('governor render', () => {
   });
 
   it('prints the SmartLimiters with their computed status with --status', async () => {
-    const r = await run([
-      'render',
-      '-f',
-      'doc-a-single-inbound.yaml',
-      '-f',
-      'context-bookinfo.yaml',
-      '--status',
-      '-o',
-      'json',
-    ]);
+    const r = await run(['render', ...withBookinfo('doc-a-single-inbound.yaml'), '--status', '-o', 'json']);
     expect(r.code).toBe(0);
     const list = JSON.parse(r.stdout) as List;
     expect(list.items).toHaveLength(1);
@@ -161,7 +115,7 @@ describe('governor render', () => {
         `{action: {fill_interval: {seconds: 1}, quota: 10}, condition: "true", target: {port: 9080}}`,
       ),
     );
-    const r = await run(['render', '-f', file, '-f', 'context-bookinfo.yaml', '-o', 'json']);
+    const r = await run(['render', ...withBookinfo(file), '-o', 'json']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(
       `${file}: SmartLimiter default/reviews: spec.sets._base.descriptor[0].action.quota: expected a string`,
@@ -175,15 +129,7 @@ describe('governor render', () => {
         `{action: {fill_interval: {seconds: 1}, quota: "10"}, condition: "{{.base.cpu.sum}}>10", target: {port: 9080}}`,
       ),
     );
-    const r = await run([
-      'render',
-      '-f',
-      file,
-      '-f',
-      'context-bookinfo.yaml',
-      '--metric',
-      '_base.cpu.sum=90',
-    ]);
+    const r = await run(['render', ...withBookinfo(file), '--metric', '_base.cpu.sum=90']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(
       /spec\.sets\._base\.descriptor\[0\]\.condition: unknown metric "base\.cpu\.sum"; known: _base\.cpu\.sum, _base\.pod/,
@@ -203,12 +149,7 @@ describe('governor render', () => {
     expect(missing.stderr).toContain('no-such-file.yaml');
     const twice = await run([
       'render',
-      '-f',
-      'doc-a-single-inbound.yaml',
-      '-f',
-      'doc-a-single-inbound.yaml',
-      '-f',
-      'context-bookinfo.yaml',
+      ...withBookinfo('doc-a-single-inbound.yaml', 'doc-a-single-inbound.yaml'),
     ]);
     expect(twice.code).toBe(1);
     expect(twice.stderr).toContain('SmartLimiter default/reviews: defined twice');
@@ -221,7 +162,7 @@ describe('governor render', () => {
         `{action: {fill_interval: {seconds: 1}, quota: "10"}, condition: "true", conditon: "x", target: {port: 9080}}`,
       ),
     );
-    const r = await run(['render', '-f', file, '-f', 'context-bookinfo.yaml']);
+    const r = await run(['render', ...withBookinfo(file)]);
     expect(r.code).toBe(0);
     expect(r.stderr).toContain(
       'spec.sets._base.descriptor[0].conditon: unknown field, ignored (did you mean condition?)',
@@ -230,7 +171,7 @@ describe('governor render', () => {
 
   it('reads standard input for -f -', async () => {
     const text = `${stringify(parse(limiterYaml(`{action: {fill_interval: {seconds: 1}, quota: "3"}, condition: "true", target: {port: 9080}}`)))}`;
-    const r = await run(['render', '-f', '-', '-f', 'context-bookinfo.yaml', '-o', 'json'], text);
+    const r = await run(['render', ...withBookinfo('-'), '-o', 'json'], text);
     expect(r.code).toBe(0);
     expect((JSON.parse(r.stdout) as List).items).toHaveLength(1);
   });

@@ -5,32 +5,15 @@ import * as grpc from '@grpc/grpc-js';
 import { describe, expect, it, vi } from 'vitest';
 import { RedisServer } from '@governor/limiter/testing';
 import { parse } from 'yaml';
-import { slimeFixturesDir } from '../../test/support/fixtures';
+import { capturedIo as io, runCli, withBookinfo } from '../../test/support/cli';
 import { rlsClientConstructor } from '../rls/rls-server';
 import { main } from './main';
 
-function io(signal?: AbortSignal) {
-  const out = { stdout: '', stderr: '' };
-  return {
-    out,
-    io: {
-      cwd: slimeFixturesDir,
-      stdout: { write: (t: string) => (out.stdout += t) },
-      stderr: { write: (t: string) => (out.stderr += t) },
-      ...(signal ? { signal } : {}),
-    },
-  };
-}
-
 describe('governor render --rls-config', () => {
   it("prints the global descriptors as envoyproxy/ratelimit's configuration, in Slime's nesting", async () => {
-    const { out, io: cli } = io();
-    const code = await main(
-      ['render', '-f', 'doc-e-global.yaml', '-f', 'context-bookinfo.yaml', '--rls-config'],
-      cli,
-    );
+    const { code, stdout } = await runCli(['render', ...withBookinfo('doc-e-global.yaml'), '--rls-config']);
     expect(code).toBe(0);
-    const config = parse(out.stdout) as { domain: string; descriptors: unknown[] };
+    const config = parse(stdout) as { domain: string; descriptors: unknown[] };
     expect(config.domain).toBe('governor');
     expect(config.descriptors).toEqual([
       {
@@ -45,11 +28,8 @@ describe('governor render --rls-config', () => {
 describe('governor rls', () => {
   it('serves the global limits of the files over gRPC until stopped', async () => {
     const stop = new AbortController();
-    const { out, io: cli } = io(stop.signal);
-    const running = main(
-      ['rls', '-f', 'doc-e-global.yaml', '-f', 'context-bookinfo.yaml', '--port', '0'],
-      cli,
-    );
+    const { out, io: cli } = io({ signal: stop.signal });
+    const running = main(['rls', ...withBookinfo('doc-e-global.yaml'), '--port', '0'], cli);
     await vi.waitFor(() => expect(out.stdout).toMatch(/listening on 127\.0\.0\.1:\d+/));
     const port = Number(/127\.0\.0\.1:(\d+)/.exec(out.stdout)![1]);
     expect(out.stdout).toContain('1 global descriptor(s)');
@@ -67,14 +47,7 @@ describe('governor rls', () => {
       ) => void;
     };
     const value = /Service\[productpage\.default\]-Id\[\d+\]/.exec(
-      await (async () => {
-        const r = io();
-        await main(
-          ['render', '-f', 'doc-e-global.yaml', '-f', 'context-bookinfo.yaml', '--rls-config'],
-          r.io,
-        );
-        return r.out.stdout;
-      })(),
+      (await runCli(['render', ...withBookinfo('doc-e-global.yaml'), '--rls-config'])).stdout,
     )![0];
     const answer = await new Promise<{
       overall_code: string;
@@ -102,10 +75,10 @@ describe('governor rls', () => {
     try {
       cli('CONFIG', 'SET', 'requirepass', password);
       const stop = new AbortController();
-      const { out, io: cli2 } = io(stop.signal);
+      const { out, io: cli2 } = io({ signal: stop.signal });
       const url = `redis://:${password}@127.0.0.1:${redis.port}`;
       const running = main(
-        ['rls', '-f', 'doc-e-global.yaml', '-f', 'context-bookinfo.yaml', '--port', '0', '--redis', url],
+        ['rls', ...withBookinfo('doc-e-global.yaml'), '--port', '0', '--redis', url],
         cli2,
       );
       await vi.waitFor(() => expect(out.stdout).toMatch(/listening on 127\.0\.0\.1:\d+/));
@@ -119,12 +92,8 @@ describe('governor rls', () => {
       ) as unknown as grpc.Client & {
         ShouldRateLimit: (req: unknown, cb: (e: Error | null, r: { overall_code: string }) => void) => void;
       };
-      const rendered = io();
-      await main(
-        ['render', '-f', 'doc-e-global.yaml', '-f', 'context-bookinfo.yaml', '--rls-config'],
-        rendered.io,
-      );
-      const value = /Service\[productpage\.default\]-Id\[\d+\]/.exec(rendered.out.stdout)![0];
+      const rendered = await runCli(['render', ...withBookinfo('doc-e-global.yaml'), '--rls-config']);
+      const value = /Service\[productpage\.default\]-Id\[\d+\]/.exec(rendered.stdout)![0];
       const call = () =>
         new Promise<{ overall_code: string }>((resolve, reject) =>
           client.ShouldRateLimit(
@@ -143,11 +112,17 @@ describe('governor rls', () => {
       expect(out.stdout + out.stderr).not.toContain(password);
 
       // A URL the service refuses is named in the error, with its password hidden.
-      const bad = io();
-      const badArgs = ['-f', 'doc-e-global.yaml', '-f', 'context-bookinfo.yaml', '--port', '0'];
-      expect(await main(['rls', ...badArgs, '--redis', `http://:${password}@h:1`], bad.io)).toBe(1);
-      expect(bad.out.stderr).toContain('http://:***@h:1');
-      expect(bad.out.stderr).not.toContain(password);
+      const bad = await runCli([
+        'rls',
+        ...withBookinfo('doc-e-global.yaml'),
+        '--port',
+        '0',
+        '--redis',
+        `http://:${password}@h:1`,
+      ]);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toContain('http://:***@h:1');
+      expect(bad.stderr).not.toContain(password);
     } finally {
       await redis.close();
     }
@@ -155,19 +130,9 @@ describe('governor rls', () => {
 
   it('holds no more connections than --max-connections', async () => {
     const stop = new AbortController();
-    const { out, io: cli } = io(stop.signal);
+    const { out, io: cli } = io({ signal: stop.signal });
     const running = main(
-      [
-        'rls',
-        '-f',
-        'doc-e-global.yaml',
-        '-f',
-        'context-bookinfo.yaml',
-        '--port',
-        '0',
-        '--max-connections',
-        '1',
-      ],
+      ['rls', ...withBookinfo('doc-e-global.yaml'), '--port', '0', '--max-connections', '1'],
       cli,
     );
     await vi.waitFor(() => expect(out.stdout).toMatch(/listening on 127\.0\.0\.1:\d+/));

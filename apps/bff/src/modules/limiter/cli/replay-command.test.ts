@@ -4,20 +4,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { fixturePath, slimeFixturesDir } from '../../../../test/support/fixtures';
+import { runCli as run, withBookinfo } from '../../../../test/support/cli';
+import { fixturePath } from '../../../../test/support/fixtures';
 import { TRACE_LIMITS } from '../replay/replay';
-import { main } from '../../../cli/main';
-
-async function run(args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, {
-    cwd: slimeFixturesDir,
-    stdout: { write: (t: string) => (stdout += t) },
-    stderr: { write: (t: string) => (stderr += t) },
-  });
-  return { code, stdout, stderr };
-}
 
 const tmp = mkdtempSync(join(tmpdir(), 'governor-replay-'));
 const trace = (lines: object[]) => {
@@ -49,15 +38,7 @@ describe('governor replay', () => {
         headers: { foo: 'bar' },
       })),
     );
-    const r = await run([
-      'replay',
-      '-f',
-      'doc-c-header-match.yaml',
-      '-f',
-      'context-bookinfo.yaml',
-      '--trace',
-      file,
-    ]);
+    const r = await run(['replay', ...withBookinfo('doc-c-header-match.yaml'), '--trace', file]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout) as Output;
@@ -78,10 +59,7 @@ describe('governor replay', () => {
     const file = trace([0, 1500].map((t) => ({ t, service: 'reviews', namespace: 'default', port: 9080 })));
     const r = await run([
       'replay',
-      '-f',
-      'doc-a-single-inbound.yaml',
-      '-f',
-      'context-bookinfo.yaml',
+      ...withBookinfo('doc-a-single-inbound.yaml'),
       '--trace',
       file,
       '-o',
@@ -97,15 +75,7 @@ describe('governor replay', () => {
       { t: 0, service: 'reviews', port: 9080 },
       { t: 1, port: 9080 },
     ]);
-    const r = await run([
-      'replay',
-      '-f',
-      'doc-a-single-inbound.yaml',
-      '-f',
-      'context-bookinfo.yaml',
-      '--trace',
-      file,
-    ]);
+    const r = await run(['replay', ...withBookinfo('doc-a-single-inbound.yaml'), '--trace', file]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`${file}:2: service: required`);
   });
@@ -113,15 +83,7 @@ describe('governor replay', () => {
   it('refuses a trace over the size a replay reads, before reading it', async () => {
     const file = join(tmp, 'huge.jsonl');
     writeFileSync(file, ' '.repeat(TRACE_LIMITS.bytes + 1));
-    const r = await run([
-      'replay',
-      '-f',
-      'doc-a-single-inbound.yaml',
-      '-f',
-      'context-bookinfo.yaml',
-      '--trace',
-      file,
-    ]);
+    const r = await run(['replay', ...withBookinfo('doc-a-single-inbound.yaml'), '--trace', file]);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
       `error: ${file}: the trace is ${TRACE_LIMITS.bytes + 1} bytes; a replay reads at most ${TRACE_LIMITS.bytes} (split it)\n`,
@@ -133,15 +95,7 @@ describe('governor replay', () => {
     const file = trace(
       Array.from({ length: 2_000 }, (_, t) => ({ t, service: 'reviews', namespace: 'default', port: 9080 })),
     );
-    const args = [
-      'replay',
-      '-f',
-      'doc-a-single-inbound.yaml',
-      '-f',
-      'context-bookinfo.yaml',
-      '--trace',
-      file,
-    ];
+    const args = ['replay', ...withBookinfo('doc-a-single-inbound.yaml'), '--trace', file];
     // No time at all: it stops at its first look at the clock.
     const r = await run([...args, '--time-limit', '0']);
     expect(r.code).toBe(1);
