@@ -3,7 +3,12 @@
  * Envoy configs keep working: route `rate_limits` in proto field names (snake_case), typed configs
  * converted as protojson does (lowerCamel, durations as "60s", zero values left out).
  */
-import type { EnvoyConfigObjectMatch, JsonValue, PatchContext } from '@governor/crd-types';
+import type {
+  EnvoyConfigObjectMatch,
+  EnvoyConfigObjectPatch,
+  JsonValue,
+  PatchContext,
+} from '@governor/crd-types';
 
 export const LOCAL_RATELIMIT_FILTER = 'envoy.filters.http.local_ratelimit';
 export const RATELIMIT_FILTER = 'envoy.filters.http.ratelimit';
@@ -63,6 +68,27 @@ export function routerFilterMatch(context: PatchContext): EnvoyConfigObjectMatch
     listener: {
       filterChain: { filter: { name: HTTP_CONNECTION_MANAGER, subFilter: { name: ROUTER_FILTER } } },
     },
+  };
+}
+
+/** A MERGE into one route, or into the whole virtual host when no route is named. */
+export function routePatch(
+  placement: { readonly context: PatchContext; readonly vhost: string; readonly route?: string },
+  value: JsonObject,
+): EnvoyConfigObjectPatch {
+  return {
+    applyTo: placement.route === undefined ? 'VIRTUAL_HOST' : 'HTTP_ROUTE',
+    match: routeMatch(placement.context, placement.vhost, placement.route),
+    patch: { operation: 'MERGE', value },
+  };
+}
+
+/** An HTTP filter inserted before the router, so that it sees every request the router would route. */
+export function insertBeforeRouter(context: PatchContext, filter: JsonObject): EnvoyConfigObjectPatch {
+  return {
+    applyTo: 'HTTP_FILTER',
+    match: routerFilterMatch(context),
+    patch: { operation: 'INSERT_BEFORE', value: filter },
   };
 }
 

@@ -1,7 +1,11 @@
 export * from './context';
 export * from './descriptor-id';
 export * from './envoy-json';
+export { envoyFilterName } from './envoy-filter';
+export { DEFAULT_RATE_LIMIT_SERVICE, type RateLimitServiceOptions } from './global-ratelimit';
 export * from './match';
 export * from './render';
 export * from './rls-config';
+export type { RenderedRule, RoutePlacement } from './rule';
 export * from './status';
+export { metricSetsOf, type MetricSet } from './workload';
