@@ -54,13 +54,17 @@ export function compileRe2(pattern: string): { ok: true; regex: RE2JS } | { ok: 
   }
 }
 
-/** A problem with a regex_match, or null when RE2 accepts it. */
-function regexProblem(k: { kind: MatchKind; value: string }, at: string): MatchProblem | null {
-  if (k.kind !== 'regex') return null;
+/** False, with the problem in `problems`, for a regex_match RE2 refuses; true for any other comparison. */
+function regexAccepted(k: { kind: MatchKind; value: string }, at: string, problems: MatchProblem[]): boolean {
+  if (k.kind !== 'regex') return true;
   const r = compileRe2(k.value);
-  return r.ok
-    ? null
-    : { path: `${at}.regex_match`, message: `not a regular expression Envoy's RE2 accepts: ${r.error}` };
+  if (!r.ok) {
+    problems.push({
+      path: `${at}.regex_match`,
+      message: `not a regular expression Envoy's RE2 accepts: ${r.error}`,
+    });
+  }
+  return r.ok;
 }
 
 /** The comparison a matcher asks for, in Slime's order of precedence when several are given. */
@@ -146,11 +150,7 @@ export function normalizeMatches(
           });
           return;
         }
-        const badQueryRegex = regexProblem(k, at);
-        if (badQueryRegex) {
-          problems.push(badQueryRegex);
-          return;
-        }
+        if (!regexAccepted(k, at, problems)) return;
         out.push({
           source: 'query',
           name: m.name,
@@ -185,11 +185,7 @@ export function normalizeMatches(
           });
           return;
         }
-        const badHeaderRegex = regexProblem(k, at);
-        if (badHeaderRegex) {
-          problems.push(badHeaderRegex);
-          return;
-        }
+        if (!regexAccepted(k, at, problems)) return;
         out.push({
           source: 'header',
           name: m.name,
