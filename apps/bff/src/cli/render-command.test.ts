@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { runCli as run, withBookinfo } from '../../test/support/cli';
-import { fixturePath } from '../../test/support/fixtures';
+import { fixturePath, smartLimiterYaml } from '../../test/support/fixtures';
 import { renderSmartLimiter } from '../modules/limiter/render';
 import { emptyObjects, loadText } from './load';
 
@@ -17,16 +17,6 @@ const write = (name: string, text: string): string => {
   writeFileSync(file, text);
   return file;
 };
-
-const limiterYaml = (descriptor: string, name = 'reviews') => `apiVersion: microservice.slime.io/v1alpha2
-kind: SmartLimiter
-metadata: {name: ${name}, namespace: default}
-spec:
-  sets:
-    _base:
-      descriptor:
-      - ${descriptor}
-`;
 
 interface List {
   apiVersion: string;
@@ -82,8 +72,8 @@ describe('governor render', () => {
   it('uses --metric values in expressions, and they override pod counts', async () => {
     const file = write(
       'avg.yaml',
-      limiterYaml(
-        `{action: {fill_interval: {seconds: 60}, quota: "120", strategy: average}, condition: "{{._base.cpu.sum}}>=80", target: {port: 9080}}`,
+      smartLimiterYaml(
+        `- {action: {fill_interval: {seconds: 60}, quota: "120", strategy: average}, condition: "{{._base.cpu.sum}}>=80", target: {port: 9080}}`,
       ),
     );
     const r = await run([
@@ -111,8 +101,8 @@ describe('governor render', () => {
   it('exits 1 and names the file, object, field path and problem for an invalid field', async () => {
     const file = write(
       'bad-quota.yaml',
-      limiterYaml(
-        `{action: {fill_interval: {seconds: 1}, quota: 10}, condition: "true", target: {port: 9080}}`,
+      smartLimiterYaml(
+        `- {action: {fill_interval: {seconds: 1}, quota: 10}, condition: "true", target: {port: 9080}}`,
       ),
     );
     const r = await run(['render', ...withBookinfo(file), '-o', 'json']);
@@ -125,8 +115,8 @@ describe('governor render', () => {
   it('exits 1 for an unknown metric and lists the known ones', async () => {
     const file = write(
       'bad-metric.yaml',
-      limiterYaml(
-        `{action: {fill_interval: {seconds: 1}, quota: "10"}, condition: "{{.base.cpu.sum}}>10", target: {port: 9080}}`,
+      smartLimiterYaml(
+        `- {action: {fill_interval: {seconds: 1}, quota: "10"}, condition: "{{.base.cpu.sum}}>10", target: {port: 9080}}`,
       ),
     );
     const r = await run(['render', ...withBookinfo(file), '--metric', '_base.cpu.sum=90']);
@@ -158,8 +148,8 @@ describe('governor render', () => {
   it('warns about unknown fields without failing', async () => {
     const file = write(
       'typo.yaml',
-      limiterYaml(
-        `{action: {fill_interval: {seconds: 1}, quota: "10"}, condition: "true", conditon: "x", target: {port: 9080}}`,
+      smartLimiterYaml(
+        `- {action: {fill_interval: {seconds: 1}, quota: "10"}, condition: "true", conditon: "x", target: {port: 9080}}`,
       ),
     );
     const r = await run(['render', ...withBookinfo(file)]);
@@ -170,7 +160,7 @@ describe('governor render', () => {
   });
 
   it('reads standard input for -f -', async () => {
-    const text = `${stringify(parse(limiterYaml(`{action: {fill_interval: {seconds: 1}, quota: "3"}, condition: "true", target: {port: 9080}}`)))}`;
+    const text = `${stringify(parse(smartLimiterYaml(`- {action: {fill_interval: {seconds: 1}, quota: "3"}, condition: "true", target: {port: 9080}}`)))}`;
     const r = await run(['render', ...withBookinfo('-'), '-o', 'json'], text);
     expect(r.code).toBe(0);
     expect((JSON.parse(r.stdout) as List).items).toHaveLength(1);
@@ -226,8 +216,8 @@ describe('governor render from the shell', () => {
   it('exits 1 with the problem on standard error', async () => {
     const file = write(
       'shell-bad.yaml',
-      limiterYaml(
-        `{action: {fill_interval: {seconds: 1}, quota: "1/"}, condition: "true", target: {port: 9080}}`,
+      smartLimiterYaml(
+        `- {action: {fill_interval: {seconds: 1}, quota: "1/"}, condition: "true", target: {port: 9080}}`,
       ),
     );
     const err = await exec(

@@ -34,3 +34,16 @@ export function onlyLimiter(o: LoadedObjects): SmartLimiter {
   if (!first || rest.length > 0) throw new Error(`expected one SmartLimiter, got ${o.smartLimiters.length}`);
   return first.object;
 }
+
+/**
+ * The SmartLimiter of Bookinfo's reviews whose `_base` set holds `descriptors`, their YAML list as written
+ * in a manifest (`- {action: ..., condition: ...}` items).
+ */
+export const smartLimiterYaml = (descriptors: string): string => `apiVersion: microservice.slime.io/v1alpha2
+kind: SmartLimiter
+metadata: {name: reviews, namespace: default}
+spec:
+  sets:
+    _base:
+      descriptor:
+${descriptors.replace(/^/gm, '      ')}`;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { contextOf, loadObjects, onlyLimiter } from '../../../../test/support/fixtures';
+import { contextOf, loadObjects, onlyLimiter, smartLimiterYaml } from '../../../../test/support/fixtures';
 import { renderSmartLimiter } from '../render';
 import {
   parseTrace,
@@ -13,15 +13,6 @@ import {
 } from './replay';
 
 const bookinfo = contextOf(loadObjects('context-bookinfo.yaml'));
-
-const limiter = (descriptors: string, name = 'reviews') => `apiVersion: microservice.slime.io/v1alpha2
-kind: SmartLimiter
-metadata: {name: ${name}, namespace: default}
-spec:
-  sets:
-    _base:
-      descriptor:
-${descriptors.replace(/^/gm, '      ')}`;
 
 const render = (yaml: string, metrics: Record<string, number> = {}) =>
   renderSmartLimiter({ limiter: onlyLimiter(loadObjects({ text: yaml })), context: bookinfo, metrics });
@@ -46,7 +37,7 @@ const at = (ts: number[], extra: Partial<TraceLine> = {}) => ts.map((t) => ({ t,
 describe('replay', () => {
   it('starts full, refills continuously and lets a denied request take nothing (Envoy token bucket)', () => {
     const r = run(
-      limiter(
+      smartLimiterYaml(
         `- {action: {fill_interval: {seconds: 1}, quota: "2"}, condition: "true", target: {port: 9080}}`,
       ),
       at([0, 0, 0, 499, 500, 999, 1000, 1500]),
@@ -62,7 +53,7 @@ describe('replay', () => {
     const pods = ['reviews-v1-8f9d7b9c5-k1', 'reviews-v2-6c5bf657cf-k2', 'reviews-v3-7b5c8d8d8d-k3'];
     const trace = pods.flatMap((pod) => at([0, 0, 0, 0], { pod }));
     const single = run(
-      limiter(
+      smartLimiterYaml(
         `- {action: {fill_interval: {seconds: 1}, quota: "3"}, condition: "true", target: {port: 9080}}`,
       ),
       trace,
@@ -70,14 +61,14 @@ describe('replay', () => {
     expect(allowed(single)).toBe('111011101110');
     // average: 6 shared out across 3 running pods is 2 per pod.
     const average = run(
-      limiter(
+      smartLimiterYaml(
         `- {action: {fill_interval: {seconds: 1}, quota: "6", strategy: average}, condition: "true", target: {port: 9080}}`,
       ),
       trace,
     );
     expect(allowed(average)).toBe('110011001100');
     const global = run(
-      limiter(
+      smartLimiterYaml(
         `- {action: {fill_interval: {seconds: 1}, quota: "5", strategy: global}, condition: "true", target: {port: 9080}}`,
       ),
       trace,
@@ -87,7 +78,7 @@ describe('replay', () => {
 
   it('counts global limits in windows aligned to the start', () => {
     const r = run(
-      limiter(
+      smartLimiterYaml(
         `- {action: {fill_interval: {seconds: 1}, quota: "2", strategy: global}, condition: "true", target: {port: 9080}}`,
       ),
       at([0, 400, 999, 1000, 1001, 1999, 2500]),
@@ -97,7 +88,7 @@ describe('replay', () => {
 
   it('applies header, query and source-address matchers as Envoy does', () => {
     const r = run(
-      limiter(`- {action: {fill_interval: {seconds: 60}, quota: "1"}, condition: "true", target: {port: 9080}, match: [{name: x-user, exact_match: alice}]}
+      smartLimiterYaml(`- {action: {fill_interval: {seconds: 60}, quota: "1"}, condition: "true", target: {port: 9080}, match: [{name: x-user, exact_match: alice}]}
 - {action: {fill_interval: {seconds: 60}, quota: "1"}, condition: "true", target: {port: 9080}, match: [{name: page, prefix_match: "1", matchSource: QueryMatch}]}
 - {action: {fill_interval: {seconds: 60}, quota: "1"}, condition: "true", target: {port: 9080}, match: [{matchSource: SourceIpMatch, exact_match: "10.0.0.1"}]}`),
       [
@@ -118,7 +109,7 @@ describe('replay', () => {
 
   it('only applies rules to the port and the pods they select', () => {
     const r = run(
-      limiter(
+      smartLimiterYaml(
         `- {action: {fill_interval: {seconds: 60}, quota: "1"}, condition: "true", target: {port: 9080}}`,
       ),
       [{ port: 9080 }, { port: 9080 }, { port: 8080 }, { port: 8080 }],
@@ -128,7 +119,7 @@ describe('replay', () => {
 
   it('decides in time order and answers in input order', () => {
     const r = run(
-      limiter(
+      smartLimiterYaml(
         `- {action: {fill_interval: {seconds: 60}, quota: "1"}, condition: "true", target: {port: 9080}}`,
       ),
       at([50, 10]),
@@ -141,7 +132,7 @@ describe('replay', () => {
 
   it('explains requests it cannot place', () => {
     const r = run(
-      limiter(
+      smartLimiterYaml(
         `- {action: {fill_interval: {seconds: 1}, quota: "1"}, condition: "true", target: {port: 9080}}`,
       ),
       [{ pod: 'no-such-pod' }, { service: 'nosuch' }],
@@ -154,7 +145,7 @@ describe('replay', () => {
 
   it('prints allowed and limited per second per SmartLimiter', () => {
     const r = run(
-      limiter(
+      smartLimiterYaml(
         `- {action: {fill_interval: {seconds: 1}, quota: "1"}, condition: "true", target: {port: 9080}}`,
       ),
       at([0, 10, 1000]),
@@ -171,7 +162,7 @@ describe('replay', () => {
 
 describe("regex_match, as Envoy's RE2", () => {
   const byRegex = (pattern: string, source = '') =>
-    limiter(
+    smartLimiterYaml(
       `- {action: {fill_interval: {seconds: 60}, quota: "1"}, condition: "true", target: {port: 9080}, match: [{name: x-user, regex_match: ${JSON.stringify(pattern)}${source}}]}`,
     );
 
@@ -220,7 +211,7 @@ describe("regex_match, as Envoy's RE2", () => {
 describe('the time budget', () => {
   const rules = () =>
     render(
-      limiter(
+      smartLimiterYaml(
         `- {action: {fill_interval: {seconds: 1}, quota: "5"}, condition: "true", target: {port: 9080}}`,
       ),
     ).rules;
