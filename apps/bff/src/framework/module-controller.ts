@@ -14,7 +14,7 @@ import type { ControllerMetrics } from './controller-metrics';
 import type { MetricInput, Module, ModuleEvent, Plan, Snapshot } from './module';
 import { NO_METRICS } from './module';
 import type { ObjectWriter } from './object-writer';
-import { isOwnedBy, ownerReferenceTo } from './object-writer';
+import { isOwnedBy, ownerReferenceTo, upToDate } from './object-writer';
 import { WorkQueue, type WorkQueueOptions } from './work-queue';
 
 export interface ControllerEvent {
@@ -80,6 +80,12 @@ export class ModuleController<T = unknown, Rules = unknown> {
   /** The metric values each object was last planned (or checked) with. */
   private readonly checkedInputs = new Map<string, string>();
   private running = false;
+  /**
+   * What each object (`kind/namespace/name`) looks like once this controller's own last write to it has
+   * landed: the watch event of that write brings nothing new, so it is not queued again. Recorded before
+   * the write, as its event may come before its answer. (The tick still re-plans everything.)
+   */
+  private readonly ownWrites = new Map<string, KubeObject>();
 
   constructor(
     readonly module: Module<T, Rules>,
@@ -99,11 +105,22 @@ export class ModuleController<T = unknown, Rules = unknown> {
     this.running = true;
     const { module } = this;
     const informers = this.options.informers;
-    this.unsubscribers.push(this.primary.onChange((c) => this.queue.add(keyOf(c.object))));
+    this.unsubscribers.push(
+      this.primary.onChange((c) => {
+        if (c.type !== 'DELETED' && this.isOwnWrite(module.kind, c.object)) return;
+        this.queue.add(keyOf(c.object));
+      }),
+    );
     for (const kind of module.owns) {
       const informer = informers.get(kind);
       // Drift repair: a change to an owned object re-plans its owner, which puts it back.
-      if (informer) this.unsubscribers.push(informer.onChange((c) => this.enqueueOwnerOf(c.object)));
+      if (informer)
+        this.unsubscribers.push(
+          informer.onChange((c) => {
+            if (c.type !== 'DELETED' && this.isOwnWrite(kind, c.object)) return;
+            this.enqueueOwnerOf(c.object);
+          }),
+        );
     }
     for (const kind of module.watches) {
       const informer = informers.get(kind);
@@ -137,6 +154,23 @@ export class ModuleController<T = unknown, Rules = unknown> {
 
   enqueueAll(): void {
     for (const o of this.primary.list()) this.queue.add(keyOf(o));
+  }
+
+  private writeKey = (kind: string, o: KubeObject): string =>
+    `${kind}/${o.metadata.namespace ?? 'default'}/${o.metadata.name}`;
+
+  /** The part of the object a user or the controller changes: all but what the server keeps. */
+  private static content(o: KubeObject): string {
+    const { labels, annotations, generation, deletionTimestamp } = o.metadata;
+    return canonicalJson({ labels, annotations, generation, deletionTimestamp, status: o.status });
+  }
+
+  private isOwnWrite(kind: string, o: KubeObject): boolean {
+    const expected = this.ownWrites.get(this.writeKey(kind, o));
+    if (expected === undefined) return false;
+    return kind === this.module.kind
+      ? ModuleController.content(o) === ModuleController.content(expected)
+      : upToDate(this.module, o, expected);
   }
 
   private enqueueOwnerOf(o: KubeObject): void {
@@ -227,6 +261,8 @@ export class ModuleController<T = unknown, Rules = unknown> {
       for (const o of owned) await writer.delete(module, o);
       const known = this.plans.has(key) || this.enforced.has(key);
       this.plans.delete(key);
+      this.ownWrites.delete(this.writeKey(module.kind, { metadata: { name, namespace } } as KubeObject));
+      for (const o of owned) this.ownWrites.delete(this.writeKey(o.kind, o));
       this.enforced.delete(key);
       this.checkedInputs.delete(key);
       if (known || owned.length > 0) options.onEngineRules?.(key, null);
@@ -256,6 +292,7 @@ export class ModuleController<T = unknown, Rules = unknown> {
           metadata: { ...d.metadata, namespace: d.metadata.namespace ?? namespace, ownerReferences: [owner] },
         };
         const existing = options.informers.get(d.kind as Kind)?.get(namespace, d.metadata.name);
+        this.ownWrites.set(this.writeKey(d.kind, object), object);
         await writer.apply(module, object, existing);
       }
       // Garbage collection: what it owns and no longer wants.
@@ -264,6 +301,7 @@ export class ModuleController<T = unknown, Rules = unknown> {
     }
 
     const previousStatus = raw.status as Record<string, unknown> | undefined;
+    this.ownWrites.set(this.writeKey(module.kind, raw), { ...raw, status: plan.status });
     await writer.writeStatus(module, raw, plan.status);
     this.emit(key, raw, module.events?.(previousStatus, plan) ?? []);
     this.plans.set(key, plan);

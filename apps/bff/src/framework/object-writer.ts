@@ -63,12 +63,16 @@ export class ObjectWriter {
     private readonly metrics?: ControllerMetrics,
   ) {}
 
-  /** Applies `wanted` unless `existing` already matches it. Returns whether it wrote. */
-  async apply(module: Module, wanted: KubeObject, existing: KubeObject | undefined): Promise<boolean> {
-    if (existing && upToDate(module, existing, wanted)) return false;
-    await this.store.apply(wanted, { fieldManager: FIELD_MANAGER, force: true });
+  /** Applies `wanted` unless `existing` already matches it. Returns the object as stored when it wrote. */
+  async apply(
+    module: Module,
+    wanted: KubeObject,
+    existing: KubeObject | undefined,
+  ): Promise<KubeObject | null> {
+    if (existing && upToDate(module, existing, wanted)) return null;
+    const stored = await this.store.apply(wanted, { fieldManager: FIELD_MANAGER, force: true });
     this.metrics?.countWrite(module.name, wanted.kind, 'apply');
-    return true;
+    return stored;
   }
 
   /** Deletes an owned object; one already gone is fine. */
@@ -87,11 +91,18 @@ export class ObjectWriter {
     }
   }
 
-  /** Writes the status only when it changed; a conflict throws, to be retried from the newer object. */
-  async writeStatus(module: Module, raw: KubeObject, status: Record<string, unknown>): Promise<void> {
-    if (canonicalJson(raw.status ?? {}) === canonicalJson(status)) return;
+  /**
+   * Writes the status only when it changed; a conflict throws, to be retried from the newer object. Returns
+   * the object as stored when it wrote.
+   */
+  async writeStatus(
+    module: Module,
+    raw: KubeObject,
+    status: Record<string, unknown>,
+  ): Promise<KubeObject | null> {
+    if (canonicalJson(raw.status ?? {}) === canonicalJson(status)) return null;
     try {
-      await this.store.updateStatus({
+      const stored = await this.store.updateStatus({
         apiVersion: module.apiVersion,
         kind: module.kind,
         metadata: {
@@ -102,9 +113,10 @@ export class ObjectWriter {
         status,
       });
       this.metrics?.countWrite(module.name, module.kind, 'status');
+      return stored;
     } catch (e) {
       // Deleted meanwhile: nothing to report.
-      if (e instanceof NotFoundError) return;
+      if (e instanceof NotFoundError) return null;
       throw e;
     }
   }
