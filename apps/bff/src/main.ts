@@ -21,6 +21,7 @@ import { formatModuleConfigIssue } from './framework/module-config';
 import { adminTokenFromSecret } from './server/admin-token-secret';
 import type { KubernetesJsonApi } from './cluster/kubernetes-json-api';
 import { MODULES } from './modules';
+import { DEFAULT_RATE_LIMIT_SERVICE } from './modules/limiter/render';
 
 /** The cluster the BFF works on: the one KUBECONFIG names, or the embedded store in the data directory. */
 async function openStore(config: BffConfig): Promise<{ store: ClusterStore; kube?: KubernetesJsonApi }> {
@@ -101,6 +102,11 @@ async function main(): Promise<void> {
       modules: MODULES,
       metrics,
       moduleSettings: config.modules.settings,
+      // The EnvoyFilters name the domain this BFF's rate-limit service answers (a SlimeBoot's `domain` wins).
+      rateLimitService: {
+        ...DEFAULT_RATE_LIMIT_SERVICE,
+        ...(config.rls ? { domain: config.rls.domain } : {}),
+      },
       ...(queries ? { prometheusQueries: queries } : {}),
       // The embedded default is a living mesh; against a cluster the traffic is real.
       simulate: config.mode === 'embedded',

@@ -23,7 +23,7 @@ const commands: Record<string, CliCommand> = {
     run: rlsCommand,
   },
   // Each module's own verbs.
-  ...Object.assign({}, ...MODULES.map((m) => m.commands ?? {})),
+  ...Object.assign({}, ...MODULES.map((m) => m.commands)),
 };
 
 const HELP = `governor: Istio's management plane (${MODULES.map((m) => `${m.kind}: ${m.name}`).join(', ')})

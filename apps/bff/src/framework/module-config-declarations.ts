@@ -158,5 +158,3 @@ export const PLUGIN_MODULE: ModuleDeclaration = {
   settings: { general: PLUGIN_GENERAL },
   legacyGeneralKey: 'plugin',
 };
-
-/** The modules Governor runs today. */

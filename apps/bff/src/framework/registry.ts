@@ -4,6 +4,7 @@
  * `modules/index.ts` adds a module.
  */
 import type { ControlPlane } from './control-plane';
+import type { AnyRouter } from '@trpc/server';
 import type { KubeObject } from '../cluster/store';
 import type { Module } from './module';
 import { loadModuleConfig, type ModuleDeclaration, type ModuleSettings } from './module-config';
@@ -56,6 +57,8 @@ export interface ModuleDefinition<Service = unknown> {
   service?(plane: ControlPlane, module: Module): Service;
   /** A working example in a namespace, for the contract suite and the docs. */
   examples(namespace: string): ModuleExamples;
-  /** The module's own CLI verbs. */
-  readonly commands?: Readonly<Record<string, CliCommand>>;
+  /** The module's own CLI verbs (`governor <verb>`); none: `{}`. */
+  readonly commands: Readonly<Record<string, CliCommand>>;
+  /** The module's tRPC routers, each under the name it has in the API; none: `{}`. */
+  readonly api: Readonly<Record<string, AnyRouter>>;
 }

@@ -24,6 +24,6 @@ export const limiter = {
     },
   },
   api: { policies: policiesRouter, replay: replayRouter },
-} as const satisfies ModuleDefinition<LimiterService> & { api: unknown };
+} as const satisfies ModuleDefinition<LimiterService>;
 
 export { LimiterService };
