@@ -5,13 +5,16 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDemoBff, type DemoBff } from '../../test/support/demo-bff';
+import {
+  EDITOR_AND_VIEWER,
+  EDITOR_TOKEN,
+  ORIGIN,
+  startDemoBff,
+  VIEWER_TOKEN,
+  type DemoBff,
+} from '../../test/support/demo-bff';
 import { rawRequest, watchForCrashes, type RawAnswer } from '../../test/support/raw-http';
 import { appRouter } from '../trpc/router';
-
-const EDITOR_TOKEN = 'editor-token-0123456789';
-const VIEWER_TOKEN = 'viewer-token-0123456789';
-const ORIGIN = 'http://127.0.0.1:3999';
 
 /** Every procedure of the real router, so that a new one is exercised without a change here. */
 const procedures = Object.entries(
@@ -162,13 +165,7 @@ describe('a real BFF under random requests', () => {
   let url: string;
 
   beforeAll(async () => {
-    demo = await startDemoBff({
-      users: [
-        { name: 'ed', role: 'editor', namespaces: ['default'], token: EDITOR_TOKEN },
-        { name: 'vic', role: 'viewer', namespaces: '*', token: VIEWER_TOKEN },
-      ],
-      allowedOrigins: [ORIGIN],
-    });
+    demo = await startDemoBff(EDITOR_AND_VIEWER);
     ({ url, port } = demo);
   });
   afterAll(() => demo.close());

@@ -6,16 +6,19 @@ import { createServer as createTcpServer, connect, type Server as TcpServer, typ
 import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from '@trpc/client';
 import { EventSource } from 'eventsource';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startDemoBff, type DemoBff } from '../../test/support/demo-bff';
+import {
+  EDITOR_AND_VIEWER,
+  EDITOR_TOKEN,
+  ORIGIN,
+  startDemoBff,
+  VIEWER_TOKEN,
+  type DemoBff,
+} from '../../test/support/demo-bff';
 import { rawRequest, watchForCrashes } from '../../test/support/raw-http';
 import { TRACE_LIMITS } from '../modules/limiter/replay/replay';
 import { MAX_API_BATCH, MAX_API_BODY_BYTES } from './handler';
 import type { AppRouter } from './router';
 import { MODULES } from '../modules';
-
-const EDITOR_TOKEN = 'editor-token-0123456789';
-const VIEWER_TOKEN = 'viewer-token-0123456789';
-const ORIGIN = 'http://127.0.0.1:3999';
 
 /** A TCP proxy whose connections the test can cut, as a network would. */
 async function cuttableProxy(
@@ -55,11 +58,7 @@ describe('the API over HTTP', () => {
 
   beforeAll(async () => {
     demo = await startDemoBff({
-      users: [
-        { name: 'ed', role: 'editor', namespaces: ['default'], token: EDITOR_TOKEN },
-        { name: 'vic', role: 'viewer', namespaces: '*', token: VIEWER_TOKEN },
-      ],
-      allowedOrigins: [ORIGIN],
+      ...EDITOR_AND_VIEWER,
       governor: {
         modules: MODULES,
         simulate: true,
