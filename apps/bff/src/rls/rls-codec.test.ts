@@ -8,6 +8,7 @@
 import fc from 'fast-check';
 import { Root } from 'protobufjs';
 import { describe, expect, expectTypeOf, it } from 'vitest';
+import { thrownBy } from '../../test/support/thrown';
 import {
   decodeRateLimitRequest,
   encodeRateLimitResponse,
@@ -544,12 +545,7 @@ describe('decodeRateLimitRequest: malformed input throws RlsDecodeError', () => 
   });
 
   it('the error is an Error named RlsDecodeError, saying where', () => {
-    let caught: unknown;
-    try {
-      decodeRateLimitRequest(Buffer.from([0x0a, 0x01, 0x61, 0x0e]));
-    } catch (e) {
-      caught = e;
-    }
+    const caught = thrownBy(() => decodeRateLimitRequest(Buffer.from([0x0a, 0x01, 0x61, 0x0e])));
     expect(caught).toBeInstanceOf(Error);
     expect(caught).toBeInstanceOf(RlsDecodeError);
     expect((caught as Error).name).toBe('RlsDecodeError');
@@ -627,12 +623,7 @@ describe('decodeRateLimitRequest: limits', () => {
       [bytes(descriptor(entry('k', 'é'.repeat(maxValueBytes / 2 + 1)))), /value longer than 1024 bytes/],
     ];
     for (const [wire, message] of cases) {
-      let error: unknown;
-      try {
-        decodeRateLimitRequest(wire);
-      } catch (e) {
-        error = e;
-      }
+      const error = thrownBy(() => decodeRateLimitRequest(wire));
       expect(error).toBeInstanceOf(RlsLimitError);
       // Still a decode error for callers that only know that one.
       expect(error).toBeInstanceOf(RlsDecodeError);

@@ -5,6 +5,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { thrownBy } from '../../test/support/thrown';
 import { DataDirLockedError, LOCK_FILE, lockDataDir, type LockHolder } from './data-dir-lock';
 
 let directory: string;
@@ -33,12 +34,7 @@ describe('lockDataDir', () => {
       since: since.toISOString(),
     });
 
-    let refusal: unknown;
-    try {
-      lockDataDir(directory);
-    } catch (error) {
-      refusal = error;
-    }
+    const refusal = thrownBy(() => lockDataDir(directory));
     expect(refusal).toBeInstanceOf(DataDirLockedError);
     expect((refusal as Error).message).toContain(`process ${process.pid} on ${hostname()}`);
     expect((refusal as Error).message).toContain(since.toISOString());
