@@ -159,31 +159,18 @@ export class StoreError extends Error {
     this.name = new.target.name;
   }
 }
-export class NotFoundError extends StoreError {
-  constructor(message: string) {
-    super(message, 404, 'NotFound');
-  }
-}
-export class AlreadyExistsError extends StoreError {
-  constructor(message: string) {
-    super(message, 409, 'AlreadyExists');
-  }
-}
-export class ConflictError extends StoreError {
-  constructor(message: string) {
-    super(message, 409, 'Conflict');
-  }
-}
-export class GoneError extends StoreError {
-  constructor(message: string) {
-    super(message, 410, 'Expired');
-  }
-}
-export class InvalidError extends StoreError {
-  constructor(message: string) {
-    super(message, 422, 'Invalid');
-  }
-}
+/** The error class of one status and reason, so that callers tell them apart with `instanceof`. */
+const errorOf = (status: number, reason: string) =>
+  class extends StoreError {
+    constructor(message: string) {
+      super(message, status, reason);
+    }
+  };
+export class NotFoundError extends errorOf(404, 'NotFound') {}
+export class AlreadyExistsError extends errorOf(409, 'AlreadyExists') {}
+export class ConflictError extends errorOf(409, 'Conflict') {}
+export class GoneError extends errorOf(410, 'Expired') {}
+export class InvalidError extends errorOf(422, 'Invalid') {}
 
 export const keyOf = (o: { metadata: { namespace?: string | undefined; name: string } }): string =>
   `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
