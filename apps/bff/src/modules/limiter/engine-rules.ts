@@ -5,27 +5,20 @@
 import type { GlobalDescriptorRule, LocalDescriptorRule } from '@governor/limiter';
 import type { RenderedRule } from './render';
 
+/** What a local and a global rule share: which requests they count, and whether they only report. */
+const common = (r: RenderedRule) => ({
+  id: r.id,
+  entries: r.entries.map((e) => ({ key: e.key, value: e.value ?? '' })),
+  shadow: r.shadow,
+});
+
 export function localRule(r: RenderedRule): LocalDescriptorRule {
-  return {
-    id: r.id,
-    entries: r.entries.map((e) => ({ key: e.key, value: e.value ?? '' })),
-    maxTokens: r.quota,
-    tokensPerFill: r.quota,
-    fillIntervalMs: r.fillIntervalMs,
-    shadow: r.shadow,
-  };
+  return { ...common(r), maxTokens: r.quota, tokensPerFill: r.quota, fillIntervalMs: r.fillIntervalMs };
 }
 
 export function globalRule(r: RenderedRule): GlobalDescriptorRule | null {
   if (!r.unit) return null;
-  return {
-    id: r.id,
-    entries: r.entries.map((e) => ({ key: e.key, value: e.value ?? '' })),
-    requestsPerUnit: r.quota,
-    unit: r.unit,
-    failMode: r.failMode,
-    shadow: r.shadow,
-  };
+  return { ...common(r), requestsPerUnit: r.quota, unit: r.unit, failMode: r.failMode };
 }
 
 /** The global rules among rendered rules; one without a unit is no global rule (its plan is invalid). */
