@@ -136,12 +136,7 @@ class Parser {
               next.kind === 'boolean'
             ? '; expected an operator before it'
             : '';
-      throw this.error(
-        'syntax',
-        `unexpected ${describeToken(next)} at ${next.pos}${hint}`,
-        next.pos,
-        next.end - next.pos,
-      );
+      throw this.errorAt('syntax', `unexpected ${describeToken(next)} at ${next.pos}${hint}`, next);
     }
     return expr;
   }
@@ -171,6 +166,11 @@ class Parser {
     return new ParseFailure(
       expressionError(kind, message, position, this.text.length, length === undefined ? {} : { length }),
     );
+  }
+
+  /** An error spanning the token `tok`. */
+  private errorAt(kind: ExpressionError['kind'], message: string, tok: Token): ParseFailure {
+    return this.error(kind, message, tok.pos, tok.end - tok.pos);
   }
 
   private typeError(
@@ -216,22 +216,22 @@ class Parser {
     return { kind: 'binary', type, op, opPos, left, right, start: left.start, end: right.end };
   }
 
-  private parseOr(): Expr {
-    let left = this.parseAnd();
-    for (let op = this.peekOperator('||', '|'); op !== null; op = this.peekOperator('||', '|')) {
+  /** One level of left-associative operators: `operand (op operand)*`, grouped to the left. */
+  private leftAssociative(ops: readonly (ArithmeticOperator | LogicalOperator)[], operand: () => Expr): Expr {
+    let left = operand();
+    for (let op = this.peekOperator(...ops); op !== null; op = this.peekOperator(...ops)) {
       const opPos = this.advance().pos;
-      left = this.binary(op as LogicalOperator, opPos, left, this.parseAnd());
+      left = this.binary(op as ArithmeticOperator | LogicalOperator, opPos, left, operand());
     }
     return left;
   }
 
+  private parseOr(): Expr {
+    return this.leftAssociative(['||', '|'], () => this.parseAnd());
+  }
+
   private parseAnd(): Expr {
-    let left = this.parseCompare();
-    for (let op = this.peekOperator('&&', '&'); op !== null; op = this.peekOperator('&&', '&')) {
-      const opPos = this.advance().pos;
-      left = this.binary(op as LogicalOperator, opPos, left, this.parseCompare());
-    }
-    return left;
+    return this.leftAssociative(['&&', '&'], () => this.parseCompare());
   }
 
   private parseCompare(): Expr {
@@ -242,41 +242,29 @@ class Parser {
     const node = this.binary(tok.op as ComparisonOperator, tok.pos, left, this.parseSum());
     const next = this.peek();
     if (next.kind === 'operator' && COMPARISON.has(next.op)) {
-      throw this.error(
+      throw this.errorAt(
         'syntax',
         `comparisons cannot be chained: unexpected "${next.op}" at ${next.pos} after "${tok.op}" at ${tok.pos}; combine them with "&&", e.g. a<b && b<c, or add parentheses`,
-        next.pos,
-        next.end - next.pos,
+        next,
       );
     }
     return node;
   }
 
   private parseSum(): Expr {
-    let left = this.parseProduct();
-    for (let op = this.peekOperator('+', '-'); op !== null; op = this.peekOperator('+', '-')) {
-      const opPos = this.advance().pos;
-      left = this.binary(op as ArithmeticOperator, opPos, left, this.parseProduct());
-    }
-    return left;
+    return this.leftAssociative(['+', '-'], () => this.parseProduct());
   }
 
   private parseProduct(): Expr {
-    let left = this.parseUnary();
-    for (let op = this.peekOperator('*', '/'); op !== null; op = this.peekOperator('*', '/')) {
-      const opPos = this.advance().pos;
-      left = this.binary(op as ArithmeticOperator, opPos, left, this.parseUnary());
-    }
-    return left;
+    return this.leftAssociative(['*', '/'], () => this.parseUnary());
   }
 
   private enter(tok: Token): void {
     if (++this.depth > MAX_NESTING) {
-      throw this.error(
+      throw this.errorAt(
         'too-deep',
         `expression nests deeper than ${MAX_NESTING} levels (parentheses and "!"/"-") at ${tok.pos}`,
-        tok.pos,
-        tok.end - tok.pos,
+        tok,
       );
     }
   }
@@ -301,12 +289,7 @@ class Parser {
       case 'number': {
         const value = Rational.parseDecimal(tok.text);
         if (typeof value === 'string') {
-          throw this.error(
-            'overflow',
-            `number at ${tok.pos} is too large (more than 4096 bits)`,
-            tok.pos,
-            tok.end - tok.pos,
-          );
+          throw this.errorAt('overflow', `number at ${tok.pos} is too large (more than 4096 bits)`, tok);
         }
         return { kind: 'number', type: 'number', value, text: tok.text, start: tok.pos, end: tok.end };
       }
@@ -324,12 +307,7 @@ class Parser {
             close.kind === 'end'
               ? `; "(" at ${tok.pos} is never closed`
               : `; expected ")" to close "(" at ${tok.pos}`;
-          throw this.error(
-            'syntax',
-            `unexpected ${describeToken(close)} at ${close.pos}${hint}`,
-            close.pos,
-            close.end - close.pos,
-          );
+          throw this.errorAt('syntax', `unexpected ${describeToken(close)} at ${close.pos}${hint}`, close);
         }
         this.advance();
         // The span of a parenthesized expression includes its parentheses.
@@ -342,12 +320,7 @@ class Parser {
             : tok.kind === ')' || tok.kind === 'operator'
               ? '; expected a value before it'
               : '';
-        throw this.error(
-          'syntax',
-          `unexpected ${describeToken(tok)} at ${tok.pos}${hint}`,
-          tok.pos,
-          tok.end - tok.pos,
-        );
+        throw this.errorAt('syntax', `unexpected ${describeToken(tok)} at ${tok.pos}${hint}`, tok);
       }
     }
   }
