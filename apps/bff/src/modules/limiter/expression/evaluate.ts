@@ -455,7 +455,10 @@ export function compileExpression(text: string): ExpressionResult<CompiledExpres
 const cache = new Map<string, ExpressionResult<CompiledExpression>>();
 const CACHE_SIZE = 512;
 
-function compiledFor(source: string | CompiledExpression): ExpressionResult<CompiledExpression> {
+/** An expression: its text, or what {@link compileExpression} made of it. */
+type Source = string | CompiledExpression;
+
+function compiledFor(source: Source): ExpressionResult<CompiledExpression> {
   if (source instanceof Compiled) return ok(source);
   // Anything else that is not a string (from an untyped caller) fails the checks of compileExpression.
   if (typeof source !== 'string') return compileExpression(source as unknown as string);
@@ -474,10 +477,7 @@ function compiledFor(source: string | CompiledExpression): ExpressionResult<Comp
  * Evaluates a `condition`: true or false. `"true"` and `"false"` are literals. A numeric result is a
  * `type` error (Slime treated 1 as true; Governor asks for a comparison).
  */
-export function evaluateCondition(
-  expr: string | CompiledExpression,
-  metrics: MetricMap,
-): ExpressionResult<boolean> {
+export function evaluateCondition(expr: Source, metrics: MetricMap): ExpressionResult<boolean> {
   const compiled = compiledFor(expr);
   return compiled.ok ? compiled.value.evaluateCondition(metrics) : compiled;
 }
@@ -487,19 +487,13 @@ export function evaluateCondition(
  * for display. A boolean result is a `type` error; a magnitude beyond 2^53 is an `overflow` error. Zero or
  * negative quotas are returned as they are: the caller validates them.
  */
-export function evaluateQuota(
-  expr: string | CompiledExpression,
-  metrics: MetricMap,
-): ExpressionResult<QuotaValue> {
+export function evaluateQuota(expr: Source, metrics: MetricMap): ExpressionResult<QuotaValue> {
   const compiled = compiledFor(expr);
   return compiled.ok ? compiled.value.evaluateQuota(metrics) : compiled;
 }
 
 /** Evaluates an expression to a number or boolean, whichever it yields. */
-export function evaluateExpression(
-  expr: string | CompiledExpression,
-  metrics: MetricMap,
-): ExpressionResult<ExpressionValue> {
+export function evaluateExpression(expr: Source, metrics: MetricMap): ExpressionResult<ExpressionValue> {
   const compiled = compiledFor(expr);
   return compiled.ok ? compiled.value.evaluate(metrics) : compiled;
 }
