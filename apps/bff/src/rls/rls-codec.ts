@@ -366,39 +366,27 @@ export function decodeRateLimitRequest(
 // Encoding.
 // ---------------------------------------------------------------------------------------------------------
 
-function codeNumber(code: string): number {
-  switch (code) {
-    case 'OK':
-      return 1;
-    case 'OVER_LIMIT':
-      return 2;
-    case 'UNKNOWN':
-      return 0;
-    default:
-      throw new RangeError(`RateLimitResponse: unknown code ${JSON.stringify(code)}`);
-  }
+/** The proto's numbers of `RateLimitResponse.Code` and `RateLimitResponse.RateLimit.Unit`, by name. */
+const CODES: Readonly<Record<RlsCode | 'UNKNOWN', number>> = { UNKNOWN: 0, OK: 1, OVER_LIMIT: 2 };
+const UNITS: Readonly<Record<RlsUnit, number>> = {
+  UNKNOWN: 0,
+  SECOND: 1,
+  MINUTE: 2,
+  HOUR: 3,
+  DAY: 4,
+  MONTH: 5,
+  YEAR: 6,
+};
+
+/** The number of `name` in `numbers`; a RangeError for any other string (`toString` too). */
+function enumNumber(numbers: Readonly<Record<string, number>>, what: string, name: string): number {
+  const n = Object.hasOwn(numbers, name) ? numbers[name] : undefined;
+  if (n === undefined) throw new RangeError(`RateLimitResponse: unknown ${what} ${JSON.stringify(name)}`);
+  return n;
 }
 
-function unitNumber(unit: string): number {
-  switch (unit) {
-    case 'SECOND':
-      return 1;
-    case 'MINUTE':
-      return 2;
-    case 'HOUR':
-      return 3;
-    case 'DAY':
-      return 4;
-    case 'MONTH':
-      return 5;
-    case 'YEAR':
-      return 6;
-    case 'UNKNOWN':
-      return 0;
-    default:
-      throw new RangeError(`RateLimitResponse: unknown unit ${JSON.stringify(unit)}`);
-  }
-}
+const codeNumber = (code: string): number => enumNumber(CODES, 'code', code);
+const unitNumber = (unit: string): number => enumNumber(UNITS, 'unit', unit);
 
 /** Bytes of a varint holding an unsigned 32-bit value. */
 function varint32Size(v: number): number {
