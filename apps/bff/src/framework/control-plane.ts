@@ -21,7 +21,10 @@ export interface ControlPlaneOptions {
   readonly namespace?: string;
   readonly tickMs?: number;
   readonly metricTickMs?: number;
-  /** Objects reconciled at once per module (each key is still never processed twice at a time). Default 8. */
+  /**
+   * Objects reconciled at once per module (each key is still never processed twice at a time). Default 64:
+   * a reconcile mostly waits for the API server's answers, and it takes many writes at once.
+   */
   readonly workers?: number;
   /** Where the leader election Lease lives. Default `governor-system`. */
   readonly leaseNamespace?: string;
@@ -70,7 +73,7 @@ export class ControlPlane {
           ...(options.metricTickMs !== undefined ? { metricTickMs: options.metricTickMs } : {}),
           ...(options.metrics ? { metrics: options.metrics } : {}),
           queue: {
-            workers: options.workers ?? 8,
+            workers: options.workers ?? 64,
             ...(options.onReconcileError
               ? { onError: (key, error, failures) => options.onReconcileError!(m.name, key, error, failures) }
               : {}),
