@@ -10,6 +10,20 @@ export interface CliIo {
 
 export class UsageError extends Error {}
 
+/**
+ * A command's options, as `read` makes them of its arguments. A {@link UsageError} it throws is printed
+ * with the command's help, and null returned: the command then exits 2.
+ */
+export function readUsage<T>(io: CliIo, command: string, help: string, read: () => T): T | null {
+  try {
+    return read();
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    io.stderr.write(`governor ${command}: ${e.message}\n\n${help}`);
+    return null;
+  }
+}
+
 /** A tiny option parser: `--name value`, `--name=value`, `-f value`, repeated options, flags. */
 export interface OptionSpec {
   readonly names: readonly string[];

@@ -5,8 +5,8 @@
 import { stringify } from 'yaml';
 import { DEFAULT_RATE_LIMIT_SERVICE } from '../modules/limiter/render';
 import { MODULES } from '../modules';
-import { parseOptions, UsageError, type CliIo } from './io';
-import { byKindNamespaceName, loadAndRender, parseMetricFlags } from './render-pipeline';
+import { parseOptions, readUsage, UsageError, type CliIo } from './io';
+import { byKindNamespaceName, INPUT_OPTIONS, loadAndRender, parseMetricFlags } from './render-pipeline';
 
 export { parseMetricFlags } from './render-pipeline';
 
@@ -48,13 +48,9 @@ function printObjects(objects: readonly object[], format: 'yaml' | 'json', io: C
 }
 
 export async function renderCommand(args: string[], io: CliIo): Promise<number> {
-  let parsed;
-  let metrics: Record<string, string>;
-  let format: 'yaml' | 'json';
-  try {
-    parsed = parseOptions(args, {
-      file: { names: ['-f', '--file', '--filename'], takesValue: true, repeatable: true },
-      metric: { names: ['--metric', '-m'], takesValue: true, repeatable: true },
+  const options = readUsage(io, 'render', RENDER_HELP, () => {
+    const parsed = parseOptions(args, {
+      ...INPUT_OPTIONS,
       output: { names: ['-o', '--output'], takesValue: true },
       status: { names: ['--status'], takesValue: false },
       rlsConfig: { names: ['--rls-config'], takesValue: false },
@@ -66,18 +62,19 @@ export async function renderCommand(args: string[], io: CliIo): Promise<number> 
     if (!parsed.values.file?.length) throw new UsageError('no input: give at least one -f FILE');
     const out = parsed.values.output?.[0] ?? 'yaml';
     if (out !== 'yaml' && out !== 'json') throw new UsageError(`-o ${out}: expected yaml or json`);
-    format = out;
-    metrics = parseMetricFlags(parsed.values.metric ?? []);
-  } catch (e) {
-    if (e instanceof UsageError) {
-      io.stderr.write(`governor render: ${e.message}\n\n${RENDER_HELP}`);
-      return 2;
-    }
-    throw e;
-  }
+    const format: 'yaml' | 'json' = out;
+    return {
+      parsed,
+      files: parsed.values.file,
+      format,
+      metrics: parseMetricFlags(parsed.values.metric ?? []),
+    };
+  });
+  if (options === null) return 2;
+  const { parsed, files, format, metrics } = options;
 
   const { plans, results, problems } = await loadAndRender({
-    files: parsed.values.file,
+    files,
     metrics,
     rateLimitService: {
       clusterName: parsed.values.rlsCluster?.[0] ?? DEFAULT_RATE_LIMIT_SERVICE.clusterName,

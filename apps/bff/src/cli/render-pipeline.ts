@@ -9,7 +9,13 @@ import { staticSnapshot } from '../framework/snapshot';
 import type { LimiterPlan } from '../modules/limiter/module';
 import type { ClusterContext, RateLimitServiceOptions, RenderResult } from '../modules/limiter/render';
 import { emptyObjects, formatLoadProblem, loadText, type LoadProblem } from './load';
-import { UsageError, type CliIo } from './io';
+import { UsageError, type CliIo, type OptionSpec } from './io';
+
+/** The options of every command that reads files: `-f FILE` and `--metric KEY=VALUE`, both repeatable. */
+export const INPUT_OPTIONS = {
+  file: { names: ['-f', '--file', '--filename'], takesValue: true, repeatable: true },
+  metric: { names: ['--metric', '-m'], takesValue: true, repeatable: true },
+} as const satisfies Record<string, OptionSpec>;
 
 export const METRIC_VALUE = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 const METRIC_KEY = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;

@@ -5,9 +5,9 @@
 import { DEFAULT_RATE_LIMIT_SERVICE } from '../modules/limiter/render';
 import { RlsServer } from '../rls/rls-server';
 import { redactCredentials } from '../redact';
-import { parseOptions, UsageError, type CliIo } from './io';
+import { parseOptions, readUsage, UsageError, type CliIo } from './io';
 import { MODULES } from '../modules';
-import { loadAndRender, parseMetricFlags } from './render-pipeline';
+import { INPUT_OPTIONS, loadAndRender, parseMetricFlags } from './render-pipeline';
 
 export const RLS_HELP = `Usage: governor rls -f FILE [-f FILE]... [--metric KEY=VALUE]... [--host HOST] [--port PORT] [--domain NAME] [--redis URL]
                    [--max-connections N]
@@ -31,14 +31,9 @@ Exit status: 0 after an interrupt; 1 when any input is invalid or the port canno
 `;
 
 export async function rlsCommand(args: string[], io: CliIo): Promise<number> {
-  let parsed;
-  let metrics: Record<string, string>;
-  let port: number;
-  let maxConnections: number | undefined;
-  try {
-    parsed = parseOptions(args, {
-      file: { names: ['-f', '--file', '--filename'], takesValue: true, repeatable: true },
-      metric: { names: ['--metric', '-m'], takesValue: true, repeatable: true },
+  const options = readUsage(io, 'rls', RLS_HELP, () => {
+    const parsed = parseOptions(args, {
+      ...INPUT_OPTIONS,
       host: { names: ['--host'], takesValue: true },
       port: { names: ['--port'], takesValue: true },
       domain: { names: ['--domain'], takesValue: true },
@@ -50,22 +45,22 @@ export async function rlsCommand(args: string[], io: CliIo): Promise<number> {
     const rawPort = parsed.values.port?.[0] ?? '8081';
     if (!/^\d+$/.test(rawPort) || Number(rawPort) > 65535)
       throw new UsageError(`--port ${rawPort}: expected a port`);
-    port = Number(rawPort);
     const rawMax = parsed.values.maxConnections?.[0];
     if (rawMax !== undefined && !(/^\d+$/.test(rawMax) && Number(rawMax) >= 1))
       throw new UsageError(`--max-connections ${rawMax}: expected a whole number from 1`);
-    maxConnections = rawMax === undefined ? undefined : Number(rawMax);
-    metrics = parseMetricFlags(parsed.values.metric ?? []);
-  } catch (e) {
-    if (e instanceof UsageError) {
-      io.stderr.write(`governor rls: ${e.message}\n\n${RLS_HELP}`);
-      return 2;
-    }
-    throw e;
-  }
+    return {
+      parsed,
+      files: parsed.values.file,
+      port: Number(rawPort),
+      maxConnections: rawMax === undefined ? undefined : Number(rawMax),
+      metrics: parseMetricFlags(parsed.values.metric ?? []),
+    };
+  });
+  if (options === null) return 2;
+  const { parsed, files, port, maxConnections, metrics } = options;
   const domain = parsed.values.domain?.[0] ?? DEFAULT_RATE_LIMIT_SERVICE.domain;
   const { results, problems } = await loadAndRender({
-    files: parsed.values.file,
+    files,
     metrics,
     rateLimitService: { clusterName: DEFAULT_RATE_LIMIT_SERVICE.clusterName, domain },
     io,

@@ -6,8 +6,8 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { DEFAULT_RATE_LIMIT_SERVICE } from '../render';
 import { parseTrace, perSecondTable, replay, TRACE_LIMITS, traceTooLarge } from '../replay/replay';
-import { parseOptions, UsageError, type CliIo } from '../../../cli/io';
-import { loadAndRender, parseMetricFlags, readInput } from '../../../cli/render-pipeline';
+import { parseOptions, readUsage, UsageError, type CliIo } from '../../../cli/io';
+import { INPUT_OPTIONS, loadAndRender, parseMetricFlags, readInput } from '../../../cli/render-pipeline';
 import { createLimiterModule } from '../module';
 import { LIMITER_MODULE } from '../settings';
 
@@ -45,45 +45,35 @@ replay stopped by its time limit; 2 for a usage error.
 `;
 
 export async function replayCommand(args: string[], io: CliIo): Promise<number> {
-  let parsed;
-  let metrics: Record<string, string>;
-  let format: 'json' | 'table';
-  let traceFile: string;
-  let timeLimitSeconds: number;
-  try {
-    parsed = parseOptions(args, {
-      file: { names: ['-f', '--file', '--filename'], takesValue: true, repeatable: true },
+  const options = readUsage(io, 'replay', REPLAY_HELP, () => {
+    const parsed = parseOptions(args, {
+      ...INPUT_OPTIONS,
       trace: { names: ['--trace', '-t'], takesValue: true },
-      metric: { names: ['--metric', '-m'], takesValue: true, repeatable: true },
       output: { names: ['-o', '--output'], takesValue: true },
       timeLimit: { names: ['--time-limit'], takesValue: true },
     });
     if (parsed.positional.length > 0) throw new UsageError(`unexpected argument ${parsed.positional[0]}`);
     if (!parsed.values.file?.length) throw new UsageError('no policy: give at least one -f FILE');
-    const trace = parsed.values.trace?.[0];
-    if (trace === undefined) throw new UsageError('no trace: give --trace TRACE.jsonl');
-    traceFile = trace;
+    const traceFile = parsed.values.trace?.[0];
+    if (traceFile === undefined) throw new UsageError('no trace: give --trace TRACE.jsonl');
     const out = parsed.values.output?.[0] ?? 'json';
     if (out !== 'json' && out !== 'table') throw new UsageError(`-o ${out}: expected json or table`);
-    format = out;
-    metrics = parseMetricFlags(parsed.values.metric ?? []);
+    const format: 'json' | 'table' = out;
+    const metrics = parseMetricFlags(parsed.values.metric ?? []);
     const limit = parsed.values.timeLimit?.[0];
-    timeLimitSeconds = limit === undefined ? DEFAULT_TIME_LIMIT_SECONDS : Number(limit);
+    const timeLimitSeconds = limit === undefined ? DEFAULT_TIME_LIMIT_SECONDS : Number(limit);
     if (
       limit !== undefined &&
       !(limit.trim() !== '' && Number.isFinite(timeLimitSeconds) && timeLimitSeconds >= 0)
     )
       throw new UsageError(`--time-limit ${limit}: expected seconds (0 or more)`);
-  } catch (e) {
-    if (e instanceof UsageError) {
-      io.stderr.write(`governor replay: ${e.message}\n\n${REPLAY_HELP}`);
-      return 2;
-    }
-    throw e;
-  }
+    return { files: parsed.values.file, traceFile, format, metrics, timeLimitSeconds };
+  });
+  if (options === null) return 2;
+  const { files, traceFile, format, metrics, timeLimitSeconds } = options;
 
   const { context, results, problems } = await loadAndRender({
-    files: parsed.values.file,
+    files,
     metrics,
     rateLimitService: DEFAULT_RATE_LIMIT_SERVICE,
     io,
