@@ -1,7 +1,7 @@
 /** Input schemas the routers share. */
 import { tracked } from '@trpc/server';
 import { z } from 'zod';
-import type { Feed } from '../live/feed';
+import type { Feed, FeedItem } from '../live/feed';
 
 export const dns = z
   .string()
@@ -26,9 +26,18 @@ export const liveInput = z
   .default({ backfill: 0 });
 export type LiveInput = z.infer<typeof liveInput>;
 
-export function startOf<T>(feed: Feed<T>, input: LiveInput): number {
+function startOf<T>(feed: Feed<T>, input: LiveInput): number {
   if (input.lastEventId != null) return Number(input.lastEventId);
   return Math.max(0, feed.seq - input.backfill);
+}
+
+/** A live subscription's items: from where `input` says to start, until `signal` ends it. */
+export function liveItems<T>(
+  feed: Feed<T>,
+  input: LiveInput,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<FeedItem<T>> {
+  return feed.subscribe({ afterSeq: startOf(feed, input), ...(signal ? { signal } : {}) });
 }
 
 export { tracked };

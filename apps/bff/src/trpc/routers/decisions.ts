@@ -1,24 +1,26 @@
 /** The engine's decisions, live over SSE, each item `tracked` by its feed sequence number (a reconnect resumes without a gap). */
-import { canSee } from '../../auth/auth';
-import { liveInput, startOf, tracked } from '../inputs';
+import { canSee, type User } from '../../auth/auth';
+import { liveInput, liveItems, tracked, type LiveInput } from '../inputs';
 import { router, viewerProcedure } from '../trpc';
+
+/** Whether `user` may see decisions of `d`'s namespace and the subscription's filters keep them. */
+const kept = (
+  user: User,
+  input: LiveInput,
+  d: { namespace: string; service: string; policy: string | null },
+) =>
+  canSee(user, d.namespace) &&
+  (input.namespace === undefined || d.namespace === input.namespace) &&
+  (input.service === undefined || d.service === input.service) &&
+  (input.policy === undefined || d.policy === input.policy);
 
 export const decisionsRouter = router({
   /** Per-second counts per service and descriptor (allowed, limited, shadow, quota), one item per second. */
   seconds: viewerProcedure.input(liveInput).subscription(async function* ({ ctx, input, signal }) {
     const feed = ctx.deps.decisions?.seconds;
     if (!feed) return;
-    for await (const { seq, item } of feed.subscribe({
-      afterSeq: startOf(feed, input),
-      ...(signal ? { signal } : {}),
-    })) {
-      const rows = item.rows.filter(
-        (r) =>
-          canSee(ctx.user, r.namespace) &&
-          (input.namespace === undefined || r.namespace === input.namespace) &&
-          (input.service === undefined || r.service === input.service) &&
-          (input.policy === undefined || r.policy === input.policy),
-      );
+    for await (const { seq, item } of liveItems(feed, input, signal)) {
+      const rows = item.rows.filter((r) => kept(ctx.user, input, r));
       yield tracked(String(seq), { second: item.second, rows });
     }
   }),
@@ -27,15 +29,8 @@ export const decisionsRouter = router({
   recent: viewerProcedure.input(liveInput).subscription(async function* ({ ctx, input, signal }) {
     const feed = ctx.deps.decisions?.recent;
     if (!feed) return;
-    for await (const { seq, item } of feed.subscribe({
-      afterSeq: startOf(feed, input),
-      ...(signal ? { signal } : {}),
-    })) {
-      if (!canSee(ctx.user, item.namespace)) continue;
-      if (input.namespace !== undefined && item.namespace !== input.namespace) continue;
-      if (input.service !== undefined && item.service !== input.service) continue;
-      if (input.policy !== undefined && item.policy !== input.policy) continue;
-      yield tracked(String(seq), item);
+    for await (const { seq, item } of liveItems(feed, input, signal)) {
+      if (kept(ctx.user, input, item)) yield tracked(String(seq), item);
     }
   }),
 });

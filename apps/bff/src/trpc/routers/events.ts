@@ -1,7 +1,7 @@
 /** The event log: what the control plane did and why, as a query and live. */
 import { z } from 'zod';
 import { canSee } from '../../auth/auth';
-import { dns, liveInput, startOf, tracked } from '../inputs';
+import { dns, liveInput, liveItems, tracked } from '../inputs';
 import { router, viewerProcedure } from '../trpc';
 
 export const eventsRouter = router({
@@ -31,10 +31,7 @@ export const eventsRouter = router({
 
   live: viewerProcedure.input(liveInput).subscription(async function* ({ ctx, input, signal }) {
     const feed = ctx.deps.events;
-    for await (const { seq, item } of feed.subscribe({
-      afterSeq: startOf(feed, input),
-      ...(signal ? { signal } : {}),
-    })) {
+    for await (const { seq, item } of liveItems(feed, input, signal)) {
       if (item.namespace !== null && !canSee(ctx.user, item.namespace)) continue;
       if (input.namespace !== undefined && item.namespace !== input.namespace) continue;
       if (input.policy !== undefined && item.policy !== input.policy) continue;
