@@ -5,14 +5,8 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  EDITOR_AND_VIEWER,
-  EDITOR_TOKEN,
-  ORIGIN,
-  startDemoBff,
-  VIEWER_TOKEN,
-  type DemoBff,
-} from '../../test/support/demo-bff';
+import { EDITOR_AND_VIEWER, EDITOR_TOKEN, ORIGIN, VIEWER_TOKEN } from '../../test/support/api-users';
+import { startDemoBff, type DemoBff } from '../../test/support/demo-bff';
 import { rawRequest, watchForCrashes, type RawAnswer } from '../../test/support/raw-http';
 import { appRouter } from '../trpc/router';
 

@@ -6,14 +6,8 @@ import { createServer as createTcpServer, connect, type Server as TcpServer, typ
 import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from '@trpc/client';
 import { EventSource } from 'eventsource';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import {
-  EDITOR_AND_VIEWER,
-  EDITOR_TOKEN,
-  ORIGIN,
-  startDemoBff,
-  VIEWER_TOKEN,
-  type DemoBff,
-} from '../../test/support/demo-bff';
+import { EDITOR_AND_VIEWER, EDITOR_TOKEN, ORIGIN, VIEWER_TOKEN } from '../../test/support/api-users';
+import { startDemoBff, type DemoBff } from '../../test/support/demo-bff';
 import { rawRequest, watchForCrashes } from '../../test/support/raw-http';
 import { TRACE_LIMITS } from '../modules/limiter/replay/replay';
 import { MAX_API_BATCH, MAX_API_BODY_BYTES } from './handler';
