@@ -265,16 +265,12 @@ class Reader {
         this.varint(end);
         return;
       case WIRE_FIXED64:
-        if (end - this.pos < 8) this.fail('truncated fixed64');
-        this.pos += 8;
-        return;
+        return this.skipFixed(8, end);
       case WIRE_LEN:
         this.pos = this.lengthEnd(end);
         return;
       case WIRE_FIXED32:
-        if (end - this.pos < 4) this.fail('truncated fixed32');
-        this.pos += 4;
-        return;
+        return this.skipFixed(4, end);
       case WIRE_START_GROUP:
       case WIRE_END_GROUP:
         // Groups are proto2-only and delimited by tags rather than a length; Envoy never sends them.
@@ -282,6 +278,11 @@ class Reader {
       default:
         return this.fail(`invalid wire type ${t & 7} (field ${t >>> 3})`);
     }
+  }
+
+  private skipFixed(bytes: 4 | 8, end: number): void {
+    if (end - this.pos < bytes) this.fail(`truncated fixed${bytes * 8}`);
+    this.pos += bytes;
   }
 }
 
