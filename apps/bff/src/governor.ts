@@ -4,7 +4,6 @@
  * own) and, on the embedded default, the simulated mesh whose sidecars enforce what the limiter plans. The
  * composition root (main.ts), the integration tests and the benchmarks start the same thing.
  */
-import { hostname } from 'node:os';
 import type { ClusterStore } from './cluster/store';
 import { ControlPlane } from './framework/control-plane';
 import type { ControllerMetrics } from './framework/controller-metrics';
@@ -96,8 +95,8 @@ export class Governor {
       tickMs: metrics.tickMs,
       metricTickMs: metrics.metricTickMs,
       ...(options.workers !== undefined ? { workers: options.workers } : {}),
-      leaseNamespace: options.leaseNamespace ?? 'governor-system',
-      identity: options.identity ?? `${hostname()}-${process.pid}`,
+      ...(options.leaseNamespace !== undefined ? { leaseNamespace: options.leaseNamespace } : {}),
+      ...(options.identity !== undefined ? { identity: options.identity } : {}),
       ...(options.controllerMetrics ? { metrics: options.controllerMetrics } : {}),
       onEngineRules: (module, key, rules) => {
         if (module !== 'limiter') return;
