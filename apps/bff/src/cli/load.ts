@@ -125,10 +125,10 @@ export function loadText(
       return;
     }
     const object = describeObject(doc, i);
-    const take = <T>(schema: z.ZodType<T>, push: (v: T) => void) => {
+    const take = <T>(schema: z.ZodType<T>, list: T[]) => {
       const r = schema.safeParse(doc);
       if (r.success) {
-        push(r.data);
+        list.push(r.data);
         into.all.push({ file, object: doc as KubeObject });
       } else
         for (const issue of r.error.issues)
@@ -154,17 +154,13 @@ export function loadText(
         return;
       }
       case 'Service':
-        take(serviceSchema, (v) => into.services.push(v));
-        return;
+        return take(serviceSchema, into.services);
       case 'Pod':
-        take(podSchema, (v) => into.pods.push(v));
-        return;
+        return take(podSchema, into.pods);
       case 'DestinationRule':
-        take(destinationRuleSchema, (v) => into.destinationRules.push(v));
-        return;
+        return take(destinationRuleSchema, into.destinationRules);
       case 'ServiceEntry':
-        take(serviceEntrySchema, (v) => into.serviceEntries.push(v));
-        return;
+        return take(serviceEntrySchema, into.serviceEntries);
       default:
         if (typeof doc.kind === 'string' && moduleKinds.has(doc.kind)) {
           into.all.push({ file, object: doc as KubeObject });
