@@ -1,5 +1,6 @@
 /** Governor's custom resource types: TypeScript types, runtime schemas and CRD manifests from one source. */
 export * from './schema/dsl';
+export * from './suggest';
 export * from './meta';
 export * from './smartlimiter';
 export * from './kube';

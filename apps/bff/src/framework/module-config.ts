@@ -19,7 +19,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments, Scalar, visit } from 'yaml';
-import { closeKeys } from '../lib/suggest';
+import { closeKeys } from '@governor/crd-types';
 import { queriesFromHandlers, type NamedQuery } from '../sources/prometheus';
 
 export const SLIMEBOOT_API_VERSION = 'config.netease.com/v1alpha1';

@@ -9,6 +9,7 @@
  *   server prunes properties that its schema does not know ({@link toOpenApi}).
  */
 import { z } from 'zod';
+import { editDistance } from '../suggest';
 
 export interface StringNode<E extends string = string> {
   readonly kind: 'string';
@@ -358,22 +359,6 @@ function walkUnknown(node: Node, value: unknown, path: string, out: UnknownField
     default:
       return;
   }
-}
-
-/** Levenshtein distance, for "did you mean" hints on misspelt fields (Slime's docs write `conditon`). */
-export function editDistance(a: string, b: string): number {
-  const m = a.length;
-  const n = b.length;
-  let prev = Array.from({ length: n + 1 }, (_, j) => j);
-  for (let i = 1; i <= m; i++) {
-    const cur = [i];
-    for (let j = 1; j <= n; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      cur[j] = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost);
-    }
-    prev = cur;
-  }
-  return prev[n] ?? 0;
 }
 
 function closest(key: string, candidates: readonly string[]): string | undefined {

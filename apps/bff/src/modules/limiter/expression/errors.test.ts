@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { expressionError, formatExpressionError } from './errors';
-import { closeKeys, editDistance } from '../../../lib/suggest';
+import { closeKeys, editDistance } from '@governor/crd-types';
 import { evaluateCondition, evaluateQuota } from './evaluate';
 
 describe('formatExpressionError', () => {

@@ -7,7 +7,7 @@ import type { ExpressionError, ExpressionResult } from './errors';
 import { checkLength, parseExpression, referencedKeys } from './parse';
 import type { BinaryExpr, Expr, ValueType } from './parse';
 import { Rational } from './rational';
-import { closeKeys } from '../../../lib/suggest';
+import { closeKeys } from '@governor/crd-types';
 
 /**
  * Metric values by FLAT dotted key, e.g. `{"_base.pod": 2, "_base.cpu.sum": 8845.137, "v2.cpu.sum": "10598.47"}`.

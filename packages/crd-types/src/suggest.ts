@@ -1,10 +1,11 @@
 /**
- * "Did you mean" suggestions for unknown metric keys (Slime silently rendered nothing for a wrong key such
- * as `{{.base.cpu.sum}}`; Governor names the key it probably meant: `_base.cpu.sum`).
+ * "Did you mean" suggestions: for misspelt fields (Slime's docs write `conditon`), module settings, and
+ * unknown metric keys (Slime silently rendered nothing for `{{.base.cpu.sum}}`; Governor names the key it
+ * probably meant: `_base.cpu.sum`). The one edit distance of the project.
  */
 
 /** Edit distance with adjacent transpositions (optimal string alignment), or `Infinity` beyond `limit`. */
-export function editDistance(a: string, b: string, limit: number): number {
+export function editDistance(a: string, b: string, limit = Infinity): number {
   if (Math.abs(a.length - b.length) > limit) return Infinity;
   let prev2: number[] = [];
   let prev: number[] = Array.from({ length: b.length + 1 }, (_, j) => j);
