@@ -8,6 +8,7 @@ import { EventSource } from 'eventsource';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EDITOR_AND_VIEWER, EDITOR_TOKEN, ORIGIN, VIEWER_TOKEN } from '../../test/support/api-users';
 import { startDemoBff, type DemoBff } from '../../test/support/demo-bff';
+import { smartLimiterYaml } from '../../test/support/fixtures';
 import { rawRequest, watchForCrashes } from '../../test/support/raw-http';
 import { TRACE_LIMITS } from '../modules/limiter/replay/replay';
 import { MAX_API_BATCH, MAX_API_BODY_BYTES } from './handler';
@@ -226,18 +227,10 @@ describe('the API over HTTP', () => {
 
   it('replays with RE2 (no catastrophic backtracking) and refuses an oversized trace', async () => {
     const viewer = { authorization: `Bearer ${VIEWER_TOKEN}` };
-    const policy = `apiVersion: microservice.slime.io/v1alpha2
-kind: SmartLimiter
-metadata: {name: reviews, namespace: default}
-spec:
-  sets:
-    _base:
-      descriptor:
-        - action: {fill_interval: {seconds: 60}, quota: "1"}
-          condition: "true"
-          target: {port: 9080}
-          match: [{name: x-user, regex_match: "(a+)+b"}]
-`;
+    const policy = smartLimiterYaml(`- action: {fill_interval: {seconds: 60}, quota: "1"}
+  condition: "true"
+  target: {port: 9080}
+  match: [{name: x-user, regex_match: "(a+)+b"}]`);
     const line = (user: string) =>
       JSON.stringify({ t: 0, service: 'reviews', port: 9080, headers: { 'x-user': user } });
     const trace = [line('a'.repeat(32)), line('a'.repeat(8_000)), line('aab'), line('ab')].join('\n');
