@@ -3,7 +3,7 @@
  * config protos), so that a SlimeBoot written for Slime is checked against the names Slime reads.
  * Booleans default to false as in proto3; a setting Slime leaves empty has no default here.
  */
-import type { ModuleDeclaration, SettingSpecs } from './module-config';
+import { PROXY_VERSION_SETTING, type ModuleDeclaration, type SettingSpecs } from './module-config';
 
 const labelSelector = { type: 'any', description: 'A Kubernetes label selector.' } as const;
 
@@ -121,10 +121,7 @@ export const LAZYLOAD_GENERAL = {
     description: 'With autoFence: namespaces excluded (comma-separated).',
   },
   whiteNamespaceList: { type: 'string', description: 'With autoFence: the only namespaces included.' },
-  proxyVersion: {
-    type: 'string',
-    description: 'An RE2 regular expression: only proxies of matching Istio versions get the EnvoyFilter.',
-  },
+  proxyVersion: PROXY_VERSION_SETTING,
   stableHost: {
     type: 'list',
     items: { type: 'string', description: 'A host.' },
@@ -141,10 +138,7 @@ export const PLUGIN_GENERAL = {
     default: {},
     description: 'Default configurations of discovered filters, by type URL.',
   },
-  proxyVersion: {
-    type: 'string',
-    description: 'An RE2 regular expression: only proxies of matching Istio versions get the EnvoyFilters.',
-  },
+  proxyVersion: PROXY_VERSION_SETTING,
 } as const satisfies SettingSpecs;
 
 export const LAZYLOAD_MODULE: ModuleDeclaration = {

@@ -110,6 +110,12 @@ const configSource = {
 } as const satisfies SettingSpec;
 
 /** Slime's `global` (framework config.proto `Global`), the same for every module; Slime's defaults. */
+/** Slime's `proxyVersion`, which the modules that write EnvoyFilters share. */
+export const PROXY_VERSION_SETTING = {
+  type: 'string',
+  description: 'An RE2 regular expression: only proxies of matching Istio versions get the EnvoyFilters.',
+} as const satisfies SettingSpec;
+
 export const GLOBAL_SETTINGS = {
   service: {
     type: 'string',

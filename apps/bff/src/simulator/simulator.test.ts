@@ -7,6 +7,7 @@ import { rateAt, type LoadProfile } from './load';
 import { parseCpuQuantity } from './pods';
 import { Simulator, type SimulatorOptions } from './simulator';
 import { MAX_MESH_RPS, MAX_SERVICE_RPS } from './traffic';
+import { parseExposition, type Sample } from '../../test/support/exposition';
 
 const bookinfoText = readFileSync(new URL('../demo/bookinfo.yaml', import.meta.url), 'utf8');
 const bookinfo = loadObjects({ text: bookinfoText });
@@ -44,61 +45,6 @@ function simulator(options: Partial<SimulatorOptions> = {}): Simulator {
 function run(sim: Simulator, seconds: number): void {
   const end = sim.nowMs + seconds * 1000;
   while (sim.nowMs < end) sim.step();
-}
-
-interface Sample {
-  readonly name: string;
-  readonly labels: Record<string, string>;
-  readonly value: number;
-}
-
-/** A strict reader of the text format: every sample belongs to a family declared by HELP and TYPE before it. */
-function parseExposition(text: string): { types: Map<string, string>; samples: Sample[] } {
-  expect(text.endsWith('\n')).toBe(true);
-  const types = new Map<string, string>();
-  const helps = new Set<string>();
-  const samples: Sample[] = [];
-  const family = (name: string): string => {
-    for (const suffix of ['_bucket', '_sum', '_count']) {
-      const base = name.slice(0, -suffix.length);
-      if (name.endsWith(suffix) && types.get(base) === 'histogram') return base;
-    }
-    return name;
-  };
-  for (const line of text.slice(0, -1).split('\n')) {
-    const meta = /^# (HELP|TYPE) ([a-zA-Z_:][a-zA-Z0-9_:]*) (.*)$/.exec(line);
-    if (meta) {
-      const [, kind, name, rest] = meta as unknown as [string, string, string, string];
-      if (kind === 'HELP') {
-        expect(helps.has(name), `second HELP for ${name}`).toBe(false);
-        helps.add(name);
-      } else {
-        expect(['counter', 'gauge', 'histogram']).toContain(rest);
-        expect(types.has(name), `second TYPE for ${name}`).toBe(false);
-        types.set(name, rest);
-      }
-      continue;
-    }
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    expect(m, `not a sample line: ${line}`).not.toBeNull();
-    const [, name, labelText, valueText] = m as unknown as [string, string, string | undefined, string];
-    const labels: Record<string, string> = {};
-    if (labelText) {
-      const re = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"(,|$)/gy;
-      let consumed = 0;
-      for (let lm = re.exec(labelText); lm; lm = re.exec(labelText)) {
-        labels[lm[1]!] = lm[2]!.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
-        consumed = re.lastIndex;
-      }
-      expect(consumed, `bad labels: ${labelText}`).toBe(labelText.length);
-    }
-    const value = valueText === '+Inf' ? Number.POSITIVE_INFINITY : Number(valueText);
-    expect(Number.isNaN(value), `bad value: ${line}`).toBe(false);
-    const fam = family(name);
-    expect(types.has(fam) && helps.has(fam), `sample before its HELP/TYPE: ${line}`).toBe(true);
-    samples.push({ name, labels, value });
-  }
-  return { types, samples };
 }
 
 const seriesKey = (s: Sample): string =>

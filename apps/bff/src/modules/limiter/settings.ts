@@ -1,5 +1,9 @@
 /** The limiter's settings, as a SlimeBoot's `spec.module[]` entry for Slime's limiter gives them. */
-import type { ModuleDeclaration, SettingSpecs } from '../../framework/module-config';
+import {
+  PROXY_VERSION_SETTING,
+  type ModuleDeclaration,
+  type SettingSpecs,
+} from '../../framework/module-config';
 import { DEFAULT_QUERIES } from '../../sources/prometheus';
 
 /** slime.io/slime/modules/limiter/api/config `Limiter`. */
@@ -59,10 +63,7 @@ export const LIMITER_GENERAL = {
       port: { type: 'integer', min: 1, max: 65535, description: "The service's gRPC port." },
     },
   },
-  proxyVersion: {
-    type: 'string',
-    description: 'An RE2 regular expression: only proxies of matching Istio versions get the EnvoyFilters.',
-  },
+  proxyVersion: PROXY_VERSION_SETTING,
   enableRatelimitPlaceholderInRoute: {
     type: 'boolean',
     default: false,
