@@ -2,7 +2,7 @@
  * The embedded store's rules for objects, as the API server applies them: validation of the fields the
  * store relies on, the metadata the server owns, preconditions, and when a change is a new generation.
  */
-import { apiVersionOf, ConflictError, InvalidError, KINDS } from './store';
+import { apiVersionOf, ConflictError, InvalidError, isKnownKind, kindInfo } from './store';
 import type { Kind, KubeObject, ObjectMetadata } from './store';
 
 const SYSTEM_METADATA = [
@@ -77,7 +77,7 @@ export const conflict = (kind: Kind, name: string): ConflictError =>
 
 /** `smartlimiters.microservice.slime.io`, `pods`: how the API server names a resource in messages. */
 export function resourceOf(kind: Kind): string {
-  const { group, plural } = KINDS[kind];
+  const { group, plural } = kindInfo(kind);
   return group === '' ? plural : `${plural}.${group}`;
 }
 
@@ -133,7 +133,7 @@ export function validated(object: KubeObject): { kind: Kind; input: KubeObject }
 export function objectProblem(object: unknown): string | undefined {
   if (!isRecord(object)) return 'an object must be a JSON object';
   const { kind, apiVersion, metadata } = object;
-  if (typeof kind !== 'string' || !Object.hasOwn(KINDS, kind)) return `unknown kind "${String(kind)}"`;
+  if (!isKnownKind(kind)) return `unknown kind "${String(kind)}"`;
   const expected = apiVersionOf(kind as Kind);
   if (apiVersion !== expected)
     return `${kind}: apiVersion must be "${expected}", not "${String(apiVersion)}"`;

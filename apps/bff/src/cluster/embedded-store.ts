@@ -17,7 +17,15 @@ import {
 } from './embedded-objects';
 import { emptyState, loadStore, Persistence, type LoadedState } from './embedded-persistence';
 import { WatchHub, type HistoryEntry } from './embedded-watches';
-import { AlreadyExistsError, InvalidError, KINDS, keyOf, NotFoundError, StoreError } from './store';
+import {
+  AlreadyExistsError,
+  InvalidError,
+  keyOf,
+  NotFoundError,
+  StoreError,
+  isKnownKind,
+  kindInfo,
+} from './store';
 import type {
   ApplyOptions,
   ClusterStore,
@@ -172,14 +180,14 @@ export class EmbeddedStore implements ClusterStore {
       kind: stored.kind,
       metadata: { ...userMetadata(input.metadata), ...systemMetadata(stored.metadata) },
     };
-    if (KINDS[kind].hasStatus) setStatus(next, stored.status);
+    if (kindInfo(kind).hasStatus) setStatus(next, stored.status);
     return this.saved(this.replace(kind, stored, next));
   }
 
   async updateStatus(object: KubeObject): Promise<KubeObject> {
     this.assertWritable();
     const { kind, input } = validated(object);
-    if (!KINDS[kind].hasStatus) {
+    if (!kindInfo(kind).hasStatus) {
       // The API server has no /status endpoint for such kinds and answers 404.
       throw new NotFoundError(`${resourceOf(kind)} has no status subresource`);
     }
@@ -198,7 +206,7 @@ export class EmbeddedStore implements ClusterStore {
     if (stored === undefined) return this.saved(this.insert(kind, input));
     // Like the API server, an applied configuration that names a resourceVersion or uid is a precondition.
     checkPreconditions(kind, stored, input.metadata);
-    const hasStatus = KINDS[kind].hasStatus;
+    const hasStatus = kindInfo(kind).hasStatus;
     const next: KubeObject = { ...stored, metadata: { ...stored.metadata } };
     for (const [field, value] of Object.entries(withoutEnvelope(input))) {
       if (field === 'status' && hasStatus) continue;
@@ -284,13 +292,13 @@ export class EmbeddedStore implements ClusterStore {
     };
     const object: KubeObject = { apiVersion: input.apiVersion, kind, metadata, ...withoutEnvelope(input) };
     // The API server resets status on create when there is a status subresource.
-    if (KINDS[kind].hasStatus) delete object.status;
+    if (kindInfo(kind).hasStatus) delete object.status;
     return this.commit(kind, 'ADDED', object);
   }
 
   /** Stores `next` in place of `stored`, unless nothing changed (then no event, no new resourceVersion). */
   private replace(kind: Kind, stored: KubeObject, next: KubeObject): KubeObject {
-    if (!sameContent(stored, next, KINDS[kind].hasStatus)) {
+    if (!sameContent(stored, next, kindInfo(kind).hasStatus)) {
       next.metadata.generation = (stored.metadata.generation ?? 0) + 1;
     }
     next.metadata.resourceVersion = stored.metadata.resourceVersion;
@@ -357,7 +365,7 @@ export class EmbeddedStore implements ClusterStore {
   }
 
   private objectsOf(kind: Kind): Map<string, KubeObject> {
-    if (!Object.hasOwn(KINDS, kind)) throw new InvalidError(`unknown kind "${String(kind)}"`);
+    if (!isKnownKind(kind)) throw new InvalidError(`unknown kind "${String(kind)}"`);
     let objects = this.byKind.get(kind);
     if (objects === undefined) {
       objects = new Map();

@@ -3,7 +3,7 @@
  * watch in resourceVersion order, outside the write that made them.
  */
 import { byNamespaceAndName, copy } from './embedded-objects';
-import { GoneError, InvalidError, KINDS, StoreError } from './store';
+import { GoneError, InvalidError, StoreError, isKnownKind } from './store';
 import type { Kind, KubeObject, WatchEvent, WatchEventType, WatchHandle, WatchOptions } from './store';
 
 /** A change, as watches see it. */
@@ -112,7 +112,7 @@ export class WatchHub {
   }
 
   private refusal(kind: Kind, resourceVersion: string, revision: number): Error | undefined {
-    if (!Object.hasOwn(KINDS, kind)) return new InvalidError(`unknown kind "${String(kind)}"`);
+    if (!isKnownKind(kind)) return new InvalidError(`unknown kind "${String(kind)}"`);
     if (resourceVersion === '' || resourceVersion === '0') return undefined;
     if (!/^\d+$/.test(resourceVersion)) {
       return new StoreError(`invalid resourceVersion "${resourceVersion}"`, 400, 'BadRequest');

@@ -20,10 +20,11 @@ import {
   ConflictError,
   GoneError,
   InvalidError,
-  KINDS,
   NotFoundError,
   StoreError,
   type Kind,
+  isKnownKind,
+  kindInfo,
 } from './store';
 
 export interface JsonRequest {
@@ -76,7 +77,7 @@ export class KubernetesJsonApi extends KubernetesObjectApi {
   }
 
   /**
-   * The path of a collection or of one object: Governor's kinds from {@link KINDS}, any other kind through
+   * The path of a collection or of one object: Governor's kinds from {@link kindInfo}, any other kind through
    * the server's discovery document (cached per apiVersion).
    */
   async pathOf(target: {
@@ -91,7 +92,7 @@ export class KubernetesJsonApi extends KubernetesObjectApi {
 
   async locate(apiVersion: string, kind: string): Promise<ResourceLocation> {
     const known = knownKind(apiVersion, kind);
-    if (known !== undefined) return { ...KINDS[known], namespaced: true };
+    if (known !== undefined) return { ...kindInfo(known), namespaced: true };
     const [group = '', version = ''] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
     const find = (list: DiscoveredResources | undefined) =>
       // Subresources (`deployments/status`) carry their parent's kind: skip them.
@@ -136,9 +137,9 @@ export function resourcePath(location: ResourceLocation, namespace?: string, nam
 }
 
 function knownKind(apiVersion: string, kind: string): Kind | undefined {
-  if (!Object.hasOwn(KINDS, kind)) return undefined;
+  if (!isKnownKind(kind)) return undefined;
   const k = kind as Kind;
-  const { group, version } = KINDS[k];
+  const { group, version } = kindInfo(k);
   return apiVersion === (group === '' ? version : `${group}/${version}`) ? k : undefined;
 }
 

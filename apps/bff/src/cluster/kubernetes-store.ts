@@ -1,14 +1,13 @@
 /**
  * The cluster store over a real Kubernetes API server, through @kubernetes/client-node: its KubeConfig
  * (authentication, TLS), its request transport and its `Watch`. Objects go to and come from the server as
- * plain JSON (see {@link KubernetesJsonApi}); the paths come from {@link KINDS}.
+ * plain JSON (see {@link KubernetesJsonApi}); the paths come from {@link kindInfo}.
  */
 import { KubeConfig, PatchStrategy, Watch } from '@kubernetes/client-node';
 import { KubernetesJsonApi, errorFromStatus, resourcePath, type ApiStatus } from './kubernetes-json-api';
 import {
   ConflictError,
   InvalidError,
-  KINDS,
   NotFoundError,
   apiVersionOf,
   type ApplyOptions,
@@ -20,6 +19,8 @@ import {
   type WatchEventType,
   type WatchHandle,
   type WatchOptions,
+  isKnownKind,
+  kindInfo,
 } from './store';
 
 export interface KubernetesStoreEnvironment {
@@ -132,7 +133,7 @@ export class KubernetesStore implements ClusterStore {
     // managedFields may not be sent with an apply; status is not the main resource's to set.
     const { managedFields: _managedFields, ...metadata } = object.metadata;
     const { status: _status, ...withoutStatus } = object;
-    const body = { ...(KINDS[kind].hasStatus ? withoutStatus : object), metadata };
+    const body = { ...(kindInfo(kind).hasStatus ? withoutStatus : object), metadata };
     const applied = await this.api.send<KubeObject>({
       method: 'PATCH',
       path: objectPath(kind, namespace, name),
@@ -319,17 +320,17 @@ interface KubeList {
 }
 
 function collectionPath(kind: Kind, namespace?: string): string {
-  return resourcePath({ ...KINDS[kind], namespaced: true }, namespace);
+  return resourcePath({ ...kindInfo(kind), namespaced: true }, namespace);
 }
 
 function objectPath(kind: Kind, namespace: string, name: string): string {
-  return resourcePath({ ...KINDS[kind], namespaced: true }, namespace, name);
+  return resourcePath({ ...kindInfo(kind), namespaced: true }, namespace, name);
 }
 
 /** The kind, namespace and name an object is written to; every kind Governor uses is namespaced. */
 function target(object: KubeObject): { kind: Kind; namespace: string; name: string } {
   const kind = object.kind;
-  if (!Object.hasOwn(KINDS, kind) || apiVersionOf(kind as Kind) !== object.apiVersion) {
+  if (!isKnownKind(kind) || apiVersionOf(kind as Kind) !== object.apiVersion) {
     throw new InvalidError(`${object.apiVersion} ${kind} is not a kind this store handles`);
   }
   const { namespace, name } = object.metadata;

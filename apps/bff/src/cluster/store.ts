@@ -17,8 +17,16 @@
  * - Deleting an object deletes the objects whose ownerReferences name its uid (no finalizers).
  */
 
-/** API coordinates of the kinds Governor reads and writes. */
-export const KINDS = {
+/** Where a kind lives in the API, and whether it has a status subresource. */
+export interface KindInfo {
+  readonly group: string;
+  readonly version: string;
+  readonly plural: string;
+  readonly hasStatus: boolean;
+}
+
+/** API coordinates of the kinds every part of Governor reads and writes; modules register their own. */
+export const CORE_KINDS = {
   SmartLimiter: {
     group: 'microservice.slime.io',
     version: 'v1alpha2',
@@ -47,12 +55,35 @@ export const KINDS = {
   Pod: { group: '', version: 'v1', plural: 'pods', hasStatus: true },
   Lease: { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', hasStatus: false },
   Event: { group: '', version: 'v1', plural: 'events', hasStatus: false },
-} as const;
+} as const satisfies Record<string, KindInfo>;
 
-export type Kind = keyof typeof KINDS;
+/** A kind's name: a core kind, or one a module registered (see {@link registerKind}). */
+export type Kind = keyof typeof CORE_KINDS | (string & Record<never, never>);
+
+const kinds = new Map<string, KindInfo>(Object.entries(CORE_KINDS));
+
+/**
+ * Teaches the stores a module's kind. The same kind registered again with the same coordinates is fine;
+ * other coordinates for a known kind are a programming error.
+ */
+export function registerKind(kind: string, info: KindInfo): void {
+  const known = kinds.get(kind);
+  if (known && JSON.stringify(known) !== JSON.stringify(info))
+    throw new Error(`kind ${kind} is registered already with other coordinates`);
+  kinds.set(kind, info);
+}
+
+export const isKnownKind = (kind: unknown): kind is Kind => typeof kind === 'string' && kinds.has(kind);
+
+/** A known kind's coordinates; throws for a kind no one registered. */
+export function kindInfo(kind: Kind): KindInfo {
+  const info = kinds.get(kind);
+  if (!info) throw new Error(`unknown kind "${kind}"`);
+  return info;
+}
 
 export const apiVersionOf = (kind: Kind): string => {
-  const { group, version } = KINDS[kind];
+  const { group, version } = kindInfo(kind);
   return group === '' ? version : `${group}/${version}`;
 };
 

@@ -5,7 +5,7 @@
  */
 import type { ControlPlane } from './control-plane';
 import type { AnyRouter } from '@trpc/server';
-import type { KubeObject } from '../cluster/store';
+import { registerKind, type KindInfo, type KubeObject } from '../cluster/store';
 import type { Module } from './module';
 import { loadModuleConfig, type ModuleDeclaration, type ModuleSettings } from './module-config';
 import type { MetricSource } from '../sources/metric-source';
@@ -50,6 +50,8 @@ export interface ModuleDefinition<Service = unknown> {
   readonly summary: string;
   /** The kind of object the module reconciles (what `governor render` dispatches on). */
   readonly kind: string;
+  /** The API coordinates of the kinds the module brings (its CRDs, and cluster kinds no other module reads). */
+  readonly kinds?: Readonly<Record<string, KindInfo>>;
   /** Its settings, by Slime's names: what a SlimeBoot entry for it may say. */
   readonly settings: ModuleDeclaration;
   create(ctx: ModuleContext): Module;
@@ -61,4 +63,10 @@ export interface ModuleDefinition<Service = unknown> {
   readonly commands: Readonly<Record<string, CliCommand>>;
   /** The module's tRPC routers, each under the name it has in the API; none: `{}`. */
   readonly api: Readonly<Record<string, AnyRouter>>;
+}
+
+/** The registry: teaches the stores every module's kinds, and hands the list on unchanged (types included). */
+export function defineModules<const M extends readonly ModuleDefinition[]>(modules: M): M {
+  for (const m of modules) for (const [kind, info] of Object.entries(m.kinds ?? {})) registerKind(kind, info);
+  return modules;
 }

@@ -1,4 +1,5 @@
 /** Governor's modules. A module is a folder here and one line below. */
+import { defineModules } from '../framework/registry';
 import { limiter } from './limiter';
 
-export const MODULES = [limiter] as const;
+export const MODULES = defineModules([limiter]);

@@ -15,7 +15,7 @@ import { parseAllDocuments } from 'yaml';
 import { KubernetesJsonApi } from '../../src/cluster/kubernetes-json-api';
 import { KubernetesStore } from '../../src/cluster/kubernetes-store';
 import { envoyFilter, limiterStatus, smartLimiter } from '../support/store-contract';
-import { KINDS, apiVersionOf, type KubeObject } from '../../src/cluster/store';
+import { apiVersionOf, type KubeObject, kindInfo } from '../../src/cluster/store';
 import { DEFAULT_RATE_LIMIT_SERVICE } from '../../src/modules/limiter/render';
 import { loadModuleConfig } from '../../src/framework/module-config';
 import { MODULES } from '../../src/modules';
@@ -265,7 +265,7 @@ describe('deploy/', { timeout: 60_000 }, () => {
         'EnvoyFilter',
       ] as const) {
         await store.list(kind);
-        const { group, plural } = KINDS[kind];
+        const { group, plural } = kindInfo(kind);
         const review = await admin.send<{ status: { allowed: boolean } }>({
           method: 'POST',
           path: '/apis/authorization.k8s.io/v1/subjectaccessreviews',
