@@ -5,9 +5,8 @@
  * composition root (main.ts), the integration tests and the benchmarks start the same thing.
  */
 import type { ClusterStore } from './cluster/store';
-import { ControlPlane } from './framework/control-plane';
+import { ControlPlane, type ControlPlaneOptions } from './framework/control-plane';
 import type { ControllerMetrics } from './framework/controller-metrics';
-import type { ControllerEvent } from './framework/module-controller';
 import type { Module } from './framework/module';
 import { defaultSettings, type ModuleDefinition, type ModuleSettings } from './framework/registry';
 import { contextOf } from './modules/limiter/module';
@@ -24,7 +23,13 @@ import {
   type NamedQuery,
 } from './sources/prometheus';
 
-export interface GovernorOptions {
+/** The control plane's own options pass through as they are declared there, defaults included. */
+type ControlPlanePassThrough = Pick<
+  ControlPlaneOptions,
+  'namespace' | 'leaseNamespace' | 'identity' | 'workers' | 'onEvent' | 'onReconcileError'
+>;
+
+export interface GovernorOptions extends ControlPlanePassThrough {
   readonly store: ClusterStore;
   readonly metrics: MetricsConfig;
   /** Run the simulated mesh (the embedded default). */
@@ -36,17 +41,11 @@ export interface GovernorOptions {
   readonly moduleSettings?: Readonly<Record<string, ModuleSettings>>;
   /** Prometheus queries instead of the defaults. */
   readonly prometheusQueries?: readonly NamedQuery[];
-  readonly namespace?: string;
-  readonly leaseNamespace?: string;
-  readonly identity?: string;
   readonly rateLimitService?: RateLimitServiceOptions;
-  readonly workers?: number;
   /** The controller metrics to count into (served at `/metrics`). */
   readonly controllerMetrics?: ControllerMetrics;
   /** The limiter's rules for one SmartLimiter after each change that is enforced; null when it is gone. */
   readonly onLimiterRules?: (key: string, rules: readonly RenderedRule[] | null) => void;
-  readonly onEvent?: (event: ControllerEvent) => void;
-  readonly onReconcileError?: (module: string, key: string, error: unknown, failures: number) => void;
   /** Told when the Prometheus source goes down or comes back. */
   readonly onMetricsHealth?: (health: { available: boolean; message?: string }) => void;
 }
@@ -88,15 +87,23 @@ export class Governor {
         options: moduleOptions,
       }),
     );
+    const { namespace, leaseNamespace, identity, workers, onEvent, onReconcileError } = options;
+    const passed: ControlPlanePassThrough = {
+      namespace,
+      leaseNamespace,
+      identity,
+      workers,
+      onEvent,
+      onReconcileError,
+    };
     this.controlPlane = new ControlPlane({
+      ...(Object.fromEntries(
+        Object.entries(passed).filter(([, v]) => v !== undefined),
+      ) as ControlPlanePassThrough),
       store: options.store,
       modules,
-      ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),
       tickMs: metrics.tickMs,
       metricTickMs: metrics.metricTickMs,
-      ...(options.workers !== undefined ? { workers: options.workers } : {}),
-      ...(options.leaseNamespace !== undefined ? { leaseNamespace: options.leaseNamespace } : {}),
-      ...(options.identity !== undefined ? { identity: options.identity } : {}),
       ...(options.controllerMetrics ? { metrics: options.controllerMetrics } : {}),
       onEngineRules: (module, key, rules) => {
         if (module !== 'limiter') return;
@@ -104,8 +111,6 @@ export class Governor {
         this.mesh?.onRules(key, limiterRules);
         options.onLimiterRules?.(key, limiterRules);
       },
-      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
-      ...(options.onReconcileError ? { onReconcileError: options.onReconcileError } : {}),
     });
     definitions.forEach((d, i) => {
       if (d.service) this.services.set(d.name, d.service(this.controlPlane, modules[i]!));
