@@ -6,10 +6,10 @@ import { renderCommand, RENDER_HELP } from './render-command';
 import type { CliCommand } from '../framework/registry';
 import { MODULES } from '../modules';
 import { rlsCommand, RLS_HELP } from './rls-command';
-import type { CliIo } from './io';
+import type { CliIo } from '../framework/cli/io';
 import { redactCredentials } from '../redact';
 
-export type { CliIo } from './io';
+export type { CliIo } from '../framework/cli/io';
 
 const commands: Record<string, CliCommand> = {
   render: {

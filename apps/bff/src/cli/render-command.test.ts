@@ -9,7 +9,7 @@ import { parse, stringify } from 'yaml';
 import { runCli as run, withBookinfo } from '../../test/support/cli';
 import { fixturePath, smartLimiterYaml } from '../../test/support/fixtures';
 import { renderSmartLimiter } from '../modules/limiter/render';
-import { emptyObjects, loadText } from './load';
+import { emptyObjects, loadText } from '../framework/cli/load-files';
 
 const tmp = mkdtempSync(join(tmpdir(), 'governor-cli-'));
 const write = (name: string, text: string): string => {

@@ -5,10 +5,16 @@
 import { stringify } from 'yaml';
 import { DEFAULT_RATE_LIMIT_SERVICE } from '../modules/limiter/render';
 import { MODULES } from '../modules';
-import { parseOptions, readUsage, UsageError, type CliIo } from './io';
-import { byKindNamespaceName, INPUT_OPTIONS, loadAndRender, parseMetricFlags } from './render-pipeline';
+import { parseOptions, readUsage, UsageError, type CliIo } from '../framework/cli/io';
+import {
+  byKindNamespaceName,
+  INPUT_OPTIONS,
+  loadAndRender,
+  parseMetricFlags,
+} from '../framework/cli/plan-files';
+import { limiterResults } from '../modules/limiter/cli/planned';
 
-export { parseMetricFlags } from './render-pipeline';
+export { parseMetricFlags } from '../framework/cli/plan-files';
 
 export const RENDER_HELP = `Usage: governor render -f FILE [-f FILE]... [--metric KEY=VALUE]... [-o yaml|json] [--status | --rls-config]
 
@@ -73,19 +79,21 @@ export async function renderCommand(args: string[], io: CliIo): Promise<number> 
   if (options === null) return 2;
   const { parsed, files, format, metrics } = options;
 
-  const { plans, results, problems } = await loadAndRender({
+  const { plans, problems } = await loadAndRender({
     files,
     metrics,
-    rateLimitService: {
-      clusterName: parsed.values.rlsCluster?.[0] ?? DEFAULT_RATE_LIMIT_SERVICE.clusterName,
-      domain: parsed.values.domain?.[0] ?? DEFAULT_RATE_LIMIT_SERVICE.domain,
+    options: {
+      rateLimitService: {
+        clusterName: parsed.values.rlsCluster?.[0] ?? DEFAULT_RATE_LIMIT_SERVICE.clusterName,
+        domain: parsed.values.domain?.[0] ?? DEFAULT_RATE_LIMIT_SERVICE.domain,
+      },
     },
     io,
     modules: MODULES,
   });
 
   if (parsed.flags.rlsConfig) {
-    const descriptors = results.flatMap((r) => r.result.globalDescriptors);
+    const descriptors = limiterResults(plans).flatMap((r) => r.result.globalDescriptors);
     const config = { domain: parsed.values.domain?.[0] ?? DEFAULT_RATE_LIMIT_SERVICE.domain, descriptors };
     if (format === 'json') io.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
     else io.stdout.write(stringify(config, { lineWidth: 0, aliasDuplicateObjects: false }));

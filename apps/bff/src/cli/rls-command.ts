@@ -5,9 +5,10 @@
 import { DEFAULT_RATE_LIMIT_SERVICE } from '../modules/limiter/render';
 import { RlsServer } from '../rls/rls-server';
 import { redactCredentials } from '../redact';
-import { parseOptions, readUsage, UsageError, type CliIo } from './io';
+import { parseOptions, readUsage, UsageError, type CliIo } from '../framework/cli/io';
 import { MODULES } from '../modules';
-import { INPUT_OPTIONS, loadAndRender, parseMetricFlags } from './render-pipeline';
+import { INPUT_OPTIONS, loadAndRender, parseMetricFlags } from '../framework/cli/plan-files';
+import { limiterResults } from '../modules/limiter/cli/planned';
 
 export const RLS_HELP = `Usage: governor rls -f FILE [-f FILE]... [--metric KEY=VALUE]... [--host HOST] [--port PORT] [--domain NAME] [--redis URL]
                    [--max-connections N]
@@ -59,13 +60,14 @@ export async function rlsCommand(args: string[], io: CliIo): Promise<number> {
   if (options === null) return 2;
   const { parsed, files, port, maxConnections, metrics } = options;
   const domain = parsed.values.domain?.[0] ?? DEFAULT_RATE_LIMIT_SERVICE.domain;
-  const { results, problems } = await loadAndRender({
+  const { plans, problems } = await loadAndRender({
     files,
     metrics,
-    rateLimitService: { clusterName: DEFAULT_RATE_LIMIT_SERVICE.clusterName, domain },
+    options: { rateLimitService: { clusterName: DEFAULT_RATE_LIMIT_SERVICE.clusterName, domain } },
     io,
     modules: MODULES,
   });
+  const results = limiterResults(plans);
   if (problems.length > 0) return 1;
   const redisUrl = parsed.values.redis?.[0];
   const server = new RlsServer({

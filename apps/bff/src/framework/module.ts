@@ -8,6 +8,12 @@
  */
 import type { z } from 'zod';
 import type { Kind, KubeObject } from '../cluster/store';
+import {
+  NO_METRICS,
+  type MetricInput,
+  type MetricSourceHealth,
+  type MetricValues,
+} from '../sources/metric-source';
 
 /** The cluster as the informers hold it, read-only. */
 export interface Snapshot {
@@ -17,20 +23,7 @@ export interface Snapshot {
   parsed<T>(kind: Kind, schema: z.ZodType<T>, namespace?: string): T[];
 }
 
-export type MetricValues = Readonly<Record<string, number | string>>;
-
-export interface MetricSourceHealth {
-  readonly available: boolean;
-  readonly message?: string;
-}
-
-/** The metric values a plan sees, and whether their source answered. */
-export interface MetricInput {
-  readonly values: MetricValues;
-  readonly health: MetricSourceHealth;
-}
-
-export const NO_METRICS: MetricInput = { values: {}, health: { available: true } };
+export { NO_METRICS, type MetricInput, type MetricSourceHealth, type MetricValues };
 
 export interface PlanProblem {
   readonly path?: string;
@@ -53,6 +46,8 @@ export interface Plan<Rules> {
   readonly status: Record<string, unknown>;
   /** Any problem keeps the object's last good state everywhere (cluster and engine); the status says why. */
   readonly problems: readonly PlanProblem[];
+  /** Remarks that change nothing (e.g. a gateway limiter without a workload selector). */
+  readonly warnings?: readonly string[];
   /** What Governor's engine enforces for the object; null when the module feeds no engine. */
   readonly engine: Rules | null;
   /**

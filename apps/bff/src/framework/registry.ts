@@ -9,7 +9,7 @@ import { registerKind, type KindInfo, type KubeObject } from '../cluster/store';
 import type { Module } from './module';
 import { loadModuleConfig, type ModuleDeclaration, type ModuleSettings } from './module-config';
 import type { MetricSource } from '../sources/metric-source';
-import type { CliIo } from '../cli/io';
+import type { CliIo } from './cli/io';
 
 export type { ModuleSettings };
 

@@ -1,6 +1,20 @@
-/** Where a SmartLimiter's metric values come from (beyond the pod counts rendering computes). */
+/** Metric values, and where a SmartLimiter's come from (beyond the pod counts rendering computes). */
 import type { SmartLimiter } from '@governor/crd-types';
-import type { MetricInput } from '../framework/module';
+
+export type MetricValues = Readonly<Record<string, number | string>>;
+
+export interface MetricSourceHealth {
+  readonly available: boolean;
+  readonly message?: string;
+}
+
+/** The metric values a plan sees, and whether their source answered. */
+export interface MetricInput {
+  readonly values: MetricValues;
+  readonly health: MetricSourceHealth;
+}
+
+export const NO_METRICS: MetricInput = { values: {}, health: { available: true } };
 
 export interface MetricSource {
   metricsFor(limiter: SmartLimiter): MetricInput;

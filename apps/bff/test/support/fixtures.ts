@@ -3,7 +3,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SmartLimiter } from '@governor/crd-types';
 import { slimeFixturesDir } from '@governor/crd-types/testing';
-import { emptyObjects, formatLoadProblem, loadText, type LoadedObjects } from '../../src/cli/load';
+import {
+  emptyObjects,
+  formatLoadProblem,
+  loadText,
+  type LoadedObjects,
+} from '../../src/framework/cli/load-files';
 import type { ClusterContext } from '../../src/modules/limiter/render';
 
 export { slimeFixturesDir };

@@ -148,6 +148,7 @@ export function limiterModule(options: LimiterModuleOptions = {}): LimiterModule
         desired: lift ? [] : (render.envoyFilters as unknown as KubeObject[]),
         status: render.status as Record<string, unknown>,
         problems: render.problems,
+        warnings: render.warnings,
         engine: lift ? [] : render.rules,
         hold: !health.available && !lift,
       };

@@ -6,10 +6,11 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { DEFAULT_RATE_LIMIT_SERVICE } from '../render';
 import { parseTrace, perSecondTable, replay, TRACE_LIMITS, traceTooLarge } from '../replay/replay';
-import { parseOptions, readUsage, UsageError, type CliIo } from '../../../cli/io';
-import { INPUT_OPTIONS, loadAndRender, parseMetricFlags, readInput } from '../../../cli/render-pipeline';
+import { parseOptions, readUsage, UsageError, type CliIo } from '../../../framework/cli/io';
+import { INPUT_OPTIONS, loadAndRender, parseMetricFlags, readInput } from '../../../framework/cli/plan-files';
 import { createLimiterModule } from '../module';
 import { LIMITER_MODULE } from '../settings';
+import { contextOfFiles, limiterResults } from './planned';
 
 /** How long a replay runs before it stops with what it decided, unless `--time-limit` says otherwise. */
 export const DEFAULT_TIME_LIMIT_SECONDS = 60;
@@ -72,13 +73,16 @@ export async function replayCommand(args: string[], io: CliIo): Promise<number> 
   if (options === null) return 2;
   const { files, traceFile, format, metrics, timeLimitSeconds } = options;
 
-  const { context, results, problems } = await loadAndRender({
+  const planned = await loadAndRender({
     files,
     metrics,
-    rateLimitService: DEFAULT_RATE_LIMIT_SERVICE,
+    options: { rateLimitService: DEFAULT_RATE_LIMIT_SERVICE },
     io,
     modules: [{ settings: LIMITER_MODULE, create: createLimiterModule }],
   });
+  const { problems } = planned;
+  const results = limiterResults(planned.plans);
+  const context = contextOfFiles(planned);
   let parsedTrace: ReturnType<typeof parseTrace>;
   try {
     parsedTrace = parseTrace(await readTrace(traceFile, io));

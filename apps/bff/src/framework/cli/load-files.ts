@@ -17,7 +17,7 @@ import {
 } from '@governor/crd-types';
 import { LineCounter, parseAllDocuments } from 'yaml';
 import type { z } from 'zod';
-import type { KubeObject } from '../cluster/store';
+import type { KubeObject } from '../../cluster/store';
 
 export interface Located<T> {
   readonly file: string;

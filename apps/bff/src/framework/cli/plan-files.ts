@@ -1,14 +1,11 @@
 /** Reading input files and planning every object a module reconciles: shared by `render`, `replay` and `rls`. */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { SmartLimiter } from '@governor/crd-types';
-import type { KubeObject } from '../cluster/store';
-import type { Module, Plan } from '../framework/module';
-import { defaultSettings, type ModuleDefinition } from '../framework/registry';
-import { staticSnapshot } from '../framework/snapshot';
-import type { LimiterPlan } from '../modules/limiter/module';
-import type { ClusterContext, RateLimitServiceOptions, RenderResult } from '../modules/limiter/render';
-import { emptyObjects, formatLoadProblem, loadText, type LoadProblem } from './load';
+import type { KubeObject } from '../../cluster/store';
+import type { Module, Plan, Snapshot } from '../module';
+import { defaultSettings, type ModuleDefinition } from '../registry';
+import { staticSnapshot } from '../snapshot';
+import { emptyObjects, formatLoadProblem, loadText, type LoadProblem } from './load-files';
 import { UsageError, type CliIo, type OptionSpec } from './io';
 
 /** The options of every command that reads files: `-f FILE` and `--metric KEY=VALUE`, both repeatable. */
@@ -60,15 +57,16 @@ export interface Planned {
   readonly file: string;
   readonly module: Module;
   readonly raw: KubeObject;
+  /** The object as the module parsed it. */
+  readonly object: unknown;
   readonly plan: Plan<unknown>;
 }
 
 export interface PipelineResult {
-  readonly context: ClusterContext;
+  /** Every object read that passed its kind's checks. */
+  readonly snapshot: Snapshot;
   /** Every object a module reconciles, planned, sorted by kind, namespace and name. */
   readonly plans: Planned[];
-  /** The SmartLimiters among them, with their renders. */
-  readonly results: { file: string; limiter: SmartLimiter; result: RenderResult }[];
   /** Every problem, already written to standard error. */
   readonly problems: LoadProblem[];
 }
@@ -81,7 +79,8 @@ export interface PipelineResult {
 export async function loadAndRender(opts: {
   files: readonly string[];
   metrics: Record<string, string>;
-  rateLimitService: RateLimitServiceOptions;
+  /** The product's options the modules read (as `ModuleContext.options`). */
+  options: Readonly<Record<string, unknown>>;
   io: CliIo;
   /** The modules objects are dispatched to, by kind. */
   modules: readonly Pick<ModuleDefinition, 'create' | 'settings'>[];
@@ -92,7 +91,7 @@ export async function loadAndRender(opts: {
     d.create({
       settings: defaultSettings(d.settings),
       metrics: { metricsFor: () => ({ values, health: { available: true } }) },
-      options: { rateLimitService: opts.rateLimitService },
+      options: opts.options,
     }),
   );
   const byKind = new Map(modules.map((m) => [m.kind as string, m]));
@@ -131,7 +130,6 @@ export async function loadAndRender(opts: {
   const snapshot = staticSnapshot(objects.all.map((o) => o.object));
   const now = new Date();
   const plans: Planned[] = [];
-  const results: PipelineResult['results'] = [];
   for (const { file, object: raw, module } of primaries.sort((a, b) =>
     byKindNamespaceName(a.object, b.object),
   )) {
@@ -144,12 +142,8 @@ export async function loadAndRender(opts: {
     }
     const metrics = module.metrics?.(parsed.value, snapshot) ?? { values: {}, health: { available: true } };
     const plan = module.plan({ object: parsed.value, raw, snapshot, metrics, now });
-    plans.push({ file, module, raw, plan });
-    if (module.name === 'limiter') {
-      const result = (plan as LimiterPlan).render;
-      results.push({ file, limiter: parsed.value as SmartLimiter, result });
-      for (const w of result.warnings) warnings.push({ file, object: name, message: w });
-    }
+    plans.push({ file, module, raw, object: parsed.value, plan });
+    for (const w of plan.warnings ?? []) warnings.push({ file, object: name, message: w });
     for (const p of plan.problems)
       problems.push({ file, object: name, message: p.path ? `${p.path}: ${p.message}` : p.message });
   }
@@ -159,11 +153,5 @@ export async function loadAndRender(opts: {
   if (primaries.length === 0 && problems.length === 0) {
     io.stderr.write(`warning: no ${[...byKind.keys()].join(' or ')} in the input\n`);
   }
-  const context: ClusterContext = {
-    services: objects.services,
-    pods: objects.pods,
-    destinationRules: objects.destinationRules,
-    serviceEntries: objects.serviceEntries,
-  };
-  return { context, plans, results, problems };
+  return { snapshot, plans, problems };
 }
