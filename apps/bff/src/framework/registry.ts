@@ -33,6 +33,14 @@ export interface CliCommand {
   run(args: string[], io: CliIo): Promise<number>;
 }
 
+/** The services of the enabled modules, by module name (the running Governor). */
+export interface ModuleServices {
+  /** A module's service; throws when the module is not enabled. */
+  service<S>(name: string): S;
+  /** A module's service, or undefined when the module is not enabled. */
+  optionalService<S>(name: string): S | undefined;
+}
+
 /** A working example of a module: what the framework's contract suite runs every module through. */
 export interface ModuleExamples {
   /** Cluster objects the example needs (their `status` is written after they are created). */

@@ -10,6 +10,7 @@ import type { Bff } from '../server/bff';
 import { UNMATCHED } from './decision-stream';
 import { appRouter } from '../trpc/router';
 import { MODULES } from '../modules';
+import { productOf } from '../trpc/create-api';
 
 /** A full garbage collection, to compare heaps: exposed for this process only if it is not already. */
 function collector(): () => void {
@@ -39,7 +40,7 @@ describe('decisions for values that match no rule', () => {
 
   it('are counted in one row per second, name no service the mesh lacks, and keep no memory', async () => {
     const rls = bff.rls!;
-    const stream = bff.api.deps.decisions!;
+    const stream = productOf(bff.api.deps).decisions!;
     const gc = collector();
     // Waits for the current second to end, then publishes every second so far.
     const publishSecondsSoFar = async () => {

@@ -4,7 +4,7 @@
  */
 import type { RenderedRule } from '../modules/limiter/render';
 import type { MeshDecision, Simulator } from '../simulator';
-import { Feed } from './feed';
+import { Feed } from '../lib/feed';
 
 export interface AggregateRow {
   readonly namespace: string;
@@ -280,15 +280,4 @@ function averageOf(second: number, list: readonly Sample[]): Sample {
     p99: mean((s) => s.p99),
     cpu: mean((s) => s.cpu),
   };
-}
-
-export interface ApiEvent {
-  readonly at: string;
-  readonly type: 'Normal' | 'Warning';
-  /** `QuotaChanged`, `Invalid`, `ReconcileFailed`, `MetricsUnavailable`, `MetricsRecovered`, `PolicyApplied`, … */
-  readonly reason: string;
-  readonly namespace: string | null;
-  /** `namespace/name` of the SmartLimiter concerned, if one. */
-  readonly policy: string | null;
-  readonly message: string;
 }

@@ -7,11 +7,11 @@ import { Governor, type GovernorOptions } from '../governor';
 import { metricPushSchema } from '../sources/metric-push';
 import { allows, type Auth, type User } from '../auth/auth';
 import { AuditLog } from '../audit/audit-log';
-import { createApi, eventHooks, type Api } from '../trpc/deps';
-import { Feed } from '../live/feed';
+import { createApi, eventHooks, productOf, type Api } from '../trpc/create-api';
+import { Feed } from '../lib/feed';
 import { createApiHandler } from '../trpc/handler';
-import type { ApiEvent } from '../live/decision-stream';
-import { changeRefusal, contextFrom } from '../trpc/trpc';
+import type { ApiEvent } from '../api/deps';
+import { changeRefusal, contextFrom } from '../api/trpc';
 import type { Decision } from '@governor/limiter';
 import { RlsServer } from '../rls/rls-server';
 import type { MeshDecision } from '../simulator';
@@ -79,7 +79,7 @@ export function createBff(options: BffOptions): Bff {
         // Decisions made for Envoy's calls join the mesh's in the dashboard.
         onDecision: (d, entries) => {
           controllerMetrics.countDecision('rls', d.outcome);
-          api.deps.decisions?.onDecision(rlsDecision(d, entries));
+          productOf(api.deps).decisions?.onDecision(rlsDecision(d, entries));
         },
       })
     : null;

@@ -6,11 +6,11 @@ import { seedDemoMesh } from '../demo/seed';
 import { Governor } from '../governor';
 import { AuditLog } from '../audit/audit-log';
 import { Auth, type User } from '../auth/auth';
-import { createApi, eventHooks, type Api } from './deps';
-import { Feed } from '../live/feed';
-import type { ApiEvent } from '../live/decision-stream';
+import { createApi, eventHooks, type Api } from './create-api';
+import { Feed } from '../lib/feed';
+import type { ApiEvent } from '../api/deps';
 import { appRouter } from './router';
-import type { Context } from './trpc';
+import type { Context } from '../api/trpc';
 import { MODULES } from '../modules';
 
 const ORIGIN = 'http://127.0.0.1:3000';

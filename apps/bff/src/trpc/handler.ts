@@ -1,9 +1,9 @@
 /** The API over HTTP at `/trpc/` (queries, mutations, and subscriptions as server-sent events). */
 import type { RequestListener } from 'node:http';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
-import type { ApiDeps } from './deps';
+import type { ApiDeps } from '../api/deps';
 import { appRouter } from './router';
-import { contextFrom } from './trpc';
+import { contextFrom } from '../api/trpc';
 
 /** Largest request body the API reads (a policy is at most 256 KiB, a replay trace 4 MiB). */
 export const MAX_API_BODY_BYTES = 5 * 1024 * 1024;

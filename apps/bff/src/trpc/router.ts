@@ -7,7 +7,7 @@ import { eventsRouter } from './routers/events';
 import { clusterRouter } from './routers/cluster';
 import { metricsRouter } from './routers/metrics';
 import { servicesRouter } from './routers/services';
-import { router } from './trpc';
+import { router } from '../api/trpc';
 
 type Modules = typeof MODULES;
 type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void

@@ -12,7 +12,7 @@ import { Governor } from '../../src/governor';
 import { createHttpServer, type BffHttpServer } from '../../src/server/http-server';
 import { AuditLog } from '../../src/audit/audit-log';
 import { Auth } from '../../src/auth/auth';
-import { createApi } from '../../src/trpc/deps';
+import { createApi } from '../../src/trpc/create-api';
 import { appRouter } from '../../src/trpc/router';
 import { PrometheusServer } from '../support/prometheus-server';
 import { MODULES } from '../../src/modules';

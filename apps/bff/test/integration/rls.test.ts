@@ -22,6 +22,7 @@ import { renderSmartLimiter, type RenderedRule } from '../../src/modules/limiter
 import { RlsServer, rlsClientConstructor } from '../../src/rls/rls-server';
 import { contextOf, fixturePath, loadObjects, onlyLimiter } from '../support/fixtures';
 import { MODULES } from '../../src/modules';
+import { productOf } from '../../src/trpc/create-api';
 
 const bffDir = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -396,7 +397,9 @@ spec:
       expect((await c.call(id)).statuses[0]?.current_limit?.requests_per_unit).toBe(1),
     );
     expect((await c.call(id)).overall_code).toBe('OVER_LIMIT');
-    const recent = bff.api.deps.decisions!.recent.since(0).map((f) => f.item);
+    const recent = productOf(bff.api.deps)
+      .decisions!.recent.since(0)
+      .map((f) => f.item);
     expect(
       recent.some(
         (d) =>

@@ -9,7 +9,7 @@ import { seedDemoMesh } from '../../demo/seed';
 import { Governor } from '../../governor';
 import { AuditLog } from '../../audit/audit-log';
 import { Auth, type User } from '../../auth/auth';
-import { createApi, type Api } from '../../trpc/deps';
+import { createApi, type Api } from '../../trpc/create-api';
 import { appRouter } from '../../trpc/router';
 import { MODULES } from '..';
 

@@ -13,7 +13,7 @@ import {
 } from '@governor/crd-types';
 import { ConflictError, NotFoundError, type KubeObject } from '../../cluster/store';
 import { canSee } from '../../auth/auth';
-import type { ApiDeps } from '../../trpc/deps';
+import type { ApiDeps } from '../../api/deps';
 import { diffLines, isUnchanged, type DiffLine } from '../../lib/diff';
 import {
   parsePolicy,
@@ -23,7 +23,7 @@ import {
   type PolicyIssue,
 } from './policy-input';
 import { limiterOf } from './service';
-import { mutationProcedure, requireRole, router, viewerProcedure } from '../../trpc/trpc';
+import { mutationProcedure, requireRole, router, viewerProcedure } from '../../api/trpc';
 
 const dns = z
   .string()
@@ -78,7 +78,7 @@ function evaluate(deps: ApiDeps, input: PolicyInput): Evaluated {
   const issues = [...parsed.issues];
   if (!parsed.limiter)
     return { issues, limiter: null, raw: parsed.raw, envoyFilters: [], status: null, metrics: {} };
-  const result = limiterOf(deps.governor).render(parsed.limiter);
+  const result = limiterOf(deps.modules).render(parsed.limiter);
   for (const p of result.problems)
     issues.push({ path: p.path, message: p.message, ...parsed.locate(p.path), severity: 'error' });
   for (const w of result.warnings) issues.push({ path: '', message: w, severity: 'warning' });
@@ -104,7 +104,7 @@ function invalid(issues: readonly PolicyIssue[]): TRPCError {
 }
 
 function ownedEnvoyFilters(deps: ApiDeps, namespace: string, name: string): KubeObject[] {
-  return limiterOf(deps.governor).ownedEnvoyFilters(namespace, name);
+  return limiterOf(deps.modules).ownedEnvoyFilters(namespace, name);
 }
 
 export interface EnvoyFilterDiff {
@@ -177,7 +177,7 @@ export const policiesRouter = router({
   list: viewerProcedure
     .input(z.strictObject({ namespace: dns.optional() }).default({}))
     .query(({ ctx, input }) => {
-      const items = limiterOf(ctx.deps.governor)
+      const items = limiterOf(ctx.deps.modules)
         .list(input.namespace)
         .filter((o) => canSee(ctx.user, o.metadata.namespace ?? 'default'));
       return items

@@ -12,7 +12,7 @@ import {
 } from './replay/replay';
 import { type User } from '../../auth/auth';
 import { limiterOf } from './service';
-import { requireRole, router, viewerProcedure, type Context } from '../../trpc/trpc';
+import { requireRole, router, viewerProcedure, type Context } from '../../api/trpc';
 
 /** How long one what-if replay may take; it lets other requests run every few milliseconds meanwhile. */
 const REPLAY_BUDGET_MS = 5_000;
@@ -71,7 +71,7 @@ async function whatIf(
     });
   const limiter = parsed.limiter;
   requireRole(ctx.user, 'viewer', limiter.metadata.namespace);
-  const service = limiterOf(ctx.deps.governor);
+  const service = limiterOf(ctx.deps.modules);
   const context = service.contextFor(limiter.metadata.namespace);
   const result = service.render(limiter);
   let lines: TraceLine[];
@@ -92,18 +92,15 @@ async function whatIf(
     lines = t.lines;
     lineNumbers = t.lineNumbers;
   } else {
-    const feed = ctx.deps.decisions?.recent;
-    if (!feed)
+    const recentRequests = ctx.deps.recentRequests;
+    if (!recentRequests)
       throw new TRPCError({
         code: 'PRECONDITION_FAILED',
         message: 'no recorded traffic here: upload a trace',
       });
     const svc = context.services.find((s) => s.metadata.name === limiter.metadata.name);
     const port = svc?.spec.ports?.[0]?.port ?? 80;
-    const recorded = feed
-      .since(0)
-      .map((f) => f.item)
-      .filter((d) => d.namespace === limiter.metadata.namespace && d.service === limiter.metadata.name);
+    const recorded = recentRequests(limiter.metadata.namespace, limiter.metadata.name);
     const last = recorded.at(-1)?.t ?? 0;
     const from = last - input.recentSeconds * 1000;
     lines = recorded

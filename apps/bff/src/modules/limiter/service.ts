@@ -11,6 +11,7 @@ import { isOwnedBy } from '../../framework/object-writer';
 import type { MetricTarget } from '../../sources/prometheus';
 import { contextOf, type LimiterModule, type LimiterPlan } from './module';
 import { metricSetsOf, type ClusterContext, type RenderResult } from './render';
+import type { ModuleServices } from '../../framework/registry';
 
 export class LimiterService {
   private readonly parsed = new WeakMap<object, ReturnType<typeof parseSmartLimiter>>();
@@ -69,6 +70,6 @@ export class LimiterService {
   }
 }
 
-/** The limiter's service of a running Governor (throws when the module is not enabled). */
-export const limiterOf = (governor: { service<S>(name: string): S }): LimiterService =>
-  governor.service<LimiterService>('limiter');
+/** The limiter's service among the enabled modules' (throws when the module is not enabled). */
+export const limiterOf = (modules: ModuleServices): LimiterService =>
+  modules.service<LimiterService>('limiter');

@@ -1,8 +1,8 @@
 /** The audit log: every change, who made it and when. */
 import { z } from 'zod';
 import { canSee } from '../../auth/auth';
-import { dns } from '../inputs';
-import { router, viewerProcedure } from '../trpc';
+import { dns } from '../../api/inputs';
+import { router, viewerProcedure } from '../../api/trpc';
 
 export const auditRouter = router({
   list: viewerProcedure

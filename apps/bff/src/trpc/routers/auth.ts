@@ -2,7 +2,7 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { auditFailedLogins, SESSION_COOKIE } from '../../auth/auth';
-import { publicProcedure, router, tooManyFailedLogins } from '../trpc';
+import { publicProcedure, router, tooManyFailedLogins } from '../../api/trpc';
 
 function cookie(value: string, maxAgeSeconds: number): string {
   return `${SESSION_COOKIE}=${encodeURIComponent(value)}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${maxAgeSeconds}`;

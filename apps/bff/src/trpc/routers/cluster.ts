@@ -1,11 +1,12 @@
 /** The control plane's and its dependencies' health, and the namespaces the user may see. */
 import { redactCredentials } from '../../redact';
 import { canSee } from '../../auth/auth';
-import { router, viewerProcedure } from '../trpc';
+import { router, viewerProcedure } from '../../api/trpc';
+import { productOf } from '../create-api';
 
 export const clusterRouter = router({
   health: viewerProcedure.query(({ ctx }) => {
-    const { governor } = ctx.deps;
+    const { governor, rls } = productOf(ctx.deps);
     const plane = governor.controlPlane.health();
     const prom = governor.prometheus;
     const metrics = prom
@@ -25,19 +26,19 @@ export const clusterRouter = router({
       informers: plane.informers,
       queue: plane.queue,
       metrics,
-      redis: ctx.deps.rls
+      redis: rls
         ? (() => {
-            const h = ctx.deps.rls.health();
+            const h = rls.health();
             return h.store === 'redis'
               ? { configured: true, connected: h.connected, lastError: h.lastError }
               : { configured: false };
           })()
         : { configured: false },
-      rls: ctx.deps.rls ? { running: true, domain: ctx.deps.rls.domain } : { running: false },
+      rls: rls ? { running: true, domain: rls.domain } : { running: false },
     };
   }),
   namespaces: viewerProcedure.query(({ ctx }) => {
-    const snapshot = ctx.deps.governor.controlPlane.snapshot;
+    const snapshot = productOf(ctx.deps).governor.controlPlane.snapshot;
     const names = new Set<string>();
     for (const o of [...snapshot.list('Service'), ...snapshot.list('SmartLimiter')])
       names.add(o.metadata.namespace ?? 'default');

@@ -1,7 +1,8 @@
 /** The engine's decisions, live over SSE, each item `tracked` by its feed sequence number (a reconnect resumes without a gap). */
 import { canSee, type User } from '../../auth/auth';
-import { liveInput, liveItems, tracked, type LiveInput } from '../inputs';
-import { router, viewerProcedure } from '../trpc';
+import { liveInput, liveItems, tracked, type LiveInput } from '../../api/inputs';
+import { router, viewerProcedure } from '../../api/trpc';
+import { productOf } from '../create-api';
 
 /** Whether `user` may see decisions of `d`'s namespace and the subscription's filters keep them. */
 const kept = (
@@ -17,7 +18,7 @@ const kept = (
 export const decisionsRouter = router({
   /** Per-second counts per service and descriptor (allowed, limited, shadow, quota), one item per second. */
   seconds: viewerProcedure.input(liveInput).subscription(async function* ({ ctx, input, signal }) {
-    const feed = ctx.deps.decisions?.seconds;
+    const feed = productOf(ctx.deps).decisions?.seconds;
     if (!feed) return;
     for await (const { seq, item } of liveItems(feed, input, signal)) {
       const rows = item.rows.filter((r) => kept(ctx.user, input, r));
@@ -27,7 +28,7 @@ export const decisionsRouter = router({
 
   /** Raw decisions as the mesh makes them. */
   recent: viewerProcedure.input(liveInput).subscription(async function* ({ ctx, input, signal }) {
-    const feed = ctx.deps.decisions?.recent;
+    const feed = productOf(ctx.deps).decisions?.recent;
     if (!feed) return;
     for await (const { seq, item } of liveItems(feed, input, signal)) {
       if (kept(ctx.user, input, item)) yield tracked(String(seq), item);

@@ -1,8 +1,8 @@
 /** The event log: what the control plane did and why, as a query and live. */
 import { z } from 'zod';
 import { canSee } from '../../auth/auth';
-import { dns, liveInput, liveItems, tracked } from '../inputs';
-import { router, viewerProcedure } from '../trpc';
+import { dns, liveInput, liveItems, tracked } from '../../api/inputs';
+import { router, viewerProcedure } from '../../api/trpc';
 
 export const eventsRouter = router({
   list: viewerProcedure

@@ -2,10 +2,11 @@
 import { z } from 'zod';
 import { runningPods } from '../../modules/limiter/render';
 import { rangeQuery, substitute } from '../../sources/prometheus';
-import { requireRole, router, viewerProcedure } from '../trpc';
+import { requireRole, router, viewerProcedure } from '../../api/trpc';
 
-import { dns } from '../inputs';
+import { dns } from '../../api/inputs';
 import { FIGURE_QUERIES } from './services';
+import { productOf } from '../create-api';
 
 const RANGES = {
   '1m': [60, 1],
@@ -29,9 +30,9 @@ export const metricsRouter = router({
     .query(async ({ ctx, input }) => {
       requireRole(ctx.user, 'viewer', input.namespace);
       const [rangeSeconds, stepSeconds] = RANGES[input.range];
-      const prom = ctx.deps.governor.prometheus;
+      const prom = productOf(ctx.deps).governor.prometheus;
       if (prom) {
-        const context = ctx.deps.governor.contextFor(input.namespace);
+        const context = productOf(ctx.deps).governor.contextFor(input.namespace);
         const svc = context.services.find((s) => s.metadata.name === input.service);
         const pods = svc
           ? runningPods(context, input.namespace, svc.spec.selector ?? {}).map((p) => p.metadata.name)
@@ -71,7 +72,7 @@ export const metricsRouter = router({
           })),
         };
       }
-      const history = ctx.deps.history;
+      const history = productOf(ctx.deps).history;
       if (!history) return { source: 'none' as const, stepSeconds, points: [] };
       return {
         source: 'embedded mesh' as const,

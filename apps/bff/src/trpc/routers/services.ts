@@ -14,10 +14,11 @@ import {
 import { instantQuery, substitute, vectorQuery } from '../../sources/prometheus';
 import { canSee } from '../../auth/auth';
 import type { LimiterService } from '../../modules/limiter/service';
-import type { ApiDeps } from '../deps';
-import { requireRole, router, viewerProcedure } from '../trpc';
+import type { ApiDeps } from '../../api/deps';
+import { requireRole, router, viewerProcedure } from '../../api/trpc';
 
-import { dns } from '../inputs';
+import { dns } from '../../api/inputs';
+import { productOf } from '../create-api';
 
 export interface Figures {
   readonly rps: number;
@@ -35,7 +36,7 @@ export const FIGURE_QUERIES = {
 
 /** A service's figures now: from Prometheus when configured, else from the simulated mesh. */
 async function figuresOf(deps: ApiDeps, namespace: string, pods: readonly string[]): Promise<Figures> {
-  const prom = deps.governor.prometheus;
+  const prom = productOf(deps).governor.prometheus;
   if (prom) {
     const entries = await Promise.all(
       Object.entries(FIGURE_QUERIES).map(async ([field, name]) => {
@@ -51,7 +52,7 @@ async function figuresOf(deps: ApiDeps, namespace: string, pods: readonly string
     const f = Object.fromEntries(entries) as Record<keyof Figures, number | null>;
     return { rps: f.rps ?? 0, limitedRps: f.limitedRps ?? 0, p99Ms: f.p99Ms, cpuPercent: f.cpuPercent };
   }
-  const sim = deps.governor.mesh?.simulator;
+  const sim = productOf(deps).governor.mesh?.simulator;
   if (!sim) return { rps: 0, limitedRps: 0, p99Ms: null, cpuPercent: null };
   const v = sim.metricValues(namespace, pods);
   return {
@@ -63,8 +64,8 @@ async function figuresOf(deps: ApiDeps, namespace: string, pods: readonly string
 }
 
 function policiesApplying(deps: ApiDeps, namespace: string, service: string, pods: readonly string[]) {
-  const context = deps.governor.contextFor(namespace);
-  const limiters = deps.governor.optionalService<LimiterService>('limiter')?.list(namespace) ?? [];
+  const context = productOf(deps).governor.contextFor(namespace);
+  const limiters = productOf(deps).governor.optionalService<LimiterService>('limiter')?.list(namespace) ?? [];
   return limiters
     .filter((o) => {
       if (o.metadata.name === service) return true;
@@ -97,7 +98,7 @@ export const servicesRouter = router({
   list: viewerProcedure
     .input(z.strictObject({ namespace: dns.optional(), search: z.string().max(100).optional() }).default({}))
     .query(async ({ ctx, input }) => {
-      const context = ctx.deps.governor.contextFor(input.namespace);
+      const context = productOf(ctx.deps).governor.contextFor(input.namespace);
       const services = context.services.filter(
         (s) =>
           canSee(ctx.user, namespaceOf(s)) &&
@@ -130,7 +131,7 @@ export const servicesRouter = router({
   topology: viewerProcedure
     .input(z.strictObject({ namespace: dns.optional() }).default({}))
     .query(async ({ ctx, input }) => {
-      const prom = ctx.deps.governor.prometheus;
+      const prom = productOf(ctx.deps).governor.prometheus;
       let edges: { from: string; to: string; rps: number; limitedRps: number }[] = [];
       if (prom) {
         const q = (extra: string) =>
@@ -149,8 +150,9 @@ export const servicesRouter = router({
           rps: r.value,
           limitedRps: limitedBy.get(key(r.labels)) ?? 0,
         }));
-      } else if (ctx.deps.governor.mesh) {
-        edges = ctx.deps.governor.mesh.simulator.edgeRates(10);
+      } else {
+        const mesh = productOf(ctx.deps).governor.mesh;
+        if (mesh) edges = mesh.simulator.edgeRates(10);
       }
       const visible = (k: string) => {
         const ns = k.slice(0, k.indexOf('/'));
@@ -161,7 +163,7 @@ export const servicesRouter = router({
 
   get: viewerProcedure.input(z.strictObject({ namespace: dns, name: dns })).query(async ({ ctx, input }) => {
     requireRole(ctx.user, 'viewer', input.namespace);
-    const context = ctx.deps.governor.contextFor(input.namespace);
+    const context = productOf(ctx.deps).governor.contextFor(input.namespace);
     const svc = context.services.find((s) => s.metadata.name === input.name);
     if (!svc)
       throw new TRPCError({

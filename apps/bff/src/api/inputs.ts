@@ -1,7 +1,7 @@
 /** Input schemas the routers share. */
 import { tracked } from '@trpc/server';
 import { z } from 'zod';
-import type { Feed, FeedItem } from '../live/feed';
+import type { Feed, FeedItem } from '../lib/feed';
 
 export const dns = z
   .string()

@@ -1,6 +1,6 @@
 /**
- * What the API's procedures work with (the outer layer of the context, built once per process): the
- * running product, auth, the audit log and the live feeds.
+ * The API's dependencies, built once per process from the running product: the modules' services, auth,
+ * the audit log, the event log and the decision stream.
  */
 import type { ClusterStore } from '../cluster/store';
 import type { Governor } from '../governor';
@@ -9,24 +9,23 @@ import type { RuntimeMode } from '../runtime';
 import { AuditLog } from '../audit/audit-log';
 import type { RlsServer } from '../rls/rls-server';
 import { auditFailedLogins, type Auth } from '../auth/auth';
-import { Feed } from '../live/feed';
-import { DecisionStream, MeshHistory, type ApiEvent } from '../live/decision-stream';
+import { Feed } from '../lib/feed';
+import { DecisionStream, MeshHistory } from '../live/decision-stream';
+import type { ApiDeps, ApiEvent } from '../api/deps';
 
-export interface ApiDeps {
+/** The running product's parts the API's own routers read (`productOf`). */
+export interface Product {
   readonly governor: Governor;
-  readonly store: ClusterStore;
-  readonly mode: RuntimeMode;
-  readonly auth: Auth;
-  readonly audit: AuditLog;
-  readonly events: Feed<ApiEvent>;
-  /** Decisions of the simulated mesh; null against a real cluster (until the RLS streams its own). */
+  /** Decisions of the simulated mesh and the rate-limit service; null when neither runs here. */
   readonly decisions: DecisionStream | null;
   /** Per-service history of the simulated mesh; null when Prometheus holds the history. */
   readonly history: MeshHistory | null;
   readonly prometheusUrl: string | undefined;
   readonly rls: RlsServer | undefined;
-  isAllowedOrigin(origin: string | undefined): boolean;
 }
+
+/** The product behind an API context: what `createApi` put there. */
+export const productOf = (deps: ApiDeps): Product => deps.product as Product;
 
 export interface ApiOptions {
   readonly governor: Governor;
@@ -119,17 +118,22 @@ export function createApi(options: ApiOptions, events: Feed<ApiEvent> = new Feed
       : null;
   const allowed = new Set(options.allowedOrigins);
   let unsubscribe: (() => void) | undefined;
+  const product: Product = { governor, decisions, history, prometheusUrl: options.prometheusUrl, rls };
   const deps: ApiDeps = {
-    governor,
+    modules: governor,
     store: options.store,
     mode: options.mode,
     auth: options.auth,
     audit: options.audit ?? new AuditLog(),
     events,
-    decisions,
-    history,
-    prometheusUrl: options.prometheusUrl,
-    rls,
+    recentRequests: decisions
+      ? (namespace, service) =>
+          decisions.recent
+            .since(0)
+            .map((f) => f.item)
+            .filter((d) => d.namespace === namespace && d.service === service)
+      : null,
+    product,
     isAllowedOrigin: (origin) => origin !== undefined && allowed.has(origin),
   };
   let loginAudit: ReturnType<typeof setInterval> | undefined;

@@ -1,0 +1,48 @@
+/**
+ * What the API's procedures work with, as the modules' routers see it: the modules' services, the cluster
+ * store, auth, the audit log and the event log. The running product's other parts (the simulated mesh,
+ * Prometheus, the rate-limit service) are the API's own routers' business: `trpc/create-api.ts`.
+ */
+import type { AuditLog } from '../audit/audit-log';
+import type { Auth } from '../auth/auth';
+import type { ClusterStore } from '../cluster/store';
+import type { ModuleServices } from '../framework/registry';
+import type { Feed } from '../lib/feed';
+import type { RuntimeMode } from '../runtime';
+
+export interface ApiEvent {
+  readonly at: string;
+  readonly type: 'Normal' | 'Warning';
+  /** `QuotaChanged`, `Invalid`, `ReconcileFailed`, `MetricsUnavailable`, `MetricsRecovered`, `PolicyApplied`, … */
+  readonly reason: string;
+  readonly namespace: string | null;
+  /** `namespace/name` of the SmartLimiter concerned, if one. */
+  readonly policy: string | null;
+  readonly message: string;
+}
+
+/** A request the mesh served, as recorded (what a what-if replay over recent traffic replays). */
+export interface RecordedRequest {
+  /** Epoch ms. */
+  readonly t: number;
+  readonly namespace: string;
+  readonly service: string;
+  readonly pod: string;
+  /** The `x-user` header it carried. */
+  readonly user: string;
+}
+
+export interface ApiDeps {
+  /** The services of the enabled modules. */
+  readonly modules: ModuleServices;
+  readonly store: ClusterStore;
+  readonly mode: RuntimeMode;
+  readonly auth: Auth;
+  readonly audit: AuditLog;
+  readonly events: Feed<ApiEvent>;
+  /** The requests a service served lately, oldest first; null where nothing records them. */
+  readonly recentRequests: ((namespace: string, service: string) => readonly RecordedRequest[]) | null;
+  /** The running product, for the API's own routers (see `productOf` in `trpc/create-api.ts`). */
+  readonly product: unknown;
+  isAllowedOrigin(origin: string | undefined): boolean;
+}
