@@ -79,6 +79,32 @@ export default tseslint.config(
     },
   },
   {
+    // The BFF's layers, lowest first (docs/architecture.md): an import points down or sideways, never up.
+    files: ['apps/bff/src/**/*.{ts,tsx}'],
+    ignores: ['apps/bff/src/**/*.test.ts'],
+    rules: {
+      'governor/layers': [
+        'error',
+        {
+          root: 'apps/bff/src',
+          layers: [
+            ['lib', 'redact', 'runtime'],
+            ['cluster', 'audit'],
+            ['auth', 'sources', 'demo'],
+            ['framework'],
+            ['api'],
+            ['modules'],
+            ['simulator', 'rls', 'live'],
+            ['governor', 'cli'],
+            ['trpc'],
+            ['server'],
+            ['main'],
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['apps/web/**/*.{ts,tsx,js,mjs}'],
     languageOptions: { globals: { ...globals.browser } },
     rules: {
