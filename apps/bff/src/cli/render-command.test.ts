@@ -6,7 +6,11 @@ import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { runCli as run, withBookinfo } from '../../test/support/cli';
+import { capturedIo, runCli as run, withBookinfo } from '../../test/support/cli';
+import { registerKind } from '../cluster/store';
+import type { Module } from '../framework/module';
+import { limiter } from '../modules/limiter';
+import { renderCommand } from './render-command';
 import { fixturePath, smartLimiterYaml } from '../../test/support/fixtures';
 import { renderSmartLimiter } from '../modules/limiter/render';
 import { emptyObjects, loadText } from '../framework/cli/load-files';
@@ -44,6 +48,62 @@ describe('governor render', () => {
       'default/productpage.default.ratelimit',
       'default/reviews.default.ratelimit',
       'gateway-system/prod-gateway-1.gateway-system.ratelimit',
+    ]);
+  });
+
+  it('gives every object to the module of its kind and sorts the output by kind, namespace and name', async () => {
+    // A second module beside the limiter: a Widget plans one Announcement in its namespace.
+    const widgets = {
+      name: 'widgets',
+      kind: 'Widget',
+      kinds: { Widget: { group: 'example.io', version: 'v1', plural: 'widgets', hasStatus: true } },
+      settings: { name: 'widgets', settings: {} },
+      create: (): Module => ({
+        name: 'widgets',
+        kind: 'Widget',
+        apiVersion: 'example.io/v1',
+        watches: [],
+        owns: ['Announcement'],
+        parse: (raw) => ({ ok: true, value: raw }),
+        invalidStatus: () => ({}),
+        plan: ({ raw }) => ({
+          desired: [
+            {
+              apiVersion: 'example.io/v1',
+              kind: 'Announcement',
+              metadata: { name: raw.metadata.name, namespace: raw.metadata.namespace ?? 'default' },
+            },
+          ],
+          status: { seen: true },
+          problems: [],
+          engine: null,
+        }),
+      }),
+    } as const;
+    for (const [name, info] of Object.entries(widgets.kinds)) registerKind(name, info);
+    const widget = (ns: string, name: string) =>
+      stringify({ apiVersion: 'example.io/v1', kind: 'Widget', metadata: { name, namespace: ns } });
+    const file = write(
+      'widgets.yaml',
+      [widget('zeta', 'w'), widget('alpha', 'z'), widget('alpha', 'w')].join('---\n'),
+    );
+    const { out, io } = capturedIo();
+    const code = await renderCommand(
+      [...withBookinfo('doc-f-gateway-route.yaml', 'doc-a-single-inbound.yaml'), '-f', file, '-o', 'json'],
+      io,
+      [limiter, widgets],
+    );
+    expect(out.stderr).toBe('');
+    expect(code).toBe(0);
+    const list = JSON.parse(out.stdout) as {
+      items: { kind: string; metadata: { namespace: string; name: string } }[];
+    };
+    expect(list.items.map((i) => `${i.kind} ${i.metadata.namespace}/${i.metadata.name}`)).toEqual([
+      'Announcement alpha/w',
+      'Announcement alpha/z',
+      'Announcement zeta/w',
+      'EnvoyFilter default/reviews.default.ratelimit',
+      'EnvoyFilter gateway-system/prod-gateway-1.gateway-system.ratelimit',
     ]);
   });
 

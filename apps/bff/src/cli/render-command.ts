@@ -13,6 +13,7 @@ import {
   parseMetricFlags,
 } from '../framework/cli/plan-files';
 import { limiterResults } from '../modules/limiter/cli/planned';
+import type { ModuleDefinition } from '../framework/registry';
 
 export { parseMetricFlags } from '../framework/cli/plan-files';
 
@@ -53,7 +54,11 @@ function printObjects(objects: readonly object[], format: 'yaml' | 'json', io: C
   );
 }
 
-export async function renderCommand(args: string[], io: CliIo): Promise<number> {
+export async function renderCommand(
+  args: string[],
+  io: CliIo,
+  modules: readonly Pick<ModuleDefinition, 'create' | 'settings'>[] = MODULES,
+): Promise<number> {
   const options = readUsage(io, 'render', RENDER_HELP, () => {
     const parsed = parseOptions(args, {
       ...INPUT_OPTIONS,
@@ -89,7 +94,7 @@ export async function renderCommand(args: string[], io: CliIo): Promise<number> 
       },
     },
     io,
-    modules: MODULES,
+    modules,
   });
 
   if (parsed.flags.rlsConfig) {
