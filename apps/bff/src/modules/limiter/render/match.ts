@@ -68,6 +68,22 @@ function regexAccepted(k: { kind: MatchKind; value: string }, at: string, proble
 }
 
 /** The comparison a matcher asks for, in Slime's order of precedence when several are given. */
+/** What a matcher matches, when the matcher's source takes that kind and a regex is one RE2 accepts. */
+function acceptedKind<K extends MatchKind>(
+  m: Matcher,
+  at: string,
+  problems: MatchProblem[],
+  takes: (kind: MatchKind) => kind is K,
+  needs: string,
+): { kind: K; value: string } | undefined {
+  const k = kindOf(m);
+  if (!k || !takes(k.kind)) {
+    problems.push({ path: at, message: needs });
+    return undefined;
+  }
+  return regexAccepted(k, at, problems) ? { kind: k.kind, value: k.value } : undefined;
+}
+
 function kindOf(m: Matcher): { kind: MatchKind; value: string } | undefined {
   if (m.regexMatch) return { kind: 'regex', value: m.regexMatch };
   if (m.exactMatch) return { kind: 'exact', value: m.exactMatch };
@@ -142,22 +158,14 @@ export function normalizeMatches(
           problems.push({ path: `${at}.name`, message: 'a query matcher needs the parameter name' });
           return;
         }
-        const k = kindOf(m);
-        if (!k || k.kind === 'present' || k.kind === 'empty') {
-          problems.push({
-            path: at,
-            message: 'a query matcher needs exact_match, prefix_match, suffix_match or regex_match',
-          });
-          return;
-        }
-        if (!regexAccepted(k, at, problems)) return;
-        out.push({
-          source: 'query',
-          name: m.name,
-          kind: k.kind,
-          value: k.value,
-          invert: m.invertMatch === true,
-        });
+        const k = acceptedKind(
+          m,
+          at,
+          problems,
+          (kind): kind is Exclude<MatchKind, 'present' | 'empty'> => kind !== 'present' && kind !== 'empty',
+          'a query matcher needs exact_match, prefix_match, suffix_match or regex_match',
+        );
+        if (k) out.push({ source: 'query', name: m.name, ...k, invert: m.invertMatch === true });
         return;
       }
       case 'HeadMatch': {
@@ -176,24 +184,15 @@ export function normalizeMatches(
           });
           return;
         }
-        const k = kindOf(m);
-        if (!k) {
-          problems.push({
-            path: at,
-            message:
-              'a header matcher needs exact_match, prefix_match, suffix_match, regex_match, present_match: true or is_exact_match_empty: true',
-          });
-          return;
-        }
-        if (!regexAccepted(k, at, problems)) return;
-        out.push({
-          source: 'header',
-          name: m.name,
-          kind: k.kind,
-          value: k.value,
-          invert: m.invertMatch === true,
-          separate: false,
-        });
+        const k = acceptedKind(
+          m,
+          at,
+          problems,
+          (kind): kind is MatchKind => kind !== undefined,
+          'a header matcher needs exact_match, prefix_match, suffix_match, regex_match, present_match: true or is_exact_match_empty: true',
+        );
+        if (k)
+          out.push({ source: 'header', name: m.name, ...k, invert: m.invertMatch === true, separate: false });
         return;
       }
     }
