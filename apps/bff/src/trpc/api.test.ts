@@ -12,6 +12,7 @@ import type { ApiEvent } from '../api/deps';
 import { appRouter } from './router';
 import type { Context } from '../api/trpc';
 import { MODULES } from '../modules';
+import { limiterOf } from '../modules/limiter/service';
 
 const ORIGIN = 'http://127.0.0.1:3000';
 const WAIT = { timeout: 15_000, interval: 100 };
@@ -229,6 +230,21 @@ describe('the API routers (createCaller, embedded store)', () => {
       expect(r.summary.limited).toBeGreaterThan(0);
       expect(r.seconds.length).toBeGreaterThan(2);
     }, WAIT);
+  });
+
+  it('refuses a replay while two run for this Governor, and takes one when a slot is free', async () => {
+    const service = limiterOf(api.deps.modules);
+    service.replaysRunning = 2;
+    try {
+      await expect(
+        caller('viewer').replay.run({ policy: policyYaml('ratings', '2'), recentSeconds: 5 }),
+      ).rejects.toMatchObject({ code: 'TOO_MANY_REQUESTS' });
+    } finally {
+      service.replaysRunning = 0;
+    }
+    const r = await caller('viewer').replay.run({ policy: policyYaml('ratings', '2'), recentSeconds: 5 });
+    expect(r.summary.requests).toBeGreaterThanOrEqual(0);
+    expect(service.replaysRunning).toBe(0);
   });
 
   it('serves chart series for a service from the mesh history', async () => {

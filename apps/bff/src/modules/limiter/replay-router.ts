@@ -18,7 +18,6 @@ import { requireRole, router, viewerProcedure, type Context } from '../../api/tr
 const REPLAY_BUDGET_MS = 5_000;
 /** Replays running at once; more are refused (they share the BFF's one thread). */
 const MAX_CONCURRENT_REPLAYS = 2;
-let replaysRunning = 0;
 
 export const replayRouter = router({
   /**
@@ -35,16 +34,18 @@ export const replayRouter = router({
       }),
     )
     .mutation(async ({ ctx, input }) => {
-      if (replaysRunning >= MAX_CONCURRENT_REPLAYS)
+      // Counted per running Governor (its limiter service), not per process.
+      const service = limiterOf(ctx.deps.modules);
+      if (service.replaysRunning >= MAX_CONCURRENT_REPLAYS)
         throw new TRPCError({
           code: 'TOO_MANY_REQUESTS',
           message: `${MAX_CONCURRENT_REPLAYS} replays are running already: try again when one has finished`,
         });
-      replaysRunning++;
+      service.replaysRunning++;
       try {
         return await whatIf(ctx, input);
       } finally {
-        replaysRunning--;
+        service.replaysRunning--;
       }
     }),
 });

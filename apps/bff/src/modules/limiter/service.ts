@@ -15,6 +15,8 @@ import type { ModuleServices } from '../../framework/registry';
 
 export class LimiterService {
   private readonly parsed = new WeakMap<object, ReturnType<typeof parseSmartLimiter>>();
+  /** What-if replays running now (they share the BFF's one thread, so few at once). */
+  replaysRunning = 0;
 
   constructor(
     private readonly plane: ControlPlane,
