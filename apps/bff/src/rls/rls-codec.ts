@@ -126,40 +126,36 @@ export const DEFAULT_RLS_REQUEST_LIMITS: RlsRequestLimits = Object.freeze({
 // Wire format constants.
 // ---------------------------------------------------------------------------------------------------------
 
-const WIRE_VARINT = 0;
-const WIRE_FIXED64 = 1;
-const WIRE_LEN = 2;
-const WIRE_START_GROUP = 3;
-const WIRE_END_GROUP = 4;
-const WIRE_FIXED32 = 5;
+/** Protobuf wire types, by their number in a tag. */
+const WIRE = { varint: 0, fixed64: 1, len: 2, startGroup: 3, endGroup: 4, fixed32: 5 } as const;
 
 /** A tag is `field_number << 3 | wire_type`; the known fields all have numbers below 16, so one byte. */
 const tag = (field: number, wire: number): number => (field << 3) | wire;
 
 // RateLimitRequest
-const REQ_DOMAIN = tag(1, WIRE_LEN);
-const REQ_DESCRIPTORS = tag(2, WIRE_LEN);
-const REQ_HITS_ADDEND = tag(3, WIRE_VARINT);
+const REQ_DOMAIN = tag(1, WIRE.len);
+const REQ_DESCRIPTORS = tag(2, WIRE.len);
+const REQ_HITS_ADDEND = tag(3, WIRE.varint);
 // RateLimitDescriptor
-const DESC_ENTRIES = tag(1, WIRE_LEN);
+const DESC_ENTRIES = tag(1, WIRE.len);
 // RateLimitDescriptor.Entry
-const ENTRY_KEY = tag(1, WIRE_LEN);
-const ENTRY_VALUE = tag(2, WIRE_LEN);
+const ENTRY_KEY = tag(1, WIRE.len);
+const ENTRY_VALUE = tag(2, WIRE.len);
 // RateLimitResponse
-const RES_OVERALL_CODE = tag(1, WIRE_VARINT);
-const RES_STATUSES = tag(2, WIRE_LEN);
+const RES_OVERALL_CODE = tag(1, WIRE.varint);
+const RES_STATUSES = tag(2, WIRE.len);
 // RateLimitResponse.DescriptorStatus
-const STATUS_CODE = tag(1, WIRE_VARINT);
-const STATUS_CURRENT_LIMIT = tag(2, WIRE_LEN);
-const STATUS_LIMIT_REMAINING = tag(3, WIRE_VARINT);
-const STATUS_DURATION_UNTIL_RESET = tag(4, WIRE_LEN);
+const STATUS_CODE = tag(1, WIRE.varint);
+const STATUS_CURRENT_LIMIT = tag(2, WIRE.len);
+const STATUS_LIMIT_REMAINING = tag(3, WIRE.varint);
+const STATUS_DURATION_UNTIL_RESET = tag(4, WIRE.len);
 // RateLimitResponse.RateLimit
-const LIMIT_REQUESTS_PER_UNIT = tag(1, WIRE_VARINT);
-const LIMIT_UNIT = tag(2, WIRE_VARINT);
-const LIMIT_NAME = tag(3, WIRE_LEN);
+const LIMIT_REQUESTS_PER_UNIT = tag(1, WIRE.varint);
+const LIMIT_UNIT = tag(2, WIRE.varint);
+const LIMIT_NAME = tag(3, WIRE.len);
 // google.protobuf.Duration
-const DURATION_SECONDS = tag(1, WIRE_VARINT);
-const DURATION_NANOS = tag(2, WIRE_VARINT);
+const DURATION_SECONDS = tag(1, WIRE.varint);
+const DURATION_NANOS = tag(2, WIRE.varint);
 
 // ---------------------------------------------------------------------------------------------------------
 // Decoding.
@@ -261,18 +257,18 @@ class Reader {
   /** Skips a field this codec does not read, whatever its (valid) wire type. */
   skip(t: number, end: number): void {
     switch (t & 7) {
-      case WIRE_VARINT:
+      case WIRE.varint:
         this.varint(end);
         return;
-      case WIRE_FIXED64:
+      case WIRE.fixed64:
         return this.skipFixed(8, end);
-      case WIRE_LEN:
+      case WIRE.len:
         this.pos = this.lengthEnd(end);
         return;
-      case WIRE_FIXED32:
+      case WIRE.fixed32:
         return this.skipFixed(4, end);
-      case WIRE_START_GROUP:
-      case WIRE_END_GROUP:
+      case WIRE.startGroup:
+      case WIRE.endGroup:
         // Groups are proto2-only and delimited by tags rather than a length; Envoy never sends them.
         return this.fail(`group wire type ${t & 7} (field ${t >>> 3})`);
       default:
