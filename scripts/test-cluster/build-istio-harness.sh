@@ -38,9 +38,10 @@ start=$SECONDS
 cd "$SRC"
 export CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false"
 # Go prints which modules it downloads, then nothing until the build is done: a line a minute says it runs.
+# Its stdout is stderr: a `sleep` left behind must not hold the pipe the caller reads the path from.
 (
   while sleep 60; do log "still building ($((SECONDS - start)) s)"; done
-) &
+) </dev/null >&2 &
 ticker=$!
 trap 'kill "$ticker" 2>/dev/null; rm -f "$BIN.tmp"' EXIT
 go build -trimpath -ldflags '-s -w' -o "$BIN.tmp" . >&2
