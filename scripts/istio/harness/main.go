@@ -3,7 +3,7 @@
 // proxy, with every EnvoyFilter applied; the EnvoyFilter patches that changed nothing; and Istio's own
 // validation of each Istio object.
 //
-//	istio-harness -f FILE [-f FILE]... --proxy NAMESPACE/POD [--gateway]
+//	istio-harness -f FILE [-f FILE]... --proxy NAMESPACE/POD [--gateway] [--proxy-version 1.31.0]
 //
 // Exit status: 0 when every object is valid and every patch changed something, 1 otherwise, 2 on a usage
 // or input error.
@@ -133,6 +133,9 @@ func run(args []string, out io.Writer) (int, error) {
 	fs.Var(&files, "f", "a YAML file of Kubernetes and Istio objects (repeatable)")
 	proxyRef := fs.String("proxy", "", "the proxy's Pod, as NAMESPACE/POD")
 	gateway := fs.Bool("gateway", false, "the Pod is a gateway (router) proxy, not a sidecar")
+	// istiod shapes some config by the proxy's version; unset, its test server takes the proxy for 1.23.
+	// The default is the release of the pinned Istio (its VERSION file): change it with the pin.
+	proxyVersion := fs.String("proxy-version", "1.31.0", "the proxy's Istio version")
 	if err := fs.Parse(args); err != nil {
 		return 0, err
 	}
@@ -171,11 +174,10 @@ func run(args []string, out io.Writer) (int, error) {
 			ConfigNamespace: pod.Namespace,
 			Labels:          pod.Labels,
 			Metadata: &model.NodeMetadata{
-				Namespace: pod.Namespace,
-				Labels:    pod.Labels,
-				ClusterID: constants.DefaultClusterName,
-				// Unset, istiod generates for the newest proxy it knows.
-				IstioVersion: "",
+				Namespace:    pod.Namespace,
+				Labels:       pod.Labels,
+				ClusterID:    constants.DefaultClusterName,
+				IstioVersion: *proxyVersion,
 			},
 		})
 	}
