@@ -37,14 +37,21 @@ log "building the harness against istio.io/istio $PIN (once; several minutes col
 start=$SECONDS
 cd "$SRC"
 export CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false"
-# Go prints which modules it downloads, then nothing until the build is done: a line a minute says it runs.
-# Its stdout is stderr: a `sleep` left behind must not hold the pipe the caller reads the path from.
-(
-  while sleep 60; do log "still building ($((SECONDS - start)) s)"; done
-) </dev/null >&2 &
-ticker=$!
-trap 'kill "$ticker" 2>/dev/null; rm -f "$BIN.tmp"' EXIT
-go build -trimpath -ldflags '-s -w' -o "$BIN.tmp" . >&2
+# Go prints which modules it downloads, then nothing until the build is done: a line a minute says it
+# runs. The build runs in the background and this shell polls it, so that no timer process outlives the
+# script holding the caller's pipes open.
+go build -trimpath -ldflags '-s -w' -o "$BIN.tmp" . >&2 &
+build=$!
+trap 'kill "$build" 2>/dev/null || true; rm -f "$BIN.tmp"' EXIT
+last=$SECONDS
+while kill -0 "$build" 2>/dev/null; do
+  sleep 1
+  if ((SECONDS - last >= 60)); then
+    last=$SECONDS
+    log "still building ($((SECONDS - start)) s)"
+  fi
+done
+wait "$build"
 mv "$BIN.tmp" "$BIN"
 log "built in $((SECONDS - start)) s: $BIN"
 echo "$BIN"
