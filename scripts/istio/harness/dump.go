@@ -20,6 +20,8 @@ import (
 
 type configDump struct {
 	listeners, routes, clusters []json.RawMessage
+	// The same resources as messages, for Envoy's validation.
+	resources []namedResource
 }
 
 func (d configDump) equal(o configDump) bool {
@@ -34,6 +36,15 @@ func dumpConfig(s *xds.FakeDiscoveryServer, proxy *model.Proxy) (configDump, err
 	routes := s.RoutesFromListeners(proxy, listeners)
 	clusters := s.Clusters(proxy)
 	var d configDump
+	for _, l := range listeners {
+		d.resources = append(d.resources, namedResource{"listener", l.GetName(), l})
+	}
+	for _, r := range routes {
+		d.resources = append(d.resources, namedResource{"route", r.GetName(), r})
+	}
+	for _, c := range clusters {
+		d.resources = append(d.resources, namedResource{"cluster", c.GetName(), c})
+	}
 	var err error
 	if d.listeners, err = marshalAll(listeners); err != nil {
 		return d, err

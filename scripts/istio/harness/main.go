@@ -1,12 +1,12 @@
 // Command istio-harness runs istiod's config pipeline in process: given Kubernetes and Istio objects as
 // YAML and a proxy (a Pod), it prints as JSON the listeners, routes and clusters istiod would push to that
-// proxy, with every EnvoyFilter applied; the EnvoyFilter patches that changed nothing; and Istio's own
-// validation of each Istio object.
+// proxy, with every EnvoyFilter applied; the EnvoyFilter patches that changed nothing; Istio's own
+// validation of each Istio object; and Envoy's own field rules on what istiod would push.
 //
 //	istio-harness -f FILE [-f FILE]... --proxy NAMESPACE/POD [--gateway] [--proxy-version 1.31.0]
 //
-// Exit status: 0 when every object is valid and every patch changed something, 1 otherwise, 2 on a usage
-// or input error.
+// Exit status: 0 when every object is valid, every patch changed something and Envoy would accept every
+// resource, 1 otherwise, 2 on a usage or input error.
 package main
 
 import (
@@ -45,6 +45,11 @@ type Output struct {
 	// not match its labels): their patches are not checked.
 	UnselectedEnvoyFilters []string          `json:"unselectedEnvoyFilters"`
 	Validation             []ValidationEntry `json:"validation"`
+	// Envoy's own field rules (protoc-gen-validate) on every listener, route and cluster, and on the typed
+	// configs inside them, TypedStructs converted to their types as Envoy does.
+	EnvoyValidation []EnvoyValidationEntry `json:"envoyValidation"`
+	// Type URLs of typed configs found in the resources whose types the harness does not link: unchecked.
+	EnvoyUncheckedTypes []string `json:"envoyUncheckedTypes"`
 	// Objects of kinds neither istiod's config store nor its Kubernetes registry reads.
 	Ignored []ObjectRef `json:"ignored"`
 }
@@ -190,6 +195,7 @@ func run(args []string, out io.Writer) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	envoyErrors, unchecked := validateEnvoy(dump.resources)
 
 	result := Output{
 		Proxy: ProxyInfo{
@@ -206,6 +212,8 @@ func run(args []string, out io.Writer) (int, error) {
 		UnappliedPatches:       unapplied,
 		UnselectedEnvoyFilters: unselected,
 		Validation:             in.validation,
+		EnvoyValidation:        envoyErrors,
+		EnvoyUncheckedTypes:    unchecked,
 		Ignored:                in.ignored,
 	}
 	enc := json.NewEncoder(out)
@@ -219,7 +227,7 @@ func run(args []string, out io.Writer) (int, error) {
 			code = 1
 		}
 	}
-	if len(unapplied) > 0 {
+	if len(unapplied) > 0 || len(envoyErrors) > 0 {
 		code = 1
 	}
 	return code, nil

@@ -54,6 +54,11 @@ describe('the render of doc-a through istiod', { timeout: 120_000 }, () => {
     expect(dump.unappliedPatches).toEqual([]);
     expect(dump.unselectedEnvoyFilters).toEqual([]);
     expect(dump.validation.filter((v) => !v.valid)).toEqual([]);
+    expect(dump.envoyValidation).toEqual([]);
+    // Checked, not skipped: the rate limit's type is linked, so its TypedStructs were converted and validated.
+    expect(dump.envoyUncheckedTypes).not.toContain(
+      'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit',
+    );
     // Istio warns of every EnvoyFilter, and of nothing else here.
     expect(
       dump.validation.flatMap((v) => v.warnings.map((w) => `${v.kind} ${v.namespace}/${v.name}: ${w}`)),
@@ -96,6 +101,31 @@ describe('the render of doc-a through istiod', { timeout: 120_000 }, () => {
           tokenBucket: { fillInterval: '1s', maxTokens: 100000, tokensPerFill: 100000 },
         },
       });
+    }
+  });
+
+  it("reports a token bucket Envoy would reject, in Envoy's words", async () => {
+    // Envoy's TokenBucket: tokens_per_fill must be greater than 0 (the pinned API lets max_tokens be 0).
+    const invalid = rendered.replaceAll('tokensPerFill: 100\n', 'tokensPerFill: 0\n');
+    expect(invalid).not.toBe(rendered);
+    const { code, dump } = await harness('invalid-bucket.yaml', invalid);
+
+    expect(code).toBe(1);
+    // Istio passes the EnvoyFilter: it does not look inside a TypedStruct.
+    expect(dump.validation.every((v) => v.valid)).toBe(true);
+    expect(dump.unappliedPatches).toEqual([]);
+    expect(dump.envoyValidation.length).toBeGreaterThan(0);
+    for (const e of dump.envoyValidation) {
+      expect(e).toMatchObject({
+        resource: 'listener virtualInbound',
+        type: 'envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit',
+      });
+      expect(e.path).toMatch(/\.typedPerFilterConfig\["envoy\.filters\.http\.local_ratelimit"\]$/);
+      expect(e.error).toBe(
+        'invalid LocalRateLimit.Descriptors[0]: embedded message failed validation | caused by: ' +
+          'invalid LocalRateLimitDescriptor.TokenBucket: embedded message failed validation | caused by: ' +
+          'invalid TokenBucket.TokensPerFill: value must be greater than 0',
+      );
     }
   });
 

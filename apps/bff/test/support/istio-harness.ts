@@ -2,8 +2,8 @@
  * istiod's config pipeline in one process (scripts/istio/harness, Go, built against a pinned istio.io/istio
  * by scripts/test-cluster/build-istio-harness.sh into a cache outside the repository): given Kubernetes and
  * Istio objects and a Pod, it prints the listeners, routes and clusters istiod would push to that Pod's
- * proxy after every EnvoyFilter patch, the patches that changed nothing, and Istio's validation of each
- * Istio object.
+ * proxy after every EnvoyFilter patch, the patches that changed nothing, Istio's validation of each
+ * Istio object, and the rules of Envoy's own protos that those resources break.
  */
 import { execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -44,6 +44,17 @@ export interface IstioValidation {
   warnings: string[];
 }
 
+export interface EnvoyValidationError {
+  /** `listener NAME`, `route NAME` or `cluster NAME` */
+  resource: string;
+  /** Where in the resource the failing message sits (protojson field names); '' for the resource itself. */
+  path: string;
+  /** The failing message's full proto name. */
+  type: string;
+  /** protoc-gen-validate's words, e.g. `invalid TokenBucket.TokensPerFill: value must be greater than 0`. */
+  error: string;
+}
+
 export interface IstioDump {
   proxy: {
     id: string;
@@ -61,11 +72,18 @@ export interface IstioDump {
   /** EnvoyFilters that do not select the proxy (namespace, workload selector): their patches are unchecked. */
   unselectedEnvoyFilters: string[];
   validation: IstioValidation[];
+  /** Envoy's own field rules (protoc-gen-validate) that a pushed resource, or a typed config in it, breaks. */
+  envoyValidation: EnvoyValidationError[];
+  /** Type URLs of typed configs in the resources whose types the harness does not link: unchecked. */
+  envoyUncheckedTypes: string[];
   ignored: { apiVersion: string; kind: string; namespace?: string; name: string; file: string }[];
 }
 
 export interface IstioHarnessRun {
-  /** 0: all valid and applied; 1: an invalid object or an unapplied patch; 2: a usage or input error. */
+  /**
+   * 0: all valid and applied; 1: an invalid object, an unapplied patch or a resource Envoy would reject;
+   * 2: a usage or input error.
+   */
   code: number;
   dump: IstioDump;
   stderr: string;
