@@ -53,5 +53,7 @@ while kill -0 "$build" 2>/dev/null; do
 done
 wait "$build"
 mv "$BIN.tmp" "$BIN"
+# Binaries of earlier harness sources (about 140 MB each) are of no more use: only this one stays.
+find "$OUT" -maxdepth 1 -name 'istio-harness-*' ! -name "istio-harness-$HASH" -type f -delete
 log "built in $((SECONDS - start)) s: $BIN"
 echo "$BIN"
