@@ -6,9 +6,9 @@
 import { CoreV1Api } from '@kubernetes/client-node';
 import { limiterModule } from '../src/modules/limiter/module';
 import { KubernetesStore } from '../src/cluster/kubernetes-store';
-import type { ClusterStore, KubeObject } from '../src/cluster/store';
 import { ControlPlane } from '../src/framework/control-plane';
 import { startKubeTestServer } from '../test/support/kube-test-server';
+import { countingStore as counting } from '../test/support/counting-store';
 
 const quick = process.env.BENCH_QUICK === '1';
 const NAMESPACES = quick ? 10 : 100;
@@ -29,30 +29,6 @@ async function pool<T>(
     }
   });
   await Promise.all(workers);
-}
-
-/** Counts the writes the control plane makes through a store. */
-function counting(store: ClusterStore): { store: ClusterStore; writes: () => number } {
-  let writes = 0;
-  const counted =
-    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
-    (...args: A) => {
-      writes++;
-      return fn(...args);
-    };
-  const wrapped: ClusterStore = {
-    description: store.description,
-    list: (...a) => store.list(...a),
-    get: (...a) => store.get(...a),
-    watch: (...a) => store.watch(...a),
-    create: counted((o: KubeObject) => store.create(o)),
-    update: counted((o: KubeObject) => store.update(o)),
-    apply: counted((o: KubeObject, opts: Parameters<ClusterStore['apply']>[1]) => store.apply(o, opts)),
-    updateStatus: counted((o: KubeObject) => store.updateStatus(o)),
-    delete: counted((...a: Parameters<ClusterStore['delete']>) => store.delete(...a)),
-    close: () => store.close(),
-  };
-  return { store: wrapped, writes: () => writes };
 }
 
 const readyCount = (plane: ControlPlane): number =>

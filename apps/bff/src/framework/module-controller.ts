@@ -11,7 +11,7 @@ import { canonicalJson } from '../lib/canonical-json';
 import type { Informer } from '../cluster/informer';
 import { keyOf, type Kind, type KubeObject } from '../cluster/store';
 import type { ControllerMetrics } from './controller-metrics';
-import type { MetricInput, Module, ModuleEvent, Plan, Snapshot } from './module';
+import type { MetricInput, Module, ModuleEvent, Parsed, Plan, Snapshot } from './module';
 import { NO_METRICS } from './module';
 import type { ObjectWriter } from './object-writer';
 import { isOwnedBy, ownerReferenceTo, upToDate } from './object-writer';
@@ -80,6 +80,8 @@ export class ModuleController<T = unknown, Rules = unknown> {
   /** The metric values each object was last planned (or checked) with. */
   private readonly checkedInputs = new Map<string, string>();
   private running = false;
+  /** Each object version parsed once: the metric tick looks at every object every second. */
+  private readonly parsedObjects = new WeakMap<KubeObject, Parsed<T>>();
   /**
    * What each object (`kind/namespace/name`) looks like once this controller's own last write to it has
    * landed: the watch event of that write brings nothing new, so it is not queued again. Recorded before
@@ -156,6 +158,13 @@ export class ModuleController<T = unknown, Rules = unknown> {
     for (const o of this.primary.list()) this.queue.add(keyOf(o));
   }
 
+  /** The informers replace an object when it changes, so a cached parse is of the version at hand. */
+  private parse(raw: KubeObject): Parsed<T> {
+    let parsed = this.parsedObjects.get(raw);
+    if (!parsed) this.parsedObjects.set(raw, (parsed = this.module.parse(raw)));
+    return parsed;
+  }
+
   private writeKey = (kind: string, o: KubeObject): string =>
     `${kind}/${o.metadata.namespace ?? 'default'}/${o.metadata.name}`;
 
@@ -197,7 +206,7 @@ export class ModuleController<T = unknown, Rules = unknown> {
       const before = this.enforced.get(key);
       // Not reconciled yet (or being deleted): the queue has it or will.
       if (before === undefined || raw.metadata.deletionTimestamp) continue;
-      const parsed = module.parse(raw);
+      const parsed = this.parse(raw);
       if (!parsed.ok) continue;
       // Same metric values as the last plan (or check): nothing can have moved. Cluster changes reach
       // the queue through the informers, not through here.
@@ -269,7 +278,7 @@ export class ModuleController<T = unknown, Rules = unknown> {
       return;
     }
 
-    const parsed = module.parse(raw);
+    const parsed = this.parse(raw);
     if (!parsed.ok) {
       await writer.writeStatus(
         module,

@@ -15,33 +15,10 @@ import { staticSnapshot } from '../../src/framework/snapshot';
 import { MODULES } from '../../src/modules';
 import { noMetrics } from '../../src/sources/metric-source';
 import type { ControllerSuiteSetup } from './controller-suite';
+import { countingStore as counting } from './counting-store';
 
 const WAIT = { timeout: 20_000, interval: 50 };
 const TEST_TIMEOUT = 60_000;
-
-/** Counts the writes that go through it. */
-function counting(store: ClusterStore): { store: ClusterStore; writes: () => number } {
-  let writes = 0;
-  const count =
-    <A extends unknown[], R>(f: (...a: A) => Promise<R>) =>
-    (...a: A) => {
-      writes++;
-      return f(...a);
-    };
-  const wrapped: ClusterStore = {
-    description: store.description,
-    list: (...a) => store.list(...a),
-    get: (...a) => store.get(...a),
-    watch: (...a) => store.watch(...a),
-    create: count((o) => store.create(o)),
-    update: count((o) => store.update(o)),
-    apply: count((o, opts) => store.apply(o, opts)),
-    updateStatus: count((o) => store.updateStatus(o)),
-    delete: count((...a) => store.delete(...a)),
-    close: () => store.close(),
-  };
-  return { store: wrapped, writes: () => writes };
-}
 
 const ownedBy = (module: Module, owner: KubeObject) => (o: KubeObject) =>
   (o.metadata.ownerReferences ?? []).some(
