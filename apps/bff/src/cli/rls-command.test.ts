@@ -3,7 +3,7 @@ import http2 from 'node:http2';
 import { connect } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { describe, expect, it, vi } from 'vitest';
-import { RedisServer } from '@governor/limiter/testing';
+import { RedisServer, freePort } from '@governor/limiter/testing';
 import { parse } from 'yaml';
 import { capturedIo as io, runCli, withBookinfo } from '../../test/support/cli';
 import { rlsClientConstructor } from '../rls/rls-server';
@@ -127,6 +127,20 @@ describe('governor rls', () => {
       await redis.close();
     }
   });
+
+  it('waits for Redis before listening, and says so when Redis does not answer', async () => {
+    const stop = new AbortController();
+    const { out, io: cli } = io({ signal: stop.signal });
+    const unused = await freePort();
+    const running = main(
+      ['rls', ...withBookinfo('doc-e-global.yaml'), '--port', '0', '--redis', `redis://127.0.0.1:${unused}`],
+      cli,
+    );
+    await vi.waitFor(() => expect(out.stdout).toMatch(/listening on 127\.0\.0\.1:\d+/), { timeout: 15_000 });
+    expect(out.stderr).toMatch(/Redis not ready after 5000 ms: .*ECONNREFUSED.*; counting in this process until it connects/);
+    stop.abort();
+    expect(await running).toBe(0);
+  }, 30_000);
 
   it('holds no more connections than --max-connections', async () => {
     const stop = new AbortController();

@@ -82,6 +82,14 @@ export async function rlsCommand(args: string[], io: CliIo): Promise<number> {
     await server.close();
     throw new Error(`cannot listen on ${host}:${port}: ${e instanceof Error ? e.message : String(e)}`);
   });
+  // Counting starts only once Redis answers, so that instances starting together share from the
+  // first request; without Redis in time each instance counts alone (fail-open) and says so.
+  if (redisUrl)
+    await server.storeReady(5000).catch((e: unknown) => {
+      io.stderr.write(
+        `governor rls: ${e instanceof Error ? redactCredentials(e.message) : String(e)}; counting in this process until it connects\n`,
+      );
+    });
   const globals = results.flatMap((r) => r.result.rules).filter((r) => r.strategy === 'global');
   io.stdout.write(
     `governor rls: listening on ${host}:${bound} (domain ${domain}, ${globals.length} global descriptor(s), counting ${redisUrl ? `in Redis at ${redactCredentials(redisUrl)}` : 'in this process'})\n`,

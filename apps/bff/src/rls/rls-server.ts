@@ -160,6 +160,11 @@ export class RlsServer {
     return this.rulesById.get(id);
   }
 
+  /** Resolves once the shared store is connected; a local store is always ready. */
+  async storeReady(timeoutMs: number): Promise<void> {
+    if (this.store instanceof RedisWindowStore) await this.store.ready(timeoutMs);
+  }
+
   /** The shared store's state, for health reports. */
   health(): { store: 'memory' | 'redis'; connected: boolean; lastError: string | null } {
     if (!this.store || !(this.store instanceof RedisWindowStore))
