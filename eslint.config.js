@@ -90,7 +90,7 @@ export default tseslint.config(
           layers: [
             ['lib', 'redact', 'runtime'],
             ['cluster', 'audit'],
-            ['auth', 'sources', 'demo'],
+            ['auth', 'sources', 'demo', 'istio'],
             ['framework'],
             ['api'],
             ['modules'],
