@@ -137,7 +137,9 @@ describe('governor rls', () => {
       cli,
     );
     await vi.waitFor(() => expect(out.stdout).toMatch(/listening on 127\.0\.0\.1:\d+/), { timeout: 15_000 });
-    expect(out.stderr).toMatch(/Redis not ready after 5000 ms: .*ECONNREFUSED.*; counting in this process until it connects/);
+    expect(out.stderr).toMatch(
+      /Redis not ready after 5000 ms: .*ECONNREFUSED.*; counting in this process until it connects/,
+    );
     stop.abort();
     expect(await running).toBe(0);
   }, 30_000);
