@@ -51,6 +51,13 @@ export const CORE_KINDS = {
     plural: 'serviceentries',
     hasStatus: false,
   },
+  VirtualService: {
+    group: 'networking.istio.io',
+    version: 'v1beta1',
+    plural: 'virtualservices',
+    hasStatus: false,
+  },
+  Gateway: { group: 'networking.istio.io', version: 'v1beta1', plural: 'gateways', hasStatus: false },
   Service: { group: '', version: 'v1', plural: 'services', hasStatus: true },
   Pod: { group: '', version: 'v1', plural: 'pods', hasStatus: true },
   Lease: { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', hasStatus: false },

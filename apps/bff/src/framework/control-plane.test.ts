@@ -48,4 +48,28 @@ describe('ControlPlane on the embedded demo mesh', () => {
     expect(health.store).toBe('embedded (in memory)');
     expect(health.informers.every((i) => i.synced && i.connected)).toBe(true);
   });
+
+  it('starts without the kinds a module only reads when the cluster does not serve them', async () => {
+    const store = await EmbeddedStore.open({});
+    cleanups.push(() => store.close());
+    await seedDemoMesh(store);
+    // A cluster without Istio's VirtualService and Gateway CRDs answers 404 for them, every time.
+    const list = store.list.bind(store);
+    const missing = new Set(['VirtualService', 'Gateway']);
+    store.list = (kind, namespace) =>
+      missing.has(kind)
+        ? Promise.reject(Object.assign(new Error(`the server could not find ${kind}`), { code: 404 }))
+        : list(kind, namespace);
+    const plane = new ControlPlane({ store, tickMs: 0, modules: [limiterModule()] });
+    cleanups.push(() => plane.stop());
+    await plane.start();
+    await vi.waitFor(async () => expect((await store.list('EnvoyFilter')).items.length).toBeGreaterThan(0), {
+      timeout: 10_000,
+    });
+    const informers = new Map(plane.health().informers.map((i) => [i.kind, i]));
+    expect(informers.get('SmartLimiter')?.synced).toBe(true);
+    expect(informers.get('VirtualService')?.synced).toBe(false);
+    expect(informers.get('VirtualService')?.lastError).toContain('could not find VirtualService');
+    expect(plane.snapshot.list('Gateway')).toEqual([]);
+  });
 });

@@ -55,11 +55,16 @@ export class ControlPlane {
   readonly snapshot: Snapshot;
   readonly controllers: ReadonlyMap<string, ModuleController>;
   private readonly elector: LeaderElector;
+  /** Kinds only read when served: started, never waited for (their health says when they fail). */
+  private readonly optionalKinds: ReadonlySet<Kind>;
 
   constructor(private readonly options: ControlPlaneOptions) {
     const kinds = new Set<Kind>(options.modules.flatMap((m) => [m.kind, ...m.watches, ...m.owns]));
+    this.optionalKinds = new Set(options.modules.flatMap((m) => m.reads ?? []).filter((k) => !kinds.has(k)));
     const scope = options.namespace !== undefined ? { namespace: options.namespace } : {};
-    this.informers = new Map([...kinds].map((k) => [k, new Informer(options.store, k, scope)]));
+    this.informers = new Map(
+      [...kinds, ...this.optionalKinds].map((k) => [k, new Informer(options.store, k, scope)]),
+    );
     this.snapshot = informerSnapshot(this.informers);
     const writer = new ObjectWriter(options.store, options.metrics);
     this.controllers = new Map(
@@ -103,9 +108,15 @@ export class ControlPlane {
     return c;
   }
 
-  /** Starts the informers (resolving once all have listed) and competes for leadership. */
+  /** Starts the informers (resolving once all but the optional ones have listed) and competes for leadership. */
   async start(): Promise<void> {
-    await Promise.all([...this.informers.values()].map((i) => i.start()));
+    const required: Promise<void>[] = [];
+    for (const [kind, informer] of this.informers) {
+      const started = informer.start();
+      if (!this.optionalKinds.has(kind)) required.push(started);
+      else started.catch(() => undefined);
+    }
+    await Promise.all(required);
     this.elector.start();
   }
 

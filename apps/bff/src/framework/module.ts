@@ -78,6 +78,12 @@ export interface Module<T = unknown, Rules = unknown> {
   /** The kinds of the objects it writes; it owns each through a controller owner reference. */
   readonly owns: readonly Kind[];
   /**
+   * Kinds it reads when the cluster serves them (Istio's VirtualService and Gateway, for explanations):
+   * their informers are not waited for at start, so a cluster without those CRDs still runs the module,
+   * and a change to them re-plans nothing.
+   */
+  readonly reads?: readonly Kind[];
+  /**
    * Label keys the module sets on owned objects when it wants them: one its desired object lacks must be
    * absent from the cluster's copy too (other labels others add are left alone).
    */

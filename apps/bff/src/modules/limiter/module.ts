@@ -106,6 +106,7 @@ export function limiterModule(options: LimiterModuleOptions = {}): LimiterModule
     apiVersion: SMARTLIMITER_API_VERSION,
     watches: ['Service', 'Pod', 'DestinationRule', 'ServiceEntry'],
     owns: ['EnvoyFilter'],
+    reads: ['VirtualService', 'Gateway'],
     ownedLabelKeys: ['istio.io/rev'],
     parse(raw: KubeObject) {
       const parsed = parseSmartLimiter(raw);
