@@ -51,3 +51,6 @@ export interface ProxyExplanation {
   /** One line per patch that matches nothing, for CLIs and status messages. */
   warnings: string[];
 }
+
+/** The kinds an explanation reads: the proxies' Pods and what istiod builds listeners and routes from. */
+export const EXPLAIN_INPUT_KINDS = ['Service', 'Pod', 'ServiceEntry', 'VirtualService', 'Gateway'] as const;
