@@ -89,3 +89,24 @@ export const perFilterConfig = (at: EnvoyJson, filter: string): EnvoyJson | unde
 /** A cluster of the dump by name, if any. */
 export const cluster = (dump: IstioDump, name: string): EnvoyJson | undefined =>
   dump.clusters.find((c) => c.name === name);
+
+export const LOCAL_RATELIMIT = 'envoy.filters.http.local_ratelimit';
+export const GLOBAL_RATELIMIT = 'envoy.filters.http.ratelimit';
+export const ROUTER = 'envoy.filters.http.router';
+export const TYPED_STRUCT = 'type.googleapis.com/udpa.type.v1.TypedStruct';
+export const LOCAL_RATELIMIT_TYPE =
+  'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit';
+export const GLOBAL_RATELIMIT_TYPE =
+  'type.googleapis.com/envoy.extensions.filters.http.ratelimit.v3.RateLimit';
+
+/** A token bucket as protojson prints it. */
+export const tokenBucket = (fillInterval: string, tokens: number) => ({
+  fillInterval,
+  maxTokens: tokens,
+  tokensPerFill: tokens,
+});
+
+/** Istio's warning on every EnvoyFilter; any other warning is worth a look. */
+export const ENVOY_FILTER_WARNING =
+  'EnvoyFilter exposes internal implementation details that may change at any time. Prefer other APIs ' +
+  'if possible, and exercise extreme caution, especially around upgrades.';
