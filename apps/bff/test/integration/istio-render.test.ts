@@ -31,7 +31,15 @@ import {
   virtualHost,
   type HcmPlace,
 } from '../support/envoy-config';
-import { contextOf, fixturePath, loadObjects, onlyLimiter } from '../support/fixtures';
+import {
+  contextOf,
+  fixturePath,
+  loadObjects,
+  onlyLimiter,
+  OUTBOUND_DESCRIPTORS,
+  smartLimiterYaml,
+  SOURCE_ADDRESS_DESCRIPTORS,
+} from '../support/fixtures';
 import {
   buildIstioHarness,
   ISTIO_HARNESS_BUILD_TIMEOUT_MS,
@@ -48,16 +56,6 @@ const REVIEWS_V1 = 'default/reviews-v1-8f9d7b9c5-k1';
 const INBOUND_9080 = { vhost: 'inbound|http|9080', route: 'default' };
 
 const ctx = contextOf(loadObjects('context-bookinfo.yaml'));
-
-/** The SmartLimiter of Bookinfo's reviews, with `metadata` fields beside its name and namespace. */
-const reviewsLimiter = (descriptors: string, metadata = '') => `apiVersion: microservice.slime.io/v1alpha2
-kind: SmartLimiter
-metadata: {name: reviews, namespace: default${metadata}}
-spec:
-  sets:
-    _base:
-      descriptor:
-${descriptors.replace(/^/gm, '      ')}`;
 
 const serviceId = expect.stringMatching(/^Service\[reviews\.default\]-Id\[\d+\]$/) as unknown as string;
 
@@ -100,6 +98,15 @@ describe('render semantics through istiod', { timeout: 120_000 }, () => {
     expect(dump.envoyUncheckedTypes).toEqual([]);
   };
 
+  /** The harness run, accepted, with every patch applied. */
+  const applied = async (name: string, r: RenderResult, extra: string[] = []): Promise<IstioHarnessRun> => {
+    const run = await harness(name, r, extra);
+    expectAccepted(run);
+    expect(run.dump.unappliedPatches).toEqual([]);
+    expect(run.code, run.stderr).toBe(0);
+    return run;
+  };
+
   /**
    * The connection managers at `place`, each checked to hold `filters` once each, in that order, right
    * before the router.
@@ -123,16 +130,8 @@ describe('render semantics through istiod', { timeout: 120_000 }, () => {
   };
 
   it('gives each source address its own descriptor and adds response headers', async () => {
-    const r = render(
-      reviewsLimiter(`- action: {fill_interval: {seconds: 1}, quota: "10", headers_to_add: [{key: x-limited, value: "1"}]}
-  condition: "true"
-  match: [{matchSource: SourceIpMatch, exact_match: "10.0.0.1, 10.0.0.2"}]
-  target: {port: 9080}`),
-    );
-    const run = await harness('source-address', r);
-    expectAccepted(run);
-    expect(run.dump.unappliedPatches).toEqual([]);
-    expect(run.code, run.stderr).toBe(0);
+    const r = render(smartLimiterYaml(SOURCE_ADDRESS_DESCRIPTORS));
+    const run = await applied('source-address', r);
 
     for (const hcm of managersWith(run, { inbound: 9080 }, [LOCAL_RATELIMIT])) {
       const at = route(routeTable(run.dump, hcm), INBOUND_9080.vhost, INBOUND_9080.route);
@@ -155,14 +154,11 @@ describe('render semantics through istiod', { timeout: 120_000 }, () => {
 
   it('gives two descriptors with the same match and target two buckets on one route', async () => {
     const r = render(
-      reviewsLimiter(`- {action: {fill_interval: {seconds: 1}, quota: "10"}, condition: "true", target: {port: 9080}}
+      smartLimiterYaml(`- {action: {fill_interval: {seconds: 1}, quota: "10"}, condition: "true", target: {port: 9080}}
 - {action: {fill_interval: {seconds: 60}, quota: "100"}, condition: "true", target: {port: 9080}}`),
     );
     const [a, b] = r.rules.map((rule) => rule.id);
-    const run = await harness('two-descriptors', r);
-    expectAccepted(run);
-    expect(run.dump.unappliedPatches).toEqual([]);
-    expect(run.code, run.stderr).toBe(0);
+    const run = await applied('two-descriptors', r);
 
     for (const hcm of managersWith(run, { inbound: 9080 }, [LOCAL_RATELIMIT])) {
       const at = route(routeTable(run.dump, hcm), INBOUND_9080.vhost, INBOUND_9080.route);
@@ -179,15 +175,12 @@ describe('render semantics through istiod', { timeout: 120_000 }, () => {
 
   it('enforces nothing in shadow mode', async () => {
     const r = render(
-      reviewsLimiter(
+      smartLimiterYaml(
         `- {action: {fill_interval: {seconds: 1}, quota: "5"}, condition: "true", target: {port: 9080}}`,
         ', annotations: {governor.io/shadow: "true"}',
       ),
     );
-    const run = await harness('shadow', r);
-    expectAccepted(run);
-    expect(run.dump.unappliedPatches).toEqual([]);
-    expect(run.code, run.stderr).toBe(0);
+    const run = await applied('shadow', r);
 
     for (const hcm of managersWith(run, { inbound: 9080 }, [LOCAL_RATELIMIT])) {
       const at = route(routeTable(run.dump, hcm), INBOUND_9080.vhost, INBOUND_9080.route);
@@ -204,15 +197,12 @@ describe('render semantics through istiod', { timeout: 120_000 }, () => {
 
   it('denies on rate-limit service failure with governor.io/fail-mode: closed', async () => {
     const r = render(
-      reviewsLimiter(
+      smartLimiterYaml(
         `- {action: {fill_interval: {seconds: 1}, quota: "5", strategy: global}, condition: "true", target: {port: 9080}}`,
         ', annotations: {governor.io/fail-mode: closed}',
       ),
     );
-    const run = await harness('fail-closed', r, [GOVERNOR_MANIFESTS]);
-    expectAccepted(run);
-    expect(run.dump.unappliedPatches).toEqual([]);
-    expect(run.code, run.stderr).toBe(0);
+    const run = await applied('fail-closed', r, [GOVERNOR_MANIFESTS]);
     expect(run.dump.clusters.map((c) => c.name)).toContain(RLS_CLUSTER);
 
     for (const hcm of managersWith(run, { inbound: 9080 }, [GLOBAL_RATELIMIT])) {
@@ -235,20 +225,7 @@ describe('render semantics through istiod', { timeout: 120_000 }, () => {
   });
 
   it('puts outbound route limits with header and query matchers on the route istiod names', async () => {
-    const r = render(
-      reviewsLimiter(`- action: {fill_interval: {seconds: 1}, quota: "10"}
-  condition: "true"
-  match:
-  - {name: x-user, regex_match: "^a.*", invert_match: true}
-  - {name: x-env, present_match: true}
-  - {name: x-empty, is_exact_match_empty: true}
-  - {name: page, suffix_match: "1", matchSource: QueryMatch}
-  target: {direction: outbound, port: 9080, route: [ratings.default.svc.cluster.local/default]}
-- action: {fill_interval: {seconds: 60}, quota: "100", strategy: global}
-  condition: "true"
-  match: [{name: x-tenant, present_match_separate: true}]
-  target: {direction: outbound, host: [details.default.svc.cluster.local]}`),
-    );
+    const r = render(smartLimiterYaml(OUTBOUND_DESCRIPTORS));
     const [local, global] = r.rules.map((rule) => rule.id);
     // Without Governor's manifests: their outbound listeners come in an order that varies between the
     // harness's pushes, and then it takes the unapplied patch below for an applied one (4 runs in 10).

@@ -42,13 +42,40 @@ export function onlyLimiter(o: LoadedObjects): SmartLimiter {
 
 /**
  * The SmartLimiter of Bookinfo's reviews whose `_base` set holds `descriptors`, their YAML list as written
- * in a manifest (`- {action: ..., condition: ...}` items).
+ * in a manifest (`- {action: ..., condition: ...}` items); `metadata` is more of its metadata in flow
+ * style, e.g. `, annotations: {governor.io/shadow: "true"}`.
  */
-export const smartLimiterYaml = (descriptors: string): string => `apiVersion: microservice.slime.io/v1alpha2
+export const smartLimiterYaml = (
+  descriptors: string,
+  metadata = '',
+): string => `apiVersion: microservice.slime.io/v1alpha2
 kind: SmartLimiter
-metadata: {name: reviews, namespace: default}
+metadata: {name: reviews, namespace: default${metadata}}
 spec:
   sets:
     _base:
       descriptor:
 ${descriptors.replace(/^/gm, '      ')}`;
+
+/** Descriptors with a source-address match and response headers: one descriptor per address. */
+export const SOURCE_ADDRESS_DESCRIPTORS = `- action: {fill_interval: {seconds: 1}, quota: "10", headers_to_add: [{key: x-limited, value: "1"}]}
+  condition: "true"
+  match: [{matchSource: SourceIpMatch, exact_match: "10.0.0.1, 10.0.0.2"}]
+  target: {port: 9080}`;
+
+/**
+ * Outbound descriptors: a local limit on a route with header and query matchers, and a global limit on a
+ * host's virtual host with a header of its own in the descriptor.
+ */
+export const OUTBOUND_DESCRIPTORS = `- action: {fill_interval: {seconds: 1}, quota: "10"}
+  condition: "true"
+  match:
+  - {name: x-user, regex_match: "^a.*", invert_match: true}
+  - {name: x-env, present_match: true}
+  - {name: x-empty, is_exact_match_empty: true}
+  - {name: page, suffix_match: "1", matchSource: QueryMatch}
+  target: {direction: outbound, port: 9080, route: [ratings.default.svc.cluster.local/default]}
+- action: {fill_interval: {seconds: 60}, quota: "100", strategy: global}
+  condition: "true"
+  match: [{name: x-tenant, present_match_separate: true}]
+  target: {direction: outbound, host: [details.default.svc.cluster.local]}`;

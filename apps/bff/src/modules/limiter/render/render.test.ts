@@ -8,7 +8,9 @@ import {
   fixturePath,
   loadObjects,
   onlyLimiter,
+  OUTBOUND_DESCRIPTORS,
   slimeFixturesDir,
+  SOURCE_ADDRESS_DESCRIPTORS,
 } from '../../../../test/support/fixtures';
 import { renderSmartLimiter, type RenderResult } from './render';
 import { formatProblem } from './status';
@@ -278,12 +280,7 @@ status: {phase: Failed}`,
   });
 
   it('gives each source address its own descriptor and adds response headers', () => {
-    const r = renderYaml(
-      reviewsLimiter(`- action: {fill_interval: {seconds: 1}, quota: "10", headers_to_add: [{key: x-limited, value: "1"}]}
-  condition: "true"
-  match: [{matchSource: SourceIpMatch, exact_match: "10.0.0.1, 10.0.0.2"}]
-  target: {port: 9080}`),
-    );
+    const r = renderYaml(reviewsLimiter(SOURCE_ADDRESS_DESCRIPTORS));
     expect(problems(r)).toEqual([]);
     expect(r.rules.map((x) => x.entries)).toEqual([
       [{ key: 'remote_address', value: '10.0.0.1' }],
@@ -297,20 +294,7 @@ status: {phase: Failed}`,
 
   // These and the other semantic cases as istiod applies them: test/integration/istio-render.test.ts.
   it('renders outbound routes, gateway hosts and header/query matchers', () => {
-    const r = renderYaml(
-      reviewsLimiter(`- action: {fill_interval: {seconds: 1}, quota: "10"}
-  condition: "true"
-  match:
-  - {name: x-user, regex_match: "^a.*", invert_match: true}
-  - {name: x-env, present_match: true}
-  - {name: x-empty, is_exact_match_empty: true}
-  - {name: page, suffix_match: "1", matchSource: QueryMatch}
-  target: {direction: outbound, port: 9080, route: [ratings.default.svc.cluster.local/default]}
-- action: {fill_interval: {seconds: 60}, quota: "100", strategy: global}
-  condition: "true"
-  match: [{name: x-tenant, present_match_separate: true}]
-  target: {direction: outbound, host: [details.default.svc.cluster.local]}`),
-    );
+    const r = renderYaml(reviewsLimiter(OUTBOUND_DESCRIPTORS));
     expect(problems(r)).toEqual([]);
     const ef = r.envoyFilters[0];
     expect(ef).toBeDefined();
