@@ -228,7 +228,7 @@ describe('render semantics through istiod', { timeout: 120_000 }, () => {
     const r = render(smartLimiterYaml(OUTBOUND_DESCRIPTORS));
     const [local, global] = r.rules.map((rule) => rule.id);
     // Without Governor's manifests: their outbound listeners come in an order that varies between the
-    // harness's pushes, and then it takes the unapplied patch below for an applied one (4 runs in 10).
+    // harness's pushes, and then it takes the unapplied patch below for an applied one (9 runs in 20).
     const run = await harness('outbound', r);
     expectAccepted(run);
 
