@@ -14,6 +14,7 @@ import {
   type PatchContext,
   type SmartLimiter,
 } from '@governor/crd-types';
+import { canonicalJson } from '../../../lib/canonical-json';
 import { routePatch, sortKeysDeep, type JsonObject } from './envoy-json';
 import { globalFilterPatches, type RateLimitServiceOptions } from './global-ratelimit';
 import { localBucketPatch, localFilterPatches } from './local-ratelimit';
@@ -103,9 +104,15 @@ export function assembleEnvoyFilter(input: AssembleInput): EnvoyFilter {
 
   // 1. Route (or vhost) rate_limits: one RateLimit per descriptor, grouped by where they apply.
   for (const { placement, descriptors } of groups) {
+    // Identical actions yield identical request descriptors, and Envoy's local limiter takes a token for
+    // each: the addresses of one SourceIpMatch (one bucket each) share a single remote_address action.
+    const seen = new Set<string>();
     const rateLimits = descriptors
       .map(routeActions)
-      .filter((actions) => actions.length > 0)
+      .filter(
+        (actions) =>
+          actions.length > 0 && !seen.has(canonicalJson(actions)) && seen.add(canonicalJson(actions)),
+      )
       .map((actions) => ({ actions }));
     if (rateLimits.length === 0) continue;
     const vhostLevel = placement.route === undefined;

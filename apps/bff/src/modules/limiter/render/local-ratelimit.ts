@@ -51,7 +51,10 @@ export function localBucketPatch(
       formatDuration(DEFAULT_BUCKET.fillIntervalSeconds, 0),
     ),
   };
-  const headers = local.flatMap((a) => a.rule.headersToAdd);
+  // Several addresses of one SourceIpMatch are one descriptor each, with the same headers: add them once.
+  const headers = [
+    ...new Map(local.flatMap((a) => a.rule.headersToAdd).map((h) => [`${h.key}\n${h.value}`, h])).values(),
+  ];
   if (headers.length > 0) {
     config.responseHeadersToAdd = headers.map((h) => ({
       append: true,
