@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import { MESH } from '../../test/support/istio-mesh';
+import { buildProxyModel, isGatewayPod, portProtocol } from './proxy-model';
+
+describe('portProtocol: Istio protocol selection', () => {
+  it('reads appProtocol first, then the port name prefix, and sniffs the rest', () => {
+    expect(portProtocol({ name: 'http' })).toBe('http');
+    expect(portProtocol({ name: 'http2-web' })).toBe('http');
+    expect(portProtocol({ name: 'grpc-web' })).toBe('http');
+    expect(portProtocol({ name: 'tcp-db' })).toBe('tcp');
+    expect(portProtocol({ name: 'tls' })).toBe('tcp');
+    expect(portProtocol({ name: 'web' })).toBe('auto');
+    expect(portProtocol({})).toBe('auto');
+    expect(portProtocol({ name: 'tcp', appProtocol: 'http' })).toBe('http');
+    expect(portProtocol({ name: 'http', appProtocol: 'kubernetes.io/h2c' })).toBe('http');
+    expect(portProtocol({ name: 'http', protocol: 'UDP' })).toBe('tcp');
+  });
+});
+
+describe('buildProxyModel: a sidecar', () => {
+  const model = buildProxyModel(MESH, { namespace: 'default', name: 'reviews-1' });
+
+  it('is a sidecar: no Gateway selects the Pod', () => {
+    expect(model.proxy.type).toBe('sidecar');
+    expect(isGatewayPod(MESH, { namespace: 'default', name: 'reviews-1' })).toBe(false);
+  });
+
+  it('has inbound chains 0.0.0.0_<targetPort> with inline route configuration inbound|<port>||', () => {
+    const inbound = model.listeners.find((l) => l.name === 'virtualInbound')!;
+    expect(inbound.context).toBe('SIDECAR_INBOUND');
+    const chains = inbound.filterChains.filter((c) => c.name === '0.0.0.0_9080');
+    expect(chains.map((c) => c.match.transportProtocol)).toEqual(['tls', 'raw_buffer']);
+    expect(chains[0]!.filters.map((f) => f.name)).toEqual([
+      'istio.metadata_exchange',
+      'envoy.filters.network.http_connection_manager',
+    ]);
+    expect(chains[0]!.filters[1]!.routeConfiguration).toBe('inbound|9080||');
+    expect(inbound.filterChains.map((c) => c.name)).toContain('virtualInbound-catchall-http');
+    const rc = model.routeConfigurations.find((r) => r.name === 'inbound|9080||')!;
+    expect(rc.virtualHosts).toEqual([
+      { name: 'inbound|http|9080', domains: ['*'], routes: [{ name: 'default', action: 'ROUTE' }] },
+    ]);
+  });
+
+  it('has an outbound listener and RDS route configuration per HTTP port in the mesh', () => {
+    expect(model.listeners.map((l) => l.name).sort()).toEqual([
+      '0.0.0.0_80',
+      '0.0.0.0_9080',
+      'virtualInbound',
+      'virtualOutbound',
+    ]);
+    const rc = model.routeConfigurations.find((r) => r.name === '9080')!;
+    expect(rc.virtualHosts.map((v) => v.name)).toEqual([
+      'api.example.com:9080',
+      'reviews.default.svc.cluster.local:9080',
+      'allow_any',
+    ]);
+    const reviews = rc.virtualHosts[1]!;
+    expect(reviews.domains).toContain('reviews');
+    // Routes named from the VirtualService: one per match, `name.matchName` when the match is named.
+    expect(reviews.routes).toEqual([
+      { name: 'v1.jason', action: 'ROUTE' },
+      { name: 'v1', action: 'ROUTE' },
+      { name: '', action: 'REDIRECT' },
+    ]);
+    const hello = model.routeConfigurations.find((r) => r.name === '80')!;
+    // Another namespace's Service: no short name.
+    expect(hello.virtualHosts[0]!.domains).not.toContain('hello');
+  });
+
+  it('names an unnamed port by sniffing and resolves a named target port', () => {
+    const helloModel = buildProxyModel(MESH, { namespace: 'other', name: 'hello-1' });
+    const inbound = helloModel.listeners.find((l) => l.name === 'virtualInbound')!;
+    const chains = inbound.filterChains.filter((c) => c.name === '0.0.0.0_8080');
+    expect(chains).toHaveLength(5);
+    expect(
+      helloModel.routeConfigurations.find((r) => r.name === 'inbound|8080||')!.virtualHosts[0]!.name,
+    ).toBe('inbound|http|80');
+    const outbound = helloModel.listeners.find((l) => l.name === '0.0.0.0_80')!;
+    expect(outbound.filterChains.map((c) => c.id)).toEqual(['#0']);
+    expect(outbound.defaultFilterChain?.id).toBe('#default');
+  });
+
+  it('has clusters per service port', () => {
+    expect(model.clusters.map((c) => c.name)).toEqual(
+      expect.arrayContaining([
+        'outbound|9080||reviews.default.svc.cluster.local',
+        'inbound|9080||',
+        'PassthroughCluster',
+      ]),
+    );
+  });
+});
+
+describe('buildProxyModel: a gateway', () => {
+  const ref = { namespace: 'gw', name: 'gw-1' };
+
+  it('is a gateway when a Gateway selects the Pod, unless forced', () => {
+    expect(isGatewayPod(MESH, ref)).toBe(true);
+    expect(buildProxyModel(MESH, ref).proxy.type).toBe('gateway');
+    expect(buildProxyModel(MESH, ref, { gateway: false }).proxy.type).toBe('sidecar');
+    expect(
+      buildProxyModel(MESH, { namespace: 'default', name: 'reviews-1' }, { gateway: true }).proxy.type,
+    ).toBe('gateway');
+  });
+
+  it('has a listener per server port and virtual hosts from the bound VirtualServices', () => {
+    const model = buildProxyModel(MESH, ref);
+    expect(model.listeners.map((l) => l.name)).toEqual(['0.0.0.0_80']);
+    expect(model.listeners[0]!.context).toBe('GATEWAY');
+    expect(model.routeConfigurations).toEqual([
+      {
+        name: 'http.80',
+        context: 'GATEWAY',
+        virtualHosts: [
+          { name: 'a.test.com:80', domains: ['a.test.com'], routes: [{ name: 'r1', action: 'ROUTE' }] },
+        ],
+      },
+    ]);
+  });
+});
