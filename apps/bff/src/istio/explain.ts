@@ -9,6 +9,7 @@ import {
   buildProxyModel,
   selects,
   type KubeObject,
+  type ModelCluster,
   type ModelFilterChain,
   type ModelListener,
   type ModelNetworkFilter,
@@ -457,25 +458,30 @@ function patchClusters(model: ProxyModel, patches: Patch[], places: Places): voi
   for (const c of model.clusters) {
     for (const p of clusterPatches) {
       if (p.operation !== 'REMOVE' && !MERGES.has(p.operation)) continue;
-      if (!contextMatches(p, c.context) || !clusterMatches(c.name, p)) continue;
+      if (!contextMatches(p, c.context) || !clusterMatches(c, p)) continue;
       add(places, p, { cluster: c.name });
       if (p.operation === 'REMOVE') break;
     }
   }
-  const outbound: PatchContextName = model.proxy.type === 'gateway' ? 'GATEWAY' : 'SIDECAR_OUTBOUND';
+  // Added clusters: once per context that inserts them; ANY adds none among inbound clusters.
+  const contexts = contextsOf(model);
   for (const p of clusterPatches)
-    if (p.operation === 'ADD' && contextMatches(p, outbound))
+    if (
+      p.operation === 'ADD' &&
+      contexts.some((c) => contextMatches(p, c) && !(p.match.context === 'ANY' && c === 'SIDECAR_INBOUND'))
+    )
       add(places, p, { cluster: str(p.value.name) ?? '' });
 }
 
-function clusterMatches(name: string, p: Patch): boolean {
+function clusterMatches(c: ModelCluster, p: Patch): boolean {
   const m = p.match.cluster;
   if (m === undefined) return true;
-  if (m.name) return m.name === name;
-  const parts = name.split('|');
-  const [, port, subset, host] = parts.length === 4 ? parts : ['', '0', '', ''];
+  if (m.name) return m.name === c.name;
+  const parts = c.name.split('|');
+  const [direction, port, subset, host] = parts.length === 4 ? parts : ['', '0', '', ''];
+  const hosts = direction === 'inbound' && (c.hosts ?? []).length > 0 ? c.hosts! : [host];
   if (m.subset && m.subset !== subset) return false;
-  if (m.service && m.service !== host) return false;
+  if (m.service && !hosts.includes(m.service)) return false;
   return !m.portNumber || m.portNumber === Number(port);
 }
 

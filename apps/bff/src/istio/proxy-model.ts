@@ -72,6 +72,8 @@ export interface ModelRouteConfiguration {
 export interface ModelCluster {
   name: string;
   context: PatchContextName;
+  /** An inbound cluster's service hostnames, which `match.cluster.service` is compared with. */
+  hosts?: string[];
 }
 
 export interface ProxyModel {
@@ -515,7 +517,17 @@ function buildInbound(model: ProxyModel, services: MeshService[], pod: KubeObjec
             },
           ],
         });
-      model.clusters.push({ name: rc, context: 'SIDECAR_INBOUND' });
+      model.clusters.push({ name: rc, context: 'SIDECAR_INBOUND', hosts: [] });
+    }
+  }
+  // An inbound cluster serves every Service that targets its port, not only the one that named the chain.
+  for (const s of services) {
+    if (s.namespace !== ns || s.selector === undefined || Object.keys(s.selector).length === 0) continue;
+    if (!selects(s.selector, labels)) continue;
+    for (const p of s.ports) {
+      const target = typeof p.targetPort === 'number' ? p.targetPort : containerPort(pod, p.targetPort);
+      const cluster = model.clusters.find((c) => c.name === `inbound|${target}||`);
+      if (cluster?.hosts !== undefined && !cluster.hosts.includes(s.hostname)) cluster.hosts.push(s.hostname);
     }
   }
   model.listeners.push(withIds(inbound));
