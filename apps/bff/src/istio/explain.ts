@@ -256,8 +256,19 @@ function patchListeners(model: ProxyModel, patches: Patch[], places: Places): vo
   }
 }
 
+/** A chain's name in a place: its name, else `#N` by position, or `#default` for the default chain. */
+export function chainId(l: ModelListener, fc: ModelFilterChain): string {
+  if (fc.name !== '') return fc.name;
+  return fc === l.defaultFilterChain ? '#default' : `#${l.filterChains.indexOf(fc)}`;
+}
+
+const chainPlace = (l: ModelListener, fc: ModelFilterChain): PatchPlace => ({
+  listener: l.name,
+  filterChain: chainId(l, fc),
+});
+
 function patchChain(l: ModelListener, fc: ModelFilterChain, patches: Patch[], places: Places): void {
-  const at = { listener: l.name, filterChain: fc.id };
+  const at = chainPlace(l, fc);
   const matching = (kind: string) =>
     patches.filter(
       (p) =>
@@ -311,7 +322,7 @@ function patchHttpFilters(
   patches: Patch[],
   places: Places,
 ): void {
-  const at = { listener: l.name, filterChain: fc.id };
+  const at = chainPlace(l, fc);
   const relevant = patches.filter((p) => {
     const nf = networkFilterName(p);
     return nf === undefined || nf === filter.name;
@@ -608,7 +619,7 @@ function whyNoListener(model: ProxyModel, p: Patch): string {
   );
   const byChain = chains.filter(({ l, fc }) => chainMatches(l, fc, p));
   const describeChain = ({ l, fc }: { l: ModelListener; fc: ModelFilterChain }) =>
-    `${l.name}/${fc.id}${fc.match.destinationPort ? ` (port ${fc.match.destinationPort})` : ''}`;
+    `${l.name}/${chainId(l, fc)}${fc.match.destinationPort ? ` (port ${fc.match.destinationPort})` : ''}`;
   if (byChain.length === 0)
     return `no filter chain matches ${JSON.stringify(m.filterChain ?? { portNumber: m.portNumber })}; filter chains: ${list([...new Set(chains.map(describeChain))])}`;
   if (p.applyTo === 'FILTER_CHAIN')

@@ -77,8 +77,10 @@ describe('buildProxyModel: a sidecar', () => {
       helloModel.routeConfigurations.find((r) => r.name === 'inbound|8080||')!.virtualHosts[0]!.name,
     ).toBe('inbound|http|80');
     const outbound = helloModel.listeners.find((l) => l.name === '0.0.0.0_80')!;
-    expect(outbound.filterChains.map((c) => c.id)).toEqual(['#0']);
-    expect(outbound.defaultFilterChain?.id).toBe('#default');
+    expect(outbound.filterChains.map((c) => c.name)).toEqual(['']);
+    expect(outbound.defaultFilterChain?.filters.map((f) => f.name)).toEqual([
+      'envoy.filters.network.tcp_proxy',
+    ]);
   });
 
   it('has clusters per service port', () => {

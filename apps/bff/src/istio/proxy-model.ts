@@ -29,8 +29,6 @@ export interface ModelNetworkFilter {
 export interface ModelFilterChain {
   /** Envoy's name; '' when istiod leaves it unnamed. */
   name: string;
-  /** How a place names it: its name, `#N` for the Nth chain of the listener when unnamed, `#default` for an unnamed default chain. */
-  id: string;
   match: {
     destinationPort?: number;
     transportProtocol?: string;
@@ -160,6 +158,8 @@ interface MeshService {
   namespace: string;
   /** The Kubernetes Service's name, for short domain names; none for a ServiceEntry. */
   shortName?: string;
+  /** The Service's cluster IP, when it has one. */
+  address?: string;
   selector?: Record<string, string>;
   ports: { port: number; targetPort: number | string; name?: string; protocol: PortProtocol }[];
 }
@@ -175,6 +175,9 @@ function meshServices(objects: readonly KubeObject[], suffix: string): MeshServi
         hostname: `${nameOf(o)}.${ns}.svc.${suffix}`,
         namespace: ns,
         shortName: nameOf(o),
+        ...(str(spec.clusterIP) !== undefined && str(spec.clusterIP) !== 'None' && str(spec.clusterIP) !== ''
+          ? { address: str(spec.clusterIP) }
+          : {}),
         ...(spec.selector !== undefined ? { selector } : {}),
         ports: arr(spec.ports).flatMap((p) => {
           const port = rec(p);
@@ -334,7 +337,7 @@ const chain = (
   name: string,
   match: ModelFilterChain['match'],
   filters: ModelNetworkFilter[],
-): ModelFilterChain => ({ name, id: name, match, filters });
+): ModelFilterChain => ({ name, match, filters });
 const hcm = (httpFilters: string[], routeConfiguration: string): ModelNetworkFilter => ({
   name: HCM,
   httpFilters: [...httpFilters],
@@ -342,14 +345,6 @@ const hcm = (httpFilters: string[], routeConfiguration: string): ModelNetworkFil
 });
 const tcp: ModelNetworkFilter = { name: TCP_PROXY };
 const mx: ModelNetworkFilter = { name: MX };
-
-/** Names unnamed chains `#N` (by position) and an unnamed default chain `#default`. */
-function withIds(listener: ModelListener): ModelListener {
-  listener.filterChains.forEach((c, i) => (c.id = c.name === '' ? `#${i}` : c.name));
-  if (listener.defaultFilterChain !== undefined)
-    listener.defaultFilterChain.id = listener.defaultFilterChain.name || '#default';
-  return listener;
-}
 
 export function buildProxyModel(
   objects: readonly KubeObject[],
@@ -530,7 +525,7 @@ function buildInbound(model: ProxyModel, services: MeshService[], pod: KubeObjec
       if (cluster?.hosts !== undefined && !cluster.hosts.includes(s.hostname)) cluster.hosts.push(s.hostname);
     }
   }
-  model.listeners.push(withIds(inbound));
+  model.listeners.push(inbound);
 }
 
 /** The domains istiod gives a service's outbound virtual host, seen from a proxy in `proxyNamespace`. */
@@ -554,11 +549,26 @@ function buildOutbound(
   suffix: string,
 ): void {
   const byPort = new Map<number, { service: MeshService; protocol: PortProtocol }[]>();
+  const tcpListeners = new Map<string, number>();
   for (const s of services)
     for (const p of s.ports) {
-      if (p.protocol === 'tcp') continue;
+      if (p.protocol === 'tcp') {
+        // A TCP port gets a listener per Service address; a Service without one shares 0.0.0.0.
+        tcpListeners.set(`${s.address ?? '0.0.0.0'}_${p.port}`, p.port);
+        continue;
+      }
       byPort.set(p.port, [...(byPort.get(p.port) ?? []), { service: s, protocol: p.protocol }]);
     }
+  for (const [name, port] of [...tcpListeners].sort(([a], [b]) => a.localeCompare(b))) {
+    if (name === `0.0.0.0_${port}` && byPort.has(port)) continue;
+    model.listeners.push({
+      name,
+      port,
+      context: 'SIDECAR_OUTBOUND',
+      listenerFilters: [],
+      filterChains: [chain('', {}, [tcp])],
+    });
+  }
   for (const port of [...byPort.keys()].sort((a, b) => a - b)) {
     const entries = byPort.get(port)!;
     const auto = entries.some((e) => e.protocol === 'auto');
@@ -574,7 +584,7 @@ function buildOutbound(
       ],
       defaultFilterChain: chain(auto ? '' : 'PassthroughFilterChain', {}, [tcp]),
     };
-    model.listeners.push(withIds(listener));
+    model.listeners.push(listener);
     const virtualHosts: ModelVirtualHost[] = entries.map(({ service }) => {
       const vs = vss.find(
         (v) =>
@@ -593,18 +603,16 @@ function buildOutbound(
     });
     model.routeConfigurations.push({ name: String(port), context: 'SIDECAR_OUTBOUND', virtualHosts });
   }
-  model.listeners.push(
-    withIds({
-      name: 'virtualOutbound',
-      port: 15001,
-      context: 'SIDECAR_OUTBOUND',
-      listenerFilters: [],
-      filterChains: [
-        chain('virtualOutbound-blackhole', { destinationPort: 15001 }, [tcp]),
-        chain('virtualOutbound-catchall-tcp', {}, [tcp]),
-      ],
-    }),
-  );
+  model.listeners.push({
+    name: 'virtualOutbound',
+    port: 15001,
+    context: 'SIDECAR_OUTBOUND',
+    listenerFilters: [],
+    filterChains: [
+      chain('virtualOutbound-blackhole', { destinationPort: 15001 }, [tcp]),
+      chain('virtualOutbound-catchall-tcp', {}, [tcp]),
+    ],
+  });
 }
 
 function buildGateway(
@@ -689,6 +697,6 @@ function buildGateway(
         const p = Number(rc.name.split('.')[1]);
         rc.virtualHosts.push({ name: `blackhole:${p}`, domains: ['*'], routes: [] });
       }
-    model.listeners.push(withIds(listener));
+    model.listeners.push(listener);
   }
 }
