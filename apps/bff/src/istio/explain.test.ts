@@ -137,6 +137,7 @@ describe('listener matches', () => {
       patch: { operation: 'MERGE', value: { typed_config: {} } },
     };
     expect(placesOf(tcp).places).toEqual([
+      { listener: '0.0.0.0_5432', filterChain: '#0' },
       { listener: '0.0.0.0_80', filterChain: '#default' },
       { listener: '0.0.0.0_9080', filterChain: 'PassthroughFilterChain' },
       { listener: 'virtualOutbound', filterChain: 'virtualOutbound-blackhole' },

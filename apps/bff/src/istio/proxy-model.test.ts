@@ -42,8 +42,9 @@ describe('buildProxyModel: a sidecar', () => {
     ]);
   });
 
-  it('has an outbound listener and RDS route configuration per HTTP port in the mesh', () => {
+  it('has an outbound listener per port in the mesh, and an RDS route configuration per HTTP one', () => {
     expect(model.listeners.map((l) => l.name).sort()).toEqual([
+      '0.0.0.0_5432',
       '0.0.0.0_80',
       '0.0.0.0_9080',
       'virtualInbound',
