@@ -69,16 +69,16 @@ func marshalAll[T proto.Message](messages []T) ([]json.RawMessage, error) {
 	return out, nil
 }
 
-// unappliedPatches pushes each EnvoyFilter once without each of its patches in turn: a patch whose removal
-// leaves the proxy's configuration unchanged matched nothing. Each variant goes through istiod's own
-// config-update path (store event, debounce, new push context), as an edit on a cluster would.
+// checkPatches pushes each EnvoyFilter once without each of its patches in turn: a patch whose removal
+// leaves the proxy's configuration unchanged matched nothing; otherwise where the configuration without it
+// differs from the full one is where it applied. Each variant goes through istiod's own config-update path
+// (store event, debounce, new push context), as an edit on a cluster would.
 // Only EnvoyFilters that select the proxy (by namespace and workload selector) are checked; the others
 // are returned by name.
-func unappliedPatches(
+func checkPatches(
 	s *xds.FakeDiscoveryServer, t *failer, in *inputs, base configDump, newProxy func() *model.Proxy,
-) ([]PatchInfo, []string, error) {
-	out := []PatchInfo{}
-	unselected := []string{}
+) (unapplied []PatchInfo, applied []AppliedPatch, unselected []string, err error) {
+	unapplied, applied, unselected = []PatchInfo{}, []AppliedPatch{}, []string{}
 	selected := map[string]bool{}
 	if merged := s.PushContext().EnvoyFilters(newProxy()); merged != nil {
 		for _, patches := range merged.Patches {
@@ -87,6 +87,8 @@ func unappliedPatches(
 			}
 		}
 	}
+	var full parsedDump
+	parsed := false
 	for _, cfg := range in.configs {
 		if cfg.GroupVersionKind != gvk.EnvoyFilter {
 			continue
@@ -102,17 +104,28 @@ func unappliedPatches(
 			variant := cfg.DeepCopy()
 			variant.Spec = without
 			if err := replaceConfig(s, t, variant); err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 			d, err := dumpConfig(s, newProxy())
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 			if err := replaceConfig(s, t, cfg); err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
+			var places []PatchPlace
 			if !d.equal(base) {
-				continue
+				if !parsed {
+					if full, err = parseDump(base); err != nil {
+						return nil, nil, nil, err
+					}
+					parsed = true
+				}
+				less, err := parseDump(d)
+				if err != nil {
+					return nil, nil, nil, err
+				}
+				places = changedPlaces(less, full)
 			}
 			info := PatchInfo{
 				EnvoyFilter: cfg.Namespace + "/" + cfg.Name,
@@ -123,13 +136,18 @@ func unappliedPatches(
 			}
 			if patch.GetMatch() != nil {
 				if info.Match, err = protojson.Marshal(patch.GetMatch()); err != nil {
-					return nil, nil, err
+					return nil, nil, nil, err
 				}
 			}
-			out = append(out, info)
+			// Bytes that differ with no place changed (formatting alone) are no change either.
+			if len(places) == 0 {
+				unapplied = append(unapplied, info)
+			} else {
+				applied = append(applied, AppliedPatch{PatchInfo: info, Places: places})
+			}
 		}
 	}
-	return out, unselected, nil
+	return unapplied, applied, unselected, nil
 }
 
 // replaceConfig updates a config in the store and waits for the push context that includes it.

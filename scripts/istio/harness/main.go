@@ -1,7 +1,8 @@
 // Command istio-harness runs istiod's config pipeline in process: given Kubernetes and Istio objects as
 // YAML and a proxy (a Pod), it prints as JSON the listeners, routes and clusters istiod would push to that
-// proxy, with every EnvoyFilter applied; the EnvoyFilter patches that changed nothing; Istio's own
-// validation of each Istio object; and Envoy's own field rules on what istiod would push.
+// proxy, with every EnvoyFilter applied; the EnvoyFilter patches that changed nothing, and where each other
+// patch changed the configuration; Istio's own validation of each Istio object; and Envoy's own field
+// rules on what istiod would push.
 //
 //	istio-harness -f FILE [-f FILE]... --proxy NAMESPACE/POD [--gateway] [--proxy-version 1.31.0]
 //
@@ -41,6 +42,9 @@ type Output struct {
 	// already there). Istio itself only counts applied patches per EnvoyFilter and patch type, in the
 	// pilot_envoy_filter_status gauge (PILOT_ENVOY_FILTER_STATS), so each patch is checked here by removal.
 	UnappliedPatches []PatchInfo `json:"unappliedPatches"`
+	// The other patches of those EnvoyFilters, each with the places it changes: where the configuration
+	// without it differs from the full one.
+	AppliedPatches []AppliedPatch `json:"appliedPatches"`
 	// EnvoyFilters that do not apply to this proxy (another namespace, or a workload selector that does
 	// not match its labels): their patches are not checked.
 	UnselectedEnvoyFilters []string          `json:"unselectedEnvoyFilters"`
@@ -86,6 +90,11 @@ type PatchInfo struct {
 	Context     string          `json:"context"`
 	Operation   string          `json:"operation"`
 	Match       json.RawMessage `json:"match,omitempty"`
+}
+
+type AppliedPatch struct {
+	PatchInfo
+	Places []PatchPlace `json:"places"`
 }
 
 func main() {
@@ -191,7 +200,7 @@ func run(args []string, out io.Writer) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	unapplied, unselected, err := unappliedPatches(s, t, in, dump, newProxy)
+	unapplied, applied, unselected, err := checkPatches(s, t, in, dump, newProxy)
 	if err != nil {
 		return 0, err
 	}
@@ -210,6 +219,7 @@ func run(args []string, out io.Writer) (int, error) {
 		Routes:                 dump.routes,
 		Clusters:               dump.clusters,
 		UnappliedPatches:       unapplied,
+		AppliedPatches:         applied,
 		UnselectedEnvoyFilters: unselected,
 		Validation:             in.validation,
 		EnvoyValidation:        envoyErrors,

@@ -52,6 +52,24 @@ describe('the render of doc-a through istiod', { timeout: 120_000 }, () => {
     const { code, dump, stderr } = await harness('rendered.yaml', rendered);
 
     expect(dump.unappliedPatches).toEqual([]);
+    // The HTTP filter patch names no port: it lands on every inbound HTTP chain, the catch-all one too.
+    const route = {
+      routeConfiguration: 'inbound|9080||',
+      virtualHost: 'inbound|http|9080',
+      route: 'default',
+    };
+    expect(dump.appliedPatches.map(({ index, applyTo, places }) => ({ index, applyTo, places }))).toEqual([
+      { index: 0, applyTo: 'HTTP_ROUTE', places: [route] },
+      {
+        index: 1,
+        applyTo: 'HTTP_FILTER',
+        places: [
+          { listener: 'virtualInbound', filterChain: '0.0.0.0_9080' },
+          { listener: 'virtualInbound', filterChain: 'virtualInbound-catchall-http' },
+        ],
+      },
+      { index: 2, applyTo: 'HTTP_ROUTE', places: [route] },
+    ]);
     expect(dump.unselectedEnvoyFilters).toEqual([]);
     expect(dump.validation.filter((v) => !v.valid)).toEqual([]);
     expect(dump.envoyValidation).toEqual([]);
@@ -163,6 +181,7 @@ describe('the render of doc-a through istiod', { timeout: 120_000 }, () => {
     expect(dump.unappliedPatches[0]!.match).toMatchObject({
       routeConfiguration: { vhost: { name: 'inbound|http|9081' } },
     });
+    expect(dump.appliedPatches.map((p) => [p.index, p.applyTo])).toEqual([[1, 'HTTP_FILTER']]);
     // The HTTP filter patch still matched: the filter is there, with no route configuring its bucket.
     for (const hcm of inboundHttpConnectionManagers(dump, 9080)) {
       expect((hcm.httpFilters as EnvoyJson[]).map((f) => f.name)).toContain(LOCAL_RATELIMIT);

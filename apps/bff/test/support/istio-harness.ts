@@ -2,12 +2,13 @@
  * istiod's config pipeline in one process (scripts/istio/harness, Go, built against a pinned istio.io/istio
  * by scripts/test-cluster/build-istio-harness.sh into a cache outside the repository): given Kubernetes and
  * Istio objects and a Pod, it prints the listeners, routes and clusters istiod would push to that Pod's
- * proxy after every EnvoyFilter patch, the patches that changed nothing, Istio's validation of each
- * Istio object, and the rules of Envoy's own protos that those resources break.
+ * proxy after every EnvoyFilter patch, the patches that changed nothing and where the others changed it,
+ * Istio's validation of each Istio object, and the rules of Envoy's own protos that those resources break.
  */
 import { execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import type { PatchPlace } from '../../src/istio/explain-types';
 
 /**
  * For `beforeAll`: a cold build of Istio's pilot takes about 7 minutes on 2 cores, longer while the
@@ -69,6 +70,11 @@ export interface IstioDump {
   clusters: EnvoyJson[];
   /** Patches whose removal leaves the proxy's configuration unchanged: they matched nothing. */
   unappliedPatches: IstioPatchRef[];
+  /**
+   * Every other patch of the EnvoyFilters that select the proxy, with each place it changes: where the
+   * configuration without it differs from the full one (sorted, no duplicates).
+   */
+  appliedPatches: (IstioPatchRef & { places: PatchPlace[] })[];
   /** EnvoyFilters that do not select the proxy (namespace, workload selector): their patches are unchecked. */
   unselectedEnvoyFilters: string[];
   validation: IstioValidation[];
