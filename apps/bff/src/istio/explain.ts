@@ -649,7 +649,12 @@ function whyNoRoute(model: ProxyModel, p: Patch): string {
   const rcs = inContext.filter((rc) => routeConfigurationMatches(model, rc, p));
   if (rcs.length === 0) {
     const wanted = m.name ?? (m.portNumber ? `on port ${m.portNumber}` : JSON.stringify(m));
-    return `no route configuration ${wanted}; route configurations: ${list(
+    // On a gateway, portNumber names a Gateway server's port, not the listener's.
+    const serverPorts =
+      model.proxy.type === 'gateway' && m.portNumber
+        ? ` (on a gateway, portNumber is a Gateway server port: ${list([...new Set([...model.gatewayPortMap.values()].flatMap((s) => [...s]))].sort((a, b) => a - b).map(String))})`
+        : '';
+    return `no route configuration ${wanted}${serverPorts}; route configurations: ${list(
       closest(
         m.name ?? String(m.portNumber ?? ''),
         inContext.map((rc) => rc.name),

@@ -121,4 +121,22 @@ describe('buildProxyModel: a gateway', () => {
       },
     ]);
   });
+
+  it('listens on the target port of a Service in front of it; RDS http.<listener port>, hosts on the server port', () => {
+    const withService = [
+      ...MESH,
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'ingress', namespace: 'gw' },
+        spec: { selector: { istio: 'ingress' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
+      },
+    ];
+    const model = buildProxyModel(withService, ref);
+    expect(model.listeners.map((l) => l.name)).toEqual(['0.0.0.0_8080']);
+    expect(model.routeConfigurations.map((r) => [r.name, r.virtualHosts.map((v) => v.name)])).toEqual([
+      ['http.8080', ['a.test.com:80']],
+    ]);
+    expect(model.gatewayPortMap.get(8080)).toEqual(new Set([80]));
+  });
 });

@@ -641,8 +641,9 @@ function buildGateway(
     for (const server of gateway.servers) {
       const port = targetOf(server.port);
       byPort.set(port, [...(byPort.get(port) ?? []), { gateway, server }]);
-      model.gatewayPortMap.set(port, (model.gatewayPortMap.get(port) ?? new Set()).add(server.port));
     }
+  // An empty route configuration gets a 404 virtual host named by its first server's port.
+  const firstServerPort = new Map<string, number>();
   for (const port of [...byPort.keys()].sort((a, b) => a - b)) {
     const listener: ModelListener = {
       name: `0.0.0.0_${port}`,
@@ -659,9 +660,11 @@ function buildGateway(
         continue;
       }
       const [gwNs, gwName] = gateway.ref.split('/') as [string, string];
-      const rcName = http
-        ? `http.${server.port}`
-        : `https.${server.port}.${server.portName}.${gwName}.${gwNs}`;
+      // HTTP servers share `http.<listener port>`; a terminating HTTPS server has one of its own.
+      const rcName = http ? `http.${port}` : `https.${server.port}.${server.portName}.${gwName}.${gwNs}`;
+      const rcPort = http ? port : server.port;
+      model.gatewayPortMap.set(rcPort, (model.gatewayPortMap.get(rcPort) ?? new Set()).add(server.port));
+      if (!firstServerPort.has(rcName)) firstServerPort.set(rcName, server.port);
       const existing = listener.filterChains.find((c) => c.filters[0]?.routeConfiguration === rcName);
       if (existing === undefined)
         listener.filterChains.push(
@@ -692,11 +695,9 @@ function buildGateway(
         }
       }
     }
-    for (const rc of model.routeConfigurations)
-      if (rc.context === 'GATEWAY' && rc.virtualHosts.length === 0) {
-        const p = Number(rc.name.split('.')[1]);
-        rc.virtualHosts.push({ name: `blackhole:${p}`, domains: ['*'], routes: [] });
-      }
     model.listeners.push(listener);
   }
+  for (const rc of model.routeConfigurations)
+    if (rc.context === 'GATEWAY' && rc.virtualHosts.length === 0)
+      rc.virtualHosts.push({ name: `blackhole:${firstServerPort.get(rc.name)}`, domains: ['*'], routes: [] });
 }
