@@ -134,7 +134,7 @@ describe('listener matches', () => {
         context: 'SIDECAR_OUTBOUND',
         listener: { filterChain: { filter: { name: 'envoy.filters.network.tcp_proxy' } } },
       },
-      patch: { operation: 'MERGE', value: { typed_config: {} } },
+      patch: { operation: 'MERGE', value: { typed_config: { '@type': 'x', idle_timeout: '5s' } } },
     };
     expect(placesOf(tcp).places).toEqual([
       { listener: '0.0.0.0_5432', filterChain: '#0' },
@@ -256,6 +256,41 @@ describe('places', () => {
     const ext = placesOf({ applyTo: 'EXTENSION_CONFIG', patch: { operation: 'ADD', value: { name: 'x' } } });
     expect(ext.places).toEqual([]);
     expect(ext.reason).toMatch(/EXTENSION_CONFIG/);
+  });
+});
+
+describe('what changes nothing', () => {
+  const cors = (typedConfig: Record<string, unknown>, proxy?: Record<string, unknown>) => ({
+    applyTo: 'HTTP_FILTER',
+    match: {
+      context: 'SIDECAR_INBOUND',
+      ...(proxy ? { proxy } : {}),
+      listener: {
+        portNumber: 9080,
+        filterChain: {
+          filter: {
+            name: 'envoy.filters.network.http_connection_manager',
+            subFilter: { name: 'envoy.filters.http.cors' },
+          },
+        },
+      },
+    },
+    patch: { operation: 'MERGE', value: { name: 'envoy.filters.http.cors', typed_config: typedConfig } },
+  });
+  const at9080 = [{ listener: 'virtualInbound', filterChain: '0.0.0.0_9080' }];
+
+  it('a MERGE of a typed_config without fields', () => {
+    expect(
+      placesOf(cors({ '@type': 'type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors' })).places,
+    ).toEqual([]);
+    expect(placesOf(cors({ '@type': 'x', y: 1 })).places).toEqual(at9080);
+  });
+
+  it('a patch for another proxy version', () => {
+    expect(placesOf(cors({ '@type': 'x', y: 1 }, { proxyVersion: '^1\\.31.*' })).places).toEqual(at9080);
+    const old = placesOf(cors({ '@type': 'x', y: 1 }, { proxyVersion: '^1\\.2.*' }));
+    expect(old.places).toEqual([]);
+    expect(old.reason).toBe('match.proxy does not match this proxy (Istio 1.31.0)');
   });
 });
 

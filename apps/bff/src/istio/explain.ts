@@ -201,11 +201,15 @@ function applyOrdered(list: string[], op: string, target: string | undefined, ad
   }
 }
 
-/** A MERGE into a filter changes it when the patch carries a config, or renames it. */
-const mergeChanges = (p: Patch, current: string): boolean =>
-  p.value.typed_config !== undefined ||
-  p.value.typedConfig !== undefined ||
-  (str(p.value.name) !== undefined && str(p.value.name) !== current);
+/**
+ * Whether a MERGE into a filter changes it: it renames the filter, or its typed_config carries a field
+ * (a typed_config of only `@type` merges nothing into a filter of that type).
+ */
+function mergeChanges(p: Patch, current: string): boolean {
+  const config = rec(p.value.typed_config ?? p.value.typedConfig);
+  const renames = str(p.value.name) !== undefined && str(p.value.name) !== current;
+  return renames || Object.keys(config).some((k) => k !== '@type');
+}
 
 type Places = Map<Patch, PatchPlace[]>;
 const add = (places: Places, p: Patch, place: PatchPlace): void => {
