@@ -1,8 +1,8 @@
 /**
  * Governor's explanation of where each EnvoyFilter patch lands (src/istio/explain.ts, istiod's matching
  * rules over a model of the proxy) against istiod itself: for every Slime example and conversion fixture
- * the harness runs, each patch's places must be the ones the harness finds by removing the patch and
- * comparing what istiod pushes.
+ * the harness runs, and for EnvoyFilters that use each match field and operation, each patch's places
+ * must be the ones the harness finds by removing the patch and comparing what istiod pushes.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { explainEnvoyFilters } from '../../src/istio/explain';
-import type { PatchPlace } from '../../src/istio/explain-types';
+import type { PatchPlace, ProxyExplanation } from '../../src/istio/explain-types';
 import type { KubeObject } from '../../src/istio/proxy-model';
 import { runCli } from '../support/cli';
 import {
@@ -25,11 +25,14 @@ import {
   ISTIO_HARNESS_BUILD_TIMEOUT_MS,
   runIstioHarness,
   type IstioDump,
-  type IstioPatchRef,
 } from '../support/istio-harness';
-
-/** The harness's patches that changed something, each with the places it changed. */
-type AppliedPatch = IstioPatchRef & { places: PatchPlace[] };
+import {
+  GATEWAY_FILTERS,
+  GATEWAY_MESH,
+  SIDECAR_FILTERS,
+  SIDECAR_MESH,
+  SIDECAR_OPERATIONS,
+} from '../support/istio-explain-scenarios';
 
 interface ExplainCase {
   name: string;
@@ -45,6 +48,22 @@ const yamlObjects = (text: string): KubeObject[] =>
   parseAllDocuments(text)
     .map((d) => d.toJS() as KubeObject | null)
     .filter((o): o is KubeObject => o !== null && typeof o === 'object');
+
+/** Governor's explanation says what istiod does: the same EnvoyFilters selected, each patch's places. */
+function expectIstiodPlaces(explained: ProxyExplanation, dump: IstioDump): void {
+  expect(explained.unselected).toEqual(dump.unselectedEnvoyFilters);
+  expect(explained.proxy.type).toBe(dump.proxy.type === 'router' ? 'gateway' : 'sidecar');
+  const key = (p: { envoyFilter: string; index: number }) => `${p.envoyFilter}#${p.index}`;
+  const istiod = new Map<string, PatchPlace[]>([
+    ...dump.appliedPatches.map((p): [string, PatchPlace[]] => [key(p), p.places]),
+    ...dump.unappliedPatches.map((p): [string, PatchPlace[]] => [key(p), []]),
+  ]);
+  expect(explained.patches.map(key).sort()).toEqual([...istiod.keys()].sort());
+  for (const p of explained.patches) {
+    expect(p.places, `${key(p)} ${p.applyTo} ${p.operation}: ${p.reason ?? ''}`).toEqual(istiod.get(key(p)));
+    expect(p.reason === undefined, key(p)).toBe(p.places.length > 0);
+  }
+}
 
 describe('where each patch lands: Governor against istiod', { timeout: 120_000 }, () => {
   let dir = '';
@@ -80,23 +99,46 @@ describe('where each patch lands: Governor against istiod', { timeout: 120_000 }
       ...(c.gateway !== undefined ? { gateway: c.gateway } : {}),
     });
 
-    expect(explained.unselected).toEqual(dump.unselectedEnvoyFilters);
-    expect(explained.proxy.type).toBe(dump.proxy.type === 'router' ? 'gateway' : 'sidecar');
+    expectIstiodPlaces(explained, dump);
+  });
 
-    const applied = (dump as IstioDump & { appliedPatches?: AppliedPatch[] }).appliedPatches;
-    expect(applied, 'the harness prints appliedPatches').toBeDefined();
-    const key = (p: { envoyFilter: string; index: number }) => `${p.envoyFilter}#${p.index}`;
-    const istiod = new Map<string, PatchPlace[]>([
-      ...(applied ?? []).map((p): [string, PatchPlace[]] => [key(p), p.places]),
-      ...dump.unappliedPatches.map((p): [string, PatchPlace[]] => [key(p), []]),
-    ]);
-    const selectedPatches = explained.patches.filter((p) => explained.selected.includes(p.envoyFilter));
-    expect(selectedPatches.map(key).sort()).toEqual([...istiod.keys()].sort());
-    for (const p of selectedPatches) {
-      expect(p.places, `${key(p)} ${p.applyTo} ${p.operation}: ${p.reason ?? ''}`).toEqual(
-        istiod.get(key(p)),
-      );
-      expect(p.reason === undefined, key(p)).toBe(p.places.length > 0);
-    }
+  const SCENARIOS = [
+    {
+      name: 'sidecar: each match field',
+      mesh: SIDECAR_MESH,
+      filters: SIDECAR_FILTERS,
+      proxy: 'default/reviews-1',
+    },
+    {
+      name: 'sidecar: each operation',
+      mesh: SIDECAR_MESH,
+      filters: SIDECAR_OPERATIONS,
+      proxy: 'default/reviews-1',
+    },
+    {
+      name: 'gateway behind a Service',
+      mesh: GATEWAY_MESH,
+      filters: GATEWAY_FILTERS,
+      proxy: 'gw/gw-1',
+      gateway: true,
+    },
+  ];
+
+  it.each(SCENARIOS)('$name', async (c) => {
+    const base = join(dir, c.name.replaceAll(/[^a-z]+/g, '-'));
+    await writeFile(`${base}.mesh.yaml`, c.mesh);
+    await writeFile(`${base}.filters.yaml`, c.filters);
+    const { dump } = await runIstioHarness([`${base}.mesh.yaml`, `${base}.filters.yaml`], c.proxy, {
+      gateway: c.gateway ?? false,
+    });
+    expect(dump.validation.filter((v) => !v.valid)).toEqual([]);
+    const [namespace, name] = c.proxy.split('/') as [string, string];
+    const explained = explainEnvoyFilters({
+      objects: yamlObjects(c.mesh),
+      envoyFilters: yamlObjects(c.filters),
+      proxy: { namespace, name },
+      ...(c.gateway !== undefined ? { gateway: c.gateway } : {}),
+    });
+    expectIstiodPlaces(explained, dump);
   });
 });
