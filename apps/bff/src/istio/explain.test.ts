@@ -190,7 +190,9 @@ describe('route configuration matches', () => {
   });
 
   it('vhost.route.action, and unnamed routes as #N', () => {
+    // The VirtualService's host has no service on port 80, so istiod gives it a virtual host there too.
     expect(placesOf(route('SIDECAR_OUTBOUND', { vhost: { route: { action: 'REDIRECT' } } })).places).toEqual([
+      { routeConfiguration: '80', virtualHost: 'reviews.default.svc.cluster.local:80', route: '#0' },
       { routeConfiguration: '9080', virtualHost: 'reviews.default.svc.cluster.local:9080', route: '#0' },
     ]);
   });

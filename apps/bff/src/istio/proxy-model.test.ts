@@ -67,6 +67,12 @@ describe('buildProxyModel: a sidecar', () => {
     const hello = model.routeConfigurations.find((r) => r.name === '80')!;
     // Another namespace's Service: no short name.
     expect(hello.virtualHosts[0]!.domains).not.toContain('hello');
+    // A VirtualService host with no service on port 80 has a virtual host on port 80 all the same.
+    expect(hello.virtualHosts.map((v) => v.name)).toEqual([
+      'hello.other.svc.cluster.local:80',
+      'reviews.default.svc.cluster.local:80',
+      'allow_any',
+    ]);
   });
 
   it('names an unnamed port by sniffing and resolves a named target port', () => {

@@ -456,6 +456,8 @@ function buildInbound(model: ProxyModel, services: MeshService[], pod: KubeObjec
 
   // One chain set per target port; the first Service (oldest, here by name) wins a shared port.
   const seen = new Set<number>();
+  // istiod orders the service ports' chains by port, after the passthrough ones.
+  const portChains: ModelFilterChain[] = [];
   for (const s of services) {
     if (s.namespace !== ns || s.selector === undefined || Object.keys(s.selector).length === 0) continue;
     if (!selects(s.selector, labels)) continue;
@@ -497,9 +499,22 @@ function buildInbound(model: ProxyModel, services: MeshService[], pod: KubeObjec
         chain(name, { destinationPort: target, transportProtocol: 'raw_buffer' }, [mx, tcp]),
         chain(name, { destinationPort: target, transportProtocol: 'tls' }, [mx, tcp]),
       ];
-      if (p.protocol === 'http') inbound.filterChains.push(...httpChains);
-      else if (p.protocol === 'auto') inbound.filterChains.push(...httpChains, ...tcpChains);
-      else inbound.filterChains.push(...tcpChains.slice(1));
+      if (p.protocol === 'http') portChains.push(...httpChains);
+      else if (p.protocol === 'auto') portChains.push(...httpChains, ...tcpChains);
+      else
+        portChains.push(
+          chain(
+            name,
+            {
+              destinationPort: target,
+              transportProtocol: 'tls',
+              applicationProtocols: ['istio', 'istio-peer-exchange', ...MTLS_HTTP_ALPN],
+            },
+            [mx, tcp],
+          ),
+          tcpChains[2]!,
+          tcpChains[1]!,
+        );
       if (p.protocol !== 'tcp')
         model.routeConfigurations.push({
           name: rc,
@@ -515,6 +530,9 @@ function buildInbound(model: ProxyModel, services: MeshService[], pod: KubeObjec
       model.clusters.push({ name: rc, context: 'SIDECAR_INBOUND', hosts: [] });
     }
   }
+  inbound.filterChains.push(
+    ...portChains.sort((a, b) => (a.match.destinationPort ?? 0) - (b.match.destinationPort ?? 0)),
+  );
   // An inbound cluster serves every Service that targets its port, not only the one that named the chain.
   for (const s of services) {
     if (s.namespace !== ns || s.selector === undefined || Object.keys(s.selector).length === 0) continue;
@@ -530,7 +548,8 @@ function buildInbound(model: ProxyModel, services: MeshService[], pod: KubeObjec
 
 /** The domains istiod gives a service's outbound virtual host, seen from a proxy in `proxyNamespace`. */
 function serviceDomains(s: MeshService, proxyNamespace: string, suffix: string): string[] {
-  if (s.shortName === undefined) return [s.hostname];
+  if (s.shortName === undefined)
+    return s.hostname.startsWith('*') ? [s.hostname] : [s.hostname, `${s.hostname}.`];
   const base = `${s.shortName}.${s.namespace}`;
   return [
     s.hostname,
@@ -596,6 +615,24 @@ function buildOutbound(
         routes: vs === undefined ? [{ name: 'default', action: 'ROUTE' }] : vsRoutes(vs, port, 'mesh'),
       };
     });
+    // A VirtualService's hosts that are no service on this port get virtual hosts of their own: beside
+    // its services' on their ports, or, when it has none here, on port 80 only (istiod's special case).
+    for (const vs of vss) {
+      if (!vs.gateways.includes('mesh')) continue;
+      const onPort = entries.filter(({ service }) =>
+        vs.hosts.some((h) => resolvesTo(h, vs.namespace, service, suffix)),
+      );
+      if (onPort.length === 0 && port !== 80) continue;
+      const routes = vsRoutes(vs, port, 'mesh');
+      if (routes.length === 0) continue;
+      for (const h of vs.hosts) {
+        if (h.includes('*') || onPort.some(({ service }) => resolvesTo(h, vs.namespace, service, suffix)))
+          continue;
+        const full = h.includes('.') ? h : `${h}.${vs.namespace}.svc.${suffix}`;
+        const name = `${full}:${port}`;
+        if (!virtualHosts.some((v) => v.name === name)) virtualHosts.push({ name, domains: [full], routes });
+      }
+    }
     virtualHosts.push({
       name: 'allow_any',
       domains: ['*'],

@@ -146,6 +146,9 @@ spec:
   - applyTo: CLUSTER
     match: {context: SIDECAR_OUTBOUND}
     patch: {operation: ADD, value: {name: my-cluster, type: STATIC, connect_timeout: 1s}}
+  - applyTo: HTTP_ROUTE
+    match: {context: SIDECAR_OUTBOUND, routeConfiguration: {vhost: {route: {name: v1}}}}
+    patch: {operation: MERGE, value: {request_headers_to_add: [{header: {key: v1, value: v}}]}}
 `;
 
 /** Destructive and ordered operations, a root-namespace EnvoyFilter and proxy versions. */
