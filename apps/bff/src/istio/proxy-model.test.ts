@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MESH } from '../../test/support/istio-mesh';
+import { MESH, objectsOf } from '../../test/support/istio-mesh';
 import { buildProxyModel, isGatewayPod, portProtocol } from './proxy-model';
 
 describe('portProtocol: Istio protocol selection', () => {
@@ -144,5 +144,51 @@ describe('buildProxyModel: a gateway', () => {
       ['http.8080', ['a.test.com:80']],
     ]);
     expect(model.gatewayPortMap.get(8080)).toEqual(new Set([80]));
+  });
+
+  it('merges the hosts of one VirtualService into one virtual host; routes through two Gateways twice', () => {
+    const objects = objectsOf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: gw-2, namespace: gw, labels: {istio: two}}
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: one, namespace: gw}
+spec:
+  selector: {istio: two}
+  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: two, namespace: default}
+spec:
+  selector: {istio: two}
+  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: [c.test.com]}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: all, namespace: gw}
+spec:
+  hosts: [b.test.com, a.test.com, c.test.com]
+  gateways: [one, default/two]
+  http: [{name: r, route: [{destination: {host: x}}]}]
+`);
+    const model = buildProxyModel(objects, { namespace: 'gw', name: 'gw-2' });
+    expect(model.routeConfigurations[0]!.virtualHosts).toEqual([
+      {
+        name: 'a.test.com:80',
+        domains: ['a.test.com', 'b.test.com'],
+        routes: [{ name: 'r', action: 'ROUTE' }],
+      },
+      {
+        name: 'c.test.com:80',
+        domains: ['c.test.com'],
+        routes: [
+          { name: 'r', action: 'ROUTE' },
+          { name: 'r', action: 'ROUTE' },
+        ],
+      },
+    ]);
   });
 });

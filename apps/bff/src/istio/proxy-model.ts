@@ -234,6 +234,8 @@ interface HttpRouteSpec {
 }
 
 interface VirtualServiceSpec {
+  /** `namespace/name` */
+  ref: string;
   namespace: string;
   hosts: string[];
   /** Gateways as `namespace/name`, and `mesh`. */
@@ -250,6 +252,7 @@ function virtualServices(objects: readonly KubeObject[]): VirtualServiceSpec[] {
       const ns = nsOf(o);
       const gateways = arr(spec.gateways).filter((g): g is string => typeof g === 'string');
       return {
+        ref: `${ns}/${nameOf(o)}`,
         namespace: ns,
         hosts: arr(spec.hosts).filter((h): h is string => typeof h === 'string'),
         gateways: (gateways.length === 0 ? ['mesh'] : gateways).map((g) =>
@@ -557,6 +560,7 @@ function serviceDomains(s: MeshService, proxyNamespace: string, suffix: string):
     ...(s.namespace === proxyNamespace ? [s.shortName] : []),
     `${base}.svc`,
     base,
+    ...(s.address !== undefined ? [s.address] : []),
   ].filter((d, i, all) => all.indexOf(d) === i && (d !== `${base}.svc` || suffix !== ''));
 }
 
@@ -681,6 +685,9 @@ function buildGateway(
     }
   // An empty route configuration gets a 404 virtual host named by its first server's port.
   const firstServerPort = new Map<string, number>();
+  // Per route configuration, its virtual hosts by hostname and the VirtualServices (through which
+  // Gateway) their routes come from.
+  const vhostsOf = new Map<string, Map<string, { vh: ModelVirtualHost; sources: string[] }>>();
   for (const port of [...byPort.keys()].sort((a, b) => a - b)) {
     const listener: ModelListener = {
       name: `0.0.0.0_${port}`,
@@ -709,11 +716,8 @@ function buildGateway(
             hcm(OUTBOUND_HTTP_FILTERS, rcName),
           ]),
         );
-      let rc = model.routeConfigurations.find((r) => r.name === rcName);
-      if (rc === undefined) {
-        rc = { name: rcName, context: 'GATEWAY', virtualHosts: [] };
-        model.routeConfigurations.push(rc);
-      }
+      if (!model.routeConfigurations.some((r) => r.name === rcName))
+        model.routeConfigurations.push({ name: rcName, context: 'GATEWAY', virtualHosts: [] });
       for (const vs of vss) {
         if (!vs.gateways.includes(gateway.ref)) continue;
         const serverHosts = server.hosts.map((h) => {
@@ -726,13 +730,44 @@ function buildGateway(
             (s) => (s.ns === '*' || s.ns === '.' || s.ns === vs.namespace) && hostMatches(s.host, full),
           );
           if (covering === undefined) continue;
-          const name = `${full}:${server.port}`;
-          if (rc.virtualHosts.some((v) => v.name === name)) continue;
-          rc.virtualHosts.push({ name, domains: [full], routes: vsRoutes(vs, server.port, gateway.ref) });
+          // The more specific of the two hosts names the virtual host.
+          const hostname = (
+            full.startsWith('*') && !covering.host.startsWith('*') ? covering.host : full
+          ).toLowerCase();
+          const routes = vsRoutes(vs, server.port, gateway.ref);
+          const key = `${gateway.ref}|${vs.ref}`;
+          const hosts = (vhostsOf.get(rcName) ?? new Map()).set(
+            hostname,
+            vhostsOf.get(rcName)?.get(hostname) ?? {
+              vh: { name: `${hostname}:${server.port}`, domains: [hostname], routes: [] },
+              sources: [],
+            },
+          );
+          vhostsOf.set(rcName, hosts);
+          const entry = hosts.get(hostname)!;
+          // A host another server on this port already has: its routes are appended.
+          entry.vh.routes.push(...routes);
+          entry.sources.push(key);
         }
       }
     }
     model.listeners.push(listener);
+  }
+  // istiod merges virtual hosts whose routes are the very same (one VirtualService through one Gateway)
+  // into the alphabetically first, whose name stays.
+  for (const [rcName, hosts] of vhostsOf) {
+    const rc = model.routeConfigurations.find((r) => r.name === rcName)!;
+    const primary = new Map<string, ModelVirtualHost>();
+    for (const hostname of [...hosts.keys()].sort()) {
+      const { vh, sources } = hosts.get(hostname)!;
+      const key = sources.join('\u0000');
+      const into = primary.get(key);
+      if (into !== undefined) into.domains.push(...vh.domains);
+      else {
+        primary.set(key, vh);
+        rc.virtualHosts.push(vh);
+      }
+    }
   }
   for (const rc of model.routeConfigurations)
     if (rc.context === 'GATEWAY' && rc.virtualHosts.length === 0)

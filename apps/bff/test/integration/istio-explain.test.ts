@@ -27,8 +27,12 @@ import {
   type IstioDump,
 } from '../support/istio-harness';
 import {
+  CATCH_ALL_FILTERS,
   GATEWAY_FILTERS,
   GATEWAY_MESH,
+  GATEWAY_TLS_FILTERS,
+  GATEWAY_TLS_MESH,
+  SNIFFED_MESH,
   SIDECAR_FILTERS,
   SIDECAR_MESH,
   SIDECAR_OPERATIONS,
@@ -120,6 +124,19 @@ describe('where each patch lands: Governor against istiod', { timeout: 120_000 }
       mesh: GATEWAY_MESH,
       filters: GATEWAY_FILTERS,
       proxy: 'gw/gw-1',
+      gateway: true,
+    },
+    {
+      name: 'sidecar: sniffed and TCP ports',
+      mesh: SNIFFED_MESH,
+      filters: CATCH_ALL_FILTERS,
+      proxy: 'default/a-1',
+    },
+    {
+      name: 'gateway: HTTPS servers, two Gateways',
+      mesh: GATEWAY_TLS_MESH,
+      filters: GATEWAY_TLS_FILTERS,
+      proxy: 'gw/gw-2',
       gateway: true,
     },
   ];

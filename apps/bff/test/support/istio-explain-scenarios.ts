@@ -319,3 +319,142 @@ spec:
     match: {context: SIDECAR_OUTBOUND, routeConfiguration: {vhost: {name: a.test.com:80}}}
     patch: {operation: MERGE, value: {decorator: {operation: "none"}}}
 `;
+
+/**
+ * Sniffed ports (one by a named target port), a Service with a cluster IP and a TCP port, two Services on
+ * one Pod port.
+ */
+export const SNIFFED_MESH = `
+apiVersion: v1
+kind: Service
+metadata: {name: a, namespace: default}
+spec:
+  selector: {app: a}
+  ports: [{port: 80, targetPort: web}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: b, namespace: default}
+spec:
+  selector: {app: b}
+  ports: [{port: 80, targetPort: 8080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: c, namespace: default}
+spec:
+  selector: {app: c}
+  clusterIP: 10.96.0.20
+  ports: [{name: http, port: 80, targetPort: 8080}, {name: tcp-x, port: 3306, targetPort: 3306}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: a-alias, namespace: default}
+spec:
+  selector: {app: a}
+  ports: [{name: http, port: 8080, targetPort: 9999}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: a-1, namespace: default, labels: {app: a}}
+spec: {containers: [{name: a, image: x, ports: [{name: web, containerPort: 9999}]}]}
+status: {phase: Running}
+`;
+
+/** Patches that match everything of their kind, for the Pod `default/a-1`. */
+export const CATCH_ALL_FILTERS = `
+apiVersion: networking.istio.io/v1alpha3
+kind: EnvoyFilter
+metadata: {name: x, namespace: default}
+spec:
+  configPatches:
+  - applyTo: FILTER_CHAIN
+    match: {context: ANY}
+    patch: {operation: MERGE, value: {transport_socket_connect_timeout: 3s}}
+  - applyTo: HTTP_ROUTE
+    match: {context: ANY}
+    patch: {operation: MERGE, value: {request_headers_to_add: [{header: {key: a, value: v}}]}}
+  - applyTo: LISTENER
+    match: {context: ANY}
+    patch: {operation: MERGE, value: {per_connection_buffer_limit_bytes: 1024}}
+  - applyTo: CLUSTER
+    match: {context: ANY}
+    patch: {operation: MERGE, value: {connect_timeout: 4s}}
+`;
+
+/**
+ * A gateway with two terminating HTTPS servers on one port and an HTTP one, a second Gateway on the same
+ * port, one VirtualService bound to both (its hosts merged into one virtual host, its routes twice).
+ */
+export const GATEWAY_TLS_MESH = `
+apiVersion: v1
+kind: Service
+metadata: {name: productpage, namespace: default}
+spec:
+  selector: {app: productpage}
+  ports: [{name: http, port: 9080, targetPort: 9080}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: gw-2, namespace: gw, labels: {istio: ingress2}}
+spec: {containers: [{name: istio-proxy, image: x}]}
+status: {phase: Running}
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: tls, namespace: gw}
+spec:
+  selector: {istio: ingress2}
+  servers:
+  - port: {number: 443, name: https-a, protocol: HTTPS}
+    hosts: [a.test.com]
+    tls: {mode: SIMPLE, credentialName: a-cert}
+  - port: {number: 443, name: https-b, protocol: HTTPS}
+    hosts: [b.test.com]
+    tls: {mode: SIMPLE, credentialName: b-cert}
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: ["*"]
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: other, namespace: default}
+spec:
+  selector: {istio: ingress2}
+  servers:
+  - port: {number: 80, name: http2, protocol: HTTP}
+    hosts: [c.test.com]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: all, namespace: gw}
+spec:
+  hosts: [a.test.com, b.test.com, c.test.com]
+  gateways: [tls, default/other]
+  http:
+  - name: r
+    route: [{destination: {host: productpage.default.svc.cluster.local}}]
+`;
+
+/** Patches for the gateway Pod `gw/gw-2`: portName, gateway, SNI. */
+export const GATEWAY_TLS_FILTERS = `
+apiVersion: networking.istio.io/v1alpha3
+kind: EnvoyFilter
+metadata: {name: x, namespace: gw}
+spec:
+  configPatches:
+  - applyTo: HTTP_ROUTE
+    match: {context: GATEWAY, routeConfiguration: {portNumber: 443, portName: https-a}}
+    patch: {operation: MERGE, value: {request_headers_to_add: [{header: {key: a, value: v}}]}}
+  - applyTo: HTTP_ROUTE
+    match: {context: GATEWAY, routeConfiguration: {gateway: gw/tls}}
+    patch: {operation: MERGE, value: {request_headers_to_add: [{header: {key: b, value: v}}]}}
+  - applyTo: HTTP_FILTER
+    match: {context: GATEWAY, listener: {filterChain: {sni: b.test.com, filter: {name: envoy.filters.network.http_connection_manager}}}}
+    patch: {operation: INSERT_FIRST, value: {name: f}}
+  - applyTo: VIRTUAL_HOST
+    match: {context: GATEWAY, routeConfiguration: {portNumber: 80}}
+    patch: {operation: MERGE, value: {request_headers_to_add: [{header: {key: c, value: v}}]}}
+  - applyTo: FILTER_CHAIN
+    match: {context: GATEWAY}
+    patch: {operation: MERGE, value: {transport_socket_connect_timeout: 3s}}
+`;
