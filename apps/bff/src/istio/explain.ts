@@ -248,17 +248,16 @@ function patchListeners(model: ProxyModel, patches: Patch[], places: Places): vo
       if (p.operation === 'ADD' && contextMatches(p, l.context) && listenerMatches(l, p))
         add(places, p, { listener: l.name, filterChain: str(p.value.name) ?? '' });
   }
-  const contexts = new Set(model.listeners.map((l) => l.context));
-  if (model.proxy.type === 'gateway') contexts.add('GATEWAY');
-  else contexts.add('SIDECAR_INBOUND').add('SIDECAR_OUTBOUND');
-  for (const p of of('LISTENER')) {
-    if (p.operation !== 'ADD') continue;
-    const ctx = [...contexts].filter(
-      (c) => contextMatches(p, c) && !(p.match.context === 'ANY' && c === 'SIDECAR_INBOUND'),
-    );
-    if (ctx.length > 0) add(places, p, { listener: str(p.value.name) ?? '' });
-  }
+  // Added listeners: once per context that adds them; ANY adds none among inbound listeners.
+  for (const p of of('LISTENER'))
+    if (p.operation === 'ADD' && addsIn(model, p)) add(places, p, { listener: str(p.value.name) ?? '' });
 }
+
+/** Whether an ADD of a listener or cluster adds it: ANY adds to outbound and gateway ones only. */
+const addsIn = (model: ProxyModel, p: Patch): boolean =>
+  contextsOf(model).some(
+    (c) => contextMatches(p, c) && !(p.match.context === 'ANY' && c === 'SIDECAR_INBOUND'),
+  );
 
 /** A chain's name in a place: its name, else `#N` by position, or `#default` for the default chain. */
 export function chainId(l: ModelListener, fc: ModelFilterChain): string {
@@ -478,14 +477,8 @@ function patchClusters(model: ProxyModel, patches: Patch[], places: Places): voi
       if (p.operation === 'REMOVE') break;
     }
   }
-  // Added clusters: once per context that inserts them; ANY adds none among inbound clusters.
-  const contexts = contextsOf(model);
   for (const p of clusterPatches)
-    if (
-      p.operation === 'ADD' &&
-      contexts.some((c) => contextMatches(p, c) && !(p.match.context === 'ANY' && c === 'SIDECAR_INBOUND'))
-    )
-      add(places, p, { cluster: str(p.value.name) ?? '' });
+    if (p.operation === 'ADD' && addsIn(model, p)) add(places, p, { cluster: str(p.value.name) ?? '' });
 }
 
 function clusterMatches(c: ModelCluster, p: Patch): boolean {
