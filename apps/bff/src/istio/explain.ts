@@ -7,6 +7,7 @@ import { editDistance } from '@governor/crd-types';
 import type { PatchExplanation, PatchPlace, ProxyExplanation, ProxyRef } from './explain-types';
 import {
   buildProxyModel,
+  byCode,
   selects,
   type KubeObject,
   type ModelCluster,
@@ -527,7 +528,7 @@ export function explainEnvoyFilters(input: ExplainInput): ProxyExplanation {
     const pb = Number(rec(b.spec).priority ?? 0);
     const ra = a.metadata?.namespace === root ? 0 : 1;
     const rb = b.metadata?.namespace === root ? 0 : 1;
-    return pa - pb || ra - rb || efName(a).localeCompare(efName(b));
+    return pa - pb || ra - rb || byCode(efName(a), efName(b));
   });
   const version = input.proxyVersion ?? '1.31.0';
   const all = chosen.flatMap(patchesOf);
@@ -573,7 +574,7 @@ const list = (names: readonly string[], max = 6): string =>
 
 const closest = (wanted: string, names: readonly string[], max = 6): string[] =>
   [...new Set(names)]
-    .sort((a, b) => editDistance(wanted, a) - editDistance(wanted, b) || a.localeCompare(b))
+    .sort((a, b) => editDistance(wanted, a) - editDistance(wanted, b) || byCode(a, b))
     .slice(0, max);
 
 const contextsOf = (model: ProxyModel): PatchContextName[] =>

@@ -144,7 +144,10 @@ const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : und
 const labelsOf = (v: unknown): Record<string, string> =>
   Object.fromEntries(Object.entries(rec(v)).filter((e): e is [string, string] => typeof e[1] === 'string'));
 
-/** `selector` is non-empty and each of its labels is on `labels`. */
+/** Orders strings by code unit, as Go compares them (localeCompare would weigh punctuation differently). */
+export const byCode = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Every label of `selector` is on `labels` (an empty selector selects everything). */
 export const selects = (selector: Record<string, string>, labels: Record<string, string>): boolean =>
   Object.entries(selector).every(([k, v]) => labels[k] === v);
 
@@ -223,7 +226,7 @@ function meshServices(objects: readonly KubeObject[], suffix: string): MeshServi
       }
     }
   }
-  return out.sort((a, b) => a.hostname.localeCompare(b.hostname) || a.namespace.localeCompare(b.namespace));
+  return out.sort((a, b) => byCode(a.hostname, b.hostname) || byCode(a.namespace, b.namespace));
 }
 
 interface HttpRouteSpec {
@@ -246,7 +249,7 @@ interface VirtualServiceSpec {
 function virtualServices(objects: readonly KubeObject[]): VirtualServiceSpec[] {
   return objects
     .filter((o) => isKind(o, 'VirtualService', 'networking.istio.io'))
-    .sort((a, b) => nsOf(a).localeCompare(nsOf(b)) || nameOf(a).localeCompare(nameOf(b)))
+    .sort((a, b) => byCode(nsOf(a), nsOf(b)) || byCode(nameOf(a), nameOf(b)))
     .map((o) => {
       const spec = rec(o.spec);
       const ns = nsOf(o);
@@ -313,7 +316,7 @@ function gatewaysFor(objects: readonly KubeObject[], labels: Record<string, stri
       const selector = labelsOf(rec(o.spec).selector);
       return Object.keys(selector).length > 0 && selects(selector, labels);
     })
-    .sort((a, b) => nsOf(a).localeCompare(nsOf(b)) || nameOf(a).localeCompare(nameOf(b)))
+    .sort((a, b) => byCode(nsOf(a), nsOf(b)) || byCode(nameOf(a), nameOf(b)))
     .map((o) => ({
       ref: `${nsOf(o)}/${nameOf(o)}`,
       namespace: nsOf(o),
@@ -582,7 +585,7 @@ function buildOutbound(
       }
       byPort.set(p.port, [...(byPort.get(p.port) ?? []), { service: s, protocol: p.protocol }]);
     }
-  for (const [name, port] of [...tcpListeners].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [name, port] of [...tcpListeners].sort(([a], [b]) => byCode(a, b))) {
     if (name === `0.0.0.0_${port}` && byPort.has(port)) continue;
     model.listeners.push({
       name,
