@@ -101,6 +101,33 @@ describe('buildProxyModel: a sidecar', () => {
   });
 });
 
+describe('buildProxyModel: two Services on one Pod port', () => {
+  it('lets the oldest name the chain, then the first by name', () => {
+    const objects = (first: string, second: string) =>
+      objectsOf(`
+apiVersion: v1
+kind: Service
+metadata: {name: a, namespace: default, creationTimestamp: '${first}'}
+spec: {selector: {app: a}, ports: [{port: 80, targetPort: 9999}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: a-alias, namespace: default, creationTimestamp: '${second}'}
+spec: {selector: {app: a}, ports: [{name: http, port: 8080, targetPort: 9999}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: a-1, namespace: default, labels: {app: a}}
+`);
+    const vhost = (o: ReturnType<typeof objectsOf>) =>
+      buildProxyModel(o, { namespace: 'default', name: 'a-1' }).routeConfigurations.find(
+        (r) => r.name === 'inbound|9999||',
+      )!.virtualHosts[0]!.name;
+    expect(vhost(objects('2024-01-01T00:00:00Z', '2025-01-01T00:00:00Z'))).toBe('inbound|http|80');
+    expect(vhost(objects('2025-01-01T00:00:00Z', '2024-01-01T00:00:00Z'))).toBe('inbound|http|8080');
+  });
+});
+
 describe('buildProxyModel: a gateway', () => {
   const ref = { namespace: 'gw', name: 'gw-1' };
 

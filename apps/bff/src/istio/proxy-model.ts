@@ -14,7 +14,13 @@ export type PatchContextName = 'SIDECAR_INBOUND' | 'SIDECAR_OUTBOUND' | 'GATEWAY
 export interface KubeObject {
   apiVersion?: string;
   kind?: string;
-  metadata?: { name?: string; namespace?: string; labels?: Record<string, string> };
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    /** RFC 3339; istiod prefers the oldest Service where two claim one Pod port. */
+    creationTimestamp?: string;
+  };
   spec?: unknown;
 }
 
@@ -159,6 +165,7 @@ const nameOf = (o: KubeObject): string => o.metadata?.name ?? '';
 interface MeshService {
   hostname: string;
   namespace: string;
+  created: string;
   /** The Kubernetes Service's name, for short domain names; none for a ServiceEntry. */
   shortName?: string;
   /** The Service's cluster IP, when it has one. */
@@ -177,6 +184,7 @@ function meshServices(objects: readonly KubeObject[], suffix: string): MeshServi
       out.push({
         hostname: `${nameOf(o)}.${ns}.svc.${suffix}`,
         namespace: ns,
+        created: o.metadata?.creationTimestamp ?? '',
         shortName: nameOf(o),
         ...(str(spec.clusterIP) !== undefined && str(spec.clusterIP) !== 'None' && str(spec.clusterIP) !== ''
           ? { address: str(spec.clusterIP) }
@@ -222,11 +230,21 @@ function meshServices(objects: readonly KubeObject[], suffix: string): MeshServi
         ];
       });
       for (const host of arr(spec.hosts)) {
-        if (typeof host === 'string') out.push({ hostname: host, namespace: nsOf(o), ports });
+        if (typeof host === 'string')
+          out.push({
+            hostname: host,
+            namespace: nsOf(o),
+            created: o.metadata?.creationTimestamp ?? '',
+            ports,
+          });
       }
     }
   }
-  return out.sort((a, b) => byCode(a.hostname, b.hostname) || byCode(a.namespace, b.namespace));
+  // Oldest first, then by name: the order in which istiod lets a Service claim a Pod port.
+  return out.sort(
+    (a, b) =>
+      byCode(a.created, b.created) || byCode(a.hostname, b.hostname) || byCode(a.namespace, b.namespace),
+  );
 }
 
 interface HttpRouteSpec {
