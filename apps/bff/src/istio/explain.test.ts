@@ -97,7 +97,9 @@ describe('listener matches', () => {
     expect(placesOf(routerFilter('SIDECAR_OUTBOUND', { portNumber: 80 })).places).toEqual([
       { listener: '0.0.0.0_80', filterChain: '#0' },
     ]);
-    expect(placesOf(routerFilter('SIDECAR_INBOUND', { portNumber: 7000 })).places).toEqual([]);
+    const miss = placesOf(routerFilter('SIDECAR_INBOUND', { portNumber: 7000 }));
+    expect(miss.places).toEqual([]);
+    expect(miss.reason).toBe('no filter chain for port 7000 on virtualInbound; its ports: 9080, 15006');
   });
 
   it('name, filterChain.name, destinationPort, transportProtocol', () => {
@@ -255,6 +257,13 @@ describe('places', () => {
     expect(placesOf(cluster).places).toEqual([
       { cluster: 'outbound|9080||reviews.default.svc.cluster.local' },
     ]);
+    const typo = placesOf({
+      ...cluster,
+      match: { ...cluster.match, cluster: { service: 'review.default.svc.cluster.local' } },
+    });
+    expect(typo.reason).toMatch(
+      /^no cluster of service review\.default\.svc\.cluster\.local; services with clusters: reviews\.default\.svc\.cluster\.local, /,
+    );
     const ext = placesOf({ applyTo: 'EXTENSION_CONFIG', patch: { operation: 'ADD', value: { name: 'x' } } });
     expect(ext.places).toEqual([]);
     expect(ext.reason).toMatch(/EXTENSION_CONFIG/);

@@ -590,13 +590,15 @@ function whyNothing(model: ProxyModel, p: Patch, version: string): string {
   if (p.applyTo === 'CLUSTER') {
     if (p.operation !== 'REMOVE' && !MERGES.has(p.operation) && p.operation !== 'ADD')
       return `operation ${p.operation} does nothing to a cluster`;
-    const wanted = p.match.cluster?.name ?? p.match.cluster?.service ?? '';
-    return `no cluster matches; clusters: ${list(
-      closest(
-        wanted,
-        model.clusters.filter((c) => contextMatches(p, c.context)).map((c) => c.name),
-      ),
-    )}`;
+    const clusters = model.clusters.filter((c) => contextMatches(p, c.context)).map((c) => c.name);
+    const m = p.match.cluster ?? {};
+    if (!m.name && m.service) {
+      const services = [...new Set(clusters.map((c) => c.split('|')[3] ?? '').filter((h) => h !== ''))];
+      if (!services.includes(m.service))
+        return `no cluster of service ${m.service}; services with clusters: ${list(closest(m.service, services))}`;
+    }
+    const wanted = m.name ?? m.service ?? '';
+    return `no cluster matches ${JSON.stringify(m)}; clusters: ${list(closest(wanted, clusters))}`;
   }
   return whyNoListener(model, p);
 }
@@ -618,6 +620,16 @@ function whyNoListener(model: ProxyModel, p: Patch): string {
   const byChain = chains.filter(({ l, fc }) => chainMatches(l, fc, p));
   const describeChain = ({ l, fc }: { l: ModelListener; fc: ModelFilterChain }) =>
     `${l.name}/${chainId(l, fc)}${fc.match.destinationPort ? ` (port ${fc.match.destinationPort})` : ''}`;
+  const virtual = byListener.filter((l) => VIRTUAL_LISTENERS.has(l.name));
+  const portsOf = (l: ModelListener) =>
+    [...new Set(l.filterChains.flatMap((fc) => fc.match.destinationPort ?? []))].sort((a, b) => a - b);
+  if (byChain.length === 0 && m.portNumber && virtual.length > 0 && byListener.length === virtual.length)
+    return virtual
+      .map(
+        (l) =>
+          `no filter chain for port ${m.portNumber} on ${l.name}; its ports: ${list(portsOf(l).map(String), 10)}`,
+      )
+      .join('; ');
   if (byChain.length === 0)
     return `no filter chain matches ${JSON.stringify(m.filterChain ?? { portNumber: m.portNumber })}; filter chains: ${list([...new Set(chains.map(describeChain))])}`;
   if (p.applyTo === 'FILTER_CHAIN')
@@ -630,7 +642,7 @@ function whyNoListener(model: ProxyModel, p: Patch): string {
       : `operation ${p.operation} changes nothing on the matching filter chains`;
   const hcms = filters.filter((f) => f.name === HCM && (nf === undefined || nf === f.name));
   if (hcms.length === 0)
-    return `no HTTP connection manager on the matching filter chains${nf !== undefined && nf !== HCM ? ` (the match names network filter ${nf})` : ''}`;
+    return `no HTTP connection manager on the matching filter chains (${list([...new Set(byChain.map(describeChain))])})${nf !== undefined && nf !== HCM ? ` (the match names network filter ${nf})` : ''}`;
   const sub = httpFilterName(p);
   const httpFilters = [...new Set(hcms.flatMap((h) => h.httpFilters ?? []))];
   if (sub !== undefined && !httpFilters.includes(sub))
