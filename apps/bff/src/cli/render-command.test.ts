@@ -219,11 +219,112 @@ describe('governor render', () => {
     );
   });
 
+  it('reads VirtualServices and Gateways for explanations, and names one without a spec', () => {
+    const into = emptyObjects();
+    const r = loadText(
+      'istio.yaml',
+      `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: default}
+spec: {hosts: [reviews], http: [{name: r1, route: [{destination: {host: reviews}}]}]}
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: default}
+`,
+      into,
+    );
+    expect(r.warnings).toEqual([]);
+    expect(r.problems).toEqual([
+      { file: 'istio.yaml', object: 'Gateway default/gw', message: 'expected metadata.name and a spec' },
+    ]);
+    expect(into.all.map((o) => o.object.kind)).toEqual(['VirtualService']);
+  });
+
   it('reads standard input for -f -', async () => {
     const text = `${stringify(parse(smartLimiterYaml(`- {action: {fill_interval: {seconds: 1}, quota: "3"}, condition: "true", target: {port: 9080}}`)))}`;
     const r = await run(['render', ...withBookinfo('-'), '-o', 'json'], text);
     expect(r.code).toBe(0);
     expect((JSON.parse(r.stdout) as List).items).toHaveLength(1);
+  });
+
+  it('--explain: where each patch lands on the Pods it selects, replicas alike grouped', async () => {
+    const r = await run(['render', ...withBookinfo('doc-a-single-inbound.yaml'), '--explain']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    // reviews v1, v2 and v3 get the same configuration from istiod.
+    expect(lines[0]).toBe(
+      'Pod default/reviews-v1-8f9d7b9c5-k1, sidecar (and default/reviews-v2-6c5bf657cf-k2, default/reviews-v3-7b5c8d8d8d-k3, alike):',
+    );
+    expect(lines[1]).toBe('  EnvoyFilter default/reviews.default.ratelimit');
+    // The filter has no port in its match: istiod inserts it in every inbound HTTP chain.
+    expect(lines.slice(2)).toEqual([
+      '    patch 0 HTTP_ROUTE MERGE (SIDECAR_INBOUND): route configuration inbound|9080||, virtual host inbound|http|9080, route default',
+      '    patch 1 HTTP_FILTER INSERT_BEFORE (SIDECAR_INBOUND):',
+      '      listener virtualInbound, filter chain 0.0.0.0_9080',
+      '      listener virtualInbound, filter chain virtualInbound-catchall-http',
+      '    patch 2 HTTP_ROUTE MERGE (SIDECAR_INBOUND): route configuration inbound|9080||, virtual host inbound|http|9080, route default',
+    ]);
+  });
+
+  it('--explain warns, with the reason, about a patch that matches nothing, and exits 1', async () => {
+    // doc-b limits calls to reviews on port 80; Bookinfo's reviews listens on 9080.
+    const r = await run(['render', ...withBookinfo('doc-b-outbound-route.yaml'), '--explain']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('Pod default/productpage-v1-7d4f8b6c9-abcde, sidecar:');
+    expect(r.stdout).toMatch(
+      /patch 0 HTTP_ROUTE MERGE \(SIDECAR_OUTBOUND\): MATCHES NOTHING: .*reviews\.default\.svc\.cluster\.local:80/,
+    );
+    expect(r.stderr).toMatch(
+      /^warning: EnvoyFilter default\/productpage\.default\.ratelimit patch 0 HTTP_ROUTE MERGE \(SIDECAR_OUTBOUND\) matches nothing on default\/productpage-v1-7d4f8b6c9-abcde: .*reviews\.default\.svc\.cluster\.local:9080/m,
+    );
+  });
+
+  it('--explain --proxy explains one Pod; -o json gives the explanation itself', async () => {
+    const r = await run([
+      'render',
+      ...withBookinfo('doc-a-single-inbound.yaml'),
+      '--explain',
+      '--proxy',
+      'default/reviews-v2-6c5bf657cf-k2',
+      '-o',
+      'json',
+    ]);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as {
+      proxies: {
+        pods: string[];
+        explanation: { proxy: { type: string }; patches: { places: unknown[] }[] };
+      }[];
+    };
+    expect(out.proxies.map((p) => p.pods)).toEqual([['default/reviews-v2-6c5bf657cf-k2']]);
+    expect(out.proxies[0]!.explanation.proxy.type).toBe('sidecar');
+    expect(out.proxies[0]!.explanation.patches[1]!.places).toEqual([
+      { listener: 'virtualInbound', filterChain: '0.0.0.0_9080' },
+      { listener: 'virtualInbound', filterChain: 'virtualInbound-catchall-http' },
+    ]);
+    // A Pod no EnvoyFilter selects is explained as such when asked for.
+    const other = await run([
+      'render',
+      ...withBookinfo('doc-a-single-inbound.yaml'),
+      '--explain',
+      '--proxy',
+      'default/productpage-v1-7d4f8b6c9-abcde',
+    ]);
+    expect(other.code).toBe(0);
+    expect(other.stdout).toBe(
+      'Pod default/productpage-v1-7d4f8b6c9-abcde, sidecar:\n  selected by none of the rendered EnvoyFilters\n',
+    );
+    const missing = await run([
+      'render',
+      ...withBookinfo('doc-a-single-inbound.yaml'),
+      '--explain',
+      '--proxy',
+      'default/nope',
+    ]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe('governor render: --proxy default/nope: no such Pod in the input\n');
   });
 
   it('refuses bad usage with exit 2 and explains', async () => {
@@ -232,6 +333,9 @@ describe('governor render', () => {
       ['render', '-f', 'x', '-o', 'xml'],
       ['render', '-f', 'x', '--metric', 'a'],
       ['render', '--bogus'],
+      ['render', '-f', 'x', '--proxy', 'default/p'],
+      ['render', '-f', 'x', '--explain', '--proxy', 'p'],
+      ['render', '-f', 'x', '--explain', '--status'],
       ['nope'],
     ]) {
       const r = await run(args);

@@ -14,15 +14,21 @@ import {
 } from '../framework/cli/plan-files';
 import { limiterResults } from '../modules/limiter/cli/planned';
 import type { ModuleDefinition } from '../framework/registry';
+import type { KubeObject } from '../cluster/store';
+import type { Snapshot } from '../framework/module';
+import { explainEnvoyFilters } from '../istio/explain';
+import { EXPLAIN_INPUT_KINDS, type ProxyExplanation } from '../istio/explain-types';
+import { describePatch, describePlace } from '../istio/describe';
 
 export { parseMetricFlags } from '../framework/cli/plan-files';
 
-export const RENDER_HELP = `Usage: governor render -f FILE [-f FILE]... [--metric KEY=VALUE]... [-o yaml|json] [--status | --rls-config]
+export const RENDER_HELP = `Usage: governor render -f FILE [-f FILE]... [--metric KEY=VALUE]... [-o yaml|json] [--status | --rls-config | --explain [--proxy NS/POD]]
 
 Reads the objects Governor's modules reconcile (SmartLimiter: the limiter module) and the cluster
-objects they refer to (Services, Pods with their status, DestinationRules, ServiceEntries) from
-multi-document YAML or JSON files, gives each to the module that owns its kind, and prints the objects
-that reconciling them would write (EnvoyFilters for SmartLimiters).
+objects they refer to (Services, Pods with their status, DestinationRules, ServiceEntries; Istio
+VirtualServices and Gateways for --explain) from multi-document YAML or JSON files, gives each to the
+module that owns its kind, and prints the objects that reconciling them would write (EnvoyFilters for
+SmartLimiters).
 
 Options:
   -f, --file FILE          A file to read ("-" for standard input). Repeatable.
@@ -38,10 +44,16 @@ Options:
       --rls-cluster NAME   Envoy cluster of the rate-limit service for global limits
                            (default ${DEFAULT_RATE_LIMIT_SERVICE.clusterName}).
       --domain NAME        Rate-limit domain of global limits (default ${DEFAULT_RATE_LIMIT_SERVICE.domain}).
+      --explain            Print instead where istiod would apply each patch of the rendered EnvoyFilters
+                           on the proxies they select (listener, filter chain, route configuration,
+                           virtual host, route), by istiod's matching rules; Pods that come out alike
+                           are grouped. A patch that matches nothing is a warning, with the reason.
+      --proxy NS/POD       With --explain: explain for this Pod only (one of the input's).
   -h, --help               Show this help.
 
 Exit status: 0 when everything rendered; 1 when any input is invalid (each problem is printed to
-standard error with its file, object and field path); 2 for a usage error.
+standard error with its file, object and field path) or, with --explain, when a patch matches nothing
+on a proxy; 2 for a usage error.
 `;
 
 function printObjects(objects: readonly object[], format: 'yaml' | 'json', io: CliIo): void {
@@ -67,7 +79,15 @@ export async function renderCommand(
       rlsConfig: { names: ['--rls-config'], takesValue: false },
       rlsCluster: { names: ['--rls-cluster'], takesValue: true },
       domain: { names: ['--domain'], takesValue: true },
+      explain: { names: ['--explain'], takesValue: false },
+      proxy: { names: ['--proxy'], takesValue: true },
     });
+    const modes = [parsed.flags.status, parsed.flags.rlsConfig, parsed.flags.explain].filter(Boolean);
+    if (modes.length > 1) throw new UsageError('choose one of --status, --rls-config and --explain');
+    const proxy = parsed.values.proxy?.[0];
+    if (proxy !== undefined && !parsed.flags.explain) throw new UsageError('--proxy goes with --explain');
+    if (proxy !== undefined && !/^[^/\s]+\/[^/\s]+$/.test(proxy))
+      throw new UsageError(`--proxy ${proxy}: expected NAMESPACE/POD`);
     if (parsed.positional.length > 0)
       throw new UsageError(`unexpected argument ${parsed.positional[0]} (files go after -f)`);
     if (!parsed.values.file?.length) throw new UsageError('no input: give at least one -f FILE');
@@ -84,7 +104,7 @@ export async function renderCommand(
   if (options === null) return 2;
   const { parsed, files, format, metrics } = options;
 
-  const { plans, problems } = await loadAndRender({
+  const { plans, problems, snapshot } = await loadAndRender({
     files,
     metrics,
     options: {
@@ -102,6 +122,11 @@ export async function renderCommand(
     const config = { domain: parsed.values.domain?.[0] ?? DEFAULT_RATE_LIMIT_SERVICE.domain, descriptors };
     if (format === 'json') io.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
     else io.stdout.write(stringify(config, { lineWidth: 0, aliasDuplicateObjects: false }));
+  } else if (parsed.flags.explain) {
+    const desired = plans.flatMap((p) => p.plan.desired).sort(byKindNamespaceName);
+    const unmatched = explain(snapshot, desired, parsed.values.proxy?.[0], format, io);
+    if (unmatched === null) return 1;
+    return problems.length > 0 || unmatched > 0 ? 1 : 0;
   } else if (parsed.flags.status) {
     printObjects(
       plans.map(({ raw, plan }) => ({ ...raw, status: plan.status })),
@@ -112,4 +137,79 @@ export async function renderCommand(
     printObjects(plans.flatMap((p) => p.plan.desired).sort(byKindNamespaceName), format, io);
   }
   return problems.length > 0 ? 1 : 0;
+}
+
+/**
+ * Prints where each patch lands on every Pod the EnvoyFilters select (or on `proxy`), Pods alike grouped.
+ * Returns how many patches match nothing on some Pod, or null when `proxy` is not among the input's Pods.
+ */
+function explain(
+  snapshot: Snapshot,
+  desired: readonly KubeObject[],
+  proxy: string | undefined,
+  format: 'yaml' | 'json',
+  io: CliIo,
+): number | null {
+  const envoyFilters = desired.filter((o) => o.kind === 'EnvoyFilter');
+  const objects = EXPLAIN_INPUT_KINDS.flatMap((k) => snapshot.list(k));
+  const pods = snapshot
+    .list('Pod')
+    .map((p) => ({ namespace: p.metadata.namespace ?? 'default', name: p.metadata.name }))
+    .sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
+  const chosen = proxy === undefined ? pods : pods.filter((p) => `${p.namespace}/${p.name}` === proxy);
+  if (proxy !== undefined && chosen.length === 0) {
+    io.stderr.write(`governor render: --proxy ${proxy}: no such Pod in the input\n`);
+    return null;
+  }
+  const groups = new Map<string, { pods: string[]; explanation: ProxyExplanation }>();
+  for (const pod of chosen) {
+    const explanation = explainEnvoyFilters({ objects, envoyFilters: envoyFilters as never, proxy: pod });
+    if (proxy === undefined && explanation.selected.length === 0) continue;
+    // Pods with the same explanation (replicas of one workload) are printed once.
+    const key = JSON.stringify([explanation.proxy.type, explanation.selected, explanation.patches]);
+    const group = groups.get(key);
+    if (group) group.pods.push(`${pod.namespace}/${pod.name}`);
+    else groups.set(key, { pods: [`${pod.namespace}/${pod.name}`], explanation });
+  }
+  const list = [...groups.values()];
+  let unmatched = 0;
+  for (const { pods, explanation } of list)
+    for (const p of explanation.patches)
+      if (p.places.length === 0) {
+        unmatched++;
+        io.stderr.write(
+          `warning: EnvoyFilter ${p.envoyFilter} ${describePatch(p)} matches nothing on ${pods.join(', ')}: ${p.reason ?? 'no place matches'}\n`,
+        );
+      }
+  if (format === 'json') {
+    io.stdout.write(`${JSON.stringify({ proxies: list }, null, 2)}\n`);
+    return unmatched;
+  }
+  if (list.length === 0) {
+    io.stdout.write(
+      envoyFilters.length === 0
+        ? 'No EnvoyFilter rendered: nothing to explain.\n'
+        : 'No Pod in the input is selected by the rendered EnvoyFilters: give the Pods (with their labels) too.\n',
+    );
+    return unmatched;
+  }
+  const lines: string[] = [];
+  for (const { pods, explanation } of list) {
+    const others = pods.length > 1 ? ` (and ${pods.slice(1).join(', ')}, alike)` : '';
+    lines.push(`Pod ${pods[0]}, ${explanation.proxy.type}${others}:`);
+    if (explanation.selected.length === 0) lines.push('  selected by none of the rendered EnvoyFilters');
+    for (const ef of explanation.selected) {
+      lines.push(`  EnvoyFilter ${ef}`);
+      for (const p of explanation.patches.filter((x) => x.envoyFilter === ef)) {
+        if (p.places.length === 0) lines.push(`    ${describePatch(p)}: MATCHES NOTHING: ${p.reason ?? ''}`);
+        else if (p.places.length === 1) lines.push(`    ${describePatch(p)}: ${describePlace(p.places[0]!)}`);
+        else {
+          lines.push(`    ${describePatch(p)}:`);
+          for (const place of p.places) lines.push(`      ${describePlace(place)}`);
+        }
+      }
+    }
+  }
+  io.stdout.write(`${lines.join('\n')}\n`);
+  return unmatched;
 }

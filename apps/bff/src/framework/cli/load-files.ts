@@ -161,6 +161,15 @@ export function loadText(
         return take(destinationRuleSchema, into.destinationRules);
       case 'ServiceEntry':
         return take(serviceEntrySchema, into.serviceEntries);
+      case 'VirtualService':
+      case 'Gateway':
+        // Read for explanations (where patches land); istiod checks them, not Governor.
+        if (!isRecord(doc.metadata) || typeof doc.metadata.name !== 'string' || !isRecord(doc.spec)) {
+          problems.push({ file, object, message: 'expected metadata.name and a spec' });
+          return;
+        }
+        into.all.push({ file, object: doc as KubeObject });
+        return;
       default:
         if (typeof doc.kind === 'string' && moduleKinds.has(doc.kind)) {
           into.all.push({ file, object: doc as KubeObject });
