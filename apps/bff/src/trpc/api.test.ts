@@ -128,6 +128,47 @@ describe('the API routers (createCaller, embedded store)', () => {
     expect(ok).toEqual({ ok: true, issues: [] });
   });
 
+  it('previews where istiod applies each patch, on the first Pod selected or the one asked for', async () => {
+    const input = { yaml: policyYaml('reviews', '5') };
+    const preview = await caller('viewer').policies.preview(input);
+    const placement = preview.placement!;
+    expect(placement.pods).toEqual(expect.arrayContaining([expect.stringMatching(/^default\/reviews-v1-/)]));
+    expect(placement.pods.length).toBe(3);
+    expect(placement.proxy).toBe(placement.pods[0]);
+    expect(placement.explanation!.proxy.type).toBe('sidecar');
+    expect(placement.explanation!.patches.map((p) => [p.applyTo, p.places])).toContainEqual([
+      'HTTP_ROUTE',
+      [{ routeConfiguration: 'inbound|9080||', virtualHost: 'inbound|http|9080', route: 'default' }],
+    ]);
+    const second = await caller('viewer').policies.preview({ ...input, proxy: placement.pods[1]! });
+    expect(second.placement!.proxy).toBe(placement.pods[1]);
+    // A Pod of another namespace is not the policy's to explain: the first selected one is.
+    const elsewhere = await caller('viewer').policies.preview({ ...input, proxy: 'payments/x' });
+    expect(elsewhere.placement!.proxy).toBe(placement.pods[0]);
+    await expect(caller('viewer').policies.preview({ ...input, proxy: '../etc' })).rejects.toThrow(
+      /NAMESPACE\/POD/,
+    );
+
+    // Outbound to reviews on port 80, which reviews does not serve: those patches land nowhere.
+    const wrongPort = {
+      yaml: policyYaml('productpage', '5').replace(
+        'target: { port: 9080 }',
+        'target: { direction: outbound, port: 80, route: [reviews.default.svc.cluster.local/default] }',
+      ),
+    };
+    const unmatched = (
+      await caller('viewer').policies.preview(wrongPort)
+    ).placement!.explanation!.patches.filter((p) => p.places.length === 0);
+    expect(unmatched.map((p) => p.applyTo)).toEqual(['HTTP_ROUTE', 'HTTP_ROUTE']);
+    expect(unmatched[0]!.reason).toContain('reviews.default.svc.cluster.local:80');
+    // Nearest candidates may be other namespaces' services: a user scoped to namespaces gets the bare fact.
+    const scoped = (await caller('editor').policies.preview(wrongPort)).placement!.explanation!.patches;
+    expect(scoped.filter((p) => p.places.length === 0).map((p) => p.reason)).toEqual([
+      'matches nothing on this Pod',
+      'matches nothing on this Pod',
+    ]);
+  });
+
   it('previews the exact EnvoyFilters that apply writes; after apply the diff is empty', async () => {
     const input = { yaml: policyYaml('ratings', '5') };
     const preview = await caller('editor').policies.preview(input);

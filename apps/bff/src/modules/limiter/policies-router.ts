@@ -12,17 +12,18 @@ import {
   type SmartLimiterStatus,
 } from '@governor/crd-types';
 import { ConflictError, NotFoundError, type KubeObject } from '../../cluster/store';
-import { canSee } from '../../auth/auth';
+import { canSee, type User } from '../../auth/auth';
 import type { ApiDeps } from '../../api/deps';
 import { diffLines, isUnchanged, type DiffLine } from '../../lib/diff';
 import {
   parsePolicy,
   PolicyInvalid,
   policyInputSchema,
+  previewInputSchema,
   type PolicyInput,
   type PolicyIssue,
 } from './policy-input';
-import { limiterOf } from './service';
+import { limiterOf, type Placement } from './service';
 import { mutationProcedure, requireRole, router, viewerProcedure } from '../../api/trpc';
 
 const dns = z
@@ -101,6 +102,18 @@ function invalid(issues: readonly PolicyIssue[]): TRPCError {
     message: errors.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; '),
     cause: new PolicyInvalid(errors),
   });
+}
+
+/**
+ * A placement as `user` may see it: the reason a patch matches nothing names the nearest candidates,
+ * which may be other namespaces' services, so a user scoped to namespaces gets the bare fact.
+ */
+function visiblePlacement(user: User, placement: Placement): Placement {
+  if (user.namespaces === '*' || !placement.explanation) return placement;
+  const patches = placement.explanation.patches.map((p) =>
+    p.places.length === 0 ? { ...p, reason: 'matches nothing on this Pod' } : p,
+  );
+  return { ...placement, explanation: { ...placement.explanation, patches } };
 }
 
 function ownedEnvoyFilters(deps: ApiDeps, namespace: string, name: string): KubeObject[] {
@@ -214,7 +227,7 @@ export const policiesRouter = router({
     return { ok: !hasErrors(r.issues), issues: r.issues };
   }),
 
-  preview: viewerProcedure.input(policyInputSchema).mutation(async ({ ctx, input }) => {
+  preview: viewerProcedure.input(previewInputSchema).mutation(async ({ ctx, input }) => {
     const r = evaluate(ctx.deps, input);
     if (!r.limiter)
       return {
@@ -225,6 +238,7 @@ export const policiesRouter = router({
         specDiff: [],
         status: null,
         metrics: {},
+        placement: null,
       };
     const { namespace, name } = r.limiter.metadata;
     requireRole(ctx.user, 'viewer', namespace);
@@ -251,6 +265,14 @@ export const policiesRouter = router({
       specDiff,
       status: r.status,
       metrics: r.metrics,
+      // Where istiod would apply the patches, so that one that matches nothing shows before it is applied.
+      placement: visiblePlacement(
+        ctx.user,
+        limiterOf(ctx.deps.modules).placement(
+          r.envoyFilters,
+          input.proxy?.startsWith(`${namespace}/`) ? input.proxy : undefined,
+        ),
+      ),
     };
   }),
 

@@ -17,6 +17,20 @@ export const policyInputSchema = z.union([
 ]);
 export type PolicyInput = z.infer<typeof policyInputSchema>;
 
+/** A Pod, `namespace/name`, to explain a preview on (DNS-1123 names, as Kubernetes allows them). */
+const proxyRefSchema = z
+  .string()
+  .max(317)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/, 'expected NAMESPACE/POD');
+
+export const previewInputSchema = z.union([
+  z.strictObject({
+    yaml: z.string().max(MAX_POLICY_BYTES, `at most ${MAX_POLICY_BYTES} bytes`),
+    proxy: proxyRefSchema.optional(),
+  }),
+  z.strictObject({ object: z.record(z.string(), z.unknown()), proxy: proxyRefSchema.optional() }),
+]);
+
 export type PolicyIssue = InputIssue;
 
 export interface ParsedPolicy {

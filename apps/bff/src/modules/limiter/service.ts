@@ -12,6 +12,24 @@ import type { MetricTarget } from '../../sources/prometheus';
 import { contextOf, type LimiterModule, type LimiterPlan } from './module';
 import { metricSetsOf, type ClusterContext, type RenderResult } from './render';
 import type { ModuleServices } from '../../framework/registry';
+import { explainEnvoyFilters } from '../../istio/explain';
+import { EXPLAIN_INPUT_KINDS, type ProxyExplanation } from '../../istio/explain-types';
+
+/** Where a policy's EnvoyFilters land: the Pods they select, and the explanation for one of them. */
+export interface Placement {
+  /** `namespace/name` of the Pods the EnvoyFilters select, sorted (at most {@link MAX_PLACEMENT_PODS}). */
+  readonly pods: readonly string[];
+  /** More Pods are selected than `pods` lists. */
+  readonly truncated: boolean;
+  /** The Pod explained: the one asked for, else the first selected; null when none is selected. */
+  readonly proxy: string | null;
+  readonly explanation: ProxyExplanation | null;
+}
+
+export const MAX_PLACEMENT_PODS = 200;
+
+const isSubset = (want: Record<string, string> | undefined, labels: Record<string, string> | undefined) =>
+  Object.entries(want ?? {}).every(([k, v]) => labels?.[k] === v);
 
 export class LimiterService {
   private readonly parsed = new WeakMap<object, ReturnType<typeof parseSmartLimiter>>();
@@ -47,6 +65,38 @@ export class LimiterService {
     return this.plane.snapshot
       .list('EnvoyFilter', namespace)
       .filter((ef) => isOwnedBy(this.module, ef, name));
+  }
+
+  /**
+   * Where istiod would apply the EnvoyFilters' patches, on `proxy` (`namespace/name`) or the first Pod they
+   * select, from the cluster as the caches hold it.
+   */
+  placement(envoyFilters: readonly KubeObject[], proxy?: string): Placement {
+    const selected = new Set<string>();
+    for (const ef of envoyFilters) {
+      const namespace = ef.metadata.namespace ?? 'default';
+      const selector = (ef.spec as { workloadSelector?: { labels?: Record<string, string> } } | undefined)
+        ?.workloadSelector?.labels;
+      for (const pod of this.plane.snapshot.list('Pod', namespace))
+        if (isSubset(selector, pod.metadata.labels)) selected.add(`${namespace}/${pod.metadata.name}`);
+    }
+    const pods = [...selected].sort();
+    const chosen = proxy ?? pods[0] ?? null;
+    const [namespace = '', name = ''] = chosen?.split('/') ?? [];
+    const explanation =
+      chosen === null || !this.plane.snapshot.get('Pod', namespace, name)
+        ? null
+        : explainEnvoyFilters({
+            objects: EXPLAIN_INPUT_KINDS.flatMap((k) => this.plane.snapshot.list(k)),
+            envoyFilters: envoyFilters as never,
+            proxy: { namespace, name },
+          });
+    return {
+      pods: pods.slice(0, MAX_PLACEMENT_PODS),
+      truncated: pods.length > MAX_PLACEMENT_PODS,
+      proxy: explanation ? chosen : null,
+      explanation,
+    };
   }
 
   /** Re-plans every SmartLimiter whose limits new metric values change. */
