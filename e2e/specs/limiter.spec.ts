@@ -23,6 +23,13 @@ test.describe('limiter', () => {
     await expect(
       page.getByRole('heading', { name: /EnvoyFilter ratings\.default\.ratelimit: added/ }),
     ).toBeVisible();
+    // The patches land on the ratings Pod's inbound chain for 9080, as istiod would apply them.
+    const placement = page.getByRole('group', { name: 'Where istiod applies it' });
+    await expect(placement.getByLabel('On the Pod')).toHaveValue(/^default\/ratings-/);
+    await expect(placement.getByRole('row', { name: /HTTP_FILTER INSERT_BEFORE/ })).toContainText(
+      'listener virtualInbound, filter chain 0.0.0.0_9080',
+    );
+    await expect(placement.getByRole('alert')).toHaveCount(0);
     await saveScreenshot('editor-preview');
     await checkAccessibility();
     await editor.apply();
@@ -32,6 +39,28 @@ test.describe('limiter', () => {
       .poll(async () => Number(await servicePage.figure('Limited/s').innerText()), { timeout: 15_000 })
       .toBeGreaterThan(0);
     await expect(servicePage.policy('ratings')).toContainText('Ready', { timeout: 15_000 });
+  });
+
+  test('warns before applying a limit whose route istiod would not find', async ({ login, editor, page }) => {
+    await login('editor');
+    await editor.open('default', 'productpage');
+    // Calls from productpage to reviews on port 80: reviews serves 9080, so istiod has no such virtual host.
+    const yaml = await editor.yaml();
+    const target = /target:\s*\{\s*port:\s*9080\s*\}|target:\n\s+port: 9080/.exec(yaml);
+    expect(target, yaml).not.toBeNull();
+    await editor.setYaml(
+      yaml.replace(
+        target![0],
+        'target: {direction: outbound, port: 80, route: [reviews.default.svc.cluster.local/default]}',
+      ),
+    );
+    await editor.waitChecked();
+    await editor.button('Preview').click();
+    const placement = page.getByRole('group', { name: 'Where istiod applies it' });
+    await expect(placement.getByRole('alert')).toContainText(/match(es)? nothing on this Pod/);
+    await expect(placement.getByRole('row', { name: /HTTP_ROUTE/ }).first()).toContainText(
+      'reviews.default.svc.cluster.local:80',
+    );
   });
 
   test('names an unknown metric inline as you type and disables apply', async ({ login, editor, page }) => {

@@ -200,7 +200,13 @@ export function LimiterEditor() {
       {apply.isError && <p role="alert">Not applied: {apply.error.message}</p>}
       {apply.isSuccess && <p role="status">Applied. The control plane is rendering it now.</p>}
 
-      {preview.data && <PreviewSection preview={preview.data} />}
+      {preview.data && (
+        <PreviewSection
+          preview={preview.data}
+          explaining={preview.isPending}
+          onExplainOn={(proxy) => preview.mutate({ yaml: yamlText, proxy })}
+        />
+      )}
 
       {whatIf.isError && <p role="alert">What-if failed: {whatIf.error.message}</p>}
       {whatIf.data && <WhatIfSection result={whatIf.data} />}

@@ -1,4 +1,5 @@
 import { DiffView, type DiffLine } from '../diff-view';
+import { PlacementView, type Placement } from './placement-view';
 
 export interface Preview {
   /** Per EnvoyFilter the policy renders (or no longer renders), the change against the cluster. */
@@ -8,9 +9,19 @@ export interface Preview {
     readonly lines: readonly DiffLine[];
   }[];
   readonly specDiff: readonly DiffLine[];
+  /** Where istiod would apply the rendered patches on a Pod they select. */
+  readonly placement: Placement | null;
 }
 
-export function PreviewSection({ preview }: { preview: Preview }) {
+export function PreviewSection({
+  preview,
+  explaining,
+  onExplainOn,
+}: {
+  preview: Preview;
+  explaining: boolean;
+  onExplainOn: (proxy: string) => void;
+}) {
   return (
     <section aria-labelledby="preview-heading" className="space-y-3">
       <h3 id="preview-heading" className="font-medium">
@@ -27,6 +38,9 @@ export function PreviewSection({ preview }: { preview: Preview }) {
           <DiffView label={`Diff of ${d.name}`} lines={d.lines} />
         </div>
       ))}
+      {preview.placement && (
+        <PlacementView placement={preview.placement} explaining={explaining} onExplainOn={onExplainOn} />
+      )}
       <details>
         <summary className="cursor-pointer text-sm">Changes to the SmartLimiter</summary>
         <DiffView label="Diff of the policy" lines={preview.specDiff} />
