@@ -1,0 +1,92 @@
+/**
+ * The embedded demo's policies (src/demo/bookinfo.yaml: what `pnpm start` runs) rendered by `governor
+ * render` and pushed through istiod (scripts/istio/harness) to every Pod their EnvoyFilters select: every
+ * patch lands, Istio and Envoy accept the result, and Governor's explanation names the places istiod does.
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { explainEnvoyFilters } from '../../src/istio/explain';
+import type { KubeObject } from '../../src/istio/proxy-model';
+import { runCli } from '../support/cli';
+import { ENVOY_FILTER_WARNING } from '../support/envoy-config';
+import { buildIstioHarness, ISTIO_HARNESS_BUILD_TIMEOUT_MS, runIstioHarness } from '../support/istio-harness';
+
+const DEMO = fileURLToPath(new URL('../../src/demo/bookinfo.yaml', import.meta.url));
+
+const yamlObjects = (text: string): KubeObject[] =>
+  parseAllDocuments(text)
+    .map((d) => d.toJS() as KubeObject | null)
+    .filter((o): o is KubeObject => o !== null && typeof o === 'object');
+
+describe("the embedded demo's policies, through istiod", { timeout: 120_000 }, () => {
+  let dir = '';
+  let rendered = '';
+  let mesh: KubeObject[] = [];
+
+  beforeAll(async () => {
+    await buildIstioHarness();
+    dir = await mkdtemp(join(tmpdir(), 'governor-istio-demo-'));
+    // Over its CPU threshold, the adaptive reviews policy limits too: every demo policy renders.
+    const out = await runCli(['render', '-f', DEMO, '--metric', '_base.cpu.percent=90']);
+    expect(out.stderr).toBe('');
+    expect(out.code).toBe(0);
+    rendered = join(dir, 'demo.rendered.yaml');
+    await writeFile(rendered, out.stdout);
+    mesh = yamlObjects(await readFile(DEMO, 'utf8'));
+  }, ISTIO_HARNESS_BUILD_TIMEOUT_MS);
+
+  afterAll(async () => {
+    if (dir !== '') await rm(dir, { recursive: true, force: true });
+  });
+
+  it('renders one EnvoyFilter per demo policy', async () => {
+    const filters = yamlObjects(await readFile(rendered, 'utf8'));
+    expect(filters.map((f) => `${f.kind} ${f.metadata.name}`).sort()).toEqual(
+      mesh
+        .filter((o) => o.kind === 'SmartLimiter')
+        .map((o) => `EnvoyFilter ${o.metadata.name}.${o.metadata.namespace}.ratelimit`)
+        .sort(),
+    );
+  });
+
+  it('lands every patch on every Pod selected, as Governor explains it', async () => {
+    const envoyFilters = yamlObjects(await readFile(rendered, 'utf8'));
+    const pods = mesh.filter((o) => o.kind === 'Pod');
+    let selectedSomewhere = 0;
+    for (const pod of pods) {
+      const proxy = { namespace: pod.metadata.namespace ?? 'default', name: pod.metadata.name };
+      const explained = explainEnvoyFilters({ objects: mesh, envoyFilters, proxy });
+      if (explained.selected.length === 0) continue;
+      selectedSomewhere += explained.selected.length;
+      const { code, dump, stderr } = await runIstioHarness(
+        [rendered, DEMO],
+        `${proxy.namespace}/${proxy.name}`,
+      );
+      const where = `${proxy.namespace}/${proxy.name}`;
+      expect(dump.unappliedPatches, where).toEqual([]);
+      expect(
+        dump.validation.filter((v) => !v.valid),
+        where,
+      ).toEqual([]);
+      expect(dump.validation.flatMap((v) => v.warnings.filter((w) => w !== ENVOY_FILTER_WARNING))).toEqual(
+        [],
+      );
+      expect(dump.envoyValidation, where).toEqual([]);
+      expect(code, stderr).toBe(0);
+      expect(explained.unselected.sort(), where).toEqual([...dump.unselectedEnvoyFilters].sort());
+      const istiod = new Map(dump.appliedPatches.map((p) => [`${p.envoyFilter}#${p.index}`, p.places]));
+      for (const p of explained.patches) {
+        expect(p.places, `${where} ${p.envoyFilter}#${p.index}`).toEqual(
+          istiod.get(`${p.envoyFilter}#${p.index}`),
+        );
+      }
+      expect(explained.patches.length, where).toBe(istiod.size);
+    }
+    // Each demo EnvoyFilter selects a Pod (reviews: three).
+    expect(selectedSomewhere).toBe(envoyFilters.length + 2);
+  });
+});
