@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { explainEnvoyFilters } from '../../src/istio/explain';
-import type { KubeObject } from '../../src/istio/proxy-model';
+import type { KubeObject } from '../../src/cluster/store';
 import { runCli } from '../support/cli';
 import { ENVOY_FILTER_WARNING } from '../support/envoy-config';
 import { buildIstioHarness, ISTIO_HARNESS_BUILD_TIMEOUT_MS, runIstioHarness } from '../support/istio-harness';
