@@ -9,6 +9,7 @@ import { registerKind, type KindInfo, type KubeObject } from '../cluster/store';
 import type { Module } from './module';
 import { loadModuleConfig, type ModuleDeclaration, type ModuleSettings } from './module-config';
 import type { MetricSource } from '../sources/metric-source';
+import type { ObservedCallSource } from '../sources/observed-calls';
 import type { CliIo } from './cli/io';
 
 export type { ModuleSettings };
@@ -25,6 +26,8 @@ export interface ModuleContext {
   readonly metrics: MetricSource;
   /** The product's options a module reads (rate-limit service cluster, metrics-unavailable policy...). */
   readonly options: Readonly<Record<string, unknown>>;
+  /** The services each workload calls (lazyload); none when not given. */
+  readonly observedCalls?: ObservedCallSource;
 }
 
 export interface CliCommand {
