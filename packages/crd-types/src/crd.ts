@@ -11,6 +11,13 @@ import {
   smartLimiterSpecNode,
   smartLimiterStatusNode,
 } from './smartlimiter';
+import {
+  SERVICEFENCE_GROUP,
+  SERVICEFENCE_KIND,
+  SERVICEFENCE_VERSION,
+  serviceFenceSpecNode,
+  serviceFenceStatusNode,
+} from './servicefence';
 
 export interface CustomResourceDefinition {
   apiVersion: 'apiextensions.k8s.io/v1';
@@ -89,9 +96,65 @@ export function smartLimiterCrd(): CustomResourceDefinition {
   };
 }
 
+export function serviceFenceCrd(): CustomResourceDefinition {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: {
+      name: `servicefences.${SERVICEFENCE_GROUP}`,
+      labels: { 'app.kubernetes.io/part-of': 'governor' },
+    },
+    spec: {
+      group: SERVICEFENCE_GROUP,
+      names: {
+        kind: SERVICEFENCE_KIND,
+        listKind: `${SERVICEFENCE_KIND}List`,
+        plural: 'servicefences',
+        singular: 'servicefence',
+        shortNames: ['svf'],
+      },
+      scope: 'Namespaced',
+      versions: [
+        {
+          name: SERVICEFENCE_VERSION,
+          served: true,
+          storage: true,
+          schema: {
+            openAPIV3Schema: {
+              description:
+                "ServiceFence: the hosts a workload may reach (Slime's lazyload), rendered into an Istio Sidecar.",
+              type: 'object',
+              properties: {
+                apiVersion: { type: 'string' },
+                kind: { type: 'string' },
+                metadata: { type: 'object' },
+                spec: toOpenApi(serviceFenceSpecNode),
+                status: toOpenApi(serviceFenceStatusNode),
+              },
+            },
+          },
+          subresources: { status: {} },
+          additionalPrinterColumns: [
+            { name: 'Enable', type: 'boolean', jsonPath: '.spec.enable' },
+            {
+              name: 'Ready',
+              type: 'string',
+              jsonPath: '.status.conditions[?(@.type=="Ready")].status',
+            },
+            { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+          ],
+        },
+      ],
+    },
+  };
+}
+
 /** All CRDs Governor owns, by file name. */
 export function governorCrds(): Record<string, CustomResourceDefinition> {
-  return { 'smartlimiters.microservice.slime.io.yaml': smartLimiterCrd() };
+  return {
+    'smartlimiters.microservice.slime.io.yaml': smartLimiterCrd(),
+    'servicefences.microservice.slime.io.yaml': serviceFenceCrd(),
+  };
 }
 
 export function crdYaml(crd: CustomResourceDefinition): string {

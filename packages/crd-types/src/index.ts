@@ -3,6 +3,7 @@ export * from './schema/dsl';
 export * from './suggest';
 export * from './meta';
 export * from './smartlimiter';
+export * from './servicefence';
 export * from './kube';
 export * from './envoyfilter';
 export * from './crd';
