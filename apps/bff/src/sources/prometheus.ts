@@ -222,7 +222,7 @@ export class PrometheusMetricSource implements MetricSource {
 }
 
 /** Maps with at most `limit` calls in flight; rejects with the first failure. */
-async function mapConcurrently<T, R>(
+export async function mapConcurrently<T, R>(
   items: readonly T[],
   limit: number,
   f: (item: T) => Promise<R>,
@@ -363,13 +363,16 @@ export async function rangeQuery(
   return out;
 }
 
-const vectorAnswerSchema = z.object({
-  status: z.literal('success'),
-  data: z.object({
-    resultType: z.literal('vector'),
-    result: z.array(z.object({ metric: z.record(z.string(), z.string()), value: sampleValue })),
+const vectorAnswerSchema = z.discriminatedUnion('status', [
+  z.object({
+    status: z.literal('success'),
+    data: z.object({
+      resultType: z.literal('vector'),
+      result: z.array(z.object({ metric: z.record(z.string(), z.string()), value: sampleValue })),
+    }),
   }),
-});
+  z.object({ status: z.literal('error'), error: z.string() }),
+]);
 
 /** An instant query's series with their labels (for breakdowns such as who calls whom). */
 export async function vectorQuery(
@@ -382,6 +385,8 @@ export async function vectorQuery(
   const parsed = vectorAnswerSchema.safeParse(await res.json().catch(() => null));
   if (!parsed.success)
     throw new PrometheusError(`unexpected answer from Prometheus at ${redactCredentials(opts.url)}`);
+  if (parsed.data.status === 'error')
+    throw new PrometheusError(`Prometheus rejected ${query}: ${parsed.data.error}`);
   return parsed.data.data.result
     .map((r) => ({ labels: r.metric, value: Number(r.value[1]) }))
     .filter((r) => Number.isFinite(r.value));
