@@ -130,7 +130,7 @@ export function parseServiceFence(input: unknown): ParseResult<ServiceFence> {
   return { ok: true, value: r.data, warnings };
 }
 
-export const SIDECAR_API_VERSION = 'networking.istio.io/v1beta1';
+export const SIDECAR_API_VERSION = 'networking.istio.io/v1alpha3';
 export const SIDECAR_KIND = 'Sidecar';
 
 /** Istio's Sidecar, the parts the lazyload module writes. */

@@ -12,7 +12,8 @@ import {
   type ModuleConfig,
   type ModuleDeclaration,
 } from './module-config';
-import { LAZYLOAD_MODULE, PLUGIN_MODULE } from './module-config-declarations';
+import { PLUGIN_MODULE } from './module-config-declarations';
+import { LAZYLOAD_MODULE } from '../modules/lazyload/settings';
 import { LIMITER_MODULE } from '../modules/limiter/settings';
 
 /** The modules Governor runs today. */

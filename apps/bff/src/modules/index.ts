@@ -1,5 +1,6 @@
 /** Governor's modules. A module is a folder here and one line below. */
 import { defineModules } from '../framework/registry';
+import { lazyload } from './lazyload';
 import { limiter } from './limiter';
 
-export const MODULES = defineModules([limiter]);
+export const MODULES = defineModules([limiter, lazyload]);

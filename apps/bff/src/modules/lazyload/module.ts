@@ -1,0 +1,336 @@
+/**
+ * The lazyload module: ServiceFence (Slime's lazyload) → an Istio Sidecar that limits a workload's egress
+ * to the hosts it needs: those its fence names, those its label selectors select, and those it was seen
+ * calling. Computing domains and rendering are in `render/`; this file plugs them into the framework.
+ */
+import {
+  SERVICEFENCE_API_VERSION,
+  findUnknownFields,
+  parseServiceFence,
+  serviceFenceSpecNode,
+  serviceSchema,
+  type Condition,
+  type Destinations,
+  type ServiceFence,
+  type ServiceFenceStatus,
+} from '@governor/crd-types';
+import type { KubeObject } from '../../cluster/store';
+import type {
+  MetricInput,
+  Module,
+  ModuleEvent,
+  Plan,
+  PlanInput,
+  PlanProblem,
+  Snapshot,
+} from '../../framework/module';
+import type { ModuleContext } from '../../framework/registry';
+import { NO_OBSERVED_CALLS, type ObservedCallSource } from '../../sources/observed-calls';
+import { compileAliases, type DomainAliasRule } from './render/aliases';
+import { computeDomains, destinationsOf, inSidecar, type DomainContext } from './render/domains';
+import { metricKey } from './render/hosts';
+import { egressHosts, renderSidecar, type SidecarOptions } from './render/sidecar';
+
+export const DEFAULT_GOVERNOR_NAMESPACE = 'governor-system';
+
+export interface LazyloadOptions extends SidecarOptions {
+  readonly observedCalls?: ObservedCallSource;
+  readonly domainAliases?: readonly DomainAliasRule[];
+}
+
+/** The calls a plan sees: Slime's metric keys → counts, and when each destination was last called. */
+export interface CallInput extends MetricInput {
+  /** Destination FQDN → last call, seconds since the epoch. */
+  readonly lastCalled?: Readonly<Record<string, number>>;
+}
+
+export type LazyloadModule = Module<ServiceFence, null> & { readonly options: LazyloadOptions };
+
+const conditionOf = (s: ServiceFenceStatus | undefined, type: string): Condition | undefined =>
+  s?.conditions?.find((c) => c.type === type);
+
+/** A condition that keeps its transition time while its status stays: the same input, the same status. */
+function condition(
+  previous: ServiceFenceStatus | undefined,
+  type: string,
+  status: 'True' | 'False' | 'Unknown',
+  reason: string,
+  message: string,
+  now: Date,
+): Condition {
+  const before = conditionOf(previous, type);
+  const lastTransitionTime =
+    before?.status === status && before.lastTransitionTime ? before.lastTransitionTime : now.toISOString();
+  return { type, status, reason, message, lastTransitionTime };
+}
+
+/** Counts merge over what the status holds: a restart or a quiet source forgets no call. */
+function mergeMetricStatus(
+  previous: Readonly<Record<string, string>> | undefined,
+  values: MetricInput['values'],
+): Record<string, string> {
+  const out: Record<string, string> = { ...(previous ?? {}) };
+  for (const [k, v] of Object.entries(values)) {
+    const n = Number(v);
+    const known = Number(out[k] ?? 0);
+    out[k] = String(Number.isFinite(n) && n > known ? n : (out[k] ?? v));
+  }
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+function domainContext(snapshot: Snapshot): DomainContext {
+  const services = snapshot.parsed('Service', serviceSchema).map((s) => ({
+    name: s.metadata.name,
+    namespace: s.metadata.namespace ?? 'default',
+    labels: s.metadata.labels ?? {},
+  }));
+  const virtualServices = snapshot
+    .list('VirtualService')
+    .map((v) => ({ namespace: v.metadata.namespace ?? 'default', spec: v.spec }));
+  return { services, destinations: destinationsOf(virtualServices) };
+}
+
+const sortedRecord = <V>(r: Record<string, V>): Record<string, V> =>
+  Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+
+/**
+ * The workload the Sidecar applies to: `workloadSelector.labels`, else with `fromService` the Service's
+ * selector, else `<global.service>: <fence name>`. Null when the Service it needs is not there.
+ */
+function workloadLabels(
+  fence: ServiceFence,
+  snapshot: Snapshot,
+  serviceLabel: string,
+): Record<string, string> | null {
+  const ws = fence.spec.workloadSelector;
+  if (ws?.labels && Object.keys(ws.labels).length > 0) return { ...ws.labels };
+  if (ws?.fromService) {
+    const raw = snapshot.get('Service', fence.metadata.namespace, fence.metadata.name);
+    const svc = raw ? serviceSchema.safeParse(raw) : undefined;
+    const selector = svc?.success ? svc.data.spec.selector : undefined;
+    return selector && Object.keys(selector).length > 0 ? { ...selector } : null;
+  }
+  return { [serviceLabel]: fence.metadata.name };
+}
+
+export function planFence(
+  { object: fence, raw, snapshot, metrics, now }: PlanInput<ServiceFence>,
+  options: LazyloadOptions,
+): Plan<null> {
+  const previous = fence.status;
+  const calls = metrics as CallInput;
+  const metricStatus = mergeMetricStatus(previous?.metricStatus, calls.values);
+  const aliases = compileAliases(options.domainAliases ?? []);
+  const { domains, reasons, invalidKeys } = computeDomains({
+    fence,
+    metricStatus,
+    lastCalled: new Map(Object.entries(calls.lastCalled ?? {})),
+    context: domainContext(snapshot),
+    aliases,
+    now,
+  });
+  const problems: PlanProblem[] = invalidKeys.map((k) => ({
+    path: `spec.host.${k}`,
+    message: `${k} is not a host name, a short service name or ns/*`,
+  }));
+  const warnings = [
+    ...findUnknownFields(serviceFenceSpecNode, raw.spec, 'spec').map(
+      (u) => `${u.path}: unknown field, ignored${u.suggestion ? ` (did you mean ${u.suggestion}?)` : ''}`,
+    ),
+    ...aliases.problems,
+  ];
+
+  const enabled = fence.spec.enable === true;
+  const labels = enabled ? workloadLabels(fence, snapshot, options.serviceLabel) : {};
+  const hosts = egressHosts(fence, domains, options);
+  const desired: KubeObject[] =
+    enabled && labels !== null ? [renderSidecar(fence, hosts, labels) as unknown as KubeObject] : [];
+  // Without the Service to select its workload by, the last Sidecar stays: none is better than a wrong one.
+  const hold = enabled && labels === null;
+
+  const inCount = Object.values(domains).filter(inSidecar).length;
+  const ready =
+    problems.length > 0
+      ? condition(previous, 'Ready', 'False', 'Invalid', problems.map((p) => p.message).join('; '), now)
+      : hold
+        ? condition(
+            previous,
+            'Ready',
+            'False',
+            'ServiceNotFound',
+            `workloadSelector.fromService: no Service ${fence.metadata.namespace}/${fence.metadata.name} with a selector; the last Sidecar stays`,
+            now,
+          )
+        : !enabled
+          ? condition(previous, 'Ready', 'False', 'Disabled', 'spec.enable is not true: no Sidecar', now)
+          : condition(
+              previous,
+              'Ready',
+              'True',
+              'SidecarWritten',
+              `Sidecar ${fence.metadata.name}: ${hosts.length} egress hosts from ${inCount} domains`,
+              now,
+            );
+  const health = metrics.health;
+  const callsCondition = condition(
+    previous,
+    'CallsObserved',
+    health.available ? 'True' : 'False',
+    health.available ? 'SourceAvailable' : 'SourceUnavailable',
+    health.available
+      ? `${Object.keys(metricStatus).length} destinations called`
+      : `${health.message ?? 'the call source is down'}; hosts known so far stay`,
+    now,
+  );
+  const status: ServiceFenceStatus = {
+    domains: sortedRecord(domains),
+    metricStatus,
+    reasons: sortedRecord(reasons),
+    conditions: [
+      condition(
+        previous,
+        'Valid',
+        problems.length > 0 ? 'False' : 'True',
+        problems.length > 0 ? 'InvalidHost' : 'Valid',
+        problems.length > 0 ? problems.map((p) => p.message).join('; ') : 'the fence is valid',
+        now,
+      ),
+      ready,
+      callsCondition,
+    ],
+    ...(raw.metadata.generation !== undefined ? { observedGeneration: raw.metadata.generation } : {}),
+  };
+  return {
+    desired,
+    status: status as Record<string, unknown>,
+    problems,
+    warnings,
+    engine: null,
+    ...(hold ? { hold } : {}),
+  };
+}
+
+const activeHosts = (d: Record<string, Destinations> | undefined): Set<string> =>
+  new Set(Object.entries(d ?? {}).flatMap(([k, v]) => (inSidecar(v) ? [k] : [])));
+
+/** Events: a fence that becomes invalid or not ready, and hosts that enter or leave the Sidecar. */
+export function fenceEvents(
+  previousRaw: Record<string, unknown> | undefined,
+  plan: Plan<null>,
+): ModuleEvent[] {
+  const previous = previousRaw as ServiceFenceStatus | undefined;
+  const next = plan.status as ServiceFenceStatus;
+  const events: ModuleEvent[] = [];
+  const was = conditionOf(previous, 'Ready');
+  const is = conditionOf(next, 'Ready');
+  if (is?.status === 'False' && (was?.status !== 'False' || was.reason !== is.reason))
+    events.push({ type: 'Warning', reason: is.reason ?? 'NotReady', message: is.message ?? '' });
+  if (plan.problems.length > 0 || plan.hold) return events;
+  const before = activeHosts(previous?.domains);
+  const after = activeHosts(next.domains);
+  const added = [...after].filter((h) => !before.has(h)).sort();
+  const removed = [...before].filter((h) => !after.has(h)).sort();
+  const why = (h: string) => next.reasons?.[h] ?? '';
+  if (previous !== undefined && added.length > 0)
+    events.push({
+      type: 'Normal',
+      reason: 'HostsAdded',
+      message: added.map((h) => `${h} (${why(h)})`).join('; '),
+    });
+  const waiting = Object.entries(next.domains ?? {})
+    .filter(([h, d]) => d.status === 2 && previous?.domains?.[h]?.status !== 2)
+    .map(([h]) => h)
+    .sort();
+  if (waiting.length > 0)
+    events.push({
+      type: 'Normal',
+      reason: 'HostsExpiring',
+      message: waiting.map((h) => `${h} (${why(h)})`).join('; '),
+    });
+  if (removed.length > 0)
+    events.push({ type: 'Normal', reason: 'HostsRemoved', message: removed.join('; ') });
+  return events;
+}
+
+export function lazyloadModule(options: LazyloadOptions): LazyloadModule {
+  const calls = options.observedCalls ?? NO_OBSERVED_CALLS;
+  return {
+    name: 'lazyload',
+    kind: 'ServiceFence',
+    apiVersion: SERVICEFENCE_API_VERSION,
+    watches: ['Service'],
+    owns: ['Sidecar'],
+    // Read when served; the periodic pass picks up their changes.
+    reads: ['VirtualService'],
+    ownedLabelKeys: ['istio.io/rev'],
+    options,
+    parse(raw) {
+      const parsed = parseServiceFence(raw);
+      return parsed.ok
+        ? { ok: true, value: parsed.value }
+        : { ok: false, problems: parsed.issues.map((i) => ({ path: i.path, message: i.message })) };
+    },
+    invalidStatus(raw, problems, ownedCount, now) {
+      const previous = (raw.status as ServiceFenceStatus | undefined) ?? {};
+      const message = `${problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message)).join('; ')}; ${ownedCount} Sidecar kept as it was`;
+      return {
+        ...previous,
+        conditions: [
+          condition(previous, 'Valid', 'False', 'InvalidSpec', message, now),
+          condition(previous, 'Ready', 'False', 'Invalid', message, now),
+        ],
+        ...(raw.metadata.generation !== undefined ? { observedGeneration: raw.metadata.generation } : {}),
+      };
+    },
+    metrics(fence): CallInput {
+      // The calling workload is the fence's namesake: Slime names a fence after its Service, whose
+      // workload's app label is the calls' source_app.
+      const seen = calls.callsFrom(fence.metadata.namespace, fence.metadata.name);
+      const values: Record<string, number> = {};
+      const lastCalled: Record<string, number> = {};
+      for (const [destination, call] of seen) {
+        values[metricKey(destination)] = call.count;
+        if (call.lastSeen > 0) lastCalled[destination] = Math.floor(call.lastSeen / 1000);
+      }
+      return { values, health: calls.health(), lastCalled };
+    },
+    plan: (input) => planFence(input, options),
+    events: fenceEvents,
+    affectedBy(change, snapshot) {
+      // A Service concerns the fences of its namespace (its name, fromService) and those selecting by
+      // labels or naming its namespace anywhere.
+      const ns = change.metadata.namespace;
+      return snapshot
+        .list('ServiceFence')
+        .filter((f) => {
+          if (f.metadata.namespace === ns) return true;
+          const spec = (f.spec ?? {}) as { labelSelector?: unknown[]; host?: Record<string, unknown> };
+          return (spec.labelSelector?.length ?? 0) > 0 || Object.keys(spec.host ?? {}).includes(`${ns}/*`);
+        })
+        .map((f) => `${f.metadata.namespace}/${f.metadata.name}`);
+    },
+  };
+}
+
+/** The module as the framework creates it: a SlimeBoot's settings over the product's options. */
+export function createLazyloadModule({ settings, options, observedCalls }: ModuleContext): LazyloadModule {
+  const general = settings.general as {
+    stableHost?: string[];
+    domainAliases?: DomainAliasRule[];
+    globalSidecarMode?: string;
+    clusterGsNamespace?: string;
+  };
+  const governorNamespace =
+    settings.global.slimeNamespace ??
+    (typeof options.governorNamespace === 'string' ? options.governorNamespace : DEFAULT_GOVERNOR_NAMESPACE);
+  return lazyloadModule({
+    istioNamespace: settings.global.istioNamespace ?? 'istio-system',
+    governorNamespace,
+    stableHosts: general.stableHost ?? [],
+    serviceLabel: settings.global.service ?? 'app',
+    ...(general.globalSidecarMode ? { globalSidecarMode: general.globalSidecarMode } : {}),
+    ...(general.clusterGsNamespace ? { clusterGsNamespace: general.clusterGsNamespace } : {}),
+    domainAliases: general.domainAliases ?? [],
+    ...(observedCalls ? { observedCalls } : {}),
+  });
+}
