@@ -16,6 +16,7 @@ import type { MetricsConfig } from './runtime';
 import { EmbeddedMesh, type SimulatorOptions } from './simulator';
 import type { MetricSource } from './sources/metric-source';
 import { combineMetricSources, PushedMetrics } from './sources/metric-push';
+import { ObservedCalls } from './sources/observed-calls';
 import {
   defaultQueries,
   PrometheusMetricSource,
@@ -60,6 +61,8 @@ interface PrometheusParts {
 export class Governor {
   readonly controlPlane: ControlPlane;
   readonly pushed = new PushedMetrics();
+  /** The services each workload calls, as every call source records them (the lazyload module reads them). */
+  readonly observedCalls = new ObservedCalls();
   readonly mesh: EmbeddedMesh | undefined;
   readonly prometheus: PrometheusParts | undefined;
   /** The enabled modules' definitions, by name. */
@@ -79,12 +82,14 @@ export class Governor {
     const moduleOptions = {
       ...(options.rateLimitService ? { rateLimitService: options.rateLimitService } : {}),
       metricsUnavailable: metrics.metricsUnavailable,
+      ...(options.leaseNamespace ? { governorNamespace: options.leaseNamespace } : {}),
     };
     const modules: Module[] = definitions.map((d) =>
       d.create({
         settings: options.moduleSettings?.[d.name] ?? defaultSettings(d.settings),
         metrics: metricSource,
         options: moduleOptions,
+        observedCalls: this.observedCalls,
       }),
     );
     const { namespace, leaseNamespace, identity, workers, onEvent, onReconcileError } = options;

@@ -22,13 +22,13 @@ import { describePatch, describePlace } from '../istio/describe';
 
 export { parseMetricFlags } from '../framework/cli/plan-files';
 
-export const RENDER_HELP = `Usage: governor render -f FILE [-f FILE]... [--metric KEY=VALUE]... [-o yaml|json] [--status | --rls-config | --explain [--proxy NS/POD]]
+export const RENDER_HELP = `Usage: governor render -f FILE [-f FILE]... [--metric KEY=VALUE]... [-o yaml|json] [--now TIME] [--status | --rls-config | --explain [--proxy NS/POD]]
 
-Reads the objects Governor's modules reconcile (SmartLimiter: the limiter module) and the cluster
-objects they refer to (Services, Pods with their status, DestinationRules, ServiceEntries; Istio
-VirtualServices and Gateways for --explain) from multi-document YAML or JSON files, gives each to the
-module that owns its kind, and prints the objects that reconciling them would write (EnvoyFilters for
-SmartLimiters).
+Reads the objects Governor's modules reconcile (SmartLimiter: the limiter module; ServiceFence: the
+lazyload module) and the cluster objects they refer to (Services, Pods with their status,
+DestinationRules, ServiceEntries; Istio VirtualServices, and Gateways for --explain) from multi-document
+YAML or JSON files, gives each to the module that owns its kind, and prints the objects that reconciling
+them would write (EnvoyFilters for SmartLimiters, Sidecars for ServiceFences).
 
 Options:
   -f, --file FILE          A file to read ("-" for standard input). Repeatable.
@@ -39,6 +39,8 @@ Options:
                            json: {"apiVersion":"v1","kind":"List","items":[...]}.
                            Either way sorted by kind, namespace and name.
       --status             Print the input objects with their computed status instead.
+      --now TIME           Plan at this RFC 3339 time (ServiceFence expiry), e.g. 2024-05-01T12:00:00Z.
+                           Default: the current time.
       --rls-config         Print the global descriptors as envoyproxy/ratelimit configuration instead
                            (for users who keep that service; Governor serves them itself: governor rls).
       --rls-cluster NAME   Envoy cluster of the rate-limit service for global limits
@@ -55,6 +57,16 @@ Exit status: 0 when everything rendered; 1 when any input is invalid (each probl
 standard error with its file, object and field path) or, with --explain, when a patch matches nothing
 on a proxy; 2 for a usage error.
 `;
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
+
+/** `--now 2024-05-01T12:00:00Z`: the time expiry is computed at. */
+function parseNow(value: string): Date {
+  const at = new Date(value);
+  if (!RFC3339.test(value) || Number.isNaN(at.getTime()))
+    throw new UsageError(`--now ${value}: expected an RFC 3339 time such as 2024-05-01T12:00:00Z`);
+  return at;
+}
 
 function printObjects(objects: readonly object[], format: 'yaml' | 'json', io: CliIo): void {
   if (format === 'json') {
@@ -81,6 +93,7 @@ export async function renderCommand(
       domain: { names: ['--domain'], takesValue: true },
       explain: { names: ['--explain'], takesValue: false },
       proxy: { names: ['--proxy'], takesValue: true },
+      now: { names: ['--now'], takesValue: true },
     });
     const modes = [parsed.flags.status, parsed.flags.rlsConfig, parsed.flags.explain].filter(Boolean);
     if (modes.length > 1) throw new UsageError('choose one of --status, --rls-config and --explain');
@@ -94,7 +107,10 @@ export async function renderCommand(
     const out = parsed.values.output?.[0] ?? 'yaml';
     if (out !== 'yaml' && out !== 'json') throw new UsageError(`-o ${out}: expected yaml or json`);
     const format: 'yaml' | 'json' = out;
+    const nowFlag = parsed.values.now?.[0];
+    const now = nowFlag === undefined ? undefined : parseNow(nowFlag);
     return {
+      ...(now ? { now } : {}),
       parsed,
       files: parsed.values.file,
       format,
@@ -102,7 +118,7 @@ export async function renderCommand(
     };
   });
   if (options === null) return 2;
-  const { parsed, files, format, metrics } = options;
+  const { parsed, files, format, metrics, now } = options;
 
   const { plans, problems, snapshot } = await loadAndRender({
     files,
@@ -115,6 +131,7 @@ export async function renderCommand(
     },
     io,
     modules,
+    ...(now ? { now } : {}),
   });
 
   if (parsed.flags.rlsConfig) {

@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { KubeObject } from '../../cluster/store';
+import { ObservedCalls } from '../../sources/observed-calls';
 import type { Module, Plan, Snapshot } from '../module';
 import { defaultSettings, type ModuleDefinition } from '../registry';
 import { staticSnapshot } from '../snapshot';
@@ -53,6 +54,23 @@ export const byKindNamespaceName = (a: KubeObject, b: KubeObject): number => {
   return 0;
 };
 
+/**
+ * The calls ServiceFences' `status.metricStatus` records (`{destination_service="h"}: "12"`, the workload
+ * being the fence's namesake), as observed calls of unknown time.
+ */
+export function recordCallsFromStatus(objects: readonly KubeObject[], into: ObservedCalls): void {
+  for (const o of objects) {
+    if (o.kind !== 'ServiceFence') continue;
+    const status = (o.status ?? {}) as { metricStatus?: Record<string, unknown> };
+    for (const [key, count] of Object.entries(status.metricStatus ?? {})) {
+      const host = /^\{?(?:destination_service|request_host)="([^"]+)"\}?$/.exec(key)?.[1]?.split(':')[0];
+      const n = Number(count);
+      if (host === undefined || !Number.isFinite(n)) continue;
+      into.record('mesh', { namespace: o.metadata.namespace ?? 'default', app: o.metadata.name }, host, n, 0);
+    }
+  }
+}
+
 export interface Planned {
   readonly file: string;
   readonly module: Module;
@@ -84,14 +102,19 @@ export async function loadAndRender(opts: {
   io: CliIo;
   /** The modules objects are dispatched to, by kind. */
   modules: readonly Pick<ModuleDefinition, 'create' | 'settings'>[];
+  /** The time plans are made at (expiry); default now. */
+  now?: Date;
 }): Promise<PipelineResult> {
   const { io } = opts;
   const values = opts.metrics;
+  // Filled from the input once it is read: the calls recorded in ServiceFences' status, as a cluster holds them.
+  const observedCalls = new ObservedCalls();
   const modules = opts.modules.map((d) =>
     d.create({
       settings: defaultSettings(d.settings),
       metrics: { metricsFor: () => ({ values, health: { available: true } }) },
       options: opts.options,
+      observedCalls,
     }),
   );
   const byKind = new Map(modules.map((m) => [m.kind as string, m]));
@@ -128,7 +151,11 @@ export async function loadAndRender(opts: {
   }
 
   const snapshot = staticSnapshot(objects.all.map((o) => o.object));
-  const now = new Date();
+  recordCallsFromStatus(
+    objects.all.map((o) => o.object),
+    observedCalls,
+  );
+  const now = opts.now ?? new Date();
   const plans: Planned[] = [];
   for (const { file, object: raw, module } of primaries.sort((a, b) =>
     byKindNamespaceName(a.object, b.object),
