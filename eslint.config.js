@@ -94,7 +94,7 @@ export default tseslint.config(
             ['framework'],
             ['api'],
             ['modules'],
-            ['simulator', 'rls', 'live'],
+            ['simulator', 'rls', 'live', 'accesslog'],
             ['governor', 'cli'],
             ['trpc'],
             ['server'],
