@@ -192,7 +192,7 @@ describe('the access-log service', () => {
   });
 
   it('refuses a message over the size or entry limits, and a stream that names no node in time', async () => {
-    const { port } = await start({
+    const { server, port } = await start({
       maxMessageBytes: 4096,
       maxEntriesPerMessage: 3,
       firstMessageTimeoutMs: 200,
@@ -218,6 +218,7 @@ describe('the access-log service', () => {
     expect(await silent.done).toMatchObject({ code: grpc.status.DEADLINE_EXCEEDED });
     silent.stream.end();
     expect(await send(c, identified(n, [entry('', 'reviews')]))).toBe('ok');
+    await vi.waitFor(() => expect(server.streams).toBe(0));
   });
 
   it('bounds the streams open at once, and takes new ones once others end', async () => {
