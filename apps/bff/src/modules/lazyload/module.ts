@@ -29,13 +29,50 @@ import { NO_OBSERVED_CALLS, type ObservedCallSource } from '../../sources/observ
 import { compileAliases, type DomainAliasRule } from './render/aliases';
 import { computeDomains, destinationsOf, inSidecar, type DomainContext } from './render/domains';
 import { metricKey } from './render/hosts';
-import { egressHosts, renderSidecar, type SidecarOptions } from './render/sidecar';
+import { FALLBACK_CLUSTER_ALIAS, renderFallbackEnvoyFilter, type FallbackDispatch } from './render/fallback';
+import { egressHosts, ISTIO_REV_LABEL, renderSidecar, type SidecarOptions } from './render/sidecar';
 
 export const DEFAULT_GOVERNOR_NAMESPACE = 'governor-system';
 
 export interface LazyloadOptions extends SidecarOptions {
   readonly observedCalls?: ObservedCallSource;
   readonly domainAliases?: readonly DomainAliasRule[];
+  /** `general.wormholePort`: the ports whose unknown hosts go to the fallback; none, no fallback. */
+  readonly wormholePorts?: readonly string[];
+  readonly dispatches?: readonly FallbackDispatch[];
+  readonly passthroughByDefault?: boolean;
+}
+
+/** The fallback's Service: the global sidecar of the fence's namespace, or the cluster's. */
+function fallbackService(
+  namespace: string,
+  options: LazyloadOptions,
+): { host: string; port: number } | undefined {
+  if (options.globalSidecarMode === 'namespace') return undefined;
+  const ns = options.clusterGsNamespace ?? options.governorNamespace;
+  return { host: `global-sidecar.${ns}.svc.cluster.local`, port: 80 };
+}
+
+/** The owned objects of a fence that is enabled and selects a workload: its Sidecar and fallback. */
+function ownedObjects(
+  fence: ServiceFence,
+  hosts: readonly string[],
+  labels: Readonly<Record<string, string>>,
+  options: LazyloadOptions,
+): KubeObject[] {
+  const sidecar = renderSidecar(fence, hosts, labels) as unknown as KubeObject;
+  const revision = fence.metadata.labels?.[ISTIO_REV_LABEL];
+  const fallback = fallbackService(fence.metadata.namespace, options);
+  const envoyFilter = renderFallbackEnvoyFilter({
+    fence: { name: fence.metadata.name, namespace: fence.metadata.namespace },
+    workloadSelector: labels,
+    wormholePorts: options.wormholePorts ?? [],
+    ...(options.dispatches ? { dispatches: options.dispatches } : {}),
+    ...(options.passthroughByDefault ? { passthroughByDefault: true } : {}),
+    ...(fallback ? { fallback } : {}),
+    ...(revision !== undefined ? { revision } : {}),
+  });
+  return envoyFilter ? [sidecar, envoyFilter as unknown as KubeObject] : [sidecar];
 }
 
 /** The calls a plan sees: Slime's metric keys → counts, and when each destination was last called. */
@@ -143,8 +180,7 @@ export function planFence(
   const enabled = fence.spec.enable === true;
   const labels = enabled ? workloadLabels(fence, snapshot, options.serviceLabel) : {};
   const hosts = egressHosts(fence, domains, options);
-  const desired: KubeObject[] =
-    enabled && labels !== null ? [renderSidecar(fence, hosts, labels) as unknown as KubeObject] : [];
+  const desired: KubeObject[] = enabled && labels !== null ? ownedObjects(fence, hosts, labels, options) : [];
   // Without the Service to select its workload by, the last Sidecar stays: none is better than a wrong one.
   const hold = enabled && labels === null;
 
@@ -259,7 +295,7 @@ export function lazyloadModule(options: LazyloadOptions): LazyloadModule {
     kind: 'ServiceFence',
     apiVersion: SERVICEFENCE_API_VERSION,
     watches: ['Service'],
-    owns: ['Sidecar'],
+    owns: ['Sidecar', 'EnvoyFilter'],
     // Read when served; the periodic pass picks up their changes.
     reads: ['VirtualService'],
     ownedLabelKeys: ['istio.io/rev'],
@@ -315,6 +351,9 @@ export function lazyloadModule(options: LazyloadOptions): LazyloadModule {
 /** The module as the framework creates it: a SlimeBoot's settings over the product's options. */
 export function createLazyloadModule({ settings, options, observedCalls }: ModuleContext): LazyloadModule {
   const general = settings.general as {
+    wormholePort?: string[];
+    dispatches?: { name?: string; domains?: string[]; cluster?: string; domainRegex?: string }[];
+    passthroughByDefault?: boolean;
     stableHost?: string[];
     domainAliases?: DomainAliasRule[];
     globalSidecarMode?: string;
@@ -331,6 +370,14 @@ export function createLazyloadModule({ settings, options, observedCalls }: Modul
     ...(general.globalSidecarMode ? { globalSidecarMode: general.globalSidecarMode } : {}),
     ...(general.clusterGsNamespace ? { clusterGsNamespace: general.clusterGsNamespace } : {}),
     domainAliases: general.domainAliases ?? [],
+    wormholePorts: general.wormholePort ?? [],
+    dispatches: (general.dispatches ?? []).map((d, i) => ({
+      name: d.name ?? `dispatch-${i}`,
+      ...(d.domains ? { domains: d.domains } : {}),
+      ...(d.domainRegex ? { domainRegex: d.domainRegex } : {}),
+      cluster: d.cluster ?? FALLBACK_CLUSTER_ALIAS,
+    })),
+    passthroughByDefault: general.passthroughByDefault === true,
     ...(observedCalls ? { observedCalls } : {}),
   });
 }
