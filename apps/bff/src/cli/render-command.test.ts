@@ -572,3 +572,89 @@ describe('loading and rendering arbitrary input', () => {
     );
   });
 });
+
+describe('governor render: ServiceFences', () => {
+  const fence = write(
+    'fence.yaml',
+    `apiVersion: microservice.slime.io/v1alpha1
+kind: ServiceFence
+metadata: {name: reviews, namespace: default}
+spec:
+  enable: true
+  host:
+    ratings: {deadline: {expire: {seconds: 1700000000}}}
+    test/*: {}
+status:
+  domains:
+    ratings.default.svc.cluster.local: {hosts: [ratings.default.svc.cluster.local], status: 0}
+  metricStatus:
+    '{destination_service="details.default.svc.cluster.local"}': "4"
+---
+apiVersion: v1
+kind: Service
+metadata: {name: reviews, namespace: default}
+spec: {selector: {app: reviews}, ports: [{port: 9080}]}
+`,
+  );
+  const hostsOf = (stdout: string) =>
+    (JSON.parse(stdout) as { items: { kind: string; spec: { egress: { hosts: string[] }[] } }[] }).items.find(
+      (i) => i.kind === 'Sidecar',
+    )?.spec.egress[0]?.hosts;
+
+  it('renders the Sidecar, with the calls its status records, at the time --now gives', async () => {
+    const before = await run(['render', '-f', fence, '--now', '2023-11-14T22:13:00Z', '-o', 'json']);
+    expect(before.stderr).toBe('');
+    expect(before.code).toBe(0);
+    expect(hostsOf(before.stdout)).toEqual([
+      '*/details.default.svc.cluster.local',
+      '*/ratings.default.svc.cluster.local',
+      'governor-system/*',
+      'istio-system/*',
+      'test/*',
+    ]);
+    // Past the deadline, the host waits once (EXPIREWAIT) and stays in the Sidecar.
+    const after = await run([
+      'render',
+      '-f',
+      fence,
+      '--now',
+      '2023-11-15T00:00:00Z',
+      '--status',
+      '-o',
+      'json',
+    ]);
+    expect(after.code).toBe(0);
+    const status = (
+      JSON.parse(after.stdout) as { items: { status: { domains: Record<string, { status: number }> } }[] }
+    ).items[0]!.status;
+    expect(status.domains['ratings.default.svc.cluster.local']!.status).toBe(2);
+    expect(status.domains['details.default.svc.cluster.local']!.status).toBe(0);
+  });
+
+  it('prints YAML by default, and refuses a --now that is not RFC 3339', async () => {
+    const r = await run(['render', '-f', fence, '--now', '2023-11-14T22:13:00Z']);
+    expect(r.code).toBe(0);
+    expect(parse(r.stdout)).toMatchObject({
+      kind: 'Sidecar',
+      metadata: { name: 'reviews', namespace: 'default' },
+    });
+    const bad = await run(['render', '-f', fence, '--now', 'yesterday']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--now yesterday: expected an RFC 3339 time');
+  });
+
+  it('warns about unknown fields and fails on a key that is not a host', async () => {
+    const file = write(
+      'bad-fence.yaml',
+      `apiVersion: microservice.slime.io/v1alpha1
+kind: ServiceFence
+metadata: {name: reviews, namespace: default}
+spec: {enable: true, hots: {}, host: {"not a host!": {}}}
+`,
+    );
+    const r = await run(['render', '-f', file]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('spec.hots: unknown field, ignored (did you mean host?)');
+    expect(r.stderr).toContain('not a host! is not a host name');
+  });
+});
