@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +25,8 @@ export const E2E_USERS = {
 // A fresh data directory per run: no state from an earlier run (the config is also loaded by workers,
 // which start no server and only read E2E_USERS).
 const dataDir = mkdtempSync(join(tmpdir(), 'governor-e2e-'));
+// Removed when this process ends: the servers using it are stopped before the runner exits.
+process.on('exit', () => rmSync(dataDir, { recursive: true, force: true }));
 const usersFile = join(dataDir, 'users.yaml');
 writeFileSync(
   usersFile,

@@ -1,15 +1,18 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { defaultQueries } from '../sources/prometheus';
 import { ConfigError, isLoopbackHost, loadConfig } from './config';
 
 const homeDir = '/home/ada';
 
+const tmp = mkdtempSync(join(tmpdir(), 'governor-config-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
 /** A file in a fresh directory, holding `text`. */
 function fileWith(text: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'governor-config-')), 'modules.yaml');
+  const file = join(mkdtempSync(join(tmp, 'case-')), 'modules.yaml');
   writeFileSync(file, text);
   return file;
 }
@@ -212,7 +215,7 @@ ${module}`;
   });
 
   it('refuses a file that is missing, unreadable or not a usable SlimeBoot, saying why', () => {
-    const missing = join(mkdtempSync(join(tmpdir(), 'governor-config-')), 'nope.yaml');
+    const missing = join(mkdtempSync(join(tmp, 'case-')), 'nope.yaml');
     expect(() => loadConfig({ env: { GOVERNOR_MODULES: missing }, homeDir })).toThrow(
       new ConfigError(
         `GOVERNOR_MODULES: cannot read ${missing}: no such file. Name a SlimeBoot YAML file, or unset it to ` +

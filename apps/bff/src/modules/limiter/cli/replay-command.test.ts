@@ -1,14 +1,15 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { runCli as run, withBookinfo } from '../../../../test/support/cli';
 import { fixturePath } from '../../../../test/support/fixtures';
 import { TRACE_LIMITS } from '../replay/replay';
 
 const tmp = mkdtempSync(join(tmpdir(), 'governor-replay-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const trace = (lines: object[]) => {
   const file = join(tmp, `trace-${Math.random().toString(36).slice(2)}.jsonl`);
   writeFileSync(file, lines.map((l) => JSON.stringify(l)).join('\n'));
