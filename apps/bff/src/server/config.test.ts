@@ -34,7 +34,10 @@ describe('loadConfig', () => {
       allowedOrigins: ['http://127.0.0.1:3000', 'http://localhost:3000'],
       rls: { port: 8081, domain: 'governor' },
       modules: {
-        settings: { limiter: expect.objectContaining({ enable: true }) },
+        settings: {
+          limiter: expect.objectContaining({ enable: true }),
+          lazyload: expect.objectContaining({ enable: true }),
+        },
         warnings: [],
         notes: [],
       },
@@ -162,7 +165,7 @@ ${module}`;
   it('unset: every module runs with its defaults, its queries over GOVERNOR_PROMETHEUS_RATE_WINDOW', () => {
     const { modules } = loadConfig({ env: { GOVERNOR_PROMETHEUS_RATE_WINDOW: '30s' }, homeDir });
     expect(modules.file).toBeUndefined();
-    expect(Object.keys(modules.settings)).toEqual(['limiter']);
+    expect(Object.keys(modules.settings)).toEqual(['limiter', 'lazyload']);
     expect(modules.settings.limiter).toMatchObject({
       enable: true,
       general: { disableAdaptive: false, disableGlobalRateLimit: false },
@@ -211,7 +214,7 @@ ${module}`;
     const empty = fileWith(slimeBoot('    []\n'));
     const { modules } = loadConfig({ env: { GOVERNOR_MODULES: empty }, homeDir });
     expect(modules.settings.limiter!.enable).toBe(false);
-    expect(modules.notes.map((n) => n.message)).toEqual(['not in the file, so off: limiter']);
+    expect(modules.notes.map((n) => n.message)).toEqual(['not in the file, so off: limiter, lazyload']);
   });
 
   it('refuses a file that is missing, unreadable or not a usable SlimeBoot, saying why', () => {
