@@ -5,6 +5,8 @@
  */
 import { z } from 'zod';
 import type { SmartLimiter } from '@governor/crd-types';
+import { isKnownKind } from '../cluster/store';
+import type { Snapshot } from '../framework/module';
 import { metricSetsOf, type ClusterContext, type RenderedRule } from '../modules/limiter/render';
 import type { MetricSource } from '../sources/metric-source';
 import { loadProblems, type LoadProfile } from './load';
@@ -60,6 +62,11 @@ export interface EmbeddedMeshOptions {
   /** Calls back when Services or Pods change; returns an unsubscribe. */
   readonly onClusterChange: (handler: () => void) => () => void;
   readonly simulator?: Omit<SimulatorOptions, 'context' | 'rules'>;
+  /**
+   * The cluster as the controllers see it, for the Istio `Sidecar`s that fence workloads (none while no
+   * module registers the kind). Unused when `simulator.sidecars` is given.
+   */
+  readonly snapshot?: () => Pick<Snapshot, 'list'>;
 }
 
 export class EmbeddedMesh {
@@ -69,7 +76,15 @@ export class EmbeddedMesh {
   private contextTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly options: EmbeddedMeshOptions) {
-    this.simulator = new Simulator({ ...options.simulator, context: options.context() });
+    const { snapshot } = options;
+    const sidecars =
+      options.simulator?.sidecars ??
+      (snapshot ? () => (isKnownKind('Sidecar') ? snapshot().list('Sidecar') : []) : undefined);
+    this.simulator = new Simulator({
+      ...options.simulator,
+      ...(sidecars ? { sidecars } : {}),
+      context: options.context(),
+    });
     // Pods come and go in bursts (a rollout): apply the mesh's shape once the burst settles.
     this.unsubscribe = options.onClusterChange(() => {
       if (this.contextTimer) return;

@@ -4,7 +4,8 @@ export * from './load';
 export * from './simulator';
 export * from './embedded-mesh';
 export { type EdgeRate, type RuleSecond, type ServiceSecond } from './request-counts';
-export { type SimulatedMetricValues } from './pod-metrics';
+export { type FallbackCount, type SimulatedMetricValues } from './pod-metrics';
+export { DEFAULT_ROOT_NAMESPACE, Fences, type Destination } from './fences';
 export { DEFAULT_POD_MODEL, parseCpuQuantity, type PodModel } from './pods';
 export {
   BOOKINFO_CALLS,

@@ -4,7 +4,25 @@
  * simulated mesh and a real one).
  */
 import { ExpositionWriter, histogramQuantile, type Labels } from './exposition';
-import { BUCKETS, SNAP_CPU, SNAP_HIST, SNAP_LIMITED, SNAP_OK, SNAP_T, type PodState } from './pods';
+import {
+  BUCKETS,
+  SNAP_CPU,
+  SNAP_HIST,
+  SNAP_LIMITED,
+  SNAP_OK,
+  SNAP_T,
+  type PodState,
+  type RequestSource,
+} from './pods';
+
+/** Calls that went through the lazyload fallback, from one workload to one service. */
+export interface FallbackCount {
+  readonly sourceNamespace: string;
+  readonly sourceApp: string;
+  /** The destination service's FQDN. */
+  readonly destination: string;
+  readonly requests: number;
+}
 
 /** The `metricsFor` values of a set of pods, meaning what the Prometheus defaults mean. */
 export interface SimulatedMetricValues {
@@ -68,8 +86,12 @@ export function metricValuesOf(
   };
 }
 
-/** The Prometheus text exposition of the pods, in the order given. */
-export function renderPodMetrics(pods: readonly PodState[]): string {
+/**
+ * The Prometheus text exposition of the pods, in the order given, and of the calls that went through the
+ * lazyload fallback. `istio_requests_total` is split by source as Istio's is (`source_app`, for lazyload's
+ * query of who calls whom); the duration histograms are per pod only.
+ */
+export function renderPodMetrics(pods: readonly PodState[], fallback: readonly FallbackCount[] = []): string {
   const istio = (p: PodState, code: number): Labels => ({
     reporter: 'destination',
     namespace: p.namespace,
@@ -88,10 +110,18 @@ export function renderPodMetrics(pods: readonly PodState[]): string {
     image: p.image,
   });
   const w = new ExpositionWriter();
+  const source = (s: RequestSource): Labels => ({
+    source_app: s.app,
+    source_workload: s.workload,
+    source_workload_namespace: s.namespace,
+  });
   w.family('istio_requests_total', 'counter', 'Total number of requests.');
   for (const p of pods) {
-    w.sample('istio_requests_total', istio(p, 200), p.okTotal);
-    w.sample('istio_requests_total', istio(p, 429), p.limitedTotal);
+    const sources = [...p.bySource].sort(([a], [b]) => a.localeCompare(b)).map(([, c]) => c);
+    for (const c of sources) {
+      w.sample('istio_requests_total', { ...istio(p, 200), ...source(c.source) }, c.ok);
+      w.sample('istio_requests_total', { ...istio(p, 429), ...source(c.source) }, c.limited);
+    }
   }
   w.family('istio_request_duration_milliseconds', 'histogram', 'Request duration in milliseconds.');
   for (const p of pods) {
@@ -109,5 +139,16 @@ export function renderPodMetrics(pods: readonly PodState[]): string {
     w.sample('container_spec_cpu_quota', container(p), Math.round(p.cpuLimitCores * 100_000));
   w.family('container_spec_cpu_period', 'gauge', 'CPU period of the container.');
   for (const p of pods) w.sample('container_spec_cpu_period', container(p), 100_000);
+  w.family(
+    'governor_lazyload_fallback_requests_total',
+    'counter',
+    'Requests a fenced workload sent through the lazyload fallback, its Sidecar not listing the destination.',
+  );
+  for (const f of fallback)
+    w.sample(
+      'governor_lazyload_fallback_requests_total',
+      { source_app: f.sourceApp, source_namespace: f.sourceNamespace, destination_service: f.destination },
+      f.requests,
+    );
   return w.toString();
 }

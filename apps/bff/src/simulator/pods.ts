@@ -36,6 +36,22 @@ export const DEFAULT_POD_MODEL: PodModel = {
 
 export const BUCKETS = ISTIO_DURATION_BUCKETS_MS;
 
+/** Who sent requests to a pod, as Istio's `source_*` labels say: `unknown` for clients outside the mesh. */
+export interface RequestSource {
+  readonly app: string;
+  readonly workload: string;
+  readonly namespace: string;
+}
+
+export const UNKNOWN_SOURCE: RequestSource = { app: 'unknown', workload: 'unknown', namespace: 'unknown' };
+
+/** A pod's requests from one source: allowed and answered 429. */
+export interface SourceCounts {
+  readonly source: RequestSource;
+  ok: number;
+  limited: number;
+}
+
 /** Offsets in a pod's snapshot of cumulative counters. */
 export const SNAP_T = 0;
 export const SNAP_OK = 1;
@@ -62,6 +78,10 @@ export class PodState {
   cpuCores: number;
   allowedThisTick = 0;
   readonly snapshots: Float64Array[] = [];
+  /** Requests per source, by `namespace/workload/app`; clients outside the mesh are always listed. */
+  readonly bySource = new Map<string, SourceCounts>([
+    [sourceKey(UNKNOWN_SOURCE), { source: UNKNOWN_SOURCE, ok: 0, limited: 0 }],
+  ]);
 
   constructor(pod: Pod, service: string, baseCpu: number, defaultLimit: number) {
     this.namespace = namespaceOf(pod);
@@ -92,19 +112,33 @@ export class PodState {
     return u >= 1 ? m.maxLatencyMs : Math.min(m.maxLatencyMs, m.baseLatencyMs / (1 - u));
   }
 
-  /** Counts a request the sidecar decided, with a latency drawn from `random`. */
-  serve(allowed: boolean, m: PodModel, random: () => number): void {
+  /**
+   * Counts a request the sidecar decided, with a latency drawn from `random`, plus `extraMs` the request
+   * spent on its way (a detour through the lazyload fallback).
+   */
+  serve(
+    allowed: boolean,
+    m: PodModel,
+    random: () => number,
+    source: RequestSource = UNKNOWN_SOURCE,
+    extraMs = 0,
+  ): void {
+    const key = sourceKey(source);
+    let counts = this.bySource.get(key);
+    if (!counts) this.bySource.set(key, (counts = { source, ok: 0, limited: 0 }));
+    if (allowed) counts.ok++;
+    else counts.limited++;
     const jitter = random();
     if (allowed) {
       // Mostly around the pod's current latency, with a tail.
       const tail = random() < 0.02 ? 3 : 1;
-      const latency = this.latencyMs(m) * (0.7 + 0.6 * jitter) * tail;
+      const latency = this.latencyMs(m) * (0.7 + 0.6 * jitter) * tail + extraMs;
       this.okTotal++;
       this.okHist[bucketIndex(BUCKETS, latency)]!++;
       this.okSum += latency;
       this.allowedThisTick++;
     } else {
-      const latency = m.limitedLatencyMs * (0.5 + jitter);
+      const latency = m.limitedLatencyMs * (0.5 + jitter) + extraMs;
       this.limitedTotal++;
       this.limitedHist[bucketIndex(BUCKETS, latency)]!++;
       this.limitedSum += latency;
@@ -136,8 +170,10 @@ export function advancePods(
   }
 }
 
+const sourceKey = (s: RequestSource): string => `${s.namespace}/${s.workload}/${s.app}`;
+
 /** The Deployment of a pod named `<deployment>-<replicaset hash>-<suffix>`, as Istio reports it. */
-function workloadOf(podName: string): string {
+export function workloadOf(podName: string): string {
   const parts = podName.split('-');
   return parts.length >= 3 ? parts.slice(0, -2).join('-') : podName;
 }

@@ -236,6 +236,7 @@ describe('Simulator', () => {
       container_cpu_usage_seconds_total: 'counter',
       container_spec_cpu_quota: 'gauge',
       container_spec_cpu_period: 'gauge',
+      governor_lazyload_fallback_requests_total: 'counter',
     });
     const requests = second.samples.filter((s) => s.name === 'istio_requests_total');
     expect(requests.length).toBe(mesh.pods.length * 2);

@@ -9,13 +9,28 @@
  * The core is pure: time comes from {@link Simulator.step}'s argument and randomness from a seed, so a run
  * is reproducible. {@link Simulator.start} drives it from a timer.
  */
+import type { Pod } from '@governor/crd-types';
 import { FakeClock } from '@governor/limiter';
 import { namespaceOf, type ClusterContext, type RenderedRule } from '../modules/limiter/render';
 import { SidecarLimiters } from '../modules/limiter/replay/sidecars';
 import { seededRandom, type LoadProfile } from './load';
 import { RequestCounts, type EdgeRate, type RuleSecond, type ServiceSecond } from './request-counts';
-import { metricValuesOf, renderPodMetrics, type SimulatedMetricValues } from './pod-metrics';
-import { advancePods, DEFAULT_POD_MODEL, PodState, type PodModel } from './pods';
+import type { ObservedCalls } from '../sources/observed-calls';
+import { Fences } from './fences';
+import {
+  metricValuesOf,
+  renderPodMetrics,
+  type FallbackCount,
+  type SimulatedMetricValues,
+} from './pod-metrics';
+import {
+  advancePods,
+  DEFAULT_POD_MODEL,
+  PodState,
+  workloadOf,
+  type PodModel,
+  type RequestSource,
+} from './pods';
 import {
   DEFAULT_LOADS,
   DEFAULT_USERS,
@@ -53,6 +68,39 @@ export interface SimulatorOptions {
   readonly rateWindowSeconds?: number;
   /** The wall clock {@link Simulator.start} reads. Default `Date.now`. */
   readonly now?: () => number;
+  /**
+   * Where the calls between services are recorded as they flow (once per tick and pair, with the pair's
+   * running total): `mesh` for every call, `fallback` also for those that went through the fallback.
+   */
+  readonly observedCalls?: Pick<ObservedCalls, 'record'>;
+  /**
+   * The mesh's Istio `Sidecar` objects as they are now, read once per tick. A pod whose Sidecar's egress
+   * does not list a destination calls it through the lazyload fallback. Default: none.
+   */
+  readonly sidecars?: () => readonly unknown[];
+  /** What a call through the fallback adds to its latency. Default {@link FALLBACK_LATENCY_MS}. */
+  readonly fallbackLatencyMs?: number;
+  /** Istio's root namespace, whose selector-less Sidecar applies mesh-wide. Default `istio-system`. */
+  readonly rootNamespace?: string;
+}
+
+/**
+ * The extra latency of a call through the lazyload fallback: one more proxy hop (the global sidecar's),
+ * which in a real mesh is a few milliseconds.
+ */
+export const FALLBACK_LATENCY_MS = 5;
+
+/** The Service a fallback call reaches, in the calling workload's namespace (Slime's namespaced mode). */
+export const FALLBACK_SOURCE_APP = 'global-sidecar';
+
+interface CallPair {
+  readonly source: { readonly namespace: string; readonly app: string };
+  readonly destination: string;
+  calls: number;
+  fallback: number;
+  /** Whether the pair had calls, or fallback calls, in the current tick. */
+  calledNow: boolean;
+  fallbackNow: boolean;
 }
 
 export interface PodStatus {
@@ -105,6 +153,16 @@ export class Simulator {
   private lastMs: number;
   private timer: ReturnType<typeof setInterval> | undefined;
   private readonly listeners: ((d: MeshDecision) => void)[] = [];
+  private readonly observedCalls: Pick<ObservedCalls, 'record'> | undefined;
+  private readonly sidecarObjects: (() => readonly unknown[]) | undefined;
+  private readonly fallbackLatencyMs: number;
+  private readonly rootNamespace: string | undefined;
+  private fences: Fences | undefined;
+  private fenceObjects: readonly unknown[] = [];
+  /** Per tick: whether a calling pod sees a destination, by `pod key|destination fqdn:port`. */
+  private readonly seen = new Map<string, boolean>();
+  /** Calls per calling workload and destination service, by `namespace/app>fqdn`. */
+  private readonly pairs = new Map<string, CallPair>();
 
   constructor(options: SimulatorOptions) {
     this.now = options.now ?? Date.now;
@@ -124,6 +182,10 @@ export class Simulator {
     this.lastMs = options.startMs ?? this.now();
     this.clock.set(this.lastMs);
     this.rules = options.rules ?? [];
+    this.observedCalls = options.observedCalls;
+    this.sidecarObjects = options.sidecars;
+    this.fallbackLatencyMs = options.fallbackLatencyMs ?? FALLBACK_LATENCY_MS;
+    this.rootNamespace = options.rootNamespace;
     this.sidecars = new SidecarLimiters({ clock: this.clock, rules: this.rules });
     for (const [service, profile] of Object.entries(options.loads ?? DEFAULT_LOADS))
       this.setLoad(service, profile);
@@ -268,9 +330,27 @@ export class Simulator {
     return metricValuesOf(states, this.lastMs, this.rateWindowMs);
   }
 
+  /** Calls made through the lazyload fallback so far, per calling workload and destination service. */
+  fallbackCalls(): FallbackCount[] {
+    return [...this.pairs.values()]
+      .filter((p) => p.fallback > 0)
+      .map((p) => ({
+        sourceNamespace: p.source.namespace,
+        sourceApp: p.source.app,
+        destination: p.destination,
+        requests: p.fallback,
+      }))
+      .sort(
+        (a, b) =>
+          a.sourceNamespace.localeCompare(b.sourceNamespace) ||
+          a.sourceApp.localeCompare(b.sourceApp) ||
+          a.destination.localeCompare(b.destination),
+      );
+  }
+
   /** The Prometheus text exposition of the mesh, with Istio's and cAdvisor's metric names. */
   renderMetrics(): string {
-    return renderPodMetrics(this.sortedPods());
+    return renderPodMetrics(this.sortedPods(), this.fallbackCalls());
   }
 
   private sortedPods(): PodState[] {
@@ -278,6 +358,7 @@ export class Simulator {
   }
 
   private tick(from: number, to: number): void {
+    this.refreshFences();
     const pending = this.traffic.arrivals(this.services, from, to);
     for (const p of this.pods.values()) p.allowedThisTick = 0;
     // Requests in time order; then the calls the allowed ones make, a hop at a time.
@@ -290,6 +371,60 @@ export class Simulator {
     }
     advancePods(this.pods.values(), this.model, to, to - from, this.rateWindowMs);
     this.counts.prune(Math.floor(to / 1000) - this.historySeconds);
+    this.recordCalls(to);
+  }
+
+  /** The Sidecars as they are now; compiled again only when the list changed. */
+  private refreshFences(): void {
+    this.seen.clear();
+    const objects = this.sidecarObjects?.() ?? [];
+    const same =
+      objects.length === this.fenceObjects.length && objects.every((o, i) => o === this.fenceObjects[i]);
+    if (same) return;
+    this.fenceObjects = objects;
+    this.fences = objects.length > 0 ? new Fences(objects, this.rootNamespace) : undefined;
+  }
+
+  /** Whether a call from this pod to this service goes through the fallback (its Sidecar does not list it). */
+  private viaFallback(from: Pod, service: SimService): boolean {
+    if (!this.fences) return false;
+    const fqdn = fqdnOf(service);
+    const key = `${namespaceOf(from)}/${from.metadata.name}|${fqdn}:${service.port}`;
+    let sees = this.seen.get(key);
+    if (sees === undefined) {
+      sees = this.fences.sees(from, { namespace: service.namespace, fqdn, port: service.port });
+      this.seen.set(key, sees);
+    }
+    return !sees;
+  }
+
+  /** Counts one call between services for the observed calls and the fallback's counter. */
+  private countPair(from: Pod, fromService: string, service: SimService, fallback: boolean): void {
+    const source = { namespace: namespaceOf(from), app: appOf(from, fromService) };
+    const destination = fqdnOf(service);
+    const key = `${source.namespace}/${source.app}>${destination}`;
+    let pair = this.pairs.get(key);
+    if (!pair) {
+      pair = { source, destination, calls: 0, fallback: 0, calledNow: false, fallbackNow: false };
+      this.pairs.set(key, pair);
+    }
+    pair.calls++;
+    pair.calledNow = true;
+    if (fallback) {
+      pair.fallback++;
+      pair.fallbackNow = true;
+    }
+  }
+
+  /** Once per tick, the running totals of the pairs that had calls in it. */
+  private recordCalls(at: number): void {
+    for (const pair of this.pairs.values()) {
+      if (pair.calledNow) this.observedCalls?.record('mesh', pair.source, pair.destination, pair.calls, at);
+      if (pair.fallbackNow)
+        this.observedCalls?.record('fallback', pair.source, pair.destination, pair.fallback, at);
+      pair.calledNow = false;
+      pair.fallbackNow = false;
+    }
   }
 
   /** Decides a request as its pod's sidecar would; returns whether it was let through. */
@@ -315,8 +450,35 @@ export class Simulator {
       for (const listener of this.listeners) listener(event);
     }
 
-    if (r.from !== undefined) this.counts.countCall(r.from, r.service.key, second, allowed);
-    this.pods.get(`${namespaceOf(r.pod)}/${r.pod.metadata.name}`)?.serve(allowed, this.model, this.random);
+    let source: RequestSource | undefined;
+    let extraMs = 0;
+    if (r.from !== undefined) {
+      this.counts.countCall(r.from, r.service.key, second, allowed);
+      if (r.fromPod) {
+        const fallback = this.viaFallback(r.fromPod, r.service);
+        this.countPair(r.fromPod, r.from, r.service, fallback);
+        // Through the fallback, the destination sees the global sidecar as the caller, as in a real mesh.
+        source = fallback
+          ? { app: FALLBACK_SOURCE_APP, workload: FALLBACK_SOURCE_APP, namespace: namespaceOf(r.fromPod) }
+          : sourceOf(r.fromPod, r.from);
+        if (fallback) extraMs = this.fallbackLatencyMs;
+      }
+    }
+    this.pods
+      .get(`${namespaceOf(r.pod)}/${r.pod.metadata.name}`)
+      ?.serve(allowed, this.model, this.random, source, extraMs);
     return allowed;
   }
 }
+
+const fqdnOf = (s: SimService): string => `${s.name}.${s.namespace}.svc.cluster.local`;
+
+/** Istio's `source_app`: the pod's `app` label, else the name of the Service it was called through. */
+const appOf = (pod: Pod, serviceKey: string): string =>
+  pod.metadata.labels?.['app'] ?? serviceKey.slice(serviceKey.indexOf('/') + 1);
+
+const sourceOf = (pod: Pod, serviceKey: string): RequestSource => ({
+  app: appOf(pod, serviceKey),
+  workload: workloadOf(pod.metadata.name),
+  namespace: namespaceOf(pod),
+});

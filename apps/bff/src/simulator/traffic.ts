@@ -79,6 +79,8 @@ export interface PendingRequest {
   user: number;
   /** The calling service's key, for a request made by another service. */
   from?: string;
+  /** The calling pod, for a request made by another service. */
+  fromPod?: Pod;
 }
 
 interface LoadState {
@@ -184,7 +186,14 @@ export class Traffic {
     for (const callee of this.calls.get(r.service.key) ?? []) {
       const s = services.find((candidate) => candidate.key === callee);
       if (!s || s.pods.length === 0) continue;
-      into.push({ t: Math.min(to, r.t + 1), service: s, pod: nextPod(s), user: r.user, from: r.service.key });
+      into.push({
+        t: Math.min(to, r.t + 1),
+        service: s,
+        pod: nextPod(s),
+        user: r.user,
+        from: r.service.key,
+        fromPod: r.pod,
+      });
     }
   }
 

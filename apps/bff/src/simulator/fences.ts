@@ -1,0 +1,142 @@
+/**
+ * Istio `Sidecar`s as the simulated mesh reads them: which Sidecar applies to a pod, and whether its egress
+ * lets the pod's proxy see a destination service. A call to a service its proxy does not see goes through
+ * the lazyload fallback (the global sidecar) instead of straight to the service.
+ */
+import type { Pod } from '@governor/crd-types';
+import { labelsMatch, namespaceOf } from '../modules/limiter/render';
+
+/** Where a Sidecar without a workload selector applies to every namespace that has none of its own. */
+export const DEFAULT_ROOT_NAMESPACE = 'istio-system';
+
+/** A destination as a proxy sees it: the Service's namespace, its FQDN and the port called. */
+export interface Destination {
+  readonly namespace: string;
+  readonly fqdn: string;
+  readonly port: number;
+}
+
+interface EgressListener {
+  /** Hosts apply to this port only; undefined: every port. */
+  readonly port: number | undefined;
+  readonly hosts: readonly { readonly namespace: string; readonly dnsName: string }[];
+}
+
+interface CompiledSidecar {
+  readonly name: string;
+  readonly namespace: string;
+  readonly created: string;
+  readonly selector: Readonly<Record<string, string>> | undefined;
+  /** Undefined without `egress`: Istio then leaves every service visible. */
+  readonly egress: readonly EgressListener[] | undefined;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const stringRecord = (v: unknown): Record<string, string> | undefined =>
+  isRecord(v) && Object.values(v).every((x) => typeof x === 'string')
+    ? (v as Record<string, string>)
+    : undefined;
+
+/** A Sidecar object as far as visibility goes; undefined for anything else. */
+function compile(raw: unknown): CompiledSidecar | undefined {
+  if (!isRecord(raw) || raw['kind'] !== 'Sidecar' || !isRecord(raw['metadata'])) return undefined;
+  const metadata = raw['metadata'];
+  if (typeof metadata['name'] !== 'string') return undefined;
+  const spec = isRecord(raw['spec']) ? raw['spec'] : {};
+  const selectorLabels = isRecord(spec['workloadSelector'])
+    ? stringRecord(spec['workloadSelector']['labels'])
+    : undefined;
+  const egress = Array.isArray(spec['egress'])
+    ? spec['egress'].filter(isRecord).map((e): EgressListener => {
+        const port = isRecord(e['port']) ? e['port']['number'] : undefined;
+        const hosts = Array.isArray(e['hosts']) ? e['hosts'] : [];
+        return {
+          port: typeof port === 'number' ? port : undefined,
+          hosts: hosts
+            .filter((h): h is string => typeof h === 'string' && h.includes('/'))
+            .map((h) => {
+              const slash = h.indexOf('/');
+              return { namespace: h.slice(0, slash), dnsName: h.slice(slash + 1).toLowerCase() };
+            }),
+        };
+      })
+    : undefined;
+  return {
+    name: metadata['name'],
+    namespace: typeof metadata['namespace'] === 'string' ? metadata['namespace'] : 'default',
+    created: typeof metadata['creationTimestamp'] === 'string' ? metadata['creationTimestamp'] : '',
+    selector: selectorLabels && Object.keys(selectorLabels).length > 0 ? selectorLabels : undefined,
+    egress: egress && egress.length > 0 ? egress : undefined,
+  };
+}
+
+/** Istio's `namespace/dnsName` egress host against a service: `*`, `.`, `~` or a namespace; `*`, `*.suffix` or a name. */
+function hostMatches(
+  host: { namespace: string; dnsName: string },
+  sidecarNamespace: string,
+  d: Destination,
+): boolean {
+  const ns = host.namespace;
+  if (ns === '~') return false;
+  if (ns !== '*' && (ns === '.' ? sidecarNamespace : ns) !== d.namespace) return false;
+  const name = host.dnsName;
+  if (name === '*') return true;
+  if (name.startsWith('*.')) return d.fqdn.endsWith(name.slice(1));
+  return name === d.fqdn;
+}
+
+/** The Sidecars of the mesh, compiled once per object. */
+export class Fences {
+  private readonly sidecars: readonly CompiledSidecar[];
+
+  constructor(
+    sidecars: readonly unknown[],
+    private readonly rootNamespace = DEFAULT_ROOT_NAMESPACE,
+  ) {
+    // As istiod breaks ties between Sidecars that apply alike: the oldest, then by name.
+    this.sidecars = sidecars
+      .map((s) => compiled(s))
+      .filter((s): s is CompiledSidecar => s !== undefined)
+      .sort((a, b) => a.created.localeCompare(b.created) || a.name.localeCompare(b.name));
+  }
+
+  get size(): number {
+    return this.sidecars.length;
+  }
+
+  /**
+   * The Sidecar that applies to a pod, as istiod picks it: one of its namespace whose workload selector
+   * matches the pod, else its namespace's one without a selector, else the root namespace's one without.
+   */
+  sidecarOf(pod: Pod): CompiledSidecar | undefined {
+    const ns = namespaceOf(pod);
+    const labels = pod.metadata.labels ?? {};
+    return (
+      this.sidecars.find((s) => s.namespace === ns && s.selector && labelsMatch(s.selector, labels)) ??
+      this.sidecars.find((s) => s.namespace === ns && !s.selector) ??
+      this.sidecars.find((s) => s.namespace === this.rootNamespace && !s.selector)
+    );
+  }
+
+  /** Whether the pod's proxy sees the destination: true without a Sidecar, or with one without egress. */
+  sees(pod: Pod, d: Destination): boolean {
+    const sidecar = this.sidecarOf(pod);
+    if (!sidecar?.egress) return true;
+    // A Sidecar in the root namespace applies elsewhere with `.` meaning the pod's own namespace.
+    const own = sidecar.namespace === this.rootNamespace ? namespaceOf(pod) : sidecar.namespace;
+    return sidecar.egress.some(
+      (e) => (e.port === undefined || e.port === d.port) && e.hosts.some((h) => hostMatches(h, own, d)),
+    );
+  }
+}
+
+// Informers replace an object when it changes, so an object seen again compiles to the same thing.
+const compiledCache = new WeakMap<object, CompiledSidecar | null>();
+
+function compiled(raw: unknown): CompiledSidecar | undefined {
+  if (!isRecord(raw)) return undefined;
+  if (!compiledCache.has(raw)) compiledCache.set(raw, compile(raw) ?? null);
+  return compiledCache.get(raw) ?? undefined;
+}
