@@ -11,6 +11,7 @@ import {
   SNAP_LIMITED,
   SNAP_OK,
   SNAP_T,
+  sourceKey,
   type PodState,
   type RequestSource,
 } from './pods';
@@ -117,7 +118,10 @@ export function renderPodMetrics(pods: readonly PodState[], fallback: readonly F
   });
   w.family('istio_requests_total', 'counter', 'Total number of requests.');
   for (const p of pods) {
-    const sources = [...p.bySource].sort(([a], [b]) => a.localeCompare(b)).map(([, c]) => c);
+    const sources = [...p.bySource.values()]
+      .map((c) => ({ c, key: sourceKey(c.source) }))
+      .sort((a, b) => a.key.localeCompare(b.key))
+      .map(({ c }) => c);
     for (const c of sources) {
       w.sample('istio_requests_total', { ...istio(p, 200), ...source(c.source) }, c.ok);
       w.sample('istio_requests_total', { ...istio(p, 429), ...source(c.source) }, c.limited);

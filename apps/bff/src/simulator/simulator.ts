@@ -26,6 +26,7 @@ import {
 import {
   advancePods,
   DEFAULT_POD_MODEL,
+  internSource,
   PodState,
   workloadOf,
   type PodModel,
@@ -93,6 +94,14 @@ export const FALLBACK_LATENCY_MS = 5;
 /** The Service a fallback call reaches, in the calling workload's namespace (Slime's namespaced mode). */
 export const FALLBACK_SOURCE_APP = 'global-sidecar';
 
+/** How calls from one pod to one Service go in this tick. */
+interface CallRoute {
+  readonly pair: CallPair;
+  readonly fallback: boolean;
+  /** Who the destination sees as the caller. */
+  readonly source: RequestSource;
+}
+
 interface CallPair {
   readonly source: { readonly namespace: string; readonly app: string };
   readonly destination: string;
@@ -159,8 +168,8 @@ export class Simulator {
   private readonly rootNamespace: string | undefined;
   private fences: Fences | undefined;
   private fenceObjects: readonly unknown[] = [];
-  /** Per tick: whether a calling pod sees a destination, by `pod key|destination fqdn:port`. */
-  private readonly seen = new Map<string, boolean>();
+  /** Per tick: how calls from a pod to a Service go, by the objects (stable within a tick). */
+  private readonly routes = new Map<Pod, Map<SimService, CallRoute>>();
   /** Calls per calling workload and destination service, by `namespace/app>fqdn`. */
   private readonly pairs = new Map<string, CallPair>();
 
@@ -376,7 +385,7 @@ export class Simulator {
 
   /** The Sidecars as they are now; compiled again only when the list changed. */
   private refreshFences(): void {
-    this.seen.clear();
+    this.routes.clear();
     const objects = this.sidecarObjects?.() ?? [];
     const same =
       objects.length === this.fenceObjects.length && objects.every((o, i) => o === this.fenceObjects[i]);
@@ -385,35 +394,32 @@ export class Simulator {
     this.fences = objects.length > 0 ? new Fences(objects, this.rootNamespace) : undefined;
   }
 
-  /** Whether a call from this pod to this service goes through the fallback (its Sidecar does not list it). */
-  private viaFallback(from: Pod, service: SimService): boolean {
-    if (!this.fences) return false;
-    const fqdn = fqdnOf(service);
-    const key = `${namespaceOf(from)}/${from.metadata.name}|${fqdn}:${service.port}`;
-    let sees = this.seen.get(key);
-    if (sees === undefined) {
-      sees = this.fences.sees(from, { namespace: service.namespace, fqdn, port: service.port });
-      this.seen.set(key, sees);
-    }
-    return !sees;
-  }
-
-  /** Counts one call between services for the observed calls and the fallback's counter. */
-  private countPair(from: Pod, fromService: string, service: SimService, fallback: boolean): void {
-    const source = { namespace: namespaceOf(from), app: appOf(from, fromService) };
+  /** How calls from this pod to this Service go: direct, or through the fallback when its Sidecar does not list it. */
+  private routeOf(from: Pod, fromService: string, service: SimService): CallRoute {
+    let byService = this.routes.get(from);
+    if (!byService) this.routes.set(from, (byService = new Map()));
+    let route = byService.get(service);
+    if (route) return route;
     const destination = fqdnOf(service);
-    const key = `${source.namespace}/${source.app}>${destination}`;
+    const fallback =
+      this.fences !== undefined &&
+      !this.fences.sees(from, { namespace: service.namespace, fqdn: destination, port: service.port });
+    const caller = { namespace: namespaceOf(from), app: appOf(from, fromService) };
+    const key = `${caller.namespace}/${caller.app}>${destination}`;
     let pair = this.pairs.get(key);
     if (!pair) {
-      pair = { source, destination, calls: 0, fallback: 0, calledNow: false, fallbackNow: false };
+      pair = { source: caller, destination, calls: 0, fallback: 0, calledNow: false, fallbackNow: false };
       this.pairs.set(key, pair);
     }
-    pair.calls++;
-    pair.calledNow = true;
-    if (fallback) {
-      pair.fallback++;
-      pair.fallbackNow = true;
-    }
+    // Through the fallback, the destination sees the global sidecar as the caller, as in a real mesh.
+    const source = internSource(
+      fallback
+        ? { app: FALLBACK_SOURCE_APP, workload: FALLBACK_SOURCE_APP, namespace: caller.namespace }
+        : { app: caller.app, workload: workloadOf(from.metadata.name), namespace: caller.namespace },
+    );
+    route = { pair, fallback, source };
+    byService.set(service, route);
+    return route;
   }
 
   /** Once per tick, the running totals of the pairs that had calls in it. */
@@ -455,13 +461,15 @@ export class Simulator {
     if (r.from !== undefined) {
       this.counts.countCall(r.from, r.service.key, second, allowed);
       if (r.fromPod) {
-        const fallback = this.viaFallback(r.fromPod, r.service);
-        this.countPair(r.fromPod, r.from, r.service, fallback);
-        // Through the fallback, the destination sees the global sidecar as the caller, as in a real mesh.
-        source = fallback
-          ? { app: FALLBACK_SOURCE_APP, workload: FALLBACK_SOURCE_APP, namespace: namespaceOf(r.fromPod) }
-          : sourceOf(r.fromPod, r.from);
-        if (fallback) extraMs = this.fallbackLatencyMs;
+        const route = this.routeOf(r.fromPod, r.from, r.service);
+        route.pair.calls++;
+        route.pair.calledNow = true;
+        if (route.fallback) {
+          route.pair.fallback++;
+          route.pair.fallbackNow = true;
+          extraMs = this.fallbackLatencyMs;
+        }
+        source = route.source;
       }
     }
     this.pods
@@ -476,9 +484,3 @@ const fqdnOf = (s: SimService): string => `${s.name}.${s.namespace}.svc.cluster.
 /** Istio's `source_app`: the pod's `app` label, else the name of the Service it was called through. */
 const appOf = (pod: Pod, serviceKey: string): string =>
   pod.metadata.labels?.['app'] ?? serviceKey.slice(serviceKey.indexOf('/') + 1);
-
-const sourceOf = (pod: Pod, serviceKey: string): RequestSource => ({
-  app: appOf(pod, serviceKey),
-  workload: workloadOf(pod.metadata.name),
-  namespace: namespaceOf(pod),
-});
