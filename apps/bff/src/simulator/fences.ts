@@ -4,6 +4,7 @@
  * the lazyload fallback (the global sidecar) instead of straight to the service.
  */
 import type { Pod } from '@governor/crd-types';
+import { egressAdmits } from '../istio/sidecar-scope';
 import { labelsMatch, namespaceOf } from '../modules/limiter/render';
 
 /** Where a Sidecar without a workload selector applies to every namespace that has none of its own. */
@@ -19,7 +20,8 @@ export interface Destination {
 interface EgressListener {
   /** Hosts apply to this port only; undefined: every port. */
   readonly port: number | undefined;
-  readonly hosts: readonly { readonly namespace: string; readonly dnsName: string }[];
+  /** `namespace/host` entries, as written. */
+  readonly hosts: readonly string[];
 }
 
 interface CompiledSidecar {
@@ -54,12 +56,7 @@ function compile(raw: unknown): CompiledSidecar | undefined {
         const hosts = Array.isArray(e['hosts']) ? e['hosts'] : [];
         return {
           port: typeof port === 'number' ? port : undefined,
-          hosts: hosts
-            .filter((h): h is string => typeof h === 'string' && h.includes('/'))
-            .map((h) => {
-              const slash = h.indexOf('/');
-              return { namespace: h.slice(0, slash), dnsName: h.slice(slash + 1).toLowerCase() };
-            }),
+          hosts: hosts.filter((h): h is string => typeof h === 'string'),
         };
       })
     : undefined;
@@ -70,21 +67,6 @@ function compile(raw: unknown): CompiledSidecar | undefined {
     selector: selectorLabels && Object.keys(selectorLabels).length > 0 ? selectorLabels : undefined,
     egress: egress && egress.length > 0 ? egress : undefined,
   };
-}
-
-/** Istio's `namespace/dnsName` egress host against a service: `*`, `.`, `~` or a namespace; `*`, `*.suffix` or a name. */
-function hostMatches(
-  host: { namespace: string; dnsName: string },
-  sidecarNamespace: string,
-  d: Destination,
-): boolean {
-  const ns = host.namespace;
-  if (ns === '~') return false;
-  if (ns !== '*' && (ns === '.' ? sidecarNamespace : ns) !== d.namespace) return false;
-  const name = host.dnsName;
-  if (name === '*') return true;
-  if (name.startsWith('*.')) return d.fqdn.endsWith(name.slice(1));
-  return name === d.fqdn;
 }
 
 /** The Sidecars of the mesh, compiled once per object. */
@@ -126,8 +108,9 @@ export class Fences {
     if (!sidecar?.egress) return true;
     // A Sidecar in the root namespace applies elsewhere with `.` meaning the pod's own namespace.
     const own = sidecar.namespace === this.rootNamespace ? namespaceOf(pod) : sidecar.namespace;
+    const service = { namespace: d.namespace, hostname: d.fqdn };
     return sidecar.egress.some(
-      (e) => (e.port === undefined || e.port === d.port) && e.hosts.some((h) => hostMatches(h, own, d)),
+      (e) => (e.port === undefined || e.port === d.port) && egressAdmits(e.hosts, own, service),
     );
   }
 }
