@@ -6,6 +6,10 @@
  * saturation. The state is exposed with the metric names Istio and cAdvisor use, so that the same PromQL
  * works against the simulated mesh and a real one, and as ready-made values for the embedded path.
  *
+ * Calls between services are recorded as observed calls (lazyload learns from them). A pod fenced by an
+ * Istio `Sidecar` whose egress does not list the destination calls it through the lazyload fallback: a
+ * few milliseconds slower, counted per caller and destination, until the Sidecar lists it.
+ *
  * The core is pure: time comes from {@link Simulator.step}'s argument and randomness from a seed, so a run
  * is reproducible. {@link Simulator.start} drives it from a timer.
  */
