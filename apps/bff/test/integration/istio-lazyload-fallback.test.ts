@@ -157,6 +157,31 @@ describe('lazyload fallback through istiod', { timeout: 120_000 }, () => {
     expect(clustersOf(virtualHost(rc, 'allow_any'))).toEqual([FALLBACK_CLUSTER, 'PassthroughCluster']);
   });
 
+  it('needs a route configuration for the port: the fallback Service serving the wormhole port gives one', async () => {
+    // A fence that lists nothing on 9080 leaves the proxy no route configuration there, so nothing to
+    // patch; the fallback Service declaring the wormhole port (as Slime's does) brings it back.
+    const bare = MESH.replace("    - '*/details.default.svc.cluster.local'\n", '');
+    const withPort = bare.replace(
+      'ports: [{name: http-80, port: 80, targetPort: 80}]',
+      'ports: [{name: http-80, port: 80, targetPort: 80}, {name: http-9080, port: 9080, targetPort: 80}]',
+    );
+    const filter = join(dir, 'bare-filter.yaml');
+    await writeFile(filter, stringify(renderFallbackEnvoyFilter(FENCE)));
+    const dumpWith = async (mesh: string) => {
+      const file = join(dir, 'bare-mesh.yaml');
+      await writeFile(file, mesh);
+      return (await runIstioHarness([fixturePath('context-bookinfo.yaml'), file, filter], PRODUCTPAGE)).dump;
+    };
+    const without = await dumpWith(bare);
+    expect(without.routes.map((r) => r.name)).not.toContain('9080');
+    expect(without.unappliedPatches.map((p) => p.index)).toEqual([0]);
+    const served = await dumpWith(withPort);
+    expect(served.unappliedPatches).toEqual([]);
+    expect(clustersOf(virtualHost(routeConfiguration(served, '9080'), 'allow_any'))).toEqual([
+      FALLBACK_CLUSTER,
+    ]);
+  });
+
   it('selects only the fenced workload', async () => {
     const filter = renderFallbackEnvoyFilter(FENCE)!;
     const file = join(dir, 'selector.yaml');
