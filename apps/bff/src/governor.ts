@@ -17,6 +17,7 @@ import { EmbeddedMesh, type SimulatorOptions } from './simulator';
 import type { MetricSource } from './sources/metric-source';
 import { combineMetricSources, PushedMetrics } from './sources/metric-push';
 import { ObservedCalls } from './sources/observed-calls';
+import { PrometheusCalls } from './sources/prometheus-calls';
 import {
   defaultQueries,
   PrometheusMetricSource,
@@ -65,6 +66,8 @@ export class Governor {
   readonly observedCalls = new ObservedCalls();
   readonly mesh: EmbeddedMesh | undefined;
   readonly prometheus: PrometheusParts | undefined;
+  /** The fenced workloads' calls from Prometheus, when lazyload runs and learns from it. */
+  readonly prometheusCalls: PrometheusCalls | undefined;
   /** The enabled modules' definitions, by name. */
   readonly modules: ReadonlyMap<string, ModuleDefinition>;
   private readonly services = new Map<string, unknown>();
@@ -84,9 +87,11 @@ export class Governor {
       metricsUnavailable: metrics.metricsUnavailable,
       ...(options.leaseNamespace ? { governorNamespace: options.leaseNamespace } : {}),
     };
+    const settingsOf = (d: ModuleDefinition) =>
+      options.moduleSettings?.[d.name] ?? defaultSettings(d.settings);
     const modules: Module[] = definitions.map((d) =>
       d.create({
-        settings: options.moduleSettings?.[d.name] ?? defaultSettings(d.settings),
+        settings: settingsOf(d),
         metrics: metricSource,
         options: moduleOptions,
         observedCalls: this.observedCalls,
@@ -135,6 +140,8 @@ export class Governor {
       // Without Prometheus, the simulated mesh's own values are the metrics.
       if (!this.prometheus) sources.push(this.mesh.metrics);
     }
+    const lazyload = this.modules.get('lazyload');
+    this.prometheusCalls = lazyload ? this.startPrometheusCalls(settingsOf(lazyload), metrics) : undefined;
     // Pushed values come last: they win over a source's value of the same name.
     const combined = combineMetricSources(...sources, this.pushed);
   }
@@ -167,6 +174,31 @@ export class Governor {
     return { source, poller, url, queries };
   }
 
+  /**
+   * Lazyload's observed calls from Prometheus (Slime's `metricSourceType: prometheus`, the default): its
+   * own `metric.prometheus` address, else Governor's Prometheus; its `destination` query, else Slime's.
+   */
+  private startPrometheusCalls(
+    settings: ModuleSettings,
+    metrics: MetricsConfig,
+  ): PrometheusCalls | undefined {
+    if ((settings.general.metricSourceType ?? 'prometheus') !== 'prometheus') return undefined;
+    const prometheusUrl = settings.metric.prometheusUrl ?? metrics.prometheusUrl;
+    if (prometheusUrl === undefined) return undefined;
+    const query = settings.metric.prometheusQueries.find((q) => q.name === 'destination')?.query;
+    return new PrometheusCalls({
+      calls: this.observedCalls,
+      prometheusUrl,
+      ...(query !== undefined ? { query } : {}),
+      intervalMs: metrics.prometheusIntervalMs,
+      workloads: () =>
+        this.controlPlane.snapshot
+          .list('ServiceFence')
+          .filter((f) => (f.spec as { enable?: unknown } | undefined)?.enable === true)
+          .map((f) => ({ namespace: f.metadata.namespace ?? 'default', app: f.metadata.name })),
+    });
+  }
+
   /** A module's service; throws when the module is not enabled. */
   service<S>(name: string): S {
     if (!this.services.has(name)) throw new Error(`module ${name} is not enabled`);
@@ -196,9 +228,11 @@ export class Governor {
       this.mesh.start();
     }
     this.prometheus?.poller.start();
+    this.prometheusCalls?.start();
   }
 
   async stop(): Promise<void> {
+    await this.prometheusCalls?.stop();
     await this.prometheus?.poller.stop();
     this.mesh?.stop();
     await this.controlPlane.stop();

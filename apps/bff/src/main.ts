@@ -98,6 +98,7 @@ async function main(): Promise<void> {
     audit,
     allowedOrigins: config.allowedOrigins,
     rls: config.rls,
+    accessLog: config.accessLog !== null,
     governor: {
       modules: MODULES,
       metrics,
@@ -132,6 +133,17 @@ async function main(): Promise<void> {
     console.log(
       `governor bff: rate-limit service (Envoy RLS gRPC, domain ${config.rls.domain}) on ${config.host}:${rlsPort}, ` +
         `counting ${config.rls.redisUrl ? `in Redis at ${redactCredentials(config.rls.redisUrl)}` : 'in this process (set REDIS_URL to share with replicas)'}`,
+    );
+  }
+  if (config.accessLog) {
+    const port = await bff.listenAccessLog(config.host, config.accessLog.port).catch((e: unknown) => {
+      throw new ConfigError(
+        `the access-log service cannot listen on ${config.host}:${config.accessLog!.port} (${e instanceof Error ? e.message : String(e)}): ` +
+          'another process may use that port. Choose another with GOVERNOR_ACCESSLOG_PORT (0 for a free one), or GOVERNOR_ACCESSLOG_PORT=off.',
+      );
+    });
+    console.log(
+      `governor bff: access-log service (Envoy ALS gRPC) on ${config.host}:${port}: the calls sidecars report teach lazyload`,
     );
   }
   const metricsFrom = metrics.prometheusUrl

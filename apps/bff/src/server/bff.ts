@@ -14,6 +14,7 @@ import type { ApiEvent } from '../api/deps';
 import { changeRefusal, contextFrom } from '../api/trpc';
 import type { Decision } from '@governor/limiter';
 import { RlsServer } from '../rls/rls-server';
+import { AccessLogServer } from '../accesslog/accesslog-server';
 import type { MeshDecision } from '../simulator';
 
 /** A decision made for an Envoy RLS call, in the form of the mesh's decision stream. */
@@ -44,6 +45,8 @@ export interface BffOptions {
     readonly redisUrl?: string;
     readonly maxConnections?: number;
   } | null;
+  /** Serve Envoy's access-log API: the calls sidecars make, for lazyload (listen with {@link Bff.listenAccessLog}). */
+  readonly accessLog?: boolean;
   readonly store: ClusterStore;
   readonly mode: RuntimeMode;
   readonly governor: Omit<GovernorOptions, 'store' | 'onEvent' | 'onReconcileError' | 'onMetricsHealth'>;
@@ -58,6 +61,9 @@ export interface Bff {
   readonly rls: RlsServer | null;
   /** Starts the rate-limit service on `host:port`; resolves with the port. */
   listenRls(host: string, port: number): Promise<number>;
+  readonly accessLog: AccessLogServer | null;
+  /** Starts the access-log service on `host:port`; resolves with the port. */
+  listenAccessLog(host: string, port: number): Promise<number>;
   readonly api: Api;
   readonly server: BffHttpServer;
   /** The controllers' and engines' counters, served at `GET /metrics`. */
@@ -164,6 +170,7 @@ export function createBff(options: BffOptions): Bff {
       : {}),
   });
   let rlsListening = false;
+  let accessLog: AccessLogServer | null = null;
   return {
     governor,
     rls,
@@ -171,6 +178,17 @@ export function createBff(options: BffOptions): Bff {
       if (!rls) throw new Error('the rate-limit service is off');
       const bound = await rls.listen(host, port);
       rlsListening = true;
+      return bound;
+    },
+    get accessLog() {
+      return accessLog;
+    },
+    async listenAccessLog(host, port) {
+      if (!options.accessLog) throw new Error('the access-log service is off');
+      if (accessLog) throw new Error('the access-log service is listening already');
+      const server = new AccessLogServer({ calls: governor.observedCalls, host, port });
+      const bound = await server.listen();
+      accessLog = server;
       return bound;
     },
     api,
@@ -184,6 +202,7 @@ export function createBff(options: BffOptions): Bff {
       api.stop();
       await governor.stop();
       if (rls && rlsListening) await rls.close();
+      await accessLog?.close();
     },
   };
 }

@@ -33,6 +33,7 @@ describe('loadConfig', () => {
       },
       allowedOrigins: ['http://127.0.0.1:3000', 'http://localhost:3000'],
       rls: { port: 8081, domain: 'governor' },
+      accessLog: null,
       modules: {
         settings: {
           limiter: expect.objectContaining({ enable: true }),
@@ -204,6 +205,25 @@ ${module}`;
         suggestion: 'disableGlobalRateLimit',
       },
     ]);
+  });
+
+  it("serves Envoy's access-log API only when lazyload learns from it, on GOVERNOR_ACCESSLOG_PORT", () => {
+    expect(loadConfig({ env: {}, homeDir }).accessLog).toBeNull();
+    const accesslog = fileWith(
+      slimeBoot('    - {name: lazyload, enable: true, general: {metricSourceType: accesslog}}\n'),
+    );
+    expect(loadConfig({ env: { GOVERNOR_MODULES: accesslog }, homeDir }).accessLog).toEqual({ port: 8082 });
+    expect(
+      loadConfig({ env: { GOVERNOR_MODULES: accesslog, GOVERNOR_ACCESSLOG_PORT: '0' }, homeDir }).accessLog,
+    ).toEqual({ port: 0 });
+    expect(
+      loadConfig({ env: { GOVERNOR_MODULES: accesslog, GOVERNOR_ACCESSLOG_PORT: 'off' }, homeDir }).accessLog,
+    ).toBeNull();
+    expect(() =>
+      loadConfig({ env: { GOVERNOR_MODULES: accesslog, GOVERNOR_ACCESSLOG_PORT: '99999' }, homeDir }),
+    ).toThrow('GOVERNOR_ACCESSLOG_PORT must be a port (0 for a free one) or off, got "99999".');
+    const prometheus = fileWith(slimeBoot('    - {name: lazyload, enable: true}\n'));
+    expect(loadConfig({ env: { GOVERNOR_MODULES: prometheus }, homeDir }).accessLog).toBeNull();
   });
 
   it('a module the file leaves out or does not enable is off', () => {

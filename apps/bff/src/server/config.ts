@@ -37,6 +37,11 @@ export interface BffConfig {
   rls: RlsConfig | null;
   /** Which modules run, and their settings. */
   modules: ModulesConfig;
+  /**
+   * Envoy's access-log service, where sidecars report the calls they make (lazyload with
+   * `metricSourceType: accesslog`); null when no module learns from it or `GOVERNOR_ACCESSLOG_PORT=off`.
+   */
+  accessLog: { port: number } | null;
 }
 
 export interface ModulesConfig {
@@ -96,6 +101,7 @@ export function loadConfig({ env, homeDir }: LoadConfigOptions): BffConfig {
         `created in the data directory, or the users of GOVERNOR_USERS_FILE).`,
     );
   }
+  const modules = modulesConfig(env);
   return {
     host,
     port,
@@ -108,7 +114,8 @@ export function loadConfig({ env, homeDir }: LoadConfigOptions): BffConfig {
       : {}),
     allowedOrigins: allowedOrigins(env),
     rls: rlsConfig(env),
-    modules: modulesConfig(env),
+    accessLog: accessLogConfig(env, modules),
+    modules,
   };
 }
 
@@ -141,6 +148,18 @@ function modulesConfig(env: NodeJS.ProcessEnv): ModulesConfig {
     warnings: loaded.warnings,
     notes: loaded.notes,
   };
+}
+
+/** `GOVERNOR_ACCESSLOG_PORT`: default 8082; 0 picks a free one; off turns the service off. */
+function accessLogConfig(env: NodeJS.ProcessEnv, modules: ModulesConfig): { port: number } | null {
+  const lazyload = modules.settings.lazyload;
+  if (!lazyload?.enable || lazyload.general.metricSourceType !== 'accesslog') return null;
+  const raw = nonEmpty(env.GOVERNOR_ACCESSLOG_PORT);
+  if (raw === 'off') return null;
+  if (raw === undefined) return { port: 8082 };
+  if (!/^\d+$/.test(raw) || Number(raw) > 65535)
+    throw new ConfigError(`GOVERNOR_ACCESSLOG_PORT must be a port (0 for a free one) or off, got "${raw}".`);
+  return { port: Number(raw) };
 }
 
 function rlsConfig(env: NodeJS.ProcessEnv): RlsConfig | null {

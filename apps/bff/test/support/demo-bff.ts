@@ -13,6 +13,7 @@ export interface DemoBffOptions {
   readonly users?: readonly (User & { token: string })[];
   readonly allowedOrigins?: readonly string[];
   readonly rls?: BffOptions['rls'];
+  readonly accessLog?: boolean;
   /** The control plane's options; without them: the simulator on, metrics ticking every 500 ms. */
   readonly governor?: BffOptions['governor'];
   /** Runs on the seeded store before the BFF starts. */
@@ -40,6 +41,7 @@ export async function startDemoBff(options: DemoBffOptions = {}): Promise<DemoBf
     auth: new Auth({ users: options.users ?? [] }),
     allowedOrigins: options.allowedOrigins ?? [],
     ...(options.rls !== undefined ? { rls: options.rls } : {}),
+    ...(options.accessLog !== undefined ? { accessLog: options.accessLog } : {}),
     governor: options.governor ?? {
       modules: MODULES,
       simulate: true,
