@@ -1,7 +1,9 @@
 /** The lazyload module: ServiceFence (Slime's lazyload) → an Istio Sidecar limiting a workload's egress. */
 import type { ModuleDefinition } from '../../framework/registry';
 import { lazyloadExamples } from './examples';
-import { createLazyloadModule } from './module';
+import { fencesRouter } from './fences-router';
+import { createLazyloadModule, type LazyloadModule } from './module';
+import { LazyloadService } from './service';
 import { LAZYLOAD_MODULE } from './settings';
 
 export const lazyload = {
@@ -20,6 +22,7 @@ export const lazyload = {
   settings: LAZYLOAD_MODULE,
   create: createLazyloadModule,
   examples: lazyloadExamples,
+  service: (plane, module) => new LazyloadService(plane, module as LazyloadModule),
   commands: {},
-  api: {},
-} as const satisfies ModuleDefinition;
+  api: { lazyload: fencesRouter },
+} as const satisfies ModuleDefinition<LazyloadService>;

@@ -1,0 +1,223 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { EmbeddedStore } from '../../cluster/embedded-store';
+import type { KubeObject } from '../../cluster/store';
+import { seedDemoMesh } from '../../demo/seed';
+import { Governor } from '../../governor';
+import { AuditLog } from '../../audit/audit-log';
+import { Auth, type User } from '../../auth/auth';
+import { createApi, eventHooks, type Api } from '../../trpc/create-api';
+import { Feed } from '../../lib/feed';
+import type { ApiEvent } from '../../api/deps';
+import { appRouter } from '../../trpc/router';
+import type { Context } from '../../api/trpc';
+import { MODULES } from '..';
+
+const ORIGIN = 'http://127.0.0.1:3000';
+const WAIT = { timeout: 15_000, interval: 100 };
+const REVIEWS = 'reviews.default.svc.cluster.local';
+const RATINGS = 'ratings.default.svc.cluster.local';
+
+/** A workload of a namespace of its own, for scoping. */
+const payments: KubeObject[] = [
+  {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'ledger', namespace: 'payments', labels: { app: 'ledger' } },
+    spec: { selector: { app: 'ledger' }, ports: [{ name: 'http', port: 8080, targetPort: 8080 }] },
+  },
+  {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'ledger-1', namespace: 'payments', labels: { app: 'ledger' } },
+    spec: { containers: [{ name: 'ledger' }] },
+  },
+];
+
+const enableFence = (name: string, namespace = 'default') => ({
+  object: { metadata: { name, namespace }, spec: { enable: true } },
+});
+
+describe('the lazyload router (createCaller, embedded store)', { timeout: 30_000 }, () => {
+  let store: EmbeddedStore;
+  let governor: Governor;
+  let api: Api;
+  const users: Record<string, User> = {
+    admin: { name: 'admin', role: 'admin', namespaces: '*' },
+    editor: { name: 'ed', role: 'editor', namespaces: ['default'] },
+    payments: { name: 'olga', role: 'editor', namespaces: ['payments'] },
+    viewer: { name: 'vic', role: 'viewer', namespaces: '*' },
+  };
+  const caller = (who: keyof typeof users) => {
+    const ctx: Context = {
+      deps: api.deps,
+      user: users[who]!,
+      via: 'bearer',
+      sessionId: null,
+      origin: undefined,
+      res: undefined,
+    };
+    return appRouter.createCaller(ctx);
+  };
+
+  beforeAll(async () => {
+    store = await EmbeddedStore.open({});
+    await seedDemoMesh(store);
+    for (const o of payments) await store.create(o);
+    const events = new Feed<ApiEvent>(1000);
+    governor = new Governor({
+      modules: MODULES,
+      store,
+      simulate: true,
+      metrics: { tickMs: 0, metricTickMs: 200, prometheusIntervalMs: 1000, metricsUnavailable: 'keep' },
+      simulator: { tickMs: 50 },
+      ...eventHooks(events),
+    });
+    api = createApi(
+      {
+        governor,
+        store,
+        mode: 'embedded',
+        auth: new Auth(),
+        audit: new AuditLog(),
+        allowedOrigins: [ORIGIN],
+      },
+      events,
+    );
+    await governor.start();
+    api.start();
+    const now = Date.now();
+    governor.observedCalls.record('mesh', { namespace: 'default', app: 'productpage' }, REVIEWS, 40, now);
+    governor.observedCalls.record('fallback', { namespace: 'default', app: 'productpage' }, RATINGS, 3, now);
+  });
+  afterAll(async () => {
+    api.stop();
+    await governor.stop();
+    await store.close();
+  });
+
+  it('lists every workload the user may see, fenced or not, with its config size with the fence planned', async () => {
+    const all = await caller('viewer').lazyload.workloads();
+    expect(all.map((w) => `${w.namespace}/${w.name}`)).toEqual([
+      'default/details',
+      'default/productpage',
+      'default/ratings',
+      'default/reviews',
+      'payments/ledger',
+    ]);
+    const productpage = all.find((w) => w.name === 'productpage')!;
+    expect(productpage.fence).toBeNull();
+    expect(productpage.pods.length).toBeGreaterThan(0);
+    expect(productpage.size.withFence).toMatchObject({ from: 'plan' });
+    expect(productpage.size.withFence!.clusters).toBeLessThan(productpage.size.withoutFence.clusters);
+    expect(productpage.fallbackCalls).toEqual([expect.objectContaining({ destination: RATINGS, count: 3 })]);
+  });
+
+  it('scopes workloads to the namespaces a user may see', async () => {
+    const scoped = await caller('payments').lazyload.workloads();
+    expect(scoped.map((w) => `${w.namespace}/${w.name}`)).toEqual(['payments/ledger']);
+    await expect(caller('payments').lazyload.workloads({ namespace: 'default' })).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    });
+    await expect(caller('payments').lazyload.preview(enableFence('productpage'))).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    });
+    await expect(caller('payments').lazyload.applyFence(enableFence('productpage'))).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    });
+  });
+
+  it('previews the Sidecar a fence would write, with a diff, and refuses an invalid fence', async () => {
+    const preview = await caller('viewer').lazyload.preview(enableFence('productpage'));
+    expect(preview.ok).toBe(true);
+    expect(preview.diff.map((d) => [d.name, d.change])).toEqual([['Sidecar/productpage', 'added']]);
+    expect(preview.yaml).toContain(`*/${REVIEWS}`);
+    expect(preview.yaml).toContain(`*/${RATINGS}`);
+    expect(preview.specDiff.some((l) => l.op === '+' && l.text.includes('enable: true'))).toBe(true);
+
+    const bad = await caller('viewer').lazyload.preview({
+      yaml: 'metadata: {name: productpage, namespace: default}\nspec: {host: {"not a host!": {stable: {}}}}\n',
+    });
+    expect(bad.ok).toBe(false);
+    expect(bad.issues[0]).toMatchObject({ path: 'spec.host.not a host!', severity: 'error' });
+    await expect(
+      caller('editor').lazyload.applyFence({
+        object: { metadata: { name: 'productpage' }, spec: { host: { 'not a host!': {} } } },
+      }),
+    ).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    const broken = await caller('viewer').lazyload.preview({ yaml: 'metadata: [' });
+    expect(broken.ok).toBe(false);
+  });
+
+  it('applies a fence (editors only): the Sidecar comes with reasons and a smaller config; delete removes it', async () => {
+    await expect(caller('viewer').lazyload.applyFence(enableFence('productpage'))).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    });
+    const applied = await caller('editor').lazyload.applyFence(enableFence('productpage'));
+    expect(applied).toMatchObject({ namespace: 'default', name: 'productpage' });
+
+    await vi.waitFor(async () => {
+      const w = (await caller('viewer').lazyload.workloads({ namespace: 'default' })).find(
+        (x) => x.name === 'productpage',
+      )!;
+      expect(w.fence).toMatchObject({ enabled: true });
+      expect(w.sidecar).toEqual({ name: 'productpage' });
+      expect(w.fence!.conditions.find((c) => c.type === 'Ready')).toMatchObject({ status: 'True' });
+      const byHost = new Map(w.hosts.map((h) => [h.host, h]));
+      expect(byHost.get('istio-system/*')).toMatchObject({ kind: 'istio' });
+      expect(byHost.get(`*/${REVIEWS}`)).toMatchObject({
+        kind: 'observed',
+        domain: REVIEWS,
+        status: 'ACTIVE',
+        expiresAt: null,
+      });
+      expect(byHost.get(`*/${REVIEWS}`)!.calls).toBeGreaterThanOrEqual(40);
+      expect(byHost.get(`*/${REVIEWS}`)!.lastSeen).not.toBeNull();
+      expect(byHost.get(`*/${RATINGS}`)).toMatchObject({ kind: 'observed' });
+      expect(w.size.withFence).toMatchObject({ from: 'sidecar' });
+      expect(w.size.withFence!.clusters).toBeLessThan(w.size.withoutFence.clusters);
+      expect(w.size.withFence!.virtualHosts).toBeLessThan(w.size.withoutFence.virtualHosts);
+    }, WAIT);
+
+    // The preview of the same fence now changes nothing.
+    const again = await caller('viewer').lazyload.preview(enableFence('productpage'));
+    expect(again.diff.map((d) => [d.name, d.change])).toEqual([['Sidecar/productpage', 'unchanged']]);
+
+    const audit = await caller('admin').audit.list({});
+    expect(audit.some((r) => r.kind === 'ServiceFence' && r.action === 'apply' && r.user === 'ed')).toBe(
+      true,
+    );
+
+    await caller('editor').lazyload.deleteFence({ namespace: 'default', name: 'productpage' });
+    await vi.waitFor(async () => {
+      const w = (await caller('viewer').lazyload.workloads()).find((x) => x.name === 'productpage')!;
+      expect(w.fence).toBeNull();
+      expect(w.sidecar).toBeNull();
+      expect(await store.get('Sidecar', 'default', 'productpage')).toBeFalsy();
+    }, WAIT);
+    await expect(
+      caller('editor').lazyload.deleteFence({ namespace: 'default', name: 'productpage' }),
+    ).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('gives the reasons of spec.host entries: stable, and deadline with its time', async () => {
+    const expire = Math.floor(Date.now() / 1000) + 3600;
+    await caller('editor').lazyload.applyFence({
+      object: {
+        metadata: { name: 'reviews', namespace: 'default' },
+        spec: {
+          enable: true,
+          host: { ratings: { stable: {} }, details: { deadline: { expire: { seconds: expire } } } },
+        },
+      },
+    });
+    await vi.waitFor(async () => {
+      const w = (await caller('viewer').lazyload.workloads()).find((x) => x.name === 'reviews')!;
+      const byHost = new Map(w.hosts.map((h) => [h.host, h]));
+      expect(byHost.get(`*/${RATINGS}`)).toMatchObject({ kind: 'stable', expiresAt: null });
+      expect(byHost.get('*/details.default.svc.cluster.local')).toMatchObject({
+        kind: 'deadline',
+        expiresAt: new Date(expire * 1000).toISOString(),
+      });
+    }, WAIT);
+  });
+});

@@ -1,0 +1,391 @@
+/**
+ * Lazy loading from the API: every workload (a Service with Pods) with its fence, its Sidecar's egress
+ * hosts and why each is there, the calls that went through the fallback, and the configuration its proxy
+ * receives with and without the fence; previews of a ServiceFence (the Sidecar and EnvoyFilter it would
+ * write, with a diff), apply and delete, every change audited.
+ */
+import { TRPCError } from '@trpc/server';
+import { parse as parseYaml, stringify } from 'yaml';
+import { z } from 'zod';
+import {
+  SERVICEFENCE_API_VERSION,
+  SERVICEFENCE_KIND,
+  serviceSchema,
+  type ServiceFence,
+  type ServiceFenceStatus,
+} from '@governor/crd-types';
+import { ConflictError, NotFoundError, type KubeObject } from '../../cluster/store';
+import { canSee, type User } from '../../auth/auth';
+import type { ApiDeps } from '../../api/deps';
+import { dns, ref } from '../../api/inputs';
+import { mutationProcedure, requireRole, router, viewerProcedure } from '../../api/trpc';
+import { diffLines, isUnchanged, type DiffLine } from '../../lib/diff';
+import { InputInvalid, type InputIssue } from '../../lib/input-issues';
+import { buildProxyModel, selects } from '../../istio/proxy-model';
+import { configSize, sidecarScope, type ConfigSize } from '../../istio/sidecar-scope';
+import { egressHostReasons, leftHosts } from './host-reasons';
+import { lazyloadOf, type LazyloadService } from './service';
+
+/** Largest fence text accepted. */
+const MAX_FENCE_BYTES = 256 * 1024;
+
+export const fenceInputSchema = z.union([
+  z.strictObject({ yaml: z.string().max(MAX_FENCE_BYTES, `at most ${MAX_FENCE_BYTES} bytes`) }),
+  z.strictObject({ object: z.record(z.string(), z.unknown()) }),
+]);
+export type FenceInput = z.infer<typeof fenceInputSchema>;
+
+const toYaml = (v: unknown): string => stringify(v, { sortMapEntries: true, lineWidth: 0 });
+const byCode = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** The part of a ServiceFence a user writes: what the audit keeps. */
+function userPart(o: KubeObject | Record<string, unknown>): Record<string, unknown> {
+  const metadata = (o.metadata ?? {}) as KubeObject['metadata'];
+  return {
+    apiVersion: SERVICEFENCE_API_VERSION,
+    kind: SERVICEFENCE_KIND,
+    metadata: {
+      name: metadata.name,
+      namespace: metadata.namespace ?? 'default',
+      ...(metadata.labels && Object.keys(metadata.labels).length > 0 ? { labels: metadata.labels } : {}),
+      ...(metadata.annotations && Object.keys(metadata.annotations).length > 0
+        ? { annotations: metadata.annotations }
+        : {}),
+    },
+    spec: o.spec ?? {},
+  };
+}
+
+function conditionsOf(status: ServiceFenceStatus | undefined) {
+  return (status?.conditions ?? []).map((c) => ({
+    type: c.type,
+    status: c.status,
+    reason: c.reason ?? null,
+    message: c.message ?? null,
+    lastTransitionTime: c.lastTransitionTime ?? null,
+  }));
+}
+
+interface Parsed {
+  readonly issues: InputIssue[];
+  readonly fence: ServiceFence | null;
+  /** As written, apiVersion and kind filled in, without a status. */
+  readonly raw: Record<string, unknown> | null;
+}
+
+/** YAML or an object → a ServiceFence by the module's own parse; `apiVersion` and `kind` may be left out. */
+function parseFence(service: LazyloadService, input: FenceInput): Parsed {
+  let value: unknown;
+  if ('yaml' in input) {
+    try {
+      value = parseYaml(input.yaml);
+    } catch (e) {
+      const line = (e as { linePos?: { line: number; col: number }[] }).linePos?.[0];
+      return {
+        issues: [
+          {
+            path: '',
+            message: (e as Error).message.split('\n')[0]!,
+            ...(line ? { line: line.line, column: line.col } : {}),
+            severity: 'error',
+          },
+        ],
+        fence: null,
+        raw: null,
+      };
+    }
+  } else value = input.object;
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return {
+      issues: [{ path: '', message: 'expected a ServiceFence', severity: 'error' }],
+      fence: null,
+      raw: null,
+    };
+  const { status: _status, ...rest } = value as Record<string, unknown>;
+  const raw = { apiVersion: SERVICEFENCE_API_VERSION, kind: SERVICEFENCE_KIND, ...rest };
+  const parsed = service.module.parse(raw as unknown as KubeObject);
+  if (!parsed.ok)
+    return {
+      issues: parsed.problems.map((p) => ({
+        path: p.path ?? '',
+        message: p.message,
+        severity: 'error' as const,
+      })),
+      fence: null,
+      raw,
+    };
+  return { issues: [], fence: parsed.value, raw };
+}
+
+interface Evaluated {
+  readonly issues: InputIssue[];
+  readonly fence: ServiceFence | null;
+  readonly raw: Record<string, unknown> | null;
+  readonly desired: KubeObject[];
+  readonly status: ServiceFenceStatus | null;
+}
+
+/**
+ * Plans the fence as the controller would: against the caches, the calls observed now and the stored
+ * fence's status (its domains, so that hosts leave in two steps as they would).
+ */
+async function evaluate(deps: ApiDeps, user: User, input: FenceInput): Promise<Evaluated> {
+  const service = lazyloadOf(deps.modules);
+  const parsed = parseFence(service, input);
+  if (!parsed.fence || !parsed.raw) return { ...parsed, desired: [], status: null };
+  const { namespace, name } = parsed.fence.metadata;
+  requireRole(user, 'viewer', namespace);
+  const stored = await deps.store.get(SERVICEFENCE_KIND, namespace, name);
+  const raw = {
+    ...parsed.raw,
+    metadata: { ...(parsed.raw.metadata as object), namespace },
+    ...(stored?.status ? { status: stored.status } : {}),
+  } as unknown as KubeObject;
+  const withStatus = service.module.parse(raw);
+  const fence = withStatus.ok ? withStatus.value : parsed.fence;
+  const plan = service.plan(fence, raw);
+  const issues: InputIssue[] = [
+    ...plan.problems.map((p) => ({ path: p.path ?? '', message: p.message, severity: 'error' as const })),
+    ...(plan.warnings ?? []).map((w) => ({ path: '', message: w, severity: 'warning' as const })),
+  ];
+  return {
+    issues,
+    fence,
+    raw: parsed.raw,
+    desired: [...plan.desired],
+    status: plan.status as ServiceFenceStatus,
+  };
+}
+
+const hasErrors = (issues: readonly InputIssue[]) => issues.some((i) => i.severity === 'error');
+
+function invalid(issues: readonly InputIssue[]): TRPCError {
+  const errors = issues.filter((i) => i.severity === 'error');
+  return new TRPCError({
+    code: 'BAD_REQUEST',
+    message: errors.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; '),
+    cause: new InputInvalid(errors),
+  });
+}
+
+export interface OwnedDiff {
+  /** `Sidecar/productpage`, `EnvoyFilter/productpage.default.lazyload-fallback`. */
+  readonly name: string;
+  readonly change: 'added' | 'changed' | 'removed' | 'unchanged';
+  readonly lines: readonly DiffLine[];
+}
+
+function ownedDiff(existing: readonly KubeObject[], desired: readonly KubeObject[]): OwnedDiff[] {
+  const key = (o: KubeObject) => `${o.kind}/${o.metadata.name}`;
+  const before = new Map(existing.map((o) => [key(o), o]));
+  const after = new Map(desired.map((o) => [key(o), o]));
+  return [...new Set([...before.keys(), ...after.keys()])].sort(byCode).map((name) => {
+    const b = before.get(name);
+    const a = after.get(name);
+    const lines = diffLines(b ? toYaml(b.spec) : '', a ? toYaml(a.spec) : '');
+    const change = !b ? 'added' : !a ? 'removed' : isUnchanged(lines) ? 'unchanged' : 'changed';
+    return { name, change, lines };
+  });
+}
+
+async function writeFence(deps: ApiDeps, user: string, object: Record<string, unknown>) {
+  const wanted = userPart(object);
+  const { namespace, name } = wanted.metadata as { namespace: string; name: string };
+  for (let attempt = 0; ; attempt++) {
+    const current = await deps.store.get(SERVICEFENCE_KIND, namespace, name);
+    try {
+      const stored = current
+        ? await deps.store.update({
+            ...current,
+            metadata: {
+              ...current.metadata,
+              labels: (wanted.metadata as KubeObject['metadata']).labels ?? {},
+              annotations: (wanted.metadata as KubeObject['metadata']).annotations ?? {},
+            },
+            spec: wanted.spec,
+          })
+        : await deps.store.create(wanted as unknown as KubeObject);
+      const record = await deps.audit.record({
+        user,
+        action: 'apply',
+        kind: SERVICEFENCE_KIND,
+        namespace,
+        name,
+        before: current ? userPart(current) : null,
+        after: userPart(stored),
+      });
+      deps.events.publish({
+        at: record.at,
+        type: 'Normal',
+        reason: 'FenceApplied',
+        namespace,
+        policy: null,
+        message: `${user} applied ServiceFence ${namespace}/${name}`,
+      });
+      return { object: stored, auditId: record.id };
+    } catch (e) {
+      // The controller wrote the status between our read and write: read again.
+      if (e instanceof ConflictError && attempt < 5) continue;
+      throw e;
+    }
+  }
+}
+
+const egressHostsOf = (sidecar: KubeObject | undefined): string[] | null => {
+  if (!sidecar) return null;
+  const egress = (sidecar.spec as { egress?: { hosts?: unknown }[] } | undefined)?.egress ?? [];
+  return [...new Set(egress.flatMap((e) => (Array.isArray(e.hosts) ? (e.hosts as string[]) : [])))].sort(
+    byCode,
+  );
+};
+
+/** The egress hosts the module would give a workload with `{enable: true}`, when it has no Sidecar yet. */
+function plannedHosts(service: LazyloadService, namespace: string, name: string, existing?: KubeObject) {
+  const raw = {
+    apiVersion: SERVICEFENCE_API_VERSION,
+    kind: SERVICEFENCE_KIND,
+    metadata: { name, namespace },
+    spec: { ...((existing?.spec as object | undefined) ?? {}), enable: true },
+    ...(existing?.status ? { status: existing.status } : {}),
+  } as unknown as KubeObject;
+  const parsed = service.module.parse(raw);
+  if (!parsed.ok) return null;
+  const plan = service.plan(parsed.value, raw);
+  return egressHostsOf(plan.desired.find((o) => o.kind === 'Sidecar'));
+}
+
+export const fencesRouter = router({
+  workloads: viewerProcedure
+    .input(z.strictObject({ namespace: dns.optional() }).default({}))
+    .query(({ ctx, input }) => {
+      if (input.namespace !== undefined) requireRole(ctx.user, 'viewer', input.namespace);
+      const service = lazyloadOf(ctx.deps.modules);
+      const snapshot = service.snapshot;
+      const objects = service.proxyModelObjects();
+      const options = service.module.options;
+      const pods = snapshot.list('Pod', input.namespace);
+      return snapshot
+        .parsed('Service', serviceSchema, input.namespace)
+        .filter((s) => canSee(ctx.user, s.metadata.namespace ?? 'default'))
+        .flatMap((s) => {
+          const namespace = s.metadata.namespace ?? 'default';
+          const name = s.metadata.name;
+          const selector = s.spec.selector;
+          if (!selector || Object.keys(selector).length === 0) return [];
+          const own = pods
+            .filter((p) => (p.metadata.namespace ?? 'default') === namespace)
+            .filter((p) => selects(selector, p.metadata.labels ?? {}))
+            .map((p) => p.metadata.name)
+            .sort(byCode);
+          if (own.length === 0) return [];
+          const stored = snapshot.get(SERVICEFENCE_KIND, namespace, name);
+          const parsed = stored ? service.module.parse(stored) : undefined;
+          const fence = parsed?.ok ? parsed.value : null;
+          const sidecar = stored
+            ? service.ownedObjects(namespace, name).find((o) => o.kind === 'Sidecar')
+            : undefined;
+          const hosts = egressHostsOf(sidecar);
+          const calls = service.callsFrom(namespace, name);
+          const model = buildProxyModel(objects, { namespace, name: own[0]! });
+          const withoutFence = configSize(model);
+          const wouldBe = hosts ?? plannedHosts(service, namespace, name, stored);
+          const withFence: (ConfigSize & { from: 'sidecar' | 'plan' }) | null = wouldBe
+            ? {
+                ...configSize(model, sidecarScope(wouldBe, namespace, objects)),
+                from: hosts ? 'sidecar' : 'plan',
+              }
+            : null;
+          return [
+            {
+              namespace,
+              name,
+              pods: own,
+              fence: stored
+                ? {
+                    name,
+                    enabled: fence?.spec.enable === true,
+                    spec: (stored.spec ?? {}) as Record<string, unknown>,
+                    yaml: toYaml(userPart(stored)),
+                    conditions: conditionsOf(stored.status as ServiceFenceStatus | undefined),
+                  }
+                : null,
+              sidecar: sidecar ? { name: sidecar.metadata.name } : null,
+              hosts: hosts ? egressHostReasons({ hosts, fence, options, calls }) : [],
+              left: leftHosts(fence, calls),
+              fallbackCalls: [...calls.values()]
+                .filter((c) => c.via.includes('fallback'))
+                .map((c) => ({
+                  destination: c.destination,
+                  count: c.count,
+                  lastSeen: c.lastSeen > 0 ? new Date(c.lastSeen).toISOString() : null,
+                }))
+                .sort((a, b) => byCode(a.destination, b.destination)),
+              calls: [...calls.values()]
+                .map((c) => ({ destination: c.destination, count: c.count, via: [...c.via] }))
+                .sort((a, b) => byCode(a.destination, b.destination)),
+              size: { pod: `${namespace}/${own[0]!}`, withoutFence, withFence },
+            },
+          ];
+        })
+        .sort((a, b) => byCode(`${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`));
+    }),
+
+  preview: viewerProcedure.input(fenceInputSchema).mutation(async ({ ctx, input }) => {
+    const r = await evaluate(ctx.deps, ctx.user, input);
+    if (!r.fence)
+      return { ok: false, issues: r.issues, objects: [], yaml: '', diff: [], specDiff: [], status: null };
+    const { namespace, name } = r.fence.metadata;
+    const service = lazyloadOf(ctx.deps.modules);
+    const current = await ctx.deps.store.get(SERVICEFENCE_KIND, namespace, name);
+    return {
+      ok: !hasErrors(r.issues),
+      issues: r.issues,
+      objects: r.desired,
+      yaml: r.desired
+        .map((o) => toYaml({ apiVersion: o.apiVersion, kind: o.kind, metadata: o.metadata, spec: o.spec }))
+        .join('---\n'),
+      diff: ownedDiff(current ? service.ownedObjects(namespace, name) : [], r.desired),
+      specDiff: diffLines(current ? toYaml(userPart(current)) : '', r.raw ? toYaml(userPart(r.raw)) : ''),
+      status: r.status,
+    };
+  }),
+
+  applyFence: mutationProcedure('editor')
+    .input(fenceInputSchema)
+    .mutation(async ({ ctx, input }) => {
+      const r = await evaluate(ctx.deps, ctx.user, input);
+      if (!r.fence || !r.raw || hasErrors(r.issues)) throw invalid(r.issues);
+      const { namespace, name } = r.fence.metadata;
+      requireRole(ctx.user, 'editor', namespace);
+      const raw = { ...r.raw, metadata: { ...(r.raw.metadata as object), namespace } };
+      const { object, auditId } = await writeFence(ctx.deps, ctx.user.name, raw);
+      return { namespace, name, resourceVersion: object.metadata.resourceVersion ?? null, auditId };
+    }),
+
+  deleteFence: mutationProcedure('editor')
+    .input(ref)
+    .mutation(async ({ ctx, input }) => {
+      requireRole(ctx.user, 'editor', input.namespace);
+      const current = await ctx.deps.store.get(SERVICEFENCE_KIND, input.namespace, input.name);
+      if (!current)
+        throw new TRPCError({
+          code: 'NOT_FOUND',
+          message: `ServiceFence ${input.namespace}/${input.name} not found`,
+        });
+      try {
+        await ctx.deps.store.delete(SERVICEFENCE_KIND, input.namespace, input.name);
+      } catch (e) {
+        if (!(e instanceof NotFoundError)) throw e;
+      }
+      const record = await ctx.deps.audit.record({
+        user: ctx.user.name,
+        action: 'delete',
+        kind: SERVICEFENCE_KIND,
+        namespace: input.namespace,
+        name: input.name,
+        before: userPart(current),
+        after: null,
+      });
+      return { auditId: record.id };
+    }),
+});
