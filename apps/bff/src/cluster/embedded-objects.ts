@@ -2,7 +2,7 @@
  * The embedded store's rules for objects, as the API server applies them: validation of the fields the
  * store relies on, the metadata the server owns, preconditions, and when a change is a new generation.
  */
-import { apiVersionOf, ConflictError, InvalidError, isKnownKind, kindInfo } from './store';
+import { apiVersionOf, ConflictError, InvalidError, isClusterScoped, isKnownKind, kindInfo } from './store';
 import type { Kind, KubeObject, ObjectMetadata } from './store';
 
 const SYSTEM_METADATA = [
@@ -126,6 +126,14 @@ export function validated(object: KubeObject): { kind: Kind; input: KubeObject }
   const problem = objectProblem(input);
   if (problem !== undefined) throw new InvalidError(problem);
   const checked = input as KubeObject;
+  // The API server drops the namespace of a cluster-scoped object.
+  if (isClusterScoped(checked.kind as Kind)) delete checked.metadata.namespace;
+  // As the API server does: selectors may pick a namespace by its name.
+  if (checked.kind === 'Namespace')
+    checked.metadata.labels = {
+      ...checked.metadata.labels,
+      'kubernetes.io/metadata.name': checked.metadata.name,
+    };
   return { kind: checked.kind as Kind, input: checked };
 }
 
@@ -143,9 +151,11 @@ export function objectProblem(object: unknown): string | undefined {
   if (name.length > 253 || !DNS1123_SUBDOMAIN.test(name)) {
     return `${kind} "${name}": metadata.name must be a lowercase RFC 1123 subdomain`;
   }
-  if (typeof namespace !== 'string' || namespace === '')
+  if (isClusterScoped(kind as Kind)) {
+    // No namespace: whatever is given is dropped.
+  } else if (typeof namespace !== 'string' || namespace === '')
     return `${kind} "${name}": metadata.namespace is required`;
-  if (namespace.length > 63 || !DNS1123_LABEL.test(namespace)) {
+  else if (namespace.length > 63 || !DNS1123_LABEL.test(namespace)) {
     return `${kind} "${name}": metadata.namespace must be a lowercase RFC 1123 label`;
   }
   for (const [field, value] of [

@@ -23,6 +23,7 @@ import {
   keyOf,
   NotFoundError,
   StoreError,
+  isClusterScoped,
   isKnownKind,
   kindInfo,
 } from './store';
@@ -148,7 +149,7 @@ export class EmbeddedStore implements ClusterStore {
   async list(kind: Kind, namespace?: string): Promise<ListResult> {
     this.assertOpen();
     const items = [...this.objectsOf(kind).values()]
-      .filter((o) => namespace === undefined || o.metadata.namespace === namespace)
+      .filter((o) => namespace === undefined || isClusterScoped(kind) || o.metadata.namespace === namespace)
       .sort(byNamespaceAndName)
       .map(copy);
     return { items, resourceVersion: String(this.revision) };
@@ -282,7 +283,7 @@ export class EmbeddedStore implements ClusterStore {
     const metadata: ObjectMetadata = {
       ...userMetadata(input.metadata),
       name,
-      namespace,
+      ...(namespace !== undefined ? { namespace } : {}),
       uid: randomUUID(),
       generation: 1,
       // RFC 3339 with whole seconds, as the API server writes timestamps.

@@ -3,7 +3,7 @@
  * watch in resourceVersion order, outside the write that made them.
  */
 import { byNamespaceAndName, copy } from './embedded-objects';
-import { GoneError, InvalidError, StoreError, isKnownKind } from './store';
+import { GoneError, InvalidError, StoreError, isClusterScoped, isKnownKind } from './store';
 import type { Kind, KubeObject, WatchEvent, WatchEventType, WatchHandle, WatchOptions } from './store';
 
 /** A change, as watches see it. */
@@ -25,8 +25,10 @@ interface Watcher {
   active: boolean;
 }
 
+// A watch scoped to a namespace still sees a cluster-scoped kind whole, as on the API server.
 const matches = (watcher: Watcher, entry: HistoryEntry): boolean =>
-  entry.kind === watcher.kind && (watcher.namespace === undefined || entry.namespace === watcher.namespace);
+  entry.kind === watcher.kind &&
+  (watcher.namespace === undefined || isClusterScoped(entry.kind) || entry.namespace === watcher.namespace);
 
 export class WatchHub {
   private readonly history: HistoryEntry[] = [];

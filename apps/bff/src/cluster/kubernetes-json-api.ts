@@ -92,7 +92,8 @@ export class KubernetesJsonApi extends KubernetesObjectApi {
 
   async locate(apiVersion: string, kind: string): Promise<ResourceLocation> {
     const known = knownKind(apiVersion, kind);
-    if (known !== undefined) return { ...kindInfo(known), namespaced: true };
+    if (known !== undefined)
+      return { ...kindInfo(known), namespaced: kindInfo(known).clusterScoped !== true };
     const [group = '', version = ''] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
     const find = (list: DiscoveredResources | undefined) =>
       // Subresources (`deployments/status`) carry their parent's kind: skip them.

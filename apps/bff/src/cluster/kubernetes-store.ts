@@ -20,6 +20,7 @@ import {
   type WatchHandle,
   type WatchOptions,
   isKnownKind,
+  isClusterScoped,
   kindInfo,
 } from './store';
 
@@ -319,21 +320,23 @@ interface KubeList {
   readonly items?: KubeObject[];
 }
 
+// A cluster-scoped kind's path has no namespace, whatever namespace the caller scopes to.
 function collectionPath(kind: Kind, namespace?: string): string {
-  return resourcePath({ ...kindInfo(kind), namespaced: true }, namespace);
+  return resourcePath({ ...kindInfo(kind), namespaced: !isClusterScoped(kind) }, namespace);
 }
 
 function objectPath(kind: Kind, namespace: string, name: string): string {
-  return resourcePath({ ...kindInfo(kind), namespaced: true }, namespace, name);
+  return resourcePath({ ...kindInfo(kind), namespaced: !isClusterScoped(kind) }, namespace, name);
 }
 
-/** The kind, namespace and name an object is written to; every kind Governor uses is namespaced. */
+/** The kind, namespace and name an object is written to; '' for a cluster-scoped kind. */
 function target(object: KubeObject): { kind: Kind; namespace: string; name: string } {
   const kind = object.kind;
   if (!isKnownKind(kind) || apiVersionOf(kind as Kind) !== object.apiVersion) {
     throw new InvalidError(`${object.apiVersion} ${kind} is not a kind this store handles`);
   }
   const { namespace, name } = object.metadata;
+  if (isClusterScoped(kind as Kind)) return { kind: kind as Kind, namespace: '', name };
   if (namespace === undefined || namespace === '') {
     throw new InvalidError(`${kind} ${name} has no metadata.namespace`);
   }

@@ -23,7 +23,12 @@ export interface KindInfo {
   readonly version: string;
   readonly plural: string;
   readonly hasStatus: boolean;
+  /** Objects of the kind have no namespace (Namespace, for one); default: namespaced. */
+  readonly clusterScoped?: boolean;
 }
+
+/** Whether a known kind's objects have no namespace. */
+export const isClusterScoped = (kind: Kind): boolean => kindInfo(kind).clusterScoped === true;
 
 /** API coordinates of the kinds every part of Governor reads and writes; modules register their own. */
 export const CORE_KINDS = {
@@ -60,6 +65,7 @@ export const CORE_KINDS = {
   Gateway: { group: 'networking.istio.io', version: 'v1beta1', plural: 'gateways', hasStatus: false },
   Service: { group: '', version: 'v1', plural: 'services', hasStatus: true },
   Pod: { group: '', version: 'v1', plural: 'pods', hasStatus: true },
+  Namespace: { group: '', version: 'v1', plural: 'namespaces', hasStatus: true, clusterScoped: true },
   Lease: { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', hasStatus: false },
   Event: { group: '', version: 'v1', plural: 'events', hasStatus: false },
 } as const satisfies Record<string, KindInfo>;

@@ -5,7 +5,7 @@
  */
 import type { z } from 'zod';
 import type { Informer } from '../cluster/informer';
-import type { Kind, KubeObject } from '../cluster/store';
+import { isClusterScoped, isKnownKind, type Kind, type KubeObject } from '../cluster/store';
 import type { Snapshot } from './module';
 
 const parsedCache = new WeakMap<object, WeakMap<object, unknown>>();
@@ -48,9 +48,11 @@ export function staticSnapshot(objects: readonly KubeObject[]): Snapshot {
     list.push(o);
     byKind.set(o.kind, list);
   }
-  const nsOf = (o: KubeObject) => o.metadata.namespace ?? 'default';
+  const scoped = (kind: string) => isKnownKind(kind) && isClusterScoped(kind);
+  // A cluster-scoped object's namespace is '', as in the informers' caches.
+  const nsOf = (o: KubeObject) => (scoped(o.kind) ? '' : (o.metadata.namespace ?? 'default'));
   const list = (kind: Kind, namespace?: string) =>
-    (byKind.get(kind) ?? []).filter((o) => namespace === undefined || nsOf(o) === namespace);
+    (byKind.get(kind) ?? []).filter((o) => namespace === undefined || scoped(kind) || nsOf(o) === namespace);
   return {
     list,
     get: (kind, namespace, name) =>

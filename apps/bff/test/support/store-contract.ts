@@ -113,6 +113,43 @@ export function describeClusterStoreContract(name: string, setup: () => Promise<
       expect(namesOf(listed.items)).toEqual(['reviews']);
     });
 
+    it('handles a cluster-scoped kind: no namespace, listed and watched whole from a namespace', async () => {
+      const { store, namespace } = current();
+      const name = `${namespace}-scoped`;
+      const listed = await store.list('Namespace', namespace);
+      const recorder = record('Namespace', listed.resourceVersion);
+      try {
+        const created = await store.create({
+          apiVersion: 'v1',
+          kind: 'Namespace',
+          metadata: { name, labels: { 'slime.io/serviceFenced': 'true' } },
+        });
+        expect(created.metadata.namespace ?? '').toBe('');
+        expect(created.metadata.labels).toMatchObject({ 'slime.io/serviceFenced': 'true' });
+        expect(await store.get('Namespace', '', name)).toEqual(created);
+        // A namespace-scoped list or watch of a cluster-scoped kind sees every object of it.
+        expect(namesOf((await store.list('Namespace', namespace)).items)).toContain(name);
+        expect(namesOf((await store.list('Namespace')).items)).toContain(name);
+        const updated = await store.update({
+          ...created,
+          metadata: { ...created.metadata, labels: { 'slime.io/serviceFenced': 'false' } },
+        });
+        // The API server labels every Namespace with its name.
+        expect(updated.metadata.labels).toEqual({
+          'slime.io/serviceFenced': 'false',
+          'kubernetes.io/metadata.name': name,
+        });
+        await vi.waitFor(() =>
+          expect(recorder.events.filter((e) => e.object.metadata.name === name).map((e) => e.type)).toEqual([
+            'ADDED',
+            'MODIFIED',
+          ]),
+        );
+      } finally {
+        await store.delete('Namespace', '', name).catch(() => undefined);
+      }
+    });
+
     it('hands out copies: changing a returned object does not change the store', async () => {
       const { store, namespace } = current();
       const created = await store.create(envoyFilter(namespace, 'reviews', 'one'));
