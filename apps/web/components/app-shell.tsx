@@ -10,6 +10,7 @@ import { useTRPC } from '../lib/trpc';
 const nav = [
   { href: '/', label: 'Overview' },
   { href: LIMITER_LIST, label: 'Policies' },
+  { href: '/lazyload', label: 'Lazy loading' },
 ] as const;
 
 function HealthBadges() {

@@ -1,0 +1,98 @@
+import type { Workload } from './types';
+
+const columns = [
+  'Workload',
+  'Namespace',
+  'Fence',
+  'Egress hosts',
+  'Clusters without fence',
+  'Clusters with fence',
+  'Fallback calls',
+];
+
+function fenceState(w: Workload): { label: string; tone: string } {
+  if (!w.fence) return { label: 'Not fenced', tone: 'text-slate-600 dark:text-slate-400' };
+  if (!w.fence.enabled) return { label: 'Fence disabled', tone: 'text-amber-700 dark:text-amber-400' };
+  const ready = w.fence.conditions.find((c) => c.type === 'Ready');
+  return ready?.status === 'True'
+    ? { label: 'Fenced', tone: 'text-emerald-700 dark:text-emerald-400' }
+    : {
+        label: `Fenced, not ready${ready?.reason ? `: ${ready.reason}` : ''}`,
+        tone: 'text-amber-700 dark:text-amber-400',
+      };
+}
+
+export function WorkloadTable({
+  workloads,
+  selected,
+  onSelect,
+}: {
+  workloads: readonly Workload[];
+  selected: string | null;
+  onSelect: (key: string) => void;
+}) {
+  return (
+    <div className="overflow-x-auto rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
+      <table className="w-full text-sm">
+        <caption className="sr-only">Workloads and their fences</caption>
+        <thead className="bg-slate-50 text-left dark:bg-slate-800">
+          <tr>
+            {columns.map((h) => (
+              <th key={h} scope="col" className="px-3 py-2 font-medium">
+                {h}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {workloads.map((w) => {
+            const key = `${w.namespace}/${w.name}`;
+            const state = fenceState(w);
+            const withFence = w.size.withFence;
+            return (
+              <tr
+                key={key}
+                className={`border-t border-slate-100 dark:border-slate-800 ${selected === key ? 'bg-indigo-50 dark:bg-indigo-950' : ''}`}
+              >
+                <th scope="row" className="px-3 py-2 text-left">
+                  <button
+                    type="button"
+                    onClick={() => onSelect(key)}
+                    className="font-medium text-indigo-700 underline dark:text-indigo-300"
+                  >
+                    {w.name}
+                  </button>
+                </th>
+                <td className="px-3 py-2">{w.namespace}</td>
+                <td className={`px-3 py-2 ${state.tone}`} data-column="fence">
+                  {state.label}
+                </td>
+                <td className="px-3 py-2" data-column="hosts">
+                  {w.sidecar ? w.hosts.length : '—'}
+                </td>
+                <td className="px-3 py-2" data-column="without">
+                  {w.size.withoutFence.clusters}
+                </td>
+                <td className="px-3 py-2" data-column="with">
+                  {withFence ? (
+                    <>
+                      {withFence.clusters}
+                      {withFence.from === 'plan' && (
+                        <span className="ml-1 text-xs text-slate-500 dark:text-slate-400">(if fenced)</span>
+                      )}
+                    </>
+                  ) : (
+                    '—'
+                  )}
+                </td>
+                <td className="px-3 py-2" data-column="fallback">
+                  {w.fallbackCalls.reduce((n, c) => n + c.count, 0)}
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}
