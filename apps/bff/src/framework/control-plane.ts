@@ -9,7 +9,7 @@ import { LeaderElector } from '../cluster/leader-election';
 import type { ClusterStore, Kind } from '../cluster/store';
 import type { ControllerMetrics } from './controller-metrics';
 import { ModuleController, type ControllerEvent } from './module-controller';
-import type { Module, Snapshot } from './module';
+import { withCompanions, type Module, type Snapshot } from './module';
 import { ObjectWriter } from './object-writer';
 import { informerSnapshot } from './snapshot';
 import type { QueueStats } from './work-queue';
@@ -59,8 +59,10 @@ export class ControlPlane {
   private readonly optionalKinds: ReadonlySet<Kind>;
 
   constructor(private readonly options: ControlPlaneOptions) {
-    const kinds = new Set<Kind>(options.modules.flatMap((m) => [m.kind, ...m.watches, ...m.owns]));
-    this.optionalKinds = new Set(options.modules.flatMap((m) => m.reads ?? []).filter((k) => !kinds.has(k)));
+    // A module's companions are controllers of their own.
+    const modules = withCompanions(options.modules);
+    const kinds = new Set<Kind>(modules.flatMap((m) => [m.kind, ...m.watches, ...m.owns]));
+    this.optionalKinds = new Set(modules.flatMap((m) => m.reads ?? []).filter((k) => !kinds.has(k)));
     const scope = options.namespace !== undefined ? { namespace: options.namespace } : {};
     this.informers = new Map(
       [...kinds, ...this.optionalKinds].map((k) => [k, new Informer(options.store, k, scope)]),
@@ -68,7 +70,7 @@ export class ControlPlane {
     this.snapshot = informerSnapshot(this.informers);
     const writer = new ObjectWriter(options.store, options.metrics);
     this.controllers = new Map(
-      options.modules.map((m) => [
+      modules.map((m) => [
         m.name,
         new ModuleController(m, {
           writer,

@@ -279,7 +279,9 @@ export class ModuleController<T = unknown, Rules = unknown> {
     }
 
     const parsed = this.parse(raw);
+    const writesStatus = module.writesStatus !== false;
     if (!parsed.ok) {
+      if (!writesStatus) return;
       await writer.writeStatus(
         module,
         raw,
@@ -310,8 +312,10 @@ export class ModuleController<T = unknown, Rules = unknown> {
     }
 
     const previousStatus = raw.status as Record<string, unknown> | undefined;
-    this.ownWrites.set(this.writeKey(module.kind, raw), { ...raw, status: plan.status });
-    await writer.writeStatus(module, raw, plan.status);
+    if (writesStatus) {
+      this.ownWrites.set(this.writeKey(module.kind, raw), { ...raw, status: plan.status });
+      await writer.writeStatus(module, raw, plan.status);
+    }
     this.emit(key, raw, module.events?.(previousStatus, plan) ?? []);
     this.plans.set(key, plan);
     this.enforced.set(key, enforcedSignature(plan, metrics));

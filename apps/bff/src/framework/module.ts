@@ -88,6 +88,16 @@ export interface Module<T = unknown, Rules = unknown> {
    * absent from the cluster's copy too (other labels others add are left alone).
    */
   readonly ownedLabelKeys?: readonly string[];
+  /**
+   * False: the framework never writes the status of the module's objects, as for a kind whose status
+   * belongs to someone else (a Service's is Kubernetes'); the plan's `status` is then unused. Default true.
+   */
+  readonly writesStatus?: boolean;
+  /**
+   * Controllers that run with this module, enabled and configured with it, each with its own name, kind
+   * and queue (lazyload's fences for Services). The control plane and `governor render` run them too.
+   */
+  readonly companions?: readonly Module[];
   parse(raw: KubeObject): Parsed<T>;
   /** The status of an object that does not parse (its owned objects stay as they are). */
   invalidStatus(
@@ -111,3 +121,7 @@ export interface Module<T = unknown, Rules = unknown> {
 
 /** A module's rules for the engine, as the framework hands them on: null when the object is gone. */
 export type EngineListener = (module: string, key: string, rules: unknown) => void;
+
+/** A module and its companions, as the control plane runs them. */
+export const withCompanions = (modules: readonly Module[]): Module[] =>
+  modules.flatMap((m) => [m, ...withCompanions(m.companions ?? [])]);

@@ -75,7 +75,10 @@ export function describeModuleContract(name: string, setup: () => Promise<Contro
           identity: `contract-${randomUUID()}`,
           tickMs: 0,
           metricTickMs: 0,
-          onEngineRules: (_m, key, r) => rules.push({ key, rules: r }),
+          // The module's own rules: its companions' controllers report theirs too.
+          onEngineRules: (m, key, r) => {
+            if (m === module.name) rules.push({ key, rules: r });
+          },
         });
         cleanups.push(() => plane.stop());
         await plane.start();

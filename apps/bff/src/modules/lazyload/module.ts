@@ -3,6 +3,7 @@
  * to the hosts it needs: those its fence names, those its label selectors select, and those it was seen
  * calling. Computing domains and rendering are in `render/`; this file plugs them into the framework.
  */
+import { autofenceModule, autofenceOptions } from './autofence';
 import {
   SERVICEFENCE_API_VERSION,
   findUnknownFields,
@@ -362,7 +363,7 @@ export function createLazyloadModule({ settings, options, observedCalls }: Modul
   const governorNamespace =
     settings.global.slimeNamespace ??
     (typeof options.governorNamespace === 'string' ? options.governorNamespace : DEFAULT_GOVERNOR_NAMESPACE);
-  return lazyloadModule({
+  const module = lazyloadModule({
     istioNamespace: settings.global.istioNamespace ?? 'istio-system',
     governorNamespace,
     stableHosts: general.stableHost ?? [],
@@ -380,4 +381,6 @@ export function createLazyloadModule({ settings, options, observedCalls }: Modul
     passthroughByDefault: general.passthroughByDefault === true,
     ...(observedCalls ? { observedCalls } : {}),
   });
+  // Runs even with autoFence off: it then removes the fences it created (Slime #517).
+  return { ...module, companions: [autofenceModule(autofenceOptions(settings))] };
 }
