@@ -135,7 +135,9 @@ export class Governor {
           );
           return () => offs.forEach((off) => off());
         },
-        ...(options.simulator ? { simulator: options.simulator } : {}),
+        // Fenced workloads' calls outside their Sidecar take the fallback; every call is observed.
+        snapshot: () => this.controlPlane.snapshot,
+        simulator: { ...options.simulator, observedCalls: this.observedCalls },
       });
       // Without Prometheus, the simulated mesh's own values are the metrics.
       if (!this.prometheus) sources.push(this.mesh.metrics);

@@ -20,6 +20,8 @@ export interface DemoBffOptions {
   readonly prepare?: (store: EmbeddedStore) => Promise<void>;
   /** Serve HTTP (default true). */
   readonly listen?: boolean;
+  /** The port to serve HTTP on (default: a free one). */
+  readonly port?: number;
 }
 
 export interface DemoBff {
@@ -52,7 +54,9 @@ export async function startDemoBff(options: DemoBffOptions = {}): Promise<DemoBf
   });
   await bff.start();
   const address =
-    options.listen === false ? { url: '', port: 0 } : await bff.server.listen({ host: '127.0.0.1', port: 0 });
+    options.listen === false
+      ? { url: '', port: 0 }
+      : await bff.server.listen({ host: '127.0.0.1', port: options.port ?? 0 });
   return {
     store,
     bff,
