@@ -173,7 +173,7 @@ describe('a ServiceFence through istiod', { timeout: 120_000 }, () => {
   });
 
   it('renders the Sidecar and its fallback', () => {
-    expect(rendered.map((o) => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`)).toEqual([
+    expect(rendered.map((o) => `${o.kind} ${o.metadata?.namespace}/${o.metadata?.name}`)).toEqual([
       'EnvoyFilter default/productpage.default.lazyload-fallback',
       'Sidecar default/productpage',
     ]);
