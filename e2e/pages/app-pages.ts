@@ -124,3 +124,53 @@ export class LimiterEditorPage {
     await expect(this.page.getByRole('status').filter({ hasText: 'Applied.' })).toBeVisible();
   }
 }
+
+/** Lazy loading: the workloads, their fences and their Sidecars' egress hosts. */
+export class LazyloadPage {
+  readonly table: Locator;
+
+  constructor(readonly page: Page) {
+    this.table = page.getByRole('table', { name: 'Workloads and their fences' });
+  }
+
+  async goto(): Promise<void> {
+    await this.page.goto('/lazyload');
+    await expect(this.page.getByRole('heading', { level: 2, name: 'Lazy loading' })).toBeVisible();
+  }
+
+  row(workload: string): Locator {
+    return this.table
+      .getByRole('row')
+      .filter({ has: this.page.getByRole('rowheader', { name: workload, exact: true }) });
+  }
+
+  /** A workload's detail, opened from its row. */
+  async open(namespace: string, workload: string): Promise<Locator> {
+    await this.row(workload).getByRole('button', { name: workload, exact: true }).click();
+    const detail = this.detail(namespace, workload);
+    await expect(detail).toBeVisible();
+    return detail;
+  }
+
+  detail(namespace: string, workload: string): Locator {
+    return this.page.getByRole('region', { name: `${namespace}/${workload}`, exact: true });
+  }
+
+  /** Previews the fence "Enable fence" would apply; the preview region is returned. */
+  async previewFence(detail: Locator): Promise<Locator> {
+    await detail.getByRole('button', { name: 'Enable fence' }).click();
+    const preview = detail.getByRole('region', { name: 'Preview' });
+    await expect(preview).toBeVisible();
+    return preview;
+  }
+
+  hosts(detail: Locator): Locator {
+    return detail.getByRole('table', { name: /^Egress hosts of Sidecar/ });
+  }
+
+  hostRow(detail: Locator, host: string): Locator {
+    return this.hosts(detail)
+      .getByRole('row')
+      .filter({ has: this.page.getByRole('rowheader', { name: host, exact: true }) });
+  }
+}

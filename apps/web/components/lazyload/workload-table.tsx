@@ -78,7 +78,7 @@ export function WorkloadTable({
                     <>
                       {withFence.clusters}
                       {withFence.from === 'plan' && (
-                        <span className="ml-1 text-xs text-slate-500 dark:text-slate-400">(if fenced)</span>
+                        <span className="ml-1 text-xs text-slate-700 dark:text-slate-300">(if fenced)</span>
                       )}
                     </>
                   ) : (
