@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -658,3 +658,137 @@ spec: {enable: true, hots: {}, host: {"not a host!": {}}}
     expect(r.stderr).toContain('not a host! is not a host name');
   });
 });
+
+describe('governor render: auto-fencing', () => {
+  const lazyloadFixture = (name: string) => fixturePath(`lazyload/${name}`);
+  const slimeBoot = (general: string) =>
+    write(
+      `slimeboot-${general.replace(/\W+/g, '-')}.yaml`,
+      `apiVersion: config.netease.com/v1alpha1
+kind: SlimeBoot
+metadata: {name: lazyload, namespace: mesh-operator}
+spec:
+  module:
+    - name: lazyload
+      kind: lazyload
+      enable: true
+      general: ${general}
+      global: {istioNamespace: istio-system, slimeNamespace: mesh-operator}
+`,
+    );
+
+  it("gives Slime's autofence.base Sidecar from its Namespace and Service, with a SlimeBoot as Slime's test sets it", async () => {
+    const r = await run([
+      'render',
+      '-f',
+      lazyloadFixture('autofence.base.input.yaml'),
+      '-f',
+      slimeBoot('{autoFence: true, defaultFence: true}'),
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const docs = r.stdout.split(/^---$/m).map((d) => parse(d) as Record<string, unknown>);
+    expect(docs.map((d) => d.kind)).toEqual(['ServiceFence', 'Sidecar']);
+    expect(docs[0]).toEqual({
+      apiVersion: 'microservice.slime.io/v1alpha1',
+      kind: 'ServiceFence',
+      metadata: {
+        name: 'foo',
+        namespace: 'lazyload',
+        labels: { 'app.kubernetes.io/created-by': 'fence-controller' },
+      },
+      spec: { enable: true, workloadSelector: { fromService: true } },
+    });
+    const expected = parse(
+      readFileSync(lazyloadFixture('autofence.base.expect.sidecar.yaml'), 'utf8'),
+    ) as unknown;
+    expect(docs[1]).toEqual(expected);
+  });
+
+  it('makes no fence with autoFence off, nor where the labels say false, nor over a fence in the files', async () => {
+    const off = await run([
+      'render',
+      '-f',
+      lazyloadFixture('autofence.base.input.yaml'),
+      '-f',
+      slimeBoot('{autoFence: false, defaultFence: true}'),
+    ]);
+    expect(off.code).toBe(0);
+    expect(off.stdout).toBe('');
+    const labelled = write(
+      'autofence-labels.yaml',
+      `apiVersion: v1
+kind: Namespace
+metadata: {name: shop, labels: {slime.io/serviceFenced: "false"}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: cart, namespace: shop}
+spec: {selector: {app: cart}, ports: [{port: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: pay, namespace: shop, labels: {slime.io/serviceFenced: "true"}}
+spec: {selector: {app: pay}, ports: [{port: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: own, namespace: shop, labels: {slime.io/serviceFenced: "true"}}
+spec: {selector: {app: own}, ports: [{port: 80}]}
+---
+apiVersion: microservice.slime.io/v1alpha1
+kind: ServiceFence
+metadata: {name: own, namespace: shop}
+spec: {enable: true, workloadSelector: {labels: {app: own-v2}}}
+`,
+    );
+    const r = await run([
+      'render',
+      '-f',
+      labelled,
+      '-f',
+      slimeBoot('{autoFence: true, defaultFence: true}'),
+      '-o',
+      'json',
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const items = (JSON.parse(r.stdout) as { items: KubeObjectLike[] }).items;
+    expect(items.map((i) => `${i.kind} ${i.metadata.name}`)).toEqual([
+      'ServiceFence pay',
+      'Sidecar own',
+      'Sidecar pay',
+    ]);
+    expect(items[1]!.spec).toMatchObject({ workloadSelector: { labels: { app: 'own-v2' } } });
+    const status = await run([
+      'render',
+      '-f',
+      labelled,
+      '-f',
+      slimeBoot('{autoFence: true}'),
+      '--status',
+      '-o',
+      'json',
+    ]);
+    // Only the fences have a status; the Services' belongs to Kubernetes.
+    expect(
+      (JSON.parse(status.stdout) as { items: KubeObjectLike[] }).items.map(
+        (i) => `${i.kind} ${i.metadata.name}`,
+      ),
+    ).toEqual(['ServiceFence own', 'ServiceFence pay']);
+  });
+
+  it('reports what the SlimeBoot gets wrong, with its file', async () => {
+    const file = slimeBoot('{autoFence: maybe}');
+    const r = await run(['render', '-f', lazyloadFixture('autofence.base.input.yaml'), '-f', file]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`error: ${file}: SlimeBoot lazyload:`);
+    expect(r.stderr).toContain('autoFence');
+  });
+});
+
+interface KubeObjectLike {
+  kind: string;
+  metadata: { name: string };
+  spec?: unknown;
+}

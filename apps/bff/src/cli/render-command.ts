@@ -25,10 +25,15 @@ export { parseMetricFlags } from '../framework/cli/plan-files';
 export const RENDER_HELP = `Usage: governor render -f FILE [-f FILE]... [--metric KEY=VALUE]... [-o yaml|json] [--now TIME] [--status | --rls-config | --explain [--proxy NS/POD]]
 
 Reads the objects Governor's modules reconcile (SmartLimiter: the limiter module; ServiceFence: the
-lazyload module) and the cluster objects they refer to (Services, Pods with their status,
+lazyload module) and the cluster objects they refer to (Services, Namespaces, Pods with their status,
 DestinationRules, ServiceEntries; Istio VirtualServices, and Gateways for --explain) from multi-document
 YAML or JSON files, gives each to the module that owns its kind, and prints the objects that reconciling
 them would write (EnvoyFilters for SmartLimiters, Sidecars for ServiceFences).
+
+A SlimeBoot among the files sets the modules' settings, as GOVERNOR_MODULES does for the server (every
+module still renders). With lazyload's autoFence on, Services fenced by their label
+slime.io/serviceFenced, their Namespace's or defaultFence give ServiceFences, and those fences give
+Sidecars in the same run; a ServiceFence in the files stands instead of the one a Service would get.
 
 Options:
   -f, --file FILE          A file to read ("-" for standard input). Repeatable.
@@ -38,7 +43,8 @@ Options:
   -o, --output FORMAT      yaml (default): one YAML document per object.
                            json: {"apiVersion":"v1","kind":"List","items":[...]}.
                            Either way sorted by kind, namespace and name.
-      --status             Print the input objects with their computed status instead.
+      --status             Print the input objects (and the ServiceFences made for Services) with
+                           their computed status instead.
       --now TIME           Plan at this RFC 3339 time (ServiceFence expiry), e.g. 2024-05-01T12:00:00Z.
                            Default: the current time.
       --rls-config         Print the global descriptors as envoyproxy/ratelimit configuration instead
@@ -146,7 +152,10 @@ export async function renderCommand(
     return problems.length > 0 || unmatched > 0 ? 1 : 0;
   } else if (parsed.flags.status) {
     printObjects(
-      plans.map(({ raw, plan }) => ({ ...raw, status: plan.status })),
+      // A module that writes no status (auto-fencing, over Services) has none to show.
+      plans
+        .filter((p) => p.module.writesStatus !== false)
+        .map(({ raw, plan }) => ({ ...raw, status: plan.status })),
       format,
       io,
     );

@@ -32,6 +32,8 @@ export interface LoadedObjects {
   readonly pods: Pod[];
   readonly destinationRules: DestinationRule[];
   readonly serviceEntries: ServiceEntry[];
+  /** SlimeBoots: the modules' settings for the run. */
+  readonly slimeBoots: Located<KubeObject>[];
 }
 
 export interface LoadProblem {
@@ -46,7 +48,15 @@ export const formatLoadProblem = (p: LoadProblem): string =>
   [p.file, p.object, p.path].filter((s) => s !== undefined && s !== '').join(': ') + `: ${p.message}`;
 
 export function emptyObjects(): LoadedObjects {
-  return { all: [], smartLimiters: [], services: [], pods: [], destinationRules: [], serviceEntries: [] };
+  return {
+    all: [],
+    smartLimiters: [],
+    services: [],
+    pods: [],
+    destinationRules: [],
+    serviceEntries: [],
+    slimeBoots: [],
+  };
 }
 
 /** Input larger than this is refused before parsing. */
@@ -161,6 +171,22 @@ export function loadText(
         return take(destinationRuleSchema, into.destinationRules);
       case 'ServiceEntry':
         return take(serviceEntrySchema, into.serviceEntries);
+      case 'Namespace':
+        // Its labels say whether its Services are fenced (lazyload).
+        if (!isRecord(doc.metadata) || typeof doc.metadata.name !== 'string') {
+          problems.push({ file, object, message: 'expected metadata.name' });
+          return;
+        }
+        into.all.push({ file, object: doc as KubeObject });
+        return;
+      case 'SlimeBoot':
+        // Checked where the modules' settings are read from it.
+        if (!isRecord(doc.metadata)) {
+          problems.push({ file, object, message: 'expected metadata' });
+          return;
+        }
+        into.slimeBoots.push({ file, object: doc as KubeObject });
+        return;
       case 'VirtualService':
       case 'Gateway':
         // Read for explanations (where patches land); istiod checks them, not Governor.

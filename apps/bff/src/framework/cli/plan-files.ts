@@ -3,10 +3,11 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { KubeObject } from '../../cluster/store';
 import { ObservedCalls } from '../../sources/observed-calls';
-import type { Module, Plan, Snapshot } from '../module';
+import { withCompanions, type Module, type Plan, type Snapshot } from '../module';
+import { formatModuleConfigIssue, loadModuleConfig, type ModuleSettings } from '../module-config';
 import { defaultSettings, type ModuleDefinition } from '../registry';
 import { staticSnapshot } from '../snapshot';
-import { emptyObjects, formatLoadProblem, loadText, type LoadProblem } from './load-files';
+import { emptyObjects, formatLoadProblem, loadText, type Located, type LoadProblem } from './load-files';
 import { UsageError, type CliIo, type OptionSpec } from './io';
 
 /** The options of every command that reads files: `-f FILE` and `--metric KEY=VALUE`, both repeatable. */
@@ -71,6 +72,29 @@ export function recordCallsFromStatus(objects: readonly KubeObject[], into: Obse
   }
 }
 
+/**
+ * The settings of each module: from the SlimeBoots among the input, else the defaults. What the
+ * configuration cannot use is an error, what it ignores a warning, each naming the SlimeBoot's file.
+ */
+function settingsFrom(
+  slimeBoots: readonly Located<KubeObject>[],
+  modules: readonly Pick<ModuleDefinition, 'settings'>[],
+  problems: LoadProblem[],
+  warnings: LoadProblem[],
+): (d: Pick<ModuleDefinition, 'settings'>) => ModuleSettings {
+  if (slimeBoots.length === 0) return (d) => defaultSettings(d.settings);
+  const config = loadModuleConfig(
+    slimeBoots.map((b) => b.object),
+    modules.map((d) => d.settings),
+  );
+  const file = [...new Set(slimeBoots.map((b) => b.file))].join(', ');
+  const object = slimeBoots.length === 1 ? `SlimeBoot ${slimeBoots[0]!.object.metadata.name}` : undefined;
+  const at = object !== undefined ? { object } : {};
+  for (const e of config.errors) problems.push({ file, ...at, message: formatModuleConfigIssue(e) });
+  for (const w of config.warnings) warnings.push({ file, ...at, message: formatModuleConfigIssue(w) });
+  return (d) => config.modules[d.settings.name] ?? defaultSettings(d.settings);
+}
+
 export interface Planned {
   readonly file: string;
   readonly module: Module;
@@ -109,18 +133,22 @@ export async function loadAndRender(opts: {
   const values = opts.metrics;
   // Filled from the input once it is read: the calls recorded in ServiceFences' status, as a cluster holds them.
   const observedCalls = new ObservedCalls();
-  const modules = opts.modules.map((d) =>
-    d.create({
-      settings: defaultSettings(d.settings),
-      metrics: { metricsFor: () => ({ values, health: { available: true } }) },
-      options: opts.options,
-      observedCalls,
-    }),
-  );
-  const byKind = new Map(modules.map((m) => [m.kind as string, m]));
+  const contextOf = (settings: ModuleSettings) => ({
+    settings,
+    metrics: { metricsFor: () => ({ values, health: { available: true } }) },
+    options: opts.options,
+    observedCalls,
+  });
   const objects = emptyObjects();
   const problems: LoadProblem[] = [];
   const warnings: LoadProblem[] = [];
+  // The kinds the modules reconcile, companions included, needed before the settings are read: they do
+  // not depend on them.
+  const moduleKinds = new Set<string>(
+    withCompanions(opts.modules.map((d) => d.create(contextOf(defaultSettings(d.settings))))).map(
+      (m) => m.kind,
+    ),
+  );
   for (const file of opts.files) {
     let text: string;
     try {
@@ -130,10 +158,16 @@ export async function loadAndRender(opts: {
       problems.push({ file, message: e instanceof Error ? e.message.replace(/^ENOENT: /, '') : String(e) });
       continue;
     }
-    const r = loadText(file, text, objects, new Set(byKind.keys()));
+    const r = loadText(file, text, objects, moduleKinds);
     problems.push(...r.problems);
     warnings.push(...r.warnings);
   }
+
+  // A SlimeBoot among the input sets the modules' settings, as in a cluster.
+  const settings = settingsFrom(objects.slimeBoots, opts.modules, problems, warnings);
+  const topLevel = opts.modules.map((d) => d.create(contextOf(settings(d))));
+  const modules = withCompanions(topLevel);
+  const byKind = new Map(modules.map((m) => [m.kind as string, m]));
 
   const seen = new Map<string, string>();
   const primaries: { file: string; object: KubeObject; module: Module }[] = [];
@@ -150,35 +184,55 @@ export async function loadAndRender(opts: {
     }
   }
 
-  const snapshot = staticSnapshot(objects.all.map((o) => o.object));
-  recordCallsFromStatus(
-    objects.all.map((o) => o.object),
-    observedCalls,
-  );
+  const input = objects.all.map((o) => o.object);
+  recordCallsFromStatus(input, observedCalls);
   const now = opts.now ?? new Date();
   const plans: Planned[] = [];
-  for (const { file, object: raw, module } of primaries.sort((a, b) =>
-    byKindNamespaceName(a.object, b.object),
-  )) {
-    const name = `${raw.kind} ${raw.metadata.namespace ?? 'default'}/${raw.metadata.name}`;
-    const parsed = module.parse(raw);
-    if (!parsed.ok) {
-      for (const p of parsed.problems)
-        problems.push({ file, object: name, ...(p.path ? { path: p.path } : {}), message: p.message });
-      continue;
+  let snapshot = staticSnapshot(input);
+  let round = primaries;
+  // What one module writes another may reconcile (a Service's fence gives a Sidecar): those are planned
+  // too, in rounds, each against the input and everything planned before it.
+  const generated: KubeObject[] = [];
+  for (let depth = 0; round.length > 0 && depth < 4; depth++) {
+    const next: typeof primaries = [];
+    for (const { file, object: raw, module } of round.sort((a, b) =>
+      byKindNamespaceName(a.object, b.object),
+    )) {
+      const name = `${raw.kind} ${raw.metadata.namespace ?? 'default'}/${raw.metadata.name}`;
+      const parsed = module.parse(raw);
+      if (!parsed.ok) {
+        for (const p of parsed.problems)
+          problems.push({ file, object: name, ...(p.path ? { path: p.path } : {}), message: p.message });
+        continue;
+      }
+      const metrics = module.metrics?.(parsed.value, snapshot) ?? { values: {}, health: { available: true } };
+      const plan = module.plan({ object: parsed.value, raw, snapshot, metrics, now });
+      plans.push({ file, module, raw, object: parsed.value, plan });
+      for (const w of plan.warnings ?? []) warnings.push({ file, object: name, message: w });
+      for (const p of plan.problems)
+        problems.push({ file, object: name, message: p.path ? `${p.path}: ${p.message}` : p.message });
+      if (plan.problems.length > 0 || plan.hold) continue;
+      for (const d of plan.desired) {
+        const owner = byKind.get(d.kind);
+        const object = {
+          ...d,
+          metadata: { ...d.metadata, namespace: d.metadata.namespace ?? raw.metadata.namespace },
+        };
+        const key = `${d.kind} ${object.metadata.namespace ?? 'default'}/${d.metadata.name}`;
+        if (!owner || seen.has(key)) continue;
+        seen.set(key, file);
+        generated.push(object);
+        next.push({ file, object, module: owner });
+      }
     }
-    const metrics = module.metrics?.(parsed.value, snapshot) ?? { values: {}, health: { available: true } };
-    const plan = module.plan({ object: parsed.value, raw, snapshot, metrics, now });
-    plans.push({ file, module, raw, object: parsed.value, plan });
-    for (const w of plan.warnings ?? []) warnings.push({ file, object: name, message: w });
-    for (const p of plan.problems)
-      problems.push({ file, object: name, message: p.path ? `${p.path}: ${p.message}` : p.message });
+    if (next.length > 0) snapshot = staticSnapshot([...input, ...generated]);
+    round = next;
   }
 
   for (const w of warnings) io.stderr.write(`warning: ${formatLoadProblem(w)}\n`);
   for (const p of problems) io.stderr.write(`error: ${formatLoadProblem(p)}\n`);
-  if (primaries.length === 0 && problems.length === 0) {
-    io.stderr.write(`warning: no ${[...byKind.keys()].join(' or ')} in the input\n`);
+  if (plans.filter((p) => topLevel.includes(p.module)).length === 0 && problems.length === 0) {
+    io.stderr.write(`warning: no ${topLevel.map((m) => m.kind).join(' or ')} in the input\n`);
   }
   return { snapshot, plans, problems };
 }
