@@ -86,6 +86,7 @@ describe('deploy/', { timeout: 60_000 }, () => {
         'ClusterRoleBinding /governor-controller',
         'ConfigMap governor-system/governor-kubeconfig',
         'ConfigMap governor-system/governor-modules',
+        'CustomResourceDefinition /servicefences.microservice.slime.io',
         'CustomResourceDefinition /smartlimiters.microservice.slime.io',
         'Deployment governor-system/governor-bff',
         'Deployment governor-system/governor-web',
@@ -112,7 +113,7 @@ describe('deploy/', { timeout: 60_000 }, () => {
     expect(rls.spec.ports).toEqual([expect.objectContaining({ name: 'grpc', port: 8081 })]);
   });
 
-  it('the BFF reads its modules from the governor-modules ConfigMap: a SlimeBoot that turns the limiter on', () => {
+  it('the BFF reads its modules from the governor-modules ConfigMap: a SlimeBoot that turns limiter and lazyload on', () => {
     interface Container {
       name: string;
       env: { name: string; value?: string }[];
@@ -145,7 +146,10 @@ describe('deploy/', { timeout: 60_000 }, () => {
     expect(loaded.errors).toEqual([]);
     expect(loaded.warnings).toEqual([]);
     expect(loaded.notes).toEqual([]);
-    expect(Object.entries(loaded.modules).map(([name, m]) => [name, m.enable])).toEqual([['limiter', true]]);
+    expect(Object.entries(loaded.modules).map(([name, m]) => [name, m.enable])).toEqual([
+      ['limiter', true],
+      ['lazyload', true],
+    ]);
   });
 
   it('the NetworkPolicy admits the dashboard to the HTTP port and only Istio proxies to the rate-limit port', () => {
@@ -263,6 +267,9 @@ describe('deploy/', { timeout: 60_000 }, () => {
         'DestinationRule',
         'ServiceEntry',
         'EnvoyFilter',
+        'ServiceFence',
+        'Sidecar',
+        'Namespace',
       ] as const) {
         await store.list(kind);
         const { group, plural } = kindInfo(kind);
@@ -297,6 +304,37 @@ describe('deploy/', { timeout: 60_000 }, () => {
       } finally {
         watch.stop();
       }
+    });
+
+    it("writes ServiceFences (the lazyload module's own and their status) and Sidecars", async () => {
+      const { store } = as();
+      const fence = await store.apply(
+        {
+          apiVersion: 'microservice.slime.io/v1alpha1',
+          kind: 'ServiceFence',
+          metadata: {
+            name: 'ratings',
+            namespace: 'bookinfo',
+            labels: { 'app.kubernetes.io/created-by': 'fence-controller' },
+          },
+          spec: { enable: true, workloadSelector: { fromService: true } },
+        },
+        { fieldManager: 'governor', force: true },
+      );
+      await expect(
+        store.updateStatus({ ...fence, status: { domains: {}, metricStatus: {} } }),
+      ).resolves.toMatchObject({ status: { metricStatus: {} } });
+      await store.apply(
+        {
+          apiVersion: 'networking.istio.io/v1alpha3',
+          kind: 'Sidecar',
+          metadata: { name: 'ratings', namespace: 'bookinfo' },
+          spec: { egress: [{ hosts: ['istio-system/*'] }], workloadSelector: { labels: { app: 'ratings' } } },
+        },
+        { fieldManager: 'governor', force: true },
+      );
+      expect(await store.delete('Sidecar', 'bookinfo', 'ratings')).toBe(true);
+      expect(await store.delete('ServiceFence', 'bookinfo', 'ratings')).toBe(true);
     });
 
     it('writes SmartLimiter status, EnvoyFilters, Events and its Lease', async () => {
