@@ -3,6 +3,7 @@ import { limiterModule } from '../modules/limiter/module';
 import { EmbeddedStore } from '../cluster/embedded-store';
 import { seedDemoMesh } from '../demo/seed';
 import { ControlPlane } from './control-plane';
+import type { Module } from './module';
 
 describe('ControlPlane on the embedded demo mesh', () => {
   const cleanups: (() => Promise<void>)[] = [];
@@ -71,5 +72,27 @@ describe('ControlPlane on the embedded demo mesh', () => {
     expect(informers.get('VirtualService')?.synced).toBe(false);
     expect(informers.get('VirtualService')?.lastError).toContain('could not find VirtualService');
     expect(plane.snapshot.list('Gateway')).toEqual([]);
+  });
+
+  it("runs a module's companions as controllers of their own, with their kinds' informers", async () => {
+    const store = await EmbeddedStore.open({});
+    cleanups.push(() => store.close());
+    const companion = {
+      ...limiterModule({ metrics: { metricsFor: () => ({ values: {}, health: { available: true } }) } }),
+      name: 'companion',
+      kind: 'Service',
+      watches: ['Namespace'],
+      owns: [],
+    } satisfies Module;
+    const module: Module = {
+      ...limiterModule({ metrics: { metricsFor: () => ({ values: {}, health: { available: true } }) } }),
+      companions: [companion],
+    };
+    const plane = new ControlPlane({ store, tickMs: 0, modules: [module] });
+    cleanups.push(() => plane.stop());
+    expect([...plane.controllers.keys()]).toEqual(['limiter', 'companion']);
+    expect(plane.controller('companion').module.kind).toBe('Service');
+    expect(plane.informers.has('Namespace')).toBe(true);
+    expect(plane.health().modules.map((m) => m.name)).toEqual(['limiter', 'companion']);
   });
 });
