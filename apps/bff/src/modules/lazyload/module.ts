@@ -298,7 +298,8 @@ export function lazyloadModule(options: LazyloadOptions): LazyloadModule {
     watches: ['Service'],
     owns: ['Sidecar', 'EnvoyFilter'],
     // Read when served; the periodic pass picks up their changes.
-    reads: ['VirtualService'],
+    // Pods, ServiceEntries and Gateways too: the dashboard sizes a proxy's configuration from them.
+    reads: ['VirtualService', 'Pod', 'ServiceEntry', 'Gateway'],
     ownedLabelKeys: ['istio.io/rev'],
     options,
     parse(raw) {
