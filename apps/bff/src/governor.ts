@@ -125,6 +125,13 @@ export class Governor {
     definitions.forEach((d, i) => {
       if (d.service) this.services.set(d.name, d.service(this.controlPlane, modules[i]!));
     });
+    // A workload's first call to a service re-plans its fence (named after it) now, not at the next
+    // metric tick: the call went through the fallback, and the Sidecar should learn it at once.
+    const lazyloadController = this.controlPlane.controllers.get('lazyload');
+    if (lazyloadController)
+      this.observedCalls.onNewCall((call) =>
+        lazyloadController.queue.add(`${call.source.namespace}/${call.source.app}`),
+      );
     if (options.simulate) {
       const inf = this.controlPlane.informers;
       this.mesh = new EmbeddedMesh({
