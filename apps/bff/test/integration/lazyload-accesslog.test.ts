@@ -32,7 +32,8 @@ describe('lazyload with metricSourceType: accesslog, in a real BFF', () => {
       governor: {
         modules: MODULES,
         simulate: false,
-        metrics: { tickMs: 0, metricTickMs: 200, prometheusIntervalMs: 1000, metricsUnavailable: 'keep' },
+        // No periodic pass, and a metric tick too slow to matter: only the first-call hook re-plans the fence.
+        metrics: { tickMs: 0, metricTickMs: 600_000, prometheusIntervalMs: 1000, metricsUnavailable: 'keep' },
         moduleSettings: {
           lazyload: { ...defaults, general: { ...defaults.general, metricSourceType: 'accesslog' } },
         },
