@@ -39,5 +39,12 @@ test.describe('lazyload', () => {
     await expect(detail.getByRole('button', { name: 'Enable fence' })).toHaveCount(0);
     await saveScreenshot('lazyload-fenced');
     await checkAccessibility();
+
+    // The overview's topology badges the fenced workload.
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Overview' }).click();
+    const graph = page.getByRole('img', { name: 'Services and the calls between them' });
+    await expect(graph.locator('text').filter({ hasText: /fenced: \d+ hosts/ })).toHaveCount(1, {
+      timeout: 15_000,
+    });
   });
 });

@@ -1,5 +1,8 @@
 'use client';
-/** Who calls whom: services as nodes by depth, calls as edges with their rates, policy badges on nodes. */
+/**
+ * Who calls whom: services as nodes by depth, calls as edges with their rates, policy and lazyload fence
+ * badges on nodes.
+ */
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useTRPC } from '../lib/trpc';
@@ -9,9 +12,11 @@ interface Node {
   name: string;
   namespace: string;
   policies: number;
+  /** Egress hosts of its lazyload Sidecar when a fence is on; null when not fenced. */
+  fencedHosts: number | null;
 }
 
-const W = 180;
+const W = 230;
 const H = 44;
 const GAP_X = 90;
 const GAP_Y = 24;
@@ -21,7 +26,12 @@ export function Topology({
   services,
 }: {
   namespace?: string;
-  services: readonly { namespace: string; name: string; policies: readonly unknown[] }[];
+  services: readonly {
+    namespace: string;
+    name: string;
+    policies: readonly unknown[];
+    fence?: { enabled: boolean; hosts: number } | null;
+  }[];
 }) {
   const trpc = useTRPC();
   // Refreshed with the service list as the live seconds arrive (see Overview).
@@ -30,7 +40,13 @@ export function Topology({
   const nodes = new Map<string, Node>(
     services.map((s) => [
       `${s.namespace}/${s.name}`,
-      { key: `${s.namespace}/${s.name}`, name: s.name, namespace: s.namespace, policies: s.policies.length },
+      {
+        key: `${s.namespace}/${s.name}`,
+        name: s.name,
+        namespace: s.namespace,
+        policies: s.policies.length,
+        fencedHosts: s.fence?.enabled ? s.fence.hosts : null,
+      },
     ]),
   );
   for (const e of edges)
@@ -41,6 +57,7 @@ export function Topology({
           name: k.slice(k.indexOf('/') + 1),
           namespace: k.slice(0, k.indexOf('/')),
           policies: 0,
+          fencedHosts: null,
         });
 
   // Depth: longest path from a node nobody calls.
@@ -154,6 +171,7 @@ export function Topology({
                     >
                       {n.namespace}
                       {n.policies > 0 ? ` · ${n.policies} polic${n.policies === 1 ? 'y' : 'ies'}` : ''}
+                      {n.fencedHosts !== null ? ` · fenced: ${n.fencedHosts} hosts` : ''}
                     </text>
                   </g>
                 );

@@ -128,6 +128,23 @@ describe('the API routers (createCaller, embedded store)', () => {
     expect(ok).toEqual({ ok: true, issues: [] });
   });
 
+  it("marks a service its lazyload fence covers, with its Sidecar's egress host count", async () => {
+    expect((await caller('viewer').services.list()).every((s) => s.fence === null)).toBe(true);
+    await store.create({
+      apiVersion: 'microservice.slime.io/v1alpha1',
+      kind: 'ServiceFence',
+      metadata: { name: 'ratings', namespace: 'default' },
+      spec: { enable: true },
+    });
+    await vi.waitFor(async () => {
+      const services = await caller('viewer').services.list();
+      // Istio's and Governor's namespaces; ratings calls nothing.
+      expect(services.find((s) => s.name === 'ratings')!.fence).toEqual({ enabled: true, hosts: 2 });
+      expect(services.find((s) => s.name === 'reviews')!.fence).toBeNull();
+    }, WAIT);
+    await store.delete('ServiceFence', 'default', 'ratings');
+  });
+
   it('previews where istiod applies each patch, on the first Pod selected or the one asked for', async () => {
     const input = { yaml: policyYaml('reviews', '5') };
     const preview = await caller('viewer').policies.preview(input);

@@ -2,7 +2,7 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { parseSmartLimiter, type SmartLimiterStatus } from '@governor/crd-types';
-import type { KubeObject } from '../../cluster/store';
+import { isKnownKind, type KubeObject } from '../../cluster/store';
 import {
   labelsMatch,
   metricSetsOf,
@@ -63,6 +63,27 @@ async function figuresOf(deps: ApiDeps, namespace: string, pods: readonly string
   };
 }
 
+/**
+ * The lazyload fence of a service (named after it, as auto-fencing and Slime name them) and how many
+ * egress hosts its Sidecar has; null when it has none or lazyload is off.
+ */
+function fenceOf(
+  deps: ApiDeps,
+  namespace: string,
+  service: string,
+): { enabled: boolean; hosts: number } | null {
+  const snapshot = productOf(deps).governor.controlPlane.snapshot;
+  if (!isKnownKind('ServiceFence')) return null;
+  const fence = snapshot.get('ServiceFence', namespace, service);
+  if (!fence) return null;
+  const sidecar = isKnownKind('Sidecar') ? snapshot.get('Sidecar', namespace, service) : undefined;
+  const egress = (sidecar?.spec as { egress?: { hosts?: string[] }[] } | undefined)?.egress ?? [];
+  return {
+    enabled: (fence.spec as { enable?: unknown } | undefined)?.enable === true,
+    hosts: egress.reduce((n, e) => n + (e.hosts?.length ?? 0), 0),
+  };
+}
+
 function policiesApplying(deps: ApiDeps, namespace: string, service: string, pods: readonly string[]) {
   const context = productOf(deps).governor.contextFor(namespace);
   const limiters = productOf(deps).governor.optionalService<LimiterService>('limiter')?.list(namespace) ?? [];
@@ -118,6 +139,7 @@ export const servicesRouter = router({
             ...(await figuresOf(ctx.deps, namespace, podNames)),
             policies,
             healthy: policies.every((p) => p.ready),
+            fence: fenceOf(ctx.deps, namespace, s.metadata.name),
           };
         }),
       );
