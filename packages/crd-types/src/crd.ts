@@ -18,6 +18,15 @@ import {
   serviceFenceSpecNode,
   serviceFenceStatusNode,
 } from './servicefence';
+import {
+  ENVOYPLUGIN_KIND,
+  PLUGIN_GROUP,
+  PLUGIN_VERSION,
+  PLUGINMANAGER_KIND,
+  envoyPluginSpecNode,
+  pluginManagerSpecNode,
+  pluginStatusNode,
+} from './plugin';
 
 export interface CustomResourceDefinition {
   apiVersion: 'apiextensions.k8s.io/v1';
@@ -149,11 +158,85 @@ export function serviceFenceCrd(): CustomResourceDefinition {
   };
 }
 
+function pluginCrd(
+  kind: string,
+  plural: string,
+  shortName: string,
+  description: string,
+  spec: OpenApiSchema,
+): CustomResourceDefinition {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${plural}.${PLUGIN_GROUP}`, labels: { 'app.kubernetes.io/part-of': 'governor' } },
+    spec: {
+      group: PLUGIN_GROUP,
+      names: {
+        kind,
+        listKind: `${kind}List`,
+        plural,
+        singular: kind.toLowerCase(),
+        shortNames: [shortName],
+      },
+      scope: 'Namespaced',
+      versions: [
+        {
+          name: PLUGIN_VERSION,
+          served: true,
+          storage: true,
+          schema: {
+            openAPIV3Schema: {
+              description,
+              type: 'object',
+              properties: {
+                apiVersion: { type: 'string' },
+                kind: { type: 'string' },
+                metadata: { type: 'object' },
+                spec,
+                status: toOpenApi(pluginStatusNode),
+              },
+            },
+          },
+          subresources: { status: {} },
+          additionalPrinterColumns: [
+            {
+              name: 'Ready',
+              type: 'string',
+              jsonPath: '.status.conditions[?(@.type=="Ready")].status',
+            },
+            { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+          ],
+        },
+      ],
+    },
+  };
+}
+
+export const pluginManagerCrd = (): CustomResourceDefinition =>
+  pluginCrd(
+    PLUGINMANAGER_KIND,
+    'pluginmanagers',
+    'plm',
+    "PluginManager: HTTP filters inserted into a workload's listeners (Slime's plugin manager), rendered into an Istio EnvoyFilter. Fields are accepted in snake_case or lowerCamel.",
+    toOpenApi(pluginManagerSpecNode),
+  );
+
+export const envoyPluginCrd = (): CustomResourceDefinition =>
+  pluginCrd(
+    ENVOYPLUGIN_KIND,
+    'envoyplugins',
+    'ep',
+    "EnvoyPlugin: filter configurations per route configuration, virtual host or route (Slime's plugin manager), rendered into an Istio EnvoyFilter. Fields are accepted in snake_case or lowerCamel.",
+    toOpenApi(envoyPluginSpecNode),
+  );
+
 /** All CRDs Governor owns, by file name. */
 export function governorCrds(): Record<string, CustomResourceDefinition> {
   return {
     'smartlimiters.microservice.slime.io.yaml': smartLimiterCrd(),
     'servicefences.microservice.slime.io.yaml': serviceFenceCrd(),
+    'pluginmanagers.microservice.slime.io.yaml': pluginManagerCrd(),
+    'envoyplugins.microservice.slime.io.yaml': envoyPluginCrd(),
   };
 }
 

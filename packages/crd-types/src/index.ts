@@ -4,6 +4,7 @@ export * from './suggest';
 export * from './meta';
 export * from './smartlimiter';
 export * from './servicefence';
+export * from './plugin';
 export * from './kube';
 export * from './envoyfilter';
 export * from './crd';
