@@ -64,7 +64,8 @@ export interface EmbeddedMeshOptions {
   readonly simulator?: Omit<SimulatorOptions, 'context' | 'rules'>;
   /**
    * The cluster as the controllers see it, for the Istio `Sidecar`s that fence workloads (none while no
-   * module registers the kind). Unused when `simulator.sidecars` is given.
+   * module registers the kind), and for the `EnvoyFilter`s whose fault filter aborts or delays requests.
+   * Unused for what `simulator.sidecars` or `simulator.envoyFilters` gives.
    */
   readonly snapshot?: () => Pick<Snapshot, 'list'>;
 }
@@ -80,9 +81,13 @@ export class EmbeddedMesh {
     const sidecars =
       options.simulator?.sidecars ??
       (snapshot ? () => (isKnownKind('Sidecar') ? snapshot().list('Sidecar') : []) : undefined);
+    const envoyFilters =
+      options.simulator?.envoyFilters ??
+      (snapshot ? () => (isKnownKind('EnvoyFilter') ? snapshot().list('EnvoyFilter') : []) : undefined);
     this.simulator = new Simulator({
       ...options.simulator,
       ...(sidecars ? { sidecars } : {}),
+      ...(envoyFilters ? { envoyFilters } : {}),
       context: options.context(),
     });
     // Pods come and go in bursts (a rollout): apply the mesh's shape once the burst settles.

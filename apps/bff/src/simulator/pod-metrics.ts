@@ -6,12 +6,14 @@
 import { ExpositionWriter, histogramQuantile, type Labels } from './exposition';
 import {
   BUCKETS,
+  SNAP_ABORTED,
   SNAP_CPU,
   SNAP_HIST,
   SNAP_LIMITED,
   SNAP_OK,
   SNAP_T,
   sourceKey,
+  type AbortAnswer,
   type PodState,
   type RequestSource,
 } from './pods';
@@ -33,6 +35,8 @@ export interface SimulatedMetricValues {
   readonly qps: number;
   /** Requests per second answered 429. */
   readonly limited_qps: number;
+  /** Requests per second the fault filter aborted (answered with its status; counted in `qps`). */
+  readonly aborted_qps: number;
   /** 99th percentile of latency (ms); absent without requests in the window. */
   readonly rt99?: number;
   /** Slime's raw values: cumulative CPU seconds, summed and the largest. */
@@ -55,6 +59,7 @@ export function metricValuesOf(
   let cpuLimit = 0;
   let qps = 0;
   let limitedQps = 0;
+  let abortedQps = 0;
   let cpuSum = 0;
   let cpuMax = 0;
   const hist = new Float64Array(BUCKETS.length + 1);
@@ -72,8 +77,10 @@ export function metricValuesOf(
       continue;
     }
     cpuRate += (now[SNAP_CPU]! - then[SNAP_CPU]!) / seconds;
-    qps += (now[SNAP_OK]! + now[SNAP_LIMITED]! - then[SNAP_OK]! - then[SNAP_LIMITED]!) / seconds;
+    const aborted = now[SNAP_ABORTED]! - then[SNAP_ABORTED]!;
+    qps += (now[SNAP_OK]! + now[SNAP_LIMITED]! - then[SNAP_OK]! - then[SNAP_LIMITED]! + aborted) / seconds;
     limitedQps += (now[SNAP_LIMITED]! - then[SNAP_LIMITED]!) / seconds;
+    abortedQps += aborted / seconds;
     for (let i = 0; i <= BUCKETS.length; i++) hist[i]! += now[SNAP_HIST + i]! - then[SNAP_HIST + i]!;
   }
   const rt99 = histogramQuantile(0.99, BUCKETS, hist);
@@ -81,6 +88,7 @@ export function metricValuesOf(
     'cpu.percent': (100 * cpuRate) / cpuLimit,
     qps,
     limited_qps: limitedQps,
+    aborted_qps: abortedQps,
     ...(Number.isFinite(rt99) ? { rt99 } : {}),
     'cpu.sum': cpuSum,
     'cpu.max': cpuMax,
@@ -93,7 +101,7 @@ export function metricValuesOf(
  * query of who calls whom); the duration histograms are per pod only.
  */
 export function renderPodMetrics(pods: readonly PodState[], fallback: readonly FallbackCount[] = []): string {
-  const istio = (p: PodState, code: number): Labels => ({
+  const istio = (p: PodState, code: number, grpc?: number): Labels => ({
     reporter: 'destination',
     namespace: p.namespace,
     pod: p.name,
@@ -103,7 +111,11 @@ export function renderPodMetrics(pods: readonly PodState[], fallback: readonly F
     destination_service_name: p.service,
     destination_service_namespace: p.namespace,
     response_code: String(code),
+    // As Istio's: a gRPC answer's status, on the answers of a gRPC abort only.
+    ...(grpc !== undefined ? { grpc_response_status: String(grpc) } : {}),
   });
+  const byAnswer = (a: AbortAnswer, b: AbortAnswer) =>
+    a.httpStatus - b.httpStatus || (a.grpcStatus ?? -1) - (b.grpcStatus ?? -1);
   const container = (p: PodState): Labels => ({
     namespace: p.namespace,
     pod: p.name,
@@ -125,12 +137,28 @@ export function renderPodMetrics(pods: readonly PodState[], fallback: readonly F
     for (const c of sources) {
       w.sample('istio_requests_total', { ...istio(p, 200), ...source(c.source) }, c.ok);
       w.sample('istio_requests_total', { ...istio(p, 429), ...source(c.source) }, c.limited);
+      for (const a of [...c.aborted.keys()].sort(byAnswer))
+        w.sample(
+          'istio_requests_total',
+          { ...istio(p, a.httpStatus, a.grpcStatus), ...source(c.source) },
+          c.aborted.get(a)!,
+        );
     }
   }
   w.family('istio_request_duration_milliseconds', 'histogram', 'Request duration in milliseconds.');
   for (const p of pods) {
     w.histogram('istio_request_duration_milliseconds', istio(p, 200), BUCKETS, p.okHist, p.okSum);
     w.histogram('istio_request_duration_milliseconds', istio(p, 429), BUCKETS, p.limitedHist, p.limitedSum);
+    for (const a of [...p.abortedHist.keys()].sort(byAnswer)) {
+      const h = p.abortedHist.get(a)!;
+      w.histogram(
+        'istio_request_duration_milliseconds',
+        istio(p, a.httpStatus, a.grpcStatus),
+        BUCKETS,
+        h.hist,
+        h.sum,
+      );
+    }
   }
   w.family('container_cpu_usage_seconds_total', 'counter', 'Cumulative cpu time consumed in seconds.');
   for (const p of pods) {

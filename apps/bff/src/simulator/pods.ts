@@ -45,11 +45,41 @@ export interface RequestSource {
 
 export const UNKNOWN_SOURCE: RequestSource = { app: 'unknown', workload: 'unknown', namespace: 'unknown' };
 
-/** A pod's requests from one source: allowed and answered 429. */
+/** A pod's requests from one source: allowed, answered 429, and aborted by the fault filter by answer. */
 export interface SourceCounts {
   readonly source: RequestSource;
   ok: number;
   limited: number;
+  readonly aborted: Map<AbortAnswer, number>;
+}
+
+/** What an aborted request was answered: an HTTP status, and a gRPC status for a gRPC abort. */
+export interface AbortAnswer {
+  readonly httpStatus: number;
+  readonly grpcStatus?: number;
+}
+
+/** The latency histogram of the requests given one answer. */
+export interface AnswerHistogram {
+  readonly hist: Float64Array;
+  sum: number;
+}
+
+const answers = new Map<string, AbortAnswer>();
+
+/** The one object of an answer, so that pods count by object. */
+export function internAnswer(a: AbortAnswer): AbortAnswer {
+  const key = `${a.httpStatus}/${a.grpcStatus ?? ''}`;
+  let known = answers.get(key);
+  if (!known)
+    answers.set(
+      key,
+      (known = {
+        httpStatus: a.httpStatus,
+        ...(a.grpcStatus !== undefined ? { grpcStatus: a.grpcStatus } : {}),
+      }),
+    );
+  return known;
 }
 
 /** Offsets in a pod's snapshot of cumulative counters. */
@@ -57,7 +87,8 @@ export const SNAP_T = 0;
 export const SNAP_OK = 1;
 export const SNAP_LIMITED = 2;
 export const SNAP_CPU = 3;
-export const SNAP_HIST = 4;
+export const SNAP_ABORTED = 4;
+export const SNAP_HIST = 5;
 
 export class PodState {
   readonly key: string;
@@ -70,6 +101,12 @@ export class PodState {
   readonly cpuLimitCores: number;
   okTotal = 0;
   limitedTotal = 0;
+  abortedTotal = 0;
+  /** Aborted requests' latencies, per answer. */
+  readonly abortedHist = new Map<AbortAnswer, AnswerHistogram>();
+  /** Where the fault filter's fractional accounting stands for aborts and delays. */
+  abortCarry = 0;
+  delayCarry = 0;
   readonly okHist = new Float64Array(BUCKETS.length + 1);
   readonly limitedHist = new Float64Array(BUCKETS.length + 1);
   okSum = 0;
@@ -83,7 +120,7 @@ export class PodState {
    * outside the mesh are always listed.
    */
   readonly bySource = new Map<RequestSource, SourceCounts>([
-    [UNKNOWN_SOURCE, { source: UNKNOWN_SOURCE, ok: 0, limited: 0 }],
+    [UNKNOWN_SOURCE, { source: UNKNOWN_SOURCE, ok: 0, limited: 0, aborted: new Map() }],
   ]);
 
   constructor(pod: Pod, service: string, baseCpu: number, defaultLimit: number) {
@@ -105,7 +142,10 @@ export class PodState {
     s[SNAP_OK] = this.okTotal;
     s[SNAP_LIMITED] = this.limitedTotal;
     s[SNAP_CPU] = this.cpuSeconds;
+    s[SNAP_ABORTED] = this.abortedTotal;
     for (let i = 0; i <= BUCKETS.length; i++) s[SNAP_HIST + i] = this.okHist[i]! + this.limitedHist[i]!;
+    for (const h of this.abortedHist.values())
+      for (let i = 0; i <= BUCKETS.length; i++) s[SNAP_HIST + i]! += h.hist[i]!;
     return s;
   }
 
@@ -117,7 +157,8 @@ export class PodState {
 
   /**
    * Counts a request the sidecar decided, with a latency drawn from `random`, plus `extraMs` the request
-   * spent on its way (a detour through the lazyload fallback).
+   * spent on its way (a detour through the lazyload fallback, a fault delay). A request the fault filter
+   * aborted (`aborted`, from {@link internAnswer}) is answered by the sidecar and never reaches the app.
    */
   serve(
     allowed: boolean,
@@ -125,12 +166,24 @@ export class PodState {
     random: () => number,
     source: RequestSource = UNKNOWN_SOURCE,
     extraMs = 0,
+    aborted?: AbortAnswer,
   ): void {
     let counts = this.bySource.get(source);
-    if (!counts) this.bySource.set(source, (counts = { source, ok: 0, limited: 0 }));
+    if (!counts) this.bySource.set(source, (counts = { source, ok: 0, limited: 0, aborted: new Map() }));
+    const jitter = random();
+    if (allowed && aborted) {
+      counts.aborted.set(aborted, (counts.aborted.get(aborted) ?? 0) + 1);
+      // A local reply, as fast as a 429.
+      const latency = m.limitedLatencyMs * (0.5 + jitter) + extraMs;
+      let h = this.abortedHist.get(aborted);
+      if (!h) this.abortedHist.set(aborted, (h = { hist: new Float64Array(BUCKETS.length + 1), sum: 0 }));
+      this.abortedTotal++;
+      h.hist[bucketIndex(BUCKETS, latency)]!++;
+      h.sum += latency;
+      return;
+    }
     if (allowed) counts.ok++;
     else counts.limited++;
-    const jitter = random();
     if (allowed) {
       // Mostly around the pod's current latency, with a tail.
       const tail = random() < 0.02 ? 3 : 1;

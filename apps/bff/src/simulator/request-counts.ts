@@ -5,6 +5,8 @@ export interface ServiceSecond {
   readonly sent: number;
   readonly allowed: number;
   readonly limited: number;
+  /** Of the allowed, those the fault filter aborted. */
+  readonly aborted: number;
 }
 
 export interface RuleSecond {
@@ -38,16 +40,32 @@ function oldestFirst<C extends object>(bySecond: Map<number, C> | undefined): ({
 }
 
 export class RequestCounts {
-  private readonly services: Counts<{ sent: number; allowed: number; limited: number }> = new Map();
+  private readonly services: Counts<{ sent: number; allowed: number; limited: number; aborted: number }> =
+    new Map();
   private readonly rules: Counts<{ allowed: number; limited: number }> = new Map();
   private readonly edges: Counts<{ sent: number; limited: number }> = new Map();
 
-  /** Counts a request to `service` (a key) in `second`, and under the rule that decided it, if one did. */
-  count(service: string, ruleId: string | undefined, second: number, allowed: boolean): void {
-    const counts = countsAt(this.services, service, second, () => ({ sent: 0, allowed: 0, limited: 0 }));
+  /**
+   * Counts a request to `service` (a key) in `second`, and under the rule that decided it, if one did;
+   * `aborted`: the limits let it through and the fault filter answered it.
+   */
+  count(
+    service: string,
+    ruleId: string | undefined,
+    second: number,
+    allowed: boolean,
+    aborted = false,
+  ): void {
+    const counts = countsAt(this.services, service, second, () => ({
+      sent: 0,
+      allowed: 0,
+      limited: 0,
+      aborted: 0,
+    }));
     counts.sent++;
     if (allowed) counts.allowed++;
     else counts.limited++;
+    if (allowed && aborted) counts.aborted++;
     if (ruleId === undefined) return;
     const rc = countsAt(this.rules, ruleId, second, () => ({ allowed: 0, limited: 0 }));
     if (allowed) rc.allowed++;

@@ -21,6 +21,7 @@ import { seededRandom, type LoadProfile } from './load';
 import { RequestCounts, type EdgeRate, type RuleSecond, type ServiceSecond } from './request-counts';
 import type { ObservedCalls } from '../sources/observed-calls';
 import { Fences } from './fences';
+import { Faults, nextFires } from './faults';
 import {
   metricValuesOf,
   renderPodMetrics,
@@ -30,9 +31,11 @@ import {
 import {
   advancePods,
   DEFAULT_POD_MODEL,
+  internAnswer,
   internSource,
   PodState,
   workloadOf,
+  type AbortAnswer,
   type PodModel,
   type RequestSource,
 } from './pods';
@@ -87,6 +90,12 @@ export interface SimulatorOptions {
   readonly fallbackLatencyMs?: number;
   /** Istio's root namespace, whose selector-less Sidecar applies mesh-wide. Default `istio-system`. */
   readonly rootNamespace?: string;
+  /**
+   * The mesh's `EnvoyFilter`s as they are now, read once per tick and compiled again only when they
+   * change. A pod whose inbound connection manager they give Envoy's fault filter aborts or delays that
+   * fraction of its inbound requests. Default: none.
+   */
+  readonly envoyFilters?: () => readonly unknown[];
 }
 
 /**
@@ -172,6 +181,9 @@ export class Simulator {
   private readonly rootNamespace: string | undefined;
   private fences: Fences | undefined;
   private fenceObjects: readonly unknown[] = [];
+  private readonly envoyFilterObjects: (() => readonly unknown[]) | undefined;
+  private faults: Faults | undefined;
+  private faultObjects: readonly unknown[] = [];
   /** Per tick: how calls from a pod to a Service go, by the objects (stable within a tick). */
   private readonly routes = new Map<Pod, Map<SimService, CallRoute>>();
   /** Calls per calling workload and destination service, by `namespace/app>fqdn`. */
@@ -199,6 +211,7 @@ export class Simulator {
     this.sidecarObjects = options.sidecars;
     this.fallbackLatencyMs = options.fallbackLatencyMs ?? FALLBACK_LATENCY_MS;
     this.rootNamespace = options.rootNamespace;
+    this.envoyFilterObjects = options.envoyFilters;
     this.sidecars = new SidecarLimiters({ clock: this.clock, rules: this.rules });
     for (const [service, profile] of Object.entries(options.loads ?? DEFAULT_LOADS))
       this.setLoad(service, profile);
@@ -372,6 +385,7 @@ export class Simulator {
 
   private tick(from: number, to: number): void {
     this.refreshFences();
+    this.refreshFaults();
     const pending = this.traffic.arrivals(this.services, from, to);
     for (const p of this.pods.values()) p.allowedThisTick = 0;
     // Requests in time order; then the calls the allowed ones make, a hop at a time.
@@ -396,6 +410,40 @@ export class Simulator {
     if (same) return;
     this.fenceObjects = objects;
     this.fences = objects.length > 0 ? new Fences(objects, this.rootNamespace) : undefined;
+  }
+
+  /** The EnvoyFilters as they are now; compiled again only when the list changed. */
+  private refreshFaults(): void {
+    const objects = this.envoyFilterObjects?.() ?? [];
+    const same =
+      objects.length === this.faultObjects.length && objects.every((o, i) => o === this.faultObjects[i]);
+    if (same) return;
+    this.faultObjects = objects;
+    const faults = objects.length > 0 ? new Faults(objects, this.rootNamespace) : undefined;
+    this.faults = faults && faults.size > 0 ? faults : undefined;
+  }
+
+  /**
+   * What the pod's fault filter does to a request its limits let through: the delay it adds and the
+   * answer it aborts with, by exact fractional accounting per pod.
+   */
+  private faultFor(r: PendingRequest): { delayMs: number; aborted: AbortAnswer | undefined } {
+    const settings = this.faults?.faultOf(r.pod, r.service.targetPort, r.service.port);
+    const state = settings && this.pods.get(`${namespaceOf(r.pod)}/${r.pod.metadata.name}`);
+    if (!settings || !state) return NO_FAULT;
+    let delayMs = 0;
+    let aborted: AbortAnswer | undefined;
+    if (settings.delay) {
+      const d = nextFires(state.delayCarry, settings.delay.fraction);
+      state.delayCarry = d.carry;
+      if (d.fires) delayMs = settings.delay.delayMs;
+    }
+    if (settings.abort) {
+      const a = nextFires(state.abortCarry, settings.abort.fraction);
+      state.abortCarry = a.carry;
+      if (a.fires) aborted = internAnswer(settings.abort);
+    }
+    return { delayMs, aborted };
   }
 
   /** How calls from this pod to this Service go: direct, or through the fallback when its Sidecar does not list it. */
@@ -442,9 +490,11 @@ export class Simulator {
     this.clock.set(r.t);
     const decision = this.sidecars.decide(r.pod, r.service.port, this.traffic.requests[r.user]!);
     const allowed = decision.allowed;
+    // Envoy's fault filter sits before the router: it sees what the limits let through.
+    const fault = allowed && this.faults ? this.faultFor(r) : NO_FAULT;
     const rule = this.sidecars.rule(decision.ruleId);
     const second = Math.floor(r.t / 1000);
-    this.counts.count(r.service.key, rule?.id, second, allowed);
+    this.counts.count(r.service.key, rule?.id, second, allowed, fault.aborted !== undefined);
 
     if (this.listeners.length > 0) {
       const event: MeshDecision = {
@@ -461,7 +511,7 @@ export class Simulator {
     }
 
     let source: RequestSource | undefined;
-    let extraMs = 0;
+    let extraMs = fault.delayMs;
     if (r.from !== undefined) {
       this.counts.countCall(r.from, r.service.key, second, allowed);
       if (r.fromPod) {
@@ -471,17 +521,20 @@ export class Simulator {
         if (route.fallback) {
           route.pair.fallback++;
           route.pair.fallbackNow = true;
-          extraMs = this.fallbackLatencyMs;
+          extraMs += this.fallbackLatencyMs;
         }
         source = route.source;
       }
     }
     this.pods
       .get(`${namespaceOf(r.pod)}/${r.pod.metadata.name}`)
-      ?.serve(allowed, this.model, this.random, source, extraMs);
-    return allowed;
+      ?.serve(allowed, this.model, this.random, source, extraMs, fault.aborted);
+    // An aborted request never reaches the app, which then calls nothing.
+    return allowed && fault.aborted === undefined;
   }
 }
+
+const NO_FAULT: { delayMs: number; aborted: AbortAnswer | undefined } = { delayMs: 0, aborted: undefined };
 
 const fqdnOf = (s: SimService): string => `${s.name}.${s.namespace}.svc.cluster.local`;
 

@@ -65,6 +65,8 @@ export interface SimService {
   readonly namespace: string;
   readonly name: string;
   readonly port: number;
+  /** The port its pods listen on (the inbound listener's); the Service port when it names one. */
+  readonly targetPort: number;
   pods: Pod[];
   next: number;
   carry: number;
@@ -233,11 +235,13 @@ export function simService(
   const namespace = namespaceOf(svc);
   const port = svc.spec.ports?.[0]?.port;
   if (port === undefined) return undefined;
+  const target = svc.spec.ports?.[0]?.targetPort;
   return {
     key: `${namespace}/${svc.metadata.name}`,
     namespace,
     name: svc.metadata.name,
     port,
+    targetPort: typeof target === 'number' ? target : port,
     pods: runningPods(context, namespace, selector),
     next: previous?.next ?? 0,
     carry: previous?.carry ?? 0,
