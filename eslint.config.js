@@ -90,7 +90,7 @@ export default tseslint.config(
           layers: [
             ['lib', 'redact', 'runtime'],
             ['cluster', 'audit'],
-            ['auth', 'sources', 'demo', 'istio'],
+            ['auth', 'sources', 'demo', 'istio', 'envoy'],
             ['framework'],
             ['api'],
             ['modules'],
