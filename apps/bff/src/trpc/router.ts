@@ -3,6 +3,7 @@ import { MODULES } from '../modules';
 import { authRouter } from './routers/auth';
 import { auditRouter } from './routers/audit';
 import { decisionsRouter } from './routers/decisions';
+import { envoyRouter } from './routers/envoy';
 import { eventsRouter } from './routers/events';
 import { clusterRouter } from './routers/cluster';
 import { metricsRouter } from './routers/metrics';
@@ -26,6 +27,7 @@ export const appRouter = router({
   decisions: decisionsRouter,
   events: eventsRouter,
   audit: auditRouter,
+  envoy: envoyRouter,
   ...moduleRouters,
 });
 
