@@ -1,7 +1,7 @@
 /** Seeds an empty store with the demo mesh, so that a first start shows something working. */
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
-import type { ClusterStore, KubeObject } from '../cluster/store';
+import { isKnownKind, type ClusterStore, type KubeObject } from '../cluster/store';
 
 export function demoObjects(): KubeObject[] {
   const text = readFileSync(new URL('./bookinfo.yaml', import.meta.url), 'utf8');
@@ -14,6 +14,8 @@ export async function seedDemoMesh(store: ClusterStore): Promise<number> {
   if (limiters.items.length > 0 || services.items.length > 0) return 0;
   let n = 0;
   for (const o of demoObjects()) {
+    // Objects of a module that is not in this build (its kind unregistered) stay out of the store.
+    if (!isKnownKind(o.kind)) continue;
     const { status, ...rest } = o;
     const created = await store.create(rest as KubeObject);
     // Status belongs to the status subresource, as on an API server.

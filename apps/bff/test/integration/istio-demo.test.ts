@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { explainEnvoyFilters } from '../../src/istio/explain';
-import type { KubeObject } from '../../src/cluster/store';
+import { isKnownKind, type KubeObject } from '../../src/cluster/store';
 import { runCli } from '../support/cli';
 import { ENVOY_FILTER_WARNING } from '../support/envoy-config';
 import { buildIstioHarness, ISTIO_HARNESS_BUILD_TIMEOUT_MS, runIstioHarness } from '../support/istio-harness';
@@ -32,11 +32,18 @@ describe("the embedded demo's policies, through istiod", { timeout: 120_000 }, (
     dir = await mkdtemp(join(tmpdir(), 'governor-istio-demo-'));
     // Over its CPU threshold, the adaptive reviews policy limits too: every demo policy renders.
     const out = await runCli(['render', '-f', DEMO, '--metric', '_base.cpu.percent=90']);
-    expect(out.stderr).toBe('');
+    mesh = yamlObjects(await readFile(DEMO, 'utf8'));
+    // Objects of a kind no module renders are ignored with a warning each, and nothing else is said.
+    const unrendered = mesh.filter((o) => !isKnownKind(o.kind) && o.kind !== 'SmartLimiter');
+    expect(out.stderr.split('\n').filter((l) => l !== '')).toEqual(
+      unrendered.map(
+        (o) =>
+          `warning: ${DEMO}: ${o.kind} ${o.metadata.namespace ?? 'default'}/${o.metadata.name}: not used for rendering, ignored`,
+      ),
+    );
     expect(out.code).toBe(0);
     rendered = join(dir, 'demo.rendered.yaml');
     await writeFile(rendered, out.stdout);
-    mesh = yamlObjects(await readFile(DEMO, 'utf8'));
   }, ISTIO_HARNESS_BUILD_TIMEOUT_MS);
 
   afterAll(async () => {
@@ -45,17 +52,36 @@ describe("the embedded demo's policies, through istiod", { timeout: 120_000 }, (
 
   it('renders one EnvoyFilter per demo policy', async () => {
     const filters = yamlObjects(await readFile(rendered, 'utf8'));
-    expect(filters.map((f) => `${f.kind} ${f.metadata.name}`).sort()).toEqual(
-      mesh
-        .filter((o) => o.kind === 'SmartLimiter')
-        .map((o) => `EnvoyFilter ${o.metadata.name}.${o.metadata.namespace}.ratelimit`)
-        .sort(),
+    expect(filters.every((f) => f.kind === 'EnvoyFilter')).toBe(true);
+    const names = filters.map((f) => f.metadata.name);
+    expect(names).toEqual(
+      expect.arrayContaining(
+        mesh
+          .filter((o) => o.kind === 'SmartLimiter')
+          .map((o) => `${o.metadata.name}.${o.metadata.namespace}.ratelimit`),
+      ),
     );
+    // Whatever module renders the others (Slime's plugin objects), each comes from a demo object, and
+    // every object of a kind a module renders is rendered.
+    const limiters = new Set(mesh.filter((o) => o.kind === 'SmartLimiter').map((o) => o.metadata.name));
+    const others = names.filter((n) => !n.endsWith('.ratelimit')).sort();
+    const rendering = mesh.filter(
+      (o) => isKnownKind(o.kind) && ['PluginManager', 'EnvoyPlugin'].includes(o.kind),
+    );
+    expect(others).toEqual(rendering.map((o) => o.metadata.name).sort());
+    expect(names.length).toBe(limiters.size + others.length);
   });
 
   it('lands every patch on every Pod selected, as Governor explains it', async () => {
     const envoyFilters = yamlObjects(await readFile(rendered, 'utf8'));
     const pods = mesh.filter((o) => o.kind === 'Pod');
+    const patchlessFilters = new Set(
+      envoyFilters
+        .filter(
+          (f) => ((f.spec as { configPatches?: unknown[] } | undefined)?.configPatches ?? []).length === 0,
+        )
+        .map((f) => `${f.metadata.namespace ?? 'default'}/${f.metadata.name}`),
+    );
     let selectedSomewhere = 0;
     for (const pod of pods) {
       const proxy = { namespace: pod.metadata.namespace ?? 'default', name: pod.metadata.name };
@@ -77,7 +103,11 @@ describe("the embedded demo's policies, through istiod", { timeout: 120_000 }, (
       );
       expect(dump.envoyValidation, where).toEqual([]);
       expect(code, stderr).toBe(0);
-      expect(explained.unselected.sort(), where).toEqual([...dump.unselectedEnvoyFilters].sort());
+      // The harness sees selection through patches: one without any (a plugin turned off) reads unselected.
+      const patchless = explained.selected.filter((n) => patchlessFilters.has(n));
+      expect([...explained.unselected, ...patchless].sort(), where).toEqual(
+        [...dump.unselectedEnvoyFilters].sort(),
+      );
       const istiod = new Map(dump.appliedPatches.map((p) => [`${p.envoyFilter}#${p.index}`, p.places]));
       for (const p of explained.patches) {
         expect(p.places, `${where} ${p.envoyFilter}#${p.index}`).toEqual(

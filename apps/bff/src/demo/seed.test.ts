@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { EmbeddedStore } from '../cluster/embedded-store';
+import { isKnownKind } from '../cluster/store';
+import { demoObjects, seedDemoMesh } from './seed';
+
+describe('the demo mesh', () => {
+  it("seeds every object whose kind the store knows, and the plugins' when a module registered them", async () => {
+    const store = await EmbeddedStore.open({});
+    try {
+      const known = demoObjects().filter((o) => isKnownKind(o.kind));
+      expect(await seedDemoMesh(store)).toBe(known.length);
+      for (const kind of ['PluginManager', 'EnvoyPlugin']) {
+        if (!isKnownKind(kind)) continue;
+        expect((await store.list(kind)).items.length, kind).toBeGreaterThan(0);
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("has the fault filter's plugins off or inert, in Slime's field names", () => {
+    const objects = demoObjects();
+    const manager = objects.find((o) => o.kind === 'PluginManager' && o.metadata.name === 'ratings-fault');
+    const spec = manager?.spec as { workloadLabels: unknown; plugin: Record<string, unknown>[] };
+    expect(spec.workloadLabels).toEqual({ app: 'ratings' });
+    expect(spec.plugin[0]).toMatchObject({
+      enable: false,
+      name: 'envoy.filters.http.fault',
+      listenerType: 'Inbound',
+      inline: {
+        settings: { abort: { http_status: 503, percentage: { numerator: 50, denominator: 'HUNDRED' } } },
+      },
+    });
+    const plugin = objects.find((o) => o.kind === 'EnvoyPlugin' && o.metadata.name === 'productpage-fault');
+    expect(plugin?.spec).toMatchObject({
+      plugins: [{ inline: { settings: { delay: { percentage: { numerator: 0 } } } } }],
+    });
+  });
+});
