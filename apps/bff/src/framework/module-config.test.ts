@@ -12,7 +12,7 @@ import {
   type ModuleConfig,
   type ModuleDeclaration,
 } from './module-config';
-import { PLUGIN_MODULE } from './module-config-declarations';
+import { PLUGIN_MODULE } from '../modules/plugin/settings';
 import { LAZYLOAD_MODULE } from '../modules/lazyload/settings';
 import { LIMITER_MODULE } from '../modules/limiter/settings';
 

@@ -2,5 +2,6 @@
 import { defineModules } from '../framework/registry';
 import { lazyload } from './lazyload';
 import { limiter } from './limiter';
+import { plugin } from './plugin';
 
-export const MODULES = defineModules([limiter, lazyload]);
+export const MODULES = defineModules([limiter, lazyload, plugin]);

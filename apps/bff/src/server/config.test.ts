@@ -38,6 +38,7 @@ describe('loadConfig', () => {
         settings: {
           limiter: expect.objectContaining({ enable: true }),
           lazyload: expect.objectContaining({ enable: true }),
+          plugin: expect.objectContaining({ enable: true }),
         },
         warnings: [],
         notes: [],
@@ -166,7 +167,7 @@ ${module}`;
   it('unset: every module runs with its defaults, its queries over GOVERNOR_PROMETHEUS_RATE_WINDOW', () => {
     const { modules } = loadConfig({ env: { GOVERNOR_PROMETHEUS_RATE_WINDOW: '30s' }, homeDir });
     expect(modules.file).toBeUndefined();
-    expect(Object.keys(modules.settings)).toEqual(['limiter', 'lazyload']);
+    expect(Object.keys(modules.settings)).toEqual(['limiter', 'lazyload', 'plugin']);
     expect(modules.settings.limiter).toMatchObject({
       enable: true,
       general: { disableAdaptive: false, disableGlobalRateLimit: false },
@@ -234,7 +235,7 @@ ${module}`;
     const empty = fileWith(slimeBoot('    []\n'));
     const { modules } = loadConfig({ env: { GOVERNOR_MODULES: empty }, homeDir });
     expect(modules.settings.limiter!.enable).toBe(false);
-    expect(modules.notes.map((n) => n.message)).toEqual(['not in the file, so off: limiter, lazyload']);
+    expect(modules.notes.map((n) => n.message)).toEqual(['not in the file, so off: limiter, lazyload, plugin']);
   });
 
   it('refuses a file that is missing, unreadable or not a usable SlimeBoot, saying why', () => {

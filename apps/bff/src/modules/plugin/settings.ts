@@ -1,9 +1,9 @@
-/**
- * The `general` settings of Slime's modules Governor does not run yet, by Slime's names and with Slime's defaults (its modules'
- * config protos), so that a SlimeBoot written for Slime is checked against the names Slime reads.
- * Booleans default to false as in proto3; a setting Slime leaves empty has no default here.
- */
-import { PROXY_VERSION_SETTING, type ModuleDeclaration, type SettingSpecs } from './module-config';
+/** The plugin module's settings, as a SlimeBoot's `spec.module[]` entry for Slime's plugin module gives them. */
+import {
+  PROXY_VERSION_SETTING,
+  type ModuleDeclaration,
+  type SettingSpecs,
+} from '../../framework/module-config';
 
 /** slime.io/slime/modules/plugin/api/config `PluginModule`. */
 export const PLUGIN_GENERAL = {

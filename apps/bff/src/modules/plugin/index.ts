@@ -1,0 +1,20 @@
+/** The plugin module: PluginManager and EnvoyPlugin (Slime's plugin manager) → Istio EnvoyFilters. */
+import type { ModuleDefinition } from '../../framework/registry';
+import { pluginExamples } from './examples';
+import { createPluginModule } from './module';
+import { PLUGIN_MODULE } from './settings';
+
+const pluginKind = (plural: string) =>
+  ({ group: 'microservice.slime.io', version: 'v1alpha1', plural, hasStatus: true }) as const;
+
+export const plugin = {
+  name: 'plugin',
+  summary: 'Envoy plugins: PluginManager → HTTP filters, EnvoyPlugin → per-route filter configuration',
+  kind: 'PluginManager',
+  kinds: { PluginManager: pluginKind('pluginmanagers'), EnvoyPlugin: pluginKind('envoyplugins') },
+  settings: PLUGIN_MODULE,
+  create: createPluginModule,
+  examples: pluginExamples,
+  commands: {},
+  api: {},
+} as const satisfies ModuleDefinition;

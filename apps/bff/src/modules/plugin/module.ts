@@ -1,0 +1,364 @@
+/**
+ * The plugin module: PluginManager → an EnvoyFilter of HTTP filters, with EnvoyPlugin → an EnvoyFilter of
+ * per-route filter configurations as its companion controller (the same settings, its own queue). Each
+ * object owns one EnvoyFilter of its own name; rendering is in `render.ts`.
+ */
+import {
+  PLUGIN_API_VERSION,
+  parseEnvoyPlugin,
+  parsePluginManager,
+  pluginManagerSchema,
+  type Condition,
+  type EnvoyPlugin,
+  type Plugin,
+  type PluginManager,
+  type PluginStatus,
+  type UnknownField,
+} from '@governor/crd-types';
+import type { KubeObject } from '../../cluster/store';
+import type { Module, ModuleEvent, Parsed, Plan, PlanProblem, Snapshot } from '../../framework/module';
+import type { ModuleContext } from '../../framework/registry';
+import {
+  ISTIO_REV_LABEL,
+  renderEnvoyPlugin,
+  renderPluginManager,
+  settingsKinds,
+  type RenderOptions,
+} from './render';
+
+export const ENVOYPLUGIN_MODULE_NAME = 'plugin-envoyplugin';
+
+type Status = 'True' | 'False' | 'Unknown';
+
+/** A condition that keeps its transition time while its status stays: the same input, the same status. */
+function condition(
+  previous: PluginStatus | undefined,
+  type: string,
+  status: Status,
+  reason: string,
+  message: string,
+  now: Date,
+): Condition {
+  const before = previous?.conditions?.find((c) => c.type === type);
+  const lastTransitionTime =
+    before?.status === status && before.lastTransitionTime ? before.lastTransitionTime : now.toISOString();
+  return { type, status, reason, message, lastTransitionTime };
+}
+
+const unknownFieldWarnings = (fields: readonly UnknownField[]): string[] =>
+  fields.map(
+    (u) => `${u.path}: unknown field, ignored${u.suggestion ? ` (did you mean ${u.suggestion}?)` : ''}`,
+  );
+
+/**
+ * Where a catalog of Envoy's filters checks a plugin's `inline.settings` against the filter's own
+ * configuration message. Paths are relative to the settings. None until the catalog is there.
+ */
+export function validateInlineSettings(
+  _filterNameOrTypeUrl: string,
+  _settings: unknown,
+): readonly { path: string; message: string; suggestion?: string }[] {
+  return [];
+}
+
+/** Problems and warnings of a list of plugins, at `<at>[i]`. */
+function checkPlugins(
+  plugins: readonly Plugin[],
+  at: string,
+): { problems: PlanProblem[]; warnings: string[] } {
+  const problems: PlanProblem[] = [];
+  const warnings: string[] = [];
+  plugins.forEach((p, i) => {
+    const path = `${at}[${i}]`;
+    const kinds = settingsKinds(p);
+    if (kinds.length > 1)
+      problems.push({
+        path,
+        message: `sets ${kinds.join(' and ')}: a plugin has exactly one of inline, wasm or rider`,
+      });
+    if (!p.name) problems.push({ path: `${path}.name`, message: 'required' });
+    for (const k of ['wasm', 'rider'] as const) {
+      const code = p[k];
+      if (!code) continue;
+      if (!code.url) problems.push({ path: `${path}.${k}.url`, message: `required: where the ${k} code is` });
+      if (code.imagePullSecretName && !code.imagePullSecretContent)
+        warnings.push(
+          `${path}.${k}.imagePullSecretName: Secrets are not read; give imagePullSecretContent for a private image`,
+        );
+    }
+    if (p.settings !== undefined)
+      warnings.push(`${path}.settings: deprecated and unused; use inline.settings`);
+    if (p.inline?.settings !== undefined && !p.inline.directPatch) {
+      const filter = p.typeUrl || p.name || '';
+      for (const issue of validateInlineSettings(filter, p.inline.settings))
+        problems.push({
+          path: `${path}.inline.settings${issue.path ? `.${issue.path}` : ''}`,
+          message: `${issue.message}${issue.suggestion ? ` (did you mean ${issue.suggestion}?)` : ''}`,
+        });
+    }
+  });
+  return { problems, warnings };
+}
+
+/** Two label selectors may select one Pod unless some key needs different values; none selects all. */
+export function selectorsOverlap(
+  a: Readonly<Record<string, string>>,
+  b: Readonly<Record<string, string>>,
+): boolean {
+  return Object.entries(a).every(([k, v]) => !(k in b) || b[k] === v);
+}
+
+const key = (o: { metadata: { namespace: string; name: string } }) =>
+  `${o.metadata.namespace}/${o.metadata.name}`;
+
+/** The order Istio applies EnvoyFilters in: priority, then the older, then by name. */
+function applyOrder(a: PluginManager, b: PluginManager): number {
+  const pa = a.spec.priority ?? 0;
+  const pb = b.spec.priority ?? 0;
+  if (pa !== pb) return pa - pb;
+  const ta = a.metadata.creationTimestamp ?? '';
+  const tb = b.metadata.creationTimestamp ?? '';
+  if (ta !== tb) return ta < tb ? -1 : 1;
+  return a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0;
+}
+
+/** The other PluginManagers of the namespace that may select the same workload, and the order of all. */
+export function overlapsOf(
+  pm: PluginManager,
+  snapshot: Snapshot,
+): { others: PluginManager[]; message: string } {
+  const mine = pm.spec.workloadLabels ?? {};
+  const others = snapshot
+    .parsed('PluginManager', pluginManagerSchema, pm.metadata.namespace)
+    .filter((o) => o.metadata.name !== pm.metadata.name && (o.spec.plugin ?? []).some((p) => p.enable))
+    .filter((o) => selectorsOverlap(mine, o.spec.workloadLabels ?? {}));
+  if (others.length === 0) return { others, message: 'no other PluginManager selects the same workload' };
+  const order = [pm, ...others].sort(applyOrder);
+  const ties = others.filter((o) => (o.spec.priority ?? 0) === (pm.spec.priority ?? 0));
+  return {
+    others,
+    message:
+      `may select the same workload as ${others.map((o) => `PluginManager ${key(o)} (priority ${o.spec.priority ?? 0})`).join(', ')}; ` +
+      `filters are inserted in the order ${order.map((o) => o.metadata.name).join(', ')}` +
+      (ties.length > 0 ? '; equal priorities fall back to age, set priority to decide' : ''),
+  };
+}
+
+function statusOf(
+  raw: KubeObject,
+  previous: PluginStatus | undefined,
+  problems: readonly PlanProblem[],
+  ready: { status: Status; reason: string; message: string },
+  now: Date,
+  extra: Condition[] = [],
+): PluginStatus {
+  const problemText = problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message)).join('; ');
+  return {
+    conditions: [
+      condition(
+        previous,
+        'Valid',
+        problems.length > 0 ? 'False' : 'True',
+        problems.length > 0 ? 'InvalidSpec' : 'Valid',
+        problems.length > 0 ? problemText : 'the spec is valid',
+        now,
+      ),
+      problems.length > 0
+        ? condition(previous, 'Ready', 'False', 'Invalid', `${problemText}; the last EnvoyFilter stays`, now)
+        : condition(previous, 'Ready', ready.status, ready.reason, ready.message, now),
+      ...extra,
+    ],
+    ...(raw.metadata.generation !== undefined ? { observedGeneration: raw.metadata.generation } : {}),
+  };
+}
+
+function invalidStatus(raw: KubeObject, problems: readonly PlanProblem[], ownedCount: number, now: Date) {
+  const previous = raw.status as PluginStatus | undefined;
+  const message = `${problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message)).join('; ')}; ${ownedCount} EnvoyFilter kept as it was`;
+  return {
+    ...(previous ?? {}),
+    conditions: [
+      condition(previous, 'Valid', 'False', 'InvalidSpec', message, now),
+      condition(previous, 'Ready', 'False', 'Invalid', message, now),
+    ],
+    ...(raw.metadata.generation !== undefined ? { observedGeneration: raw.metadata.generation } : {}),
+  };
+}
+
+const patchCount = (ef: KubeObject) => ((ef.spec as { configPatches: unknown[] }).configPatches ?? []).length;
+
+export function planPluginManager(
+  pm: PluginManager,
+  raw: KubeObject,
+  snapshot: Snapshot,
+  now: Date,
+  options: RenderOptions,
+  unknown: readonly UnknownField[],
+): Plan<null> {
+  const checked = checkPlugins(pm.spec.plugin ?? [], 'spec.plugin');
+  const rendered = renderPluginManager(pm, options);
+  const overlap = overlapsOf(pm, snapshot);
+  const enabled = (pm.spec.plugin ?? []).filter((p) => p.enable).length;
+  const { name, namespace } = pm.metadata;
+  const status = statusOf(
+    raw,
+    pm.status,
+    checked.problems,
+    {
+      status: 'True',
+      reason: 'EnvoyFilterWritten',
+      message: `EnvoyFilter ${namespace}/${name}: ${patchCount(rendered.envoyFilter)} patches from ${enabled} enabled plugins`,
+    },
+    now,
+    [
+      condition(
+        pm.status,
+        'Overlap',
+        overlap.others.length > 0 ? 'True' : 'False',
+        overlap.others.length > 0 ? 'SharedWorkload' : 'NoOverlap',
+        overlap.message,
+        now,
+      ),
+    ],
+  );
+  return {
+    desired: [rendered.envoyFilter],
+    status: status as Record<string, unknown>,
+    problems: checked.problems,
+    warnings: [...unknownFieldWarnings(unknown), ...checked.warnings, ...rendered.warnings],
+    engine: null,
+  };
+}
+
+export function planEnvoyPlugin(
+  ep: EnvoyPlugin,
+  raw: KubeObject,
+  snapshot: Snapshot,
+  now: Date,
+  options: RenderOptions,
+  unknown: readonly UnknownField[],
+): Plan<null> {
+  const checked = checkPlugins(ep.spec.plugins ?? [], 'spec.plugins');
+  const { name, namespace } = ep.metadata;
+  // Both kinds render an EnvoyFilter named after the object: of two namesakes, the PluginManager's stands.
+  if (snapshot.get('PluginManager', namespace, name))
+    checked.problems.push({
+      path: 'metadata.name',
+      message: `EnvoyFilter ${namespace}/${name} is PluginManager ${namespace}/${name}'s; rename one of them`,
+    });
+  const rendered = renderEnvoyPlugin(ep, options);
+  const targets =
+    (ep.spec.listener ?? []).length + (ep.spec.host ?? []).length + (ep.spec.route ?? []).length;
+  const warnings = [...unknownFieldWarnings(unknown), ...checked.warnings, ...rendered.warnings];
+  if (targets === 0) warnings.push('spec: no listener, host or route: the EnvoyFilter patches nothing');
+  const status = statusOf(
+    raw,
+    ep.status,
+    checked.problems,
+    {
+      status: 'True',
+      reason: 'EnvoyFilterWritten',
+      message: `EnvoyFilter ${namespace}/${name}: ${patchCount(rendered.envoyFilter)} patches`,
+    },
+    now,
+  );
+  return {
+    desired: [rendered.envoyFilter],
+    status: status as Record<string, unknown>,
+    problems: checked.problems,
+    warnings,
+    engine: null,
+  };
+}
+
+/** Events: an object that becomes invalid, an EnvoyFilter that changes, an overlap that appears. */
+export function pluginEvents(
+  previousRaw: Record<string, unknown> | undefined,
+  plan: Plan<null>,
+): ModuleEvent[] {
+  const previous = previousRaw as PluginStatus | undefined;
+  const next = plan.status as PluginStatus;
+  const find = (s: PluginStatus | undefined, type: string) => s?.conditions?.find((c) => c.type === type);
+  const events: ModuleEvent[] = [];
+  const was = find(previous, 'Ready');
+  const is = find(next, 'Ready');
+  if (is?.status === 'False' && (was?.status !== 'False' || was.message !== is.message))
+    events.push({ type: 'Warning', reason: is.reason ?? 'NotReady', message: is.message ?? '' });
+  if (is?.status === 'True' && (was?.status !== 'True' || was.message !== is.message))
+    events.push({ type: 'Normal', reason: is.reason ?? 'Ready', message: is.message ?? '' });
+  const overlapBefore = find(previous, 'Overlap');
+  const overlap = find(next, 'Overlap');
+  if (
+    overlap?.status === 'True' &&
+    (overlapBefore?.status !== 'True' || overlapBefore.message !== overlap.message)
+  )
+    events.push({ type: 'Warning', reason: 'Overlap', message: overlap.message ?? '' });
+  return events;
+}
+
+function parsed<T>(
+  r: ReturnType<typeof parsePluginManager> | ReturnType<typeof parseEnvoyPlugin>,
+): Parsed<T> {
+  return r.ok
+    ? { ok: true, value: r.value as T }
+    : { ok: false, problems: r.issues.map((i) => ({ path: i.path, message: i.message })) };
+}
+
+export type PluginModule = Module<PluginManager, null> & { readonly options: RenderOptions };
+
+export function envoyPluginModule(options: RenderOptions): Module<EnvoyPlugin, null> {
+  return {
+    name: ENVOYPLUGIN_MODULE_NAME,
+    kind: 'EnvoyPlugin',
+    apiVersion: PLUGIN_API_VERSION,
+    // A PluginManager of the same name takes the EnvoyFilter's name.
+    watches: ['PluginManager'],
+    owns: ['EnvoyFilter'],
+    ownedLabelKeys: [ISTIO_REV_LABEL],
+    parse: (raw) => parsed<EnvoyPlugin>(parseEnvoyPlugin(raw)),
+    invalidStatus,
+    plan: ({ object, raw, snapshot, now }) =>
+      planEnvoyPlugin(object, raw, snapshot, now, options, parseEnvoyPlugin(raw).warnings),
+    events: pluginEvents,
+    affectedBy: (change, snapshot) => {
+      const ns = change.metadata.namespace ?? 'default';
+      return snapshot.get('EnvoyPlugin', ns, change.metadata.name) ? [`${ns}/${change.metadata.name}`] : [];
+    },
+  };
+}
+
+export function pluginModule(options: RenderOptions): PluginModule {
+  return {
+    name: 'plugin',
+    kind: 'PluginManager',
+    apiVersion: PLUGIN_API_VERSION,
+    // The namespace's other PluginManagers: their overlap and order are in each one's status.
+    watches: ['PluginManager'],
+    owns: ['EnvoyFilter'],
+    ownedLabelKeys: [ISTIO_REV_LABEL],
+    options,
+    parse: (raw) => parsed<PluginManager>(parsePluginManager(raw)),
+    invalidStatus,
+    plan: ({ object, raw, snapshot, now }) =>
+      planPluginManager(object, raw, snapshot, now, options, parsePluginManager(raw).warnings),
+    events: pluginEvents,
+    affectedBy: (change, snapshot) =>
+      snapshot
+        .list('PluginManager', change.metadata.namespace ?? 'default')
+        .filter((o) => o.metadata.name !== change.metadata.name)
+        .map((o) => `${o.metadata.namespace ?? 'default'}/${o.metadata.name}`),
+    companions: [envoyPluginModule(options)],
+  };
+}
+
+/** The module as the framework creates it, from a SlimeBoot's `general` settings. */
+export function createPluginModule({ settings }: ModuleContext): PluginModule {
+  const general = settings.general as {
+    configDiscoveryDefaultConfig?: Record<string, unknown>;
+    proxyVersion?: string;
+  };
+  return pluginModule({
+    ...(general.proxyVersion ? { proxyVersion: general.proxyVersion } : {}),
+    defaultConfigs: general.configDiscoveryDefaultConfig ?? {},
+  });
+}
