@@ -235,7 +235,9 @@ ${module}`;
     const empty = fileWith(slimeBoot('    []\n'));
     const { modules } = loadConfig({ env: { GOVERNOR_MODULES: empty }, homeDir });
     expect(modules.settings.limiter!.enable).toBe(false);
-    expect(modules.notes.map((n) => n.message)).toEqual(['not in the file, so off: limiter, lazyload, plugin']);
+    expect(modules.notes.map((n) => n.message)).toEqual([
+      'not in the file, so off: limiter, lazyload, plugin',
+    ]);
   });
 
   it('refuses a file that is missing, unreadable or not a usable SlimeBoot, saying why', () => {
