@@ -86,6 +86,8 @@ describe('deploy/', { timeout: 60_000 }, () => {
         'ClusterRoleBinding /governor-controller',
         'ConfigMap governor-system/governor-kubeconfig',
         'ConfigMap governor-system/governor-modules',
+        'CustomResourceDefinition /envoyplugins.microservice.slime.io',
+        'CustomResourceDefinition /pluginmanagers.microservice.slime.io',
         'CustomResourceDefinition /servicefences.microservice.slime.io',
         'CustomResourceDefinition /smartlimiters.microservice.slime.io',
         'Deployment governor-system/governor-bff',
@@ -113,7 +115,7 @@ describe('deploy/', { timeout: 60_000 }, () => {
     expect(rls.spec.ports).toEqual([expect.objectContaining({ name: 'grpc', port: 8081 })]);
   });
 
-  it('the BFF reads its modules from the governor-modules ConfigMap: a SlimeBoot that turns limiter and lazyload on', () => {
+  it('the BFF reads its modules from the governor-modules ConfigMap: a SlimeBoot that turns limiter, lazyload and plugin on', () => {
     interface Container {
       name: string;
       env: { name: string; value?: string }[];
@@ -149,6 +151,7 @@ describe('deploy/', { timeout: 60_000 }, () => {
     expect(Object.entries(loaded.modules).map(([name, m]) => [name, m.enable])).toEqual([
       ['limiter', true],
       ['lazyload', true],
+      ['plugin', true],
     ]);
   });
 
@@ -270,6 +273,8 @@ describe('deploy/', { timeout: 60_000 }, () => {
         'ServiceFence',
         'Sidecar',
         'Namespace',
+        'PluginManager',
+        'EnvoyPlugin',
       ] as const) {
         await store.list(kind);
         const { group, plural } = kindInfo(kind);
@@ -335,6 +340,31 @@ describe('deploy/', { timeout: 60_000 }, () => {
       );
       expect(await store.delete('Sidecar', 'bookinfo', 'ratings')).toBe(true);
       expect(await store.delete('ServiceFence', 'bookinfo', 'ratings')).toBe(true);
+    });
+
+    it("writes PluginManagers' and EnvoyPlugins' status, and nothing else of theirs", async () => {
+      const { store } = as();
+      const { kubeConfig } = running();
+      const adminStore = KubernetesStore.fromKubeConfig(kubeConfig);
+      try {
+        for (const kind of ['PluginManager', 'EnvoyPlugin'] as const) {
+          const created = await adminStore.create({
+            apiVersion: 'microservice.slime.io/v1alpha1',
+            kind,
+            metadata: { name: 'plugins', namespace: 'bookinfo' },
+            spec: {},
+          });
+          const status = { conditions: [{ type: 'Ready', status: 'True' }] };
+          await expect(store.updateStatus({ ...created, status })).resolves.toMatchObject({ status });
+          await expect(store.delete(kind, 'bookinfo', 'plugins')).rejects.toMatchObject({
+            status: 403,
+            reason: 'Forbidden',
+          });
+          expect(await adminStore.delete(kind, 'bookinfo', 'plugins')).toBe(true);
+        }
+      } finally {
+        await adminStore.close();
+      }
     });
 
     it('writes SmartLimiter status, EnvoyFilters, Events and its Lease', async () => {
