@@ -792,3 +792,77 @@ interface KubeObjectLike {
   metadata: { name: string };
   spec?: unknown;
 }
+
+describe('governor render: PluginManagers and EnvoyPlugins', () => {
+  const pluginFixture = (name: string) => fixturePath(`plugin/${name}`);
+  const expected = (name: string) => parse(readFileSync(pluginFixture(name), 'utf8')) as unknown;
+  const fence = write(
+    'plugin-fence.yaml',
+    `apiVersion: microservice.slime.io/v1alpha1
+kind: ServiceFence
+metadata: {name: reviews, namespace: default}
+spec: {enable: true, host: {ratings: {stable: {}}}}
+`,
+  );
+
+  it("renders Slime's fixtures exactly, with other modules' kinds in the same run", async () => {
+    const r = await run([
+      'render',
+      '-f',
+      pluginFixture('gateway_sample.plm.yaml'),
+      '-f',
+      pluginFixture('gateway_rc_patch.ep.yaml'),
+      '-f',
+      fence,
+      ...withBookinfo('doc-a-single-inbound.yaml'),
+      '-o',
+      'json',
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const items = (JSON.parse(r.stdout) as { items: KubeObjectLike[] }).items;
+    expect(items.map((i) => `${i.kind} ${i.metadata.namespace}/${i.metadata.name}`)).toEqual([
+      'EnvoyFilter default/gateway-rc-patch',
+      'EnvoyFilter default/gateway-sample',
+      'EnvoyFilter default/reviews.default.ratelimit',
+      'Sidecar default/reviews',
+    ]);
+    expect(items[0]).toEqual(expected('gateway_rc_patch.ep.expect.yaml'));
+    expect(items[1]).toEqual(expected('gateway_sample.plm.expect.yaml'));
+  });
+
+  it('exits 1 naming the file, object and field path of a bad plugin, and warns of unknown fields', async () => {
+    const file = write(
+      'bad-plugins.yaml',
+      `apiVersion: microservice.slime.io/v1alpha1
+kind: PluginManager
+metadata: {name: both, namespace: default}
+spec:
+  workload_labels: {app: reviews}
+  plugins: []
+  plugin:
+    - {name: auth, enable: true, inline: {settings: {}}, wasm: {url: "oci://example/auth"}}
+---
+apiVersion: microservice.slime.io/v1alpha1
+kind: EnvoyPlugin
+metadata: {name: route, namespace: default}
+spec:
+  route: [r1]
+  plugins:
+    - {name: envoy.filters.http.fault, enable: true, listenerType: Sideways, inline: {settings: {}}}
+`,
+    );
+    const r = await run(['render', '-f', file, '-o', 'json']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      `${file}: PluginManager default/both: spec.plugin[0]: sets inline and wasm: a plugin has exactly one of inline, wasm or rider`,
+    );
+    expect(r.stderr).toContain('spec.plugins: unknown field, ignored (did you mean plugin?)');
+    expect(r.stderr).toContain(`${file}: EnvoyPlugin default/route: spec.plugins[0].listenerType`);
+  });
+});
+
+interface KubeObjectLike {
+  kind: string;
+  metadata: { name: string; namespace: string };
+}
