@@ -311,6 +311,69 @@ spec:
   });
 });
 
+describe("settings checked against Envoy's filters", () => {
+  const badFault = { abort: { http_statu: 429, percentage: { denominator: 'HUNDREDS' } } };
+
+  it('makes bad settings problems at their paths, keeping the last EnvoyFilter', () => {
+    const plan = planOf(
+      pluginModule(),
+      pm({ plugin: [{ name: 'envoy.filters.http.fault', enable: true, inline: { settings: badFault } }] }),
+    );
+    expect(plan.problems).toEqual([
+      {
+        path: 'spec.plugin[0].inline.settings.abort.http_statu',
+        message:
+          'unknown field "http_statu" of envoy.extensions.filters.http.fault.v3.FaultAbort (did you mean http_status?)',
+      },
+      expect.objectContaining({ path: 'spec.plugin[0].inline.settings.abort.percentage.denominator' }),
+    ]);
+  });
+
+  it("checks an EnvoyPlugin's settings against the filter's per-route message", () => {
+    const plan = planOf(
+      envoyPluginModule(),
+      ep({
+        host: ['a'],
+        plugins: [{ name: 'envoy.filters.http.rbac', enable: true, inline: { settings: { rbac: {} } } }],
+      }),
+    );
+    expect(plan.problems).toEqual([]);
+    const bad = planOf(
+      envoyPluginModule(),
+      ep({
+        host: ['a'],
+        plugins: [{ name: 'envoy.filters.http.rbac', enable: true, inline: { settings: { rules: {} } } }],
+      }),
+    );
+    expect(bad.problems).toEqual([
+      expect.objectContaining({ path: 'spec.plugins[0].inline.settings.rules' }),
+    ]);
+  });
+
+  it("leaves a custom filter's settings unchecked, saying so, and direct patches alone", () => {
+    const plan = planOf(
+      pluginModule(),
+      pm({ plugin: [{ name: 'com.netease.rewrite', enable: true, inline: { settings: { anything: 1 } } }] }),
+    );
+    expect(plan.problems).toEqual([]);
+    expect(plan.warnings).toEqual([
+      expect.stringMatching(
+        /^spec\.plugin\[0\]\.name: com\.netease\.rewrite is not an HTTP filter Envoy ships/,
+      ),
+    ]);
+    const direct = planOf(
+      envoyPluginModule(),
+      ep({
+        host: ['a'],
+        plugins: [
+          { name: 'envoy.filters.http.ratelimit', enable: true, inline: { settings: { rate_limits: [] } } },
+        ],
+      }),
+    );
+    expect(direct.problems).toEqual([]);
+  });
+});
+
 describe('PluginManagers selecting the same workload', () => {
   const a = pm(
     { workloadLabels: { app: 'reviews' }, priority: 5, plugin: [{ name: 'a', enable: true }] },

@@ -16,9 +16,11 @@ import {
   type UnknownField,
 } from '@governor/crd-types';
 import type { KubeObject } from '../../cluster/store';
+import { closestFilters, findFilter, validateFilterSettings } from '../../envoy/catalog';
 import type { Module, ModuleEvent, Parsed, Plan, PlanProblem, Snapshot } from '../../framework/module';
 import type { ModuleContext } from '../../framework/registry';
 import {
+  DIRECT_PATCH_FILTERS,
   ISTIO_REV_LABEL,
   renderEnvoyPlugin,
   renderPluginManager,
@@ -51,20 +53,35 @@ const unknownFieldWarnings = (fields: readonly UnknownField[]): string[] =>
   );
 
 /**
- * Where a catalog of Envoy's filters checks a plugin's `inline.settings` against the filter's own
- * configuration message. Paths are relative to the settings. None until the catalog is there.
+ * A plugin's `inline.settings` checked against its filter's configuration message in Envoy's catalog: the
+ * filter's own (PluginManager) or its per-route one (EnvoyPlugin). Paths are relative to the settings. A
+ * filter the catalog does not know (a custom one) is not checked: a warning says so.
  */
 export function validateInlineSettings(
-  _filterNameOrTypeUrl: string,
-  _settings: unknown,
-): readonly { path: string; message: string; suggestion?: string }[] {
-  return [];
+  filterNameOrTypeUrl: string,
+  settings: unknown,
+  perRoute: boolean,
+): { issues: readonly { path: string; message: string; suggestion?: string }[]; unknown?: string } {
+  const filter = findFilter(filterNameOrTypeUrl);
+  if (!filter) {
+    const close = closestFilters(filterNameOrTypeUrl);
+    return {
+      issues: [],
+      unknown: `not an HTTP filter Envoy ships, so its settings are not checked${close.length > 0 ? ` (closest: ${close.join(', ')})` : ''}`,
+    };
+  }
+  if (!perRoute) return { issues: validateFilterSettings(filterNameOrTypeUrl, settings) };
+  // A route's configuration is the filter's per-route message; a filter without one is not checked.
+  return filter.perRoute
+    ? { issues: validateFilterSettings(filter.perRoute.typeUrl, settings) }
+    : { issues: [] };
 }
 
 /** Problems and warnings of a list of plugins, at `<at>[i]`. */
 function checkPlugins(
   plugins: readonly Plugin[],
   at: string,
+  perRoute: boolean,
 ): { problems: PlanProblem[]; warnings: string[] } {
   const problems: PlanProblem[] = [];
   const warnings: string[] = [];
@@ -88,12 +105,16 @@ function checkPlugins(
     }
     if (p.settings !== undefined)
       warnings.push(`${path}.settings: deprecated and unused; use inline.settings`);
-    if (p.inline?.settings !== undefined && !p.inline.directPatch) {
-      const filter = p.typeUrl || p.name || '';
-      for (const issue of validateInlineSettings(filter, p.inline.settings))
+    // Settings merged as they are (direct patches) are not a filter's configuration.
+    const direct =
+      p.inline?.directPatch === true || (perRoute && DIRECT_PATCH_FILTERS.includes(p.name ?? ''));
+    if (p.enable && p.inline?.settings !== undefined && !direct && kinds.length === 1) {
+      const checked = validateInlineSettings(p.typeUrl || p.name || '', p.inline.settings, perRoute);
+      if (checked.unknown) warnings.push(`${path}.name: ${p.name ?? ''} is ${checked.unknown}`);
+      for (const issue of checked.issues)
         problems.push({
-          path: `${path}.inline.settings${issue.path ? `.${issue.path}` : ''}`,
-          message: `${issue.message}${issue.suggestion ? ` (did you mean ${issue.suggestion}?)` : ''}`,
+          path: `${path}.inline.settings${issue.path ? (issue.path.startsWith('[') ? '' : '.') + issue.path : ''}`,
+          message: `${issue.message}${issue.suggestion && !issue.message.includes(issue.suggestion) ? ` (did you mean ${issue.suggestion}?)` : ''}`,
         });
     }
   });
@@ -195,7 +216,7 @@ export function planPluginManager(
   options: RenderOptions,
   unknown: readonly UnknownField[],
 ): Plan<null> {
-  const checked = checkPlugins(pm.spec.plugin ?? [], 'spec.plugin');
+  const checked = checkPlugins(pm.spec.plugin ?? [], 'spec.plugin', false);
   const rendered = renderPluginManager(pm, options);
   const overlap = overlapsOf(pm, snapshot);
   const enabled = (pm.spec.plugin ?? []).filter((p) => p.enable).length;
@@ -238,7 +259,7 @@ export function planEnvoyPlugin(
   options: RenderOptions,
   unknown: readonly UnknownField[],
 ): Plan<null> {
-  const checked = checkPlugins(ep.spec.plugins ?? [], 'spec.plugins');
+  const checked = checkPlugins(ep.spec.plugins ?? [], 'spec.plugins', true);
   const { name, namespace } = ep.metadata;
   // Both kinds render an EnvoyFilter named after the object: of two namesakes, the PluginManager's stands.
   if (snapshot.get('PluginManager', namespace, name))
