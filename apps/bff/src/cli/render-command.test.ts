@@ -820,7 +820,9 @@ spec: {enable: true, host: {ratings: {stable: {}}}}
     ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const items = (JSON.parse(r.stdout) as { items: KubeObjectLike[] }).items;
+    const items = (
+      JSON.parse(r.stdout) as { items: (KubeObjectLike & { metadata: { namespace: string } })[] }
+    ).items;
     expect(items.map((i) => `${i.kind} ${i.metadata.namespace}/${i.metadata.name}`)).toEqual([
       'EnvoyFilter default/gateway-rc-patch',
       'EnvoyFilter default/gateway-sample',
@@ -850,6 +852,13 @@ spec:
   route: [r1]
   plugins:
     - {name: envoy.filters.http.fault, enable: true, listenerType: Sideways, inline: {settings: {}}}
+---
+apiVersion: microservice.slime.io/v1alpha1
+kind: PluginManager
+metadata: {name: fault, namespace: default}
+spec:
+  plugin:
+    - {name: envoy.filters.http.fault, enable: true, inline: {settings: {abort: {http_statu: 429}}}}
 `,
     );
     const r = await run(['render', '-f', file, '-o', 'json']);
@@ -859,10 +868,8 @@ spec:
     );
     expect(r.stderr).toContain('spec.plugins: unknown field, ignored (did you mean plugin?)');
     expect(r.stderr).toContain(`${file}: EnvoyPlugin default/route: spec.plugins[0].listenerType`);
+    expect(r.stderr).toContain(
+      `${file}: PluginManager default/fault: spec.plugin[0].inline.settings.abort.http_statu: unknown field "http_statu" of envoy.extensions.filters.http.fault.v3.FaultAbort (did you mean http_status?)`,
+    );
   });
 });
-
-interface KubeObjectLike {
-  kind: string;
-  metadata: { name: string; namespace: string };
-}
