@@ -167,9 +167,15 @@ const httpFilterName = (p: Patch): string | undefined =>
     ? undefined
     : (p.match.listener.filterChain.filter.subFilter.name ?? '');
 
-/** Applies an ordered insert, replace or remove to a list of names as istiod does; whether it changed. */
-function applyOrdered(list: string[], op: string, target: string | undefined, added: string): boolean {
-  const at = target === undefined ? -1 : list.indexOf(target);
+/** Applies an ordered insert, replace or remove to a list as istiod does, by name; whether it changed. */
+function applyOrdered<T>(
+  list: T[],
+  op: string,
+  target: string | undefined,
+  added: T,
+  nameOf: (item: T) => string,
+): boolean {
+  const at = target === undefined ? -1 : list.findIndex((item) => nameOf(item) === target);
   switch (op) {
     case 'ADD':
       list.push(added);
@@ -193,7 +199,7 @@ function applyOrdered(list: string[], op: string, target: string | undefined, ad
       return true;
     case 'REMOVE': {
       if (at < 0) return false;
-      const kept = list.filter((n) => n !== target);
+      const kept = list.filter((item) => nameOf(item) !== target);
       list.splice(0, list.length, ...kept);
       return true;
     }
@@ -201,6 +207,8 @@ function applyOrdered(list: string[], op: string, target: string | undefined, ad
       return false;
   }
 }
+
+const byName = (name: string): string => name;
 
 /**
  * Whether a MERGE into a filter changes it: it renames the filter, or its typed_config carries a field
@@ -213,11 +221,21 @@ function mergeChanges(p: Patch, current: string): boolean {
 }
 
 type Places = Map<Patch, PatchPlace[]>;
+
+/** The EnvoyFilter patch that put an HTTP filter in a connection manager. */
+export interface HttpFilterOrigin {
+  /** `namespace/name` of the EnvoyFilter. */
+  envoyFilter: string;
+  /** The patch's index in `spec.configPatches`. */
+  patch: number;
+}
+/** Per patched connection manager, who put each of its HTTP filters there (null: istiod). */
+type Origins = Map<ModelNetworkFilter, (HttpFilterOrigin | null)[]>;
 const add = (places: Places, p: Patch, place: PatchPlace): void => {
   places.set(p, [...(places.get(p) ?? []), place]);
 };
 
-function patchListeners(model: ProxyModel, patches: Patch[], places: Places): void {
+function patchListeners(model: ProxyModel, patches: Patch[], places: Places, origins: Origins): void {
   const of = (kind: string) => patches.filter((p) => p.applyTo === kind);
   for (const l of model.listeners) {
     let removed = false;
@@ -240,11 +258,11 @@ function patchListeners(model: ProxyModel, patches: Patch[], places: Places): vo
           ? target !== undefined && l.listenerFilters.includes(target)
           : target === undefined && ['REPLACE', 'REMOVE'].includes(p.operation)
             ? false
-            : applyOrdered(l.listenerFilters, p.operation, target, name);
+            : applyOrdered(l.listenerFilters, p.operation, target, name, byName);
       if (changed) add(places, p, { listener: l.name });
     }
     const chains = [...l.filterChains, ...(l.defaultFilterChain ? [l.defaultFilterChain] : [])];
-    for (const fc of chains) patchChain(l, fc, patches, places);
+    for (const fc of chains) patchChain(l, fc, patches, places, origins);
     for (const p of of('FILTER_CHAIN'))
       if (p.operation === 'ADD' && contextMatches(p, l.context) && listenerMatches(l, p))
         add(places, p, { listener: l.name, filterChain: str(p.value.name) ?? '' });
@@ -271,7 +289,13 @@ const chainPlace = (l: ModelListener, fc: ModelFilterChain): PatchPlace => ({
   filterChain: chainId(l, fc),
 });
 
-function patchChain(l: ModelListener, fc: ModelFilterChain, patches: Patch[], places: Places): void {
+function patchChain(
+  l: ModelListener,
+  fc: ModelFilterChain,
+  patches: Patch[],
+  places: Places,
+  origins: Origins,
+): void {
   const at = chainPlace(l, fc);
   const matching = (kind: string) =>
     patches.filter(
@@ -292,7 +316,7 @@ function patchChain(l: ModelListener, fc: ModelFilterChain, patches: Patch[], pl
     const target = networkFilterName(p);
     if ((p.operation === 'REPLACE' || p.operation === 'REMOVE') && target === undefined) continue;
     const before = [...names];
-    if (applyOrdered(names, p.operation, target, str(p.value.name) ?? '')) {
+    if (applyOrdered(names, p.operation, target, str(p.value.name) ?? '', byName)) {
       add(places, p, at);
       syncFilters(fc, before, names);
     }
@@ -305,7 +329,7 @@ function patchChain(l: ModelListener, fc: ModelFilterChain, patches: Patch[], pl
       if (mergeChanges(p, filter.name)) add(places, p, at);
       if (str(p.value.name)) filter.name = str(p.value.name)!;
     }
-    if (filter.name === HCM) patchHttpFilters(l, fc, filter, matching('HTTP_FILTER'), places);
+    if (filter.name === HCM) patchHttpFilters(l, fc, filter, matching('HTTP_FILTER'), places, origins);
   }
 }
 
@@ -325,6 +349,7 @@ function patchHttpFilters(
   filter: ModelNetworkFilter,
   patches: Patch[],
   places: Places,
+  origins: Origins,
 ): void {
   const at = chainPlace(l, fc);
   const relevant = patches.filter((p) => {
@@ -332,20 +357,29 @@ function patchHttpFilters(
     return nf === undefined || nf === filter.name;
   });
   const list = (filter.httpFilters ??= []);
+  const known = origins.get(filter);
+  // Each filter travels with the patch that put it there (null: istiod's own), through every edit.
+  const entries = list.map((name, i) => ({ name, by: known?.[i] ?? null }));
   for (const p of relevant) {
     if (p.operation === 'MERGE') continue;
     const target = httpFilterName(p);
     if ((p.operation === 'REPLACE' || p.operation === 'REMOVE') && target === undefined) continue;
-    if (applyOrdered(list, p.operation, target, str(p.value.name) ?? '')) add(places, p, at);
+    const added = { name: str(p.value.name) ?? '', by: { envoyFilter: p.envoyFilter, patch: p.index } };
+    if (applyOrdered(entries, p.operation, target, added, (e) => e.name)) add(places, p, at);
   }
-  for (let i = 0; i < list.length; i++)
+  for (const entry of entries)
     for (const p of relevant) {
       if (p.operation !== 'MERGE') continue;
       const target = httpFilterName(p);
-      if (target !== undefined && target !== list[i]) continue;
-      if (mergeChanges(p, list[i]!)) add(places, p, at);
-      if (str(p.value.name)) list[i] = str(p.value.name)!;
+      if (target !== undefined && target !== entry.name) continue;
+      if (mergeChanges(p, entry.name)) add(places, p, at);
+      if (str(p.value.name)) entry.name = str(p.value.name)!;
     }
+  list.splice(0, list.length, ...entries.map((e) => e.name));
+  origins.set(
+    filter,
+    entries.map((e) => e.by),
+  );
 }
 
 // rc_patch.go: routeConfigurationMatch, virtualHostMatch, routeMatch.
@@ -505,7 +539,20 @@ export function sortPlaces(places: readonly PatchPlace[]): PatchPlace[] {
   return [...unique.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, p]) => p);
 }
 
+/** A proxy's model after every patch istiod would apply, with the explanation of those patches. */
+export interface PatchedProxy {
+  model: ProxyModel;
+  explanation: ProxyExplanation;
+  /** Who put each HTTP filter of a connection manager of `model` there, by position; null: istiod. */
+  httpFilterOrigins(filter: ModelNetworkFilter): readonly (HttpFilterOrigin | null)[];
+}
+
 export function explainEnvoyFilters(input: ExplainInput): ProxyExplanation {
+  return patchProxy(input).explanation;
+}
+
+/** Applies the EnvoyFilters that select the proxy to its model, in istiod's order. */
+export function patchProxy(input: ExplainInput): PatchedProxy {
   const root = input.rootNamespace ?? 'istio-system';
   const options = input.gateway !== undefined ? { gateway: input.gateway } : {};
   // Patching edits the model's filter lists as istiod edits the listeners; reasons read a fresh one.
@@ -534,7 +581,8 @@ export function explainEnvoyFilters(input: ExplainInput): ProxyExplanation {
   const all = chosen.flatMap(patchesOf);
   const active = all.filter((p) => proxyMatches(p, version));
   const places: Places = new Map();
-  patchListeners(model, active, places);
+  const origins: Origins = new Map();
+  patchListeners(model, active, places, origins);
   patchRoutes(model, active, places);
   patchClusters(model, active, places);
 
@@ -552,7 +600,7 @@ export function explainEnvoyFilters(input: ExplainInput): ProxyExplanation {
     if (found.length === 0) out.reason = whyNothing(pristine, p, version);
     return out;
   });
-  return {
+  const explanation: ProxyExplanation = {
     proxy: model.proxy,
     selected: selected.sort(),
     unselected: unselected.sort(),
@@ -562,6 +610,11 @@ export function explainEnvoyFilters(input: ExplainInput): ProxyExplanation {
       .map(
         (p) => `${p.envoyFilter} patch ${p.index} (${p.applyTo} ${p.operation}) matches nothing: ${p.reason}`,
       ),
+  };
+  return {
+    model,
+    explanation,
+    httpFilterOrigins: (filter) => origins.get(filter) ?? (filter.httpFilters ?? []).map(() => null),
   };
 }
 
