@@ -420,7 +420,7 @@ const CASES: PluginCase[] = [
     },
   },
   {
-    name: 'direct patches: rate limits, CORS and ROOT on a virtual host; rate limits, CORS, route. on a route',
+    name: 'direct patches: rate limits, CORS and ROOT on a virtual host; rate limits, CORS, a timeout on a route',
     sources: [{ text: DIRECT_EP }],
     proxy: PRODUCTPAGE,
     check: (dump) => {
