@@ -1,7 +1,9 @@
 /** The plugin module: PluginManager and EnvoyPlugin (Slime's plugin manager) → Istio EnvoyFilters. */
 import type { ModuleDefinition } from '../../framework/registry';
 import { pluginExamples } from './examples';
-import { createPluginModule } from './module';
+import { createPluginModule, type PluginModule } from './module';
+import { pluginsRouter } from './plugins-router';
+import { PluginService } from './service';
 import { PLUGIN_MODULE } from './settings';
 
 const pluginKind = (plural: string) =>
@@ -15,6 +17,7 @@ export const plugin = {
   settings: PLUGIN_MODULE,
   create: createPluginModule,
   examples: pluginExamples,
+  service: (plane, module) => new PluginService(plane, module as PluginModule),
   commands: {},
-  api: {},
-} as const satisfies ModuleDefinition;
+  api: { plugins: pluginsRouter },
+} as const satisfies ModuleDefinition<PluginService>;

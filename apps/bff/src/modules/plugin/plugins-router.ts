@@ -1,0 +1,526 @@
+/**
+ * Plugins from the API: every workload's HTTP filter chains (inbound, outbound, gateway) after the
+ * EnvoyFilters istiod would apply, each filter with who put it there, and the PluginManagers and
+ * EnvoyPlugins selecting it; list and get of both kinds; validate and preview (the EnvoyFilter, a diff
+ * against the cluster, the chains it would give); apply, delete, history and rollback, audited.
+ */
+import { TRPCError } from '@trpc/server';
+import { stringify } from 'yaml';
+import { z } from 'zod';
+import { PLUGIN_API_VERSION, type PluginStatus } from '@governor/crd-types';
+import { ConflictError, NotFoundError, type KubeObject } from '../../cluster/store';
+import { canSee, type User } from '../../auth/auth';
+import type { ApiDeps } from '../../api/deps';
+import { dns, ref } from '../../api/inputs';
+import { mutationProcedure, requireRole, router, viewerProcedure } from '../../api/trpc';
+import { diffLines, isUnchanged, type DiffLine } from '../../lib/diff';
+import { InputInvalid, type InputIssue } from '../../lib/input-issues';
+import { workloadFilterChains, type WorkloadFilterChains } from '../../istio/filter-chain';
+import { selects } from '../../istio/proxy-model';
+import { pluginInputSchema, readPluginInput, warningIssue, type PluginInput } from './plugin-input';
+import { CHAIN_INPUT_KINDS, PLUGIN_KINDS, pluginOf, type PluginKind, type PluginService } from './service';
+
+const kindSchema = z.enum(PLUGIN_KINDS);
+const kindRef = ref.extend({ kind: kindSchema });
+
+const toYaml = (v: unknown): string => stringify(v, { sortMapEntries: true, lineWidth: 0 });
+const byCode = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+const rec = (v: unknown): Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+
+/** The part of an object a user writes: what the audit keeps and rollback restores. */
+function userPart(kind: PluginKind, o: KubeObject | Record<string, unknown>): Record<string, unknown> {
+  const metadata = (o.metadata ?? {}) as KubeObject['metadata'];
+  return {
+    apiVersion: PLUGIN_API_VERSION,
+    kind,
+    metadata: {
+      name: metadata.name,
+      namespace: metadata.namespace ?? 'default',
+      ...(metadata.labels && Object.keys(metadata.labels).length > 0 ? { labels: metadata.labels } : {}),
+      ...(metadata.annotations && Object.keys(metadata.annotations).length > 0
+        ? { annotations: metadata.annotations }
+        : {}),
+    },
+    spec: o.spec ?? {},
+  };
+}
+
+function conditionsOf(o: KubeObject) {
+  return ((o.status as PluginStatus | undefined)?.conditions ?? []).map((c) => ({
+    type: c.type,
+    status: c.status,
+    reason: c.reason ?? null,
+    message: c.message ?? null,
+    lastTransitionTime: c.lastTransitionTime ?? null,
+  }));
+}
+
+/** The plugins of an object as written (snake_case or lowerCamel alike). */
+function pluginsOf(kind: PluginKind, o: KubeObject) {
+  const spec = rec(o.spec);
+  const list = kind === 'PluginManager' ? spec.plugin : spec.plugins;
+  return (Array.isArray(list) ? list : []).map((p) => {
+    const r = rec(p);
+    return {
+      name: typeof r.name === 'string' ? r.name : '',
+      enabled: r.enable === true,
+      listenerType: typeof r.listenerType === 'string' ? r.listenerType : null,
+      port: typeof r.port === 'number' ? r.port : null,
+    };
+  });
+}
+
+/** The labels an object selects workloads by; null: every workload of its namespace. */
+function selectorOf(kind: PluginKind, o: KubeObject): Record<string, string> | null {
+  const spec = rec(o.spec);
+  const labels =
+    kind === 'PluginManager'
+      ? (spec.workloadLabels ?? spec.workload_labels)
+      : rec(spec.workloadSelector ?? spec.workload_selector).labels;
+  const r = rec(labels) as Record<string, string>;
+  return Object.keys(r).length === 0 ? null : r;
+}
+
+function summary(service: PluginService, kind: PluginKind, o: KubeObject) {
+  const namespace = o.metadata.namespace ?? 'default';
+  const conditions = conditionsOf(o);
+  return {
+    kind,
+    namespace,
+    name: o.metadata.name,
+    selector: selectorOf(kind, o),
+    plugins: pluginsOf(kind, o),
+    conditions,
+    ready: conditions.find((c) => c.type === 'Ready')?.status ?? 'Unknown',
+    envoyFilter: service.ownedEnvoyFilter(kind, namespace, o.metadata.name)?.metadata.name ?? null,
+  };
+}
+
+/** Chains as `user` may see them: a patch's reason names candidates that may be in other namespaces. */
+function visibleChains(user: User, chains: WorkloadFilterChains): WorkloadFilterChains {
+  if (user.namespaces === '*') return chains;
+  return {
+    ...chains,
+    warnings: chains.warnings.map((w) => w.replace(/ matches nothing: .*$/s, ' matches nothing')),
+  };
+}
+
+interface Evaluated {
+  readonly kind: PluginKind | null;
+  readonly issues: InputIssue[];
+  readonly raw: Record<string, unknown> | null;
+  readonly ref: { namespace: string; name: string } | null;
+  readonly desired: KubeObject[];
+  readonly status: PluginStatus | null;
+}
+
+/** The module's parse and plan against the caches, as the controller would run them; writes nothing. */
+async function evaluate(deps: ApiDeps, user: User, input: PluginInput): Promise<Evaluated> {
+  const service = pluginOf(deps.modules);
+  const read = readPluginInput(input);
+  const none = { kind: read.kind, issues: read.issues, raw: read.raw, ref: null, desired: [], status: null };
+  if (read.kind === null || read.raw === null) return none;
+  const kind = read.kind;
+  const raw = { apiVersion: PLUGIN_API_VERSION, ...read.raw, kind } as unknown as KubeObject;
+  const parsed = service.parse(kind, raw);
+  if (!parsed.ok)
+    return {
+      ...none,
+      issues: [
+        ...read.issues,
+        ...parsed.problems.map((p) => ({
+          path: p.path ?? '',
+          message: p.message,
+          ...read.locate(p.path ?? ''),
+          severity: 'error' as const,
+        })),
+      ],
+    };
+  const metadata = (parsed.value as { metadata: { namespace: string; name: string } }).metadata;
+  requireRole(user, 'viewer', metadata.namespace);
+  const stored = await deps.store.get(kind, metadata.namespace, metadata.name);
+  const withStatus = {
+    ...raw,
+    metadata: { ...raw.metadata, namespace: metadata.namespace },
+    ...(stored?.status ? { status: stored.status } : {}),
+  } as KubeObject;
+  const reparsed = service.parse(kind, withStatus);
+  const plan = service.plan(kind, reparsed.ok ? reparsed.value : parsed.value, withStatus);
+  const issues: InputIssue[] = [
+    ...read.issues,
+    ...plan.problems.map((p) => ({
+      path: p.path ?? '',
+      message: p.message,
+      ...read.locate(p.path ?? ''),
+      severity: 'error' as const,
+    })),
+    ...(plan.warnings ?? []).map((w) => warningIssue(w, read.locate)),
+  ];
+  return {
+    kind,
+    issues,
+    raw: { ...read.raw, apiVersion: PLUGIN_API_VERSION, kind },
+    ref: { namespace: metadata.namespace, name: metadata.name },
+    desired: [...plan.desired],
+    status: plan.status as PluginStatus,
+  };
+}
+
+const hasErrors = (issues: readonly InputIssue[]) => issues.some((i) => i.severity === 'error');
+
+function invalid(issues: readonly InputIssue[]): TRPCError {
+  const errors = issues.filter((i) => i.severity === 'error');
+  return new TRPCError({
+    code: 'BAD_REQUEST',
+    message: errors.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; '),
+    cause: new InputInvalid(errors),
+  });
+}
+
+export interface EnvoyFilterDiff {
+  readonly name: string;
+  readonly change: 'added' | 'changed' | 'removed' | 'unchanged';
+  readonly lines: readonly DiffLine[];
+}
+
+function envoyFilterDiff(existing: readonly KubeObject[], desired: readonly KubeObject[]): EnvoyFilterDiff[] {
+  const before = new Map(existing.map((o) => [o.metadata.name, o]));
+  const after = new Map(desired.map((o) => [o.metadata.name, o]));
+  return [...new Set([...before.keys(), ...after.keys()])].sort(byCode).map((name) => {
+    const b = before.get(name);
+    const a = after.get(name);
+    const lines = diffLines(b ? toYaml(b.spec) : '', a ? toYaml(a.spec) : '');
+    const change = !b ? 'added' : !a ? 'removed' : isUnchanged(lines) ? 'unchanged' : 'changed';
+    return { name, change, lines };
+  });
+}
+
+interface Workload {
+  namespace: string;
+  name: string;
+  pods: string[];
+  labels: Record<string, string>;
+}
+
+/** Services with Pods, by the Pods' labels, in the namespaces `user` may see. */
+function workloadsOf(objects: readonly KubeObject[], user: User, namespace?: string): Workload[] {
+  const pods = objects.filter((o) => o.kind === 'Pod');
+  return objects
+    .filter((o) => o.kind === 'Service')
+    .filter((s) => namespace === undefined || (s.metadata.namespace ?? 'default') === namespace)
+    .filter((s) => canSee(user, s.metadata.namespace ?? 'default'))
+    .flatMap((s) => {
+      const ns = s.metadata.namespace ?? 'default';
+      const selector = rec(rec(s.spec).selector) as Record<string, string>;
+      if (Object.keys(selector).length === 0) return [];
+      const own = pods
+        .filter(
+          (p) => (p.metadata.namespace ?? 'default') === ns && selects(selector, p.metadata.labels ?? {}),
+        )
+        .sort((a, b) => byCode(a.metadata.name, b.metadata.name));
+      if (own.length === 0) return [];
+      return [
+        {
+          namespace: ns,
+          name: s.metadata.name,
+          pods: own.map((p) => p.metadata.name),
+          labels: own[0]!.metadata.labels ?? {},
+        },
+      ];
+    })
+    .sort((a, b) => byCode(`${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`));
+}
+
+async function chainInputs(deps: ApiDeps, service: PluginService) {
+  const objects = (await Promise.all(CHAIN_INPUT_KINDS.map((k) => service.objects(deps.store, k)))).flat();
+  const envoyFilters = await service.objects(deps.store, 'EnvoyFilter');
+  return { objects, envoyFilters };
+}
+
+/** The plugin object the EnvoyFilter would belong to, as the framework writes it. */
+function withOwner(ef: KubeObject, kind: PluginKind, name: string): KubeObject {
+  return {
+    ...ef,
+    metadata: {
+      ...ef.metadata,
+      ownerReferences: [{ apiVersion: PLUGIN_API_VERSION, kind, name, uid: '', controller: true }],
+    },
+  };
+}
+
+async function writeObject(
+  deps: ApiDeps,
+  user: string,
+  kind: PluginKind,
+  object: Record<string, unknown>,
+  action: 'apply' | 'rollback',
+  restoredFrom?: number,
+) {
+  const wanted = userPart(kind, object);
+  const { namespace, name } = wanted.metadata as { namespace: string; name: string };
+  for (let attempt = 0; ; attempt++) {
+    const current = await deps.store.get(kind, namespace, name);
+    try {
+      const stored = current
+        ? await deps.store.update({
+            ...current,
+            metadata: {
+              ...current.metadata,
+              labels: (wanted.metadata as KubeObject['metadata']).labels ?? {},
+              annotations: (wanted.metadata as KubeObject['metadata']).annotations ?? {},
+            },
+            spec: wanted.spec,
+          })
+        : await deps.store.create(wanted as unknown as KubeObject);
+      const record = await deps.audit.record({
+        user,
+        action,
+        kind,
+        namespace,
+        name,
+        before: current ? userPart(kind, current) : null,
+        after: userPart(kind, stored),
+        ...(restoredFrom !== undefined ? { restoredFrom } : {}),
+      });
+      deps.events.publish({
+        at: record.at,
+        type: 'Normal',
+        reason: action === 'rollback' ? 'PluginRolledBack' : 'PluginApplied',
+        namespace,
+        policy: null,
+        message: `${user} ${action === 'rollback' ? `rolled back ${kind} ${namespace}/${name} to version ${restoredFrom}` : `applied ${kind} ${namespace}/${name}`}`,
+      });
+      return { object: stored, auditId: record.id };
+    } catch (e) {
+      // The controller wrote the status between our read and write: read again.
+      if (e instanceof ConflictError && attempt < 5) continue;
+      throw e;
+    }
+  }
+}
+
+export const pluginsRouter = router({
+  workloads: viewerProcedure
+    .input(z.strictObject({ namespace: dns.optional() }).default({}))
+    .query(async ({ ctx, input }) => {
+      if (input.namespace !== undefined) requireRole(ctx.user, 'viewer', input.namespace);
+      const service = pluginOf(ctx.deps.modules);
+      const { objects, envoyFilters } = await chainInputs(ctx.deps, service);
+      return workloadsOf(objects, ctx.user, input.namespace).map((w) => {
+        const plugins = PLUGIN_KINDS.flatMap((kind) =>
+          service
+            .list(kind, w.namespace)
+            .filter((o) => {
+              const selector = selectorOf(kind, o);
+              return selector === null || selects(selector, w.labels);
+            })
+            .map((o) => summary(service, kind, o)),
+        ).sort((a, b) => byCode(`${a.kind}/${a.name}`, `${b.kind}/${b.name}`));
+        const chains = workloadFilterChains({
+          objects,
+          envoyFilters,
+          proxy: { namespace: w.namespace, name: w.pods[0]! },
+        });
+        return {
+          namespace: w.namespace,
+          name: w.name,
+          pods: w.pods,
+          pod: `${w.namespace}/${w.pods[0]!}`,
+          plugins,
+          ...visibleChains(ctx.user, chains),
+        };
+      });
+    }),
+
+  list: viewerProcedure
+    .input(z.strictObject({ namespace: dns.optional(), kind: kindSchema.optional() }).default({}))
+    .query(({ ctx, input }) => {
+      if (input.namespace !== undefined) requireRole(ctx.user, 'viewer', input.namespace);
+      const service = pluginOf(ctx.deps.modules);
+      return PLUGIN_KINDS.filter((k) => input.kind === undefined || input.kind === k)
+        .flatMap((kind) =>
+          service
+            .list(kind, input.namespace)
+            .filter((o) => canSee(ctx.user, o.metadata.namespace ?? 'default'))
+            .map((o) => {
+              const namespace = o.metadata.namespace ?? 'default';
+              const last = ctx.deps.audit.list({ kind, namespace, name: o.metadata.name, limit: 1 })[0];
+              return {
+                ...summary(service, kind, o),
+                lastChange: last ? { at: last.at, user: last.user, action: last.action } : null,
+              };
+            }),
+        )
+        .sort((a, b) => byCode(`${a.namespace}/${a.kind}/${a.name}`, `${b.namespace}/${b.kind}/${b.name}`));
+    }),
+
+  get: viewerProcedure.input(kindRef).query(async ({ ctx, input }) => {
+    requireRole(ctx.user, 'viewer', input.namespace);
+    const o = await ctx.deps.store.get(input.kind, input.namespace, input.name);
+    if (!o)
+      throw new TRPCError({
+        code: 'NOT_FOUND',
+        message: `${input.kind} ${input.namespace}/${input.name} not found`,
+      });
+    const service = pluginOf(ctx.deps.modules);
+    return {
+      ...summary(service, input.kind, o),
+      object: o,
+      yaml: toYaml(userPart(input.kind, o)),
+      envoyFilterObject: service.ownedEnvoyFilter(input.kind, input.namespace, input.name) ?? null,
+    };
+  }),
+
+  validate: viewerProcedure.input(pluginInputSchema).mutation(async ({ ctx, input }) => {
+    const r = await evaluate(ctx.deps, ctx.user, input);
+    return { ok: r.ref !== null && !hasErrors(r.issues), kind: r.kind, issues: r.issues };
+  }),
+
+  preview: viewerProcedure.input(pluginInputSchema).mutation(async ({ ctx, input }) => {
+    const r = await evaluate(ctx.deps, ctx.user, input);
+    if (r.ref === null || r.kind === null)
+      return {
+        ok: false,
+        kind: r.kind,
+        issues: r.issues,
+        envoyFilters: [],
+        yaml: '',
+        diff: [],
+        specDiff: [],
+        status: null,
+        workloads: [],
+      };
+    const { namespace, name } = r.ref;
+    const kind = r.kind;
+    const service = pluginOf(ctx.deps.modules);
+    const current = await ctx.deps.store.get(kind, namespace, name);
+    const owned = service.ownedEnvoyFilter(kind, namespace, name);
+    // The chains of the workloads it selects, with its EnvoyFilter as it would be written.
+    const { objects, envoyFilters } = await chainInputs(ctx.deps, service);
+    const planned = r.desired.map((ef) => withOwner(ef, kind, name));
+    const replaced = new Set(planned.map((ef) => `${ef.metadata.namespace}/${ef.metadata.name}`));
+    const others = envoyFilters.filter(
+      (ef) => !replaced.has(`${ef.metadata.namespace ?? 'default'}/${ef.metadata.name}`),
+    );
+    const selector = r.raw ? selectorOf(kind, r.raw as unknown as KubeObject) : null;
+    const workloads = workloadsOf(objects, ctx.user, namespace)
+      .filter((w) => selector === null || selects(selector, w.labels))
+      .map((w) => ({
+        namespace: w.namespace,
+        name: w.name,
+        pod: `${w.namespace}/${w.pods[0]!}`,
+        ...visibleChains(
+          ctx.user,
+          workloadFilterChains({
+            objects,
+            envoyFilters: [...others, ...planned],
+            proxy: { namespace: w.namespace, name: w.pods[0]! },
+          }),
+        ),
+      }));
+    return {
+      ok: !hasErrors(r.issues),
+      kind,
+      issues: r.issues,
+      envoyFilters: r.desired,
+      yaml: r.desired
+        .map((o) => toYaml({ apiVersion: o.apiVersion, kind: o.kind, metadata: o.metadata, spec: o.spec }))
+        .join('---\n'),
+      diff: envoyFilterDiff(owned ? [owned] : [], r.desired),
+      specDiff: diffLines(
+        current ? toYaml(userPart(kind, current)) : '',
+        r.raw ? toYaml(userPart(kind, r.raw)) : '',
+      ),
+      status: r.status,
+      workloads,
+    };
+  }),
+
+  apply: mutationProcedure('editor')
+    .input(pluginInputSchema)
+    .mutation(async ({ ctx, input }) => {
+      const r = await evaluate(ctx.deps, ctx.user, input);
+      if (r.ref === null || r.kind === null || r.raw === null || hasErrors(r.issues)) throw invalid(r.issues);
+      const { namespace, name } = r.ref;
+      requireRole(ctx.user, 'editor', namespace);
+      const raw = { ...r.raw, metadata: { ...(r.raw.metadata as object), namespace } };
+      const { object, auditId } = await writeObject(ctx.deps, ctx.user.name, r.kind, raw, 'apply');
+      return {
+        kind: r.kind,
+        namespace,
+        name,
+        resourceVersion: object.metadata.resourceVersion ?? null,
+        auditId,
+      };
+    }),
+
+  delete: mutationProcedure('editor')
+    .input(kindRef)
+    .mutation(async ({ ctx, input }) => {
+      requireRole(ctx.user, 'editor', input.namespace);
+      const current = await ctx.deps.store.get(input.kind, input.namespace, input.name);
+      if (!current)
+        throw new TRPCError({
+          code: 'NOT_FOUND',
+          message: `${input.kind} ${input.namespace}/${input.name} not found`,
+        });
+      try {
+        await ctx.deps.store.delete(input.kind, input.namespace, input.name);
+      } catch (e) {
+        if (!(e instanceof NotFoundError)) throw e;
+      }
+      const record = await ctx.deps.audit.record({
+        user: ctx.user.name,
+        action: 'delete',
+        kind: input.kind,
+        namespace: input.namespace,
+        name: input.name,
+        before: userPart(input.kind, current),
+        after: null,
+      });
+      return { auditId: record.id };
+    }),
+
+  history: viewerProcedure.input(kindRef).query(({ ctx, input }) => {
+    requireRole(ctx.user, 'viewer', input.namespace);
+    return ctx.deps.audit
+      .list({ kind: input.kind, namespace: input.namespace, name: input.name, limit: 200 })
+      .map((r) => ({
+        id: r.id,
+        at: r.at,
+        user: r.user,
+        action: r.action,
+        restoredFrom: r.restoredFrom ?? null,
+        yaml: r.after ? toYaml(r.after) : null,
+        diff: diffLines(r.before ? toYaml(r.before) : '', r.after ? toYaml(r.after) : ''),
+      }));
+  }),
+
+  rollback: mutationProcedure('editor')
+    .input(kindRef.extend({ toId: z.number().int().positive() }))
+    .mutation(async ({ ctx, input }) => {
+      requireRole(ctx.user, 'editor', input.namespace);
+      const target = ctx.deps.audit.get(input.toId);
+      if (
+        !target ||
+        target.kind !== input.kind ||
+        target.namespace !== input.namespace ||
+        target.name !== input.name ||
+        !target.after
+      )
+        throw new TRPCError({
+          code: 'NOT_FOUND',
+          message: `no version ${input.toId} of ${input.kind} ${input.namespace}/${input.name} to roll back to`,
+        });
+      const { object, auditId } = await writeObject(
+        ctx.deps,
+        ctx.user.name,
+        input.kind,
+        target.after as Record<string, unknown>,
+        'rollback',
+        target.id,
+      );
+      return { resourceVersion: object.metadata.resourceVersion ?? null, auditId };
+    }),
+});
