@@ -437,7 +437,7 @@ export const pluginsRouter = router({
     };
   }),
 
-  apply: mutationProcedure('editor')
+  applyPlugin: mutationProcedure('editor')
     .input(pluginInputSchema)
     .mutation(async ({ ctx, input }) => {
       const r = await evaluate(ctx.deps, ctx.user, input);
