@@ -11,6 +11,7 @@ const nav = [
   { href: '/', label: 'Overview' },
   { href: LIMITER_LIST, label: 'Policies' },
   { href: '/lazyload', label: 'Lazy loading' },
+  { href: '/plugin', label: 'Plugins' },
 ] as const;
 
 function HealthBadges() {
