@@ -12,12 +12,13 @@ import { Topology } from './topology';
 const fmt = (n: number | null | undefined, digits = 1) =>
   n === null || n === undefined ? '—' : n.toFixed(digits);
 
-type SortKey = 'name' | 'rps' | 'limited' | 'p99' | 'cpu';
+type SortKey = 'name' | 'rps' | 'limited' | 'errors' | 'p99' | 'cpu';
 const columns: { key: SortKey | null; label: string }[] = [
   { key: 'name', label: 'Service' },
   { key: null, label: 'Pods' },
   { key: 'rps', label: 'Requests/s' },
   { key: 'limited', label: 'Limited/s' },
+  { key: 'errors', label: 'Errors/s' },
   { key: 'p99', label: 'p99 (ms)' },
   { key: 'cpu', label: 'CPU %' },
   { key: null, label: 'Policies' },
@@ -65,6 +66,7 @@ export function Overview() {
       name: (a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`),
       rps: (a, b) => b.liveRps - a.liveRps,
       limited: (a, b) => b.liveLimited - a.liveLimited,
+      errors: (a, b) => (b.errorRps ?? -1) - (a.errorRps ?? -1),
       p99: (a, b) => (b.p99Ms ?? -1) - (a.p99Ms ?? -1),
       cpu: (a, b) => (b.cpuPercent ?? -1) - (a.cpuPercent ?? -1),
     };
@@ -189,6 +191,9 @@ export function Overview() {
                     </td>
                     <td className="px-3 py-2 tabular-nums" data-column="limited">
                       {fmt(s.liveLimited)}
+                    </td>
+                    <td className="px-3 py-2 tabular-nums" data-column="errors">
+                      {fmt(s.errorRps)}
                     </td>
                     <td className="px-3 py-2 tabular-nums">{fmt(s.p99Ms, 0)}</td>
                     <td className="px-3 py-2 tabular-nums">{fmt(s.cpuPercent, 0)}</td>

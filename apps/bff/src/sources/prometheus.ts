@@ -48,6 +48,10 @@ export function defaultQueries(rateWindow = '1m'): NamedQuery[] {
       query: `sum(rate(istio_requests_total{destination_workload_namespace="$namespace",${pods},response_code="429"}[${w}]))`,
     },
     {
+      name: 'error_qps',
+      query: `sum(rate(istio_requests_total{destination_workload_namespace="$namespace",${pods},response_code=~"5.."}[${w}]))`,
+    },
+    {
       name: 'rt99',
       query: `histogram_quantile(0.99, sum(rate(istio_request_duration_milliseconds_bucket{destination_workload_namespace="$namespace",${pods}}[${w}])) by (le))`,
     },

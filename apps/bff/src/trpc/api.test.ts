@@ -128,6 +128,47 @@ describe('the API routers (createCaller, embedded store)', () => {
     expect(ok).toEqual({ ok: true, issues: [] });
   });
 
+  it("counts a service's 5xx answers, a fault filter's aborts among them, in its figures", async () => {
+    const ratings = async () => (await caller('viewer').services.list()).find((s) => s.name === 'ratings')!;
+    expect((await ratings()).errorRps).toBe(0);
+    await store.create({
+      apiVersion: 'networking.istio.io/v1alpha3',
+      kind: 'EnvoyFilter',
+      metadata: { name: 'ratings-abort-test', namespace: 'default' },
+      spec: {
+        workloadSelector: { labels: { app: 'ratings' } },
+        configPatches: [
+          {
+            applyTo: 'HTTP_FILTER',
+            match: {
+              context: 'SIDECAR_INBOUND',
+              listener: {
+                filterChain: {
+                  filter: {
+                    name: 'envoy.filters.network.http_connection_manager',
+                    subFilter: { name: 'envoy.filters.http.router' },
+                  },
+                },
+              },
+            },
+            patch: {
+              operation: 'INSERT_BEFORE',
+              value: {
+                name: 'envoy.filters.http.fault',
+                typed_config: {
+                  '@type': 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault',
+                  abort: { http_status: 503, percentage: { numerator: 100 } },
+                },
+              },
+            },
+          },
+        ],
+      },
+    });
+    await vi.waitFor(async () => expect((await ratings()).errorRps).toBeGreaterThan(0), WAIT);
+    await store.delete('EnvoyFilter', 'default', 'ratings-abort-test');
+  });
+
   it("marks a service its lazyload fence covers, with its Sidecar's egress host count", async () => {
     expect((await caller('viewer').services.list()).every((s) => s.fence === null)).toBe(true);
     await store.create({

@@ -133,33 +133,30 @@ describe("Envoy's fault filter on the embedded mesh", { timeout: 120_000 }, () =
     await expectHealthy(demo, '503');
   });
 
-  it.runIf(MODULES.some((m) => m.name === 'plugin'))(
-    "turning on the demo's PluginManager fails half of ratings' requests with 503",
-    async () => {
-      const demo = await startDemoBff({ governor });
-      cleanups.push(() => demo.close());
-      await vi.waitFor(
-        async () => expect((await ratingsByCode(demo)).get('200') ?? 0).toBeGreaterThan(20),
-        WAIT,
-      );
-      // Off as seeded: ratings answers everything.
-      expect(errorRate(demo)).toBe(0);
-      expect((await ratingsByCode(demo)).get('503') ?? 0).toBe(0);
+  it("turning on the demo's PluginManager fails half of ratings' requests with 503", async () => {
+    const demo = await startDemoBff({ governor });
+    cleanups.push(() => demo.close());
+    await vi.waitFor(
+      async () => expect((await ratingsByCode(demo)).get('200') ?? 0).toBeGreaterThan(20),
+      WAIT,
+    );
+    // Off as seeded: ratings answers everything.
+    expect(errorRate(demo)).toBe(0);
+    expect((await ratingsByCode(demo)).get('503') ?? 0).toBe(0);
 
-      const setEnabled = async (enable: boolean) => {
-        const pm = await demo.store.get('PluginManager', 'default', 'ratings-fault');
-        expect(pm, 'the demo seeds its PluginManager').not.toBeNull();
-        const spec = pm!.spec as { plugin: Record<string, unknown>[] };
-        await demo.store.update({
-          ...pm!,
-          spec: { ...spec, plugin: spec.plugin.map((p) => ({ ...p, enable })) },
-        });
-      };
-      await setEnabled(true);
-      await expectFailing(demo, '503', 0.5);
+    const setEnabled = async (enable: boolean) => {
+      const pm = await demo.store.get('PluginManager', 'default', 'ratings-fault');
+      expect(pm, 'the demo seeds its PluginManager').not.toBeNull();
+      const spec = pm!.spec as { plugin: Record<string, unknown>[] };
+      await demo.store.update({
+        ...pm!,
+        spec: { ...spec, plugin: spec.plugin.map((p) => ({ ...p, enable })) },
+      });
+    };
+    await setEnabled(true);
+    await expectFailing(demo, '503', 0.5);
 
-      await setEnabled(false);
-      await expectHealthy(demo, '503');
-    },
-  );
+    await setEnabled(false);
+    await expectHealthy(demo, '503');
+  });
 });

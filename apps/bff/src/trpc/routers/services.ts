@@ -23,6 +23,8 @@ import { productOf } from '../create-api';
 export interface Figures {
   readonly rps: number;
   readonly limitedRps: number;
+  /** Requests answered 5xx (a fault filter's aborts among them); null when the source cannot say. */
+  readonly errorRps: number | null;
   readonly p99Ms: number | null;
   readonly cpuPercent: number | null;
 }
@@ -30,6 +32,7 @@ export interface Figures {
 export const FIGURE_QUERIES = {
   rps: 'qps',
   limitedRps: 'limited_qps',
+  errorRps: 'error_qps',
   p99Ms: 'rt99',
   cpuPercent: 'cpu.percent',
 } as const;
@@ -50,14 +53,21 @@ async function figuresOf(deps: ApiDeps, namespace: string, pods: readonly string
       }),
     );
     const f = Object.fromEntries(entries) as Record<keyof Figures, number | null>;
-    return { rps: f.rps ?? 0, limitedRps: f.limitedRps ?? 0, p99Ms: f.p99Ms, cpuPercent: f.cpuPercent };
+    return {
+      rps: f.rps ?? 0,
+      limitedRps: f.limitedRps ?? 0,
+      errorRps: f.errorRps,
+      p99Ms: f.p99Ms,
+      cpuPercent: f.cpuPercent,
+    };
   }
   const sim = productOf(deps).governor.mesh?.simulator;
-  if (!sim) return { rps: 0, limitedRps: 0, p99Ms: null, cpuPercent: null };
+  if (!sim) return { rps: 0, limitedRps: 0, errorRps: null, p99Ms: null, cpuPercent: null };
   const v = sim.metricValues(namespace, pods);
   return {
     rps: v.qps ?? 0,
     limitedRps: v.limited_qps ?? 0,
+    errorRps: v.aborted_qps ?? 0,
     p99Ms: v.rt99 ?? null,
     cpuPercent: v['cpu.percent'] ?? null,
   };
