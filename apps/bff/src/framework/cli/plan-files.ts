@@ -231,8 +231,10 @@ export async function loadAndRender(opts: {
 
   for (const w of warnings) io.stderr.write(`warning: ${formatLoadProblem(w)}\n`);
   for (const p of problems) io.stderr.write(`error: ${formatLoadProblem(p)}\n`);
-  if (plans.filter((p) => topLevel.includes(p.module)).length === 0 && problems.length === 0) {
-    io.stderr.write(`warning: no ${topLevel.map((m) => m.kind).join(' or ')} in the input\n`);
+  // The kinds users write, not the cluster kinds a module reconciles without a status of its own (Service).
+  const written = modules.filter((m) => m.writesStatus !== false);
+  if (!plans.some((p) => written.includes(p.module)) && problems.length === 0) {
+    io.stderr.write(`warning: no ${written.map((m) => m.kind).join(' or ')} in the input\n`);
   }
   return { snapshot, plans, problems };
 }
