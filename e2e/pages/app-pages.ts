@@ -174,3 +174,58 @@ export class LazyloadPage {
       .filter({ has: this.page.getByRole('rowheader', { name: host, exact: true }) });
   }
 }
+
+/** Plugins: the workloads' HTTP filter chains and the PluginManager / EnvoyPlugin editor. */
+export class PluginPage {
+  readonly table: Locator;
+  readonly editor: Locator;
+
+  constructor(readonly page: Page) {
+    this.table = page.getByRole('table', { name: 'Workloads and their plugins' });
+    this.editor = page.getByRole('region', { name: /^(Edit|New) (PluginManager|EnvoyPlugin)/ });
+  }
+
+  row(workload: string): Locator {
+    return this.table
+      .getByRole('row')
+      .filter({ has: this.page.getByRole('rowheader', { name: workload, exact: true }) });
+  }
+
+  /** A workload's detail, opened from its row. */
+  async open(namespace: string, workload: string): Promise<Locator> {
+    await this.row(workload).getByRole('button', { name: workload, exact: true }).click();
+    const detail = this.page.getByRole('region', { name: `${namespace}/${workload}`, exact: true });
+    await expect(detail).toBeVisible();
+    return detail;
+  }
+
+  /** The table of a workload's inbound HTTP filters on `port`. */
+  inboundChain(scope: Locator, workload: string, port: number): Locator {
+    return scope.getByRole('table', {
+      name: new RegExp(`^Inbound port ${port} HTTP filters of ${workload}`),
+    });
+  }
+
+  /** The chain's filter names, in order. */
+  async filterNames(chain: Locator): Promise<string[]> {
+    return chain.locator('tbody th[scope="row"] code').allInnerTexts();
+  }
+
+  /** Replaces the YAML text (as a paste: CodeMirror does not re-indent it). */
+  async setYaml(text: string): Promise<void> {
+    const editor = this.page.getByRole('textbox', { name: 'Plugin YAML' });
+    await editor.click();
+    await this.page.keyboard.press('ControlOrMeta+A');
+    await this.page.keyboard.insertText(text);
+  }
+
+  async yaml(): Promise<string> {
+    return this.page.getByRole('textbox', { name: 'Plugin YAML' }).innerText();
+  }
+
+  async waitChecked(): Promise<void> {
+    await expect(this.editor.getByRole('region', { name: 'Problems' }).getByRole('status')).not.toHaveText(
+      'Checking…',
+    );
+  }
+}

@@ -116,8 +116,13 @@ export function PluginEditor({ initial, title }: { initial: string; title: strin
       <div role="tabpanel" id="plugin-panel-yaml" aria-labelledby="plugin-tab-yaml" className="space-y-3">
         <CodeMirror
           value={text}
-          height="20rem"
-          extensions={[yamlLanguage(), EditorView.contentAttributes.of({ 'aria-label': 'Plugin YAML' })]}
+          minHeight="12rem"
+          // Wrapped and grown to its text: a scrolling region would need a keyboard stop of its own.
+          extensions={[
+            yamlLanguage(),
+            EditorView.lineWrapping,
+            EditorView.contentAttributes.of({ 'aria-label': 'Plugin YAML' }),
+          ]}
           onChange={(v: string) => {
             setText(v);
             setApplied(false);

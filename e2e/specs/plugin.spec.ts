@@ -1,0 +1,68 @@
+import { PluginPage } from '../pages/app-pages';
+import { expect, test } from '../fixtures';
+
+const FAULT = 'envoy.filters.http.fault';
+const ROUTER = 'envoy.filters.http.router';
+
+test.describe('plugin', () => {
+  test('shows the workloads’ filter chains and turns the demo’s fault plugin on from the editor', async ({
+    login,
+    page,
+    saveScreenshot,
+    checkAccessibility,
+  }) => {
+    const plugins = new PluginPage(page);
+    await login('editor');
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Plugins' }).click();
+    await expect(page.getByRole('heading', { level: 2, name: 'Plugins' })).toBeVisible();
+    for (const w of ['details', 'productpage', 'ratings', 'reviews'])
+      await expect(plugins.row(w)).toContainText('default');
+    await expect(plugins.row('ratings').locator('[data-column="plugins"]')).toContainText(
+      'PluginManager ratings-fault: 0/1 on',
+    );
+
+    const detail = await plugins.open('default', 'ratings');
+    const inbound = plugins.inboundChain(detail, 'default/ratings', 9080);
+    await expect(inbound).toBeVisible();
+    const before = await plugins.filterNames(inbound);
+    expect(before.at(-1)).toBe(ROUTER);
+    await expect(inbound).not.toContainText('PluginManager default/ratings-fault');
+    await checkAccessibility();
+
+    // The demo's PluginManager, off: turned on in the YAML, checked as typed, previewed, applied.
+    await detail.getByRole('button', { name: 'Edit PluginManager ratings-fault' }).click();
+    await expect(plugins.editor).toBeVisible();
+    await expect(page.getByRole('textbox', { name: 'Plugin YAML' })).toContainText('enable: false');
+    const yaml = await plugins.yaml();
+    await plugins.setYaml(
+      yaml.replace('http_status: 503', 'http_statu: 503').replace('enable: false', 'enable: true'),
+    );
+    await expect(plugins.editor.getByRole('list', { name: 'Problems' })).toContainText('http_status');
+    await plugins.setYaml(yaml.replace('enable: false', 'enable: true'));
+    await plugins.waitChecked();
+    await expect(plugins.editor.getByRole('region', { name: 'Problems' })).toContainText(
+      'No problems found.',
+    );
+
+    await plugins.editor.getByRole('button', { name: 'Preview' }).click();
+    const preview = plugins.editor.getByRole('region', { name: 'Preview' });
+    await expect(preview.getByRole('heading', { name: 'EnvoyFilter ratings-fault: changed' })).toBeVisible();
+    await expect(preview.getByLabel('Diff of EnvoyFilter ratings-fault')).toContainText('INSERT_BEFORE');
+    const planned = plugins.inboundChain(preview, 'default/ratings', 9080);
+    expect((await plugins.filterNames(planned)).slice(-2)).toEqual([FAULT, ROUTER]);
+    await saveScreenshot('plugin-preview');
+    await checkAccessibility();
+    await preview.getByRole('button', { name: 'Apply' }).click();
+    await expect(plugins.editor.getByRole('status').filter({ hasText: 'Applied.' })).toBeVisible();
+
+    // ratings' inbound chain: the fault filter right before the router, put there by the PluginManager.
+    await expect(inbound.getByRole('row').nth(-1)).toContainText(ROUTER);
+    await expect(inbound.getByRole('row').nth(-2)).toContainText(FAULT, { timeout: 15_000 });
+    await expect(inbound.getByRole('row').nth(-2)).toContainText('PluginManager default/ratings-fault');
+    await expect(plugins.row('ratings').locator('[data-column="plugins"]')).toContainText(
+      'PluginManager ratings-fault: 1/1 on',
+    );
+    await saveScreenshot('plugin-applied');
+    await checkAccessibility();
+  });
+});
