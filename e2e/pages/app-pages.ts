@@ -211,6 +211,11 @@ export class PluginPage {
     return chain.locator('tbody th[scope="row"] code').allInnerTexts();
   }
 
+  /** The chain's filters in order, each as `name by source`. */
+  async filters(chain: Locator): Promise<string[]> {
+    return (await chain.locator('tbody tr').allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
+  }
+
   /** Replaces the YAML text (as a paste: CodeMirror does not re-indent it). */
   async setYaml(text: string): Promise<void> {
     const editor = this.page.getByRole('textbox', { name: 'Plugin YAML' });
