@@ -1,7 +1,7 @@
 'use client';
 /**
- * Who calls whom: services as nodes by depth, calls as edges with their rates, policy and lazyload fence
- * badges on nodes.
+ * Who calls whom: services as nodes by depth, calls as edges with their rates, badges on nodes for the
+ * policies, the lazyload fence and the plugins that apply.
  */
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
@@ -14,9 +14,11 @@ interface Node {
   policies: number;
   /** Egress hosts of its lazyload Sidecar when a fence is on; null when not fenced. */
   fencedHosts: number | null;
+  /** PluginManagers and EnvoyPlugins selecting its pods. */
+  plugins: number;
 }
 
-const W = 230;
+const W = 280;
 const H = 44;
 const GAP_X = 90;
 const GAP_Y = 24;
@@ -31,6 +33,7 @@ export function Topology({
     name: string;
     policies: readonly unknown[];
     fence?: { enabled: boolean; hosts: number } | null;
+    plugins?: readonly string[];
   }[];
 }) {
   const trpc = useTRPC();
@@ -46,6 +49,7 @@ export function Topology({
         namespace: s.namespace,
         policies: s.policies.length,
         fencedHosts: s.fence?.enabled ? s.fence.hosts : null,
+        plugins: s.plugins?.length ?? 0,
       },
     ]),
   );
@@ -58,6 +62,7 @@ export function Topology({
           namespace: k.slice(0, k.indexOf('/')),
           policies: 0,
           fencedHosts: null,
+          plugins: 0,
         });
 
   // Depth: longest path from a node nobody calls.
@@ -172,6 +177,7 @@ export function Topology({
                       {n.namespace}
                       {n.policies > 0 ? ` · ${n.policies} polic${n.policies === 1 ? 'y' : 'ies'}` : ''}
                       {n.fencedHosts !== null ? ` · fenced: ${n.fencedHosts} hosts` : ''}
+                      {n.plugins > 0 ? ` · ${n.plugins} plugin${n.plugins === 1 ? '' : 's'}` : ''}
                     </text>
                   </g>
                 );

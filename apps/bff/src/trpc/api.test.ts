@@ -128,6 +128,14 @@ describe('the API routers (createCaller, embedded store)', () => {
     expect(ok).toEqual({ ok: true, issues: [] });
   });
 
+  it("lists the demo's plugins on the services whose pods they select", async () => {
+    const services = await caller('viewer').services.list();
+    const pluginsOf = (name: string) => services.find((s) => s.name === name)!.plugins;
+    expect(pluginsOf('ratings')).toEqual(['PluginManager default/ratings-fault']);
+    expect(pluginsOf('productpage')).toEqual(['EnvoyPlugin default/productpage-fault']);
+    expect(pluginsOf('reviews')).toEqual([]);
+  });
+
   it("counts a service's 5xx answers, a fault filter's aborts among them, in its figures", async () => {
     const ratings = async () => (await caller('viewer').services.list()).find((s) => s.name === 'ratings')!;
     expect((await ratings()).errorRps).toBe(0);

@@ -94,6 +94,32 @@ function fenceOf(
   };
 }
 
+/** The PluginManagers and EnvoyPlugins (`kind namespace/name`) that select one of the pods. */
+function pluginsSelecting(
+  deps: ApiDeps,
+  namespace: string,
+  pods: readonly { metadata: { labels?: Record<string, string> | undefined } }[],
+): string[] {
+  const snapshot = productOf(deps).governor.controlPlane.snapshot;
+  const out: string[] = [];
+  for (const kind of ['PluginManager', 'EnvoyPlugin']) {
+    if (!isKnownKind(kind)) continue;
+    for (const o of snapshot.list(kind, namespace)) {
+      const spec = (o.spec ?? {}) as Record<string, { labels?: Record<string, string> } | undefined> &
+        Record<string, unknown>;
+      // Slime reads both spellings; an empty selector is every workload of the namespace.
+      const labels = (spec.workloadLabels ??
+        spec.workload_labels ??
+        spec.workloadSelector?.labels ??
+        spec.workload_selector?.labels ??
+        {}) as Record<string, string>;
+      if (pods.some((p) => labelsMatch(labels, p.metadata.labels ?? {})))
+        out.push(`${kind} ${namespace}/${o.metadata.name}`);
+    }
+  }
+  return out;
+}
+
 function policiesApplying(deps: ApiDeps, namespace: string, service: string, pods: readonly string[]) {
   const context = productOf(deps).governor.contextFor(namespace);
   const limiters = productOf(deps).governor.optionalService<LimiterService>('limiter')?.list(namespace) ?? [];
@@ -150,6 +176,7 @@ export const servicesRouter = router({
             policies,
             healthy: policies.every((p) => p.ready),
             fence: fenceOf(ctx.deps, namespace, s.metadata.name),
+            plugins: pluginsSelecting(ctx.deps, namespace, pods),
           };
         }),
       );
