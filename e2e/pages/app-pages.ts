@@ -228,6 +228,13 @@ export class PluginPage {
     return this.page.getByRole('textbox', { name: 'Plugin YAML' }).innerText();
   }
 
+  /** A settings field of the form, inside the fieldsets of its messages (`['abort', 'percentage']`). */
+  setting(plugin: number, messages: readonly string[], field: string): Locator {
+    let scope = this.editor.getByRole('group', { name: new RegExp(`^Plugin ${plugin}: `) });
+    for (const m of messages) scope = scope.getByRole('group', { name: m, exact: true });
+    return scope.getByLabel(field, { exact: true });
+  }
+
   async waitChecked(): Promise<void> {
     await expect(this.editor.getByRole('region', { name: 'Problems' }).getByRole('status')).not.toHaveText(
       'Checking…',

@@ -73,5 +73,25 @@ test.describe('plugin', () => {
     );
     await saveScreenshot('plugin-applied');
     await checkAccessibility();
+
+    // The same object in the form: the abort percentage, a field of the fault filter's schema, rewrites
+    // the YAML and so what the preview would write.
+    await plugins.editor.getByRole('tab', { name: 'Form' }).click();
+    const numerator = plugins.setting(1, ['abort', 'percentage'], 'numerator');
+    await expect(numerator).toHaveValue('50');
+    await expect(plugins.editor.getByLabel('Filter', { exact: true })).toHaveValue(FAULT);
+    await numerator.fill('30');
+    await plugins.waitChecked();
+    await expect(plugins.editor.getByRole('region', { name: 'Problems' })).toContainText(
+      'No problems found.',
+    );
+    await checkAccessibility();
+    await plugins.editor.getByRole('tab', { name: 'YAML' }).click();
+    await expect(page.getByRole('textbox', { name: 'Plugin YAML' })).toContainText('numerator: 30');
+    await expect(page.getByRole('textbox', { name: 'Plugin YAML' })).toContainText('http_status: 503');
+    await plugins.editor.getByRole('button', { name: 'Preview' }).click();
+    const formPreview = plugins.editor.getByRole('region', { name: 'Preview' });
+    await expect(formPreview.getByLabel('EnvoyFilter YAML')).toContainText('numerator: 30');
+    await expect(formPreview.getByLabel('Diff of EnvoyFilter ratings-fault')).toContainText('30');
   });
 });

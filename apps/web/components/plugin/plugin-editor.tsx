@@ -1,6 +1,6 @@
 'use client';
 /**
- * A PluginManager or EnvoyPlugin as YAML, checked by the BFF as it is typed (field paths, lines and the
+ * A PluginManager or EnvoyPlugin as a form or YAML, checked by the BFF as it is typed (field paths, lines and the
  * closest known field of Envoy's filter); preview the EnvoyFilter's diff and the chains it gives, then apply.
  */
 import { yaml as yamlLanguage } from '@codemirror/lang-yaml';
@@ -14,6 +14,7 @@ import { DiffView } from '../diff-view';
 import { Problems } from '../limiter/problems';
 import { button, primary } from '../limiter/styles';
 import { ChainTable } from './chain-table';
+import { PluginForm } from './plugin-form';
 
 // CodeMirror needs the DOM: loaded in the browser only.
 const CodeMirror = dynamic(() => import('@uiw/react-codemirror'), {
@@ -22,6 +23,12 @@ const CodeMirror = dynamic(() => import('@uiw/react-codemirror'), {
 });
 
 const PAUSE_MS = 300;
+
+const TABS = [
+  ['form', 'Form'],
+  ['yaml', 'YAML'],
+] as const;
+type Tab = (typeof TABS)[number][0];
 
 export const TEMPLATES = {
   PluginManager: `apiVersion: microservice.slime.io/v1alpha1
@@ -62,6 +69,11 @@ export function PluginEditor({ initial, title }: { initial: string; title: strin
   const [text, setText] = useState(initial);
   const [checkedText, setCheckedText] = useState<string | null>(null);
   const [applied, setApplied] = useState(false);
+  const [tab, setTab] = useState<Tab>('yaml');
+  const edit = (v: string) => {
+    setText(v);
+    setApplied(false);
+  };
   const canEdit = useCanEdit(namespaceOf(text));
   const validate = useMutation(trpc.plugins.validate.mutationOptions());
   const validateRef = useRef(validate.mutate);
@@ -102,39 +114,46 @@ export function PluginEditor({ initial, title }: { initial: string; title: strin
         aria-label="Edit as"
         className="flex gap-1 border-b border-slate-200 dark:border-slate-800"
       >
-        <button
-          type="button"
-          role="tab"
-          id="plugin-tab-yaml"
-          aria-selected
-          aria-controls="plugin-panel-yaml"
-          className="border-b-2 border-indigo-600 px-3 py-1.5 text-sm font-medium"
-        >
-          YAML
-        </button>
+        {TABS.map(([t, label]) => (
+          <button
+            key={t}
+            type="button"
+            role="tab"
+            id={`plugin-tab-${t}`}
+            aria-selected={tab === t}
+            aria-controls={`plugin-panel-${t}`}
+            onClick={() => setTab(t)}
+            className={`px-3 py-1.5 text-sm ${tab === t ? 'border-b-2 border-indigo-600 font-medium' : 'text-slate-600 dark:text-slate-400'}`}
+          >
+            {label}
+          </button>
+        ))}
       </div>
-      <div role="tabpanel" id="plugin-panel-yaml" aria-labelledby="plugin-tab-yaml" className="space-y-3">
-        <CodeMirror
-          value={text}
-          minHeight="12rem"
-          // Wrapped and grown to its text: a scrolling region would need a keyboard stop of its own.
-          extensions={[
-            yamlLanguage(),
-            EditorView.lineWrapping,
-            EditorView.contentAttributes.of({ 'aria-label': 'Plugin YAML' }),
-          ]}
-          onChange={(v: string) => {
-            setText(v);
-            setApplied(false);
-          }}
-          theme={
-            typeof document !== 'undefined' && document.documentElement.classList.contains('dark')
-              ? 'dark'
-              : 'light'
-          }
-        />
-        <Problems issues={issues} checking={checking} />
-      </div>
+      {tab === 'form' ? (
+        <div role="tabpanel" id="plugin-panel-form" aria-labelledby="plugin-tab-form">
+          <PluginForm text={text} issues={issues} canEdit={canEdit} onText={edit} />
+        </div>
+      ) : (
+        <div role="tabpanel" id="plugin-panel-yaml" aria-labelledby="plugin-tab-yaml">
+          <CodeMirror
+            value={text}
+            minHeight="12rem"
+            // Wrapped and grown to its text: a scrolling region would need a keyboard stop of its own.
+            extensions={[
+              yamlLanguage(),
+              EditorView.lineWrapping,
+              EditorView.contentAttributes.of({ 'aria-label': 'Plugin YAML' }),
+            ]}
+            onChange={edit}
+            theme={
+              typeof document !== 'undefined' && document.documentElement.classList.contains('dark')
+                ? 'dark'
+                : 'light'
+            }
+          />
+        </div>
+      )}
+      <Problems issues={issues} checking={checking} />
       <div className="flex flex-wrap gap-2">
         <button
           type="button"

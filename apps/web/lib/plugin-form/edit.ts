@@ -204,7 +204,7 @@ export function issuePath(
   let o: JsonValue | undefined = settings;
   const keys: string[] = [];
   for (const step of path) {
-    const k = isJsonObject(o) ? keyIn(o, [step.key, step.jsonName]) : step.key;
+    const k: string = isJsonObject(o) ? keyIn(o, [step.key, step.jsonName]) : step.key;
     keys.push(k);
     o = isJsonObject(o) ? o[k] : undefined;
   }
