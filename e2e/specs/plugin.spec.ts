@@ -85,6 +85,7 @@ test.describe('plugin', () => {
     await expect(plugins.editor.getByRole('region', { name: 'Problems' })).toContainText(
       'No problems found.',
     );
+    await saveScreenshot('plugin-form');
     await checkAccessibility();
     await plugins.editor.getByRole('tab', { name: 'YAML' }).click();
     await expect(page.getByRole('textbox', { name: 'Plugin YAML' })).toContainText('numerator: 30');
