@@ -13,6 +13,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EmbeddedStore } from '../../src/cluster/embedded-store';
 import { LOCK_FILE } from '../../src/server/data-dir-lock';
 import { AuditLog } from '../../src/audit/audit-log';
+// The store the BFF wrote holds every module's kinds (the demo's plugins among them): know them all.
+import '../../src/modules';
 
 const BFF_DIR = join(import.meta.dirname, '..', '..');
 const STARTUP_MS = 60_000;
