@@ -13,7 +13,7 @@ const root = fileURLToPath(new URL('.', import.meta.url));
  * than listed, so that a test keeps its project when its file moves.
  */
 const NEEDS_PROCESSES =
-  /from '(node:child_process|@governor\/limiter\/testing|[^']*test\/support\/(kube-test-server|kube-test-fixtures|prometheus-server|demo-bff)|[^']*\/(governor|server\/bff))'/;
+  /from '(node:child_process|@governor\/limiter\/testing|[^']*test\/support\/(kube-test-server|kube-test-fixtures|prometheus-server|demo-bff|demo-api)|[^']*\/(governor|server\/bff))'/;
 
 const srcTestsNeedingProcesses = readdirSync(join(root, 'src'), { recursive: true, encoding: 'utf8' })
   .map((file) => `src/${file.replaceAll('\\', '/')}`)

@@ -1,98 +1,31 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { EmbeddedStore } from '../../cluster/embedded-store';
-import type { KubeObject } from '../../cluster/store';
-import { seedDemoMesh } from '../../demo/seed';
-import { Governor } from '../../governor';
-import { AuditLog } from '../../audit/audit-log';
-import { Auth, type User } from '../../auth/auth';
-import { createApi, eventHooks, type Api } from '../../trpc/create-api';
-import { Feed } from '../../lib/feed';
-import type { ApiEvent } from '../../api/deps';
-import { appRouter } from '../../trpc/router';
-import type { Context } from '../../api/trpc';
-import { MODULES } from '..';
+import type { EmbeddedStore } from '../../cluster/embedded-store';
+import type { Governor } from '../../governor';
+import { startDemoApi, type DemoApi } from '../../../test/support/demo-api';
 
-const ORIGIN = 'http://127.0.0.1:3000';
 const WAIT = { timeout: 15_000, interval: 100 };
 const REVIEWS = 'reviews.default.svc.cluster.local';
 const RATINGS = 'ratings.default.svc.cluster.local';
-
-/** A workload of a namespace of its own, for scoping. */
-const payments: KubeObject[] = [
-  {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name: 'ledger', namespace: 'payments', labels: { app: 'ledger' } },
-    spec: { selector: { app: 'ledger' }, ports: [{ name: 'http', port: 8080, targetPort: 8080 }] },
-  },
-  {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name: 'ledger-1', namespace: 'payments', labels: { app: 'ledger' } },
-    spec: { containers: [{ name: 'ledger' }] },
-  },
-];
 
 const enableFence = (name: string, namespace = 'default') => ({
   object: { metadata: { name, namespace }, spec: { enable: true } },
 });
 
 describe('the lazyload router (createCaller, embedded store)', { timeout: 30_000 }, () => {
+  let demo: DemoApi;
   let store: EmbeddedStore;
   let governor: Governor;
-  let api: Api;
-  const users: Record<string, User> = {
-    admin: { name: 'admin', role: 'admin', namespaces: '*' },
-    editor: { name: 'ed', role: 'editor', namespaces: ['default'] },
-    payments: { name: 'olga', role: 'editor', namespaces: ['payments'] },
-    viewer: { name: 'vic', role: 'viewer', namespaces: '*' },
-  };
-  const caller = (who: keyof typeof users) => {
-    const ctx: Context = {
-      deps: api.deps,
-      user: users[who]!,
-      via: 'bearer',
-      sessionId: null,
-      origin: undefined,
-      res: undefined,
-    };
-    return appRouter.createCaller(ctx);
-  };
+  const caller = (who: Parameters<DemoApi['caller']>[0]) => demo.caller(who);
 
   beforeAll(async () => {
-    store = await EmbeddedStore.open({});
-    await seedDemoMesh(store);
-    for (const o of payments) await store.create(o);
-    const events = new Feed<ApiEvent>(1000);
-    governor = new Governor({
-      modules: MODULES,
-      store,
-      simulate: true,
-      metrics: { tickMs: 0, metricTickMs: 200, prometheusIntervalMs: 1000, metricsUnavailable: 'keep' },
-      simulator: { tickMs: 50 },
-      ...eventHooks(events),
-    });
-    api = createApi(
-      {
-        governor,
-        store,
-        mode: 'embedded',
-        auth: new Auth(),
-        audit: new AuditLog(),
-        allowedOrigins: [ORIGIN],
-      },
-      events,
-    );
-    await governor.start();
-    api.start();
+    demo = await startDemoApi();
+    ({ store, governor } = demo);
     const now = Date.now();
     governor.observedCalls.record('mesh', { namespace: 'default', app: 'productpage' }, REVIEWS, 40, now);
     governor.observedCalls.record('fallback', { namespace: 'default', app: 'productpage' }, RATINGS, 3, now);
   });
   afterAll(async () => {
-    api.stop();
-    await governor.stop();
-    await store.close();
+    await demo?.close();
   });
 
   it('lists every workload the user may see, fenced or not, with its config size with the fence planned', async () => {

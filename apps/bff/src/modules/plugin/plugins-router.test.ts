@@ -1,37 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDemoApi, type DemoApi } from '../../../test/support/demo-api';
 import { stringify } from 'yaml';
-import { EmbeddedStore } from '../../cluster/embedded-store';
-import type { KubeObject } from '../../cluster/store';
-import { seedDemoMesh } from '../../demo/seed';
-import { Governor } from '../../governor';
-import { AuditLog } from '../../audit/audit-log';
-import { Auth, type User } from '../../auth/auth';
-import { createApi, eventHooks, type Api } from '../../trpc/create-api';
-import { Feed } from '../../lib/feed';
-import type { ApiEvent } from '../../api/deps';
-import { appRouter } from '../../trpc/router';
-import type { Context } from '../../api/trpc';
-import { MODULES } from '..';
 
-const ORIGIN = 'http://127.0.0.1:3000';
 const WAIT = { timeout: 15_000, interval: 100 };
 const FAULT = 'envoy.filters.http.fault';
 const ROUTER = 'envoy.filters.http.router';
-
-const payments: KubeObject[] = [
-  {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name: 'ledger', namespace: 'payments', labels: { app: 'ledger' } },
-    spec: { selector: { app: 'ledger' }, ports: [{ name: 'http', port: 8080, targetPort: 8080 }] },
-  },
-  {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name: 'ledger-1', namespace: 'payments', labels: { app: 'ledger' } },
-    spec: { containers: [{ name: 'ledger' }] },
-  },
-];
 
 /** The demo's ratings-fault PluginManager with its fault plugin on or off. */
 const ratingsFault = (
@@ -53,57 +26,14 @@ const inbound9080 = (w: { chains: Chains }) =>
   w.chains.find((c) => c.direction === 'inbound' && c.port === 9080)!;
 
 describe('the plugins router (createCaller, embedded store)', { timeout: 30_000 }, () => {
-  let store: EmbeddedStore;
-  let governor: Governor;
-  let api: Api;
-  const users: Record<string, User> = {
-    editor: { name: 'ed', role: 'editor', namespaces: ['default'] },
-    payments: { name: 'olga', role: 'editor', namespaces: ['payments'] },
-    viewer: { name: 'vic', role: 'viewer', namespaces: '*' },
-  };
-  const caller = (who: keyof typeof users) => {
-    const ctx: Context = {
-      deps: api.deps,
-      user: users[who]!,
-      via: 'bearer',
-      sessionId: null,
-      origin: undefined,
-      res: undefined,
-    };
-    return appRouter.createCaller(ctx);
-  };
+  let demo: DemoApi;
+  const caller = (who: Parameters<DemoApi['caller']>[0]) => demo.caller(who);
 
   beforeAll(async () => {
-    store = await EmbeddedStore.open({});
-    await seedDemoMesh(store);
-    for (const o of payments) await store.create(o);
-    const events = new Feed<ApiEvent>(1000);
-    governor = new Governor({
-      modules: MODULES,
-      store,
-      simulate: true,
-      metrics: { tickMs: 0, metricTickMs: 200, prometheusIntervalMs: 1000, metricsUnavailable: 'keep' },
-      simulator: { tickMs: 50 },
-      ...eventHooks(events),
-    });
-    api = createApi(
-      {
-        governor,
-        store,
-        mode: 'embedded',
-        auth: new Auth(),
-        audit: new AuditLog(),
-        allowedOrigins: [ORIGIN],
-      },
-      events,
-    );
-    await governor.start();
-    api.start();
+    demo = await startDemoApi();
   });
   afterAll(async () => {
-    api.stop();
-    await governor.stop();
-    await store.close();
+    await demo?.close();
   });
 
   it('lists the workloads with their chains and the plugin objects selecting them', async () => {
