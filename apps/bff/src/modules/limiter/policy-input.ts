@@ -4,9 +4,9 @@
  * Every issue carries its field path and, for YAML, the line and column it points at.
  */
 import { parseSmartLimiter, type SmartLimiter } from '@governor/crd-types';
-import { isMap, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { z } from 'zod';
 import { InputInvalid, type InputIssue } from '../../lib/input-issues';
+import { readYaml, type Locate } from '../../lib/yaml-input';
 
 /** Largest policy text accepted. */
 export const MAX_POLICY_BYTES = 256 * 1024;
@@ -39,63 +39,18 @@ export interface ParsedPolicy {
   readonly raw: Record<string, unknown> | null;
   readonly issues: PolicyIssue[];
   /** Finds the line and column of a field path in the YAML input. */
-  readonly locate: (path: string) => { line: number; column: number } | undefined;
-}
-
-/** `a.b[0].c` → `['a', 'b', 0, 'c']`. */
-export function splitPath(path: string): (string | number)[] {
-  const out: (string | number)[] = [];
-  for (const part of path.split('.')) {
-    const m = /^([^[\]]*)((?:\[\d+\])*)$/.exec(part);
-    if (!m) {
-      out.push(part);
-      continue;
-    }
-    if (m[1] !== '') out.push(m[1]!);
-    for (const idx of m[2]!.matchAll(/\[(\d+)\]/g)) out.push(Number(idx[1]));
-  }
-  return out;
-}
-
-function nodeAt(doc: Document, path: (string | number)[]): Node | undefined {
-  // The deepest node on the path that exists: a missing field is reported where its parent is.
-  let node: unknown = doc.contents;
-  let found: Node | undefined = (doc.contents as Node | null) ?? undefined;
-  for (const key of path) {
-    if (isMap(node)) {
-      const pair = node.items.find((p) => (p.key as { value?: unknown } | null)?.value === key);
-      if (!pair) break;
-      node = pair.value ?? pair.key;
-      found = (pair.value ?? pair.key) as Node;
-    } else if (isSeq(node) && typeof key === 'number') {
-      const item = node.items[key];
-      if (item === undefined) break;
-      node = item;
-      found = item as Node;
-    } else break;
-  }
-  return found;
+  readonly locate: Locate;
 }
 
 export function parsePolicy(input: PolicyInput): ParsedPolicy {
   const issues: PolicyIssue[] = [];
   let raw: Record<string, unknown> | null = null;
-  let locate: ParsedPolicy['locate'] = () => undefined;
+  let locate: Locate = () => undefined;
   if ('yaml' in input) {
-    const lines = new LineCounter();
-    const doc = parseDocument(input.yaml, { lineCounter: lines, prettyErrors: false });
-    for (const e of doc.errors) {
-      const pos = lines.linePos(e.pos[0]);
-      issues.push({
-        path: '',
-        message: e.message.split('\n')[0]!,
-        line: pos.line,
-        column: pos.col,
-        severity: 'error',
-      });
-    }
-    if (doc.errors.length === 0) {
-      const value: unknown = doc.toJS();
+    const read = readYaml(input.yaml);
+    issues.push(...read.issues);
+    if (read.issues.length === 0) {
+      const value = read.value;
       if (typeof value === 'object' && value !== null && !Array.isArray(value))
         raw = value as Record<string, unknown>;
       else
@@ -106,13 +61,7 @@ export function parsePolicy(input: PolicyInput): ParsedPolicy {
           column: 1,
           severity: 'error',
         });
-      locate = (path) => {
-        const node = nodeAt(doc, splitPath(path));
-        const start = node?.range?.[0];
-        if (start === undefined) return undefined;
-        const pos = lines.linePos(start);
-        return { line: pos.line, column: pos.col };
-      };
+      locate = read.locate;
     }
   } else raw = input.object;
 
