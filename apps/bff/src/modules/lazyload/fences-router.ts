@@ -5,7 +5,7 @@
  * write, with a diff), apply and delete, every change audited.
  */
 import { TRPCError } from '@trpc/server';
-import { parse as parseYaml, stringify } from 'yaml';
+import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import {
   SERVICEFENCE_API_VERSION,
@@ -19,9 +19,10 @@ import { canSee, type User } from '../../auth/auth';
 import type { ApiDeps } from '../../api/deps';
 import { dns, ref } from '../../api/inputs';
 import { mutationProcedure, requireRole, router, viewerProcedure } from '../../api/trpc';
-import { diffLines, isUnchanged, type DiffLine } from '../../lib/diff';
+import { objectsDiff, toYaml } from '../../api/versions';
+import { diffLines } from '../../lib/diff';
 import { InputInvalid, type InputIssue } from '../../lib/input-issues';
-import { buildProxyModel, selects } from '../../istio/proxy-model';
+import { buildProxyModel, byCode, selects } from '../../istio/proxy-model';
 import { configSize, sidecarScope, type ConfigSize } from '../../istio/sidecar-scope';
 import { egressHostReasons, leftHosts } from './host-reasons';
 import { lazyloadOf, type LazyloadService } from './service';
@@ -34,9 +35,6 @@ export const fenceInputSchema = z.union([
   z.strictObject({ object: z.record(z.string(), z.unknown()) }),
 ]);
 export type FenceInput = z.infer<typeof fenceInputSchema>;
-
-const toYaml = (v: unknown): string => stringify(v, { sortMapEntries: true, lineWidth: 0 });
-const byCode = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The part of a ServiceFence a user writes: what the audit keeps. */
 function userPart(o: KubeObject | Record<string, unknown>): Record<string, unknown> {
@@ -165,26 +163,6 @@ function invalid(issues: readonly InputIssue[]): TRPCError {
     code: 'BAD_REQUEST',
     message: errors.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; '),
     cause: new InputInvalid(errors),
-  });
-}
-
-export interface OwnedDiff {
-  /** `Sidecar/productpage`, `EnvoyFilter/productpage.default.lazyload-fallback`. */
-  readonly name: string;
-  readonly change: 'added' | 'changed' | 'removed' | 'unchanged';
-  readonly lines: readonly DiffLine[];
-}
-
-function ownedDiff(existing: readonly KubeObject[], desired: readonly KubeObject[]): OwnedDiff[] {
-  const key = (o: KubeObject) => `${o.kind}/${o.metadata.name}`;
-  const before = new Map(existing.map((o) => [key(o), o]));
-  const after = new Map(desired.map((o) => [key(o), o]));
-  return [...new Set([...before.keys(), ...after.keys()])].sort(byCode).map((name) => {
-    const b = before.get(name);
-    const a = after.get(name);
-    const lines = diffLines(b ? toYaml(b.spec) : '', a ? toYaml(a.spec) : '');
-    const change = !b ? 'added' : !a ? 'removed' : isUnchanged(lines) ? 'unchanged' : 'changed';
-    return { name, change, lines };
   });
 }
 
@@ -344,7 +322,12 @@ export const fencesRouter = router({
       yaml: r.desired
         .map((o) => toYaml({ apiVersion: o.apiVersion, kind: o.kind, metadata: o.metadata, spec: o.spec }))
         .join('---\n'),
-      diff: ownedDiff(current ? service.ownedObjects(namespace, name) : [], r.desired),
+      // `Sidecar/productpage`, `EnvoyFilter/productpage.default.lazyload-fallback`.
+      diff: objectsDiff(
+        current ? service.ownedObjects(namespace, name) : [],
+        r.desired,
+        (o) => `${o.kind}/${o.metadata.name}`,
+      ),
       specDiff: diffLines(current ? toYaml(userPart(current)) : '', r.raw ? toYaml(userPart(r.raw)) : ''),
       status: r.status,
     };

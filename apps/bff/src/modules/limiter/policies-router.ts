@@ -3,7 +3,6 @@
  * against the cluster, the evaluated status), apply, delete, history and rollback, every change audited.
  */
 import { TRPCError } from '@trpc/server';
-import { stringify } from 'yaml';
 import { z } from 'zod';
 import {
   SMARTLIMITER_API_VERSION,
@@ -14,7 +13,7 @@ import {
 import { ConflictError, NotFoundError, type KubeObject } from '../../cluster/store';
 import { canSee, type User } from '../../auth/auth';
 import type { ApiDeps } from '../../api/deps';
-import { diffLines, isUnchanged, type DiffLine } from '../../lib/diff';
+import { diffLines } from '../../lib/diff';
 import {
   parsePolicy,
   PolicyInvalid,
@@ -25,6 +24,7 @@ import {
 } from './policy-input';
 import { limiterOf, type Placement } from './service';
 import { mutationProcedure, requireRole, router, viewerProcedure } from '../../api/trpc';
+import { objectsDiff, toYaml, versionsOf } from '../../api/versions';
 
 const dns = z
   .string()
@@ -61,8 +61,6 @@ function userPart(o: KubeObject | Record<string, unknown>): Record<string, unkno
     spec: o.spec ?? {},
   };
 }
-
-const toYaml = (v: unknown): string => stringify(v, { sortMapEntries: true, lineWidth: 0 });
 
 interface Evaluated {
   readonly issues: PolicyIssue[];
@@ -118,12 +116,6 @@ function visiblePlacement(user: User, placement: Placement): Placement {
 
 function ownedEnvoyFilters(deps: ApiDeps, namespace: string, name: string): KubeObject[] {
   return limiterOf(deps.modules).ownedEnvoyFilters(namespace, name);
-}
-
-export interface EnvoyFilterDiff {
-  readonly name: string;
-  readonly change: 'added' | 'changed' | 'removed' | 'unchanged';
-  readonly lines: readonly DiffLine[];
 }
 
 function conditionsOf(o: KubeObject) {
@@ -242,16 +234,7 @@ export const policiesRouter = router({
       };
     const { namespace, name } = r.limiter.metadata;
     requireRole(ctx.user, 'viewer', namespace);
-    const existing = new Map(ownedEnvoyFilters(ctx.deps, namespace, name).map((e) => [e.metadata.name, e]));
-    const wanted = new Map(r.envoyFilters.map((e) => [e.metadata.name, e]));
-    const diff: EnvoyFilterDiff[] = [];
-    for (const name of [...new Set([...existing.keys(), ...wanted.keys()])].sort()) {
-      const before = existing.get(name);
-      const after = wanted.get(name);
-      const lines = diffLines(before ? toYaml(before.spec) : '', after ? toYaml(after.spec) : '');
-      const change = !before ? 'added' : !after ? 'removed' : isUnchanged(lines) ? 'unchanged' : 'changed';
-      diff.push({ name, change, lines });
-    }
+    const diff = objectsDiff(ownedEnvoyFilters(ctx.deps, namespace, name), r.envoyFilters);
     const current = await ctx.deps.store.get('SmartLimiter', namespace, name);
     const specDiff = diffLines(
       current ? toYaml(userPart(current)) : '',
@@ -319,17 +302,7 @@ export const policiesRouter = router({
 
   history: viewerProcedure.input(ref).query(({ ctx, input }) => {
     requireRole(ctx.user, 'viewer', input.namespace);
-    return ctx.deps.audit
-      .list({ kind: SMARTLIMITER_KIND, namespace: input.namespace, name: input.name, limit: 200 })
-      .map((r) => ({
-        id: r.id,
-        at: r.at,
-        user: r.user,
-        action: r.action,
-        restoredFrom: r.restoredFrom ?? null,
-        yaml: r.after ? toYaml(r.after) : null,
-        diff: diffLines(r.before ? toYaml(r.before) : '', r.after ? toYaml(r.after) : ''),
-      }));
+    return versionsOf(ctx.deps.audit, { kind: SMARTLIMITER_KIND, ...input });
   }),
 
   rollback: mutationProcedure('editor')

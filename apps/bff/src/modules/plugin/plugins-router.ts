@@ -5,7 +5,6 @@
  * against the cluster, the chains it would give); apply, delete, history and rollback, audited.
  */
 import { TRPCError } from '@trpc/server';
-import { stringify } from 'yaml';
 import { z } from 'zod';
 import { PLUGIN_API_VERSION, type PluginStatus } from '@governor/crd-types';
 import { ConflictError, NotFoundError, type KubeObject } from '../../cluster/store';
@@ -13,18 +12,17 @@ import { canSee, type User } from '../../auth/auth';
 import type { ApiDeps } from '../../api/deps';
 import { dns, ref } from '../../api/inputs';
 import { mutationProcedure, requireRole, router, viewerProcedure } from '../../api/trpc';
-import { diffLines, isUnchanged, type DiffLine } from '../../lib/diff';
+import { objectsDiff, toYaml, versionsOf } from '../../api/versions';
+import { diffLines } from '../../lib/diff';
 import { InputInvalid, type InputIssue } from '../../lib/input-issues';
 import { workloadFilterChains, type WorkloadFilterChains } from '../../istio/filter-chain';
-import { selects } from '../../istio/proxy-model';
+import { byCode, selects } from '../../istio/proxy-model';
 import { pluginInputSchema, readPluginInput, warningIssue, type PluginInput } from './plugin-input';
 import { CHAIN_INPUT_KINDS, PLUGIN_KINDS, pluginOf, type PluginKind, type PluginService } from './service';
 
 const kindSchema = z.enum(PLUGIN_KINDS);
 const kindRef = ref.extend({ kind: kindSchema });
 
-const toYaml = (v: unknown): string => stringify(v, { sortMapEntries: true, lineWidth: 0 });
-const byCode = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const rec = (v: unknown): Record<string, unknown> =>
   v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 
@@ -175,24 +173,6 @@ function invalid(issues: readonly InputIssue[]): TRPCError {
     code: 'BAD_REQUEST',
     message: errors.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; '),
     cause: new InputInvalid(errors),
-  });
-}
-
-export interface EnvoyFilterDiff {
-  readonly name: string;
-  readonly change: 'added' | 'changed' | 'removed' | 'unchanged';
-  readonly lines: readonly DiffLine[];
-}
-
-function envoyFilterDiff(existing: readonly KubeObject[], desired: readonly KubeObject[]): EnvoyFilterDiff[] {
-  const before = new Map(existing.map((o) => [o.metadata.name, o]));
-  const after = new Map(desired.map((o) => [o.metadata.name, o]));
-  return [...new Set([...before.keys(), ...after.keys()])].sort(byCode).map((name) => {
-    const b = before.get(name);
-    const a = after.get(name);
-    const lines = diffLines(b ? toYaml(b.spec) : '', a ? toYaml(a.spec) : '');
-    const change = !b ? 'added' : !a ? 'removed' : isUnchanged(lines) ? 'unchanged' : 'changed';
-    return { name, change, lines };
   });
 }
 
@@ -427,7 +407,7 @@ export const pluginsRouter = router({
       yaml: r.desired
         .map((o) => toYaml({ apiVersion: o.apiVersion, kind: o.kind, metadata: o.metadata, spec: o.spec }))
         .join('---\n'),
-      diff: envoyFilterDiff(owned ? [owned] : [], r.desired),
+      diff: objectsDiff(owned ? [owned] : [], r.desired),
       specDiff: diffLines(
         current ? toYaml(userPart(kind, current)) : '',
         r.raw ? toYaml(userPart(kind, r.raw)) : '',
@@ -484,17 +464,7 @@ export const pluginsRouter = router({
 
   history: viewerProcedure.input(kindRef).query(({ ctx, input }) => {
     requireRole(ctx.user, 'viewer', input.namespace);
-    return ctx.deps.audit
-      .list({ kind: input.kind, namespace: input.namespace, name: input.name, limit: 200 })
-      .map((r) => ({
-        id: r.id,
-        at: r.at,
-        user: r.user,
-        action: r.action,
-        restoredFrom: r.restoredFrom ?? null,
-        yaml: r.after ? toYaml(r.after) : null,
-        diff: diffLines(r.before ? toYaml(r.before) : '', r.after ? toYaml(r.after) : ''),
-      }));
+    return versionsOf(ctx.deps.audit, input);
   }),
 
   rollback: mutationProcedure('editor')
