@@ -2,6 +2,7 @@
 export * from './schema/dsl';
 export * from './suggest';
 export * from './meta';
+export * from './parse';
 export * from './smartlimiter';
 export * from './servicefence';
 export * from './plugin';

@@ -7,22 +7,9 @@
  * `observedGeneration` as the status.
  */
 import { z } from 'zod';
-import {
-  anyValue,
-  arr,
-  bool,
-  enumOf,
-  field,
-  findUnknownFields,
-  int,
-  map,
-  obj,
-  str,
-  toZod,
-  type Infer,
-} from './schema/dsl';
+import { anyValue, arr, bool, enumOf, field, int, map, obj, str, toZod, type Infer } from './schema/dsl';
 import { conditionNode, objectMetaSchema, type ObjectMeta } from './meta';
-import { issuesOf, type ParseResult } from './smartlimiter';
+import { parseResource, type ParseResult } from './parse';
 
 export const PLUGIN_GROUP = 'microservice.slime.io';
 export const PLUGIN_VERSION = 'v1alpha1';
@@ -203,24 +190,10 @@ export const envoyPluginSchema = objectSchema(
   envoyPluginSpecSchema as z.ZodType<unknown>,
 ) as unknown as z.ZodType<EnvoyPlugin>;
 
-function parseWith<T>(
-  schema: z.ZodType<T>,
-  specNode: typeof pluginManagerSpecNode | typeof envoyPluginSpecNode,
-  input: unknown,
-): ParseResult<T> {
-  const warnings =
-    typeof input === 'object' && input !== null && 'spec' in input
-      ? findUnknownFields(specNode, (input as { spec: unknown }).spec, 'spec')
-      : [];
-  const r = schema.safeParse(input);
-  if (!r.success) return { ok: false, issues: issuesOf(r.error), warnings };
-  return { ok: true, value: r.data, warnings };
-}
-
 /** Parses a PluginManager once at the boundary: typed issues, unknown fields as warnings with a suggestion. */
 export const parsePluginManager = (input: unknown): ParseResult<PluginManager> =>
-  parseWith(pluginManagerSchema, pluginManagerSpecNode, input);
+  parseResource(pluginManagerSchema, pluginManagerSpecNode, input);
 
 /** Parses an EnvoyPlugin once at the boundary: typed issues, unknown fields as warnings with a suggestion. */
 export const parseEnvoyPlugin = (input: unknown): ParseResult<EnvoyPlugin> =>
-  parseWith(envoyPluginSchema, envoyPluginSpecNode, input);
+  parseResource(envoyPluginSchema, envoyPluginSpecNode, input);

@@ -5,9 +5,9 @@
  * `reasons` to the status.
  */
 import { z } from 'zod';
-import { arr, bool, field, findUnknownFields, int, map, obj, str, toZod, type Infer } from './schema/dsl';
+import { arr, bool, field, int, map, obj, str, toZod, type Infer } from './schema/dsl';
 import { conditionNode, objectMetaSchema, type ObjectMeta } from './meta';
-import { issuesOf, type ParseResult } from './smartlimiter';
+import { parseResource, type ParseResult } from './parse';
 
 export const SERVICEFENCE_GROUP = 'microservice.slime.io';
 export const SERVICEFENCE_VERSION = 'v1alpha1';
@@ -120,15 +120,8 @@ export const serviceFenceSchema: z.ZodType<ServiceFence> = z.object({
 }) as unknown as z.ZodType<ServiceFence>;
 
 /** Parses a ServiceFence once at the boundary: typed issues, unknown fields as warnings with a suggestion. */
-export function parseServiceFence(input: unknown): ParseResult<ServiceFence> {
-  const warnings =
-    typeof input === 'object' && input !== null && 'spec' in input
-      ? findUnknownFields(serviceFenceSpecNode, (input as { spec: unknown }).spec, 'spec')
-      : [];
-  const r = serviceFenceSchema.safeParse(input);
-  if (!r.success) return { ok: false, issues: issuesOf(r.error), warnings };
-  return { ok: true, value: r.data, warnings };
-}
+export const parseServiceFence = (input: unknown): ParseResult<ServiceFence> =>
+  parseResource(serviceFenceSchema, serviceFenceSpecNode, input);
 
 export const SIDECAR_API_VERSION = 'networking.istio.io/v1alpha3';
 export const SIDECAR_KIND = 'Sidecar';

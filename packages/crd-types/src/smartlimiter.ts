@@ -4,22 +4,9 @@
  * documentation uses both); they are normalised once, here, to lowerCamel.
  */
 import { z } from 'zod';
-import {
-  arr,
-  anyValue,
-  bool,
-  enumOf,
-  field,
-  findUnknownFields,
-  int,
-  map,
-  obj,
-  str,
-  toZod,
-  type Infer,
-  type UnknownField,
-} from './schema/dsl';
+import { arr, anyValue, bool, enumOf, field, int, map, obj, str, toZod, type Infer } from './schema/dsl';
 import { conditionNode, objectMetaSchema, type ObjectMeta } from './meta';
+import { parseResource, type ParseResult } from './parse';
 
 export const SMARTLIMITER_GROUP = 'microservice.slime.io';
 export const SMARTLIMITER_VERSION = 'v1alpha2';
@@ -207,41 +194,6 @@ export const smartLimiterSchema: z.ZodType<SmartLimiter> = z.object({
   status: smartLimiterStatusSchema.optional(),
 }) as unknown as z.ZodType<SmartLimiter>;
 
-export interface SchemaIssue {
-  /** Path in the object as written, e.g. `spec.sets._base.descriptor[0].action.quota`. */
-  readonly path: string;
-  readonly message: string;
-}
-
-export type ParseResult<T> =
-  | { readonly ok: true; readonly value: T; readonly warnings: readonly UnknownField[] }
-  | {
-      readonly ok: false;
-      readonly issues: readonly SchemaIssue[];
-      readonly warnings: readonly UnknownField[];
-    };
-
-/** Formats a zod issue path the way a Kubernetes user reads it: `a.b[0].c`. */
-export function formatPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const p of path) {
-    if (typeof p === 'number') out += `[${p}]`;
-    else out += out ? `.${String(p)}` : String(p);
-  }
-  return out;
-}
-
-export function issuesOf(error: z.ZodError): SchemaIssue[] {
-  return error.issues.map((i) => ({ path: formatPath(i.path), message: i.message }));
-}
-
 /** Parses a SmartLimiter once at the boundary: normalised spec, typed issues, unknown fields as warnings. */
-export function parseSmartLimiter(input: unknown): ParseResult<SmartLimiter> {
-  const warnings =
-    typeof input === 'object' && input !== null && 'spec' in input
-      ? findUnknownFields(smartLimiterSpecNode, (input as { spec: unknown }).spec, 'spec')
-      : [];
-  const r = smartLimiterSchema.safeParse(input);
-  if (!r.success) return { ok: false, issues: issuesOf(r.error), warnings };
-  return { ok: true, value: r.data, warnings };
-}
+export const parseSmartLimiter = (input: unknown): ParseResult<SmartLimiter> =>
+  parseResource(smartLimiterSchema, smartLimiterSpecNode, input);
