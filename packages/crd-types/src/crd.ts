@@ -27,6 +27,15 @@ import {
   pluginManagerSpecNode,
   pluginStatusNode,
 } from './plugin';
+import {
+  APPLICATIONPROTOCOL_KIND,
+  METAPROTOCOL_GROUP,
+  METAPROTOCOL_VERSION,
+  METAROUTER_KIND,
+  applicationProtocolSpecNode,
+  metaRouterSpecNode,
+  metaRouterStatusNode,
+} from './metaprotocol';
 
 export interface CustomResourceDefinition {
   apiVersion: 'apiextensions.k8s.io/v1';
@@ -230,6 +239,83 @@ export const envoyPluginCrd = (): CustomResourceDefinition =>
     toOpenApi(envoyPluginSpecNode),
   );
 
+function metaProtocolCrd(
+  kind: string,
+  plural: string,
+  scope: 'Namespaced' | 'Cluster',
+  description: string,
+  properties: Record<string, OpenApiSchema>,
+  columns: { name: string; type: string; jsonPath: string; description?: string }[],
+): CustomResourceDefinition {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: {
+      name: `${plural}.${METAPROTOCOL_GROUP}`,
+      labels: { 'app.kubernetes.io/part-of': 'governor' },
+    },
+    spec: {
+      group: METAPROTOCOL_GROUP,
+      names: { kind, listKind: `${kind}List`, plural, singular: kind.toLowerCase() },
+      scope,
+      versions: [
+        {
+          name: METAPROTOCOL_VERSION,
+          served: true,
+          storage: true,
+          schema: {
+            openAPIV3Schema: {
+              description,
+              type: 'object',
+              properties: {
+                apiVersion: { type: 'string' },
+                kind: { type: 'string' },
+                metadata: { type: 'object' },
+                ...properties,
+              },
+            },
+          },
+          ...('status' in properties ? { subresources: { status: {} } } : {}),
+          additionalPrinterColumns: [
+            ...columns,
+            { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+          ],
+        },
+      ],
+    },
+  };
+}
+
+export const applicationProtocolCrd = (): CustomResourceDefinition =>
+  metaProtocolCrd(
+    APPLICATIONPROTOCOL_KIND,
+    'applicationprotocols',
+    'Cluster',
+    "ApplicationProtocol: an application protocol and the codec Aeraki's MetaProtocol proxy decodes it with.",
+    { spec: toOpenApi(applicationProtocolSpecNode) },
+    [
+      { name: 'Protocol', type: 'string', jsonPath: '.spec.protocol' },
+      { name: 'Codec', type: 'string', jsonPath: '.spec.codec' },
+    ],
+  );
+
+export const metaRouterCrd = (): CustomResourceDefinition =>
+  metaProtocolCrd(
+    METAROUTER_KIND,
+    'metarouters',
+    'Namespaced',
+    "MetaRouter: routes, traffic split, mirroring and rate limits for a MetaProtocol service (Aeraki's), served to MetaProtocol proxies by Governor's route server.",
+    { spec: toOpenApi(metaRouterSpecNode), status: toOpenApi(metaRouterStatusNode) },
+    [
+      { name: 'Hosts', type: 'string', jsonPath: '.spec.hosts' },
+      {
+        name: 'Ready',
+        type: 'string',
+        jsonPath: '.status.conditions[?(@.type=="Ready")].status',
+      },
+    ],
+  );
+
 /** All CRDs Governor owns, by file name. */
 export function governorCrds(): Record<string, CustomResourceDefinition> {
   return {
@@ -237,6 +323,8 @@ export function governorCrds(): Record<string, CustomResourceDefinition> {
     'servicefences.microservice.slime.io.yaml': serviceFenceCrd(),
     'pluginmanagers.microservice.slime.io.yaml': pluginManagerCrd(),
     'envoyplugins.microservice.slime.io.yaml': envoyPluginCrd(),
+    'applicationprotocols.metaprotocol.aeraki.io.yaml': applicationProtocolCrd(),
+    'metarouters.metaprotocol.aeraki.io.yaml': metaRouterCrd(),
   };
 }
 

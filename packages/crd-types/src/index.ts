@@ -6,6 +6,7 @@ export * from './parse';
 export * from './smartlimiter';
 export * from './servicefence';
 export * from './plugin';
+export * from './metaprotocol';
 export * from './kube';
 export * from './envoyfilter';
 export * from './crd';

@@ -9,7 +9,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 
 const repoRoot = resolve(import.meta.dirname, '..', '..', '..');
-const besides = (dir: string): string => join(dir, '..', 'shared', 'fixtures', 'slime');
+const besides = (dir: string, name = 'slime'): string => join(dir, '..', 'shared', 'fixtures', name);
 
 /** The checkout this repository was cloned from, when that is a directory on this machine. */
 function localOrigin(): string | null {
@@ -24,20 +24,22 @@ function localOrigin(): string | null {
   }
 }
 
-function findSlimeFixtures(): string {
-  if (process.env.GOVERNOR_SLIME_FIXTURES) return resolve(process.env.GOVERNOR_SLIME_FIXTURES);
-  const candidates = [besides(repoRoot)];
+function findFixtures(name: string, variable: string): string {
+  if (process.env[variable]) return resolve(process.env[variable]);
+  const candidates = [besides(repoRoot, name)];
   const origin = localOrigin();
-  if (origin !== null) candidates.push(besides(origin));
+  if (origin !== null) candidates.push(besides(origin, name));
   const found = candidates.map((c) => resolve(c)).find((c) => existsSync(c));
   if (found === undefined)
     throw new Error(
-      `Slime fixtures not found at ${candidates.map((c) => resolve(c)).join(' or ')} (set GOVERNOR_SLIME_FIXTURES)`,
+      `${name} fixtures not found at ${candidates.map((c) => resolve(c)).join(' or ')} (set ${variable})`,
     );
   return found;
 }
 
-export const slimeFixturesDir = findSlimeFixtures();
+export const slimeFixturesDir = findFixtures('slime', 'GOVERNOR_SLIME_FIXTURES');
+/** Aeraki's MetaProtocol demo manifests, found the same way (`GOVERNOR_AERAKI_FIXTURES`). */
+export const aerakiFixturesDir = findFixtures('aeraki', 'GOVERNOR_AERAKI_FIXTURES');
 
 export function fixtureFiles(pattern: RegExp, dir = slimeFixturesDir): string[] {
   return readdirSync(dir)

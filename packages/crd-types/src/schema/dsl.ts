@@ -26,6 +26,13 @@ export interface IntNode {
   readonly format?: 'int32' | 'int64';
   readonly description?: string;
 }
+/** A proto `double`: any finite number. */
+export interface NumberNode {
+  readonly kind: 'number';
+  readonly min?: number;
+  readonly max?: number;
+  readonly description?: string;
+}
 export interface BoolNode {
   readonly kind: 'bool';
   readonly description?: string;
@@ -45,6 +52,8 @@ export interface ArrayNode<I extends Node = Node> {
 export interface MapNode<V extends Node = Node> {
   readonly kind: 'map';
   readonly values: V;
+  /** A value may be null (a YAML `key:` with nothing after it), kept as null: Aeraki's "present" match. */
+  readonly nullableValues?: boolean;
   readonly description?: string;
 }
 /** Any JSON value, kept as it is (`x-kubernetes-preserve-unknown-fields`). */
@@ -64,7 +73,7 @@ export interface ObjectNode<F extends Record<string, Field> = Record<string, Fie
   readonly fields: F;
   readonly description?: string;
 }
-export type Node = StringNode | IntNode | BoolNode | EnumNode | ArrayNode | MapNode | ObjectNode | AnyNode;
+export type Node = StringNode | IntNode | NumberNode | BoolNode | EnumNode | ArrayNode | MapNode | ObjectNode | AnyNode;
 
 /* ---------- constructors ---------- */
 
@@ -75,6 +84,7 @@ export const str = <const E extends string = string>(
   ...opts,
 });
 export const int = (opts: Omit<IntNode, 'kind'> = {}): IntNode => ({ kind: 'int', ...opts });
+export const num = (opts: Omit<NumberNode, 'kind'> = {}): NumberNode => ({ kind: 'number', ...opts });
 export const bool = (opts: Omit<BoolNode, 'kind'> = {}): BoolNode => ({ kind: 'bool', ...opts });
 export const enumOf = <const E extends string>(values: readonly E[], description?: string): EnumNode<E> => ({
   kind: 'enum',
@@ -89,11 +99,19 @@ export const arr = <I extends Node>(
   items,
   ...opts,
 });
-export const map = <V extends Node>(values: V, description?: string): MapNode<V> => ({
+export const map = <V extends Node>(
+  values: V,
+  description?: string,
+  opts: { nullableValues?: boolean } = {},
+): MapNode<V> => ({
   kind: 'map',
   values,
   ...(description ? { description } : {}),
+  ...(opts.nullableValues ? { nullableValues: true } : {}),
 });
+/** A map whose values may be null, kept as null (Aeraki writes `attribute:` for "present"). */
+export const nullableMap = <V extends Node>(values: V, description?: string) =>
+  ({ ...map(values, description), nullableValues: true }) as MapNode<V> & { readonly nullableValues: true };
 export const anyValue = (description?: string): AnyNode => ({
   kind: 'any',
   ...(description ? { description } : {}),
@@ -122,7 +140,7 @@ export type Infer<N> = N extends { kind: 'string'; enum?: readonly (infer E)[] }
   ? string extends E
     ? string
     : E
-  : N extends { kind: 'int' }
+  : N extends { kind: 'int' | 'number' }
     ? number
     : N extends { kind: 'bool' }
       ? boolean
@@ -130,7 +148,9 @@ export type Infer<N> = N extends { kind: 'string'; enum?: readonly (infer E)[] }
         ? E
         : N extends { kind: 'array'; items: infer I }
           ? Infer<I>[]
-          : N extends { kind: 'map'; values: infer V }
+          : N extends { kind: 'map'; values: infer V; nullableValues: true }
+            ? Record<string, Infer<V> | null>
+            : N extends { kind: 'map'; values: infer V }
             ? Record<string, Infer<V>>
             : N extends { kind: 'object'; fields: infer F }
               ? InferObject<F>
@@ -213,6 +233,25 @@ function buildZod(node: Node): z.ZodType {
         return n;
       });
     }
+    case 'number': {
+      const { min, max } = node;
+      return z.unknown().transform((v, ctx) => {
+        const n = typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v)) ? Number(v) : v;
+        if (typeof n !== 'number' || !Number.isFinite(n)) {
+          ctx.addIssue({ code: 'custom', message: `expected a number, got ${describeType(v)}` });
+          return z.NEVER;
+        }
+        if (min !== undefined && n < min) {
+          ctx.addIssue({ code: 'custom', message: `must be at least ${min}, got ${n}` });
+          return z.NEVER;
+        }
+        if (max !== undefined && n > max) {
+          ctx.addIssue({ code: 'custom', message: `must be at most ${max}, got ${n}` });
+          return z.NEVER;
+        }
+        return n;
+      });
+    }
     case 'bool':
       return z.unknown().transform((v, ctx) => {
         if (typeof v === 'boolean') return v;
@@ -241,7 +280,7 @@ function buildZod(node: Node): z.ZodType {
       return max === undefined ? inner : inner.max(max, { error: `at most ${max} items` });
     }
     case 'map': {
-      const value = buildZod(node.values);
+      const value = node.nullableValues ? buildZod(node.values).nullable() : buildZod(node.values);
       return z
         .unknown()
         .pipe(
@@ -353,7 +392,7 @@ function walkUnknown(node: Node, value: unknown, path: string, out: UnknownField
     case 'map':
       if (isPlainObject(value)) {
         for (const [k, v] of Object.entries(value))
-          walkUnknown(node.values, v, path ? `${path}.${k}` : k, out);
+          if (v !== null) walkUnknown(node.values, v, path ? `${path}.${k}` : k, out);
       }
       return;
     default:
@@ -408,6 +447,16 @@ export function toOpenApi(node: Node): OpenApiSchema {
             },
         node.description,
       );
+    case 'number':
+      return withDescription(
+        {
+          type: 'number',
+          format: 'double',
+          ...(node.min !== undefined ? { minimum: node.min } : {}),
+          ...(node.max !== undefined ? { maximum: node.max } : {}),
+        },
+        node.description,
+      );
     case 'bool':
       return withDescription({ type: 'boolean' }, node.description);
     case 'enum':
@@ -424,7 +473,12 @@ export function toOpenApi(node: Node): OpenApiSchema {
       );
     case 'map':
       return withDescription(
-        { type: 'object', additionalProperties: toOpenApi(node.values) },
+        {
+          type: 'object',
+          additionalProperties: node.nullableValues
+            ? { ...toOpenApi(node.values), nullable: true }
+            : toOpenApi(node.values),
+        },
         node.description,
       );
     case 'any':
