@@ -76,6 +76,7 @@ export class ControlPlane {
           writer,
           informers: this.informers,
           snapshot: this.snapshot,
+          ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),
           ...(options.tickMs !== undefined ? { tickMs: options.tickMs } : {}),
           ...(options.metricTickMs !== undefined ? { metricTickMs: options.metricTickMs } : {}),
           ...(options.metrics ? { metrics: options.metrics } : {}),

@@ -14,7 +14,7 @@ import type { ControllerMetrics } from './controller-metrics';
 import type { MetricInput, Module, ModuleEvent, Parsed, Plan, Snapshot } from './module';
 import { NO_METRICS } from './module';
 import type { ObjectWriter } from './object-writer';
-import { isOwnedBy, ownerReferenceTo, upToDate } from './object-writer';
+import { isOwnedBy, markedOwnerKey, ownedObject, upToDate } from './object-writer';
 import { WorkQueue, type WorkQueueOptions } from './work-queue';
 
 export interface ControllerEvent {
@@ -32,6 +32,11 @@ export interface ModuleControllerOptions {
   /** The informer of every kind the module reconciles, watches and owns. */
   readonly informers: ReadonlyMap<Kind, Informer>;
   readonly snapshot: Snapshot;
+  /**
+   * The one namespace the informers watch, if they watch only one. An owned object outside it is never
+   * written: nothing would show whether it is there, or whose it is.
+   */
+  readonly namespace?: string;
   /** Re-plan (and re-write the status of) every object this often. Default 5 s; 0 disables. */
   readonly tickMs?: number;
   /**
@@ -185,6 +190,9 @@ export class ModuleController<T = unknown, Rules = unknown> {
   private enqueueOwnerOf(o: KubeObject): void {
     for (const r of o.metadata.ownerReferences ?? [])
       if (r.kind === this.module.kind) this.queue.add(`${o.metadata.namespace ?? 'default'}/${r.name}`);
+    // An owned object in another namespace names its owner in its marks.
+    const marked = markedOwnerKey(this.module, o);
+    if (marked !== undefined) this.queue.add(marked);
   }
 
   private enqueueAffected(o: KubeObject): void {
@@ -250,12 +258,32 @@ export class ModuleController<T = unknown, Rules = unknown> {
     }
   }
 
+  /** What the object owns, in its own namespace and (through the marks) in any other. */
   private ownedBy(namespace: string, name: string): KubeObject[] {
     return this.module.owns.flatMap((kind) =>
-      (this.options.informers.get(kind)?.list(namespace) ?? []).filter((o) =>
-        isOwnedBy(this.module, o, name),
+      (this.options.informers.get(kind)?.list() ?? []).filter((o) =>
+        isOwnedBy(this.module, o, name, namespace),
       ),
     );
+  }
+
+  /**
+   * Refuses a plan that would write over an object in another namespace that is not its owner's: with no
+   * owner reference there, nothing else stops it (the API server refuses a second controller reference in
+   * the owner's namespace, which fails the attempt the same way). Checked before any write, so such a plan
+   * writes nothing; the queue retries with backoff.
+   */
+  private checkOwnership(namespace: string, name: string, objects: readonly KubeObject[]): void {
+    for (const o of objects) {
+      const at = o.metadata.namespace ?? 'default';
+      if (at === namespace) continue;
+      const what = `${o.kind} ${at}/${o.metadata.name}`;
+      if (this.options.namespace !== undefined && at !== this.options.namespace)
+        throw new Error(`${what} is outside the namespace Governor watches (${this.options.namespace})`);
+      const existing = this.options.informers.get(o.kind as Kind)?.get(at, o.metadata.name);
+      if (existing && !isOwnedBy(this.module, existing, name, namespace))
+        throw new Error(`${what} exists and is not owned by ${this.module.kind} ${namespace}/${name}`);
+    }
   }
 
   private async reconcileOnce(key: string): Promise<void> {
@@ -294,20 +322,20 @@ export class ModuleController<T = unknown, Rules = unknown> {
     const plan = this.plan(parsed.value, raw, metrics);
 
     if (plan.problems.length === 0 && !plan.hold) {
-      const owner = ownerReferenceTo(module, raw);
+      const objects = plan.desired.map((d) => ownedObject(module, raw, d));
+      this.checkOwnership(namespace, name, objects);
       const wanted = new Set<string>();
-      for (const d of plan.desired) {
-        wanted.add(`${d.kind}/${d.metadata.name}`);
-        const object: KubeObject = {
-          ...d,
-          metadata: { ...d.metadata, namespace: d.metadata.namespace ?? namespace, ownerReferences: [owner] },
-        };
-        const existing = options.informers.get(d.kind as Kind)?.get(namespace, d.metadata.name);
-        this.ownWrites.set(this.writeKey(d.kind, object), object);
+      for (const object of objects) {
+        const key = this.writeKey(object.kind, object);
+        wanted.add(key);
+        const existing = options.informers
+          .get(object.kind as Kind)
+          ?.get(object.metadata.namespace ?? namespace, object.metadata.name);
+        this.ownWrites.set(key, object);
         await writer.apply(module, object, existing);
       }
       // Garbage collection: what it owns and no longer wants.
-      for (const o of owned) if (!wanted.has(`${o.kind}/${o.metadata.name}`)) await writer.delete(module, o);
+      for (const o of owned) if (!wanted.has(this.writeKey(o.kind, o))) await writer.delete(module, o);
       options.onEngineRules?.(key, plan.engine);
     }
 
