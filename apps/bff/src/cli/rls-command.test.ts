@@ -5,6 +5,10 @@ import * as grpc from '@grpc/grpc-js';
 import { describe, expect, it, vi } from 'vitest';
 import { RedisServer, freePort } from '@governor/limiter/testing';
 import { parse } from 'yaml';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { aerakiFixturesDir } from '@governor/crd-types/testing';
 import { capturedIo as io, runCli, withBookinfo } from '../../test/support/cli';
 import { rlsClientConstructor } from '../rls/rls-server';
 import { main } from './main';
@@ -169,8 +173,69 @@ describe('governor rls', () => {
     expect(await running).toBe(0);
   });
 
+  it('serves an envoyproxy/ratelimit rule file for its domain, with no SmartLimiter file', async () => {
+    const stop = new AbortController();
+    const { out, io: cli } = io({ signal: stop.signal });
+    const config = join(aerakiFixturesDir, 'thrift/config.yaml');
+    const running = main(['rls', '--config', config, '--port', '0'], cli);
+    await vi.waitFor(() => expect(out.stdout).toMatch(/listening on 127\.0\.0\.1:\d+/));
+    expect(out.stdout).toContain(
+      `(domain governor, 0 global descriptor(s); domain production, 1 descriptor(s) from ${config}, counting in this process)`,
+    );
+    const port = Number(/127\.0\.0\.1:(\d+)/.exec(out.stdout)![1]);
+    type Answer = {
+      overall_code: string;
+      statuses: { current_limit?: { requests_per_unit: number; unit: string; name: string } }[];
+    };
+    const Client = rlsClientConstructor();
+    const client = new Client(
+      `127.0.0.1:${port}`,
+      grpc.credentials.createInsecure(),
+    ) as unknown as grpc.Client & {
+      ShouldRateLimit: (req: unknown, cb: (e: Error | null, r: Answer) => void) => void;
+    };
+    const answer = await new Promise<Answer>((resolve, reject) =>
+      client.ShouldRateLimit(
+        { domain: 'production', descriptors: [{ entries: [{ key: 'method', value: 'sayHello' }] }] },
+        (e, r) => (e ? reject(e) : resolve(r)),
+      ),
+    );
+    expect(answer.statuses[0]!.current_limit).toEqual({
+      requests_per_unit: 10,
+      unit: 'MINUTE',
+      name: 'production:method=sayHello',
+    });
+    client.close();
+    stop.abort();
+    expect(await running).toBe(0);
+  });
+
+  it("refuses an invalid rule file with its lines, and one for the SmartLimiters' domain", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'governor-rls-config-'));
+    try {
+      const bad = join(dir, 'bad.yaml');
+      writeFileSync(
+        bad,
+        'domain: production\ndescriptors:\n  - key: method\n    rate_limit: {unit: fortnight}\n',
+      );
+      const r = await runCli(['rls', '--config', bad, '--port', '0']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`${bad}:4:24: error: invalid rate limit unit 'fortnight'`);
+      const own = join(dir, 'own.yaml');
+      writeFileSync(own, 'domain: governor\n');
+      const o = await runCli(['rls', '-c', own, '--port', '0']);
+      expect(o.code).toBe(1);
+      expect(o.stderr).toContain("domain governor is the SmartLimiters'");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses bad usage with the help', async () => {
     const { out, io: cli } = io();
+    expect(await main(['rls', '--port', '0'], cli)).toBe(2);
+    expect(out.stderr).toContain('no input: give at least one -f FILE or --config FILE');
+    expect(out.stderr).toContain('-c, --config FILE');
     expect(await main(['rls', '--port', 'x', '-f', 'doc-e-global.yaml'], cli)).toBe(2);
     expect(out.stderr).toContain('--port x');
     expect(await main(['rls', '--max-connections', '0', '-f', 'doc-e-global.yaml'], cli)).toBe(2);
