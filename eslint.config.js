@@ -94,7 +94,7 @@ export default tseslint.config(
             ['framework'],
             ['api'],
             ['modules'],
-            ['simulator', 'rls', 'live', 'accesslog'],
+            ['simulator', 'rls', 'live', 'accesslog', 'xds'],
             ['governor', 'cli'],
             ['trpc'],
             ['server'],
