@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { aerakiFixturesDir } from '@governor/crd-types/testing';
 import { RedisServer } from '@governor/limiter/testing';
 import { EmbeddedStore } from '../../src/cluster/embedded-store';
