@@ -10,6 +10,7 @@ import type { Module } from './module';
 import { loadModuleConfig, type ModuleDeclaration, type ModuleSettings } from './module-config';
 import type { MetricSource } from '../sources/metric-source';
 import type { ObservedCallSource } from '../sources/observed-calls';
+import type { RouteStatusSource } from '../sources/route-status';
 import type { CliIo } from './cli/io';
 
 export type { ModuleSettings };
@@ -28,6 +29,8 @@ export interface ModuleContext {
   readonly options: Readonly<Record<string, unknown>>;
   /** The services each workload calls (lazyload); none when not given. */
   readonly observedCalls?: ObservedCallSource;
+  /** What MetaProtocol proxies did with the route configurations served them (metarouter). */
+  readonly routeStatus?: RouteStatusSource;
 }
 
 export interface CliCommand {

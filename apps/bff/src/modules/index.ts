@@ -2,6 +2,7 @@
 import { defineModules } from '../framework/registry';
 import { lazyload } from './lazyload';
 import { limiter } from './limiter';
+import { metarouter } from './metarouter';
 import { plugin } from './plugin';
 
-export const MODULES = defineModules([limiter, lazyload, plugin]);
+export const MODULES = defineModules([limiter, lazyload, plugin, metarouter]);

@@ -1,0 +1,407 @@
+/**
+ * The metarouter module: Aeraki's MetaProtocol routing. Three controllers share its settings:
+ * - MetaRouter (this module): checks each MetaRouter, reports in its status what Aeraki would silently lose
+ *   (several hosts, two MetaRouters for one service, a host with no MetaProtocol port) and what the proxies
+ *   did with the route configurations served from it (ACK / NACK); it owns nothing.
+ * - Services and ServiceEntries with MetaProtocol ports (companions): each owns Aeraki's EnvoyFilters for
+ *   its ports, outbound in the mesh's root namespace (or where its MetaRouter is exported) and inbound on
+ *   its workloads with the MetaRouter's rate limits.
+ * The route configurations themselves are served by Governor's route server from `routeConfigurations`.
+ */
+import {
+  METAPROTOCOL_API_VERSION,
+  METAROUTER_KIND,
+  destinationRuleSchema,
+  parseMetaRouter,
+  type Condition,
+  type DestinationRule,
+  type MetaRouter,
+  type MetaRouterStatus,
+} from '@governor/crd-types';
+import { keyOf, type KubeObject } from '../../cluster/store';
+import type { MetaRouteConfiguration } from '../../envoy/metaprotocol-route';
+import type { Module, ModuleEvent, Parsed, Plan, PlanProblem, Snapshot } from '../../framework/module';
+import type { ModuleContext } from '../../framework/registry';
+import { NO_ROUTE_STATUS, type RouteStatusSource } from '../../sources/route-status';
+import {
+  DEFAULT_RENDER_OPTIONS,
+  checkMetaRouter,
+  renderService,
+  routeConfigName,
+  routeConfiguration,
+  type RenderOptions,
+} from './render';
+import { codecs, metaServiceOf, metaServices, routerKey, routersByHost, type MetaService } from './services';
+
+export const SERVICE_MODULE_NAME = 'metarouter-service';
+export const SERVICEENTRY_MODULE_NAME = 'metarouter-serviceentry';
+
+type Status = 'True' | 'False' | 'Unknown';
+
+function condition(
+  previous: MetaRouterStatus | undefined,
+  type: string,
+  status: Status,
+  reason: string,
+  message: string,
+  now: Date,
+): Condition {
+  const before = previous?.conditions?.find((c) => c.type === type);
+  const lastTransitionTime =
+    before?.status === status && before.lastTransitionTime ? before.lastTransitionTime : now.toISOString();
+  return { type, status, reason, message, lastTransitionTime };
+}
+
+const problemText = (problems: readonly PlanProblem[]) =>
+  problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message)).join('; ');
+
+/** The DestinationRules by host, for hash policies (a rule's short host is its namespace's). */
+function destinationRules(snapshot: Snapshot): (host: string) => DestinationRule | undefined {
+  const rules = snapshot.parsed('DestinationRule', destinationRuleSchema);
+  return (host) =>
+    rules.find((r) => {
+      const h = r.spec.host;
+      return h === host || `${h}.${r.metadata.namespace ?? 'default'}.svc.cluster.local` === host;
+    });
+}
+
+/** The MetaRouter governing a service: the oldest of those naming its host. */
+export function routerFor(
+  service: MetaService,
+  byHost: ReadonlyMap<string, MetaRouter[]>,
+): MetaRouter | undefined {
+  return byHost.get(service.host)?.[0];
+}
+
+export interface ServedRoutes {
+  readonly configs: MetaRouteConfiguration[];
+  /** The MetaRouter (`namespace/name`) each route configuration comes from; absent: a default route. */
+  readonly source: ReadonlyMap<string, string>;
+}
+
+/**
+ * Every route configuration the route server serves: one per MetaProtocol service port. A MetaRouter that
+ * does not check out serves nothing of its own: its services keep a default route until it is fixed.
+ */
+export function routeConfigurations(snapshot: Snapshot): ServedRoutes {
+  const byHost = routersByHost(snapshot);
+  const dr = destinationRules(snapshot);
+  const configs: MetaRouteConfiguration[] = [];
+  const source = new Map<string, string>();
+  const seen = new Set<string>();
+  for (const service of metaServices(snapshot)) {
+    const candidate = routerFor(service, byHost);
+    const router = candidate && checkMetaRouter(candidate).problems.length === 0 ? candidate : undefined;
+    for (const port of service.ports) {
+      const name = routeConfigName(service.host, port.number);
+      // Two objects for one host and port: the first (Services before ServiceEntries) is served.
+      if (seen.has(name)) continue;
+      seen.add(name);
+      configs.push(routeConfiguration(service, port, router, dr));
+      if (router && (router.spec.routes ?? []).length > 0) source.set(name, routerKey(router));
+    }
+  }
+  return { configs, source };
+}
+
+/* ---------- MetaRouter ---------- */
+
+function invalidStatus(raw: KubeObject, problems: readonly PlanProblem[], _owned: number, now: Date) {
+  const previous = raw.status as MetaRouterStatus | undefined;
+  const message = `${problemText(problems)}; its services keep what they were last served`;
+  return {
+    ...(previous ?? {}),
+    conditions: [
+      condition(previous, 'Valid', 'False', 'InvalidSpec', message, now),
+      condition(previous, 'Ready', 'False', 'Invalid', message, now),
+    ],
+    ...(raw.metadata.generation !== undefined ? { observedGeneration: raw.metadata.generation } : {}),
+  };
+}
+
+export function planMetaRouter(
+  router: MetaRouter,
+  raw: KubeObject,
+  snapshot: Snapshot,
+  now: Date,
+  routeStatus: RouteStatusSource,
+  unknownWarnings: readonly string[],
+): Plan<null> {
+  const { problems, warnings } = checkMetaRouter(router);
+  warnings.unshift(...unknownWarnings);
+  const previous = router.status;
+  const hosts = router.spec.hosts ?? [];
+  const host = hosts[0];
+  const extra: Condition[] = [];
+  if (hosts.length > 1)
+    warnings.push(`spec.hosts: ${hosts.length} hosts, but the rules apply to the first only (${host})`);
+
+  // The service the host names, and whether it has a MetaProtocol port.
+  const services = metaServices(snapshot).filter((s) => s.hosts.includes(host ?? ''));
+  const plain = [...snapshot.list('Service'), ...snapshot.list('ServiceEntry')].filter((o) => {
+    const spec = (o.spec ?? {}) as { hosts?: unknown };
+    return o.kind === 'Service'
+      ? `${o.metadata.name}.${o.metadata.namespace ?? 'default'}.svc.cluster.local` === host
+      : Array.isArray(spec.hosts) && spec.hosts.includes(host);
+  });
+  const served = services.flatMap((s) => s.ports.map((p) => routeConfigName(s.host, p.number)));
+  if (host !== undefined) {
+    if (services.length === 0)
+      extra.push(
+        condition(
+          previous,
+          'ServiceFound',
+          'False',
+          plain.length > 0 ? 'NoMetaProtocolPort' : 'NoService',
+          plain.length > 0
+            ? `${plain.map((o) => `${o.kind} ${keyOf(o)}`).join(', ')} has host ${host} but no port named tcp-metaprotocol-<protocol>-...: the rules apply to nothing`
+            : `no Service or ServiceEntry has host ${host}: the rules apply to nothing until one does`,
+          now,
+        ),
+      );
+    else
+      extra.push(
+        condition(
+          previous,
+          'ServiceFound',
+          'True',
+          'MetaProtocolService',
+          services
+            .map(
+              (s) =>
+                `${s.kind} ${s.namespace}/${s.name} (${s.ports.map((p) => `${p.number}/${p.protocol}`).join(', ')})`,
+            )
+            .join(', '),
+          now,
+        ),
+      );
+  }
+
+  const rivals = (routersByHost(snapshot).get(host ?? '') ?? []).filter(
+    (r) => routerKey(r) !== routerKey(router),
+  );
+  const chosen = routersByHost(snapshot).get(host ?? '')?.[0];
+  if (rivals.length > 0) {
+    const mine = chosen !== undefined && routerKey(chosen) === routerKey(router);
+    extra.push(
+      condition(
+        previous,
+        'Conflict',
+        'True',
+        mine ? 'SharedHost' : 'Superseded',
+        `${rivals.map((r) => `MetaRouter ${routerKey(r)}`).join(', ')} also ${rivals.length > 1 ? 'name' : 'names'} host ${host}; ` +
+          (mine
+            ? 'this one, the oldest, is used'
+            : `MetaRouter ${routerKey(chosen!)}, the oldest, is used and this one is not`),
+        now,
+      ),
+    );
+  }
+
+  // What the proxies made of the route configurations served from it.
+  const proxies = served.flatMap((name) => routeStatus.forRouteConfig(name).map((s) => ({ name, ...s })));
+  const refused = proxies.filter((p) => !p.acked && p.error);
+  if (refused.length > 0)
+    extra.push(
+      condition(
+        previous,
+        'ProxiesAccepted',
+        'False',
+        'Rejected',
+        refused.map((p) => `${p.node} refused ${p.name} version ${p.version}: ${p.error}`).join('; '),
+        now,
+      ),
+    );
+  else if (proxies.length > 0)
+    extra.push(
+      condition(
+        previous,
+        'ProxiesAccepted',
+        proxies.every((p) => p.acked) ? 'True' : 'Unknown',
+        proxies.every((p) => p.acked) ? 'Accepted' : 'Pending',
+        `${proxies.filter((p) => p.acked).length} of ${proxies.length} subscriptions accepted the version served`,
+        now,
+      ),
+    );
+
+  const valid = problems.length === 0;
+  const superseded = chosen !== undefined && routerKey(chosen) !== routerKey(router);
+  const ready = !valid
+    ? condition(
+        previous,
+        'Ready',
+        'False',
+        'Invalid',
+        `${problemText(problems)}; its services keep what they were last served`,
+        now,
+      )
+    : services.length === 0
+      ? condition(previous, 'Ready', 'False', 'NoService', 'no MetaProtocol service has its host', now)
+      : superseded
+        ? condition(
+            previous,
+            'Ready',
+            'False',
+            'Superseded',
+            `MetaRouter ${routerKey(chosen!)} governs host ${host}`,
+            now,
+          )
+        : refused.length > 0
+          ? condition(
+              previous,
+              'Ready',
+              'False',
+              'Rejected',
+              `${refused.length} proxies refused the routes served`,
+              now,
+            )
+          : condition(
+              previous,
+              'Ready',
+              'True',
+              'Served',
+              `route configuration ${served.join(', ')} served` +
+                (proxies.length > 0
+                  ? ` to ${new Set(proxies.map((p) => p.node)).size} proxies`
+                  : ' (no proxy has subscribed yet)') +
+                (router.spec.localRateLimit || router.spec.globalRateLimit
+                  ? '; rate limits on the inbound EnvoyFilters'
+                  : ''),
+              now,
+            );
+  const status: MetaRouterStatus = {
+    conditions: [
+      condition(
+        previous,
+        'Valid',
+        valid ? 'True' : 'False',
+        valid ? 'Valid' : 'InvalidSpec',
+        valid ? 'the spec is valid' : problemText(problems),
+        now,
+      ),
+      ready,
+      ...extra,
+    ],
+    ...(raw.metadata.generation !== undefined ? { observedGeneration: raw.metadata.generation } : {}),
+    ...(served.length > 0 && valid && !superseded ? { routeConfigurations: served } : {}),
+    ...(proxies.length > 0
+      ? {
+          proxies: Object.fromEntries(
+            proxies.map((p) => [
+              `${p.node} ${p.name}`,
+              { version: p.version, acked: p.acked, ...(p.error ? { error: p.error } : {}) },
+            ]),
+          ),
+        }
+      : {}),
+  };
+  return { desired: [], status: status as Record<string, unknown>, problems, warnings, engine: null };
+}
+
+export function metaRouterEvents(
+  previousRaw: Record<string, unknown> | undefined,
+  plan: Plan<null>,
+): ModuleEvent[] {
+  const find = (s: Record<string, unknown> | undefined, type: string) =>
+    (s as MetaRouterStatus | undefined)?.conditions?.find((c) => c.type === type);
+  const events: ModuleEvent[] = [];
+  for (const type of ['Ready', 'ProxiesAccepted', 'Conflict']) {
+    const was = find(previousRaw, type);
+    const is = find(plan.status, type);
+    if (!is || (was?.status === is.status && was.message === is.message)) continue;
+    const bad = (type === 'Conflict') === (is.status === 'True');
+    if (is.status === 'Unknown') continue;
+    events.push({ type: bad ? 'Warning' : 'Normal', reason: is.reason ?? type, message: is.message ?? '' });
+  }
+  return events;
+}
+
+/* ---------- Services and ServiceEntries ---------- */
+
+function serviceModule(
+  kind: 'Service' | 'ServiceEntry',
+  name: string,
+  apiVersion: string,
+  options: RenderOptions,
+): Module<MetaService | null, null> {
+  return {
+    name,
+    kind,
+    apiVersion,
+    watches: ['MetaRouter', 'ApplicationProtocol'],
+    owns: ['EnvoyFilter'],
+    writesStatus: false,
+    parse: (raw) => ({ ok: true, value: metaServiceOf(raw) }),
+    invalidStatus: () => ({}),
+    plan: ({ object, snapshot }): Plan<null> => {
+      if (!object) return { desired: [], status: {}, problems: [], engine: null };
+      const r = renderService(object, routerFor(object, routersByHost(snapshot)), codecs(snapshot), options);
+      return {
+        desired: r.envoyFilters,
+        status: {},
+        problems: r.problems,
+        warnings: r.warnings,
+        engine: null,
+      };
+    },
+    // A MetaRouter's hosts before the change are not known here, nor is a protocol's use: re-plan every
+    // MetaProtocol service of the kind (plans are cheap, and only changed EnvoyFilters are written).
+    affectedBy: (_change, snapshot) =>
+      metaServices(snapshot)
+        .filter((s) => s.kind === kind)
+        .map((s) => `${s.namespace}/${s.name}`),
+  };
+}
+
+export type MetaRouterModule = Module<MetaRouter, null> & { readonly options: RenderOptions };
+
+export function metaRouterModule(
+  options: RenderOptions = DEFAULT_RENDER_OPTIONS,
+  routeStatus: RouteStatusSource = NO_ROUTE_STATUS,
+): MetaRouterModule {
+  return {
+    name: 'metarouter',
+    kind: METAROUTER_KIND,
+    apiVersion: METAPROTOCOL_API_VERSION,
+    watches: ['Service', 'ServiceEntry', 'MetaRouter', 'ApplicationProtocol'],
+    owns: [],
+    options,
+    parse: (raw): Parsed<MetaRouter> => {
+      const r = parseMetaRouter(raw);
+      return r.ok
+        ? { ok: true, value: r.value }
+        : { ok: false, problems: r.issues.map((i) => ({ path: i.path, message: i.message })) };
+    },
+    invalidStatus,
+    plan: ({ object, raw, snapshot, now }) =>
+      planMetaRouter(
+        object,
+        raw,
+        snapshot,
+        now,
+        routeStatus,
+        parseMetaRouter(raw).warnings.map(
+          (u) => `${u.path}: unknown field, ignored${u.suggestion ? ` (did you mean ${u.suggestion}?)` : ''}`,
+        ),
+      ),
+    events: metaRouterEvents,
+    // Any change of a service, protocol or MetaRouter may change which MetaRouter governs what.
+    affectedBy: (_change, snapshot) => snapshot.list(METAROUTER_KIND).map((o) => keyOf(o)),
+    companions: [
+      serviceModule('Service', SERVICE_MODULE_NAME, 'v1', options),
+      serviceModule('ServiceEntry', SERVICEENTRY_MODULE_NAME, 'networking.istio.io/v1beta1', options),
+    ],
+  };
+}
+
+export function createMetaRouterModule({ settings, routeStatus }: ModuleContext): MetaRouterModule {
+  const general = settings.general as { xdsCluster?: string; rootNamespace?: string };
+  return metaRouterModule(
+    {
+      rootNamespace:
+        general.rootNamespace || settings.global.istioNamespace || DEFAULT_RENDER_OPTIONS.rootNamespace,
+      xdsCluster: general.xdsCluster || DEFAULT_RENDER_OPTIONS.xdsCluster,
+    },
+    routeStatus ?? NO_ROUTE_STATUS,
+  );
+}

@@ -1,0 +1,21 @@
+/** The metarouter module's settings, in a SlimeBoot-shaped `spec.module[]` entry named `metarouter`. */
+import type { ModuleDeclaration, SettingSpecs } from '../../framework/module-config';
+
+export const METAROUTER_GENERAL = {
+  xdsCluster: {
+    type: 'string',
+    default: 'aeraki-xds',
+    description:
+      "The cluster in the MetaProtocol proxies' bootstrap that reaches Governor's route server (Aeraki's name).",
+  },
+  rootNamespace: {
+    type: 'string',
+    description:
+      "Where outbound EnvoyFilters go when a MetaRouter exports nowhere: the mesh's root namespace (default: global.istioNamespace).",
+  },
+} as const satisfies SettingSpecs;
+
+export const METAROUTER_MODULE: ModuleDeclaration = {
+  name: 'metarouter',
+  settings: { general: METAROUTER_GENERAL },
+};
