@@ -12,6 +12,7 @@ import {
   loadAndRender,
   parseMetricFlags,
 } from '../framework/cli/plan-files';
+import { routeConfigurations } from '../modules/metarouter/module';
 import { limiterResults } from '../modules/limiter/cli/planned';
 import type { ModuleDefinition } from '../framework/registry';
 import type { KubeObject } from '../cluster/store';
@@ -22,13 +23,15 @@ import { describePatch, describePlace } from '../istio/describe';
 
 export { parseMetricFlags } from '../framework/cli/plan-files';
 
-export const RENDER_HELP = `Usage: governor render -f FILE [-f FILE]... [--metric KEY=VALUE]... [-o yaml|json] [--now TIME] [--status | --rls-config | --explain [--proxy NS/POD]]
+export const RENDER_HELP = `Usage: governor render -f FILE [-f FILE]... [-n NAMESPACE] [--metric KEY=VALUE]... [-o yaml|json] [--now TIME] [--status | --rls-config | --rds | --explain [--proxy NS/POD]]
 
 Reads the objects Governor's modules reconcile (SmartLimiter: the limiter module; ServiceFence: the
-lazyload module) and the cluster objects they refer to (Services, Namespaces, Pods with their status,
-DestinationRules, ServiceEntries; Istio VirtualServices, and Gateways for --explain) from multi-document
-YAML or JSON files, gives each to the module that owns its kind, and prints the objects that reconciling
-them would write (EnvoyFilters for SmartLimiters, Sidecars for ServiceFences).
+lazyload module; PluginManager, EnvoyPlugin: the plugin module; MetaRouter and Services or ServiceEntries
+with ports named tcp-metaprotocol-<protocol>-...: the metarouter module) and the cluster objects they
+refer to (Services, Namespaces, Pods with their status, DestinationRules, ServiceEntries,
+ApplicationProtocols; Istio VirtualServices, and Gateways for --explain) from multi-document YAML or JSON
+files, gives each to the modules that reconcile its kind, and prints the objects that reconciling them
+would write (EnvoyFilters for SmartLimiters and MetaProtocol services, Sidecars for ServiceFences).
 
 A SlimeBoot among the files sets the modules' settings, as GOVERNOR_MODULES does for the server (every
 module still renders). With lazyload's autoFence on, Services fenced by their label
@@ -37,6 +40,7 @@ Sidecars in the same run; a ServiceFence in the files stands instead of the one 
 
 Options:
   -f, --file FILE          A file to read ("-" for standard input). Repeatable.
+  -n, --namespace NS       The namespace of objects that name none, as kubectl apply -n (default: default).
       --metric KEY=VALUE   A metric value the expressions see, e.g. --metric _base.cpu.sum=85.
                            Repeatable. Pod counts (<set>.pod) are computed from the Pods given,
                            and a --metric overrides them.
@@ -52,6 +56,8 @@ Options:
       --rls-cluster NAME   Envoy cluster of the rate-limit service for global limits
                            (default ${DEFAULT_RATE_LIMIT_SERVICE.clusterName}).
       --domain NAME        Rate-limit domain of global limits (default ${DEFAULT_RATE_LIMIT_SERVICE.domain}).
+      --rds                Print instead, as JSON, the MetaProtocol route configurations Governor's route
+                           server would serve (one per MetaProtocol service port, named <host>_<port>).
       --explain            Print instead where istiod would apply each patch of the rendered EnvoyFilters
                            on the proxies they select (listener, filter chain, route configuration,
                            virtual host, route), by istiod's matching rules; Pods that come out alike
@@ -100,9 +106,15 @@ export async function renderCommand(
       explain: { names: ['--explain'], takesValue: false },
       proxy: { names: ['--proxy'], takesValue: true },
       now: { names: ['--now'], takesValue: true },
+      rds: { names: ['--rds'], takesValue: false },
     });
-    const modes = [parsed.flags.status, parsed.flags.rlsConfig, parsed.flags.explain].filter(Boolean);
-    if (modes.length > 1) throw new UsageError('choose one of --status, --rls-config and --explain');
+    const modes = [
+      parsed.flags.status,
+      parsed.flags.rlsConfig,
+      parsed.flags.explain,
+      parsed.flags.rds,
+    ].filter(Boolean);
+    if (modes.length > 1) throw new UsageError('choose one of --status, --rls-config, --explain and --rds');
     const proxy = parsed.values.proxy?.[0];
     if (proxy !== undefined && !parsed.flags.explain) throw new UsageError('--proxy goes with --explain');
     if (proxy !== undefined && !/^[^/\s]+\/[^/\s]+$/.test(proxy))
@@ -138,6 +150,7 @@ export async function renderCommand(
     io,
     modules,
     ...(now ? { now } : {}),
+    ...(parsed.values.namespace?.[0] ? { namespace: parsed.values.namespace[0] } : {}),
   });
 
   if (parsed.flags.rlsConfig) {
@@ -145,6 +158,10 @@ export async function renderCommand(
     const config = { domain: parsed.values.domain?.[0] ?? DEFAULT_RATE_LIMIT_SERVICE.domain, descriptors };
     if (format === 'json') io.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
     else io.stdout.write(stringify(config, { lineWidth: 0, aliasDuplicateObjects: false }));
+  } else if (parsed.flags.rds) {
+    // What the route server would serve MetaProtocol proxies, one route configuration per service port.
+    const { configs } = routeConfigurations(snapshot);
+    io.stdout.write(`${JSON.stringify(configs, null, 2)}\n`);
   } else if (parsed.flags.explain) {
     const desired = plans.flatMap((p) => p.plan.desired).sort(byKindNamespaceName);
     const unmatched = explain(snapshot, desired, parsed.values.proxy?.[0], format, io);

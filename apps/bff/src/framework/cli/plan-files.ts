@@ -14,7 +14,11 @@ import { UsageError, type CliIo, type OptionSpec } from './io';
 export const INPUT_OPTIONS = {
   file: { names: ['-f', '--file', '--filename'], takesValue: true, repeatable: true },
   metric: { names: ['--metric', '-m'], takesValue: true, repeatable: true },
+  namespace: { names: ['-n', '--namespace'], takesValue: true },
 } as const satisfies Record<string, OptionSpec>;
+
+/** Input kinds without a namespace. */
+const CLUSTER_SCOPED_INPUT = new Set(['Namespace', 'ApplicationProtocol']);
 
 export const METRIC_VALUE = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 const METRIC_KEY = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
@@ -128,6 +132,8 @@ export async function loadAndRender(opts: {
   modules: readonly Pick<ModuleDefinition, 'create' | 'settings'>[];
   /** The time plans are made at (expiry); default now. */
   now?: Date;
+  /** The namespace of input objects that name none, as `kubectl apply -n` gives it; default `default`. */
+  namespace?: string;
 }): Promise<PipelineResult> {
   const { io } = opts;
   const values = opts.metrics;
@@ -163,24 +169,31 @@ export async function loadAndRender(opts: {
     warnings.push(...r.warnings);
   }
 
+  if (opts.namespace !== undefined)
+    for (const { object } of objects.all)
+      if (object.metadata.namespace === undefined && !CLUSTER_SCOPED_INPUT.has(object.kind))
+        object.metadata.namespace = opts.namespace;
+
   // A SlimeBoot among the input sets the modules' settings, as in a cluster.
   const settings = settingsFrom(objects.slimeBoots, opts.modules, problems, warnings);
   const topLevel = opts.modules.map((d) => d.create(contextOf(settings(d))));
   const modules = withCompanions(topLevel);
-  const byKind = new Map(modules.map((m) => [m.kind as string, m]));
+  // Several modules may reconcile one kind (lazyload and metarouter both plan Services).
+  const byKind = new Map<string, Module[]>();
+  for (const m of modules) byKind.set(m.kind, [...(byKind.get(m.kind) ?? []), m]);
 
   const seen = new Map<string, string>();
   const primaries: { file: string; object: KubeObject; module: Module }[] = [];
   for (const { file, object } of objects.all) {
-    const module = byKind.get(object.kind);
-    if (!module) continue;
+    const owners = byKind.get(object.kind);
+    if (!owners) continue;
     const key = `${object.kind} ${object.metadata.namespace ?? 'default'}/${object.metadata.name}`;
     const first = seen.get(key);
     if (first !== undefined)
       problems.push({ file, object: key, message: `defined twice (first in ${first})` });
     else {
       seen.set(key, file);
-      primaries.push({ file, object, module });
+      for (const module of owners) primaries.push({ file, object, module });
     }
   }
 
@@ -213,16 +226,16 @@ export async function loadAndRender(opts: {
         problems.push({ file, object: name, message: p.path ? `${p.path}: ${p.message}` : p.message });
       if (plan.problems.length > 0 || plan.hold) continue;
       for (const d of plan.desired) {
-        const owner = byKind.get(d.kind);
+        const owners = byKind.get(d.kind);
         const object = {
           ...d,
           metadata: { ...d.metadata, namespace: d.metadata.namespace ?? raw.metadata.namespace },
         };
         const key = `${d.kind} ${object.metadata.namespace ?? 'default'}/${d.metadata.name}`;
-        if (!owner || seen.has(key)) continue;
+        if (!owners || seen.has(key)) continue;
         seen.set(key, file);
         generated.push(object);
-        next.push({ file, object, module: owner });
+        for (const owner of owners) next.push({ file, object, module: owner });
       }
     }
     if (next.length > 0) snapshot = staticSnapshot([...input, ...generated]);
