@@ -3,8 +3,8 @@
  * which it owns, and plans: from one object, the cluster as the informers see it, the metric values and
  * the time, it computes the owned objects that should exist, the object's status and the rules Governor's
  * engine enforces. The framework does everything else, once for every module: informers, work queue,
- * diff against what exists, server-side apply with owner references, status writes, Events, leader
- * election, drift repair, garbage collection, metrics. See docs/architecture.md.
+ * diff against what exists, server-side apply with owner references (marks in other namespaces), status
+ * writes, Events, leader election, drift repair, garbage collection, metrics. See docs/architecture.md.
  */
 import type { z } from 'zod';
 import type { Kind, KubeObject } from '../cluster/store';
@@ -40,7 +40,21 @@ export interface PlanInput<T> {
 }
 
 export interface Plan<Rules> {
-  /** The owned objects that should exist; the framework sets the controller owner reference. */
+  /**
+   * The owned objects that should exist, each in the planned object's namespace unless its
+   * `metadata.namespace` names another. In the owner's namespace the framework sets the controller owner
+   * reference. In another (an EnvoyFilter without a workload selector acts only in its own namespace, or
+   * in the mesh's root namespace on every proxy) no owner reference can point back, so the framework marks
+   * the object instead: labels `governor.io/owner-kind`, `governor.io/owner-namespace` and
+   * `governor.io/owner-name-hash` (the name's SHA-256, 40 hex digits: a name can be longer than a label
+   * value may), annotations `governor.io/owner-name` and `governor.io/owner-uid`. Those keys are the
+   * framework's: a module's own values for them are replaced. Either way the framework finds, repairs
+   * and collects the objects, and deletes them with their owner (the cluster's garbage collector does not
+   * for marked ones). It never writes over an object in another namespace that is not already its owner's:
+   * such a plan writes nothing and the attempt fails, retried with backoff, until that object goes. The
+   * informers must see that namespace: under a control plane limited to one namespace, a plan wanting an
+   * object elsewhere fails the same way.
+   */
   readonly desired: readonly KubeObject[];
   /** The object's whole status, conditions included. */
   readonly status: Record<string, unknown>;
@@ -75,7 +89,10 @@ export interface Module<T = unknown, Rules = unknown> {
   readonly apiVersion: string;
   /** The cluster kinds its plan reads. */
   readonly watches: readonly Kind[];
-  /** The kinds of the objects it writes; it owns each through a controller owner reference. */
+  /**
+   * The kinds of the objects it writes; it owns each through a controller owner reference, or through the
+   * framework's marks in other namespaces (see {@link Plan.desired}).
+   */
   readonly owns: readonly Kind[];
   /**
    * Kinds it reads when the cluster serves them (Istio's VirtualService and Gateway, for explanations):
