@@ -17,6 +17,10 @@ import { EmbeddedMesh, type SimulatorOptions } from './simulator';
 import type { MetricSource } from './sources/metric-source';
 import { combineMetricSources, PushedMetrics } from './sources/metric-push';
 import { ObservedCalls } from './sources/observed-calls';
+import { RouteStatusBoard, type SubscriptionRow } from './sources/route-status';
+import { NO_METHOD_TRAFFIC, type MethodTrafficSource } from './sources/method-traffic';
+import type { MetaRouterService } from './modules/metarouter/service';
+import type { RouteServer, RouteSubscription } from './xds/route-server';
 import { PrometheusCalls } from './sources/prometheus-calls';
 import {
   defaultQueries,
@@ -72,6 +76,11 @@ export class Governor {
   readonly modules: ReadonlyMap<string, ModuleDefinition>;
   private readonly services = new Map<string, unknown>();
   private metricsAvailable = true;
+  /** What MetaProtocol proxies did with the routes served them (the route server writes it). */
+  readonly routeStatus = new RouteStatusBoard();
+  /** Calls of MetaProtocol services by method: the embedded mesh's, when it runs. */
+  private methodTrafficSource: MethodTrafficSource = NO_METHOD_TRAFFIC;
+  readonly methodTraffic: MethodTrafficSource = { rows: (host) => this.methodTrafficSource.rows(host) };
 
   constructor(options: GovernorOptions) {
     const { metrics } = options;
@@ -95,6 +104,8 @@ export class Governor {
         metrics: metricSource,
         options: moduleOptions,
         observedCalls: this.observedCalls,
+        routeStatus: this.routeStatus,
+        methodTraffic: this.methodTraffic,
       }),
     );
     const { namespace, leaseNamespace, identity, workers, onEvent, onReconcileError } = options;
@@ -132,6 +143,9 @@ export class Governor {
       this.observedCalls.onNewCall((call) =>
         lazyloadController.queue.add(`${call.source.namespace}/${call.source.app}`),
       );
+    // A proxy accepting or refusing routes shows in the MetaRouters' status at once.
+    const metaRouterController = this.controlPlane.controllers.get('metarouter');
+    if (metaRouterController) this.routeStatus.onChange(() => metaRouterController.enqueueAll());
     if (options.simulate) {
       const inf = this.controlPlane.informers;
       this.mesh = new EmbeddedMesh({
@@ -229,6 +243,39 @@ export class Governor {
     for (const c of this.controlPlane.controllers.values()) c.enqueueChanged();
   }
 
+  /** The embedded mesh (or any observer of MetaProtocol calls) supplies the per-method traffic. */
+  setMethodTraffic(source: MethodTrafficSource): void {
+    this.methodTrafficSource = source;
+  }
+
+  /**
+   * Serves the metarouter module's route configurations from `server`, now and after every change of a
+   * MetaRouter, Service, ServiceEntry, DestinationRule or ApplicationProtocol (coalesced into one push per
+   * turn of the event loop), and records what the proxies did with them. Returns a function that stops.
+   */
+  serveRoutes(server: Pick<RouteServer, 'setRoutes' | 'subscriptions' | 'onStatus'>): () => void {
+    const metarouter = this.optionalService<MetaRouterService>('metarouter');
+    if (!metarouter) return () => undefined;
+    let scheduled = false;
+    const push = () => {
+      if (scheduled) return;
+      scheduled = true;
+      setImmediate(() => {
+        scheduled = false;
+        server.setRoutes(metarouter.routes().configs);
+      });
+    };
+    server.setRoutes(metarouter.routes().configs);
+    const offRoutes = metarouter.onRoutesChange(push);
+    const offStatus = server.onStatus(() =>
+      this.routeStatus.replaceAll(subscriptionRows(server.subscriptions())),
+    );
+    return () => {
+      offRoutes();
+      offStatus();
+    };
+  }
+
   /** Starts the control plane (resolving once its caches are filled), the mesh and the metric polling. */
   async start(): Promise<void> {
     await this.controlPlane.start();
@@ -246,4 +293,19 @@ export class Governor {
     this.mesh?.stop();
     await this.controlPlane.stop();
   }
+}
+
+/** The route server's subscriptions as the status board lists them. */
+export function subscriptionRows(subs: readonly RouteSubscription[]): SubscriptionRow[] {
+  return subs.map((s) => ({
+    node: s.nodeId,
+    routeConfig: s.resourceName,
+    ...(s.cluster ? { cluster: s.cluster } : {}),
+    version: s.versionSent ?? '',
+    acked: s.versionSent !== null && s.versionAcked === s.versionSent,
+    ...(s.nacked ? { error: s.nacked.message } : {}),
+    ...(s.versionAcked !== null ? { ackedVersion: s.versionAcked } : {}),
+    connectedAt: new Date(s.connectedAt).toISOString(),
+    ...(s.lastAckAt !== null ? { lastAckAt: new Date(s.lastAckAt).toISOString() } : {}),
+  }));
 }

@@ -99,6 +99,7 @@ async function main(): Promise<void> {
     allowedOrigins: config.allowedOrigins,
     rls: config.rls,
     accessLog: config.accessLog !== null,
+    xds: config.xds !== null,
     governor: {
       modules: MODULES,
       metrics,
@@ -144,6 +145,17 @@ async function main(): Promise<void> {
     });
     console.log(
       `governor bff: access-log service (Envoy ALS gRPC) on ${config.host}:${port}: the calls sidecars report teach lazyload`,
+    );
+  }
+  if (config.xds) {
+    const port = await bff.listenXds(config.host, config.xds.port).catch((e: unknown) => {
+      throw new ConfigError(
+        `the MetaProtocol route server cannot listen on ${config.host}:${config.xds!.port} (${e instanceof Error ? e.message : String(e)}): ` +
+          'another process may use that port. Choose another with GOVERNOR_XDS_PORT (0 for a free one), or GOVERNOR_XDS_PORT=off.',
+      );
+    });
+    console.log(
+      `governor bff: MetaProtocol route server (xDS RDS gRPC) on ${config.host}:${port}: MetaRouters' routes for Aeraki's proxies`,
     );
   }
   const metricsFrom = metrics.prometheusUrl

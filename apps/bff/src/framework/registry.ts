@@ -11,6 +11,7 @@ import { loadModuleConfig, type ModuleDeclaration, type ModuleSettings } from '.
 import type { MetricSource } from '../sources/metric-source';
 import type { ObservedCallSource } from '../sources/observed-calls';
 import type { RouteStatusSource } from '../sources/route-status';
+import type { MethodTrafficSource } from '../sources/method-traffic';
 import type { CliIo } from './cli/io';
 
 export type { ModuleSettings };
@@ -31,6 +32,8 @@ export interface ModuleContext {
   readonly observedCalls?: ObservedCallSource;
   /** What MetaProtocol proxies did with the route configurations served them (metarouter). */
   readonly routeStatus?: RouteStatusSource;
+  /** Calls of MetaProtocol services by method (metarouter's dashboard). */
+  readonly methodTraffic?: MethodTrafficSource;
 }
 
 export interface CliCommand {

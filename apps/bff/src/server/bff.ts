@@ -15,6 +15,7 @@ import { changeRefusal, contextFrom } from '../api/trpc';
 import type { Decision } from '@governor/limiter';
 import { RlsServer } from '../rls/rls-server';
 import { AccessLogServer } from '../accesslog/accesslog-server';
+import { RouteServer } from '../xds/route-server';
 import type { MeshDecision } from '../simulator';
 
 /** A decision made for an Envoy RLS call, in the form of the mesh's decision stream. */
@@ -47,6 +48,8 @@ export interface BffOptions {
   } | null;
   /** Serve Envoy's access-log API: the calls sidecars make, for lazyload (listen with {@link Bff.listenAccessLog}). */
   readonly accessLog?: boolean;
+  /** Serve MetaProtocol proxies their routes over RDS (listen with {@link Bff.listenXds}). */
+  readonly xds?: boolean;
   readonly store: ClusterStore;
   readonly mode: RuntimeMode;
   readonly governor: Omit<GovernorOptions, 'store' | 'onEvent' | 'onReconcileError' | 'onMetricsHealth'>;
@@ -64,6 +67,9 @@ export interface Bff {
   readonly accessLog: AccessLogServer | null;
   /** Starts the access-log service on `host:port`; resolves with the port. */
   listenAccessLog(host: string, port: number): Promise<number>;
+  readonly routeServer: RouteServer | null;
+  /** Starts the MetaProtocol route server on `host:port`; resolves with the port. */
+  listenXds(host: string, port: number): Promise<number>;
   readonly api: Api;
   readonly server: BffHttpServer;
   /** The controllers' and engines' counters, served at `GET /metrics`. */
@@ -171,6 +177,8 @@ export function createBff(options: BffOptions): Bff {
   });
   let rlsListening = false;
   let accessLog: AccessLogServer | null = null;
+  let routeServer: RouteServer | null = null;
+  let stopServing = (): void => undefined;
   return {
     governor,
     rls,
@@ -191,6 +199,18 @@ export function createBff(options: BffOptions): Bff {
       accessLog = server;
       return bound;
     },
+    get routeServer() {
+      return routeServer;
+    },
+    async listenXds(host, port) {
+      if (!options.xds) throw new Error('the route server is off');
+      if (routeServer) throw new Error('the route server is listening already');
+      const server = new RouteServer({ host, port });
+      stopServing = governor.serveRoutes(server);
+      const bound = await server.listen(host, port);
+      routeServer = server;
+      return bound;
+    },
     api,
     server,
     controllerMetrics,
@@ -203,6 +223,8 @@ export function createBff(options: BffOptions): Bff {
       await governor.stop();
       if (rls && rlsListening) await rls.close();
       await accessLog?.close();
+      stopServing();
+      await routeServer?.close();
     },
   };
 }

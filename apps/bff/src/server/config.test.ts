@@ -34,11 +34,13 @@ describe('loadConfig', () => {
       allowedOrigins: ['http://127.0.0.1:3000', 'http://localhost:3000'],
       rls: { port: 8081, domain: 'governor' },
       accessLog: null,
+      xds: { port: 18010 },
       modules: {
         settings: {
           limiter: expect.objectContaining({ enable: true }),
           lazyload: expect.objectContaining({ enable: true }),
           plugin: expect.objectContaining({ enable: true }),
+          metarouter: expect.objectContaining({ enable: true }),
         },
         warnings: [],
         notes: [],
@@ -167,7 +169,7 @@ ${module}`;
   it('unset: every module runs with its defaults, its queries over GOVERNOR_PROMETHEUS_RATE_WINDOW', () => {
     const { modules } = loadConfig({ env: { GOVERNOR_PROMETHEUS_RATE_WINDOW: '30s' }, homeDir });
     expect(modules.file).toBeUndefined();
-    expect(Object.keys(modules.settings)).toEqual(['limiter', 'lazyload', 'plugin']);
+    expect(Object.keys(modules.settings)).toEqual(['limiter', 'lazyload', 'plugin', 'metarouter']);
     expect(modules.settings.limiter).toMatchObject({
       enable: true,
       general: { disableAdaptive: false, disableGlobalRateLimit: false },
@@ -236,8 +238,15 @@ ${module}`;
     const { modules } = loadConfig({ env: { GOVERNOR_MODULES: empty }, homeDir });
     expect(modules.settings.limiter!.enable).toBe(false);
     expect(modules.notes.map((n) => n.message)).toEqual([
-      'not in the file, so off: limiter, lazyload, plugin',
+      'not in the file, so off: limiter, lazyload, plugin, metarouter',
     ]);
+    expect(loadConfig({ env: { GOVERNOR_MODULES: empty }, homeDir }).xds).toBeNull();
+  });
+
+  it('configures the MetaProtocol route server, or turns it off', () => {
+    expect(loadConfig({ env: { GOVERNOR_XDS_PORT: 'off' }, homeDir }).xds).toBeNull();
+    expect(loadConfig({ env: { GOVERNOR_XDS_PORT: '0' }, homeDir }).xds).toEqual({ port: 0 });
+    expect(() => loadConfig({ env: { GOVERNOR_XDS_PORT: '70000' }, homeDir })).toThrow(/GOVERNOR_XDS_PORT/);
   });
 
   it('refuses a file that is missing, unreadable or not a usable SlimeBoot, saying why', () => {

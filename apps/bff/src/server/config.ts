@@ -42,6 +42,8 @@ export interface BffConfig {
    * `metricSourceType: accesslog`); null when no module learns from it or `GOVERNOR_ACCESSLOG_PORT=off`.
    */
   accessLog: { port: number } | null;
+  /** Governor's MetaProtocol route server (RDS over gRPC); null when metarouter is off or `GOVERNOR_XDS_PORT=off`. */
+  xds: { port: number } | null;
 }
 
 export interface ModulesConfig {
@@ -115,6 +117,7 @@ export function loadConfig({ env, homeDir }: LoadConfigOptions): BffConfig {
     allowedOrigins: allowedOrigins(env),
     rls: rlsConfig(env),
     accessLog: accessLogConfig(env, modules),
+    xds: xdsConfig(env, modules),
     modules,
   };
 }
@@ -159,6 +162,17 @@ function accessLogConfig(env: NodeJS.ProcessEnv, modules: ModulesConfig): { port
   if (raw === undefined) return { port: 8082 };
   if (!/^\d+$/.test(raw) || Number(raw) > 65535)
     throw new ConfigError(`GOVERNOR_ACCESSLOG_PORT must be a port (0 for a free one) or off, got "${raw}".`);
+  return { port: Number(raw) };
+}
+
+/** `GOVERNOR_XDS_PORT`: default 18010 (istiod has 15010); 0 picks a free one; off turns the server off. */
+function xdsConfig(env: NodeJS.ProcessEnv, modules: ModulesConfig): { port: number } | null {
+  if (modules.settings.metarouter?.enable === false) return null;
+  const raw = nonEmpty(env.GOVERNOR_XDS_PORT);
+  if (raw === 'off') return null;
+  if (raw === undefined) return { port: 18010 };
+  if (!/^\d+$/.test(raw) || Number(raw) > 65535)
+    throw new ConfigError(`GOVERNOR_XDS_PORT must be a port (0 for a free one) or off, got "${raw}".`);
   return { port: Number(raw) };
 }
 

@@ -13,7 +13,21 @@ export interface ProxyRouteStatus {
   readonly error?: string;
 }
 
+/** One proxy's subscription to one route configuration, as the dashboard lists them. */
+export interface SubscriptionRow extends ProxyRouteStatus {
+  readonly routeConfig: string;
+  /** The proxy's Envoy cluster (`thrift-sample-client.meta-thrift`), when it said. */
+  readonly cluster?: string;
+  /** The version it last accepted, if any. */
+  readonly ackedVersion?: string;
+  /** When its stream opened, and when it last accepted a version (ISO times). */
+  readonly connectedAt: string;
+  readonly lastAckAt?: string;
+}
+
 export interface RouteStatusSource {
+  /** Every subscription, by route configuration then node. */
+  rows(): readonly SubscriptionRow[];
   /** The proxies subscribed to a route configuration, by node id. */
   forRouteConfig(name: string): readonly ProxyRouteStatus[];
   /** Called with the route configurations whose status changed. */
@@ -22,15 +36,27 @@ export interface RouteStatusSource {
 
 /** A RouteStatusSource that the route server (or a test) writes. */
 export class RouteStatusBoard implements RouteStatusSource {
-  private readonly byConfig = new Map<string, Map<string, ProxyRouteStatus>>();
+  private readonly byConfig = new Map<string, Map<string, SubscriptionRow>>();
   private readonly listeners = new Set<(names: readonly string[]) => void>();
 
   forRouteConfig(name: string): readonly ProxyRouteStatus[] {
     return [...(this.byConfig.get(name)?.values() ?? [])].sort((a, b) => (a.node < b.node ? -1 : 1));
   }
 
+  rows(): readonly SubscriptionRow[] {
+    return [...this.byConfig.keys()].sort().flatMap((name) => this.forRouteConfig(name) as SubscriptionRow[]);
+  }
+
+  /** Replaces every subscription with these (what the route server holds now). */
+  replaceAll(rows: readonly SubscriptionRow[]): void {
+    const entries = new Map<string, SubscriptionRow[]>();
+    for (const name of this.byConfig.keys()) entries.set(name, []);
+    for (const r of rows) entries.set(r.routeConfig, [...(entries.get(r.routeConfig) ?? []), r]);
+    this.set(entries);
+  }
+
   /** Replaces everything known about the route configurations named (absent ones: no proxy subscribed). */
-  set(entries: ReadonlyMap<string, readonly ProxyRouteStatus[]>): void {
+  set(entries: ReadonlyMap<string, readonly SubscriptionRow[]>): void {
     const changed: string[] = [];
     for (const [name, list] of entries) {
       const next = new Map(list.map((s) => [s.node, s]));
@@ -54,6 +80,7 @@ export class RouteStatusBoard implements RouteStatusSource {
 }
 
 export const NO_ROUTE_STATUS: RouteStatusSource = {
+  rows: () => [],
   forRouteConfig: () => [],
   onChange: () => () => undefined,
 };

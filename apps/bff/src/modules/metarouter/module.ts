@@ -23,6 +23,7 @@ import type { MetaRouteConfiguration } from '../../envoy/metaprotocol-route';
 import type { Module, ModuleEvent, Parsed, Plan, PlanProblem, Snapshot } from '../../framework/module';
 import type { ModuleContext } from '../../framework/registry';
 import { NO_ROUTE_STATUS, type RouteStatusSource } from '../../sources/route-status';
+import { NO_METHOD_TRAFFIC, type MethodTrafficSource } from '../../sources/method-traffic';
 import {
   DEFAULT_RENDER_OPTIONS,
   checkMetaRouter,
@@ -353,13 +354,20 @@ function serviceModule(
   };
 }
 
-export type MetaRouterModule = Module<MetaRouter, null> & { readonly options: RenderOptions };
+export type MetaRouterModule = Module<MetaRouter, null> & {
+  readonly options: RenderOptions;
+  readonly routeStatus: RouteStatusSource;
+  readonly methodTraffic: MethodTrafficSource;
+};
 
 export function metaRouterModule(
   options: RenderOptions = DEFAULT_RENDER_OPTIONS,
   routeStatus: RouteStatusSource = NO_ROUTE_STATUS,
+  methodTraffic: MethodTrafficSource = NO_METHOD_TRAFFIC,
 ): MetaRouterModule {
   return {
+    routeStatus,
+    methodTraffic,
     name: 'metarouter',
     kind: METAROUTER_KIND,
     apiVersion: METAPROTOCOL_API_VERSION,
@@ -394,7 +402,11 @@ export function metaRouterModule(
   };
 }
 
-export function createMetaRouterModule({ settings, routeStatus }: ModuleContext): MetaRouterModule {
+export function createMetaRouterModule({
+  settings,
+  routeStatus,
+  methodTraffic,
+}: ModuleContext): MetaRouterModule {
   const general = settings.general as { xdsCluster?: string; rootNamespace?: string };
   return metaRouterModule(
     {
@@ -403,5 +415,6 @@ export function createMetaRouterModule({ settings, routeStatus }: ModuleContext)
       xdsCluster: general.xdsCluster || DEFAULT_RENDER_OPTIONS.xdsCluster,
     },
     routeStatus ?? NO_ROUTE_STATUS,
+    methodTraffic ?? NO_METHOD_TRAFFIC,
   );
 }

@@ -8,6 +8,8 @@ import type { Parsed, Plan, Snapshot } from '../../framework/module';
 import type { ModuleServices } from '../../framework/registry';
 import { routeConfigurations, type MetaRouterModule, type ServedRoutes } from './module';
 import { metaServices, type MetaService } from './services';
+import type { SubscriptionRow } from '../../sources/route-status';
+import type { MethodTrafficRow } from '../../sources/method-traffic';
 
 export class MetaRouterService {
   constructor(
@@ -39,6 +41,16 @@ export class MetaRouterService {
 
   services(): MetaService[] {
     return metaServices(this.plane.snapshot);
+  }
+
+  /** Which proxies subscribe to which route configuration, at which version, accepted or refused. */
+  subscriptions(): readonly SubscriptionRow[] {
+    return this.module.routeStatus.rows();
+  }
+
+  /** Calls by method, for one host or all. */
+  methodTraffic(host?: string): readonly MethodTrafficRow[] {
+    return this.module.methodTraffic.rows(host);
   }
 
   /** Calls `listener` after any change that may change the routes served. */
