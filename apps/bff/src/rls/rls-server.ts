@@ -207,19 +207,21 @@ export class RlsServer {
 
   /**
    * The rules `source` (a rule file, a module's object: any stable name) sets for `domain`, replacing what
-   * it set before (in that domain or another); null or none removes them. Several sources may share a
-   * domain. Rule ids are prefixed with `<domain>:` unless they start with it. Throws, and changes nothing,
+   * it set before (in that domain or another); null or none removes them, whatever `domain` says. Several
+   * sources may share a domain. Rule ids are prefixed with `<domain>:` unless they start with it. Throws, and changes nothing,
    * when a rule is invalid, or its descriptor is one another rule of the domain already has, or `domain`
    * is the SmartLimiters' own (see {@link updateLimiter}).
    */
   updateDomainRules(source: string, domain: string, rules: readonly DomainRule[] | null): void {
-    if (domain === '') throw new RangeError(`${source}: a rate-limit domain cannot be empty`);
-    if (domain === this.domain)
+    const removing = rules === null || rules.length === 0;
+    // Removing needs no valid domain: a source's rules go wherever they were.
+    if (!removing && domain === '') throw new RangeError(`${source}: a rate-limit domain cannot be empty`);
+    if (!removing && domain === this.domain)
       throw new RangeError(
         `${source}: domain ${domain} is the SmartLimiters' own; give their rules another domain`,
       );
     const bySource = new Map(this.bySource);
-    if (rules === null || rules.length === 0) bySource.delete(source);
+    if (removing) bySource.delete(source);
     else
       bySource.set(source, {
         domain,

@@ -245,6 +245,8 @@ descriptors:
       ]),
     ).toThrow(/requestsPerUnit must be a non-negative integer/);
     expect(() => rls.updateDomainRules('x', 'governor', [rule])).toThrow(/SmartLimiters' own/);
+    // Removing needs only the source.
+    rls.updateDomainRules('metarouter:meta-thrift/gone', '', null);
     // Still the first rule, alone.
     expect(rls.domains()).toEqual([
       { domain: 'governor', rules: 0 },
