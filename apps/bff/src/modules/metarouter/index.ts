@@ -1,6 +1,7 @@
 /** The metarouter module: Aeraki's MetaRouter → EnvoyFilters for MetaProtocol services, and their routes over RDS. */
 import type { ModuleDefinition } from '../../framework/registry';
 import { metaRouterExamples } from './examples';
+import { metaRouterRouter } from './metarouters-router';
 import { createMetaRouterModule, type MetaRouterModule } from './module';
 import { MetaRouterService } from './service';
 import { METAROUTER_MODULE } from './settings';
@@ -27,5 +28,5 @@ export const metarouter = {
   examples: metaRouterExamples,
   service: (plane, module) => new MetaRouterService(plane, module as MetaRouterModule),
   commands: {},
-  api: {},
+  api: { metarouter: metaRouterRouter },
 } as const satisfies ModuleDefinition<MetaRouterService>;
