@@ -9,7 +9,7 @@ import { EmbeddedStore } from './cluster/embedded-store';
 import type { ClusterStore } from './cluster/store';
 import { seedDemoMesh } from './demo/seed';
 import { parse } from 'yaml';
-import { createBff } from './server/bff';
+import { createBff, loadRuleFiles } from './server/bff';
 import { BOOKINFO_CALLS, BOOKINFO_LOADS } from './simulator';
 import { AuditLog } from './audit/audit-log';
 import { Auth, AuthError } from './auth/auth';
@@ -125,6 +125,10 @@ async function main(): Promise<void> {
 
   const { url } = await server.listen({ host: config.host, port: config.port });
   if (config.rls) {
+    if (config.rls.ruleFiles?.length)
+      await loadRuleFiles(bff.rls!, config.rls.ruleFiles).catch((e: unknown) => {
+        throw new ConfigError(`GOVERNOR_RLS_CONFIG: ${e instanceof Error ? e.message : String(e)}`);
+      });
     const rlsPort = await bff.listenRls(config.host, config.rls.port).catch((e: unknown) => {
       throw new ConfigError(
         `the rate-limit service cannot listen on ${config.host}:${config.rls!.port} (${e instanceof Error ? e.message : String(e)}): ` +
@@ -132,7 +136,7 @@ async function main(): Promise<void> {
       );
     });
     console.log(
-      `governor bff: rate-limit service (Envoy RLS gRPC, domain ${config.rls.domain}) on ${config.host}:${rlsPort}, ` +
+      `governor bff: rate-limit service (Envoy RLS gRPC, domain ${[config.rls.domain, ...(bff.rls?.domains().map((d) => d.domain) ?? [])].filter((d, i, all) => all.indexOf(d) === i).join(', ')}) on ${config.host}:${rlsPort}, ` +
         `counting ${config.rls.redisUrl ? `in Redis at ${redactCredentials(config.rls.redisUrl)}` : 'in this process (set REDIS_URL to share with replicas)'}`,
     );
   }

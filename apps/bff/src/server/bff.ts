@@ -13,20 +13,31 @@ import { createApiHandler } from '../trpc/handler';
 import type { ApiEvent } from '../api/deps';
 import { changeRefusal, contextFrom } from '../api/trpc';
 import type { Decision } from '@governor/limiter';
+import { readFile } from 'node:fs/promises';
 import { RlsServer } from '../rls/rls-server';
+import { formatConfigIssue, parseRateLimitConfigs } from '../rls/ratelimit-config';
 import { AccessLogServer } from '../accesslog/accesslog-server';
 import { RouteServer } from '../xds/route-server';
 import type { MeshDecision } from '../simulator';
 
 /** A decision made for an Envoy RLS call, in the form of the mesh's decision stream. */
-function rlsDecision(d: Decision, entries: readonly { key: string; value: string }[]): MeshDecision {
-  // Governor's descriptor values name the service: `Service[reviews.default]-Id[…]`.
+function rlsDecision(
+  d: Decision,
+  entries: readonly { key: string; value: string }[],
+  domain?: string,
+  governorDomain = 'governor',
+): MeshDecision {
+  // Governor's descriptor values name the service: `Service[reviews.default]-Id[…]`. Another domain's
+  // (a MetaRouter's global limit) name no service: the row says the domain and what was sent.
   const value = entries.find((e) => e.key === 'generic_key')?.value ?? d.ruleId ?? '';
   const m = /^Service\[([^.\]]+)\.([^\]]+)\]/.exec(value);
+  const other = domain !== undefined && domain !== governorDomain;
   return {
     t: d.atMs,
     namespace: m?.[2] ?? '',
-    service: m?.[1] ?? '',
+    service: other
+      ? `domain ${domain}: ${entries.map((e) => `${e.key}=${e.value}`).join(', ')}`
+      : (m?.[1] ?? ''),
     pod: '(rate-limit service)',
     user: '',
     outcome: d.outcome,
@@ -39,12 +50,33 @@ import { createHttpServer, type BffHttpServer, type ServerInfo } from './http-se
 import { ControllerMetrics, joinExpositions } from '../framework/controller-metrics';
 import { redactCredentials } from '../redact';
 
+/**
+ * Feeds the rate-limit service the rule files' domains (envoyproxy/ratelimit's format); any issue refuses
+ * them all with every issue's file and line.
+ */
+export async function loadRuleFiles(rls: RlsServer, files: readonly string[]): Promise<void> {
+  const texts = await Promise.all(
+    files.map(async (file) => ({
+      file,
+      text: await readFile(file, 'utf8').catch((e: unknown) => {
+        throw new Error(`${file}: cannot read (${e instanceof Error ? e.message : String(e)})`);
+      }),
+    })),
+  );
+  const { configs, issues } = parseRateLimitConfigs(texts);
+  const errors = issues.filter((i) => i.severity !== 'warning');
+  if (errors.length > 0) throw new Error(errors.map(formatConfigIssue).join('; '));
+  for (const c of configs) rls.updateDomainRules(`file:${c.file}`, c.domain, c.rules);
+}
+
 export interface BffOptions {
   /** Serve Envoy's rate-limit API for the `global` descriptors (listen with {@link Bff.listenRls}). */
   readonly rls?: {
     readonly domain?: string;
     readonly redisUrl?: string;
     readonly maxConnections?: number;
+    /** envoyproxy/ratelimit rule files for other domains (a MetaRouter's global limits), read at start. */
+    readonly ruleFiles?: readonly string[];
   } | null;
   /** Serve Envoy's access-log API: the calls sidecars make, for lazyload (listen with {@link Bff.listenAccessLog}). */
   readonly accessLog?: boolean;
@@ -89,9 +121,11 @@ export function createBff(options: BffOptions): Bff {
           ? { serverLimits: { maxConnections: options.rls.maxConnections } }
           : {}),
         // Decisions made for Envoy's calls join the mesh's in the dashboard.
-        onDecision: (d, entries) => {
+        onDecision: (d, entries, domain) => {
           controllerMetrics.countDecision('rls', d.outcome);
-          productOf(api.deps).decisions?.onDecision(rlsDecision(d, entries));
+          productOf(api.deps).decisions?.onDecision(
+            rlsDecision(d, entries, domain, options.rls?.domain ?? 'governor'),
+          );
         },
       })
     : null;

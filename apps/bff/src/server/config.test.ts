@@ -243,6 +243,13 @@ ${module}`;
     expect(loadConfig({ env: { GOVERNOR_MODULES: empty }, homeDir }).xds).toBeNull();
   });
 
+  it("reads rule files for the rate-limit service's other domains", () => {
+    expect(loadConfig({ env: { GOVERNOR_RLS_CONFIG: 'a.yaml, b.yaml' }, homeDir }).rls?.ruleFiles).toEqual([
+      'a.yaml',
+      'b.yaml',
+    ]);
+  });
+
   it('configures the MetaProtocol route server, or turns it off', () => {
     expect(loadConfig({ env: { GOVERNOR_XDS_PORT: 'off' }, homeDir }).xds).toBeNull();
     expect(loadConfig({ env: { GOVERNOR_XDS_PORT: '0' }, homeDir }).xds).toEqual({ port: 0 });

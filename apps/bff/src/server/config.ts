@@ -68,6 +68,11 @@ export interface RlsConfig {
   redisUrl?: string;
   /** `GOVERNOR_RLS_MAX_CONNECTIONS`: connections the service holds at once (its own default when unset). */
   maxConnections?: number;
+  /**
+   * `GOVERNOR_RLS_CONFIG`: envoyproxy/ratelimit rule files (comma-separated paths) for other domains, such
+   * as those a MetaRouter's `globalRateLimit` names.
+   */
+  ruleFiles?: string[];
 }
 
 /** A setting that the BFF cannot start with; the message tells the operator what to change. */
@@ -198,6 +203,14 @@ function rlsConfig(env: NodeJS.ProcessEnv): RlsConfig | null {
     domain: nonEmpty(env.GOVERNOR_RLS_DOMAIN) ?? 'governor',
     ...(redisUrl !== undefined ? { redisUrl } : {}),
     ...(rawMax !== undefined ? { maxConnections: Number(rawMax) } : {}),
+    ...(nonEmpty(env.GOVERNOR_RLS_CONFIG) !== undefined
+      ? {
+          ruleFiles: env
+            .GOVERNOR_RLS_CONFIG!.split(',')
+            .map((f) => f.trim())
+            .filter((f) => f !== ''),
+        }
+      : {}),
   };
 }
 

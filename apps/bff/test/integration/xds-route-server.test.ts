@@ -12,15 +12,9 @@ import {
   ROUTE_TYPE_URL,
   type MetaRouteConfiguration,
 } from '../../src/envoy/metaprotocol-route';
-import {
-  discoveryClientConstructors,
-  type DeltaDiscoveryResponse,
-  type DiscoveryResponse,
-} from '../../src/xds/discovery-service';
+import type { DeltaDiscoveryResponse, DiscoveryResponse } from '../../src/xds/discovery-service';
+import { openStream, xdsClient } from '../support/xds-client';
 import { RouteServer, type RouteServerLimits, type RouteStatusEvent } from '../../src/xds/route-server';
-
-type Duplex = grpc.ClientDuplexStream<object, unknown>;
-type XdsClient = grpc.Client & Record<string, () => Duplex>;
 
 const servers: RouteServer[] = [];
 const clients: grpc.Client[] = [];
@@ -38,60 +32,9 @@ async function start(limits: Partial<RouteServerLimits> = {}) {
   return { server, port, events };
 }
 
-function client(port: number, service: 'ads' | 'rds', options: grpc.ClientOptions = {}): XdsClient {
-  const Client = discoveryClientConstructors()[service];
-  const c = new Client(
-    `127.0.0.1:${port}`,
-    grpc.credentials.createInsecure(),
-    options,
-  ) as unknown as XdsClient;
-  clients.push(c);
-  return c;
-}
-
-/** A stream whose messages queue up for `next()`; `status` settles when the server ends it. */
-function open<T>(c: XdsClient, method: string) {
-  const call = c[method]!();
-  const queue: T[] = [];
-  const waiting: ((m: T) => void)[] = [];
-  call.on('data', (m: T) => {
-    const w = waiting.shift();
-    if (w) w(m);
-    else queue.push(m);
-  });
-  const status = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
-  call.on('error', () => undefined);
-  return {
-    call,
-    status,
-    send: (m: object) => call.write(m),
-    next: (ms = 2000) =>
-      new Promise<T>((resolve, reject) => {
-        const q = queue.shift();
-        if (q !== undefined) return resolve(q);
-        const t = setTimeout(() => reject(new Error('no response')), ms);
-        waiting.push((m) => {
-          clearTimeout(t);
-          resolve(m);
-        });
-      }),
-    /** Resolves true when nothing arrives within `ms`. */
-    quiet: (ms = 300) =>
-      new Promise<boolean>((resolve) => {
-        if (queue.length > 0) return resolve(false);
-        const waiter = (m: T) => {
-          clearTimeout(t);
-          queue.unshift(m);
-          resolve(false);
-        };
-        const t = setTimeout(() => {
-          waiting.splice(waiting.indexOf(waiter), 1);
-          resolve(true);
-        }, ms);
-        waiting.push(waiter);
-      }),
-  };
-}
+const client = (port: number, service: 'ads' | 'rds', options: grpc.ClientOptions = {}) =>
+  xdsClient(port, service, clients, options);
+const open = openStream;
 
 const node = (id = 'sidecar~10.0.0.1~dubbo-consumer-abc.demo~demo.svc.cluster.local') => ({
   id,

@@ -199,6 +199,20 @@ export function planMetaRouter(
     );
   }
 
+  const global = router.spec.globalRateLimit;
+  if (global)
+    extra.push(
+      condition(
+        previous,
+        'GlobalLimit',
+        'True',
+        'Counted',
+        `calls${Object.keys(global.match.attributes ?? {}).length > 0 ? ` matching ${Object.keys(global.match.attributes ?? {}).join(', ')}` : ''} are counted by ${global.rateLimitService} in domain ${global.domain} with ${global.descriptors.map((d) => `${d.descriptorKey}=<${d.property}>`).join(', ')}; the quotas are that service's rule files (Governor's rate-limit service: GOVERNOR_RLS_CONFIG)` +
+          (global.denyOnFail ? '; calls are refused while it cannot answer' : ''),
+        now,
+      ),
+    );
+
   // What the proxies made of the route configurations served from it.
   const proxies = served.flatMap((name) => routeStatus.forRouteConfig(name).map((s) => ({ name, ...s })));
   const refused = proxies.filter((p) => !p.acked && p.error);
