@@ -12,6 +12,7 @@ const nav = [
   { href: LIMITER_LIST, label: 'Policies' },
   { href: '/lazyload', label: 'Lazy loading' },
   { href: '/plugin', label: 'Plugins' },
+  { href: '/metarouter', label: 'RPC routing' },
 ] as const;
 
 function HealthBadges() {

@@ -14,10 +14,11 @@ export function EditorActions({
   ready: boolean;
   canEdit: boolean;
   previewing: boolean;
-  replaying: boolean;
+  replaying?: boolean;
   applying: boolean;
   onPreview: () => void;
-  onWhatIf: () => void;
+  /** Absent: the editor has no what-if replay. */
+  onWhatIf?: () => void;
   onApply: () => void;
 }) {
   return (
@@ -25,9 +26,11 @@ export function EditorActions({
       <button type="button" className={button} disabled={!ready || previewing} onClick={onPreview}>
         {previewing ? 'Previewing…' : 'Preview'}
       </button>
-      <button type="button" className={button} disabled={!ready || replaying} onClick={onWhatIf}>
-        {replaying ? 'Replaying…' : 'What if (last 60 s)'}
-      </button>
+      {onWhatIf && (
+        <button type="button" className={button} disabled={!ready || replaying} onClick={onWhatIf}>
+          {replaying ? 'Replaying…' : 'What if (last 60 s)'}
+        </button>
+      )}
       {canEdit && (
         <button type="button" className={primary} disabled={!ready || applying} onClick={onApply}>
           Apply…
@@ -42,8 +45,10 @@ export function ApplyConfirm({
   applying,
   onConfirm,
   onCancel,
+  question = 'Apply this policy? Envoy will enforce what it renders.',
 }: {
   applying: boolean;
+  question?: string;
   onConfirm: () => void;
   onCancel: () => void;
 }) {
@@ -55,7 +60,7 @@ export function ApplyConfirm({
       className="rounded-lg border border-indigo-300 bg-indigo-50 p-4 dark:border-indigo-700 dark:bg-indigo-950"
     >
       <h3 id="confirm-heading" className="font-medium">
-        Apply this policy? Envoy will enforce what it renders.
+        {question}
       </h3>
       <div className="mt-3 flex gap-2">
         <button type="button" className={primary} autoFocus disabled={applying} onClick={onConfirm}>

@@ -9,22 +9,25 @@ const CodeMirror = dynamic(() => import('@uiw/react-codemirror'), {
   loading: () => <p role="status">Loading the editor…</p>,
 });
 
-/** The policy as YAML text, the editor's one source of truth. */
+/** An object as YAML text, the editor's one source of truth. */
 export function YamlPanel({
   text,
   editable,
   onChange,
+  label = 'Policy YAML',
 }: {
   text: string;
   editable: boolean;
   onChange: (text: string) => void;
+  /** The text box's accessible name. */
+  label?: string;
 }) {
   return (
     <CodeMirror
       value={text}
       height="24rem"
       editable={editable}
-      extensions={[yamlLanguage(), EditorView.contentAttributes.of({ 'aria-label': 'Policy YAML' })]}
+      extensions={[yamlLanguage(), EditorView.contentAttributes.of({ 'aria-label': label })]}
       onChange={(v: string) => onChange(v)}
       theme={
         typeof document !== 'undefined' && document.documentElement.classList.contains('dark')
