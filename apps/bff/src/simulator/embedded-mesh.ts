@@ -9,7 +9,9 @@ import { isKnownKind } from '../cluster/store';
 import type { Snapshot } from '../framework/module';
 import { metricSetsOf, type ClusterContext, type RenderedRule } from '../modules/limiter/render';
 import type { MetricSource } from '../sources/metric-source';
+import type { MethodTrafficSource } from '../sources/method-traffic';
 import { loadProblems, type LoadProfile } from './load';
+import { METAPROTOCOL_KINDS } from './metaprotocol';
 import { Simulator, type SimulatorOptions } from './simulator';
 import { MAX_SERVICE_RPS } from './traffic';
 
@@ -65,7 +67,9 @@ export interface EmbeddedMeshOptions {
   /**
    * The cluster as the controllers see it, for the Istio `Sidecar`s that fence workloads (none while no
    * module registers the kind), and for the `EnvoyFilter`s whose fault filter aborts or delays requests.
-   * Unused for what `simulator.sidecars` or `simulator.envoyFilters` gives.
+   * Also for the MetaProtocol services, their MetaRouters and the ApplicationProtocols (while the kinds
+   * are registered). Unused for what `simulator.sidecars`, `simulator.envoyFilters` or
+   * `simulator.metaProtocol` gives.
    */
   readonly snapshot?: () => Pick<Snapshot, 'list'>;
 }
@@ -84,10 +88,16 @@ export class EmbeddedMesh {
     const envoyFilters =
       options.simulator?.envoyFilters ??
       (snapshot ? () => (isKnownKind('EnvoyFilter') ? snapshot().list('EnvoyFilter') : []) : undefined);
+    const metaProtocol =
+      options.simulator?.metaProtocol ??
+      (snapshot && isKnownKind('MetaRouter')
+        ? () => METAPROTOCOL_KINDS.flatMap((k) => (isKnownKind(k) ? snapshot().list(k) : []))
+        : undefined);
     this.simulator = new Simulator({
       ...options.simulator,
       ...(sidecars ? { sidecars } : {}),
       ...(envoyFilters ? { envoyFilters } : {}),
+      ...(metaProtocol ? { metaProtocol } : {}),
       context: options.context(),
     });
     // Pods come and go in bursts (a rollout): apply the mesh's shape once the burst settles.
@@ -137,6 +147,11 @@ export class EmbeddedMesh {
       return { values, health: { available: true } };
     },
   };
+
+  /** The simulated MetaProtocol calls per method, for the dashboard. */
+  get methodTraffic(): MethodTrafficSource {
+    return this.simulator.methodTraffic;
+  }
 
   /** `POST /api/simulator/load`: changes a Service's load from the next tick on. */
   changeLoad(body: unknown): { status: 200 | 400; body: unknown } {

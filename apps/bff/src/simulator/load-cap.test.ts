@@ -61,7 +61,8 @@ describe('the simulator at its load caps', () => {
     expect(spikes.status).toBe(400);
     expect(bff.governor.mesh?.simulator.loadOf('reviews')).toBeUndefined();
 
-    // productpage alone, with the calls its requests make (to details and reviews, and reviews' to ratings).
+    // productpage alone, with the calls its requests make (to details and reviews, reviews' to ratings and
+    // ratings' to rating-rpc).
     expect((await setLoad('productpage', MAX_SERVICE_RPS)).status).toBe(200);
     const sim = bff.governor.mesh!.simulator;
     expect(sim.loadCapProblems('reviews', { kind: 'steady', rps: MAX_SERVICE_RPS })).toEqual([]);

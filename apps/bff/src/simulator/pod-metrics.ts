@@ -111,6 +111,8 @@ export function renderPodMetrics(pods: readonly PodState[], fallback: readonly F
     destination_service_name: p.service,
     destination_service_namespace: p.namespace,
     response_code: String(code),
+    // As Aeraki's MetaProtocol stats label the calls they count.
+    ...(p.requestProtocol !== undefined ? { request_protocol: p.requestProtocol } : {}),
     // As Istio's: a gRPC answer's status, on the answers of a gRPC abort only.
     ...(grpc !== undefined ? { grpc_response_status: String(grpc) } : {}),
   });

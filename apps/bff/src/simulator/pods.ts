@@ -99,6 +99,8 @@ export class PodState {
   readonly container: string;
   readonly image: string;
   readonly cpuLimitCores: number;
+  /** The application protocol of a MetaProtocol service's pod (`thrift`), as Istio's `request_protocol`. */
+  requestProtocol: string | undefined;
   okTotal = 0;
   limitedTotal = 0;
   abortedTotal = 0;

@@ -6,7 +6,7 @@ import { histogramQuantile, ISTIO_DURATION_BUCKETS_MS } from './exposition';
 import { rateAt, type LoadProfile } from './load';
 import { parseCpuQuantity } from './pods';
 import { Simulator, type SimulatorOptions } from './simulator';
-import { MAX_MESH_RPS, MAX_SERVICE_RPS } from './traffic';
+import { BOOKINFO_CALLS, MAX_MESH_RPS, MAX_SERVICE_RPS } from './traffic';
 import { parseExposition, type Sample } from '../../test/support/exposition';
 
 const bookinfoText = readFileSync(new URL('../demo/bookinfo.yaml', import.meta.url), 'utf8');
@@ -237,6 +237,8 @@ describe('Simulator', () => {
       container_spec_cpu_quota: 'gauge',
       container_spec_cpu_period: 'gauge',
       governor_lazyload_fallback_requests_total: 'counter',
+      governor_metaprotocol_requests_total: 'counter',
+      governor_metaprotocol_mirrored_requests_total: 'counter',
     });
     const requests = second.samples.filter((s) => s.name === 'istio_requests_total');
     expect(requests.length).toBe(mesh.pods.length * 2);
@@ -396,19 +398,20 @@ describe('histogramQuantile', () => {
 
 describe('the load caps', () => {
   it('refuses a load over the cap per Service or over the mesh total, calls included', () => {
-    const sim = simulator({ calls: { productpage: ['details', 'reviews'], reviews: ['ratings'] } });
+    const sim = simulator({ calls: BOOKINFO_CALLS });
     expect(() => sim.setLoad('reviews', steady(MAX_SERVICE_RPS + 1))).toThrow(
       `load of reviews: ${MAX_SERVICE_RPS + 1} requests per second is over the simulator's cap of ${MAX_SERVICE_RPS} per Service`,
     );
     expect(() => sim.setLoad('reviews', { kind: 'wave', minRps: 0, maxRps: 1e6, periodMs: 1000 })).toThrow(
       /over the simulator's cap/,
     );
-    // productpage's requests are decided at productpage, details, reviews and ratings: four times over;
-    // reviews' twice (at ratings too). Bookinfo with every Service at the cap is the mesh's cap.
+    // productpage's requests are decided at productpage, details, reviews, ratings and rating-rpc: five
+    // times over; reviews' three times, ratings' twice (at rating-rpc too). Bookinfo with every Service at
+    // the cap is the mesh's cap.
     sim.setLoad('productpage', steady(MAX_SERVICE_RPS));
     sim.setLoad('reviews', steady(MAX_SERVICE_RPS));
     sim.setLoad('details', steady(MAX_SERVICE_RPS));
-    expect((4 + 2 + 1 + 1) * MAX_SERVICE_RPS).toBe(MAX_MESH_RPS);
+    expect((5 + 3 + 1 + 2) * MAX_SERVICE_RPS).toBe(MAX_MESH_RPS);
     expect(sim.loadCapProblems('ratings', steady(MAX_SERVICE_RPS))).toEqual([]);
     sim.setLoad('ratings', steady(MAX_SERVICE_RPS));
     expect(sim.loadCapProblems('extra', steady(1))).toEqual([

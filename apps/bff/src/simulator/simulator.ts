@@ -10,6 +10,10 @@
  * Istio `Sidecar` whose egress does not list the destination calls it through the lazyload fallback: a
  * few milliseconds slower, counted per caller and destination, until the Sidecar lists it.
  *
+ * Calls to a MetaProtocol service (a port named `tcp-metaprotocol-<protocol>-...` whose protocol has a
+ * codec) from another service's pod go through MetaProtocol proxies instead (see `metaprotocol.ts`): routed
+ * by their attributes to a cluster's pod, and limited by the MetaRouter's local rate limit on that pod.
+ *
  * The core is pure: time comes from {@link Simulator.step}'s argument and randomness from a seed, so a run
  * is reproducible. {@link Simulator.start} drives it from a timer.
  */
@@ -20,6 +24,10 @@ import { SidecarLimiters } from '../modules/limiter/replay/sidecars';
 import { seededRandom, type LoadProfile } from './load';
 import { RequestCounts, type EdgeRate, type RuleSecond, type ServiceSecond } from './request-counts';
 import type { ObservedCalls } from '../sources/observed-calls';
+import type { MethodTrafficSource } from '../sources/method-traffic';
+import type { KubeObject } from '../cluster/store';
+import { MetaProtocolCalls } from './metaprotocol';
+import { NO_METHOD, RpcCounts, type RpcResponse } from './rpc-counts';
 import { Fences } from './fences';
 import { Faults, nextFires } from './faults';
 import {
@@ -46,6 +54,7 @@ import {
   serviceKey,
   simService,
   Traffic,
+  type CallTarget,
   type PendingRequest,
   type SimService,
   type SimulatedUser,
@@ -65,9 +74,10 @@ export interface SimulatorOptions {
   readonly defaultLoad?: LoadProfile;
   /**
    * Who calls whom: each request a caller's sidecar lets through makes one request to each callee (same
-   * user, a millisecond later), on top of the callee's own load. Keys and values as in {@link loads}.
+   * user, a millisecond later), on top of the callee's own load. Keys and values as in {@link loads}; a
+   * callee given with methods is called with a `method` attribute drawn by their weights.
    */
-  readonly calls?: Readonly<Record<string, readonly string[]>>;
+  readonly calls?: Readonly<Record<string, readonly CallTarget[]>>;
   readonly users?: readonly SimulatedUser[];
   readonly model?: Partial<PodModel>;
   /** Seconds of per-second accounting kept. Default 300. */
@@ -96,6 +106,12 @@ export interface SimulatorOptions {
    * fraction of its inbound requests. Default: none.
    */
   readonly envoyFilters?: () => readonly unknown[];
+  /**
+   * The mesh's Services, ServiceEntries, DestinationRules, MetaRouters and ApplicationProtocols as they
+   * are now, read once per tick; the MetaProtocol routes are computed again only when they change.
+   * Default: none (no call goes through a MetaProtocol proxy).
+   */
+  readonly metaProtocol?: () => readonly KubeObject[];
 }
 
 /**
@@ -148,6 +164,9 @@ export interface MeshDecision {
   readonly ruleId: string | null;
   /** Tokens (or window requests) left for that rule; null when none applied. */
   readonly remaining: number | null;
+  /** For a MetaProtocol call: its application protocol (`thrift`) and `method` attribute. */
+  readonly protocol?: string;
+  readonly method?: string;
 }
 
 /** A pause longer than this (a suspended machine) is skipped rather than simulated. */
@@ -188,6 +207,9 @@ export class Simulator {
   private readonly routes = new Map<Pod, Map<SimService, CallRoute>>();
   /** Calls per calling workload and destination service, by `namespace/app>fqdn`. */
   private readonly pairs = new Map<string, CallPair>();
+  private readonly metaProtocolObjects: (() => readonly KubeObject[]) | undefined;
+  private readonly rpc: MetaProtocolCalls;
+  private readonly rpcCounts = new RpcCounts();
 
   constructor(options: SimulatorOptions) {
     this.now = options.now ?? Date.now;
@@ -212,6 +234,9 @@ export class Simulator {
     this.fallbackLatencyMs = options.fallbackLatencyMs ?? FALLBACK_LATENCY_MS;
     this.rootNamespace = options.rootNamespace;
     this.envoyFilterObjects = options.envoyFilters;
+    this.metaProtocolObjects = options.metaProtocol;
+    this.rpc = new MetaProtocolCalls(this.random);
+    this.rpc.refresh(this.metaProtocolObjects?.() ?? []);
     this.sidecars = new SidecarLimiters({ clock: this.clock, rules: this.rules });
     for (const [service, profile] of Object.entries(options.loads ?? DEFAULT_LOADS))
       this.setLoad(service, profile);
@@ -271,6 +296,8 @@ export class Simulator {
     for (const key of [...this.pods.keys()]) if (!seen.has(key)) this.pods.delete(key);
     this.services = services;
     this.sidecars.update(this.rules, context.pods);
+    this.rpc.keepPods(context.pods);
+    this.markProtocols();
   }
 
   /**
@@ -374,9 +401,20 @@ export class Simulator {
       );
   }
 
-  /** The Prometheus text exposition of the mesh, with Istio's and cAdvisor's metric names. */
+  /**
+   * MetaProtocol calls per host, method, route and cluster over the last `rateWindowSeconds` complete
+   * seconds: what the dashboard's per-method table shows.
+   */
+  readonly methodTraffic: MethodTrafficSource = {
+    rows: (host) => this.rpcCounts.rows(Math.floor(this.lastMs / 1000), this.rateWindowMs / 1000, host),
+  };
+
+  /**
+   * The Prometheus text exposition of the mesh, with Istio's and cAdvisor's metric names, and Governor's
+   * per-method counters of MetaProtocol calls.
+   */
   renderMetrics(): string {
-    return renderPodMetrics(this.sortedPods(), this.fallbackCalls());
+    return renderPodMetrics(this.sortedPods(), this.fallbackCalls()) + this.rpcCounts.render();
   }
 
   private sortedPods(): PodState[] {
@@ -386,6 +424,7 @@ export class Simulator {
   private tick(from: number, to: number): void {
     this.refreshFences();
     this.refreshFaults();
+    this.refreshMetaProtocol();
     const pending = this.traffic.arrivals(this.services, from, to);
     for (const p of this.pods.values()) p.allowedThisTick = 0;
     // Requests in time order; then the calls the allowed ones make, a hop at a time.
@@ -393,11 +432,16 @@ export class Simulator {
     for (let hop = 0; wave.length > 0 && hop < MAX_CALL_DEPTH; hop++) {
       wave.sort((a, b) => a.t - b.t);
       const next: PendingRequest[] = [];
-      for (const r of wave) if (this.decide(r)) this.traffic.addCalls(r, this.services, to, next);
+      for (const r of wave) {
+        // Only a pod's outbound MetaProtocol proxy routes by attributes; users reach the pods directly.
+        const passed = r.fromPod && this.rpc.handles(r.service) ? this.decideRpc(r) : this.decide(r);
+        if (passed) this.traffic.addCalls(r, this.services, to, next);
+      }
       wave = next;
     }
     advancePods(this.pods.values(), this.model, to, to - from, this.rateWindowMs);
     this.counts.prune(Math.floor(to / 1000) - this.historySeconds);
+    this.rpcCounts.prune(Math.floor(to / 1000) - this.historySeconds);
     this.recordCalls(to);
   }
 
@@ -410,6 +454,23 @@ export class Simulator {
     if (same) return;
     this.fenceObjects = objects;
     this.fences = objects.length > 0 ? new Fences(objects, this.rootNamespace) : undefined;
+  }
+
+  /** The MetaProtocol services, routes and limits as they are now; computed again only when they changed. */
+  private refreshMetaProtocol(): void {
+    if (!this.metaProtocolObjects) return;
+    if (this.rpc.refresh(this.metaProtocolObjects())) this.markProtocols();
+  }
+
+  /** Labels the pods of MetaProtocol services with their protocol, as their proxies' stats do. */
+  private markProtocols(): void {
+    for (const s of this.services) {
+      const protocol = this.rpc.protocolOf(s);
+      for (const pod of s.pods) {
+        const state = this.pods.get(`${namespaceOf(pod)}/${pod.metadata.name}`);
+        if (state) state.requestProtocol = protocol;
+      }
+    }
   }
 
   /** The EnvoyFilters as they are now; compiled again only when the list changed. */
@@ -510,27 +571,89 @@ export class Simulator {
       for (const listener of this.listeners) listener(event);
     }
 
-    let source: RequestSource | undefined;
-    let extraMs = fault.delayMs;
-    if (r.from !== undefined) {
-      this.counts.countCall(r.from, r.service.key, second, allowed);
-      if (r.fromPod) {
-        const route = this.routeOf(r.fromPod, r.from, r.service);
-        route.pair.calls++;
-        route.pair.calledNow = true;
-        if (route.fallback) {
-          route.pair.fallback++;
-          route.pair.fallbackNow = true;
-          extraMs += this.fallbackLatencyMs;
-        }
-        source = route.source;
-      }
-    }
+    const caller = this.countCaller(r, second, allowed);
     this.pods
       .get(`${namespaceOf(r.pod)}/${r.pod.metadata.name}`)
-      ?.serve(allowed, this.model, this.random, source, extraMs, fault.aborted);
+      ?.serve(allowed, this.model, this.random, caller.source, caller.extraMs + fault.delayMs, fault.aborted);
     // An aborted request never reaches the app, which then calls nothing.
     return allowed && fault.aborted === undefined;
+  }
+
+  /**
+   * Routes a MetaProtocol call as the caller's outbound proxy would, then decides it on the chosen pod as
+   * its inbound proxy's local rate limit would; returns whether it reached the app. A call no route or no
+   * pod takes fails (counted as an error, no decision). Mirrored copies are counted only: their answers
+   * are dropped, as Envoy drops them.
+   */
+  private decideRpc(r: PendingRequest): boolean {
+    const attributes: Record<string, string> = r.method !== undefined ? { method: r.method } : {};
+    const route = this.rpc.route(r.service, attributes, this.services);
+    const second = Math.floor(r.t / 1000);
+    const pod = route.pod;
+    const limit = pod ? this.rpc.limit(r.service, pod, attributes, r.t) : undefined;
+    const response: RpcResponse = !limit ? 'error' : limit.allowed ? 'ok' : 'local_limited';
+    const allowed = response !== 'local_limited';
+    // A failed call is answered, not limited: it counts with the answers the sidecar gave itself.
+    this.counts.count(r.service.key, undefined, second, allowed, response === 'error');
+    this.rpcCounts.count(
+      {
+        host: fqdnOf(r.service),
+        method: r.method ?? NO_METHOD,
+        route: route.route,
+        cluster: route.cluster,
+        subset: route.subset,
+      },
+      second,
+      response,
+      route.mirror,
+    );
+    const caller = this.countCaller(r, second, allowed);
+    if (!pod || !limit) return false;
+    r.pod = pod;
+    if (this.listeners.length > 0) {
+      const protocol = this.rpc.protocolOf(r.service);
+      const event: MeshDecision = {
+        t: r.t,
+        namespace: r.service.namespace,
+        service: r.service.name,
+        pod: pod.metadata.name,
+        user: this.traffic.users[r.user]!.value,
+        outcome: limit.allowed ? 'allowed' : 'limited',
+        ruleId: limit.ruleId,
+        remaining: limit.remaining,
+        ...(protocol !== undefined ? { protocol } : {}),
+        method: r.method ?? NO_METHOD,
+      };
+      for (const listener of this.listeners) listener(event);
+    }
+    this.pods
+      .get(`${namespaceOf(pod)}/${pod.metadata.name}`)
+      ?.serve(allowed, this.model, this.random, caller.source, caller.extraMs);
+    return allowed;
+  }
+
+  /**
+   * Counts a request made by another service (the edge, and the calling workload's pair), and says who
+   * the destination sees as the caller and what the way there added to the latency.
+   */
+  private countCaller(
+    r: PendingRequest,
+    second: number,
+    allowed: boolean,
+  ): { source: RequestSource | undefined; extraMs: number } {
+    if (r.from === undefined) return { source: undefined, extraMs: 0 };
+    this.counts.countCall(r.from, r.service.key, second, allowed);
+    if (!r.fromPod) return { source: undefined, extraMs: 0 };
+    const route = this.routeOf(r.fromPod, r.from, r.service);
+    route.pair.calls++;
+    route.pair.calledNow = true;
+    let extraMs = 0;
+    if (route.fallback) {
+      route.pair.fallback++;
+      route.pair.fallbackNow = true;
+      extraMs += this.fallbackLatencyMs;
+    }
+    return { source: route.source, extraMs };
   }
 }
 

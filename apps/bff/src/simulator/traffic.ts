@@ -37,21 +37,38 @@ export const BOOKINFO_LOADS: Readonly<Record<string, LoadProfile>> = {
   productpage: { kind: 'wave', minRps: 20, maxRps: 120, periodMs: 10 * 60_000 },
 };
 
-/** Istio's Bookinfo: the product page calls details and reviews, reviews calls ratings. */
-export const BOOKINFO_CALLS: Readonly<Record<string, readonly string[]>> = {
+/**
+ * A call to a MetaProtocol (RPC) service: each call carries a `method` attribute, drawn with these relative
+ * weights; the caller's MetaProtocol proxy routes it by its attributes.
+ */
+export interface RpcCallTarget {
+  /** `name` (in `default`) or `namespace/name`. */
+  readonly service: string;
+  readonly methods: Readonly<Record<string, number>>;
+}
+
+/** Whom a service calls: a Service (`name` or `namespace/name`), or an RPC service with its methods. */
+export type CallTarget = string | RpcCallTarget;
+
+/**
+ * Istio's Bookinfo: the product page calls details and reviews, reviews calls ratings; ratings calls the
+ * Thrift service rating-rpc (mostly getRating, some listRatings, a few rateProduct).
+ */
+export const BOOKINFO_CALLS: Readonly<Record<string, readonly CallTarget[]>> = {
   productpage: ['details', 'reviews'],
   reviews: ['ratings'],
+  ratings: [{ service: 'rating-rpc', methods: { getRating: 60, listRatings: 30, rateProduct: 10 } }],
 };
 
 /**
  * Every simulated request is decided one by one on the BFF's thread (some 10-15 µs each with the decision
  * feeds, on the 2-core machine the BFF is measured on), so the load is capped where the simulation takes
- * about a quarter of a core and the BFF's own answers stay prompt: 20,000 requests per second in all, calls
- * between services included, and 2,500 per Service (Bookinfo with every Service at the cap is 20,000 with
- * its calls: productpage's go to details and reviews, reviews' to ratings).
+ * about a third of a core and the BFF's own answers stay prompt: 27,500 requests per second in all, calls
+ * between services included, and 2,500 per Service (Bookinfo with every Service at the cap is 27,500 with
+ * its calls: productpage's go to details and reviews, reviews' to ratings, ratings' to rating-rpc).
  */
 export const MAX_SERVICE_RPS = 2_500;
-export const MAX_MESH_RPS = 20_000;
+export const MAX_MESH_RPS = 27_500;
 
 /** Calls deeper than this (a loop in the call graph) are not made. */
 export const MAX_CALL_DEPTH = 8;
@@ -83,6 +100,28 @@ export interface PendingRequest {
   from?: string;
   /** The calling pod, for a request made by another service. */
   fromPod?: Pod;
+  /**
+   * The `method` attribute of an RPC call. A call to a MetaProtocol service is routed by the caller's
+   * proxy, which chooses the pod: `pod` is then only where round-robin would have sent it.
+   */
+  method?: string;
+}
+
+/** A callee as the traffic keeps it: its key, and for an RPC service its methods' cumulative weights. */
+interface Callee {
+  readonly key: string;
+  readonly methods?: { readonly names: readonly string[]; readonly cumulative: readonly number[] };
+}
+
+function calleeOf(target: CallTarget): Callee {
+  if (typeof target === 'string') return { key: serviceKey(target) };
+  const entries = Object.entries(target.methods).filter(([, w]) => w > 0);
+  if (entries.length === 0) return { key: serviceKey(target.service) };
+  let sum = 0;
+  return {
+    key: serviceKey(target.service),
+    methods: { names: entries.map(([m]) => m), cumulative: entries.map(([, w]) => (sum += w)) },
+  };
 }
 
 interface LoadState {
@@ -93,8 +132,8 @@ interface LoadState {
 export interface TrafficOptions {
   /** The load of a Service without one of its own. */
   readonly defaultLoad: LoadProfile | undefined;
-  /** Who calls whom, with keys and values as the loads'. */
-  readonly calls: Readonly<Record<string, readonly string[]>>;
+  /** Who calls whom, with keys as the loads'. */
+  readonly calls: Readonly<Record<string, readonly CallTarget[]>>;
   readonly users: readonly SimulatedUser[];
   readonly random: () => number;
 }
@@ -106,7 +145,7 @@ export class Traffic {
   private readonly userWeightTotal: number;
   private readonly defaultLoad: LoadProfile | undefined;
   private readonly loads = new Map<string, LoadState>();
-  private readonly calls: ReadonlyMap<string, readonly string[]>;
+  private readonly calls: ReadonlyMap<string, readonly Callee[]>;
   private readonly random: () => number;
 
   constructor(options: TrafficOptions) {
@@ -122,7 +161,7 @@ export class Traffic {
       sourceIp: `10.0.${i >> 8}.${(i & 255) + 1}`,
     }));
     this.calls = new Map(
-      Object.entries(options.calls).map(([from, to]) => [serviceKey(from), to.map(serviceKey)]),
+      Object.entries(options.calls).map(([from, to]) => [serviceKey(from), to.map(calleeOf)]),
     );
   }
 
@@ -186,16 +225,18 @@ export class Traffic {
   /** Adds to `into` the calls a request its sidecar let through makes: a millisecond later, before `to`. */
   addCalls(r: PendingRequest, services: readonly SimService[], to: number, into: PendingRequest[]): void {
     for (const callee of this.calls.get(r.service.key) ?? []) {
-      const s = services.find((candidate) => candidate.key === callee);
+      const s = services.find((candidate) => candidate.key === callee.key);
       if (!s || s.pods.length === 0) continue;
-      into.push({
+      const call: PendingRequest = {
         t: Math.min(to, r.t + 1),
         service: s,
         pod: nextPod(s),
         user: r.user,
         from: r.service.key,
         fromPod: r.pod,
-      });
+      };
+      if (callee.methods) call.method = this.pickMethod(callee.methods);
+      into.push(call);
     }
   }
 
@@ -207,11 +248,18 @@ export class Traffic {
       const next = new Map<string, number>();
       for (const [key, rps] of wave) {
         total += rps;
-        for (const callee of this.calls.get(key) ?? []) next.set(callee, (next.get(callee) ?? 0) + rps);
+        for (const { key: callee } of this.calls.get(key) ?? [])
+          next.set(callee, (next.get(callee) ?? 0) + rps);
       }
       wave = next;
     }
     return total;
+  }
+
+  private pickMethod(methods: NonNullable<Callee['methods']>): string {
+    const r = this.random() * methods.cumulative.at(-1)!;
+    const i = methods.cumulative.findIndex((c) => r < c);
+    return methods.names[i < 0 ? methods.names.length - 1 : i]!;
   }
 
   private pickUser(): number {
