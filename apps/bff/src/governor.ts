@@ -162,6 +162,7 @@ export class Governor {
       });
       // Without Prometheus, the simulated mesh's own values are the metrics.
       if (!this.prometheus) sources.push(this.mesh.metrics);
+      this.setMethodTraffic(this.mesh.methodTraffic);
     }
     const lazyload = this.modules.get('lazyload');
     this.prometheusCalls = lazyload ? this.startPrometheusCalls(settingsOf(lazyload), metrics) : undefined;
