@@ -7,14 +7,22 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { PLUGIN_API_VERSION, type PluginStatus } from '@governor/crd-types';
-import { ConflictError, NotFoundError, type KubeObject } from '../../cluster/store';
+import { NotFoundError, type KubeObject } from '../../cluster/store';
 import { canSee, type User } from '../../auth/auth';
 import type { ApiDeps } from '../../api/deps';
+import {
+  errorIssue,
+  hasErrors,
+  invalid,
+  rollbackTarget,
+  userPart as sharedUserPart,
+  writeAudited,
+} from '../../api/edits';
 import { dns, ref } from '../../api/inputs';
 import { mutationProcedure, requireRole, router, viewerProcedure } from '../../api/trpc';
 import { objectsDiff, toYaml, versionsOf } from '../../api/versions';
 import { diffLines } from '../../lib/diff';
-import { InputInvalid, type InputIssue } from '../../lib/input-issues';
+import type { InputIssue } from '../../lib/input-issues';
 import { workloadFilterChains, type WorkloadFilterChains } from '../../istio/filter-chain';
 import { byCode, selects } from '../../istio/proxy-model';
 import { pluginInputSchema, readPluginInput, warningIssue, type PluginInput } from './plugin-input';
@@ -27,22 +35,8 @@ const rec = (v: unknown): Record<string, unknown> =>
   v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 
 /** The part of an object a user writes: what the audit keeps and rollback restores. */
-function userPart(kind: PluginKind, o: KubeObject | Record<string, unknown>): Record<string, unknown> {
-  const metadata = (o.metadata ?? {}) as KubeObject['metadata'];
-  return {
-    apiVersion: PLUGIN_API_VERSION,
-    kind,
-    metadata: {
-      name: metadata.name,
-      namespace: metadata.namespace ?? 'default',
-      ...(metadata.labels && Object.keys(metadata.labels).length > 0 ? { labels: metadata.labels } : {}),
-      ...(metadata.annotations && Object.keys(metadata.annotations).length > 0
-        ? { annotations: metadata.annotations }
-        : {}),
-    },
-    spec: o.spec ?? {},
-  };
-}
+const userPart = (kind: PluginKind, o: KubeObject | Record<string, unknown>) =>
+  sharedUserPart(PLUGIN_API_VERSION, kind, o);
 
 function conditionsOf(o: KubeObject) {
   return ((o.status as PluginStatus | undefined)?.conditions ?? []).map((c) => ({
@@ -125,15 +119,7 @@ async function evaluate(deps: ApiDeps, user: User, input: PluginInput): Promise<
   if (!parsed.ok)
     return {
       ...none,
-      issues: [
-        ...read.issues,
-        ...parsed.problems.map((p) => ({
-          path: p.path ?? '',
-          message: p.message,
-          ...read.locate(p.path ?? ''),
-          severity: 'error' as const,
-        })),
-      ],
+      issues: [...read.issues, ...parsed.problems.map((p) => errorIssue(p, read.locate))],
     };
   const metadata = (parsed.value as { metadata: { namespace: string; name: string } }).metadata;
   requireRole(user, 'viewer', metadata.namespace);
@@ -147,12 +133,7 @@ async function evaluate(deps: ApiDeps, user: User, input: PluginInput): Promise<
   const plan = service.plan(kind, reparsed.ok ? reparsed.value : parsed.value, withStatus);
   const issues: InputIssue[] = [
     ...read.issues,
-    ...plan.problems.map((p) => ({
-      path: p.path ?? '',
-      message: p.message,
-      ...read.locate(p.path ?? ''),
-      severity: 'error' as const,
-    })),
+    ...plan.problems.map((p) => errorIssue(p, read.locate)),
     ...(plan.warnings ?? []).map((w) => warningIssue(w, read.locate)),
   ];
   return {
@@ -163,17 +144,6 @@ async function evaluate(deps: ApiDeps, user: User, input: PluginInput): Promise<
     desired: [...plan.desired],
     status: plan.status as PluginStatus,
   };
-}
-
-const hasErrors = (issues: readonly InputIssue[]) => issues.some((i) => i.severity === 'error');
-
-function invalid(issues: readonly InputIssue[]): TRPCError {
-  const errors = issues.filter((i) => i.severity === 'error');
-  return new TRPCError({
-    code: 'BAD_REQUEST',
-    message: errors.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; '),
-    cause: new InputInvalid(errors),
-  });
 }
 
 interface Workload {
@@ -229,7 +199,7 @@ function withOwner(ef: KubeObject, kind: PluginKind, name: string): KubeObject {
   };
 }
 
-async function writeObject(
+function writeObject(
   deps: ApiDeps,
   user: string,
   kind: PluginKind,
@@ -237,47 +207,15 @@ async function writeObject(
   action: 'apply' | 'rollback',
   restoredFrom?: number,
 ) {
-  const wanted = userPart(kind, object);
-  const { namespace, name } = wanted.metadata as { namespace: string; name: string };
-  for (let attempt = 0; ; attempt++) {
-    const current = await deps.store.get(kind, namespace, name);
-    try {
-      const stored = current
-        ? await deps.store.update({
-            ...current,
-            metadata: {
-              ...current.metadata,
-              labels: (wanted.metadata as KubeObject['metadata']).labels ?? {},
-              annotations: (wanted.metadata as KubeObject['metadata']).annotations ?? {},
-            },
-            spec: wanted.spec,
-          })
-        : await deps.store.create(wanted as unknown as KubeObject);
-      const record = await deps.audit.record({
-        user,
-        action,
-        kind,
-        namespace,
-        name,
-        before: current ? userPart(kind, current) : null,
-        after: userPart(kind, stored),
-        ...(restoredFrom !== undefined ? { restoredFrom } : {}),
-      });
-      deps.events.publish({
-        at: record.at,
-        type: 'Normal',
-        reason: action === 'rollback' ? 'PluginRolledBack' : 'PluginApplied',
-        namespace,
-        policy: null,
-        message: `${user} ${action === 'rollback' ? `rolled back ${kind} ${namespace}/${name} to version ${restoredFrom}` : `applied ${kind} ${namespace}/${name}`}`,
-      });
-      return { object: stored, auditId: record.id };
-    } catch (e) {
-      // The controller wrote the status between our read and write: read again.
-      if (e instanceof ConflictError && attempt < 5) continue;
-      throw e;
-    }
-  }
+  return writeAudited(deps, {
+    apiVersion: PLUGIN_API_VERSION,
+    kind,
+    user,
+    object,
+    action,
+    ...(restoredFrom !== undefined ? { restoredFrom } : {}),
+    reasons: { apply: 'PluginApplied', rollback: 'PluginRolledBack' },
+  });
 }
 
 export const pluginsRouter = router({
@@ -471,23 +409,12 @@ export const pluginsRouter = router({
     .input(kindRef.extend({ toId: z.number().int().positive() }))
     .mutation(async ({ ctx, input }) => {
       requireRole(ctx.user, 'editor', input.namespace);
-      const target = ctx.deps.audit.get(input.toId);
-      if (
-        !target ||
-        target.kind !== input.kind ||
-        target.namespace !== input.namespace ||
-        target.name !== input.name ||
-        !target.after
-      )
-        throw new TRPCError({
-          code: 'NOT_FOUND',
-          message: `no version ${input.toId} of ${input.kind} ${input.namespace}/${input.name} to roll back to`,
-        });
+      const target = rollbackTarget(ctx.deps.audit, input);
       const { object, auditId } = await writeObject(
         ctx.deps,
         ctx.user.name,
         input.kind,
-        target.after as Record<string, unknown>,
+        target.object,
         'rollback',
         target.id,
       );
