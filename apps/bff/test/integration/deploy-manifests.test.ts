@@ -86,7 +86,9 @@ describe('deploy/', { timeout: 60_000 }, () => {
         'ClusterRoleBinding /governor-controller',
         'ConfigMap governor-system/governor-kubeconfig',
         'ConfigMap governor-system/governor-modules',
+        'CustomResourceDefinition /applicationprotocols.metaprotocol.aeraki.io',
         'CustomResourceDefinition /envoyplugins.microservice.slime.io',
+        'CustomResourceDefinition /metarouters.metaprotocol.aeraki.io',
         'CustomResourceDefinition /pluginmanagers.microservice.slime.io',
         'CustomResourceDefinition /servicefences.microservice.slime.io',
         'CustomResourceDefinition /smartlimiters.microservice.slime.io',
@@ -101,6 +103,7 @@ describe('deploy/', { timeout: 60_000 }, () => {
         'Service governor-system/governor-bff',
         'Service governor-system/governor-rls',
         'Service governor-system/governor-web',
+        'Service governor-system/governor-xds',
         'ServiceAccount governor-system/governor',
       ].sort(),
     );
@@ -115,7 +118,39 @@ describe('deploy/', { timeout: 60_000 }, () => {
     expect(rls.spec.ports).toEqual([expect.objectContaining({ name: 'grpc', port: 8081 })]);
   });
 
-  it('the BFF reads its modules from the governor-modules ConfigMap: a SlimeBoot that turns limiter, lazyload and plugin on', () => {
+  it("the governor-xds Service reaches the BFF's route server on GOVERNOR_XDS_PORT, as gRPC", () => {
+    const xds = find('Service', 'governor-xds') as Manifest & {
+      spec: {
+        selector: Record<string, string>;
+        ports: { name: string; port: number; targetPort: string; appProtocol?: string }[];
+      };
+    };
+    expect(xds.spec.selector).toEqual({ 'app.kubernetes.io/name': 'governor-bff' });
+    expect(xds.spec.ports).toHaveLength(1);
+    const port = xds.spec.ports[0]!;
+    // Istio takes the protocol from the port's name (grpc, grpc-*) or appProtocol.
+    expect(port).toMatchObject({ port: 18010, appProtocol: 'grpc' });
+    expect(port.name).toMatch(/^grpc(-|$)/);
+    const bff = find('Deployment', 'governor-bff') as Manifest & {
+      spec: {
+        template: {
+          spec: {
+            containers: {
+              name: string;
+              ports: { name: string; containerPort: number }[];
+              env: { name: string; value?: string }[];
+            }[];
+          };
+        };
+      };
+    };
+    const container = bff.spec.template.spec.containers.find((c) => c.name === 'bff')!;
+    const target = container.ports.find((p) => p.name === port.targetPort);
+    expect(target?.containerPort).toBe(18010);
+    expect(container.env.find((e) => e.name === 'GOVERNOR_XDS_PORT')?.value).toBe('18010');
+  });
+
+  it('the BFF reads its modules from the governor-modules ConfigMap: a SlimeBoot that turns limiter, lazyload, plugin and metarouter on', () => {
     interface Container {
       name: string;
       env: { name: string; value?: string }[];
@@ -152,10 +187,11 @@ describe('deploy/', { timeout: 60_000 }, () => {
       ['limiter', true],
       ['lazyload', true],
       ['plugin', true],
+      ['metarouter', true],
     ]);
   });
 
-  it('the NetworkPolicy admits the dashboard to the HTTP port and only Istio proxies to the rate-limit port', () => {
+  it('the NetworkPolicy admits the dashboard to the HTTP port and only Istio proxies to the rate-limit and xDS ports', () => {
     interface Peer {
       namespaceSelector?: Record<string, unknown>;
       podSelector?: {
@@ -178,7 +214,8 @@ describe('deploy/', { timeout: 60_000 }, () => {
     ]);
     const grpc = to('grpc');
     expect(grpc).toHaveLength(1);
-    expect(grpc[0]!.ports).toEqual([{ port: 'grpc' }]);
+    expect(grpc[0]!.ports).toEqual([{ port: 'grpc' }, { port: 'xds' }]);
+    expect(to('xds')).toEqual(grpc);
     const peers = grpc[0]!.from!;
     // From any namespace, but only Pods Istio's injector labelled: sidecars, and gateways.
     for (const peer of peers) {
@@ -275,6 +312,8 @@ describe('deploy/', { timeout: 60_000 }, () => {
         'Namespace',
         'PluginManager',
         'EnvoyPlugin',
+        'MetaRouter',
+        'ApplicationProtocol',
       ] as const) {
         await store.list(kind);
         const { group, plural } = kindInfo(kind);
@@ -363,6 +402,89 @@ describe('deploy/', { timeout: 60_000 }, () => {
           expect(await adminStore.delete(kind, 'bookinfo', 'plugins')).toBe(true);
         }
       } finally {
+        await adminStore.close();
+      }
+    });
+
+    it("reads MetaRouters and ApplicationProtocols, writes MetaRouters' status (not their specs) and EnvoyFilters in other namespaces", async () => {
+      const { store } = as();
+      const { kubeConfig } = running();
+      const forbidden = { status: 403, reason: 'Forbidden' };
+      const core = kubeConfig.makeApiClient(CoreV1Api);
+      for (const name of ['istio-system', 'metarouter-export'])
+        await core.createNamespace({ body: { metadata: { name } } });
+      const adminStore = KubernetesStore.fromKubeConfig(kubeConfig);
+      try {
+        const protocol = {
+          apiVersion: 'metaprotocol.aeraki.io/v1alpha1',
+          kind: 'ApplicationProtocol',
+          metadata: { name: 'thrift' },
+          spec: { protocol: 'thrift', codec: 'aeraki.meta_protocol.codec.thrift' },
+        };
+        await adminStore.create(protocol);
+        expect(await store.get('ApplicationProtocol', '', 'thrift')).toMatchObject({ spec: protocol.spec });
+        await expect(store.create({ ...protocol, metadata: { name: 'dubbo' } })).rejects.toMatchObject(
+          forbidden,
+        );
+
+        const host = 'rating-rpc.bookinfo.svc.cluster.local';
+        await adminStore.create({
+          apiVersion: 'metaprotocol.aeraki.io/v1alpha1',
+          kind: 'MetaRouter',
+          metadata: { name: 'rating-rpc', namespace: 'bookinfo' },
+          spec: {
+            hosts: [host],
+            routes: [
+              {
+                name: 'v2',
+                match: { attributes: { method: { exact: 'getRating' } } },
+                route: [{ destination: { host, subset: 'v2' } }],
+              },
+            ],
+          },
+        });
+        expect((await store.list('MetaRouter')).items.map((o) => o.metadata.name)).toContain('rating-rpc');
+        const router = await store.get('MetaRouter', 'bookinfo', 'rating-rpc');
+        if (router === null) throw new Error('no MetaRouter');
+        const status = {
+          conditions: [{ type: 'Ready', status: 'True', reason: 'Served', message: 'test' }],
+          routeConfigurations: [`${host}_9090`],
+          proxies: { 'sidecar~10.0.0.1~rating-rpc~bookinfo': { version: 'v1', acked: true } },
+        };
+        const written = await store.updateStatus({ ...router, status });
+        expect(written).toMatchObject({ status });
+        // Its spec is the user's: not created, changed or deleted by the service account.
+        await expect(store.update({ ...written, spec: { hosts: [host], routes: [] } })).rejects.toMatchObject(
+          forbidden,
+        );
+        await expect(
+          store.create({ ...router, metadata: { name: 'other', namespace: 'bookinfo' }, status: undefined }),
+        ).rejects.toMatchObject(forbidden);
+        await expect(store.delete('MetaRouter', 'bookinfo', 'rating-rpc')).rejects.toMatchObject(forbidden);
+
+        // Outbound EnvoyFilters go to the root namespace or where a MetaRouter exports them, marked
+        // with their owner instead of an owner reference.
+        for (const namespace of ['istio-system', 'metarouter-export']) {
+          const filter = envoyFilter(namespace, 'aeraki-outbound-rating-rpc', 'one');
+          const applied = await store.apply(
+            {
+              ...filter,
+              metadata: {
+                ...filter.metadata,
+                labels: {
+                  'governor.io/owner-kind': 'Service',
+                  'governor.io/owner-namespace': 'bookinfo',
+                },
+              },
+            },
+            { fieldManager: 'governor', force: true },
+          );
+          expect(applied.metadata.namespace).toBe(namespace);
+          expect(await store.delete('EnvoyFilter', namespace, 'aeraki-outbound-rating-rpc')).toBe(true);
+        }
+      } finally {
+        await adminStore.delete('MetaRouter', 'bookinfo', 'rating-rpc').catch(() => false);
+        await adminStore.delete('ApplicationProtocol', '', 'thrift').catch(() => false);
         await adminStore.close();
       }
     });
