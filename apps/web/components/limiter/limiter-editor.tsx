@@ -15,6 +15,7 @@ import { readLimiterText, toYamlText, writeLimiterText } from '../../lib/limiter
 import { LIMITER_LIST, limiterEditPath } from '../../lib/routes';
 import { useTRPC } from '../../lib/trpc';
 import { useCanEdit } from '../app-shell';
+import { EditorTabs } from '../editor-tabs';
 import { ApplyConfirm, EditorActions } from './editor-actions';
 import { HistorySection } from './history-section';
 import { LimiterForm } from './limiter-form';
@@ -137,30 +138,9 @@ export function LimiterEditor() {
         )}
       </div>
 
-      <div
-        role="tablist"
-        aria-label="Edit as"
-        className="flex gap-1 border-b border-slate-200 dark:border-slate-800"
-      >
-        {TABS.map(([t, label]) => (
-          <button
-            key={t}
-            type="button"
-            role="tab"
-            id={`tab-${t}`}
-            aria-selected={tab === t}
-            aria-controls={`panel-${t}`}
-            onClick={() => setTab(t)}
-            className={`px-3 py-1.5 text-sm ${tab === t ? 'border-b-2 border-indigo-600 font-medium' : 'text-slate-600 dark:text-slate-400'}`}
-          >
-            {label}
-          </button>
-        ))}
-      </div>
-
-      {tab === 'form' ? (
-        <div role="tabpanel" id="panel-form" aria-labelledby="tab-form" className="space-y-4">
-          {model.ok ? (
+      <EditorTabs id="limiter" tabs={TABS} tab={tab} onTab={setTab}>
+        {tab === 'form' ? (
+          model.ok ? (
             <LimiterForm
               form={model.form}
               kept={kept}
@@ -170,13 +150,11 @@ export function LimiterEditor() {
             />
           ) : (
             <p role="status">{model.reason}</p>
-          )}
-        </div>
-      ) : (
-        <div role="tabpanel" id="panel-yaml" aria-labelledby="tab-yaml">
+          )
+        ) : (
           <YamlPanel text={yamlText} editable={canEdit} onChange={setText} />
-        </div>
-      )}
+        )}
+      </EditorTabs>
 
       <Problems issues={check.issues} checking={!check.upToDate} />
 

@@ -11,6 +11,7 @@ import { useEffect, useRef, useState } from 'react';
 import { useTRPC } from '../../lib/trpc';
 import { useCanEdit } from '../app-shell';
 import { DiffView } from '../diff-view';
+import { EditorTabs } from '../editor-tabs';
 import { Problems } from '../limiter/problems';
 import { button, primary } from '../limiter/styles';
 import { ChainTable } from './chain-table';
@@ -109,32 +110,10 @@ export function PluginEditor({ initial, title }: { initial: string; title: strin
           Read-only: your role cannot change plugins in this namespace.
         </p>
       )}
-      <div
-        role="tablist"
-        aria-label="Edit as"
-        className="flex gap-1 border-b border-slate-200 dark:border-slate-800"
-      >
-        {TABS.map(([t, label]) => (
-          <button
-            key={t}
-            type="button"
-            role="tab"
-            id={`plugin-tab-${t}`}
-            aria-selected={tab === t}
-            aria-controls={`plugin-panel-${t}`}
-            onClick={() => setTab(t)}
-            className={`px-3 py-1.5 text-sm ${tab === t ? 'border-b-2 border-indigo-600 font-medium' : 'text-slate-600 dark:text-slate-400'}`}
-          >
-            {label}
-          </button>
-        ))}
-      </div>
-      {tab === 'form' ? (
-        <div role="tabpanel" id="plugin-panel-form" aria-labelledby="plugin-tab-form">
+      <EditorTabs id="plugin" tabs={TABS} tab={tab} onTab={setTab}>
+        {tab === 'form' ? (
           <PluginForm text={text} issues={issues} canEdit={canEdit} onText={edit} />
-        </div>
-      ) : (
-        <div role="tabpanel" id="plugin-panel-yaml" aria-labelledby="plugin-tab-yaml">
+        ) : (
           <CodeMirror
             value={text}
             minHeight="12rem"
@@ -151,8 +130,8 @@ export function PluginEditor({ initial, title }: { initial: string; title: strin
                 : 'light'
             }
           />
-        </div>
-      )}
+        )}
+      </EditorTabs>
       <Problems issues={issues} checking={checking} />
       <div className="flex flex-wrap gap-2">
         <button
