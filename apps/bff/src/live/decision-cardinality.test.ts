@@ -98,6 +98,12 @@ describe('decisions for values that match no rule', () => {
       res: undefined,
     });
     const services = await caller.services.list();
-    expect(services.map((s) => s.name)).toEqual(['details', 'productpage', 'ratings', 'reviews']);
+    expect(services.map((s) => s.name)).toEqual([
+      'details',
+      'productpage',
+      'rating-rpc',
+      'ratings',
+      'reviews',
+    ]);
   }, 60_000);
 });

@@ -95,7 +95,13 @@ describe('the API routers (createCaller, embedded store)', () => {
   it('lists the services with live figures and the policies that apply; cluster health names the parts', async () => {
     await vi.waitFor(async () => {
       const services = await caller('viewer').services.list();
-      expect(services.map((s) => s.name)).toEqual(['details', 'productpage', 'ratings', 'reviews']);
+      expect(services.map((s) => s.name)).toEqual([
+        'details',
+        'productpage',
+        'rating-rpc',
+        'ratings',
+        'reviews',
+      ]);
       const reviews = services.find((s) => s.name === 'reviews')!;
       expect(reviews.pods).toBe(3);
       expect(reviews.rps).toBeGreaterThan(0);
