@@ -170,6 +170,11 @@ interface MeshService {
   shortName?: string;
   /** The Service's cluster IP, when it has one. */
   address?: string;
+  /**
+   * A ServiceEntry's `spec.addresses`, each its own TCP listener (istiod makes a service per address); a
+   * CIDR's listener is `0.0.0.0`'s.
+   */
+  addresses?: string[];
   selector?: Record<string, string>;
   ports: { port: number; targetPort: number | string; name?: string; protocol: PortProtocol }[];
 }
@@ -229,12 +234,23 @@ function meshServices(objects: readonly KubeObject[], suffix: string): MeshServi
           } as MeshService['ports'][number],
         ];
       });
+      const addresses = [
+        ...new Set(
+          arr(spec.addresses).flatMap((a) =>
+            typeof a !== 'string' || a === '' ? [] : a.includes('/') ? ['0.0.0.0'] : [a],
+          ),
+        ),
+      ];
+      // The workloads a ServiceEntry selects in its namespace get its ports inbound, as a Service's do.
+      const selector = labelsOf(rec(spec.workloadSelector).labels);
       for (const host of arr(spec.hosts)) {
         if (typeof host === 'string')
           out.push({
             hostname: host,
             namespace: nsOf(o),
             created: o.metadata?.creationTimestamp ?? '',
+            ...(addresses.length > 0 ? { addresses } : {}),
+            ...(Object.keys(selector).length > 0 ? { selector } : {}),
             ports,
           });
       }
@@ -598,7 +614,8 @@ function buildOutbound(
     for (const p of s.ports) {
       if (p.protocol === 'tcp') {
         // A TCP port gets a listener per Service address; a Service without one shares 0.0.0.0.
-        tcpListeners.set(`${s.address ?? '0.0.0.0'}_${p.port}`, p.port);
+        for (const address of s.addresses ?? [s.address ?? '0.0.0.0'])
+          tcpListeners.set(`${address}_${p.port}`, p.port);
         continue;
       }
       byPort.set(p.port, [...(byPort.get(p.port) ?? []), { service: s, protocol: p.protocol }]);
