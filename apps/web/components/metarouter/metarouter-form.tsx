@@ -358,128 +358,132 @@ function Route({ i, ctx, host }: { i: number; ctx: Ctx; host: string }) {
   );
 }
 
-function LocalRateLimit({ ctx }: { ctx: Ctx }) {
-  const at: Path = ['spec', 'localRateLimit'];
-  const on = getIn(ctx.written, at) !== undefined;
+/** An optional part of the spec: a switch that writes a starting value or removes it, and its fields. */
+function Optional({
+  id,
+  title,
+  path,
+  ctx,
+  label,
+  start,
+  children,
+}: {
+  id: string;
+  title: string;
+  path: Path;
+  ctx: Ctx;
+  label: string;
+  start: JsonValue;
+  children: ReactNode;
+}) {
+  const on = getIn(ctx.written, path) !== undefined;
   return (
-    <section aria-labelledby="mr-local-heading" className="space-y-2">
-      <h4 id="mr-local-heading" className="font-medium">
-        Local rate limit
+    <section aria-labelledby={id} className="space-y-2">
+      <h4 id={id} className="font-medium">
+        {title}
       </h4>
       <label className="flex items-center gap-2 text-sm">
         <input
           type="checkbox"
           checked={on}
           disabled={ctx.disabled}
-          onChange={(e) =>
-            ctx.set(
-              at,
-              e.target.checked
-                ? { tokenBucket: { maxTokens: 100, tokensPerFill: 100, fillInterval: '1s' } }
-                : undefined,
-            )
-          }
+          onChange={(e) => ctx.set(path, e.target.checked ? start : undefined)}
         />
-        Each receiving proxy limits calls with token buckets
+        {label}
       </label>
-      {on && (
-        <>
-          <p className="text-xs">Bucket for calls no condition matches:</p>
-          <Bucket title="Default bucket" path={[...at, 'tokenBucket']} ctx={ctx} />
-          <Rows
-            title="Condition"
-            path={[...at, 'conditions']}
-            ctx={ctx}
-            blank={() => ({
-              match: { attributes: { method: { exact: '' } } },
-              tokenBucket: { maxTokens: 10, tokensPerFill: 10, fillInterval: '1s' },
-            })}
-            row={(p, n) => (
-              <div className="space-y-1">
-                <AttributeMatches title={`Condition ${n}`} path={[...p, 'match']} ctx={ctx} />
-                <Bucket title={`Condition ${n} bucket`} path={[...p, 'tokenBucket']} ctx={ctx} />
-              </div>
-            )}
-          />
-          <IssuesAt path={at} ctx={ctx} />
-        </>
-      )}
+      {on && children}
+      <IssuesAt path={path} ctx={ctx} />
     </section>
+  );
+}
+
+function LocalRateLimit({ ctx }: { ctx: Ctx }) {
+  const at: Path = ['spec', 'localRateLimit'];
+  return (
+    <Optional
+      id="mr-local-heading"
+      title="Local rate limit"
+      path={at}
+      ctx={ctx}
+      label="Each receiving proxy limits calls with token buckets"
+      start={{ tokenBucket: { maxTokens: 100, tokensPerFill: 100, fillInterval: '1s' } }}
+    >
+      <p className="text-xs">Bucket for calls no condition matches:</p>
+      <Bucket title="Default bucket" path={[...at, 'tokenBucket']} ctx={ctx} />
+      <Rows
+        title="Condition"
+        path={[...at, 'conditions']}
+        ctx={ctx}
+        blank={() => ({
+          match: { attributes: { method: { exact: '' } } },
+          tokenBucket: { maxTokens: 10, tokensPerFill: 10, fillInterval: '1s' },
+        })}
+        row={(p, n) => (
+          <div className="space-y-1">
+            <AttributeMatches title={`Condition ${n}`} path={[...p, 'match']} ctx={ctx} />
+            <Bucket title={`Condition ${n} bucket`} path={[...p, 'tokenBucket']} ctx={ctx} />
+          </div>
+        )}
+      />
+    </Optional>
   );
 }
 
 function GlobalRateLimit({ ctx }: { ctx: Ctx }) {
   const at: Path = ['spec', 'globalRateLimit'];
-  const on = getIn(ctx.written, at) !== undefined;
   return (
-    <section aria-labelledby="mr-global-heading" className="space-y-2">
-      <h4 id="mr-global-heading" className="font-medium">
-        Global rate limit
-      </h4>
-      <label className="flex items-center gap-2 text-sm">
-        <input
-          type="checkbox"
-          checked={on}
-          disabled={ctx.disabled}
-          onChange={(e) =>
-            ctx.set(
-              at,
-              e.target.checked
-                ? {
-                    domain: 'production',
-                    match: { attributes: { method: { exact: '' } } },
-                    rateLimitService: 'outbound|8081||rate-limit-server.default.svc.cluster.local',
-                    descriptors: [{ property: 'method', descriptorKey: 'method' }],
-                  }
-                : undefined,
-            )
-          }
+    <Optional
+      id="mr-global-heading"
+      title="Global rate limit"
+      path={at}
+      ctx={ctx}
+      label="A rate-limit service counts calls for every proxy"
+      start={{
+        domain: 'production',
+        match: { attributes: { method: { exact: '' } } },
+        rateLimitService: 'outbound|8081||rate-limit-server.default.svc.cluster.local',
+        descriptors: [{ property: 'method', descriptorKey: 'method' }],
+      }}
+    >
+      <div className="flex flex-wrap gap-2">
+        <TextField label="Domain" name="Global limit domain" path={[...at, 'domain']} ctx={ctx} />
+        <TextField
+          label="Rate-limit service cluster"
+          name="Global limit rate-limit service"
+          path={[...at, 'rateLimitService']}
+          ctx={ctx}
         />
-        A rate-limit service counts calls for every proxy
-      </label>
-      {on && (
-        <>
-          <div className="flex flex-wrap gap-2">
-            <TextField label="Domain" name="Global limit domain" path={[...at, 'domain']} ctx={ctx} />
+        <TextField
+          label="Request timeout"
+          name="Global limit request timeout"
+          path={[...at, 'requestTimeout']}
+          ctx={ctx}
+        />
+      </div>
+      <AttributeMatches title="Global limit" path={[...at, 'match']} ctx={ctx} />
+      <Rows
+        title="Descriptor"
+        path={[...at, 'descriptors']}
+        ctx={ctx}
+        blank={() => ({ property: '', descriptorKey: '' })}
+        row={(p, n) => (
+          <>
             <TextField
-              label="Rate-limit service cluster"
-              name="Global limit rate-limit service"
-              path={[...at, 'rateLimitService']}
+              label="Property"
+              name={`Descriptor ${n} property`}
+              path={[...p, 'property']}
               ctx={ctx}
             />
             <TextField
-              label="Request timeout"
-              name="Global limit request timeout"
-              path={[...at, 'requestTimeout']}
+              label="Descriptor key"
+              name={`Descriptor ${n} key`}
+              path={[...p, 'descriptorKey']}
               ctx={ctx}
             />
-          </div>
-          <AttributeMatches title="Global limit" path={[...at, 'match']} ctx={ctx} />
-          <Rows
-            title="Descriptor"
-            path={[...at, 'descriptors']}
-            ctx={ctx}
-            blank={() => ({ property: '', descriptorKey: '' })}
-            row={(p, n) => (
-              <>
-                <TextField
-                  label="Property"
-                  name={`Descriptor ${n} property`}
-                  path={[...p, 'property']}
-                  ctx={ctx}
-                />
-                <TextField
-                  label="Descriptor key"
-                  name={`Descriptor ${n} key`}
-                  path={[...p, 'descriptorKey']}
-                  ctx={ctx}
-                />
-              </>
-            )}
-          />
-        </>
-      )}
-    </section>
+          </>
+        )}
+      />
+    </Optional>
   );
 }
 
