@@ -19,6 +19,7 @@ import { canSee, type User } from '../../auth/auth';
 import type { ApiDeps } from '../../api/deps';
 import { dns, ref } from '../../api/inputs';
 import { mutationProcedure, requireRole, router, viewerProcedure } from '../../api/trpc';
+import { userPart as sharedUserPart } from '../../api/edits';
 import { objectsDiff, toYaml } from '../../api/versions';
 import { diffLines } from '../../lib/diff';
 import { InputInvalid, type InputIssue } from '../../lib/input-issues';
@@ -37,22 +38,8 @@ export const fenceInputSchema = z.union([
 export type FenceInput = z.infer<typeof fenceInputSchema>;
 
 /** The part of a ServiceFence a user writes: what the audit keeps. */
-function userPart(o: KubeObject | Record<string, unknown>): Record<string, unknown> {
-  const metadata = (o.metadata ?? {}) as KubeObject['metadata'];
-  return {
-    apiVersion: SERVICEFENCE_API_VERSION,
-    kind: SERVICEFENCE_KIND,
-    metadata: {
-      name: metadata.name,
-      namespace: metadata.namespace ?? 'default',
-      ...(metadata.labels && Object.keys(metadata.labels).length > 0 ? { labels: metadata.labels } : {}),
-      ...(metadata.annotations && Object.keys(metadata.annotations).length > 0
-        ? { annotations: metadata.annotations }
-        : {}),
-    },
-    spec: o.spec ?? {},
-  };
-}
+const userPart = (o: KubeObject | Record<string, unknown>) =>
+  sharedUserPart(SERVICEFENCE_API_VERSION, SERVICEFENCE_KIND, o);
 
 function conditionsOf(status: ServiceFenceStatus | undefined) {
   return (status?.conditions ?? []).map((c) => ({

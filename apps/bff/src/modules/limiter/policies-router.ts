@@ -24,6 +24,7 @@ import {
 } from './policy-input';
 import { limiterOf, type Placement } from './service';
 import { mutationProcedure, requireRole, router, viewerProcedure } from '../../api/trpc';
+import { userPart as sharedUserPart } from '../../api/edits';
 import { objectsDiff, toYaml, versionsOf } from '../../api/versions';
 
 const dns = z
@@ -45,22 +46,8 @@ async function existingLimiter(deps: ApiDeps, ref: { namespace: string; name: st
 }
 
 /** The part of a SmartLimiter a user writes: what history keeps and rollback restores. */
-function userPart(o: KubeObject | Record<string, unknown>): Record<string, unknown> {
-  const metadata = (o.metadata ?? {}) as KubeObject['metadata'];
-  return {
-    apiVersion: SMARTLIMITER_API_VERSION,
-    kind: SMARTLIMITER_KIND,
-    metadata: {
-      name: metadata.name,
-      namespace: metadata.namespace ?? 'default',
-      ...(metadata.labels && Object.keys(metadata.labels).length > 0 ? { labels: metadata.labels } : {}),
-      ...(metadata.annotations && Object.keys(metadata.annotations).length > 0
-        ? { annotations: metadata.annotations }
-        : {}),
-    },
-    spec: o.spec ?? {},
-  };
-}
+const userPart = (o: KubeObject | Record<string, unknown>) =>
+  sharedUserPart(SMARTLIMITER_API_VERSION, SMARTLIMITER_KIND, o);
 
 interface Evaluated {
   readonly issues: PolicyIssue[];
