@@ -15,19 +15,26 @@ export function YamlPanel({
   editable,
   onChange,
   label = 'Policy YAML',
+  grow = false,
 }: {
   text: string;
   editable: boolean;
   onChange: (text: string) => void;
   /** The text box's accessible name. */
   label?: string;
+  /**
+   * Wrapped and grown to its text rather than a fixed height: a scrolling region would need a keyboard
+   * stop of its own.
+   */
+  grow?: boolean;
 }) {
+  const aria = EditorView.contentAttributes.of({ 'aria-label': label });
   return (
     <CodeMirror
       value={text}
-      height="24rem"
+      {...(grow ? { minHeight: '12rem' } : { height: '24rem' })}
       editable={editable}
-      extensions={[yamlLanguage(), EditorView.contentAttributes.of({ 'aria-label': label })]}
+      extensions={grow ? [yamlLanguage(), EditorView.lineWrapping, aria] : [yamlLanguage(), aria]}
       onChange={(v: string) => onChange(v)}
       theme={
         typeof document !== 'undefined' && document.documentElement.classList.contains('dark')

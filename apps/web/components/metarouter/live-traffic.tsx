@@ -2,9 +2,9 @@
 /** A MetaProtocol service's calls by method and subset, as observed now, refreshed every 2 s. */
 import { useQuery } from '@tanstack/react-query';
 import { useTRPC } from '../../lib/trpc';
+import { bodyRow, cell, TableHead } from './table-head';
 import type { MethodRow } from './types';
 
-const cell = 'px-3 py-1.5';
 const rate = (n: number) => (Math.round(n * 10) / 10).toString();
 
 /** Calls per second by subset, and each one's share. */
@@ -35,30 +35,21 @@ export function LiveTraffic({ host }: { host: string }) {
         ) : (
           <div className="overflow-x-auto">
             <table aria-label="Calls by method" className="w-full text-left text-sm">
-              <thead className="border-b border-slate-200 text-xs uppercase text-slate-600 dark:border-slate-700 dark:text-slate-400">
-                <tr>
-                  {[
-                    'Method',
-                    'Route',
-                    'Subset / cluster',
-                    'Calls/s',
-                    'Limited locally/s',
-                    'Limited globally/s',
-                    'Errors/s',
-                    'Mirrored/s',
-                  ].map((h) => (
-                    <th key={h} scope="col" className={cell}>
-                      {h}
-                    </th>
-                  ))}
-                </tr>
-              </thead>
+              <TableHead
+                columns={[
+                  'Method',
+                  'Route',
+                  'Subset / cluster',
+                  'Calls/s',
+                  'Limited locally/s',
+                  'Limited globally/s',
+                  'Errors/s',
+                  'Mirrored/s',
+                ]}
+              />
               <tbody>
                 {rows.map((r) => (
-                  <tr
-                    key={`${r.method}|${r.route}|${r.cluster}`}
-                    className="border-b border-slate-100 dark:border-slate-800"
-                  >
+                  <tr key={`${r.method}|${r.route}|${r.cluster}`} className={bodyRow}>
                     <th scope="row" className={`${cell} font-mono font-medium`}>
                       {r.method}
                     </th>

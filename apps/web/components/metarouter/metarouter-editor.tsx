@@ -134,7 +134,7 @@ export function MetaRouterEditor({
       )}
       <EditorTabs id="mr" tabs={TABS} tab={tab} onTab={setTab}>
         {tab === 'yaml' ? (
-          <YamlPanel text={text} editable={canEdit} onChange={edit} label="MetaRouter YAML" />
+          <YamlPanel text={text} editable={canEdit} onChange={edit} label="MetaRouter YAML" grow />
         ) : model.ok ? (
           <MetaRouterForm
             written={model.written}

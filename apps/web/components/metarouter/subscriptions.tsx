@@ -2,8 +2,7 @@
 /** The proxies subscribed to a service's route configurations: the version each has, accepted or refused. */
 import { useQuery } from '@tanstack/react-query';
 import { useTRPC } from '../../lib/trpc';
-
-const cell = 'px-3 py-1.5';
+import { bodyRow, cell, TableHead } from './table-head';
 
 export function Subscriptions({ routeConfigs }: { routeConfigs: readonly string[] }) {
   const trpc = useTRPC();
@@ -22,21 +21,10 @@ export function Subscriptions({ routeConfigs }: { routeConfigs: readonly string[
       ) : (
         <div className="overflow-x-auto">
           <table aria-label="Subscribed proxies" className="w-full text-left text-sm">
-            <thead className="border-b border-slate-200 text-xs uppercase text-slate-600 dark:border-slate-700 dark:text-slate-400">
-              <tr>
-                {['Proxy', 'Route configuration', 'Version', 'Answer', 'Accepted version'].map((h) => (
-                  <th key={h} scope="col" className={cell}>
-                    {h}
-                  </th>
-                ))}
-              </tr>
-            </thead>
+            <TableHead columns={['Proxy', 'Route configuration', 'Version', 'Answer', 'Accepted version']} />
             <tbody>
               {rows.map((r) => (
-                <tr
-                  key={`${r.routeConfig}|${r.node}`}
-                  className="border-b border-slate-100 dark:border-slate-800"
-                >
+                <tr key={`${r.routeConfig}|${r.node}`} className={bodyRow}>
                   <th scope="row" className={`${cell} font-mono text-xs font-normal`}>
                     {r.node}
                     {r.cluster && (

@@ -3,27 +3,18 @@
  * A PluginManager or EnvoyPlugin as a form or YAML, checked by the BFF as it is typed (field paths, lines and the
  * closest known field of Envoy's filter); preview the EnvoyFilter's diff and the chains it gives, then apply.
  */
-import { yaml as yamlLanguage } from '@codemirror/lang-yaml';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { EditorView } from '@uiw/react-codemirror';
-import dynamic from 'next/dynamic';
-import { useEffect, useRef, useState } from 'react';
+import { useState } from 'react';
 import { useTRPC } from '../../lib/trpc';
 import { useCanEdit } from '../app-shell';
 import { DiffView } from '../diff-view';
 import { EditorTabs } from '../editor-tabs';
 import { Problems } from '../limiter/problems';
 import { button, primary } from '../limiter/styles';
+import { usePausedCheck } from '../limiter/use-live-check';
+import { YamlPanel } from '../limiter/yaml-panel';
 import { ChainTable } from './chain-table';
 import { PluginForm } from './plugin-form';
-
-// CodeMirror needs the DOM: loaded in the browser only.
-const CodeMirror = dynamic(() => import('@uiw/react-codemirror'), {
-  ssr: false,
-  loading: () => <p role="status">Loading the editor…</p>,
-});
-
-const PAUSE_MS = 300;
 
 const TABS = [
   ['form', 'Form'],
@@ -68,7 +59,6 @@ export function PluginEditor({ initial, title }: { initial: string; title: strin
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const [text, setText] = useState(initial);
-  const [checkedText, setCheckedText] = useState<string | null>(null);
   const [applied, setApplied] = useState(false);
   const [tab, setTab] = useState<Tab>('yaml');
   const edit = (v: string) => {
@@ -77,15 +67,7 @@ export function PluginEditor({ initial, title }: { initial: string; title: strin
   };
   const canEdit = useCanEdit(namespaceOf(text));
   const validate = useMutation(trpc.plugins.validate.mutationOptions());
-  const validateRef = useRef(validate.mutate);
-  validateRef.current = validate.mutate;
-  useEffect(() => {
-    const timer = setTimeout(
-      () => validateRef.current({ yaml: text }, { onSuccess: () => setCheckedText(text) }),
-      PAUSE_MS,
-    );
-    return () => clearTimeout(timer);
-  }, [text]);
+  const upToDate = usePausedCheck(text, validate);
   const preview = useMutation(trpc.plugins.preview.mutationOptions());
   const apply = useMutation(
     trpc.plugins.applyPlugin.mutationOptions({
@@ -96,7 +78,7 @@ export function PluginEditor({ initial, title }: { initial: string; title: strin
       },
     }),
   );
-  const checking = checkedText !== text || validate.isPending;
+  const checking = !upToDate;
   const issues = validate.data?.issues ?? [];
   const errors = issues.filter((i) => i.severity === 'error').length;
   const p = preview.data;
@@ -114,22 +96,7 @@ export function PluginEditor({ initial, title }: { initial: string; title: strin
         {tab === 'form' ? (
           <PluginForm text={text} issues={issues} canEdit={canEdit} onText={edit} />
         ) : (
-          <CodeMirror
-            value={text}
-            minHeight="12rem"
-            // Wrapped and grown to its text: a scrolling region would need a keyboard stop of its own.
-            extensions={[
-              yamlLanguage(),
-              EditorView.lineWrapping,
-              EditorView.contentAttributes.of({ 'aria-label': 'Plugin YAML' }),
-            ]}
-            onChange={edit}
-            theme={
-              typeof document !== 'undefined' && document.documentElement.classList.contains('dark')
-                ? 'dark'
-                : 'light'
-            }
-          />
+          <YamlPanel text={text} editable onChange={edit} label="Plugin YAML" grow />
         )}
       </EditorTabs>
       <Problems issues={issues} checking={checking} />
