@@ -72,7 +72,9 @@ describe('the metarouter router (createCaller, embedded store)', { timeout: 30_0
       code: 'FORBIDDEN',
     });
     await expect(payments.validate({ yaml: split(50, 50) })).rejects.toMatchObject({ code: 'FORBIDDEN' });
-    await expect(payments.applyMetaRouter({ yaml: split(50, 50) })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(payments.applyMetaRouter({ yaml: split(50, 50) })).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    });
     await expect(caller('viewer').metarouter.applyMetaRouter({ yaml: split(50, 50) })).rejects.toMatchObject({
       code: 'FORBIDDEN',
     });
