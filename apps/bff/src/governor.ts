@@ -145,7 +145,11 @@ export class Governor {
       );
     // A proxy accepting or refusing routes shows in the MetaRouters' status at once.
     const metaRouterController = this.controlPlane.controllers.get('metarouter');
-    if (metaRouterController) this.routeStatus.onChange(() => metaRouterController.enqueueAll());
+    if (metaRouterController)
+      this.routeStatus.onChange((names) => {
+        const metarouter = this.optionalService<MetaRouterService>('metarouter');
+        for (const key of metarouter?.routersOf(names) ?? []) metaRouterController.queue.add(key);
+      });
     if (options.simulate) {
       const inf = this.controlPlane.informers;
       this.mesh = new EmbeddedMesh({
@@ -268,9 +272,16 @@ export class Governor {
     };
     server.setRoutes(metarouter.routes().configs);
     const offRoutes = metarouter.onRoutesChange(push);
-    const offStatus = server.onStatus(() =>
-      this.routeStatus.replaceAll(subscriptionRows(server.subscriptions())),
-    );
+    // ACKs arrive by the hundred after a push: the board is brought up to date once per turn.
+    let statusScheduled = false;
+    const offStatus = server.onStatus(() => {
+      if (statusScheduled) return;
+      statusScheduled = true;
+      setImmediate(() => {
+        statusScheduled = false;
+        this.routeStatus.replaceAll(subscriptionRows(server.subscriptions()));
+      });
+    });
     return () => {
       offRoutes();
       offStatus();

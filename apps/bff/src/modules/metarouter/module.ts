@@ -32,7 +32,15 @@ import {
   routeConfiguration,
   type RenderOptions,
 } from './render';
-import { codecs, metaServiceOf, metaServices, routerKey, routersByHost, type MetaService } from './services';
+import {
+  codecs,
+  hostsOf,
+  metaServiceOf,
+  metaServices,
+  routerKey,
+  routersByHost,
+  type MetaService,
+} from './services';
 
 export const SERVICE_MODULE_NAME = 'metarouter-service';
 export const SERVICEENTRY_MODULE_NAME = 'metarouter-serviceentry';
@@ -139,12 +147,13 @@ export function planMetaRouter(
 
   // The service the host names, and whether it has a MetaProtocol port.
   const services = metaServices(snapshot).filter((s) => s.hosts.includes(host ?? ''));
-  const plain = [...snapshot.list('Service'), ...snapshot.list('ServiceEntry')].filter((o) => {
-    const spec = (o.spec ?? {}) as { hosts?: unknown };
-    return o.kind === 'Service'
-      ? `${o.metadata.name}.${o.metadata.namespace ?? 'default'}.svc.cluster.local` === host
-      : Array.isArray(spec.hosts) && spec.hosts.includes(host);
-  });
+  // Only when no MetaProtocol service has the host: which plain one does, to say why.
+  const plain =
+    services.length > 0 || host === undefined
+      ? []
+      : [...snapshot.list('Service'), ...snapshot.list('ServiceEntry')].filter((o) =>
+          hostsOf(o).includes(host),
+        );
   const served = services.flatMap((s) => s.ports.map((p) => routeConfigName(s.host, p.number)));
   if (host !== undefined) {
     if (services.length === 0)
@@ -333,12 +342,32 @@ export function metaRouterEvents(
 
 /* ---------- Services and ServiceEntries ---------- */
 
+/**
+ * The hosts a MetaRouter names now and named at the last change seen: a change concerns the services (and
+ * rival MetaRouters) of both. Each controller keeps its own memory, as each sees every change.
+ */
+function hostsMemory(): (change: KubeObject) => Set<string> {
+  const last = new Map<string, readonly string[]>();
+  return (change) => {
+    const key = keyOf(change);
+    const spec = change.spec as { hosts?: unknown } | undefined;
+    const now = Array.isArray(spec?.hosts)
+      ? spec.hosts.filter((h): h is string => typeof h === 'string')
+      : [];
+    const hosts = new Set([...now, ...(last.get(key) ?? [])]);
+    if (change.metadata.deletionTimestamp) last.delete(key);
+    else last.set(key, now);
+    return hosts;
+  };
+}
+
 function serviceModule(
   kind: 'Service' | 'ServiceEntry',
   name: string,
   apiVersion: string,
   options: RenderOptions,
 ): Module<MetaService | null, null> {
+  const routerHosts = hostsMemory();
   return {
     name,
     kind,
@@ -359,12 +388,16 @@ function serviceModule(
         engine: null,
       };
     },
-    // A MetaRouter's hosts before the change are not known here, nor is a protocol's use: re-plan every
-    // MetaProtocol service of the kind (plans are cheap, and only changed EnvoyFilters are written).
-    affectedBy: (_change, snapshot) =>
-      metaServices(snapshot)
-        .filter((s) => s.kind === kind)
-        .map((s) => `${s.namespace}/${s.name}`),
+    affectedBy: (change, snapshot) => {
+      const services = metaServices(snapshot).filter((s) => s.kind === kind);
+      const keys = (list: readonly MetaService[]) => list.map((s) => `${s.namespace}/${s.name}`);
+      if (change.kind === 'ApplicationProtocol') {
+        const protocol = (change.spec as { protocol?: unknown } | undefined)?.protocol;
+        return keys(services.filter((s) => s.ports.some((p) => p.protocol === protocol)));
+      }
+      const hosts = routerHosts(change);
+      return keys(services.filter((s) => hosts.has(s.host)));
+    },
   };
 }
 
@@ -379,6 +412,7 @@ export function metaRouterModule(
   routeStatus: RouteStatusSource = NO_ROUTE_STATUS,
   methodTraffic: MethodTrafficSource = NO_METHOD_TRAFFIC,
 ): MetaRouterModule {
+  const routerHosts = hostsMemory();
   return {
     routeStatus,
     methodTraffic,
@@ -407,8 +441,13 @@ export function metaRouterModule(
         ),
       ),
     events: metaRouterEvents,
-    // Any change of a service, protocol or MetaRouter may change which MetaRouter governs what.
-    affectedBy: (_change, snapshot) => snapshot.list(METAROUTER_KIND).map((o) => keyOf(o)),
+    // The MetaRouters of the hosts a change concerns: their service, their rivals.
+    affectedBy: (change, snapshot) => {
+      if (change.kind === 'ApplicationProtocol') return [];
+      const hosts = change.kind === METAROUTER_KIND ? routerHosts(change) : new Set(hostsOf(change));
+      const byHost = routersByHost(snapshot);
+      return [...new Set([...hosts].flatMap((h) => (byHost.get(h) ?? []).map(routerKey)))];
+    },
     companions: [
       serviceModule('Service', SERVICE_MODULE_NAME, 'v1', options),
       serviceModule('ServiceEntry', SERVICEENTRY_MODULE_NAME, 'networking.istio.io/v1beta1', options),

@@ -7,7 +7,7 @@ import type { ControlPlane } from '../../framework/control-plane';
 import type { Parsed, Plan, Snapshot } from '../../framework/module';
 import type { ModuleServices } from '../../framework/registry';
 import { routeConfigurations, type MetaRouterModule, type ServedRoutes } from './module';
-import { metaServices, type MetaService } from './services';
+import { metaServices, routerKey, routersByHost, type MetaService } from './services';
 import type { SubscriptionRow } from '../../sources/route-status';
 import type { MethodTrafficRow } from '../../sources/method-traffic';
 
@@ -53,15 +53,48 @@ export class MetaRouterService {
     return this.module.methodTraffic.rows(host);
   }
 
-  /** Calls `listener` after any change that may change the routes served. */
+  /**
+   * Calls `listener` after any change that may change the routes served: not after a status write (a
+   * MetaRouter's own, as proxies ACK), which would otherwise re-plan every route on every ACK.
+   */
   onRoutesChange(listener: () => void): () => void {
     const offs = (
       ['MetaRouter', 'Service', 'ServiceEntry', 'DestinationRule', 'ApplicationProtocol'] as const
-    ).map((k) => this.plane.informers.get(k)?.onChange(listener) ?? (() => undefined));
+    ).map(
+      (k) =>
+        this.plane.informers.get(k)?.onChange((change) => {
+          if (change.type === 'MODIFIED' && change.previous && !routeRelevant(change.previous, change.object))
+            return;
+          listener();
+        }) ?? (() => undefined),
+    );
     return () => offs.forEach((off) => off());
+  }
+
+  /** The MetaRouters (`namespace/name`) of the route configurations named (`<host>_<port>`). */
+  routersOf(routeConfigs: readonly string[]): string[] {
+    const byHost = routersByHost(this.plane.snapshot);
+    const keys = routeConfigs.flatMap((name) => {
+      const host = name.slice(0, name.lastIndexOf('_'));
+      return (byHost.get(host) ?? []).map(routerKey);
+    });
+    return [...new Set(keys)];
   }
 }
 
 /** The metarouter module's service, or undefined when the module is not enabled. */
 export const metaRouterOf = (modules: ModuleServices): MetaRouterService | undefined =>
   modules.optionalService<MetaRouterService>('metarouter');
+
+/** Whether a change touches what routes are made of: anything but the status and server-kept metadata. */
+function routeRelevant(before: KubeObject, after: KubeObject): boolean {
+  const { status: _a, metadata: ma, ...restBefore } = before;
+  const { status: _b, metadata: mb, ...restAfter } = after;
+  return (
+    JSON.stringify(restBefore) !== JSON.stringify(restAfter) ||
+    JSON.stringify(ma.labels ?? {}) !== JSON.stringify(mb.labels ?? {}) ||
+    JSON.stringify(ma.annotations ?? {}) !== JSON.stringify(mb.annotations ?? {}) ||
+    (ma.creationTimestamp ?? '') !== (mb.creationTimestamp ?? '') ||
+    Boolean(ma.deletionTimestamp) !== Boolean(mb.deletionTimestamp)
+  );
+}

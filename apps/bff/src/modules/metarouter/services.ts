@@ -104,7 +104,9 @@ export function metaServiceOf(o: KubeObject, suffix = DEFAULT_DOMAIN_SUFFIX): Me
     )
       .map((a) => rec(a).value)
       .filter((v): v is string => typeof v === 'string' && v !== '');
-    const addresses = specAddresses.length > 0 ? specAddresses : statusAddresses;
+    // A CIDR range has no listener of its own: Istio matches it on 0.0.0.0_<port>'s filter chains.
+    const listed = specAddresses.length > 0 ? specAddresses : statusAddresses;
+    const addresses = [...new Set(listed.map((a) => (a.includes('/') ? '0.0.0.0' : a)))];
     return {
       kind: 'ServiceEntry',
       namespace,
@@ -121,14 +123,42 @@ export function metaServiceOf(o: KubeObject, suffix = DEFAULT_DOMAIN_SUFFIX): Me
   return null;
 }
 
+/**
+ * A value computed from a list of objects, kept while the list holds the same objects (informers replace an
+ * object when it changes): plans of many objects read one index rather than each building its own.
+ */
+class ObjectsMemo<T> {
+  private inputs: readonly KubeObject[] = [];
+  private value: T | undefined;
+
+  get(objects: readonly KubeObject[], compute: () => T): T {
+    const same =
+      this.value !== undefined &&
+      objects.length === this.inputs.length &&
+      objects.every((o, i) => o === this.inputs[i]);
+    if (!same) {
+      this.value = compute();
+      this.inputs = [...objects];
+    }
+    return this.value!;
+  }
+}
+
+const servicesMemo = new WeakMap<Snapshot, ObjectsMemo<MetaService[]>>();
+
 /** Every MetaProtocol service in the snapshot, Services first, each group by namespace and name. */
 export function metaServices(snapshot: Snapshot): MetaService[] {
-  return (['Service', 'ServiceEntry'] as const).flatMap((kind) =>
-    snapshot
-      .list(kind)
-      .map((o) => metaServiceOf(o))
-      .filter((s): s is MetaService => s !== null)
-      .sort((a, b) => (`${a.namespace}/${a.name}` < `${b.namespace}/${b.name}` ? -1 : 1)),
+  const objects = [...snapshot.list('Service'), ...snapshot.list('ServiceEntry')];
+  let memo = servicesMemo.get(snapshot);
+  if (!memo) servicesMemo.set(snapshot, (memo = new ObjectsMemo()));
+  return memo.get(objects, () =>
+    (['Service', 'ServiceEntry'] as const).flatMap((kind) =>
+      snapshot
+        .list(kind)
+        .map((o) => metaServiceOf(o))
+        .filter((s): s is MetaService => s !== null)
+        .sort((a, b) => (`${a.namespace}/${a.name}` < `${b.namespace}/${b.name}` ? -1 : 1)),
+    ),
   );
 }
 
@@ -155,7 +185,21 @@ function routerOrder(a: MetaRouter, b: MetaRouter): number {
  * The MetaRouters for each host (their first host, as Aeraki reads it), the chosen one first. Aeraki takes
  * whichever its client lists first; Governor takes the oldest and says so in both statuses.
  */
+/** The hosts a Service or ServiceEntry answers for (whatever its ports). */
+export function hostsOf(o: KubeObject, suffix = DEFAULT_DOMAIN_SUFFIX): string[] {
+  if (o.kind === 'Service') return [`${o.metadata.name}.${o.metadata.namespace ?? 'default'}.svc.${suffix}`];
+  return strings(rec(o.spec).hosts);
+}
+
 export function routersByHost(snapshot: Snapshot): Map<string, MetaRouter[]> {
+  let memo = routersMemo.get(snapshot);
+  if (!memo) routersMemo.set(snapshot, (memo = new ObjectsMemo()));
+  return memo.get(snapshot.list(METAROUTER_KIND), () => indexRouters(snapshot));
+}
+
+const routersMemo = new WeakMap<Snapshot, ObjectsMemo<Map<string, MetaRouter[]>>>();
+
+function indexRouters(snapshot: Snapshot): Map<string, MetaRouter[]> {
   const out = new Map<string, MetaRouter[]>();
   for (const r of snapshot.parsed(METAROUTER_KIND, metaRouterSchema)) {
     const host = r.spec.hosts?.[0];
