@@ -8,19 +8,7 @@
  * Governor adds `conditions`, `observedGeneration` and what the route server served to MetaRouter's status.
  */
 import { z } from 'zod';
-import {
-  arr,
-  bool,
-  field,
-  int,
-  map,
-  nullableMap,
-  num,
-  obj,
-  str,
-  toZod,
-  type Infer,
-} from './schema/dsl';
+import { arr, bool, field, int, map, nullableMap, num, obj, str, toZod, type Infer } from './schema/dsl';
 import { conditionNode, objectMetaSchema, type ObjectMeta } from './meta';
 import { parseResource, type ParseResult } from './parse';
 
@@ -148,7 +136,8 @@ export const globalRateLimitNode = obj(
     rateLimitService: field(str(), {
       aliases: ['rate_limit_service'],
       required: true,
-      description: 'The Envoy cluster of the rate-limit service, e.g. outbound|8081||ratelimit.ns.svc.cluster.local.',
+      description:
+        'The Envoy cluster of the rate-limit service, e.g. outbound|8081||ratelimit.ns.svc.cluster.local.',
     }),
     descriptors: field(
       arr(

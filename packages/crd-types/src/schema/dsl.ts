@@ -73,7 +73,8 @@ export interface ObjectNode<F extends Record<string, Field> = Record<string, Fie
   readonly fields: F;
   readonly description?: string;
 }
-export type Node = StringNode | IntNode | NumberNode | BoolNode | EnumNode | ArrayNode | MapNode | ObjectNode | AnyNode;
+export type Node =
+  StringNode | IntNode | NumberNode | BoolNode | EnumNode | ArrayNode | MapNode | ObjectNode | AnyNode;
 
 /* ---------- constructors ---------- */
 
@@ -151,12 +152,12 @@ export type Infer<N> = N extends { kind: 'string'; enum?: readonly (infer E)[] }
           : N extends { kind: 'map'; values: infer V; nullableValues: true }
             ? Record<string, Infer<V> | null>
             : N extends { kind: 'map'; values: infer V }
-            ? Record<string, Infer<V>>
-            : N extends { kind: 'object'; fields: infer F }
-              ? InferObject<F>
-              : N extends { kind: 'any' }
-                ? unknown
-                : never;
+              ? Record<string, Infer<V>>
+              : N extends { kind: 'object'; fields: infer F }
+                ? InferObject<F>
+                : N extends { kind: 'any' }
+                  ? unknown
+                  : never;
 
 /* ---------- zod ---------- */
 
