@@ -64,12 +64,18 @@ describe("the embedded demo's policies, through istiod", { timeout: 120_000 }, (
     // Whatever module renders the others (Slime's plugin objects), each comes from a demo object, and
     // every object of a kind a module renders is rendered.
     const limiters = new Set(mesh.filter((o) => o.kind === 'SmartLimiter').map((o) => o.metadata.name));
-    const others = names.filter((n) => !n.endsWith('.ratelimit')).sort();
+    const aeraki = names.filter((n) => n.startsWith('aeraki-')).sort();
+    const others = names.filter((n) => !n.endsWith('.ratelimit') && !n.startsWith('aeraki-')).sort();
     const rendering = mesh.filter(
       (o) => isKnownKind(o.kind) && ['PluginManager', 'EnvoyPlugin'].includes(o.kind),
     );
     expect(others).toEqual(rendering.map((o) => o.metadata.name).sort());
-    expect(names.length).toBe(limiters.size + others.length);
+    // The Thrift service: Aeraki's outbound filter for its clients and inbound one on its pods.
+    expect(aeraki).toEqual([
+      expect.stringMatching(/^aeraki-inbound-rating-rpc\.default\.svc\.cluster\.local-9090$/),
+      expect.stringMatching(/^aeraki-outbound-rating-rpc\.default\.svc\.cluster\.local-[\d.]+-9090$/),
+    ]);
+    expect(names.length).toBe(limiters.size + others.length + aeraki.length);
   });
 
   it('lands every patch on every Pod selected, as Governor explains it', async () => {
@@ -116,7 +122,12 @@ describe("the embedded demo's policies, through istiod", { timeout: 120_000 }, (
       }
       expect(explained.patches.length, where).toBe(istiod.size);
     }
-    // Each demo EnvoyFilter with patches selects a Pod (reviews: three).
-    expect(selectedSomewhere).toBe(envoyFilters.length - patchlessFilters.size + 2);
+    // Each demo EnvoyFilter with patches selects a Pod (reviews: three); the MetaProtocol outbound one,
+    // in the root namespace, every Pod; the inbound one rating-rpc's three.
+    const ratingRpcPods = pods.filter((p) => p.metadata.labels?.app === 'rating-rpc').length;
+    expect(ratingRpcPods).toBe(3);
+    expect(selectedSomewhere).toBe(
+      envoyFilters.length - patchlessFilters.size + 2 + (pods.length - 1) + (ratingRpcPods - 1),
+    );
   });
 });

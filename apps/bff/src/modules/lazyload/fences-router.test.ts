@@ -33,6 +33,7 @@ describe('the lazyload router (createCaller, embedded store)', { timeout: 30_000
     expect(all.map((w) => `${w.namespace}/${w.name}`)).toEqual([
       'default/details',
       'default/productpage',
+      'default/rating-rpc',
       'default/ratings',
       'default/reviews',
       'payments/ledger',
