@@ -234,6 +234,29 @@ describe('the EnvoyFilters of a MetaProtocol service', () => {
     });
   });
 
+  it('say when address-less services share one outbound listener, where only one can apply', () => {
+    const cluster = dubbo();
+    const [, entries] = moduleWith().companions as Module[];
+    const se = cluster.find((o) => o.kind === 'ServiceEntry' && o.metadata.name === 'dubbo-demoservice')!;
+    expect(planOf(entries!, se, cluster).warnings).toContainEqual(
+      expect.stringMatching(
+        /^shares listener 0\.0\.0\.0_20880 with ServiceEntry meta-dubbo\/dubbo-secondservice: istiod keeps one tcp_proxy there/,
+      ),
+    );
+    const addressed = cluster.map((o) =>
+      o.kind === 'ServiceEntry'
+        ? { ...o, spec: { ...(o.spec as object), addresses: [`240.240.0.${o.metadata.name.length}`] } }
+        : o,
+    );
+    expect(
+      planOf(
+        entries!,
+        addressed.find((o) => o.metadata.name === 'dubbo-demoservice')!,
+        addressed,
+      ).warnings,
+    ).toEqual([]);
+  });
+
   it('say what cannot be rendered: a protocol without an ApplicationProtocol, a service without workloads', () => {
     const cluster = dubbo().filter((o) => o.kind !== 'ApplicationProtocol');
     const [, entries] = moduleWith().companions as Module[];

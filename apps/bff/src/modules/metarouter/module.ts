@@ -343,6 +343,29 @@ export function metaRouterEvents(
 /* ---------- Services and ServiceEntries ---------- */
 
 /**
+ * Services without an address share Istio's `0.0.0.0_<port>` listener, whose one `tcp_proxy` only the first
+ * outbound EnvoyFilter replaces: every call on that port then takes that service's routes (istiod's
+ * behaviour, which Aeraki leaves unsaid).
+ */
+export function sharedListenerWarnings(service: MetaService, all: readonly MetaService[]): string[] {
+  if (!service.addresses.includes('0.0.0.0')) return [];
+  return service.ports.flatMap((port) => {
+    const others = all.filter(
+      (s) =>
+        s !== service &&
+        !(s.kind === service.kind && s.namespace === service.namespace && s.name === service.name) &&
+        s.addresses.includes('0.0.0.0') &&
+        s.ports.some((p) => p.number === port.number),
+    );
+    return others.length === 0
+      ? []
+      : [
+          `shares listener 0.0.0.0_${port.number} with ${others.map((o) => `${o.kind} ${o.namespace}/${o.name}`).join(', ')}: istiod keeps one tcp_proxy there, so only one of their outbound EnvoyFilters applies and every call on port ${port.number} takes that service's routes; give each an address`,
+        ];
+  });
+}
+
+/**
  * The hosts a MetaRouter names now and named at the last change seen: a change concerns the services (and
  * rival MetaRouters) of both. Each controller keeps its own memory, as each sees every change.
  */
@@ -380,6 +403,7 @@ function serviceModule(
     plan: ({ object, snapshot }): Plan<null> => {
       if (!object) return { desired: [], status: {}, problems: [], engine: null };
       const r = renderService(object, routerFor(object, routersByHost(snapshot)), codecs(snapshot), options);
+      r.warnings.push(...sharedListenerWarnings(object, metaServices(snapshot)));
       return {
         desired: r.envoyFilters,
         status: {},
