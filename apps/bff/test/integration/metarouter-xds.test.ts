@@ -9,8 +9,19 @@ import type * as grpc from '@grpc/grpc-js';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { KubeObject } from '../../src/cluster/store';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { aerakiFixturesDir } from '@governor/crd-types/testing';
+import { parseAllDocuments } from 'yaml';
 import { decodeProto3Json } from '../../src/envoy/metaprotocol-protos';
-import { ROUTE_TYPE_URL } from '../../src/envoy/metaprotocol-route';
+import {
+  ROUTE_TYPE_URL,
+  fromHttpRouteConfiguration,
+  type HttpRouteConfiguration,
+  type MetaRouteConfiguration,
+} from '../../src/envoy/metaprotocol-route';
+import { staticSnapshot } from '../../src/framework/snapshot';
+import { routeConfigurations } from '../../src/modules/metarouter/module';
 import { loadModuleConfig } from '../../src/framework/module-config';
 import { Governor } from '../../src/governor';
 import { MODULES } from '../../src/modules';
@@ -213,4 +224,78 @@ spec:
       expect(condition(r, 'Ready')).toMatchObject({ status: 'False', reason: 'Rejected' });
     }, WAIT);
   }, 90_000);
+
+  it("serves every Aeraki demo's route configurations, as the proxy reads them back", async () => {
+    const load = (file: string, namespace: string): KubeObject[] =>
+      parseAllDocuments(readFileSync(join(aerakiFixturesDir, file), 'utf8'))
+        .map((d) => d.toJS() as KubeObject | null)
+        .filter((o): o is KubeObject => o !== null && typeof o === 'object')
+        .map((o) =>
+          o.kind === 'ApplicationProtocol' || o.metadata.namespace
+            ? o
+            : { ...o, metadata: { ...o.metadata, namespace } },
+        );
+    const demos = [
+      ...[
+        'metarouter-v1',
+        'metarouter-v2',
+        'traffic-split',
+        'metarouter-header-mutation',
+        'metarouter-local-ratelimit',
+        'metarouter-global-ratelimit',
+      ].map(
+        (f) =>
+          [
+            'meta-thrift',
+            ['thrift/thrift-sample.yaml', 'thrift/destinationrule.yaml', `thrift/${f}.yaml`],
+          ] as const,
+      ),
+      ...[
+        'metarouter-v1',
+        'traffic-split',
+        'traffic-mirroring',
+        'metarouter-local-ratelimit',
+        'metarouter-global-ratelimit',
+      ].map(
+        (f) =>
+          [
+            'meta-dubbo',
+            ['dubbo/serviceentry.yaml', 'dubbo/destinationrule.yaml', `dubbo/${f}.yaml`],
+          ] as const,
+      ),
+    ];
+    const server = new RouteServer();
+    const port = await server.listen('127.0.0.1', 0);
+    cleanups.push(() => server.close());
+    const clients: grpc.Client[] = [];
+    cleanups.push(() => clients.forEach((c) => c.close()));
+    for (const [ns, files] of demos) {
+      const cluster = [...load('applicationprotocol.yaml', ns), ...files.flatMap((f) => load(f, ns))];
+      const { configs } = routeConfigurations(staticSnapshot(cluster));
+      expect(configs.length).toBeGreaterThan(0);
+      server.setRoutes(configs);
+      const stream = openStream<Sotw>(xdsClient(port, 'rds', clients), 'StreamRoutes');
+      stream.send({
+        node: { id: `sidecar~10.0.0.1~client.${ns}` },
+        type_url: ROUTE_TYPE_URL,
+        resource_names: configs.map((c) => c.name),
+      });
+      const response = await stream.next(5000);
+      const served = response.resources.map((r) =>
+        fromHttpRouteConfiguration(
+          decodeProto3Json(ROUTE_TYPE_URL, r.value) as unknown as HttpRouteConfiguration,
+        ),
+      );
+      // An empty match travels as no match at all: the same to the proxy.
+      const normal = (list: readonly MetaRouteConfiguration[]) =>
+        [...list]
+          .map((c) => ({
+            ...c,
+            routes: c.routes.map(({ match, ...r }) => (match?.metadata.length ? { ...r, match } : r)),
+          }))
+          .sort((a, b) => a.name.localeCompare(b.name));
+      expect({ files, served: normal(served) }).toEqual({ files, served: normal(configs) });
+      stream.call.end();
+    }
+  });
 });
