@@ -313,6 +313,79 @@ describe(
       }
     });
 
+    it('an ingress gateway: the VirtualService gives it the port, the EnvoyFilter the MetaProtocol proxy', async () => {
+      const fixture = await fixtureObjects('thrift/thrift-sample.yaml');
+      const service = fixture.find((o) => o.kind === 'Service')!;
+      const objects: KubeObject[] = [
+        {
+          ...service,
+          metadata: { ...service.metadata, namespace: THRIFT_NS },
+          spec: { ...rec(service.spec), clusterIP: THRIFT_IP },
+        },
+        ...podsOf(fixture, THRIFT_NS, '10.1.0'),
+        {
+          apiVersion: 'networking.istio.io/v1beta1',
+          kind: 'Gateway',
+          metadata: { name: 'meta-gw', namespace: 'istio-system' },
+          spec: {
+            selector: { istio: 'ingressgateway' },
+            servers: [
+              { port: { number: 9090, name: 'tcp-metaprotocol-thrift-gw', protocol: 'TCP' }, hosts: ['*'] },
+            ],
+          },
+        },
+        {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: 'ingress-0', namespace: 'istio-system', labels: { istio: 'ingressgateway' } },
+          spec: { containers: [{ name: 'istio-proxy', image: 'istio/proxyv2' }] },
+          status: { phase: 'Running', podIP: '10.1.1.10' },
+        },
+        {
+          apiVersion: 'metaprotocol.aeraki.io/v1alpha1',
+          kind: 'MetaRouter',
+          metadata: { name: 'gw-route', namespace: THRIFT_NS },
+          spec: {
+            hosts: [THRIFT_HOST],
+            gateways: ['istio-system/meta-gw'],
+            routes: [
+              {
+                name: 'v1',
+                route: [{ destination: { host: THRIFT_HOST, subset: 'v1', port: { number: 9090 } } }],
+              },
+            ],
+          },
+        },
+      ];
+      const mesh = join(dir, 'gateway.mesh.yaml');
+      await writeFile(mesh, objects.map((o) => stringify(o)).join('---\n'));
+      const out = await runCli(['render', '-f', aeraki('applicationprotocol.yaml'), '-f', mesh]);
+      expect(out.code, out.stderr).toBe(0);
+      const rendered = yamlObjects(out.stdout);
+      const gatewayFilter = 'istio-system/aeraki-gateway-outbound-meta-gw.istio-system-9090';
+      expect(rendered.map((o) => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`)).toContain(
+        `EnvoyFilter ${gatewayFilter}`,
+      );
+      expect(rendered.map((o) => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`)).toContain(
+        'VirtualService istio-system/aeraki-vs-istio-system.meta-gw-9090',
+      );
+      const file = join(dir, 'gateway.rendered.yaml');
+      await writeFile(file, out.stdout);
+      const { dump } = await runIstioHarness([file, mesh], 'istio-system/ingress-0', { gateway: true });
+      // The gateway's listener for the port exists (from the VirtualService), its tcp_proxy replaced.
+      const listener = listenerOf(dump, '0.0.0.0_9090');
+      expect(chainsOf(listener).flatMap(filterNames)).toEqual([META_PROTOCOL_PROXY]);
+      const applied = dump.appliedPatches.map((p) => `${p.envoyFilter}#${p.index}`);
+      expect(applied).toContain(`${gatewayFilter}#0`);
+      // The sidecars' outbound filter, from the root namespace, selects the gateway too but finds no
+      // <cluster IP>_9090 listener there: istiod applies it nowhere, as with Aeraki's own.
+      expect(dump.unappliedPatches.map((p) => p.envoyFilter)).toEqual([
+        outboundName(THRIFT_HOST, THRIFT_IP, 9090),
+      ]);
+      expect(dump.validation.filter((v) => !v.valid)).toEqual([]);
+      expect(dump.envoyValidation).toEqual([]);
+    });
+
     /** The demo's ServiceEntries (one port 20880 each, selecting their providers) and a Pod per Deployment. */
     async function dubboMesh(addresses: Record<string, string[]>): Promise<KubeObject[]> {
       const entries = (await fixtureObjects('dubbo/serviceentry.yaml')).map((se) => {

@@ -510,3 +510,62 @@ describe("a MetaRouter's status: what Aeraki would lose silently", () => {
     });
   });
 });
+
+describe('a MetaProtocol server on an ingress gateway', () => {
+  const gateway: KubeObject = {
+    apiVersion: 'networking.istio.io/v1beta1',
+    kind: 'Gateway',
+    metadata: { name: 'meta-gw', namespace: 'istio-system' },
+    spec: {
+      selector: { istio: 'ingressgateway' },
+      servers: [
+        { port: { number: 9090, name: 'tcp-metaprotocol-thrift-gw', protocol: 'TCP' }, hosts: ['*'] },
+        { port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: ['*'] },
+      ],
+    },
+  };
+  const host = 'thrift-sample-server.meta-thrift.svc.cluster.local';
+  const router = (gateways: string[], port = 9090): KubeObject => ({
+    apiVersion: 'metaprotocol.aeraki.io/v1alpha1',
+    kind: 'MetaRouter',
+    metadata: { name: 'gw-route', namespace: 'meta-thrift' },
+    spec: {
+      hosts: [host],
+      gateways,
+      routes: [{ name: 'v1', route: [{ destination: { host, subset: 'v1', port: { number: port } } }] }],
+    },
+  });
+  const gatewayPlan = (cluster: KubeObject[]) => {
+    const gw = moduleWith().companions![2] as Module;
+    return planOf(gw, gateway, [...cluster, gateway]);
+  };
+
+  it("gets Aeraki's VirtualService and EnvoyFilter for a MetaRouter that names it and routes to the port", () => {
+    const plan = gatewayPlan([...thrift(), router(['istio-system/meta-gw'])]);
+    expect(plan.problems).toEqual([]);
+    expect(plan.desired.map((d) => `${d.kind} ${d.metadata.namespace}/${d.metadata.name}`)).toEqual([
+      'VirtualService istio-system/aeraki-vs-istio-system.meta-gw-9090',
+      'EnvoyFilter istio-system/aeraki-gateway-outbound-meta-gw.istio-system-9090',
+    ]);
+    const [vs, ef] = plan.desired as [KubeObject, KubeObject];
+    expect(vs.spec).toEqual({
+      hosts: [host],
+      gateways: ['istio-system/meta-gw'],
+      tcp: [{ match: [{ port: 9090 }], route: [{ destination: { host, port: { number: 9090 } } }] }],
+    });
+    expect(ef.spec).toMatchObject({
+      workloadSelector: { labels: { istio: 'ingressgateway' } },
+      configPatches: [{ match: { listener: { name: '0.0.0.0_9090' } }, patch: { operation: 'REPLACE' } }],
+    });
+    const { type_url, value } = proxyOf(ef);
+    expect(value).toMatchObject({ rds: { routeConfigName: `${host}_9090` }, applicationProtocol: 'thrift' });
+    expect(verifyMetaProtocolValue(type_url, value)).toEqual([]);
+  });
+
+  it('gets nothing from a MetaRouter that names another gateway or routes to another port', () => {
+    expect(gatewayPlan([...thrift(), router(['other'])]).desired).toEqual([]);
+    expect(gatewayPlan([...thrift(), router(['istio-system/meta-gw'], 9091)]).desired).toEqual([]);
+    // A bare name is in the MetaRouter's namespace.
+    expect(gatewayPlan([...thrift(), router(['meta-gw'])]).desired).toEqual([]);
+  });
+});

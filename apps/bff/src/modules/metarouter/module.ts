@@ -22,6 +22,7 @@ import { keyOf, type KubeObject } from '../../cluster/store';
 import type { MetaRouteConfiguration } from '../../envoy/metaprotocol-route';
 import type { Module, ModuleEvent, Parsed, Plan, PlanProblem, Snapshot } from '../../framework/module';
 import type { ModuleContext } from '../../framework/registry';
+import { renderGateway } from './gateways';
 import { NO_ROUTE_STATUS, type RouteStatusSource } from '../../sources/route-status';
 import { NO_METHOD_TRAFFIC, type MethodTrafficSource } from '../../sources/method-traffic';
 import {
@@ -44,6 +45,7 @@ import {
 
 export const SERVICE_MODULE_NAME = 'metarouter-service';
 export const SERVICEENTRY_MODULE_NAME = 'metarouter-serviceentry';
+export const GATEWAY_MODULE_NAME = 'metarouter-gateway';
 
 type Status = 'True' | 'False' | 'Unknown';
 
@@ -425,6 +427,30 @@ function serviceModule(
   };
 }
 
+/** Gateways with MetaProtocol servers: a VirtualService and an EnvoyFilter per port a MetaRouter routes to. */
+function gatewayModule(options: RenderOptions): Module<KubeObject, null> {
+  return {
+    name: GATEWAY_MODULE_NAME,
+    kind: 'Gateway',
+    apiVersion: 'networking.istio.io/v1beta1',
+    watches: ['MetaRouter', 'ApplicationProtocol'],
+    owns: ['EnvoyFilter', 'VirtualService'],
+    writesStatus: false,
+    parse: (raw) => ({ ok: true, value: raw }),
+    invalidStatus: () => ({}),
+    plan: ({ object, snapshot }): Plan<null> => {
+      const routers = [...routersByHost(snapshot).values()]
+        .flat()
+        .filter((r, i, all) => all.indexOf(r) === i)
+        .sort((a, b) => (routerKey(a) < routerKey(b) ? -1 : 1));
+      const r = renderGateway(object, routers, codecs(snapshot), options);
+      return { desired: r.objects, status: {}, problems: r.problems, warnings: r.warnings, engine: null };
+    },
+    // Gateways are few: any MetaRouter or protocol change re-plans them all.
+    affectedBy: (_change, snapshot) => snapshot.list('Gateway').map((g) => keyOf(g)),
+  };
+}
+
 export type MetaRouterModule = Module<MetaRouter, null> & {
   readonly options: RenderOptions;
   readonly routeStatus: RouteStatusSource;
@@ -475,6 +501,7 @@ export function metaRouterModule(
     companions: [
       serviceModule('Service', SERVICE_MODULE_NAME, 'v1', options),
       serviceModule('ServiceEntry', SERVICEENTRY_MODULE_NAME, 'networking.istio.io/v1beta1', options),
+      gatewayModule(options),
     ],
   };
 }
