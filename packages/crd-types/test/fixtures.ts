@@ -51,3 +51,22 @@ export function fixtureFiles(pattern: RegExp, dir = slimeFixturesDir): string[] 
 export function readYamlDocuments(file: string): unknown[] {
   return parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS() as unknown);
 }
+
+/**
+ * Objects of Aeraki's demo files as `kubectl apply -n <namespace>` creates them: those without a namespace
+ * get it (ApplicationProtocols are cluster-scoped).
+ */
+export function aerakiDemo<T extends { kind?: unknown; metadata?: { namespace?: string } }>(
+  namespace: string,
+  ...files: string[]
+): T[] {
+  return files.flatMap((f) =>
+    (readYamlDocuments(join(aerakiFixturesDir, f)) as (T | null)[])
+      .filter((o): o is T => o !== null && typeof o === 'object')
+      .map((o) =>
+        o.kind === 'ApplicationProtocol' || o.metadata?.namespace
+          ? o
+          : ({ ...o, metadata: { ...o.metadata, namespace } } as T),
+      ),
+  );
+}

@@ -340,7 +340,7 @@ describe(
           metadata: { name: 'ingress-0', namespace: 'istio-system', labels: { istio: 'ingressgateway' } },
           spec: { containers: [{ name: 'istio-proxy', image: 'istio/proxyv2' }] },
           status: { phase: 'Running', podIP: '10.1.1.10' },
-        },
+        } as KubeObject,
         {
           apiVersion: 'metaprotocol.aeraki.io/v1alpha1',
           kind: 'MetaRouter',
@@ -363,10 +363,10 @@ describe(
       expect(out.code, out.stderr).toBe(0);
       const rendered = yamlObjects(out.stdout);
       const gatewayFilter = 'istio-system/aeraki-gateway-outbound-meta-gw.istio-system-9090';
-      expect(rendered.map((o) => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`)).toContain(
+      expect(rendered.map((o) => `${o.kind} ${o.metadata?.namespace}/${o.metadata?.name}`)).toContain(
         `EnvoyFilter ${gatewayFilter}`,
       );
-      expect(rendered.map((o) => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`)).toContain(
+      expect(rendered.map((o) => `${o.kind} ${o.metadata?.namespace}/${o.metadata?.name}`)).toContain(
         'VirtualService istio-system/aeraki-vs-istio-system.meta-gw-9090',
       );
       const file = join(dir, 'gateway.rendered.yaml');

@@ -4,12 +4,10 @@
  * descriptor (the call's attribute under the descriptor's key); the service, fed the demo's rule file the
  * way the BFF is (GOVERNOR_RLS_CONFIG), refuses the 11th sayHello call in a minute and lets others through.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { aerakiFixturesDir } from '@governor/crd-types/testing';
+import { aerakiDemo, aerakiFixturesDir } from '@governor/crd-types/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
 import type { KubeObject } from '../../src/cluster/store';
 import type { Module } from '../../src/framework/module';
 import { defaultSettings } from '../../src/framework/registry';
@@ -23,15 +21,7 @@ interface Response {
   overall_code: string;
 }
 
-const load = (file: string, namespace: string): KubeObject[] =>
-  parseAllDocuments(readFileSync(join(aerakiFixturesDir, file), 'utf8'))
-    .map((d) => d.toJS() as KubeObject | null)
-    .filter((o): o is KubeObject => o !== null && typeof o === 'object')
-    .map((o) =>
-      o.kind === 'ApplicationProtocol' || o.metadata.namespace
-        ? o
-        : { ...o, metadata: { ...o.metadata, namespace } },
-    );
+const load = (file: string, namespace: string) => aerakiDemo<KubeObject>(namespace, file);
 
 /** The `ratelimit` MetaProtocol filter of the service's inbound EnvoyFilter. */
 function inboundRateLimitFilter(cluster: KubeObject[]) {

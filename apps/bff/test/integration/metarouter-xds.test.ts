@@ -9,10 +9,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { KubeObject } from '../../src/cluster/store';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { aerakiFixturesDir } from '@governor/crd-types/testing';
-import { parseAllDocuments } from 'yaml';
+import { aerakiDemo } from '@governor/crd-types/testing';
 import { decodeProto3Json } from '../../src/envoy/metaprotocol-protos';
 import {
   ROUTE_TYPE_URL,
@@ -226,15 +223,7 @@ spec:
   }, 90_000);
 
   it("serves every Aeraki demo's route configurations, as the proxy reads them back", async () => {
-    const load = (file: string, namespace: string): KubeObject[] =>
-      parseAllDocuments(readFileSync(join(aerakiFixturesDir, file), 'utf8'))
-        .map((d) => d.toJS() as KubeObject | null)
-        .filter((o): o is KubeObject => o !== null && typeof o === 'object')
-        .map((o) =>
-          o.kind === 'ApplicationProtocol' || o.metadata.namespace
-            ? o
-            : { ...o, metadata: { ...o.metadata, namespace } },
-        );
+    const load = (file: string, namespace: string) => aerakiDemo<KubeObject>(namespace, file);
     const demos = [
       ...[
         'metarouter-v1',

@@ -32,6 +32,7 @@ import { computeDomains, destinationsOf, inSidecar, type DomainContext } from '.
 import { metricKey } from './render/hosts';
 import { FALLBACK_CLUSTER_ALIAS, renderFallbackEnvoyFilter, type FallbackDispatch } from './render/fallback';
 import { egressHosts, ISTIO_REV_LABEL, renderSidecar, type SidecarOptions } from './render/sidecar';
+import { condition } from '../../framework/conditions';
 
 export const DEFAULT_GOVERNOR_NAMESPACE = 'governor-system';
 
@@ -86,21 +87,6 @@ export type LazyloadModule = Module<ServiceFence, null> & { readonly options: La
 
 const conditionOf = (s: ServiceFenceStatus | undefined, type: string): Condition | undefined =>
   s?.conditions?.find((c) => c.type === type);
-
-/** A condition that keeps its transition time while its status stays: the same input, the same status. */
-function condition(
-  previous: ServiceFenceStatus | undefined,
-  type: string,
-  status: 'True' | 'False' | 'Unknown',
-  reason: string,
-  message: string,
-  now: Date,
-): Condition {
-  const before = conditionOf(previous, type);
-  const lastTransitionTime =
-    before?.status === status && before.lastTransitionTime ? before.lastTransitionTime : now.toISOString();
-  return { type, status, reason, message, lastTransitionTime };
-}
 
 /** Counts merge over what the status holds: a restart or a quiet source forgets no call. */
 function mergeMetricStatus(

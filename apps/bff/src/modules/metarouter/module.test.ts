@@ -1,8 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { aerakiFixturesDir } from '@governor/crd-types/testing';
+import { aerakiDemo } from '@governor/crd-types/testing';
 import { describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
 import type { KubeObject } from '../../cluster/store';
 import { verifyMetaProtocolValue } from '../../envoy/metaprotocol-protos';
 import type { Module, Plan } from '../../framework/module';
@@ -15,19 +12,7 @@ import { METAROUTER_MODULE } from './settings';
 
 const NOW = new Date('2026-01-01T00:00:00Z');
 
-/** A demo's files as `kubectl apply -n <namespace>` would create them. */
-function demo(namespace: string, ...files: string[]): KubeObject[] {
-  return files.flatMap((f) =>
-    parseAllDocuments(readFileSync(join(aerakiFixturesDir, f), 'utf8'))
-      .map((d) => d.toJS() as KubeObject | null)
-      .filter((o): o is KubeObject => o !== null && typeof o === 'object')
-      .map((o) =>
-        o.kind === 'ApplicationProtocol' || o.metadata.namespace
-          ? o
-          : { ...o, metadata: { ...o.metadata, namespace } },
-      ),
-  );
-}
+const demo = (namespace: string, ...files: string[]) => aerakiDemo<KubeObject>(namespace, ...files);
 
 const thrift = (...routers: string[]) =>
   demo(

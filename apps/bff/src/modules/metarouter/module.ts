@@ -42,26 +42,11 @@ import {
   routersByHost,
   type MetaService,
 } from './services';
+import { condition } from '../../framework/conditions';
 
 export const SERVICE_MODULE_NAME = 'metarouter-service';
 export const SERVICEENTRY_MODULE_NAME = 'metarouter-serviceentry';
 export const GATEWAY_MODULE_NAME = 'metarouter-gateway';
-
-type Status = 'True' | 'False' | 'Unknown';
-
-function condition(
-  previous: MetaRouterStatus | undefined,
-  type: string,
-  status: Status,
-  reason: string,
-  message: string,
-  now: Date,
-): Condition {
-  const before = previous?.conditions?.find((c) => c.type === type);
-  const lastTransitionTime =
-    before?.status === status && before.lastTransitionTime ? before.lastTransitionTime : now.toISOString();
-  return { type, status, reason, message, lastTransitionTime };
-}
 
 const problemText = (problems: readonly PlanProblem[]) =>
   problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message)).join('; ');

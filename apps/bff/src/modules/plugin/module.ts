@@ -27,25 +27,9 @@ import {
   settingsKinds,
   type RenderOptions,
 } from './render';
+import { condition, type ConditionStatus } from '../../framework/conditions';
 
 export const ENVOYPLUGIN_MODULE_NAME = 'plugin-envoyplugin';
-
-type Status = 'True' | 'False' | 'Unknown';
-
-/** A condition that keeps its transition time while its status stays: the same input, the same status. */
-function condition(
-  previous: PluginStatus | undefined,
-  type: string,
-  status: Status,
-  reason: string,
-  message: string,
-  now: Date,
-): Condition {
-  const before = previous?.conditions?.find((c) => c.type === type);
-  const lastTransitionTime =
-    before?.status === status && before.lastTransitionTime ? before.lastTransitionTime : now.toISOString();
-  return { type, status, reason, message, lastTransitionTime };
-}
 
 const unknownFieldWarnings = (fields: readonly UnknownField[]): string[] =>
   fields.map(
@@ -169,7 +153,7 @@ function statusOf(
   raw: KubeObject,
   previous: PluginStatus | undefined,
   problems: readonly PlanProblem[],
-  ready: { status: Status; reason: string; message: string },
+  ready: { status: ConditionStatus; reason: string; message: string },
   now: Date,
   extra: Condition[] = [],
 ): PluginStatus {
