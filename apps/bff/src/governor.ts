@@ -4,6 +4,7 @@
  * own) and, on the embedded default, the simulated mesh whose sidecars enforce what the limiter plans. The
  * composition root (main.ts), the integration tests and the benchmarks start the same thing.
  */
+import type { Pod } from '@governor/crd-types';
 import type { ClusterStore } from './cluster/store';
 import { ControlPlane, type ControlPlaneOptions } from './framework/control-plane';
 import type { ControllerMetrics } from './framework/controller-metrics';
@@ -21,6 +22,7 @@ import { RouteStatusBoard, type SubscriptionRow } from './sources/route-status';
 import { NO_METHOD_TRAFFIC, type MethodTrafficSource } from './sources/method-traffic';
 import type { MetaRouterService } from './modules/metarouter/service';
 import type { RouteServer, RouteSubscription } from './xds/route-server';
+import { RouteClients } from './xds/route-clients';
 import { PrometheusCalls } from './sources/prometheus-calls';
 import {
   defaultQueries,
@@ -285,6 +287,44 @@ export class Governor {
     return () => {
       offRoutes();
       offStatus();
+    };
+  }
+
+  /**
+   * The embedded mesh's proxies subscribe to the route server at `address` over gRPC, as real MetaProtocol
+   * proxies do, and route their calls with what they receive (kept in step with the mesh's pods once a
+   * second). Returns a function that closes them; nothing without the embedded mesh.
+   */
+  connectMeshProxies(address: string): () => void {
+    const mesh = this.mesh;
+    if (!mesh) return () => undefined;
+    const clients = new RouteClients(address);
+    const nodeOf = (pod: Pod) => {
+      const ns = pod.metadata.namespace ?? 'default';
+      return `sidecar~${pod.status?.podIP ?? '0.0.0.0'}~${pod.metadata.name}.${ns}~${ns}.svc.cluster.local`;
+    };
+    const sync = () => {
+      const { pods, names } = mesh.simulator.metaProtocolSubscribers();
+      clients.sync(
+        names.length === 0
+          ? []
+          : pods.map((pod) => ({
+              node: nodeOf(pod),
+              cluster: `${pod.metadata.labels?.app ?? pod.metadata.name}.${pod.metadata.namespace ?? 'default'}`,
+              names,
+            })),
+      );
+    };
+    mesh.simulator.setMetaProtocolRouteSource((caller, name) =>
+      caller ? clients.routes(nodeOf(caller), name) : undefined,
+    );
+    sync();
+    const timer = setInterval(sync, 1000);
+    timer.unref();
+    return () => {
+      clearInterval(timer);
+      mesh.simulator.setMetaProtocolRouteSource(null);
+      clients.close();
     };
   }
 

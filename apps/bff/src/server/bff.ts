@@ -240,9 +240,17 @@ export function createBff(options: BffOptions): Bff {
       if (!options.xds) throw new Error('the route server is off');
       if (routeServer) throw new Error('the route server is listening already');
       const server = new RouteServer({ host, port });
-      stopServing = governor.serveRoutes(server);
+      const stopRoutes = governor.serveRoutes(server);
       const bound = await server.listen(host, port);
       routeServer = server;
+      // The embedded mesh's proxies are clients of it, over loopback when it listens on every address.
+      const target =
+        host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+      const stopProxies = governor.connectMeshProxies(`${target}:${bound}`);
+      stopServing = () => {
+        stopProxies();
+        stopRoutes();
+      };
       return bound;
     },
     api,

@@ -101,7 +101,25 @@ export class MetaProtocolCalls {
   /** Where each cluster's round-robin stands. */
   private readonly next = new Map<string, number>();
 
+  /**
+   * Where a caller's proxy gets its routes: what it received from the route server (undefined until it
+   * has); null: computed here from the objects, as the route server would serve them.
+   */
+  private routeSource:
+    ((caller: Pod | undefined, name: string) => MetaRouteConfiguration | undefined) | null = null;
+
   constructor(private readonly random: () => number) {}
+
+  setRouteSource(
+    source: ((caller: Pod | undefined, name: string) => MetaRouteConfiguration | undefined) | null,
+  ): void {
+    this.routeSource = source;
+  }
+
+  /** The route configurations every proxy subscribes to (one per MetaProtocol service port). */
+  routeNames(): string[] {
+    return [...this.ports.keys()].sort();
+  }
 
   /**
    * The objects as they are now; the routes are computed again only when one of them changed. Returns
@@ -150,9 +168,13 @@ export class MetaProtocolCalls {
     service: SimService,
     attributes: Readonly<Record<string, string>>,
     services: readonly SimService[],
+    caller?: Pod,
   ): RpcRoute {
     const port = this.portOf(service);
-    const route = port?.routes.routes.find((r) => callMatches(r.match?.metadata ?? [], attributes));
+    // A caller's proxy routes with what it received; calls from outside the mesh with what is served.
+    const routes =
+      port && this.routeSource && caller ? this.routeSource(caller, port.routes.name) : port?.routes;
+    const route = routes?.routes.find((r) => callMatches(r.match?.metadata ?? [], attributes));
     if (!route) return { route: '(no route)', cluster: '', subset: '', mirror: null, pod: undefined };
     const cluster = this.pickCluster(route);
     const mirrorPolicy = route.route.requestMirrorPolicies?.[0];

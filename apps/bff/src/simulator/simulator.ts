@@ -27,6 +27,7 @@ import type { ObservedCalls } from '../sources/observed-calls';
 import type { MethodTrafficSource } from '../sources/method-traffic';
 import type { KubeObject } from '../cluster/store';
 import { MetaProtocolCalls } from './metaprotocol';
+import type { MetaRouteConfiguration } from '../envoy/metaprotocol-route';
 import { NO_METHOD, RpcCounts, type RpcResponse } from './rpc-counts';
 import { Fences } from './fences';
 import { Faults, nextFires } from './faults';
@@ -456,6 +457,25 @@ export class Simulator {
     this.fences = objects.length > 0 ? new Fences(objects, this.rootNamespace) : undefined;
   }
 
+  /**
+   * Routes MetaProtocol calls with what each caller's proxy received from a route server (see
+   * `xds/route-clients.ts`) rather than computing them; null goes back to computing them.
+   */
+  setMetaProtocolRouteSource(
+    source: ((caller: Pod | undefined, name: string) => MetaRouteConfiguration | undefined) | null,
+  ): void {
+    this.rpc.setRouteSource(source);
+  }
+
+  /** The pods whose proxies route MetaProtocol calls (every pod's may), and the route configurations. */
+  metaProtocolSubscribers(): { pods: Pod[]; names: string[] } {
+    this.refreshMetaProtocol();
+    const pods = new Map(
+      this.services.flatMap((svc) => svc.pods.map((p) => [`${namespaceOf(p)}/${p.metadata.name}`, p])),
+    );
+    return { pods: [...pods.values()], names: this.rpc.routeNames() };
+  }
+
   /** The MetaProtocol services, routes and limits as they are now; computed again only when they changed. */
   private refreshMetaProtocol(): void {
     if (!this.metaProtocolObjects) return;
@@ -587,7 +607,7 @@ export class Simulator {
    */
   private decideRpc(r: PendingRequest): boolean {
     const attributes: Record<string, string> = r.method !== undefined ? { method: r.method } : {};
-    const route = this.rpc.route(r.service, attributes, this.services);
+    const route = this.rpc.route(r.service, attributes, this.services, r.fromPod);
     const second = Math.floor(r.t / 1000);
     const pod = route.pod;
     const limit = pod ? this.rpc.limit(r.service, pod, attributes, r.t) : undefined;

@@ -14,6 +14,8 @@ export interface DemoBffOptions {
   readonly allowedOrigins?: readonly string[];
   readonly rls?: BffOptions['rls'];
   readonly accessLog?: boolean;
+  /** Serve MetaProtocol proxies their routes (listen with `bff.listenXds`). */
+  readonly xds?: boolean;
   /** The control plane's options; without them: the simulator on, metrics ticking every 500 ms. */
   readonly governor?: BffOptions['governor'];
   /** Runs on the seeded store before the BFF starts. */
@@ -44,6 +46,7 @@ export async function startDemoBff(options: DemoBffOptions = {}): Promise<DemoBf
     allowedOrigins: options.allowedOrigins ?? [],
     ...(options.rls !== undefined ? { rls: options.rls } : {}),
     ...(options.accessLog !== undefined ? { accessLog: options.accessLog } : {}),
+    ...(options.xds !== undefined ? { xds: options.xds } : {}),
     governor: options.governor ?? {
       modules: MODULES,
       simulate: true,
