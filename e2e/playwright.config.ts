@@ -71,8 +71,9 @@ export default defineConfig({
         GOVERNOR_DATA_DIR: join(dataDir, 'data'),
         GOVERNOR_USERS_FILE: usersFile,
         GOVERNOR_ALLOWED_ORIGINS: webUrl,
-        // The rate-limit service on a free port: never one a developer's machine already uses.
+        // The rate-limit service and the route server on free ports: never one a developer's machine uses.
         GOVERNOR_RLS_PORT: '0',
+        GOVERNOR_XDS_PORT: '0',
       },
       reuseExistingServer: false,
       timeout: 60_000,

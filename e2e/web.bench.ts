@@ -57,6 +57,7 @@ try {
     GOVERNOR_USERS_FILE: join(dir, 'users.yaml'),
     GOVERNOR_ALLOWED_ORIGINS: webUrl,
     GOVERNOR_RLS_PORT: '0',
+    GOVERNOR_XDS_PORT: '0',
     GOVERNOR_BFF_URL: `http://127.0.0.1:${bffPort}`,
   };
   children.push(

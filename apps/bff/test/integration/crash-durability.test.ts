@@ -54,6 +54,7 @@ function startBff(): RunningBff {
     BFF_HOST: '127.0.0.1',
     BFF_PORT: '0',
     GOVERNOR_RLS_PORT: 'off',
+    GOVERNOR_XDS_PORT: 'off',
   });
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: BFF_DIR, env });
   let output = '';
