@@ -161,6 +161,7 @@ export class PodState {
    * Counts a request the sidecar decided, with a latency drawn from `random`, plus `extraMs` the request
    * spent on its way (a detour through the lazyload fallback, a fault delay). A request the fault filter
    * aborted (`aborted`, from {@link internAnswer}) is answered by the sidecar and never reaches the app.
+   * Returns the latency counted, for the caller's edge.
    */
   serve(
     allowed: boolean,
@@ -169,7 +170,7 @@ export class PodState {
     source: RequestSource = UNKNOWN_SOURCE,
     extraMs = 0,
     aborted?: AbortAnswer,
-  ): void {
+  ): number {
     let counts = this.bySource.get(source);
     if (!counts) this.bySource.set(source, (counts = { source, ok: 0, limited: 0, aborted: new Map() }));
     const jitter = random();
@@ -182,7 +183,7 @@ export class PodState {
       this.abortedTotal++;
       h.hist[bucketIndex(BUCKETS, latency)]!++;
       h.sum += latency;
-      return;
+      return latency;
     }
     if (allowed) counts.ok++;
     else counts.limited++;
@@ -194,12 +195,13 @@ export class PodState {
       this.okHist[bucketIndex(BUCKETS, latency)]!++;
       this.okSum += latency;
       this.allowedThisTick++;
-    } else {
-      const latency = m.limitedLatencyMs * (0.5 + jitter) + extraMs;
-      this.limitedTotal++;
-      this.limitedHist[bucketIndex(BUCKETS, latency)]!++;
-      this.limitedSum += latency;
+      return latency;
     }
+    const latency = m.limitedLatencyMs * (0.5 + jitter) + extraMs;
+    this.limitedTotal++;
+    this.limitedHist[bucketIndex(BUCKETS, latency)]!++;
+    this.limitedSum += latency;
+    return latency;
   }
 }
 

@@ -1,3 +1,5 @@
+import { bucketIndex, histogramQuantile, ISTIO_DURATION_BUCKETS_MS } from './exposition';
+
 /** Per-second counts of the simulated mesh's requests: per Service, per rendered rule and per call edge. */
 
 export interface ServiceSecond {
@@ -22,7 +24,26 @@ export interface EdgeRate {
   /** Requests per second over the window, and how many of them the callee's limits refused. */
   readonly rps: number;
   readonly limitedRps: number;
+  /** Answered 5xx per second (a fault filter's aborts, a MetaProtocol call no route or pod takes). */
+  readonly errorRps: number;
+  /** 95th percentile of the answers' latency (ms), as Istio's histogram buckets give it; null without answers. */
+  readonly p95Ms: number | null;
 }
+
+interface EdgeCounts {
+  sent: number;
+  limited: number;
+  errors: number;
+  /** Answers per Istio duration bucket (the last is +Inf), not cumulative. */
+  readonly hist: Float64Array;
+}
+
+const freshEdge = (): EdgeCounts => ({
+  sent: 0,
+  limited: 0,
+  errors: 0,
+  hist: new Float64Array(ISTIO_DURATION_BUCKETS_MS.length + 1),
+});
 
 type Counts<C> = Map<string, Map<number, C>>;
 
@@ -43,7 +64,7 @@ export class RequestCounts {
   private readonly services: Counts<{ sent: number; allowed: number; limited: number; aborted: number }> =
     new Map();
   private readonly rules: Counts<{ allowed: number; limited: number }> = new Map();
-  private readonly edges: Counts<{ sent: number; limited: number }> = new Map();
+  private readonly edges: Counts<EdgeCounts> = new Map();
 
   /**
    * Counts a request to `service` (a key) in `second`, and under the rule that decided it, if one did;
@@ -74,9 +95,16 @@ export class RequestCounts {
 
   /** Counts a call from one Service to another (keys) in `second`. */
   countCall(from: string, to: string, second: number, allowed: boolean): void {
-    const ec = countsAt(this.edges, `${from}>${to}`, second, () => ({ sent: 0, limited: 0 }));
+    const ec = countsAt(this.edges, `${from}>${to}`, second, freshEdge);
     ec.sent++;
     if (!allowed) ec.limited++;
+  }
+
+  /** Counts the answer to a call counted by {@link countCall}: its latency, and whether it was a 5xx. */
+  answerCall(from: string, to: string, second: number, latencyMs: number, error: boolean): void {
+    const ec = countsAt(this.edges, `${from}>${to}`, second, freshEdge);
+    ec.hist[bucketIndex(ISTIO_DURATION_BUCKETS_MS, latencyMs)]!++;
+    if (error) ec.errors++;
   }
 
   serviceSeconds(service: string): ServiceSecond[] {
@@ -99,13 +127,25 @@ export class RequestCounts {
     for (const [edge, seconds] of this.edges) {
       let sent = 0;
       let limited = 0;
+      let errors = 0;
+      const hist = new Float64Array(ISTIO_DURATION_BUCKETS_MS.length + 1);
       for (const [second, c] of seconds)
         if (second >= start && second < endSecond) {
           sent += c.sent;
           limited += c.limited;
+          errors += c.errors;
+          for (let i = 0; i < hist.length; i++) hist[i]! += c.hist[i]!;
         }
       const [from = '', to = ''] = edge.split('>');
-      out.push({ from, to, rps: sent / windowSeconds, limitedRps: limited / windowSeconds });
+      const p95 = histogramQuantile(0.95, ISTIO_DURATION_BUCKETS_MS, hist);
+      out.push({
+        from,
+        to,
+        rps: sent / windowSeconds,
+        limitedRps: limited / windowSeconds,
+        errorRps: errors / windowSeconds,
+        p95Ms: Number.isFinite(p95) ? p95 : null,
+      });
     }
     return out.sort((a, b) => `${a.from}>${a.to}`.localeCompare(`${b.from}>${b.to}`));
   }

@@ -391,6 +391,8 @@ describe('histogramQuantile', () => {
     const toReviews = edges.find((e) => e.to === 'default/reviews')!;
     expect(toReviews.rps).toBeCloseTo(20, 0);
     expect(toReviews.limitedRps).toBeGreaterThan(10);
+    expect(toReviews.errorRps).toBe(0);
+    expect(toReviews.p95Ms).toBeGreaterThan(0);
     for (const service of ['productpage', 'details', 'reviews', 'ratings'])
       for (const s of sim.serviceSecondsOf(service)) expect(s.allowed + s.limited).toBe(s.sent);
   });

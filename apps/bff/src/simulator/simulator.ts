@@ -592,9 +592,11 @@ export class Simulator {
     }
 
     const caller = this.countCaller(r, second, allowed);
-    this.pods
+    const latency = this.pods
       .get(`${namespaceOf(r.pod)}/${r.pod.metadata.name}`)
       ?.serve(allowed, this.model, this.random, caller.source, caller.extraMs + fault.delayMs, fault.aborted);
+    if (r.from !== undefined && latency !== undefined)
+      this.counts.answerCall(r.from, r.service.key, second, latency, (fault.aborted?.httpStatus ?? 0) >= 500);
     // An aborted request never reaches the app, which then calls nothing.
     return allowed && fault.aborted === undefined;
   }
@@ -628,7 +630,11 @@ export class Simulator {
       route.mirror,
     );
     const caller = this.countCaller(r, second, allowed);
-    if (!pod || !limit) return false;
+    if (!pod || !limit) {
+      // Answered by the caller's proxy at once, as an error.
+      if (r.from !== undefined) this.counts.answerCall(r.from, r.service.key, second, 0, true);
+      return false;
+    }
     r.pod = pod;
     if (this.listeners.length > 0) {
       const protocol = this.rpc.protocolOf(r.service);
@@ -646,9 +652,11 @@ export class Simulator {
       };
       for (const listener of this.listeners) listener(event);
     }
-    this.pods
+    const latency = this.pods
       .get(`${namespaceOf(pod)}/${pod.metadata.name}`)
       ?.serve(allowed, this.model, this.random, caller.source, caller.extraMs);
+    if (r.from !== undefined && latency !== undefined)
+      this.counts.answerCall(r.from, r.service.key, second, latency, false);
     return allowed;
   }
 
