@@ -219,20 +219,24 @@ export class ClusterRegistry {
         problems.push({ context: context.name, message: messageOf(error) });
         continue;
       }
-      this.entries.set(name, running);
       added.push(running);
     }
+    this.fileProblems = problems;
+
+    // An entry joins the list, and is announced, with its first health record.
+    await Promise.all(added.map((r) => r.firstProbe));
+    if (this.closed) {
+      await Promise.all(added.map((r) => r.stop()));
+      return;
+    }
+    for (const running of added) this.entries.set(running.name, running);
     // Keep the file's order of contexts.
     const order = new Map(wanted.map((c, i) => [names.get(c.name) as string, i]));
     const sorted = [...this.entries].sort(([a], [b]) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
     this.entries.clear();
     for (const [name, running] of sorted) this.entries.set(name, running);
-    this.fileProblems = problems;
-
-    // Added entries are announced with their first health record.
-    await Promise.all(added.map((r) => r.firstProbe));
     for (const running of added) {
-      if (this.entries.get(running.name) === running) this.emit({ type: 'added', cluster: running.entry() });
+      this.emit({ type: 'added', cluster: running.entry() });
       running.schedule();
     }
   }
