@@ -12,7 +12,10 @@ import {
   qualifyHost,
 } from '../../modules/limiter/render';
 import { instantQuery, substitute, vectorQuery } from '../../sources/prometheus';
-import { canSee } from '../../auth/auth';
+import { canSee, type User } from '../../auth/auth';
+import { metaRouterOf } from '../../modules/metarouter/service';
+import { routerKey, routersByHost } from '../../modules/metarouter/services';
+import { healthOf, type Health } from './topology-health';
 import type { LimiterService } from '../../modules/limiter/service';
 import type { ApiDeps } from '../../api/deps';
 import { requireRole, router, viewerProcedure } from '../../api/trpc';
@@ -151,73 +154,216 @@ function policiesApplying(deps: ApiDeps, namespace: string, service: string, pod
     });
 }
 
+/** Every service the user may see, with its figures, the policies that apply, its fence and plugins. */
+async function serviceRows(deps: ApiDeps, user: User, namespace?: string, search?: string) {
+  const context = productOf(deps).governor.contextFor(namespace);
+  const services = context.services.filter(
+    (s) =>
+      canSee(user, namespaceOf(s)) &&
+      (search === undefined || s.metadata.name.includes(search.toLowerCase())),
+  );
+  const rows = await Promise.all(
+    services.map(async (s) => {
+      const namespace = namespaceOf(s);
+      const selector = s.spec.selector ?? {};
+      const pods = Object.keys(selector).length > 0 ? runningPods(context, namespace, selector) : [];
+      const podNames = pods.map((p) => p.metadata.name);
+      const policies = policiesApplying(deps, namespace, s.metadata.name, podNames);
+      return {
+        namespace,
+        name: s.metadata.name,
+        pods: podNames.length,
+        ...(await figuresOf(deps, namespace, podNames)),
+        policies,
+        healthy: policies.every((p) => p.ready),
+        fence: fenceOf(deps, namespace, s.metadata.name),
+        plugins: pluginsSelecting(deps, namespace, pods),
+      };
+    }),
+  );
+  return rows.sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
+}
+
+/**
+ * A service in the call graph. `id` is `namespace/name` and edges refer to it; when the graph spans
+ * clusters, a `cluster` field joins `namespace` and the id gains it, and nothing else here changes.
+ */
+export interface TopologyNode {
+  readonly id: string;
+  readonly namespace: string;
+  readonly name: string;
+  /** Listed among the services (false: only seen at the end of a call, in a namespace not shown). */
+  readonly known: boolean;
+  readonly rps: number;
+  readonly limitedRps: number;
+  readonly errorRps: number | null;
+  readonly p99Ms: number | null;
+  readonly health: Health;
+  readonly badges: {
+    /** The SmartLimiters that apply. */
+    readonly limits: readonly { name: string; ready: boolean }[];
+    readonly fence: { enabled: boolean; hosts: number } | null;
+    /** PluginManagers and EnvoyPlugins (`kind namespace/name`) selecting its pods. */
+    readonly plugins: readonly string[];
+    /** A MetaProtocol service: its protocol and the MetaRouters (`namespace/name`) governing it. */
+    readonly metaRouter: { protocol: string | null; routers: readonly string[] } | null;
+  };
+}
+
+/** A call between two nodes (ids), over the last minute or the simulated mesh's last 10 s. */
+export interface TopologyEdge {
+  readonly from: string;
+  readonly to: string;
+  readonly rps: number;
+  /** Answered 429 by the callee's rate limits. */
+  readonly limitedRps: number;
+  /** Answered 5xx; null when the source cannot say. */
+  readonly errorRps: number | null;
+  /** Answered 4xx, the 429s included (as Kiali counts them). */
+  readonly clientErrorRps: number;
+  readonly p95Ms: number | null;
+  readonly health: Health;
+}
+
+type CallRates = Omit<TopologyEdge, 'health'>;
+
+/** The calls' figures: from Istio's metrics in Prometheus when configured, else the simulated mesh's. */
+async function callRates(deps: ApiDeps): Promise<CallRates[]> {
+  const prom = productOf(deps).governor.prometheus;
+  if (!prom) {
+    const mesh = productOf(deps).governor.mesh;
+    // The simulated mesh's only 4xx are its limits' 429s.
+    return (mesh?.simulator.edgeRates(10) ?? []).map((e) => ({ ...e, clientErrorRps: e.limitedRps }));
+  }
+  const by =
+    'source_workload, source_workload_namespace, destination_service_name, destination_service_namespace';
+  const filter = (extra: string) => `reporter="destination",source_workload!="unknown"${extra}`;
+  const rate = (extra: string) => `sum by (${by}) (rate(istio_requests_total{${filter(extra)}}[1m]))`;
+  const opts = { url: prom.url, timeoutMs: 5000 };
+  const run = (q: string) => vectorQuery(opts, q).catch(() => null);
+  const [all, limited, server, client, p95] = await Promise.all([
+    run(rate('')),
+    run(rate(',response_code="429"')),
+    run(rate(',response_code=~"5.."')),
+    run(rate(',response_code=~"4.."')),
+    run(
+      `histogram_quantile(0.95, sum by (le, ${by}) (rate(istio_request_duration_milliseconds_bucket{${filter('')}}[1m])))`,
+    ),
+  ]);
+  const key = (l: Record<string, string>) =>
+    `${l['source_workload_namespace'] ?? ''}/${l['source_workload'] ?? ''}>${l['destination_service_namespace'] ?? ''}/${l['destination_service_name'] ?? ''}`;
+  const index = (rows: { labels: Record<string, string>; value: number }[] | null) =>
+    new Map((rows ?? []).map((r) => [key(r.labels), r.value]));
+  const [limitedBy, serverBy, clientBy, p95By] = [limited, server, client, p95].map(index) as [
+    Map<string, number>,
+    Map<string, number>,
+    Map<string, number>,
+    Map<string, number>,
+  ];
+  return (all ?? []).map((r) => {
+    const k = key(r.labels);
+    return {
+      from: `${r.labels['source_workload_namespace'] ?? ''}/${r.labels['source_workload'] ?? ''}`,
+      to: `${r.labels['destination_service_namespace'] ?? ''}/${r.labels['destination_service_name'] ?? ''}`,
+      rps: r.value,
+      limitedRps: limitedBy.get(k) ?? 0,
+      // A failed query cannot tell "no 5xx" from "unknown"; a missing series is none.
+      errorRps: server === null ? null : (serverBy.get(k) ?? 0),
+      clientErrorRps: clientBy.get(k) ?? 0,
+      p95Ms: p95By.get(k) ?? null,
+    };
+  });
+}
+
+/** The MetaProtocol services a MetaRouter governs, by `namespace/name`, with the MetaRouters (by host). */
+function metaRoutersByService(deps: ApiDeps): Map<string, { protocol: string | null; routers: string[] }> {
+  const meta = metaRouterOf(productOf(deps).governor);
+  const out = new Map<string, { protocol: string | null; routers: string[] }>();
+  if (!meta) return out;
+  const byHost = routersByHost(meta.snapshot);
+  for (const s of meta.services()) {
+    const routers = (byHost.get(s.host) ?? []).map(routerKey);
+    // A ServiceEntry is no node of the graph; a service no MetaRouter governs gets no badge.
+    if (s.kind !== 'Service' || routers.length === 0) continue;
+    out.set(`${s.namespace}/${s.name}`, { protocol: s.ports[0]?.protocol ?? null, routers });
+  }
+  return out;
+}
+
 export const servicesRouter = router({
   list: viewerProcedure
     .input(z.strictObject({ namespace: dns.optional(), search: z.string().max(100).optional() }).default({}))
-    .query(async ({ ctx, input }) => {
-      const context = productOf(ctx.deps).governor.contextFor(input.namespace);
-      const services = context.services.filter(
-        (s) =>
-          canSee(ctx.user, namespaceOf(s)) &&
-          (input.search === undefined || s.metadata.name.includes(input.search.toLowerCase())),
-      );
-      const rows = await Promise.all(
-        services.map(async (s) => {
-          const namespace = namespaceOf(s);
-          const selector = s.spec.selector ?? {};
-          const pods = Object.keys(selector).length > 0 ? runningPods(context, namespace, selector) : [];
-          const podNames = pods.map((p) => p.metadata.name);
-          const policies = policiesApplying(ctx.deps, namespace, s.metadata.name, podNames);
-          return {
-            namespace,
-            name: s.metadata.name,
-            pods: podNames.length,
-            ...(await figuresOf(ctx.deps, namespace, podNames)),
-            policies,
-            healthy: policies.every((p) => p.ready),
-            fence: fenceOf(ctx.deps, namespace, s.metadata.name),
-            plugins: pluginsSelecting(ctx.deps, namespace, pods),
-          };
-        }),
-      );
-      return rows.sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
-    }),
+    .query(({ ctx, input }) => serviceRows(ctx.deps, ctx.user, input.namespace, input.search)),
 
   /**
-   * Who calls whom, with request and limited rates per edge: from Istio's `source_workload` labels in
-   * Prometheus when configured, else from the simulated mesh's calls.
+   * Who calls whom, Kiali-style: the services as nodes with their figures, health and badges, and the calls
+   * as edges with rate, limited, 5xx and 4xx rates, p95 and health; from Istio's metrics in Prometheus
+   * when configured, else from the simulated mesh's calls. A call is kept when one of its ends is visible.
    */
   topology: viewerProcedure
     .input(z.strictObject({ namespace: dns.optional() }).default({}))
-    .query(async ({ ctx, input }) => {
-      const prom = productOf(ctx.deps).governor.prometheus;
-      let edges: { from: string; to: string; rps: number; limitedRps: number }[] = [];
-      if (prom) {
-        const q = (extra: string) =>
-          `sum by (source_workload, source_workload_namespace, destination_service_name, destination_service_namespace) (rate(istio_requests_total{reporter="destination",source_workload!="unknown"${extra}}[1m]))`;
-        const opts = { url: prom.url, timeoutMs: 5000 };
-        const [all, limited] = await Promise.all([
-          vectorQuery(opts, q('')).catch(() => []),
-          vectorQuery(opts, q(',response_code="429"')).catch(() => []),
-        ]);
-        const key = (l: Record<string, string>) =>
-          `${l['source_workload_namespace'] ?? ''}/${l['source_workload'] ?? ''}>${l['destination_service_namespace'] ?? ''}/${l['destination_service_name'] ?? ''}`;
-        const limitedBy = new Map(limited.map((r) => [key(r.labels), r.value]));
-        edges = all.map((r) => ({
-          from: `${r.labels['source_workload_namespace'] ?? ''}/${r.labels['source_workload'] ?? ''}`,
-          to: `${r.labels['destination_service_namespace'] ?? ''}/${r.labels['destination_service_name'] ?? ''}`,
-          rps: r.value,
-          limitedRps: limitedBy.get(key(r.labels)) ?? 0,
-        }));
-      } else {
-        const mesh = productOf(ctx.deps).governor.mesh;
-        if (mesh) edges = mesh.simulator.edgeRates(10);
-      }
-      const visible = (k: string) => {
-        const ns = k.slice(0, k.indexOf('/'));
+    .query(async ({ ctx, input }): Promise<{ nodes: TopologyNode[]; edges: TopologyEdge[] }> => {
+      const [rows, calls] = await Promise.all([
+        serviceRows(ctx.deps, ctx.user, input.namespace),
+        callRates(ctx.deps),
+      ]);
+      const visible = (id: string) => {
+        const ns = id.slice(0, id.indexOf('/'));
         return canSee(ctx.user, ns) && (input.namespace === undefined || ns === input.namespace);
       };
-      return { edges: edges.filter((e) => visible(e.from) || visible(e.to)) };
+      const edges = calls
+        .filter((e) => visible(e.from) || visible(e.to))
+        .map((e): TopologyEdge => ({ ...e, health: healthOf(e) }));
+      const routers = metaRoutersByService(ctx.deps);
+      const nodes = new Map<string, TopologyNode>();
+      for (const r of rows) {
+        const id = `${r.namespace}/${r.name}`;
+        const meta = routers.get(id);
+        nodes.set(id, {
+          id,
+          namespace: r.namespace,
+          name: r.name,
+          known: true,
+          rps: r.rps,
+          limitedRps: r.limitedRps,
+          errorRps: r.errorRps,
+          p99Ms: r.p99Ms,
+          // The figures know the 429s only: the other 4xx are the calls' (Prometheus).
+          health: healthOf({ rps: r.rps, errorRps: r.errorRps, clientErrorRps: r.limitedRps }),
+          badges: {
+            limits: r.policies.map((p) => ({ name: p.name, ready: p.ready })),
+            fence: r.fence,
+            plugins: r.plugins,
+            metaRouter: meta ?? null,
+          },
+        });
+      }
+      // Ends of visible calls that are not listed (another namespace): drawn from the calls' figures.
+      for (const e of edges)
+        for (const id of [e.from, e.to])
+          if (!nodes.has(id)) {
+            const inbound = edges.filter((x) => x.to === id);
+            const sum = (f: (x: TopologyEdge) => number) => inbound.reduce((n, x) => n + f(x), 0);
+            const figures = {
+              rps: sum((x) => x.rps),
+              limitedRps: sum((x) => x.limitedRps),
+              errorRps: inbound.some((x) => x.errorRps === null) ? null : sum((x) => x.errorRps ?? 0),
+            };
+            nodes.set(id, {
+              id,
+              namespace: id.slice(0, id.indexOf('/')),
+              name: id.slice(id.indexOf('/') + 1),
+              known: false,
+              ...figures,
+              p99Ms: null,
+              health: healthOf({ ...figures, clientErrorRps: sum((x) => x.clientErrorRps) }),
+              badges: { limits: [], fence: null, plugins: [], metaRouter: null },
+            });
+          }
+      return {
+        nodes: [...nodes.values()].sort((a, b) => a.id.localeCompare(b.id)),
+        edges: edges.sort((a, b) => `${a.from}>${a.to}`.localeCompare(`${b.from}>${b.to}`)),
+      };
     }),
 
   get: viewerProcedure.input(z.strictObject({ namespace: dns, name: dns })).query(async ({ ctx, input }) => {
