@@ -121,10 +121,10 @@ describe('crdDiff', () => {
 
 describe('ClusterRegistry without a server', () => {
   /** A port nothing listens on, so every probe fails at once. */
-  const kubeconfig = (contexts: string[]): string => {
+  const kubeconfig = (contexts: string[], server = 'https://127.0.0.1:1'): string => {
     const kc = new KubeConfig();
     kc.loadFromOptions({
-      clusters: contexts.map((c) => ({ name: c, server: 'https://127.0.0.1:1', skipTLSVerify: true })),
+      clusters: contexts.map((c) => ({ name: c, server, skipTLSVerify: true })),
       users: [{ name: 'u', token: 't' }],
       contexts: contexts.map((c) => ({ name: c, cluster: c, user: 'u' })),
       currentContext: contexts[0] ?? '',
@@ -176,11 +176,23 @@ describe('ClusterRegistry without a server', () => {
         'removed two-2',
         'added three',
       ]);
+
+      // A context whose entry changed is replaced: its old store closed, a new one started.
+      events.length = 0;
+      await writeFile(path, kubeconfig(['one', 'three'], 'https://127.0.0.1:2'));
+      await registry.reload();
+      expect(events.filter((e) => e.type !== 'health').map((e) => `${e.type} ${e.cluster.name}`)).toEqual([
+        'removed one',
+        'removed three',
+        'added one',
+        'added three',
+      ]);
+      expect(registry.get('one')?.server).toBe('https://127.0.0.1:2');
     } finally {
       await registry.close();
       await rm(dir, { recursive: true, force: true });
     }
-    expect(closed.sort()).toEqual(['Two_2', 'one', 'three']);
+    expect(closed.sort()).toEqual(['Two_2', 'one', 'one', 'three', 'three']);
   });
 
   it('runs only the named contexts and reports the missing ones', async () => {
