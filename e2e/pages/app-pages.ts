@@ -34,6 +34,18 @@ export class OverviewPage {
   async rps(service: string): Promise<number> {
     return Number(await this.row(service).locator('[data-column="rps"]').innerText());
   }
+
+  /** A service's node in the topology graph: a button named after the service and its namespace. */
+  topologyNode(service: string, namespace = 'default'): Locator {
+    return this.page
+      .getByRole('group', { name: 'Topology graph' })
+      .getByRole('button', { name: new RegExp(`^${service} in ${namespace}:`) });
+  }
+
+  /** The side panel a node opens, headed with the service's name. */
+  topologyPanel(service: string): Locator {
+    return this.page.getByRole('region', { name: service, exact: true });
+  }
 }
 
 /** A service's page. */

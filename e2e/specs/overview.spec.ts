@@ -25,8 +25,35 @@ test.describe('overview', () => {
       calls.getByRole('listitem').filter({ hasText: /productpage\s*→\s*reviews: [\d.]+ requests\/s/ }),
     ).toBeVisible({ timeout: 15_000 });
     await expect(calls.getByRole('listitem').filter({ hasText: /reviews\s*→\s*ratings/ })).toBeVisible();
+    await expect(calls.getByRole('listitem').filter({ hasText: /productpage\s*→\s*reviews/ })).toContainText(
+      /5xx, p95 \d+ ms \((healthy|degraded|failing)\)/,
+    );
+    // A node opens its side panel from the keyboard: figures, health, what governs it, where to go.
+    const node = overview.topologyNode('reviews');
+    await node.focus();
+    await page.keyboard.press('Enter');
+    await expect(node).toHaveAttribute('aria-expanded', 'true');
+    const panel = overview.topologyPanel('reviews');
+    await expect(panel).toBeVisible();
+    await expect(panel).toContainText(/Health: (healthy|degraded|failing)/);
+    await expect(panel.getByRole('list', { name: 'What governs reviews' })).toContainText(
+      'Rate limit reviews',
+    );
+    await expect(panel.getByRole('link', { name: 'Service page of reviews' })).toHaveAttribute(
+      'href',
+      '/services/default/reviews',
+    );
+    await overview.topologyNode('rating-rpc').click();
+    await expect(
+      overview.topologyPanel('rating-rpc').getByRole('link', { name: 'RPC routing' }),
+    ).toHaveAttribute('href', '/metarouter?service=default%2Frating-rpc');
     await saveScreenshot('overview');
     await checkAccessibility();
+    await overview
+      .topologyPanel('rating-rpc')
+      .getByRole('button', { name: /^Close/ })
+      .click();
+    await expect(overview.topologyPanel('rating-rpc')).toHaveCount(0);
   });
 
   test('keeps the filter in the URL and says when nothing matches', async ({ login, overview, page }) => {
