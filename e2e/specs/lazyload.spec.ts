@@ -42,8 +42,8 @@ test.describe('lazyload', () => {
 
     // The overview's topology badges the fenced workload.
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Overview' }).click();
-    const graph = page.getByRole('img', { name: 'Services and the calls between them' });
-    await expect(graph.locator('text').filter({ hasText: /fenced: \d+ hosts/ })).toHaveCount(1, {
+    const graph = page.getByRole('group', { name: 'Topology graph' });
+    await expect(graph.getByRole('button', { name: /lazyload fence, \d+ egress hosts/ })).toHaveCount(1, {
       timeout: 15_000,
     });
   });

@@ -169,69 +169,72 @@ export function Topology({
                   const badges = badgesOf(n);
                   let bx = p.x + 12;
                   return (
-                    <g
-                      key={n.id}
-                      role="button"
-                      tabIndex={0}
-                      aria-label={`${n.name} in ${n.namespace}: ${HEALTH_TEXT[n.health.status]}, ${rate(n.rps)}${badges.length ? `; ${badges.map((x) => x.title).join('; ')}` : ''}`}
-                      aria-expanded={isSelected}
-                      aria-controls={isSelected ? 'topology-panel' : undefined}
-                      onClick={() => open(n.id)}
-                      onKeyDown={onNodeKey(n.id)}
-                      className="group cursor-pointer outline-none"
-                      transform="translate(2 2)"
-                    >
-                      <rect
-                        x={p.x}
-                        y={p.y}
-                        width={p.width}
-                        height={p.height}
-                        rx={6}
-                        strokeWidth={isSelected ? 3 : 1.5}
-                        className={`fill-white dark:fill-slate-800 ${HEALTH_STROKE[n.health.status]} group-focus-visible:stroke-blue-600 group-focus-visible:[stroke-width:3]`}
-                      />
-                      <circle cx={p.x + 14} cy={p.y + 16} r={5} className={HEALTH_FILL[n.health.status]} />
-                      <text
-                        x={p.x + 25}
-                        y={p.y + 20}
-                        className="fill-slate-900 text-[13px] font-medium dark:fill-slate-100"
+                    <g key={n.id} transform="translate(2 2)">
+                      <g
+                        role="button"
+                        tabIndex={0}
+                        aria-label={`${n.name} in ${n.namespace}: ${HEALTH_TEXT[n.health.status]}, ${rate(n.rps)}${badges.length ? `; ${badges.map((x) => x.title).join('; ')}` : ''}`}
+                        aria-expanded={isSelected}
+                        aria-controls={isSelected ? 'topology-panel' : undefined}
+                        onClick={() => open(n.id)}
+                        onKeyDown={onNodeKey(n.id)}
+                        className="group cursor-pointer outline-none"
                       >
-                        {n.name.length > 20 ? `${n.name.slice(0, 19)}…` : n.name}
-                      </text>
-                      <text
-                        x={p.x + p.width - 8}
-                        y={p.y + 20}
-                        textAnchor="end"
-                        className="fill-slate-600 text-[11px] dark:fill-slate-300"
-                      >
-                        {rate(n.rps)}
-                      </text>
-                      {badges.map((x) => {
-                        const w = 8 + x.label.length * 6.5;
-                        const at = bx;
-                        bx += w + 4;
-                        return (
-                          <g key={x.label}>
-                            <title>{x.title}</title>
-                            <rect
-                              x={at}
-                              y={p.y + 29}
-                              width={w}
-                              height={16}
-                              rx={8}
-                              className="fill-slate-100 stroke-slate-400 dark:fill-slate-700"
-                            />
-                            <text
-                              x={at + w / 2}
-                              y={p.y + 41}
-                              textAnchor="middle"
-                              className="fill-slate-800 text-[10px] dark:fill-slate-100"
-                            >
-                              {x.label}
-                            </text>
-                          </g>
-                        );
-                      })}
+                        <rect
+                          x={p.x}
+                          y={p.y}
+                          width={p.width}
+                          height={p.height}
+                          rx={6}
+                          strokeWidth={isSelected ? 3 : 1.5}
+                          className={`fill-white dark:fill-slate-800 ${HEALTH_STROKE[n.health.status]} group-focus-visible:stroke-blue-600 group-focus-visible:[stroke-width:3]`}
+                        />
+                        <circle cx={p.x + 14} cy={p.y + 16} r={5} className={HEALTH_FILL[n.health.status]} />
+                      </g>
+                      {/* Drawn over the button but outside it: its name says all of this, and clicks pass through. */}
+                      <g aria-hidden="true" pointerEvents="none">
+                        <text
+                          x={p.x + 25}
+                          y={p.y + 20}
+                          className="fill-slate-900 text-[13px] font-medium dark:fill-slate-100"
+                        >
+                          {n.name.length > 20 ? `${n.name.slice(0, 19)}…` : n.name}
+                        </text>
+                        <text
+                          x={p.x + p.width - 8}
+                          y={p.y + 20}
+                          textAnchor="end"
+                          className="fill-slate-600 text-[11px] dark:fill-slate-300"
+                        >
+                          {rate(n.rps)}
+                        </text>
+                        {badges.map((x) => {
+                          const w = 8 + x.label.length * 6.5;
+                          const at = bx;
+                          bx += w + 4;
+                          return (
+                            <g key={x.label}>
+                              <title>{x.title}</title>
+                              <rect
+                                x={at}
+                                y={p.y + 29}
+                                width={w}
+                                height={16}
+                                rx={8}
+                                className="fill-slate-100 stroke-slate-400 dark:fill-slate-700"
+                              />
+                              <text
+                                x={at + w / 2}
+                                y={p.y + 41}
+                                textAnchor="middle"
+                                className="fill-slate-800 text-[10px] dark:fill-slate-100"
+                              >
+                                {x.label}
+                              </text>
+                            </g>
+                          );
+                        })}
+                      </g>
                     </g>
                   );
                 })}
