@@ -1,6 +1,6 @@
 /**
  * The parts of core and Istio objects that rendering reads: Services, Pods, DestinationRules (subsets),
- * ServiceEntries. Unknown fields pass through untouched; only what Governor uses is checked.
+ * ServiceEntries, WorkloadEntries. Unknown fields pass through untouched; only what Governor uses is checked.
  */
 import { z } from 'zod';
 import { objectMetaSchema } from './meta';
@@ -68,3 +68,25 @@ export const serviceEntrySchema = z.looseObject({
   }),
 });
 export type ServiceEntry = z.infer<typeof serviceEntrySchema>;
+
+/**
+ * A workload outside Kubernetes (a VM) in the mesh. Istio selects it with a Service's selector as it does
+ * Pods, and with a ServiceEntry's `workloadSelector`; its sidecar enforces what a Pod's would.
+ */
+export const workloadEntrySchema = z.looseObject({
+  apiVersion: istioNetworkingApiVersion,
+  kind: z.literal('WorkloadEntry'),
+  metadata: namedMeta,
+  spec: z
+    .looseObject({
+      address: z.string().optional(),
+      labels: stringMap.nullish(),
+      ports: z.record(z.string(), z.number().int()).nullish(),
+      network: z.string().optional(),
+      locality: z.string().optional(),
+      weight: z.number().int().nonnegative().optional(),
+      serviceAccount: z.string().optional(),
+    })
+    .default({}),
+});
+export type WorkloadEntry = z.infer<typeof workloadEntrySchema>;

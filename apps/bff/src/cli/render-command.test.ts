@@ -241,6 +241,30 @@ metadata: {name: gw, namespace: default}
     expect(into.all.map((o) => o.object.kind)).toEqual(['VirtualService']);
   });
 
+  it('reads WorkloadEntries (VMs), and names a bad field of one', () => {
+    const into = emptyObjects();
+    const r = loadText(
+      'vm.yaml',
+      `apiVersion: networking.istio.io/v1beta1
+kind: WorkloadEntry
+metadata: {name: details-vm, namespace: default}
+spec: {address: 10.0.2.15, labels: {app: details}, ports: {http: 9080}}
+---
+apiVersion: networking.istio.io/v1beta1
+kind: WorkloadEntry
+metadata: {name: bad, namespace: default}
+spec: {ports: {http: nine}}
+`,
+      into,
+    );
+    expect(r.warnings).toEqual([]);
+    expect(r.problems).toEqual([
+      expect.objectContaining({ object: 'WorkloadEntry default/bad', path: 'spec.ports.http' }),
+    ]);
+    expect(into.workloadEntries.map((w) => w.metadata.name)).toEqual(['details-vm']);
+    expect(into.all.map((o) => o.object.kind)).toEqual(['WorkloadEntry']);
+  });
+
   it('reads standard input for -f -', async () => {
     const text = `${stringify(parse(smartLimiterYaml(`- {action: {fill_interval: {seconds: 1}, quota: "3"}, condition: "true", target: {port: 9080}}`)))}`;
     const r = await run(['render', ...withBookinfo('-'), '-o', 'json'], text);

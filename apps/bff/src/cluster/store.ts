@@ -56,6 +56,12 @@ export const CORE_KINDS = {
     plural: 'serviceentries',
     hasStatus: false,
   },
+  WorkloadEntry: {
+    group: 'networking.istio.io',
+    version: 'v1beta1',
+    plural: 'workloadentries',
+    hasStatus: false,
+  },
   VirtualService: {
     group: 'networking.istio.io',
     version: 'v1beta1',

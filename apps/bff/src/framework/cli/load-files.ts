@@ -9,11 +9,13 @@ import {
   podSchema,
   serviceEntrySchema,
   serviceSchema,
+  workloadEntrySchema,
   type DestinationRule,
   type Pod,
   type Service,
   type ServiceEntry,
   type SmartLimiter,
+  type WorkloadEntry,
 } from '@governor/crd-types';
 import { LineCounter, parseAllDocuments } from 'yaml';
 import type { z } from 'zod';
@@ -32,6 +34,8 @@ export interface LoadedObjects {
   readonly pods: Pod[];
   readonly destinationRules: DestinationRule[];
   readonly serviceEntries: ServiceEntry[];
+  /** VMs: workloads a Service or ServiceEntry selects as it does Pods. */
+  readonly workloadEntries: WorkloadEntry[];
   /** SlimeBoots: the modules' settings for the run. */
   readonly slimeBoots: Located<KubeObject>[];
 }
@@ -55,6 +59,7 @@ export function emptyObjects(): LoadedObjects {
     pods: [],
     destinationRules: [],
     serviceEntries: [],
+    workloadEntries: [],
     slimeBoots: [],
   };
 }
@@ -171,6 +176,8 @@ export function loadText(
         return take(destinationRuleSchema, into.destinationRules);
       case 'ServiceEntry':
         return take(serviceEntrySchema, into.serviceEntries);
+      case 'WorkloadEntry':
+        return take(workloadEntrySchema, into.workloadEntries);
       case 'Namespace':
         // Its labels say whether its Services are fenced (lazyload).
         if (!isRecord(doc.metadata) || typeof doc.metadata.name !== 'string') {
