@@ -32,6 +32,7 @@ export const contextOf = (o: LoadedObjects): ClusterContext => ({
   pods: o.pods,
   destinationRules: o.destinationRules,
   serviceEntries: o.serviceEntries,
+  workloadEntries: o.workloadEntries,
 });
 
 export function onlyLimiter(o: LoadedObjects): SmartLimiter {

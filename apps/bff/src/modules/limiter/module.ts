@@ -10,6 +10,7 @@ import {
   podSchema,
   serviceEntrySchema,
   serviceSchema,
+  workloadEntrySchema,
   type Condition,
   type SmartLimiter,
   type SmartLimiterStatus,
@@ -43,13 +44,14 @@ export interface LimiterPlan extends Plan<readonly RenderedRule[]> {
   readonly render: RenderResult;
 }
 
-/** The Services, Pods, DestinationRules and ServiceEntries of a namespace (all without one). */
+/** The Services, Pods, DestinationRules, ServiceEntries and WorkloadEntries of a namespace (all without one). */
 export function contextOf(snapshot: Snapshot, namespace?: string): ClusterContext {
   return {
     services: snapshot.parsed('Service', serviceSchema, namespace),
     pods: snapshot.parsed('Pod', podSchema, namespace),
     destinationRules: snapshot.parsed('DestinationRule', destinationRuleSchema, namespace),
     serviceEntries: snapshot.parsed('ServiceEntry', serviceEntrySchema, namespace),
+    workloadEntries: snapshot.parsed('WorkloadEntry', workloadEntrySchema, namespace),
   };
 }
 
@@ -104,7 +106,8 @@ export function limiterModule(options: LimiterModuleOptions = {}): LimiterModule
     name: 'limiter',
     kind: 'SmartLimiter',
     apiVersion: SMARTLIMITER_API_VERSION,
-    watches: ['Service', 'Pod', 'DestinationRule', 'ServiceEntry'],
+    // A VM (WorkloadEntry) added or removed changes `<set>.pod`, as a Pod does.
+    watches: ['Service', 'Pod', 'WorkloadEntry', 'DestinationRule', 'ServiceEntry'],
     owns: ['EnvoyFilter'],
     reads: ['VirtualService', 'Gateway'],
     ownedLabelKeys: ['istio.io/rev'],

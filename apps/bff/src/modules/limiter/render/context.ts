@@ -2,13 +2,15 @@
  * The cluster objects a SmartLimiter is rendered against, and the lookups rendering needs. Pure data: the
  * same code serves the CLI (objects from files), the embedded store and a real cluster.
  */
-import type { DestinationRule, Pod, Service, ServiceEntry } from '@governor/crd-types';
+import type { DestinationRule, Pod, Service, ServiceEntry, WorkloadEntry } from '@governor/crd-types';
 
 export interface ClusterContext {
   readonly services: readonly Service[];
   readonly pods: readonly Pod[];
   readonly destinationRules: readonly DestinationRule[];
   readonly serviceEntries: readonly ServiceEntry[];
+  /** VMs: selected by the same selectors as Pods, so they are workloads of a set too. */
+  readonly workloadEntries?: readonly WorkloadEntry[];
 }
 
 export const emptyContext: ClusterContext = {
@@ -16,6 +18,7 @@ export const emptyContext: ClusterContext = {
   pods: [],
   destinationRules: [],
   serviceEntries: [],
+  workloadEntries: [],
 };
 
 const CLUSTER_DOMAIN_SUFFIX = '.svc.cluster.local';
@@ -62,6 +65,25 @@ export function runningPods(
         p.status?.phase === 'Running' &&
         !p.metadata.deletionTimestamp &&
         labelsMatch(selector, p.metadata.labels),
+    )
+    .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+}
+
+/**
+ * The WorkloadEntries (VMs) a selector picks in the namespace, as Istio picks them for a Service or an
+ * EnvoyFilter's workloadSelector: by their `spec.labels`. A VM's sidecar enforces its share as a Pod's does.
+ */
+export function selectedWorkloadEntries(
+  ctx: ClusterContext,
+  namespace: string,
+  selector: Readonly<Record<string, string>>,
+): WorkloadEntry[] {
+  return (ctx.workloadEntries ?? [])
+    .filter(
+      (w) =>
+        namespaceOf(w) === namespace &&
+        !w.metadata.deletionTimestamp &&
+        labelsMatch(selector, w.spec.labels ?? undefined),
     )
     .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
 }

@@ -13,6 +13,7 @@ import {
   SOURCE_ADDRESS_DESCRIPTORS,
 } from '../../../../test/support/fixtures';
 import { renderSmartLimiter, type RenderResult } from './render';
+import { metricSetsOf } from './workload';
 import { formatProblem } from './status';
 
 const bookinfo = loadObjects('context-bookinfo.yaml');
@@ -187,6 +188,59 @@ describe('renderSmartLimiter: semantics', () => {
     expect(renderYaml(d('100/{{._base.pod}}')).rules[0]?.quota).toBe(34); // the expression divides itself
     expect(renderYaml(d('90')).rules[0]?.quota).toBe(30);
     expect(renderYaml(d('100'), { '_base.pod': 4 }).rules[0]?.quota).toBe(25);
+  });
+
+  it('shares an average quota with the VMs (WorkloadEntries) the Service selects, as with pods', () => {
+    const objects = loadObjects({
+      text: `apiVersion: v1
+kind: Service
+metadata: {name: details, namespace: default}
+spec: {selector: {app: details}, ports: [{name: http, port: 9080}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: details-v1-a, namespace: default, labels: {app: details, version: v1}}
+status: {phase: Running}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: details-v1-b, namespace: default, labels: {app: details, version: v1}}
+status: {phase: Running}
+---
+apiVersion: networking.istio.io/v1beta1
+kind: WorkloadEntry
+metadata: {name: details-vm, namespace: default}
+spec: {address: 10.0.2.15, labels: {app: details, version: v1-vm}}
+---
+apiVersion: networking.istio.io/v1beta1
+kind: WorkloadEntry
+metadata: {name: details-vm-elsewhere, namespace: other}
+spec: {address: 10.0.2.16, labels: {app: details}}
+---
+apiVersion: networking.istio.io/v1beta1
+kind: WorkloadEntry
+metadata: {name: ratings-vm, namespace: default}
+spec: {address: 10.0.2.17, labels: {app: ratings}}`,
+    });
+    const limiter = onlyLimiter(
+      loadObjects({
+        text: `apiVersion: microservice.slime.io/v1alpha2
+kind: SmartLimiter
+metadata: {name: details, namespace: default}
+spec:
+  sets:
+    _base:
+      descriptor:
+      - {action: {fill_interval: {seconds: 60}, quota: "90", strategy: average}, condition: "true", target: {port: 9080}}`,
+      }),
+    );
+    const r = renderSmartLimiter({ limiter, context: contextOf(objects), metrics: {} });
+    expect(problems(r)).toEqual([]);
+    expect(r.metrics).toMatchObject({ '_base.pod': 3 });
+    expect(r.rules[0]?.quota).toBe(30); // 2 pods + 1 VM: a third each
+    expect(metricSetsOf(limiter, contextOf(objects))).toEqual([
+      { name: '_base', pods: ['details-v1-a', 'details-v1-b', 'details-vm'] },
+    ]);
   });
 
   it('counts only Running pods, per set', () => {

@@ -14,6 +14,7 @@ import {
   findServiceEntry,
   qualifyHost,
   runningPods,
+  selectedWorkloadEntries,
   subsetsForHost,
   type ClusterContext,
   type Subset,
@@ -129,16 +130,18 @@ export function setLabelsOf(
   return undefined;
 }
 
-/** The pods whose metrics a set's expressions read, by set: what metric sources query. */
+/** The workloads whose metrics a set's expressions read, by set: what metric sources query. */
 export interface MetricSet {
   readonly name: string;
-  /** Running pod names, sorted. */
+  /** Running pod names, then the selected WorkloadEntries' (VMs), each sorted. */
   readonly pods: readonly string[];
 }
 
 function podsBySet(ctx: ClusterContext, namespace: string, workload: Workload): MetricSet[] {
-  const names = (selector: Record<string, string>) =>
-    runningPods(ctx, namespace, selector).map((p) => p.metadata.name);
+  const names = (selector: Record<string, string>) => [
+    ...runningPods(ctx, namespace, selector).map((p) => p.metadata.name),
+    ...selectedWorkloadEntries(ctx, namespace, selector).map((w) => w.metadata.name),
+  ];
   return [
     { name: BASE_SET, pods: names(workload.selector) },
     ...workload.subsets.map((s) => ({ name: s.name, pods: names({ ...workload.selector, ...s.labels }) })),
@@ -155,7 +158,7 @@ export function metricSetsOf(limiter: SmartLimiter, ctx: ClusterContext): Metric
   return workload ? podsBySet(ctx, limiter.metadata.namespace, workload) : [];
 }
 
-/** The `<set>.pod` metrics: how many Running pods each set has. */
+/** The `<set>.pod` metrics: how many Running pods and VMs (WorkloadEntries) each set has. */
 export function podCounts(
   ctx: ClusterContext,
   namespace: string,

@@ -1,0 +1,61 @@
+/** VMs (WorkloadEntries) are workloads of a SmartLimiter's sets: one added or removed re-plans its share. */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { EmbeddedStore } from '../../cluster/embedded-store';
+import type { KubeObject } from '../../cluster/store';
+import { ControlPlane } from '../../framework/control-plane';
+import { seedBookinfo } from '../../../test/support/controller-suite';
+import { limiterModule } from './module';
+
+const limiter: KubeObject = {
+  apiVersion: 'microservice.slime.io/v1alpha2',
+  kind: 'SmartLimiter',
+  metadata: { name: 'reviews', namespace: 'default' },
+  spec: {
+    sets: {
+      _base: {
+        descriptor: [
+          {
+            action: { fill_interval: { seconds: 60 }, quota: '100', strategy: 'average' },
+            condition: 'true',
+            target: { port: 9080 },
+          },
+        ],
+      },
+    },
+  },
+};
+
+const vm: KubeObject = {
+  apiVersion: 'networking.istio.io/v1beta1',
+  kind: 'WorkloadEntry',
+  metadata: { name: 'reviews-vm', namespace: 'default' },
+  spec: { address: '10.0.2.20', labels: { app: 'reviews', version: 'v1' } },
+};
+
+const quotaOf = (o: KubeObject | null): string | undefined =>
+  (o?.status as { ratelimitStatus?: { _base?: { descriptor?: { action?: { quota?: string } }[] } } })
+    ?.ratelimitStatus?._base?.descriptor?.[0]?.action?.quota;
+
+describe('a SmartLimiter over pods and VMs', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  it("re-plans an average quota's share when a VM joins the Service and when it leaves", async () => {
+    const store = await EmbeddedStore.open({});
+    cleanups.push(() => store.close());
+    await seedBookinfo(store, 'default');
+    const plane = new ControlPlane({ store, tickMs: 0, modules: [limiterModule()] });
+    cleanups.push(() => plane.stop());
+    await plane.start();
+    await store.create(limiter);
+    const quota = async () => quotaOf(await store.get('SmartLimiter', 'default', 'reviews'));
+    // Bookinfo's three reviews pods: ceil(100/3).
+    await vi.waitFor(async () => expect(await quota()).toBe('34'));
+    const created = await store.create(vm);
+    await vi.waitFor(async () => expect(await quota()).toBe('25'));
+    await store.delete('WorkloadEntry', 'default', created.metadata.name);
+    await vi.waitFor(async () => expect(await quota()).toBe('34'));
+  });
+});
