@@ -92,6 +92,7 @@ export default tseslint.config(
             ['cluster', 'audit'],
             ['auth', 'sources', 'demo', 'istio', 'envoy'],
             ['framework'],
+            ['fleet'],
             ['api'],
             ['modules'],
             ['simulator', 'rls', 'live', 'accesslog', 'xds'],
