@@ -5,7 +5,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ClusterRegistry,
@@ -19,6 +19,7 @@ import {
   startKubeTestServer,
   type KubeTestServer,
 } from '../support/kube-test-server';
+import { multiClusterKubeconfig } from '../support/multi-cluster';
 
 const INTERVAL_MS = 300;
 const EAST = 'kind-east';
@@ -31,18 +32,6 @@ let dir: string;
 let kubeconfigPath: string;
 let registry: ClusterRegistry | undefined;
 const events: ClusterRegistryEvent[] = [];
-
-/** One kubeconfig naming both servers, each with its own cluster, user and context. */
-function kubeconfig(contexts: readonly { name: string; server: KubeTestServer }[]): string {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: contexts.map(({ name, server }) => ({ name, server: server.server, skipTLSVerify: true })),
-    users: contexts.map(({ name, server }) => ({ name: `${name}-admin`, token: server.token })),
-    contexts: contexts.map(({ name }) => ({ name, cluster: name, user: `${name}-admin` })),
-    currentContext: contexts[0]?.name ?? '',
-  });
-  return kc.exportConfig();
-}
 
 const both = () => [
   { name: EAST, server: east! },
@@ -59,7 +48,7 @@ beforeAll(async () => {
   [east, west] = await Promise.all([startKubeTestServer(), startKubeTestServer()]);
   dir = await mkdtemp(join(tmpdir(), 'governor-clusters-'));
   kubeconfigPath = join(dir, 'config');
-  await writeFile(kubeconfigPath, kubeconfig(both()), { mode: 0o600 });
+  await writeFile(kubeconfigPath, multiClusterKubeconfig(both()), { mode: 0o600 });
   registry = await ClusterRegistry.open({
     kubeconfigPath,
     healthIntervalMs: INTERVAL_MS,
@@ -126,13 +115,13 @@ describe('ClusterRegistry over two API servers', () => {
   });
 
   it('removes a context taken out of the file and adds it back, without a restart', async () => {
-    await writeFile(kubeconfigPath, kubeconfig([{ name: EAST, server: east! }]));
+    await writeFile(kubeconfigPath, multiClusterKubeconfig([{ name: EAST, server: east! }]));
     await expect.poll(() => registry!.list().map((c) => c.name), { timeout: 10_000 }).toEqual(['kind-east']);
     expect(events).toContainEqual(
       expect.objectContaining({ type: 'removed', cluster: expect.objectContaining({ name: 'west-lab' }) }),
     );
 
-    await writeFile(kubeconfigPath, kubeconfig(both()));
+    await writeFile(kubeconfigPath, multiClusterKubeconfig(both()));
     await expect
       .poll(() => registry!.list().map((c) => c.name), { timeout: 10_000 })
       .toEqual(['kind-east', 'west-lab']);

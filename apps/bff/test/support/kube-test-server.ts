@@ -37,6 +37,10 @@ export interface KubeTestServer {
   readonly dir: string;
   /** Stops kube-apiserver and starts it again on the same port and etcd (state survives). */
   restartApiServer(): Promise<void>;
+  /** Stops kube-apiserver only (etcd keeps the state): the cluster is unreachable until `startApiServer`. */
+  stopApiServer(): Promise<void>;
+  /** Starts kube-apiserver again on the same port and etcd, and waits until it is ready. */
+  startApiServer(): Promise<void>;
   /** Stops both processes (SIGTERM, then SIGKILL) and removes the temporary directory. */
   stop(): Promise<void>;
 }
@@ -115,6 +119,8 @@ export async function startKubeTestServer(options: KubeTestServerOptions = {}): 
         await processes.stop('kube-apiserver');
         await startApiServer();
       },
+      stopApiServer: () => processes.stop('kube-apiserver'),
+      startApiServer,
       stop: () => {
         stopped ??= processes.stopAll().finally(() => rm(dir, { recursive: true, force: true }));
         return stopped;
