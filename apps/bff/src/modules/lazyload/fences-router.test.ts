@@ -46,6 +46,36 @@ describe('the lazyload router (createCaller, embedded store)', { timeout: 30_000
     expect(productpage.fallbackCalls).toEqual([expect.objectContaining({ destination: RATINGS, count: 3 })]);
   });
 
+  it("lists a workload's VMs (WorkloadEntries) beside its pods, and a workload of VMs only", async () => {
+    const details = (await caller('viewer').lazyload.workloads()).find((w) => w.name === 'details')!;
+    expect(details.pods).toEqual(['details-v1-698d88b-lfbqm']);
+    expect(details.vms).toEqual(['details-vm']);
+    // The mesh sends the VM its share of details' traffic.
+    expect(governor.mesh!.simulator.podStatus().map((p) => p.pod)).toContain('details-vm');
+
+    await store.create({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'legacy', namespace: 'default' },
+      spec: { selector: { app: 'legacy' }, ports: [{ name: 'http', port: 8080 }] },
+    });
+    const vm = await store.create({
+      apiVersion: 'networking.istio.io/v1beta1',
+      kind: 'WorkloadEntry',
+      metadata: { name: 'legacy-vm', namespace: 'default' },
+      spec: { address: '10.0.2.30', labels: { app: 'legacy' } },
+    });
+    try {
+      await vi.waitFor(async () => {
+        const legacy = (await caller('viewer').lazyload.workloads()).find((w) => w.name === 'legacy');
+        expect(legacy).toMatchObject({ pods: [], vms: ['legacy-vm'], size: { pod: 'default/legacy-vm' } });
+      }, WAIT);
+    } finally {
+      await store.delete('WorkloadEntry', 'default', vm.metadata.name);
+      await store.delete('Service', 'default', 'legacy');
+    }
+  });
+
   it('scopes workloads to the namespaces a user may see', async () => {
     const scoped = await caller('payments').lazyload.workloads();
     expect(scoped.map((w) => `${w.namespace}/${w.name}`)).toEqual(['payments/ledger']);

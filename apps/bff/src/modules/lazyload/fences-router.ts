@@ -11,8 +11,10 @@ import {
   SERVICEFENCE_API_VERSION,
   SERVICEFENCE_KIND,
   serviceSchema,
+  workloadEntrySchema,
   type ServiceFence,
   type ServiceFenceStatus,
+  type WorkloadEntry,
 } from '@governor/crd-types';
 import { ConflictError, NotFoundError, type KubeObject } from '../../cluster/store';
 import { canSee, type User } from '../../auth/auth';
@@ -219,6 +221,18 @@ function plannedHosts(service: LazyloadService, namespace: string, name: string,
   return egressHostsOf(plan.desired.find((o) => o.kind === 'Sidecar'));
 }
 
+/** A VM as the proxy model knows a workload: a Pod with the WorkloadEntry's name and labels. */
+const podLike = (w: WorkloadEntry): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: {
+    name: w.metadata.name,
+    namespace: w.metadata.namespace ?? 'default',
+    labels: w.spec.labels ?? {},
+  },
+  ...(w.spec.address ? { status: { phase: 'Running', podIP: w.spec.address } } : {}),
+});
+
 export const fencesRouter = router({
   workloads: viewerProcedure
     .input(z.strictObject({ namespace: dns.optional() }).default({}))
@@ -229,6 +243,9 @@ export const fencesRouter = router({
       const objects = service.proxyModelObjects();
       const options = service.module.options;
       const pods = snapshot.list('Pod', input.namespace);
+      // VMs: Istio selects them with a Service's selector as it does Pods, and their calls carry the same
+      // source_app, so they are part of the workload.
+      const vms = snapshot.parsed('WorkloadEntry', workloadEntrySchema, input.namespace);
       return snapshot
         .parsed('Service', serviceSchema, input.namespace)
         .filter((s) => canSee(ctx.user, s.metadata.namespace ?? 'default'))
@@ -242,7 +259,11 @@ export const fencesRouter = router({
             .filter((p) => selects(selector, p.metadata.labels ?? {}))
             .map((p) => p.metadata.name)
             .sort(byCode);
-          if (own.length === 0) return [];
+          const ownVms = vms
+            .filter((w) => (w.metadata.namespace ?? 'default') === namespace)
+            .filter((w) => selects(selector, w.spec.labels ?? {}))
+            .sort((a, b) => byCode(a.metadata.name, b.metadata.name));
+          if (own.length === 0 && ownVms.length === 0) return [];
           const stored = snapshot.get(SERVICEFENCE_KIND, namespace, name);
           const parsed = stored ? service.module.parse(stored) : undefined;
           const fence = parsed?.ok ? parsed.value : null;
@@ -251,7 +272,12 @@ export const fencesRouter = router({
             : undefined;
           const hosts = egressHostsOf(sidecar);
           const calls = service.callsFrom(namespace, name);
-          const model = buildProxyModel(objects, { namespace, name: own[0]! });
+          // Sized on a pod when there is one, else on a VM as a pod-like proxy.
+          const proxy = own[0] ?? ownVms[0]!.metadata.name;
+          const model = buildProxyModel(own[0] ? objects : [...objects, podLike(ownVms[0]!)], {
+            namespace,
+            name: proxy,
+          });
           const withoutFence = configSize(model);
           const wouldBe = hosts ?? plannedHosts(service, namespace, name, stored);
           const withFence: (ConfigSize & { from: 'sidecar' | 'plan' }) | null = wouldBe
@@ -265,6 +291,7 @@ export const fencesRouter = router({
               namespace,
               name,
               pods: own,
+              vms: ownVms.map((w) => w.metadata.name),
               fence: stored
                 ? {
                     name,
@@ -288,7 +315,7 @@ export const fencesRouter = router({
               calls: [...calls.values()]
                 .map((c) => ({ destination: c.destination, count: c.count, via: [...c.via] }))
                 .sort((a, b) => byCode(a.destination, b.destination)),
-              size: { pod: `${namespace}/${own[0]!}`, withoutFence, withFence },
+              size: { pod: `${namespace}/${proxy}`, withoutFence, withFence },
             },
           ];
         })

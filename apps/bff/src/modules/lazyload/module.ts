@@ -284,8 +284,9 @@ export function lazyloadModule(options: LazyloadOptions): LazyloadModule {
     watches: ['Service'],
     owns: ['Sidecar', 'EnvoyFilter'],
     // Read when served; the periodic pass picks up their changes.
-    // Pods, ServiceEntries and Gateways too: the dashboard sizes a proxy's configuration from them.
-    reads: ['VirtualService', 'Pod', 'ServiceEntry', 'Gateway'],
+    // Pods, ServiceEntries and Gateways too: the dashboard sizes a proxy's configuration from them;
+    // WorkloadEntries: VMs are a workload's proxies beside its Pods.
+    reads: ['VirtualService', 'Pod', 'WorkloadEntry', 'ServiceEntry', 'Gateway'],
     ownedLabelKeys: ['istio.io/rev'],
     options,
     parse(raw) {
