@@ -2,7 +2,7 @@
  * The simulated pods: what each one's container declares, the cumulative counters Istio and cAdvisor
  * report for it, and how the load it lets through turns into CPU and latency.
  */
-import type { Pod } from '@governor/crd-types';
+import type { Pod, WorkloadEntry } from '@governor/crd-types';
 import { namespaceOf } from '../modules/limiter/render';
 import { bucketIndex, ISTIO_DURATION_BUCKETS_MS } from './exposition';
 
@@ -242,6 +242,25 @@ export function internSource(s: RequestSource): RequestSource {
 }
 
 /** The Deployment of a pod named `<deployment>-<replicaset hash>-<suffix>`, as Istio reports it. */
+/**
+ * A VM (WorkloadEntry) as the mesh simulates it: a Running pod at its address with its labels, since its
+ * sidecar serves, calls and enforces limits as a pod's does. Its `pod` label in the metrics is its name.
+ */
+export function podOfWorkloadEntry(w: WorkloadEntry): Pod {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: w.metadata.name,
+      namespace: namespaceOf(w),
+      labels: { ...(w.spec.labels ?? {}) },
+      annotations: undefined,
+      ...(w.metadata.deletionTimestamp ? { deletionTimestamp: w.metadata.deletionTimestamp } : {}),
+    },
+    status: { phase: 'Running', ...(w.spec.address ? { podIP: w.spec.address } : {}) },
+  };
+}
+
 export function workloadOf(podName: string): string {
   const parts = podName.split('-');
   return parts.length >= 3 ? parts.slice(0, -2).join('-') : podName;

@@ -13,6 +13,9 @@ const bookinfoText = readFileSync(new URL('../demo/bookinfo.yaml', import.meta.u
 const bookinfo = loadObjects({ text: bookinfoText });
 const mesh: ClusterContext = contextOf(bookinfo);
 
+/** The demo's pods and VMs (details-vm): each is a proxy with its own series. */
+const workloads = mesh.pods.length + (mesh.workloadEntries?.length ?? 0);
+
 const reviewsPods = mesh.pods
   .filter((p) => p.metadata.labels?.['app'] === 'reviews')
   .map((p) => p.metadata.name);
@@ -148,6 +151,30 @@ describe('Simulator', () => {
     }
   });
 
+  it("sends a VM its share of its Service's traffic and enforces its average share there, as on a pod", () => {
+    const detailsPods = mesh.pods.filter((p) => p.metadata.labels?.['app'] === 'details');
+    expect(detailsPods).toHaveLength(1);
+    expect(mesh.workloadEntries?.map((w) => w.metadata.name)).toEqual(['details-vm']);
+    const sim = simulator({
+      rules: rules('details', '{fill_interval: {seconds: 1}, quota: "20", strategy: average}'),
+      loads: { details: steady(40) },
+    });
+    run(sim, 30);
+    // One pod and one VM: 20 rps each, a bucket of 10 each.
+    for (const name of [detailsPods[0]!.metadata.name, 'details-vm']) {
+      const v = sim.metricValues('default', [name]);
+      expect(v.qps, name).toBeCloseTo(20, 0);
+      expect(v.qps! - v.limited_qps!, name).toBeCloseTo(10, 0);
+    }
+    const vm = parseExposition(sim.renderMetrics()).samples.find(
+      (s) => s.name === 'istio_requests_total' && s.labels['pod'] === 'details-vm',
+    );
+    expect(vm?.labels).toMatchObject({
+      destination_workload: 'details-vm',
+      destination_service_name: 'details',
+    });
+  });
+
   it('counts a global limit across pods', () => {
     const sim = simulator({
       rules: rules('reviews', '{fill_interval: {seconds: 1}, quota: "12", strategy: global}'),
@@ -241,7 +268,7 @@ describe('Simulator', () => {
       governor_metaprotocol_mirrored_requests_total: 'counter',
     });
     const requests = second.samples.filter((s) => s.name === 'istio_requests_total');
-    expect(requests.length).toBe(mesh.pods.length * 2);
+    expect(requests.length).toBe(workloads * 2);
     const limited = requests.find(
       (s) => s.labels['pod'] === reviewsPods[0] && s.labels['response_code'] === '429',
     );
@@ -267,7 +294,7 @@ describe('Simulator', () => {
       const k = JSON.stringify(rest);
       byHistogram.set(k, [...(byHistogram.get(k) ?? []), s]);
     }
-    expect(byHistogram.size).toBe(mesh.pods.length * 2);
+    expect(byHistogram.size).toBe(workloads * 2);
     for (const [k, buckets] of byHistogram) {
       expect(buckets.map((b) => b.labels['le'])).toEqual([...ISTIO_DURATION_BUCKETS_MS.map(String), '+Inf']);
       for (let i = 1; i < buckets.length; i++)

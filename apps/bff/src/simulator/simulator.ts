@@ -43,6 +43,7 @@ import {
   internAnswer,
   internSource,
   PodState,
+  podOfWorkloadEntry,
   workloadOf,
   type AbortAnswer,
   type PodModel,
@@ -271,8 +272,14 @@ export class Simulator {
     else this.sidecars.update(rules);
   }
 
-  /** The Services and Pods as they are now: pods no longer listed disappear, new Running ones get traffic. */
-  setContext(context: ClusterContext): void {
+  /** The Services, Pods and VMs as they are now: those no longer listed disappear, new Running ones get traffic. */
+  setContext(cluster: ClusterContext): void {
+    // VMs take their share of a Service's traffic as its pods do.
+    const context: ClusterContext = {
+      ...cluster,
+      pods: [...cluster.pods, ...(cluster.workloadEntries ?? []).map(podOfWorkloadEntry)],
+      workloadEntries: [],
+    };
     const seen = new Set<string>();
     const previous = new Map(this.services.map((s) => [s.key, s]));
     const services: SimService[] = [];
