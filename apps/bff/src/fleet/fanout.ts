@@ -129,6 +129,8 @@ export interface FanoutOptions {
   /** Retry backoff per (cluster, object): first delay, doubled up to the max. Default 500 ms, 30 s. */
   readonly initialBackoffMs?: number;
   readonly maxBackoffMs?: number;
+  /** Work items handled at once, so that one slow cluster does not hold up the others. Default 4. */
+  readonly workers?: number;
   /** For the informers watching sources and copies. */
   readonly informer?: InformerOptions;
   readonly now?: () => Date;
@@ -182,6 +184,7 @@ export class FanoutController {
     this.skippedKinds = kinds.filter((k) => !isKnownKind(k));
     this.now = options.now ?? (() => new Date());
     this.queue = new WorkQueue({
+      workers: options.workers ?? 4,
       initialBackoffMs: options.initialBackoffMs ?? 500,
       maxBackoffMs: options.maxBackoffMs ?? 30_000,
     });
