@@ -157,7 +157,7 @@ export class Governor {
       this.mesh = new EmbeddedMesh({
         context: (namespace) => this.contextFor(namespace),
         onClusterChange: (handler) => {
-          const offs = (['Service', 'Pod', 'DestinationRule'] as const).map(
+          const offs = (['Service', 'Pod', 'DestinationRule', 'WorkloadEntry'] as const).map(
             (k) => inf.get(k)?.onChange(handler) ?? (() => undefined),
           );
           return () => offs.forEach((off) => off());
