@@ -39,7 +39,8 @@ describe("the demo's Thrift calls, routed by what the proxies received over RDS"
     const { bff, store } = demo;
     await bff.listenXds('127.0.0.1', 0);
     const server = bff.routeServer!;
-    const pods = (await store.list('Pod')).items.length;
+    // Every workload's proxy subscribes: the pods' and the VM's (a WorkloadEntry's sidecar).
+    const pods = (await store.list('Pod')).items.length + (await store.list('WorkloadEntry')).items.length;
 
     await vi.waitFor(() => {
       const subs = server.subscriptions().filter((s) => s.resourceName === ROUTES);
