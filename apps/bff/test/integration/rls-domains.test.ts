@@ -91,7 +91,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-describe('the rate-limit service with several domains', () => {
+describe('the rate-limit service with several domains', { timeout: 90_000 }, () => {
   it("limits production's sayHello to 10 a minute, leaves other methods alone, and still serves governor", async () => {
     const decisions: { domain: string; ruleId: string | null; outcome: string }[] = [];
     const rls = new RlsServer({
