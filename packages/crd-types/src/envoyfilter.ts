@@ -4,6 +4,8 @@ import { objectMetaSchema, type OwnerReference } from './meta';
 
 export const ENVOYFILTER_API_VERSION = 'networking.istio.io/v1alpha3';
 export const ENVOYFILTER_KIND = 'EnvoyFilter';
+/** The wrapper EnvoyFilters carry typed configuration in (`type_url` and a JSON `value`). */
+export const TYPED_STRUCT = 'type.googleapis.com/udpa.type.v1.TypedStruct';
 
 export const APPLY_TO = [
   'INVALID',

@@ -9,13 +9,16 @@
 import { metaProtocolOfPortName, type MetaRouter } from '@governor/crd-types';
 import type { KubeObject } from '../../cluster/store';
 import type { PlanProblem } from '../../framework/module';
-import { MANAGER, MANAGER_LABEL, outboundProxy, type RenderOptions } from './render';
+import {
+  MANAGER,
+  MANAGER_LABEL,
+  TCP_PROXY,
+  envoyFilter,
+  outboundProxy,
+  replacement,
+  type RenderOptions,
+} from './render';
 import type { MetaPort, MetaService } from './services';
-
-const TCP_PROXY = 'envoy.filters.network.tcp_proxy';
-const TYPED_STRUCT = 'type.googleapis.com/udpa.type.v1.TypedStruct';
-const META_PROTOCOL_PROXY = 'envoy.filters.network.meta_protocol_proxy';
-const META_PROTOCOL_PROXY_TYPE = 'type.googleapis.com/aeraki.meta_protocol_proxy.v1alpha.MetaProtocolProxy';
 
 interface GatewaySpec {
   selector?: Record<string, string>;
@@ -100,31 +103,18 @@ export function renderGateway(
         tcp: [{ match: [{ port: number }], route: [{ destination: { host, port: { number } } }] }],
       },
     });
-    objects.push({
-      apiVersion: 'networking.istio.io/v1alpha3',
-      kind: 'EnvoyFilter',
-      metadata: { name: gatewayFilterName(gateway, number), namespace, labels },
-      spec: {
+    objects.push(
+      envoyFilter(gatewayFilterName(gateway, number), namespace, {
         workloadSelector: { labels: spec.selector ?? {} },
         configPatches: [
           {
             applyTo: 'NETWORK_FILTER',
             match: { listener: { name: `0.0.0.0_${number}`, filterChain: { filter: { name: TCP_PROXY } } } },
-            patch: {
-              operation: 'REPLACE',
-              value: {
-                name: META_PROTOCOL_PROXY,
-                typed_config: {
-                  '@type': TYPED_STRUCT,
-                  type_url: META_PROTOCOL_PROXY_TYPE,
-                  value: outboundProxy(service, port, codec, options),
-                },
-              },
-            },
+            patch: { operation: 'REPLACE', value: replacement(outboundProxy(service, port, codec, options)) },
           },
         ],
-      },
-    });
+      }),
+    );
   });
   if (objects.length > 0 && Object.keys(spec.selector ?? {}).length === 0)
     warnings.push('selects no gateway workloads: its EnvoyFilters apply to every proxy of the namespace');

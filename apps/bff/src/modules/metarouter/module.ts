@@ -424,9 +424,9 @@ function gatewayModule(options: RenderOptions): Module<KubeObject, null> {
     parse: (raw) => ({ ok: true, value: raw }),
     invalidStatus: () => ({}),
     plan: ({ object, snapshot }): Plan<null> => {
+      // Each MetaRouter is indexed once, by its first host.
       const routers = [...routersByHost(snapshot).values()]
         .flat()
-        .filter((r, i, all) => all.indexOf(r) === i)
         .sort((a, b) => (routerKey(a) < routerKey(b) ? -1 : 1));
       const r = renderGateway(object, routers, codecs(snapshot), options);
       return { desired: r.objects, status: {}, problems: r.problems, warnings: r.warnings, engine: null };

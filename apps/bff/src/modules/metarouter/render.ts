@@ -19,6 +19,7 @@ import {
   type MetaRouteSpec,
   type MetaRouter,
   type MetaTokenBucket,
+  TYPED_STRUCT,
 } from '@governor/crd-types';
 import { RE2JS } from 're2js';
 import type { KubeObject } from '../../cluster/store';
@@ -35,7 +36,7 @@ import type { MetaPort, MetaService } from './services';
 export const MANAGER_LABEL = 'manager';
 /** Aeraki's label value, so that tools which select Aeraki's EnvoyFilters find these. */
 export const MANAGER = 'Aeraki';
-export const TYPED_STRUCT = 'type.googleapis.com/udpa.type.v1.TypedStruct';
+export { TYPED_STRUCT };
 export const META_PROTOCOL_PROXY = 'envoy.filters.network.meta_protocol_proxy';
 export const META_PROTOCOL_PROXY_TYPE =
   'type.googleapis.com/aeraki.meta_protocol_proxy.v1alpha.MetaProtocolProxy';
@@ -45,7 +46,7 @@ export const GLOBAL_RATELIMIT_TYPE =
   'type.googleapis.com/aeraki.meta_protocol_proxy.filters.ratelimit.v1alpha.RateLimit';
 export const ISTIO_STATS_TYPE =
   'type.googleapis.com/aeraki.meta_protocol_proxy.filters.istio_stats.v1alpha.IstioStats';
-const TCP_PROXY = 'envoy.filters.network.tcp_proxy';
+export const TCP_PROXY = 'envoy.filters.network.tcp_proxy';
 
 export interface RenderOptions {
   /** Where outbound EnvoyFilters go when the MetaRouter exports nowhere: the mesh's root namespace. */
@@ -428,12 +429,14 @@ export function inboundProxy(
   };
 }
 
-const replacement = (proxy: Json): Json => ({
+/** The MetaProtocol proxy as the network filter that replaces `tcp_proxy`. */
+export const replacement = (proxy: Json): Json => ({
   name: META_PROTOCOL_PROXY,
   typed_config: { '@type': TYPED_STRUCT, type_url: META_PROTOCOL_PROXY_TYPE, value: proxy },
 });
 
-const envoyFilter = (name: string, namespace: string, spec: Json): KubeObject => ({
+/** An EnvoyFilter as Aeraki labels them. */
+export const envoyFilter = (name: string, namespace: string, spec: Json): KubeObject => ({
   apiVersion: ENVOYFILTER_API_VERSION,
   kind: 'EnvoyFilter',
   metadata: { name, namespace, labels: { [MANAGER_LABEL]: MANAGER } },

@@ -12,12 +12,13 @@ import {
   type JsonValue,
   type Plugin,
   type PluginManager,
+  TYPED_STRUCT,
 } from '@governor/crd-types';
 import type { KubeObject } from '../../cluster/store';
 
 export const ISTIO_REV_LABEL = 'istio.io/rev';
 
-export const TYPED_STRUCT = 'type.googleapis.com/udpa.type.v1.TypedStruct';
+export { TYPED_STRUCT };
 export const WASM_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm';
 export const RIDER_TYPE_URL = 'type.googleapis.com/proxy.filters.http.rider.v3alpha1.FilterConfig';
 export const RBAC_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC';

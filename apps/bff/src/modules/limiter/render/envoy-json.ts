@@ -3,6 +3,7 @@
  * Envoy configs keep working: route `rate_limits` in proto field names (snake_case), typed configs
  * converted as protojson does (lowerCamel, durations as "60s", zero values left out).
  */
+import { TYPED_STRUCT } from '@governor/crd-types';
 import type {
   EnvoyConfigObjectMatch,
   EnvoyConfigObjectPatch,
@@ -14,7 +15,7 @@ export const LOCAL_RATELIMIT_FILTER = 'envoy.filters.http.local_ratelimit';
 export const RATELIMIT_FILTER = 'envoy.filters.http.ratelimit';
 export const HTTP_CONNECTION_MANAGER = 'envoy.filters.network.http_connection_manager';
 export const ROUTER_FILTER = 'envoy.filters.http.router';
-export const TYPED_STRUCT = 'type.googleapis.com/udpa.type.v1.TypedStruct';
+export { TYPED_STRUCT };
 export const LOCAL_RATELIMIT_TYPE =
   'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit';
 export const RATELIMIT_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.ratelimit.v3.RateLimit';
