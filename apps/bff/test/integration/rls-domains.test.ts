@@ -11,15 +11,12 @@ import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { aerakiFixturesDir } from '@governor/crd-types/testing';
 import { RedisServer } from '@governor/limiter/testing';
-import { EmbeddedStore } from '../../src/cluster/embedded-store';
-import { seedDemoMesh } from '../../src/demo/seed';
-import { createBff } from '../../src/server/bff';
-import { Auth } from '../../src/auth/auth';
 import { MODULES } from '../../src/modules';
 import { productOf } from '../../src/trpc/create-api';
 import { renderSmartLimiter } from '../../src/modules/limiter/render';
 import { parseRateLimitConfig } from '../../src/rls/ratelimit-config';
 import { RlsServer, rlsClientConstructor } from '../../src/rls/rls-server';
+import { startDemoBff } from '../support/demo-bff';
 import { contextOf, loadObjects, onlyLimiter } from '../support/fixtures';
 
 const bffDir = fileURLToPath(new URL('../..', import.meta.url));
@@ -264,25 +261,18 @@ descriptors:
   });
 
   it("in the BFF: another domain's decisions join the decision stream", async () => {
-    const store = await EmbeddedStore.open({});
-    cleanups.push(() => store.close());
-    await seedDemoMesh(store);
-    const bff = createBff({
-      store,
-      mode: 'embedded',
-      auth: new Auth(),
-      allowedOrigins: [],
+    const demo = await startDemoBff({
       rls: {},
+      listen: false,
       governor: {
         modules: MODULES,
         simulate: false,
         metrics: { tickMs: 0, metricTickMs: 0, prometheusIntervalMs: 1000, metricsUnavailable: 'keep' },
       },
-      info: { name: 'governor', version: 'test', startedAt: new Date().toISOString() },
     });
-    await bff.start();
+    cleanups.push(() => demo.close());
+    const { bff } = demo;
     const port = await bff.listenRls('127.0.0.1', 0);
-    cleanups.push(() => bff.stop());
     const c = client(port);
     cleanups.push(() => c.close());
     const config = production();

@@ -16,10 +16,9 @@ import { EmbeddedStore } from '../../src/cluster/embedded-store';
 import type { KubeObject } from '../../src/cluster/store';
 import { seedDemoMesh } from '../../src/demo/seed';
 import { Governor } from '../../src/governor';
-import { createBff } from '../../src/server/bff';
-import { Auth } from '../../src/auth/auth';
 import { renderSmartLimiter, type RenderedRule } from '../../src/modules/limiter/render';
 import { RlsServer, rlsClientConstructor } from '../../src/rls/rls-server';
+import { startDemoBff } from '../support/demo-bff';
 import { contextOf, fixturePath, loadObjects, onlyLimiter } from '../support/fixtures';
 import { MODULES } from '../../src/modules';
 import { productOf } from '../../src/trpc/create-api';
@@ -357,25 +356,18 @@ spec:
   });
 
   it('in the BFF: serves the global descriptors of the SmartLimiters, and its decisions join the decision stream', async () => {
-    const store = await EmbeddedStore.open({});
-    cleanups.push(() => store.close());
-    await seedDemoMesh(store);
-    const bff = createBff({
-      store,
-      mode: 'embedded',
-      auth: new Auth(),
-      allowedOrigins: [],
+    const demo = await startDemoBff({
       rls: {},
+      listen: false,
       governor: {
         modules: MODULES,
         simulate: false,
         metrics: { tickMs: 0, metricTickMs: 0, prometheusIntervalMs: 1000, metricsUnavailable: 'keep' },
       },
-      info: { name: 'governor', version: 'test', startedAt: new Date().toISOString() },
     });
-    await bff.start();
+    cleanups.push(() => demo.close());
+    const { store, bff } = demo;
     const port = await bff.listenRls('127.0.0.1', 0);
-    cleanups.push(() => bff.stop());
     const c = client(port);
     cleanups.push(() => c.close());
     const current = (await store.get('SmartLimiter', 'default', 'productpage')) as KubeObject;
