@@ -12,7 +12,7 @@ import {
   loadAndRender,
   parseMetricFlags,
 } from '../framework/cli/plan-files';
-import { routeConfigurations } from '../modules/metarouter/module';
+import { routeConfigurations } from '../modules/metarouter/routes';
 import { limiterResults } from '../modules/limiter/cli/planned';
 import type { ModuleDefinition } from '../framework/registry';
 import type { KubeObject } from '../cluster/store';

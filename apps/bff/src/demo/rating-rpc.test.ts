@@ -1,8 +1,8 @@
-import { checkMetaRouter } from '../modules/metarouter/render';
+import { checkMetaRouter } from '../modules/metarouter/checks';
 import { parseApplicationProtocol, parseMetaRouter } from '@governor/crd-types';
 import { describe, expect, it } from 'vitest';
 import { staticSnapshot } from '../framework/snapshot';
-import { routeConfigurations } from '../modules/metarouter/module';
+import { routeConfigurations } from '../modules/metarouter/routes';
 import { metaServices } from '../modules/metarouter/services';
 import { demoObjects } from './seed';
 

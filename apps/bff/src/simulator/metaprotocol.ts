@@ -23,8 +23,13 @@ import type { KubeObject } from '../cluster/store';
 import type { MetaRoute, MetaRouteConfiguration } from '../envoy/metaprotocol-route';
 import { staticSnapshot } from '../framework/snapshot';
 import { labelsMatch, namespaceOf, qualifyHost } from '../modules/limiter/render';
-import { routeConfigurations, routerFor } from '../modules/metarouter/module';
-import { callMatches, metadataMatchers, routeConfigName } from '../modules/metarouter/render';
+import {
+  callMatches,
+  metadataMatchers,
+  routeConfigName,
+  routeConfigurations,
+  routerFor,
+} from '../modules/metarouter/routes';
 import { codecs, metaServices, routerKey, routersByHost } from '../modules/metarouter/services';
 import type { SimService } from './traffic';
 

@@ -18,7 +18,7 @@ import {
   type MetaRouteConfiguration,
 } from '../../src/envoy/metaprotocol-route';
 import { staticSnapshot } from '../../src/framework/snapshot';
-import { routeConfigurations } from '../../src/modules/metarouter/module';
+import { routeConfigurations } from '../../src/modules/metarouter/routes';
 import { loadModuleConfig } from '../../src/framework/module-config';
 import { Governor } from '../../src/governor';
 import { MODULES } from '../../src/modules';

@@ -35,8 +35,7 @@ import type { Snapshot } from '../../framework/module';
 import { diffLines } from '../../lib/diff';
 import type { InputIssue } from '../../lib/input-issues';
 import type { MetaRouteConfiguration } from '../../envoy/metaprotocol-route';
-import { routeConfigName } from './render';
-import { routeConfigurations, routerFor } from './module';
+import { routeConfigName, routeConfigurations, routerFor } from './routes';
 import { metaRouterOf, type MetaRouterService } from './service';
 import { codecs, metaServices, routerKey, routersByHost, type MetaService } from './services';
 

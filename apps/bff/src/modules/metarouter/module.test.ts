@@ -6,8 +6,9 @@ import type { Module, Plan } from '../../framework/module';
 import { defaultSettings } from '../../framework/registry';
 import { staticSnapshot } from '../../framework/snapshot';
 import { RouteStatusBoard } from '../../sources/route-status';
-import { createMetaRouterModule, routeConfigurations, type MetaRouterModule } from './module';
-import { META_PROTOCOL_PROXY_TYPE, callMatches, protoDuration } from './render';
+import { createMetaRouterModule, type MetaRouterModule } from './module';
+import { META_PROTOCOL_PROXY_TYPE, protoDuration } from './render';
+import { callMatches, routeConfigurations } from './routes';
 import { METAROUTER_MODULE } from './settings';
 
 const NOW = new Date('2026-01-01T00:00:00Z');

@@ -6,99 +6,37 @@
  * - Services and ServiceEntries with MetaProtocol ports (companions): each owns Aeraki's EnvoyFilters for
  *   its ports, outbound in the mesh's root namespace (or where its MetaRouter is exported) and inbound on
  *   its workloads with the MetaRouter's rate limits.
- * The route configurations themselves are served by Governor's route server from `routeConfigurations`.
+ * The companions are in `companions.ts`; the route configurations Governor's route server serves are
+ * `routeConfigurations` in `routes.ts`.
  */
 import {
   METAPROTOCOL_API_VERSION,
   METAROUTER_KIND,
-  destinationRuleSchema,
   parseMetaRouter,
   type Condition,
-  type DestinationRule,
   type MetaRouter,
   type MetaRouterStatus,
 } from '@governor/crd-types';
 import { keyOf, type KubeObject } from '../../cluster/store';
-import type { MetaRouteConfiguration } from '../../envoy/metaprotocol-route';
 import type { Module, ModuleEvent, Parsed, Plan, PlanProblem, Snapshot } from '../../framework/module';
 import type { ModuleContext } from '../../framework/registry';
-import { renderGateway } from './gateways';
 import { NO_ROUTE_STATUS, type RouteStatusSource } from '../../sources/route-status';
 import { NO_METHOD_TRAFFIC, type MethodTrafficSource } from '../../sources/method-traffic';
+import { DEFAULT_RENDER_OPTIONS, type RenderOptions } from './render';
+import { checkMetaRouter } from './checks';
 import {
-  DEFAULT_RENDER_OPTIONS,
-  checkMetaRouter,
-  renderService,
-  routeConfigName,
-  routeConfiguration,
-  type RenderOptions,
-} from './render';
-import {
-  codecs,
-  hostsOf,
-  metaServiceOf,
-  metaServices,
-  routerKey,
-  routersByHost,
-  type MetaService,
-} from './services';
+  SERVICE_MODULE_NAME,
+  SERVICEENTRY_MODULE_NAME,
+  gatewayModule,
+  hostsMemory,
+  serviceModule,
+} from './companions';
+import { routeConfigName } from './routes';
+import { hostsOf, metaServices, routerKey, routersByHost } from './services';
 import { condition } from '../../framework/conditions';
-
-export const SERVICE_MODULE_NAME = 'metarouter-service';
-export const SERVICEENTRY_MODULE_NAME = 'metarouter-serviceentry';
-export const GATEWAY_MODULE_NAME = 'metarouter-gateway';
 
 const problemText = (problems: readonly PlanProblem[]) =>
   problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message)).join('; ');
-
-/** The DestinationRules by host, for hash policies (a rule's short host is its namespace's). */
-function destinationRules(snapshot: Snapshot): (host: string) => DestinationRule | undefined {
-  const rules = snapshot.parsed('DestinationRule', destinationRuleSchema);
-  return (host) =>
-    rules.find((r) => {
-      const h = r.spec.host;
-      return h === host || `${h}.${r.metadata.namespace ?? 'default'}.svc.cluster.local` === host;
-    });
-}
-
-/** The MetaRouter governing a service: the oldest of those naming its host. */
-export function routerFor(
-  service: MetaService,
-  byHost: ReadonlyMap<string, MetaRouter[]>,
-): MetaRouter | undefined {
-  return byHost.get(service.host)?.[0];
-}
-
-export interface ServedRoutes {
-  readonly configs: MetaRouteConfiguration[];
-  /** The MetaRouter (`namespace/name`) each route configuration comes from; absent: a default route. */
-  readonly source: ReadonlyMap<string, string>;
-}
-
-/**
- * Every route configuration the route server serves: one per MetaProtocol service port. A MetaRouter that
- * does not check out serves nothing of its own: its services keep a default route until it is fixed.
- */
-export function routeConfigurations(snapshot: Snapshot): ServedRoutes {
-  const byHost = routersByHost(snapshot);
-  const dr = destinationRules(snapshot);
-  const configs: MetaRouteConfiguration[] = [];
-  const source = new Map<string, string>();
-  const seen = new Set<string>();
-  for (const service of metaServices(snapshot)) {
-    const candidate = routerFor(service, byHost);
-    const router = candidate && checkMetaRouter(candidate).problems.length === 0 ? candidate : undefined;
-    for (const port of service.ports) {
-      const name = routeConfigName(service.host, port.number);
-      // Two objects for one host and port: the first (Services before ServiceEntries) is served.
-      if (seen.has(name)) continue;
-      seen.add(name);
-      configs.push(routeConfiguration(service, port, router, dr));
-      if (router && (router.spec.routes ?? []).length > 0) source.set(name, routerKey(router));
-    }
-  }
-  return { configs, source };
-}
 
 /* ---------- MetaRouter ---------- */
 
@@ -328,113 +266,6 @@ export function metaRouterEvents(
 }
 
 /* ---------- Services and ServiceEntries ---------- */
-
-/**
- * Services without an address share Istio's `0.0.0.0_<port>` listener, whose one `tcp_proxy` only the first
- * outbound EnvoyFilter replaces: every call on that port then takes that service's routes (istiod's
- * behaviour, which Aeraki leaves unsaid).
- */
-export function sharedListenerWarnings(service: MetaService, all: readonly MetaService[]): string[] {
-  if (!service.addresses.includes('0.0.0.0')) return [];
-  return service.ports.flatMap((port) => {
-    const others = all.filter(
-      (s) =>
-        s !== service &&
-        !(s.kind === service.kind && s.namespace === service.namespace && s.name === service.name) &&
-        s.addresses.includes('0.0.0.0') &&
-        s.ports.some((p) => p.number === port.number),
-    );
-    return others.length === 0
-      ? []
-      : [
-          `shares listener 0.0.0.0_${port.number} with ${others.map((o) => `${o.kind} ${o.namespace}/${o.name}`).join(', ')}: istiod keeps one tcp_proxy there, so only one of their outbound EnvoyFilters applies and every call on port ${port.number} takes that service's routes; give each an address`,
-        ];
-  });
-}
-
-/**
- * The hosts a MetaRouter names now and named at the last change seen: a change concerns the services (and
- * rival MetaRouters) of both. Each controller keeps its own memory, as each sees every change.
- */
-function hostsMemory(): (change: KubeObject) => Set<string> {
-  const last = new Map<string, readonly string[]>();
-  return (change) => {
-    const key = keyOf(change);
-    const spec = change.spec as { hosts?: unknown } | undefined;
-    const now = Array.isArray(spec?.hosts)
-      ? spec.hosts.filter((h): h is string => typeof h === 'string')
-      : [];
-    const hosts = new Set([...now, ...(last.get(key) ?? [])]);
-    if (change.metadata.deletionTimestamp) last.delete(key);
-    else last.set(key, now);
-    return hosts;
-  };
-}
-
-function serviceModule(
-  kind: 'Service' | 'ServiceEntry',
-  name: string,
-  apiVersion: string,
-  options: RenderOptions,
-): Module<MetaService | null, null> {
-  const routerHosts = hostsMemory();
-  return {
-    name,
-    kind,
-    apiVersion,
-    watches: ['MetaRouter', 'ApplicationProtocol'],
-    owns: ['EnvoyFilter'],
-    writesStatus: false,
-    parse: (raw) => ({ ok: true, value: metaServiceOf(raw) }),
-    invalidStatus: () => ({}),
-    plan: ({ object, snapshot }): Plan<null> => {
-      if (!object) return { desired: [], status: {}, problems: [], engine: null };
-      const r = renderService(object, routerFor(object, routersByHost(snapshot)), codecs(snapshot), options);
-      r.warnings.push(...sharedListenerWarnings(object, metaServices(snapshot)));
-      return {
-        desired: r.envoyFilters,
-        status: {},
-        problems: r.problems,
-        warnings: r.warnings,
-        engine: null,
-      };
-    },
-    affectedBy: (change, snapshot) => {
-      const services = metaServices(snapshot).filter((s) => s.kind === kind);
-      const keys = (list: readonly MetaService[]) => list.map((s) => `${s.namespace}/${s.name}`);
-      if (change.kind === 'ApplicationProtocol') {
-        const protocol = (change.spec as { protocol?: unknown } | undefined)?.protocol;
-        return keys(services.filter((s) => s.ports.some((p) => p.protocol === protocol)));
-      }
-      const hosts = routerHosts(change);
-      return keys(services.filter((s) => hosts.has(s.host)));
-    },
-  };
-}
-
-/** Gateways with MetaProtocol servers: a VirtualService and an EnvoyFilter per port a MetaRouter routes to. */
-function gatewayModule(options: RenderOptions): Module<KubeObject, null> {
-  return {
-    name: GATEWAY_MODULE_NAME,
-    kind: 'Gateway',
-    apiVersion: 'networking.istio.io/v1beta1',
-    watches: ['MetaRouter', 'ApplicationProtocol'],
-    owns: ['EnvoyFilter', 'VirtualService'],
-    writesStatus: false,
-    parse: (raw) => ({ ok: true, value: raw }),
-    invalidStatus: () => ({}),
-    plan: ({ object, snapshot }): Plan<null> => {
-      // Each MetaRouter is indexed once, by its first host.
-      const routers = [...routersByHost(snapshot).values()]
-        .flat()
-        .sort((a, b) => (routerKey(a) < routerKey(b) ? -1 : 1));
-      const r = renderGateway(object, routers, codecs(snapshot), options);
-      return { desired: r.objects, status: {}, problems: r.problems, warnings: r.warnings, engine: null };
-    },
-    // Gateways are few: any MetaRouter or protocol change re-plans them all.
-    affectedBy: (_change, snapshot) => snapshot.list('Gateway').map((g) => keyOf(g)),
-  };
-}
 
 export type MetaRouterModule = Module<MetaRouter, null> & {
   readonly options: RenderOptions;
