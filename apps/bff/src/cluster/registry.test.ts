@@ -8,13 +8,11 @@ import {
   GOVERNOR_CRD_NAMES,
   ISTIO_VERSION_UNKNOWN,
   clusterNames,
-  crdDiff,
-  istioVersionFromImage,
-  istioVersionOf,
   sanitizeClusterName,
   selectContexts,
   type ClusterRegistryEvent,
 } from './registry';
+import { crdDiff, istioVersionFromImage, istioVersionOf } from './cluster-probe';
 import type { ClusterStore } from './store';
 
 describe('selectContexts', () => {
