@@ -12,6 +12,7 @@ import {
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { applyEdit, type FormEdit } from './apply-edit';
+import { CLUSTERS_ANNOTATION, type ClusterChoice } from './clusters';
 import {
   integer,
   readLimiterForm,
@@ -58,11 +59,20 @@ const duration: fc.Arbitrary<Duration> = fc
   )
   .map(([seconds, nanos]) => (nanos === 0 ? { seconds } : { seconds, nanos }));
 
+const clusterChoice: fc.Arbitrary<ClusterChoice> = fc.oneof(
+  fc.constant({ mode: 'here' as const }),
+  fc.constant({ mode: 'all' as const }),
+  fc
+    .uniqueArray(fc.oneof(fc.constantFrom('east', 'west'), dnsName), { maxLength: 3 })
+    .map((names) => ({ mode: 'some' as const, names })),
+);
+
 type EditKind = FormEdit['kind'];
 const ONE_FIELD_EDITS: readonly EditKind[] = [
   'name',
   'namespace',
   'shadow',
+  'clusters',
   'quota',
   'fillInterval',
   'strategy',
@@ -83,6 +93,7 @@ function editOf(form: LimiterForm, kinds: readonly EditKind[]): fc.Arbitrary<For
     name: dnsName.map((value) => ({ kind: 'name', value })),
     namespace: fc.constantFrom('default', 'bookinfo', '').map((value) => ({ kind: 'namespace', value })),
     shadow: fc.boolean().map((value) => ({ kind: 'shadow', value })),
+    clusters: clusterChoice.map((value) => ({ kind: 'clusters', value })),
     addLimit: port.map((p) => ({ kind: 'addLimit', port: p })),
     set: limitEdit(setName, (a, value) => ({ kind: 'set', at: a, value })),
     quota: limitEdit(text, (a, value) => ({ kind: 'quota', at: a, value })),
@@ -127,6 +138,7 @@ function expectedForm(before: LimiterForm, edit: FormEdit, w: JsonObject): Limit
     case 'name':
     case 'namespace':
     case 'shadow':
+    case 'clusters':
       return { ...before, [edit.kind]: edit.value };
     case 'quota':
     case 'fillInterval':
@@ -164,9 +176,10 @@ function withoutEdited(o: JsonObject, edit: FormEdit): JsonObject {
     case 'namespace':
       delete metadata[edit.kind];
       break;
-    case 'shadow': {
+    case 'shadow':
+    case 'clusters': {
       const a = metadata.annotations;
-      if (isJsonObject(a)) delete a[SHADOW_ANNOTATION];
+      if (isJsonObject(a)) delete a[edit.kind === 'shadow' ? SHADOW_ANNOTATION : CLUSTERS_ANNOTATION];
       if (a === null || (isJsonObject(a) && Object.keys(a).length === 0)) delete metadata.annotations;
       break;
     }

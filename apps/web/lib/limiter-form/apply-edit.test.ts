@@ -115,6 +115,36 @@ describe('applyEdit', () => {
     expect(applyEdit(on, { kind: 'shadow', value: false })).toEqual(written(reviews));
   });
 
+  it('sets the clusters a policy is copied to, as the fan-out reads them, and back to this one only', () => {
+    const all = applyEdit(written(reviews), { kind: 'clusters', value: { mode: 'all' } });
+    expect((all.metadata as JsonObject).annotations).toEqual({ owner: 'erin', 'governor.io/clusters': '*' });
+    expect(form(all).clusters).toEqual({ mode: 'all' });
+    const some = applyEdit(all, { kind: 'clusters', value: { mode: 'some', names: ['east', 'west'] } });
+    expect((some.metadata as JsonObject).annotations).toEqual({
+      owner: 'erin',
+      'governor.io/clusters': 'east,west',
+    });
+    expect(form(some).clusters).toEqual({ mode: 'some', names: ['east', 'west'] });
+    expect(applyEdit(some, { kind: 'clusters', value: { mode: 'here' } })).toEqual(written(reviews));
+    // The last annotation gone, the map goes too: a new policy stays as it was.
+    const fresh = newLimiter({ namespace: 'default', name: 'ratings', port: 9080 });
+    const there = applyEdit(fresh, { kind: 'clusters', value: { mode: 'some', names: ['west'] } });
+    expect(applyEdit(there, { kind: 'clusters', value: { mode: 'here' } })).toEqual(fresh);
+  });
+
+  it('reads the clusters annotation as written by hand: spaces, repeats, blanks, a star among names', () => {
+    const withValue = (v: string) =>
+      form(
+        written(
+          reviews.replace('annotations: { owner: erin }', `annotations: { governor.io/clusters: '${v}' }`),
+        ),
+      ).clusters;
+    expect(withValue(' east , west ,east,')).toEqual({ mode: 'some', names: ['east', 'west'] });
+    expect(withValue('west, *')).toEqual({ mode: 'all' });
+    expect(withValue('')).toEqual({ mode: 'some', names: [] });
+    expect(form(written(reviews)).clusters).toEqual({ mode: 'here' });
+  });
+
   it('renames a set that has one limit in place, and moves a limit out of a larger set', () => {
     const two = written(`apiVersion: microservice.slime.io/v1alpha2
 kind: SmartLimiter

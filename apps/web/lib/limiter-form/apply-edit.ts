@@ -15,6 +15,7 @@ import {
   type ObjectNode,
   type Strategy,
 } from '@governor/crd-types';
+import { clustersValue, CLUSTERS_ANNOTATION, type ClusterChoice } from './clusters';
 import { defaultTarget, headerMatcher, integer, SHADOW_ANNOTATION } from './form-state';
 import { cloneJson, isJsonObject, setOwn, type JsonObject, type JsonValue } from './json';
 import { keyFor, readField, spellingsOf, writeField, type FieldName, type Spelling } from './spelling';
@@ -24,6 +25,7 @@ export type FormEdit =
   | { readonly kind: 'name'; readonly value: string }
   | { readonly kind: 'namespace'; readonly value: string }
   | { readonly kind: 'shadow'; readonly value: boolean }
+  | { readonly kind: 'clusters'; readonly value: ClusterChoice }
   /** Moves the limit to another set (renames its set when it is the set's only limit). */
   | { readonly kind: 'set'; readonly at: LimitRef; readonly value: string }
   | { readonly kind: 'quota'; readonly at: LimitRef; readonly value: string }
@@ -137,6 +139,19 @@ function editPort(
   if (!isJsonObject(own)) writeField(descriptorNode, descriptor, 'target', target, spelling);
 }
 
+/** Sets an annotation, or removes it (and the map, when it was the last one) for undefined. */
+function setAnnotation(o: JsonObject, key: string, value: string | undefined): void {
+  if (value !== undefined) {
+    setOwn(objectAt(objectAt(o, 'metadata'), 'annotations'), key, value);
+    return;
+  }
+  const metadata = o.metadata;
+  const annotations = isJsonObject(metadata) ? metadata.annotations : undefined;
+  if (!isJsonObject(metadata) || !isJsonObject(annotations) || !(key in annotations)) return;
+  delete annotations[key];
+  if (Object.keys(annotations).length === 0) delete metadata.annotations;
+}
+
 function newDescriptor(spelling: Spelling, port: number | undefined): JsonObject {
   return {
     action: {
@@ -171,18 +186,12 @@ export function applyEdit(written: JsonObject, edit: FormEdit): JsonObject {
     case 'namespace':
       objectAt(next, 'metadata').namespace = edit.value;
       break;
-    case 'shadow': {
-      if (edit.value) {
-        objectAt(objectAt(next, 'metadata'), 'annotations')[SHADOW_ANNOTATION] = 'true';
-        break;
-      }
-      const metadata = next.metadata;
-      const annotations = isJsonObject(metadata) ? metadata.annotations : undefined;
-      if (!isJsonObject(metadata) || !isJsonObject(annotations) || !(SHADOW_ANNOTATION in annotations)) break;
-      delete annotations[SHADOW_ANNOTATION];
-      if (Object.keys(annotations).length === 0) delete metadata.annotations;
+    case 'shadow':
+      setAnnotation(next, SHADOW_ANNOTATION, edit.value ? 'true' : undefined);
       break;
-    }
+    case 'clusters':
+      setAnnotation(next, CLUSTERS_ANNOTATION, clustersValue(edit.value));
+      break;
     case 'set': {
       const to = edit.value;
       if (to === '' || to === edit.at.set || !sets) break;

@@ -1,6 +1,7 @@
 import { parseSmartLimiter, type SmartLimiter } from '@governor/crd-types';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { CLUSTERS_ANNOTATION, type ClusterChoice } from './clusters';
 import { readLimiterForm, SHADOW_ANNOTATION, type HeaderMatch, type LimitForm } from './form-state';
 import { writtenLimiter } from './limiter-arbitrary';
 
@@ -25,6 +26,16 @@ function expectedLimits(l: SmartLimiter): Omit<LimitForm, 'header'>[] {
       };
     }),
   );
+}
+
+/** The fan-out's reading of `governor.io/clusters`: blanks ignored, repeats collapsed, `*` for all. */
+function expectedClusters(value: string | undefined): ClusterChoice {
+  if (value === undefined) return { mode: 'here' };
+  const names = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  return names.includes('*') ? { mode: 'all' } : { mode: 'some', names: [...new Set(names)] };
 }
 
 const OTHER_MATCH_KINDS = [
@@ -57,6 +68,7 @@ describe('readLimiterForm over generated SmartLimiters', () => {
         expect(r.form.name).toBe(n.metadata.name);
         expect(r.form.namespace).toBe(n.metadata.namespace);
         expect(r.form.shadow).toBe(n.metadata.annotations?.[SHADOW_ANNOTATION] === 'true');
+        expect(r.form.clusters).toEqual(expectedClusters(n.metadata.annotations?.[CLUSTERS_ANNOTATION]));
         const descriptors = Object.values(n.spec.sets ?? {}).flatMap((s) => s.descriptor ?? []);
         r.form.limits.forEach((limit, i) => {
           const match = descriptors[i]?.match ?? [];

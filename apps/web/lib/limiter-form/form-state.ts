@@ -10,6 +10,7 @@ import {
   smartLimiterSpecNode,
   type Duration,
 } from '@governor/crd-types';
+import { CLUSTERS_ANNOTATION, readClusters, type ClusterChoice } from './clusters';
 import { isJsonObject, type JsonObject, type JsonValue } from './json';
 import { readField } from './spelling';
 import { limiterParts, type LimitRef, type WrittenLimit } from './structure';
@@ -43,6 +44,8 @@ export interface LimiterForm {
   readonly name: string;
   readonly namespace: string;
   readonly shadow: boolean;
+  /** Which other clusters the policy is copied to (`governor.io/clusters`). */
+  readonly clusters: ClusterChoice;
   readonly limits: readonly LimitForm[];
 }
 
@@ -143,6 +146,7 @@ export function readLimiterForm(written: unknown): FormReading {
       // crd-types defaults an absent namespace to `default`, as Kubernetes does.
       namespace: metadata?.namespace == null ? 'default' : text(metadata.namespace),
       shadow: isJsonObject(annotations) && annotations[SHADOW_ANNOTATION] === 'true',
+      clusters: readClusters(isJsonObject(annotations) ? annotations[CLUSTERS_ANNOTATION] : undefined),
       limits: limits.map((l) => readLimit(l, spec)),
     },
   };

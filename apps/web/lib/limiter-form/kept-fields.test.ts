@@ -12,7 +12,7 @@ metadata:
   name: reviews
   namespace: default
   labels: { team: bookinfo }
-  annotations: { owner: erin, governor.io/shadow: 'true' }
+  annotations: { owner: erin, governor.io/shadow: 'true', governor.io/clusters: 'east,west' }
 spec:
   workload_selector: { app: reviews }
   target: { direction: inbound, port: 9080 }

@@ -9,6 +9,7 @@ import {
   smartLimiterSpecNode,
   type ObjectNode,
 } from '@governor/crd-types';
+import { CLUSTERS_ANNOTATION } from './clusters';
 import { headerMatcher, SHADOW_ANNOTATION } from './form-state';
 import { isJsonObject, type JsonObject } from './json';
 import { spellingsOf, type FieldName } from './spelling';
@@ -41,7 +42,7 @@ export function keptFields(written: JsonObject): string[] {
   if (metadata) {
     rest(metadata, 'metadata', ['name', 'namespace', 'annotations']);
     if (isJsonObject(metadata.annotations))
-      rest(metadata.annotations, 'metadata.annotations', [SHADOW_ANNOTATION]);
+      rest(metadata.annotations, 'metadata.annotations', [SHADOW_ANNOTATION, CLUSTERS_ANNOTATION]);
   }
   if (!spec) return out;
   rest(spec, 'spec', spellingsOf(smartLimiterSpecNode, 'sets'));

@@ -15,6 +15,7 @@ import {
   type ObjectNode,
 } from '@governor/crd-types';
 import fc from 'fast-check';
+import { CLUSTERS_ANNOTATION } from './clusters';
 import { SHADOW_ANNOTATION } from './form-state';
 import type { JsonObject, JsonValue } from './json';
 import { spellingsOf, type FieldName } from './spelling';
@@ -162,6 +163,14 @@ const stringMap = fc.dictionary(fc.stringMatching(/^[a-z]([a-z0-9./-]{0,10}[a-z0
   maxKeys: 2,
 });
 
+/** The fan-out annotation as people write it: a list, spaced or not, blanks, repeats, `*`, or empty. */
+const clustersValue = fc.oneof(
+  fc.constantFrom('*', 'east,west', ' east , west ,', 'west,west', '', 'east,*', ' * '),
+  fc
+    .array(fc.stringMatching(/^[a-z][a-z0-9-]{0,8}$/), { maxLength: 4 })
+    .chain((names) => fc.constantFrom(',', ', ').map((sep) => names.join(sep))),
+);
+
 const metadata = merged(
   fc.record({ name: fc.stringMatching(/^[a-z][a-z0-9-]{0,10}$/) }),
   fc.oneof(fc.constant({}), fc.record({ namespace: fc.constantFrom('default', 'bookinfo') })),
@@ -175,6 +184,13 @@ const metadata = merged(
         fc
           .tuple(stringMap, fc.constantFrom('true', 'false'))
           .map(([a, s]) => ({ ...a, [SHADOW_ANNOTATION]: s })),
+        fc
+          .tuple(stringMap, fc.option(fc.constantFrom('true', 'false'), { nil: undefined }), clustersValue)
+          .map(([a, s, c]) => ({
+            ...a,
+            ...(s === undefined ? {} : { [SHADOW_ANNOTATION]: s }),
+            [CLUSTERS_ANNOTATION]: c,
+          })),
       ),
     }),
   ),

@@ -55,6 +55,11 @@ describe('editLimiterText', () => {
     const at = { set: '_base', index: 0 };
     const edits = fc.oneof(
       fc.boolean().map((value): FormEdit => ({ kind: 'shadow', value })),
+      fc.constantFrom<FormEdit>(
+        { kind: 'clusters', value: { mode: 'all' } },
+        { kind: 'clusters', value: { mode: 'here' } },
+        { kind: 'clusters', value: { mode: 'some', names: ['east', 'west'] } },
+      ),
       fc.integer({ min: 1, max: 65_535 }).map((port): FormEdit => ({ kind: 'addLimit', port })),
       fc.string({ maxLength: 8 }).map((value): FormEdit => ({ kind: 'quota', at, value })),
       fc.constant<FormEdit>({ kind: 'removeLimit', at }),
