@@ -6,12 +6,16 @@
 import type { AuditLog } from '../audit/audit-log';
 import type { Auth } from '../auth/auth';
 import type { ClusterStore } from '../cluster/store';
+import type { FanoutController } from '../fleet/fanout';
+import type { FleetMember } from '../fleet/members';
 import type { ModuleServices } from '../framework/registry';
 import type { Feed } from '../lib/feed';
 import type { RuntimeMode } from '../runtime';
 
 export interface ApiEvent {
   readonly at: string;
+  /** The cluster the event happened in. */
+  readonly cluster: string;
   readonly type: 'Normal' | 'Warning';
   /** `QuotaChanged`, `Invalid`, `ReconcileFailed`, `MetricsUnavailable`, `MetricsRecovered`, `PolicyApplied`, … */
   readonly reason: string;
@@ -32,7 +36,24 @@ export interface RecordedRequest {
   readonly user: string;
 }
 
+/** Every cluster the API serves, each with its own dependencies. */
+export interface ApiFleet {
+  /** The cluster whose policies fan out, and the one a request without `cluster` works on. */
+  readonly home: string;
+  /** Every cluster's dependencies, in the fleet's order. */
+  clusters(): readonly ApiDeps[];
+  get(name: string): ApiDeps | undefined;
+  /** The clusters as the fleet knows them now (health included). */
+  members(): readonly FleetMember[];
+  /** The policy fan-out from the home cluster; null when there is none. */
+  readonly fanout: FanoutController | null;
+}
+
 export interface ApiDeps {
+  /** The cluster these dependencies are of (`cluster` of `cluster/namespace/name`). */
+  readonly cluster: string;
+  /** Every cluster's, this one's among them. */
+  readonly fleet: ApiFleet;
   /** The services of the enabled modules. */
   readonly modules: ModuleServices;
   readonly store: ClusterStore;

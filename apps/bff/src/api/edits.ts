@@ -147,6 +147,7 @@ export async function writeAudited(deps: ApiDeps, w: AuditedWrite) {
       });
       const what = `${w.kind} ${namespace}/${name}`;
       deps.events.publish({
+        cluster: deps.cluster,
         at: record.at,
         type: 'Normal',
         reason: w.reasons[w.action],

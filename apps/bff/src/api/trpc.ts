@@ -10,7 +10,10 @@ import type { ApiDeps } from './deps';
 import { InputInvalid } from '../lib/input-issues';
 
 export interface Context {
+  /** The cluster's the request works on: the one its input names (`cluster`), else the home cluster's. */
   readonly deps: ApiDeps;
+  /** The input named a cluster: a list gives that cluster's rows only. */
+  readonly clusterChosen?: boolean;
   readonly user: User | null;
   /** How the caller proved who it is: a session cookie (a browser) or a bearer token (a script). */
   readonly via: 'cookie' | 'bearer' | null;
@@ -88,8 +91,32 @@ export const router = t.router;
 export const middleware = t.middleware;
 export const publicProcedure = t.procedure;
 
+/**
+ * Any procedure's input may name a cluster (`cluster`): the request then works on that cluster's
+ * dependencies, and the procedure's own input parser never sees the field.
+ */
+const clusterScoped = t.middleware(async ({ ctx, getRawInput, next }) => {
+  const raw = await getRawInput();
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw) || !('cluster' in raw)) return next();
+  const { cluster, ...rest } = raw as Record<string, unknown>;
+  if (typeof cluster !== 'string')
+    throw new TRPCError({ code: 'BAD_REQUEST', message: 'cluster: a cluster name is expected' });
+  const deps = ctx.deps.fleet.get(cluster);
+  if (!deps)
+    throw new TRPCError({
+      code: 'NOT_FOUND',
+      message: `no cluster "${cluster.slice(0, 80)}" (clusters: ${ctx.deps.fleet
+        .clusters()
+        .map((c) => c.cluster)
+        .join(', ')})`,
+    });
+  // tRPC passes a replaced raw input on at run time; its types offer it only without a context.
+  const withInput = { getRawInput: async () => rest } as object;
+  return next({ ctx: { deps, clusterChosen: true }, ...withInput });
+});
+
 /** Any logged-in user. */
-export const viewerProcedure = t.procedure.use(({ ctx, next }) => {
+export const viewerProcedure = t.procedure.use(clusterScoped).use(({ ctx, next }) => {
   if (ctx.retryAfterMs !== undefined) throw tooManyFailedLogins(ctx, ctx.retryAfterMs);
   if (!ctx.user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'log in first' });
   return next({ ctx: { ...ctx, user: ctx.user } });

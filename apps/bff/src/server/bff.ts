@@ -7,10 +7,12 @@ import { Governor, type GovernorOptions } from '../governor';
 import { metricPushSchema } from '../sources/metric-push';
 import { allows, type Auth, type User } from '../auth/auth';
 import { AuditLog } from '../audit/audit-log';
-import { createApi, eventHooks, productOf, type Api } from '../trpc/create-api';
+import { createApi, eventHooks, LOCAL_CLUSTER, productOf, type Api } from '../trpc/create-api';
+import { Fleet } from '../fleet/fleet';
+import { embeddedMembers, type FleetMember, type FleetMembers } from '../fleet/members';
 import { Feed } from '../lib/feed';
 import { createApiHandler } from '../trpc/handler';
-import type { ApiEvent } from '../api/deps';
+import type { ApiDeps, ApiEvent, ApiFleet } from '../api/deps';
 import { changeRefusal, contextFrom } from '../api/trpc';
 import type { Decision } from '@governor/limiter';
 import { readFile } from 'node:fs/promises';
@@ -82,7 +84,17 @@ export interface BffOptions {
   readonly accessLog?: boolean;
   /** Serve MetaProtocol proxies their routes over RDS (listen with {@link Bff.listenXds}). */
   readonly xds?: boolean;
-  readonly store: ClusterStore;
+  /** The one cluster's store, when `clusters` is not given: then the cluster is named `local`. */
+  readonly store?: ClusterStore;
+  /** The clusters, each with its own control plane; the policies of `home` (default the first) fan out. */
+  readonly clusters?: {
+    readonly members: FleetMembers;
+    readonly home?: string;
+    /** Options of one cluster's Governor over the shared ones (e.g. its simulated traffic). */
+    readonly governor?: (member: FleetMember) => Partial<GovernorOptions>;
+    /** Retry backoff of the fan-out (tests shorten it). */
+    readonly fanoutBackoffMs?: { readonly initial: number; readonly max: number };
+  };
   readonly mode: RuntimeMode;
   readonly governor: Omit<GovernorOptions, 'store' | 'onEvent' | 'onReconcileError' | 'onMetricsHealth'>;
   readonly auth: Auth;
@@ -92,7 +104,10 @@ export interface BffOptions {
 }
 
 export interface Bff {
+  /** The home cluster's. */
   readonly governor: Governor;
+  /** Every cluster's control plane, and the fan-out. */
+  readonly fleet: Fleet<Governor>;
   readonly rls: RlsServer | null;
   /** Starts the rate-limit service on `host:port`; resolves with the port. */
   listenRls(host: string, port: number): Promise<number>;
@@ -129,31 +144,83 @@ export function createBff(options: BffOptions): Bff {
         },
       })
     : null;
-  const governor = new Governor({
-    ...options.governor,
-    store: options.store,
-    controllerMetrics,
-    ...eventHooks(events),
-    onLimiterRules: (key, rules) => {
-      rls?.updateLimiter(key, rules);
-      options.governor.onLimiterRules?.(key, rules);
+  const members =
+    options.clusters?.members ??
+    embeddedMembers([{ name: LOCAL_CLUSTER, store: required(options.store, 'store or clusters') }]);
+  const homeName = options.clusters?.home ?? members.list()[0]?.name;
+  const backoff = options.clusters?.fanoutBackoffMs;
+  const apis = new Map<string, Api>();
+  let started = false;
+  const fleet: Fleet<Governor> = new Fleet({
+    members,
+    ...(homeName !== undefined ? { home: homeName } : {}),
+    ...(backoff ? { fanout: { initialBackoffMs: backoff.initial, maxBackoffMs: backoff.max } } : {}),
+    create: (member) => {
+      const governor = new Governor({
+        ...options.governor,
+        ...options.clusters?.governor?.(member),
+        store: member.store,
+        controllerMetrics,
+        ...eventHooks(events, member.name),
+        onLimiterRules: (key, rules) => {
+          // One rate-limit service answers for every cluster: a limiter's key names its cluster but home's.
+          const rlsKey = member.name === fleet.home ? key : `${member.name}:${key}`;
+          rls?.updateLimiter(rlsKey, rules);
+          options.governor.onLimiterRules?.(rlsKey, rules);
+        },
+      });
+      return governor;
+    },
+    onChange: (event) => {
+      if (event.type === 'removed') {
+        apis.get(event.member.name)?.stop();
+        apis.delete(event.member.name);
+      } else if (event.type === 'added' && started) apiOf(event.member.name)?.start();
     },
   });
-  const api = createApi(
-    {
-      governor,
-      store: options.store,
-      mode: options.mode,
-      auth: options.auth,
-      audit: options.audit ?? new AuditLog(),
-      ...(options.governor.metrics.prometheusUrl
-        ? { prometheusUrl: options.governor.metrics.prometheusUrl }
-        : {}),
-      allowedOrigins: options.allowedOrigins,
-      ...(rls ? { rls } : {}),
-    },
-    events,
-  );
+  const apiFleet: ApiFleet = {
+    home: fleet.home,
+    clusters: () =>
+      fleet
+        .list()
+        .map((c) => apiOf(c.name)?.deps)
+        .filter((d): d is ApiDeps => d !== undefined),
+    get: (name) => apiOf(name)?.deps,
+    members: () => members.list(),
+    fanout: fleet.fanout,
+  };
+  /** A cluster's API, made the first time it is asked for. */
+  function apiOf(name: string): Api | undefined {
+    const known = apis.get(name);
+    if (known) return known;
+    const cluster = fleet.get(name);
+    if (!cluster) return undefined;
+    const home = name === fleet.home;
+    const made = createApi(
+      {
+        cluster: name,
+        fleet: apiFleet,
+        governor: cluster.plane,
+        store: cluster.member.store,
+        mode: options.mode,
+        auth: options.auth,
+        audit,
+        ...(options.governor.metrics.prometheusUrl
+          ? { prometheusUrl: options.governor.metrics.prometheusUrl }
+          : {}),
+        allowedOrigins: options.allowedOrigins,
+        // The rate-limit service's decisions join the home cluster's stream.
+        ...(rls && home ? { rls } : {}),
+        auditLogins: home,
+      },
+      events,
+    );
+    apis.set(name, made);
+    return made;
+  }
+  const audit = options.audit ?? new AuditLog();
+  const api = required(apiOf(fleet.home), 'the home cluster');
+  const governor = fleet.homeCluster().plane;
   const mesh = governor.mesh;
   // For the BFF's lifetime, as the simulator's: it decides only while it runs.
   mesh?.simulator.subscribe((d) => controllerMetrics.countDecision('mesh', d.outcome));
@@ -174,6 +241,12 @@ export function createBff(options: BffOptions): Bff {
     },
     health: () => ({
       ...governor.controlPlane.health(),
+      clusters: members.list().map((m) => ({
+        name: m.name,
+        home: m.name === fleet.home,
+        reachable: m.health.reachable,
+        lastSuccessfulSync: m.health.lastSuccessfulSync,
+      })),
       metrics: governor.prometheus
         ? { source: 'prometheus', url: redactCredentials(governor.prometheus.url) }
         : { source: mesh ? 'embedded mesh' : 'pushed values only' },
@@ -215,6 +288,7 @@ export function createBff(options: BffOptions): Bff {
   let stopServing = (): void => undefined;
   return {
     governor,
+    fleet,
     rls,
     async listenRls(host, port) {
       if (!rls) throw new Error('the rate-limit service is off');
@@ -257,16 +331,22 @@ export function createBff(options: BffOptions): Bff {
     server,
     controllerMetrics,
     async start() {
-      await governor.start();
-      api.start();
+      await fleet.start();
+      started = true;
+      for (const c of fleet.list()) apiOf(c.name)?.start();
     },
     async stop() {
-      api.stop();
-      await governor.stop();
+      for (const a of apis.values()) a.stop();
+      await fleet.stop();
       if (rls && rlsListening) await rls.close();
       await accessLog?.close();
       stopServing();
       await routeServer?.close();
     },
   };
+}
+
+function required<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`the BFF needs ${what}`);
+  return value;
 }

@@ -11,7 +11,7 @@ import type { RlsServer } from '../rls/rls-server';
 import { auditFailedLogins, type Auth } from '../auth/auth';
 import { Feed } from '../lib/feed';
 import { DecisionStream, MeshHistory } from '../live/decision-stream';
-import type { ApiDeps, ApiEvent } from '../api/deps';
+import type { ApiDeps, ApiEvent, ApiFleet } from '../api/deps';
 
 /** The running product's parts the API's own routers read (`productOf`). */
 export interface Product {
@@ -28,6 +28,10 @@ export interface Product {
 export const productOf = (deps: ApiDeps): Product => deps.product as Product;
 
 export interface ApiOptions {
+  /** The cluster this API's dependencies are of; default `local`. */
+  readonly cluster?: string;
+  /** Every cluster's API; default this cluster alone. */
+  readonly fleet?: ApiFleet;
   readonly governor: Governor;
   readonly store: ClusterStore;
   readonly mode: RuntimeMode;
@@ -38,6 +42,8 @@ export interface ApiOptions {
   readonly rls?: RlsServer;
   /** Origins whose cookie-authenticated changes are accepted (the dashboard's). */
   readonly allowedOrigins: readonly string[];
+  /** Audit failed logins as their windows end (default); once per process is enough, not per cluster. */
+  readonly auditLogins?: boolean;
 }
 
 /** The feeds an ApiDeps needs from the product, connected; `stop` disconnects them. */
@@ -48,13 +54,17 @@ export interface Api {
   stop(): void;
 }
 
+/** The cluster's name where there is one cluster and nothing names it (tests, a single store). */
+export const LOCAL_CLUSTER = 'local';
+
 /** Hooks to pass to Governor so that the API's event log hears about the control plane. */
-export function eventHooks(events: Feed<ApiEvent>) {
+export function eventHooks(events: Feed<ApiEvent>, cluster = LOCAL_CLUSTER) {
   const policyNamespace = (key: string) => key.slice(0, key.indexOf('/'));
   return {
     onEvent: (e: ControllerEvent) =>
       events.publish({
         at: e.at,
+        cluster,
         type: e.type,
         reason: e.reason,
         namespace: policyNamespace(e.object),
@@ -66,6 +76,7 @@ export function eventHooks(events: Feed<ApiEvent>) {
       if (failures !== 1) return;
       events.publish({
         at: new Date().toISOString(),
+        cluster,
         type: 'Warning',
         reason: 'ReconcileFailed',
         namespace: policyNamespace(key),
@@ -76,6 +87,7 @@ export function eventHooks(events: Feed<ApiEvent>) {
     onMetricsHealth: (h: { available: boolean; message?: string }) =>
       events.publish({
         at: new Date().toISOString(),
+        cluster,
         type: h.available ? 'Normal' : 'Warning',
         reason: h.available ? 'MetricsRecovered' : 'MetricsUnavailable',
         namespace: null,
@@ -119,7 +131,12 @@ export function createApi(options: ApiOptions, events: Feed<ApiEvent> = new Feed
   const allowed = new Set(options.allowedOrigins);
   let unsubscribe: (() => void) | undefined;
   const product: Product = { governor, decisions, history, prometheusUrl: options.prometheusUrl, rls };
+  const cluster = options.cluster ?? LOCAL_CLUSTER;
   const deps: ApiDeps = {
+    cluster,
+    get fleet(): ApiFleet {
+      return options.fleet ?? soleCluster;
+    },
     modules: governor,
     store: options.store,
     mode: options.mode,
@@ -136,6 +153,13 @@ export function createApi(options: ApiOptions, events: Feed<ApiEvent> = new Feed
     product,
     isAllowedOrigin: (origin) => origin !== undefined && allowed.has(origin),
   };
+  const soleCluster: ApiFleet = {
+    home: cluster,
+    clusters: () => [deps],
+    get: (name) => (name === cluster ? deps : undefined),
+    members: () => [],
+    fanout: null,
+  };
   let loginAudit: ReturnType<typeof setInterval> | undefined;
   return {
     deps,
@@ -143,12 +167,14 @@ export function createApi(options: ApiOptions, events: Feed<ApiEvent> = new Feed
       if (mesh && decisions) unsubscribe = mesh.simulator.subscribe(decisions.onDecision);
       history?.start();
       // Failed logins are audited when their window ends, even if no one tries again.
+      if (options.auditLogins === false) return;
       loginAudit = setInterval(() => auditFailedLogins(deps), 5000);
       loginAudit.unref();
     },
     stop() {
       unsubscribe?.();
       history?.stop();
+      if (options.auditLogins === false) return;
       clearInterval(loginAudit);
       auditFailedLogins(deps, true);
     },

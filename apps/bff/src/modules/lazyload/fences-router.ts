@@ -182,6 +182,7 @@ async function writeFence(deps: ApiDeps, user: string, object: Record<string, un
         after: userPart(stored),
       });
       deps.events.publish({
+        cluster: deps.cluster,
         at: record.at,
         type: 'Normal',
         reason: 'FenceApplied',

@@ -149,6 +149,7 @@ async function writePolicy(
         ...(restoredFrom !== undefined ? { restoredFrom } : {}),
       });
       deps.events.publish({
+        cluster: deps.cluster,
         at: record.at,
         type: 'Normal',
         reason: action === 'rollback' ? 'PolicyRolledBack' : 'PolicyApplied',
