@@ -8,11 +8,8 @@
  * or whose message cannot be decoded or is over the limits, is ended with an error status and nothing
  * else is affected.
  */
-import { readdirSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
+import { envoyService } from '../envoy/grpc-services';
 import type { ObservedCalls } from '../sources/observed-calls';
 import {
   BadNodeError,
@@ -23,39 +20,14 @@ import {
   type SourceWorkload,
 } from './calls';
 
-const requireHere = createRequire(import.meta.url);
-
-/** Where Envoy's protos and their imports live inside `@grpc/grpc-js-xds`. */
-function protoRoots(): string[] {
-  const deps = join(dirname(requireHere.resolve('@grpc/grpc-js-xds/package.json')), 'deps');
-  return readdirSync(deps)
-    .map((name) => join(deps, name))
-    .filter((p) => statSync(p).isDirectory());
-}
-
-let serviceDefinition: grpc.ServiceDefinition | undefined;
-function accessLogService(): grpc.ServiceDefinition {
-  if (!serviceDefinition) {
-    const definition = protoLoader.loadSync('envoy/service/accesslog/v3/als.proto', {
-      includeDirs: protoRoots(),
-      keepCase: true,
-      longs: Number,
-      enums: String,
-      defaults: true,
-      oneofs: true,
-    });
-    const pkg = grpc.loadPackageDefinition(definition) as unknown as {
-      envoy: { service: { accesslog: { v3: { AccessLogService: { service: grpc.ServiceDefinition } } } } };
-    };
-    serviceDefinition = pkg.envoy.service.accesslog.v3.AccessLogService.service;
-  }
-  return serviceDefinition;
-}
+const accessLog = envoyService(
+  'envoy/service/accesslog/v3/als.proto',
+  'envoy.service.accesslog.v3.AccessLogService',
+  Number,
+);
 
 /** The client constructor for tests and tools (a real gRPC client from the same proto). */
-export function accessLogClientConstructor(): grpc.ServiceClientConstructor {
-  return grpc.makeGenericClientConstructor(accessLogService(), 'AccessLogService');
-}
+export const accessLogClientConstructor = accessLog.clientConstructor;
 
 export interface AccessLogLimits {
   /** One message (Envoy flushes at its `buffer_size_bytes`, 16 KiB by default). Default 1 MiB. */
@@ -134,7 +106,7 @@ export class AccessLogServer {
       'grpc.max_concurrent_streams': limits.maxStreamsPerConnection,
       'grpc.max_connection_idle_ms': limits.connectionIdleMs,
     });
-    this.server.addService(accessLogService(), {
+    this.server.addService(accessLog.definition(), {
       StreamAccessLogs: (
         call: grpc.ServerReadableStream<StreamMessage, object>,
         callback: grpc.sendUnaryData<object>,

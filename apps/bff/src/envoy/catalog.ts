@@ -10,11 +10,11 @@
  * protoc-gen-validate rules of the protos (`(validate.rules)`: minimums, required fields, string
  * patterns) are out of scope: Envoy's own code checks those.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { closeKeys } from '@governor/crd-types';
-import { Namespace, Root, Type } from 'protobufjs';
+import { Namespace, Type } from 'protobufjs';
+import { envoyProtoRoots, grpcJsXdsPackageJson, loadProtoRoot, protobufjsProtoRoot } from './proto-roots';
 import { fullNameOf, SchemaBuilder, type SettingsSchema } from './schema';
 import { SettingsValidator, type SettingsIssue } from './validate';
 
@@ -102,18 +102,8 @@ const LEGACY_NAMES: Readonly<Record<string, string>> = {
   'envoy.router': 'router',
 };
 
-const requireHere = createRequire(import.meta.url);
-
 /** Where Envoy's protos and their imports live: `@grpc/grpc-js-xds`'s copies, then protobufjs's own. */
-function protoRoots(): string[] {
-  const deps = join(dirname(requireHere.resolve('@grpc/grpc-js-xds/package.json')), 'deps');
-  return [
-    ...readdirSync(deps)
-      .map((name) => join(deps, name))
-      .filter((p) => statSync(p).isDirectory()),
-    dirname(requireHere.resolve('protobufjs/package.json')),
-  ];
-}
+const protoRoots = (): string[] => [...envoyProtoRoots(), protobufjsProtoRoot()];
 
 /** The proto files of the HTTP filters, relative to their root. */
 function httpFilterProtos(roots: readonly string[]): string[] {
@@ -146,16 +136,7 @@ function load(): Loaded {
   const started = performance.now();
   const roots = protoRoots();
   const files = httpFilterProtos(roots);
-  const root = new Root();
-  root.resolvePath = (_origin, target) => {
-    for (const r of roots) {
-      const p = join(r, target);
-      if (existsSync(p)) return p;
-    }
-    return target;
-  };
-  root.loadSync(files, { keepCase: true });
-  root.resolveAll();
+  const root = loadProtoRoot(roots, files);
 
   const filters: HttpFilter[] = [];
   const unresolved: { package: string; reason: string }[] = [];
@@ -192,7 +173,7 @@ function load(): Loaded {
   }
   const source = `@grpc/grpc-js-xds@${
     (
-      JSON.parse(readFileSync(requireHere.resolve('@grpc/grpc-js-xds/package.json'), 'utf8')) as {
+      JSON.parse(readFileSync(grpcJsXdsPackageJson(), 'utf8')) as {
         version: string;
       }
     ).version

@@ -10,12 +10,9 @@
  * - `encodeProto3Json` / `decodeProto3Json`: proto3 JSON to wire bytes and back, for any loaded message.
  * - `encodeRouteResource` / `decodeRouteResource`: a route configuration as either RDS type URL carries it.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { closeKeys } from '@governor/crd-types';
-import { Root, Type, type Field } from 'protobufjs';
+import { Type, type Field, type Root } from 'protobufjs';
 import {
   fromHttpRouteConfiguration,
   META_ROUTE_TYPE_URL,
@@ -24,6 +21,7 @@ import {
   type HttpRoute,
   type MetaRouteConfiguration,
 } from './metaprotocol-route';
+import { envoyProtoRoots, loadProtoRoot, protobufjsProtoRoot } from './proto-roots';
 import { fullNameOf, jsonNameOf, SchemaBuilder } from './schema';
 import { SettingsValidator } from './validate';
 
@@ -48,17 +46,12 @@ const PROTO_FILES = [
   'envoy/config/route/v3/route.proto',
 ];
 
-const requireHere = createRequire(import.meta.url);
-
 /** Governor's protos first, then Envoy's and their imports (`@grpc/grpc-js-xds`), then protobufjs's own. */
 export function metaProtocolProtoRoots(): string[] {
-  const deps = join(dirname(requireHere.resolve('@grpc/grpc-js-xds/package.json')), 'deps');
   return [
     fileURLToPath(new URL('../../proto', import.meta.url)),
-    ...readdirSync(deps)
-      .map((name) => join(deps, name))
-      .filter((p) => statSync(p).isDirectory()),
-    dirname(requireHere.resolve('protobufjs/package.json')),
+    ...envoyProtoRoots(),
+    protobufjsProtoRoot(),
   ];
 }
 
@@ -75,17 +68,7 @@ let loaded: MetaProtocolProtos | undefined;
 /** The loaded protos (loads them on first call). */
 export function metaProtocolProtos(): MetaProtocolProtos {
   if (loaded) return loaded;
-  const roots = metaProtocolProtoRoots();
-  const root = new Root();
-  root.resolvePath = (_origin, target) => {
-    for (const r of roots) {
-      const p = join(r, target);
-      if (existsSync(p)) return p;
-    }
-    return target;
-  };
-  root.loadSync(PROTO_FILES, { keepCase: true });
-  root.resolveAll();
+  const root = loadProtoRoot(metaProtocolProtoRoots(), PROTO_FILES);
   const messages: string[] = [];
   const walk = (ns: { nestedArray: readonly unknown[] }) => {
     for (const n of ns.nestedArray) {

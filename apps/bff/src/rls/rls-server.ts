@@ -5,11 +5,6 @@
  * other modules) looked up as envoyproxy/ratelimit does; one engine counts them all (fixed windows per
  * SECOND/MINUTE/HOUR/DAY, in Redis when one is given so that replicas share them, else in this process).
  */
-import { readdirSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import {
   RateLimitEngine,
   RedisWindowStore,
@@ -17,6 +12,7 @@ import {
   type GlobalDescriptorRule,
   type WindowStore,
 } from '@governor/limiter';
+import { envoyService } from '../envoy/grpc-services';
 import type { RenderedRule } from '../modules/limiter/render';
 import { redactCredentials } from '../redact';
 import { GrpcError, GrpcStatus, UnaryGrpcServer, type UnaryServerOptions } from './grpc-unary-server';
@@ -41,39 +37,14 @@ import {
   type ResolvedDomainRule,
 } from './domain-rules';
 
-const requireHere = createRequire(import.meta.url);
-
-/** Where Envoy's protos and their imports live inside `@grpc/grpc-js-xds`. */
-function protoRoots(): string[] {
-  const deps = join(dirname(requireHere.resolve('@grpc/grpc-js-xds/package.json')), 'deps');
-  return readdirSync(deps)
-    .map((name) => join(deps, name))
-    .filter((p) => statSync(p).isDirectory());
-}
-
-let serviceDefinition: grpc.ServiceDefinition | undefined;
-function rlsService(): grpc.ServiceDefinition {
-  if (!serviceDefinition) {
-    const definition = protoLoader.loadSync('envoy/service/ratelimit/v3/rls.proto', {
-      includeDirs: protoRoots(),
-      keepCase: true,
-      longs: Number,
-      enums: String,
-      defaults: true,
-      oneofs: true,
-    });
-    const pkg = grpc.loadPackageDefinition(definition) as unknown as {
-      envoy: { service: { ratelimit: { v3: { RateLimitService: { service: grpc.ServiceDefinition } } } } };
-    };
-    serviceDefinition = pkg.envoy.service.ratelimit.v3.RateLimitService.service;
-  }
-  return serviceDefinition;
-}
+const rls = envoyService(
+  'envoy/service/ratelimit/v3/rls.proto',
+  'envoy.service.ratelimit.v3.RateLimitService',
+  Number,
+);
 
 /** The client constructor for tests and tools (a real gRPC client from the same proto). */
-export function rlsClientConstructor(): grpc.ServiceClientConstructor {
-  return grpc.makeGenericClientConstructor(rlsService(), 'RateLimitService');
-}
+export const rlsClientConstructor = rls.clientConstructor;
 
 export interface RlsServerOptions {
   /**
@@ -173,7 +144,7 @@ export class RlsServer {
     // The decisions go to `onDecision` (the dashboard's stream); the engine's own ring of recent decisions
     // is not read here, and would keep every request's descriptor alive past the young generation.
     this.engine = new RateLimitEngine({ ...(this.store ? { store: this.store } : {}), recentCapacity: 0 });
-    const method = rlsService()['ShouldRateLimit']!;
+    const method = rls.definition()['ShouldRateLimit']!;
     const limits: RlsRequestLimits = { ...DEFAULT_RLS_REQUEST_LIMITS, ...options.requestLimits };
     this.server = new UnaryGrpcServer(options.serverLimits).addMethod({
       path: method.path,

@@ -2,20 +2,8 @@
  * Envoy's discovery services from Envoy's own protos (`ads.proto`, `rds.proto`, as `@grpc/grpc-js-xds`
  * ships them), and the message shapes proto-loader gives them (`keepCase`, `defaults`, enums by name).
  */
-import { readdirSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-
-const requireHere = createRequire(import.meta.url);
-
-function protoRoots(): string[] {
-  const deps = join(dirname(requireHere.resolve('@grpc/grpc-js-xds/package.json')), 'deps');
-  return readdirSync(deps)
-    .map((name) => join(deps, name))
-    .filter((p) => statSync(p).isDirectory());
-}
+import { loadEnvoyServices, serviceAt } from '../envoy/grpc-services';
 
 export interface XdsNode {
   readonly id?: string;
@@ -84,28 +72,13 @@ let services: Services | undefined;
 /** `envoy.service.discovery.v3.AggregatedDiscoveryService` and `envoy.service.route.v3.RouteDiscoveryService`. */
 export function discoveryServices(): Services {
   if (!services) {
-    const definition = protoLoader.loadSync(
+    const pkg = loadEnvoyServices(
       ['envoy/service/discovery/v3/ads.proto', 'envoy/service/route/v3/rds.proto'],
-      {
-        includeDirs: protoRoots(),
-        keepCase: true,
-        longs: String,
-        enums: String,
-        defaults: true,
-        oneofs: true,
-      },
+      String,
     );
-    const pkg = grpc.loadPackageDefinition(definition) as unknown as {
-      envoy: {
-        service: {
-          discovery: { v3: { AggregatedDiscoveryService: { service: grpc.ServiceDefinition } } };
-          route: { v3: { RouteDiscoveryService: { service: grpc.ServiceDefinition } } };
-        };
-      };
-    };
     services = {
-      ads: pkg.envoy.service.discovery.v3.AggregatedDiscoveryService.service,
-      rds: pkg.envoy.service.route.v3.RouteDiscoveryService.service,
+      ads: serviceAt(pkg, 'envoy.service.discovery.v3.AggregatedDiscoveryService'),
+      rds: serviceAt(pkg, 'envoy.service.route.v3.RouteDiscoveryService'),
     };
   }
   return services;
