@@ -10,6 +10,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { envoyService } from '../envoy/grpc-services';
+import { limitsOver } from '../lib/limits';
 import type { ObservedCalls } from '../sources/observed-calls';
 import {
   BadNodeError,
@@ -91,14 +92,8 @@ export class AccessLogServer {
   private readonly now: () => number;
 
   constructor(private readonly options: AccessLogServerOptions) {
-    const limits = { ...DEFAULT_ACCESSLOG_LIMITS };
-    for (const [name, value] of Object.entries(options.limits ?? {}) as [keyof AccessLogLimits, number][]) {
-      if (value === undefined) continue;
-      if (!(Number.isFinite(value) && value > 0))
-        throw new RangeError(`${name} must be a positive number, got ${value}`);
-      limits[name] = value;
-    }
-    this.limits = Object.freeze(limits);
+    const limits = limitsOver(DEFAULT_ACCESSLOG_LIMITS, options.limits);
+    this.limits = limits;
     this.now = options.now ?? Date.now;
     this.server = new grpc.Server({
       'grpc.max_receive_message_length': limits.maxMessageBytes,

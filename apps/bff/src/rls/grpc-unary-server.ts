@@ -12,6 +12,7 @@
  */
 import http2 from 'node:http2';
 import net from 'node:net';
+import { limitsOver } from '../lib/limits';
 import { MemoryGuard } from './memory-guard';
 
 /** gRPC status codes used here. */
@@ -200,14 +201,8 @@ export class UnaryGrpcServer {
   private closing = false;
 
   constructor(options: UnaryServerOptions = {}) {
-    const limits = { ...DEFAULT_UNARY_SERVER_LIMITS };
-    for (const [name, value] of Object.entries(options) as [keyof UnaryServerLimits, number][]) {
-      if (value === undefined) continue;
-      if (!(Number.isFinite(value) && value > 0))
-        throw new RangeError(`${name} must be a positive number, got ${value}`);
-      limits[name] = value;
-    }
-    this.limits = Object.freeze(limits);
+    const limits = limitsOver(DEFAULT_UNARY_SERVER_LIMITS, options);
+    this.limits = limits;
     this.memoryGuard = new MemoryGuard(limits.memoryHeadroomMiB);
     this.server = http2.createServer({
       maxSessionMemory: limits.maxSessionMemoryMiB,

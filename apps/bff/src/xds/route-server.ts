@@ -22,6 +22,7 @@ import { createHash } from 'node:crypto';
 import * as net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { canonicalJson } from '../lib/canonical-json';
+import { limitsOver } from '../lib/limits';
 import { encodeRouteResource } from '../envoy/metaprotocol-protos';
 import {
   META_ROUTE_TYPE_URL,
@@ -197,14 +198,8 @@ export class RouteServer {
   private readonly now: () => number;
 
   constructor(private readonly options: RouteServerOptions = {}) {
-    const limits = { ...DEFAULT_ROUTE_SERVER_LIMITS };
-    for (const [name, value] of Object.entries(options.limits ?? {}) as [keyof RouteServerLimits, number][]) {
-      if (value === undefined) continue;
-      if (!(Number.isFinite(value) && value > 0))
-        throw new RangeError(`${name} must be a positive number, got ${value}`);
-      limits[name] = value;
-    }
-    this.limits = Object.freeze(limits);
+    const limits = limitsOver(DEFAULT_ROUTE_SERVER_LIMITS, options.limits);
+    this.limits = limits;
     this.now = options.now ?? Date.now;
     this.server = new grpc.Server({
       'grpc.max_receive_message_length': limits.maxRequestBytes,
