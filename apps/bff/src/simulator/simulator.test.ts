@@ -425,6 +425,23 @@ describe('histogramQuantile', () => {
   });
 });
 
+describe('calls from another cluster', () => {
+  it("counts a remote caller's load as its calls, and the callee's own calls go on from there", () => {
+    const sim = simulator({
+      loads: { reviews: steady(10) },
+      calls: { reviews: ['ratings'] },
+      remoteCallers: { reviews: 'east/default/productpage' },
+    });
+    run(sim, 12);
+    const edges = sim.edgeRates(5);
+    expect(edges.map((e) => `${e.from}>${e.to}`)).toEqual([
+      'default/reviews>default/ratings',
+      'east/default/productpage>default/reviews',
+    ]);
+    expect(edges.find((e) => e.from === 'east/default/productpage')!.rps).toBeCloseTo(10, 0);
+  });
+});
+
 describe('the load caps', () => {
   it('refuses a load over the cap per Service or over the mesh total, calls included', () => {
     const sim = simulator({ calls: BOOKINFO_CALLS });

@@ -80,6 +80,11 @@ export interface SimulatorOptions {
    * callee given with methods is called with a `method` attribute drawn by their weights.
    */
   readonly calls?: Readonly<Record<string, readonly CallTarget[]>>;
+  /**
+   * Services whose load comes from a caller outside this mesh, by key as in {@link loads}: another
+   * cluster's service, as `cluster/namespace/name`. Those requests count as that caller's calls.
+   */
+  readonly remoteCallers?: Readonly<Record<string, string>>;
   readonly users?: readonly SimulatedUser[];
   readonly model?: Partial<PodModel>;
   /** Seconds of per-second accounting kept. Default 300. */
@@ -225,6 +230,7 @@ export class Simulator {
     this.traffic = new Traffic({
       defaultLoad: options.defaultLoad,
       calls: options.calls ?? {},
+      remoteCallers: options.remoteCallers ?? {},
       users: options.users ?? DEFAULT_USERS,
       random: this.random,
     });

@@ -134,6 +134,8 @@ export interface TrafficOptions {
   readonly defaultLoad: LoadProfile | undefined;
   /** Who calls whom, with keys as the loads'. */
   readonly calls: Readonly<Record<string, readonly CallTarget[]>>;
+  /** Loads that are another mesh's calls: the caller's key (`cluster/namespace/name`) by service key. */
+  readonly remoteCallers?: Readonly<Record<string, string>>;
   readonly users: readonly SimulatedUser[];
   readonly random: () => number;
 }
@@ -146,6 +148,7 @@ export class Traffic {
   private readonly defaultLoad: LoadProfile | undefined;
   private readonly loads = new Map<string, LoadState>();
   private readonly calls: ReadonlyMap<string, readonly Callee[]>;
+  private readonly remoteCallers: ReadonlyMap<string, string>;
   private readonly random: () => number;
 
   constructor(options: TrafficOptions) {
@@ -162,6 +165,9 @@ export class Traffic {
     }));
     this.calls = new Map(
       Object.entries(options.calls).map(([from, to]) => [serviceKey(from), to.map(calleeOf)]),
+    );
+    this.remoteCallers = new Map(
+      Object.entries(options.remoteCallers ?? {}).map(([to, from]) => [serviceKey(to), from]),
     );
   }
 
@@ -208,6 +214,7 @@ export class Traffic {
       const expected = (rateAt(load.profile, from - load.sinceMs) * dt) / 1000 + s.carry;
       const n = Math.floor(expected);
       s.carry = expected - n;
+      const caller = this.remoteCallers.get(s.key);
       for (let i = 0; i < n; i++) {
         const pod = nextPod(s);
         // Arrivals spread over the tick, strictly after its start and no later than its end.
@@ -216,6 +223,7 @@ export class Traffic {
           service: s,
           pod,
           user: this.pickUser(),
+          ...(caller !== undefined ? { from: caller } : {}),
         });
       }
     }
