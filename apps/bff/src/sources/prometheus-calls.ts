@@ -4,6 +4,7 @@
  * (`metric.prometheus.handlers.destination.query`), with `$namespace` and `$source_app` substituted as Slime
  * does; each series' value is recorded as that pair's count in `ObservedCalls` (`via: 'prometheus'`).
  */
+import { PollLoop } from '../lib/poll-loop';
 import { redactCredentials } from '../redact';
 import type { ObservedCalls } from './observed-calls';
 import { mapConcurrently, vectorQuery, type PrometheusClientOptions } from './prometheus';
@@ -72,9 +73,7 @@ export class PrometheusCalls {
   private readonly query: string;
   private readonly client: PrometheusClientOptions;
   private readonly now: () => number;
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private running = false;
-  private current: Promise<void> = Promise.resolve();
+  private readonly loop: PollLoop;
 
   constructor(private readonly options: PrometheusCallsOptions) {
     this.query = (options.query ?? DEFAULT_CALLS_QUERY).trim();
@@ -85,20 +84,16 @@ export class PrometheusCalls {
       throw new RangeError(`intervalMs must be a positive number, got ${interval}`);
     this.client = { url: options.prometheusUrl, timeoutMs: options.timeoutMs ?? 5000 };
     this.now = options.now ?? Date.now;
+    this.loop = new PollLoop(() => this.refreshNow(), interval);
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loop();
+    this.loop.start();
   }
 
   /** Stops polling; resolves once a round in progress has finished. */
-  async stop(): Promise<void> {
-    this.running = false;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.current;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /**
@@ -138,19 +133,6 @@ export class PrometheusCalls {
     const where = `Prometheus at ${redactCredentials(this.options.prometheusUrl)}`;
     const message = first.includes(where) ? first : `${where}: ${first}`;
     return failures.length === 1 ? message : `${message} (${failures.length} of ${of} queries failed)`;
-  }
-
-  private loop(): void {
-    if (!this.running) return;
-    this.current = this.refreshNow().then(
-      () => undefined,
-      () => undefined,
-    );
-    void this.current.then(() => {
-      if (!this.running) return;
-      this.timer = setTimeout(() => this.loop(), this.options.intervalMs ?? DEFAULT_CALLS_INTERVAL_MS);
-      this.timer.unref();
-    });
   }
 }
 

@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import type { SmartLimiter } from '@governor/crd-types';
 import type { MetricSource } from './metric-source';
+import { PollLoop } from '../lib/poll-loop';
 import { redactCredentials } from '../redact';
 
 export interface NamedQuery {
@@ -255,24 +256,19 @@ export interface PrometheusPollerOptions {
 
 /** Refreshes a Prometheus source in a loop until stopped; one refresh at a time. */
 export class PrometheusPoller {
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private running = false;
-  private current: Promise<void> = Promise.resolve();
+  private readonly loop: PollLoop;
 
-  constructor(private readonly options: PrometheusPollerOptions) {}
+  constructor(private readonly options: PrometheusPollerOptions) {
+    this.loop = new PollLoop(() => this.refreshNow(), options.intervalMs ?? 1000);
+  }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loop();
+    this.loop.start();
   }
 
   /** Stops polling; resolves once a refresh in progress has finished. */
-  async stop(): Promise<void> {
-    this.running = false;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.current;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** One refresh now (also what the loop runs). */
@@ -280,19 +276,6 @@ export class PrometheusPoller {
     const changed = await this.options.source.refresh(this.options.targets());
     this.options.onRefresh?.(changed);
     return changed;
-  }
-
-  private loop(): void {
-    if (!this.running) return;
-    this.current = this.refreshNow().then(
-      () => undefined,
-      () => undefined,
-    );
-    void this.current.then(() => {
-      if (!this.running) return;
-      this.timer = setTimeout(() => this.loop(), this.options.intervalMs ?? 1000);
-      this.timer.unref();
-    });
   }
 }
 
@@ -328,6 +311,22 @@ export function queriesFromHandlers(
   return [...merged].map(([name, query]) => ({ name, query }));
 }
 
+/** The data of a query's answer; an answer of another shape, or Prometheus's error, is thrown. */
+async function answerOf<Data>(
+  opts: PrometheusClientOptions,
+  endpoint: URL,
+  query: string,
+  schema: z.ZodType<{ status: 'success'; data: Data } | { status: 'error'; error: string }>,
+): Promise<Data> {
+  const res = await fetch(endpoint, { signal: AbortSignal.timeout(opts.timeoutMs ?? 5000) });
+  const parsed = schema.safeParse(await res.json().catch(() => null));
+  if (!parsed.success)
+    throw new PrometheusError(`unexpected answer from Prometheus at ${redactCredentials(opts.url)}`);
+  if (parsed.data.status === 'error')
+    throw new PrometheusError(`Prometheus rejected ${query}: ${parsed.data.error}`);
+  return parsed.data.data;
+}
+
 const rangeAnswerSchema = z.discriminatedUnion('status', [
   z.object({
     status: z.literal('success'),
@@ -352,14 +351,9 @@ export async function rangeQuery(
   endpoint.searchParams.set('start', String(startSeconds));
   endpoint.searchParams.set('end', String(endSeconds));
   endpoint.searchParams.set('step', String(stepSeconds));
-  const res = await fetch(endpoint, { signal: AbortSignal.timeout(opts.timeoutMs ?? 5000) });
-  const parsed = rangeAnswerSchema.safeParse(await res.json().catch(() => null));
-  if (!parsed.success)
-    throw new PrometheusError(`unexpected answer from Prometheus at ${redactCredentials(opts.url)}`);
-  if (parsed.data.status === 'error')
-    throw new PrometheusError(`Prometheus rejected ${query}: ${parsed.data.error}`);
+  const data = await answerOf(opts, endpoint, query, rangeAnswerSchema);
   const out = new Map<number, number>();
-  for (const series of parsed.data.data.result)
+  for (const series of data.result)
     for (const [t, v] of series.values) {
       const n = Number(v);
       if (Number.isFinite(n)) out.set(t, (out.get(t) ?? 0) + n);
@@ -385,13 +379,8 @@ export async function vectorQuery(
 ): Promise<{ labels: Record<string, string>; value: number }[]> {
   const endpoint = new URL('/api/v1/query', opts.url);
   endpoint.searchParams.set('query', query);
-  const res = await fetch(endpoint, { signal: AbortSignal.timeout(opts.timeoutMs ?? 5000) });
-  const parsed = vectorAnswerSchema.safeParse(await res.json().catch(() => null));
-  if (!parsed.success)
-    throw new PrometheusError(`unexpected answer from Prometheus at ${redactCredentials(opts.url)}`);
-  if (parsed.data.status === 'error')
-    throw new PrometheusError(`Prometheus rejected ${query}: ${parsed.data.error}`);
-  return parsed.data.data.result
+  const data = await answerOf(opts, endpoint, query, vectorAnswerSchema);
+  return data.result
     .map((r) => ({ labels: r.metric, value: Number(r.value[1]) }))
     .filter((r) => Number.isFinite(r.value));
 }
