@@ -2,27 +2,37 @@
 /** The side panel of one service of the topology: its rates, health, badges and where to go next. */
 import Link from 'next/link';
 import { useEffect, useRef } from 'react';
-import { limiterEditPath } from '../../lib/routes';
+import { limiterEditPath, servicePath } from '../../lib/routes';
 import { HEALTH_FILL, HEALTH_TEXT, ms, percent, rate } from '../../lib/topology/format';
 import type { TopologyEdge, TopologyNode } from './types';
 
 export function TopologySidePanel({
   node,
   edges,
+  nameOf,
+  linkCluster,
+  clusterNote,
   onClose,
 }: {
   node: TopologyNode;
   edges: readonly TopologyEdge[];
+  /** How the graph names a node by id (`reviews`, or `reviews (west)` outside the home cluster). */
+  nameOf: (id: string) => string;
+  /** The cluster links name, null for the home cluster (the pages' default). */
+  linkCluster: string | null;
+  /** Said after the cluster's name: `home`, `unreachable, last synced …`. */
+  clusterNote: string | null;
   onClose: () => void;
 }) {
   const heading = useRef<HTMLHeadingElement>(null);
   // Focus moves to the panel when it opens for a node, so a keyboard user lands on what they opened.
   useEffect(() => heading.current?.focus(), [node.id]);
-  const path = `${node.namespace}/${node.name}`;
+  // Pages select a workload by `namespace/name` in the home cluster, `cluster/namespace/name` elsewhere.
+  const path = `${linkCluster ? `${linkCluster}/` : ''}${node.namespace}/${node.name}`;
   const b = node.badges;
   const inbound = edges.filter((e) => e.to === node.id);
   const outbound = edges.filter((e) => e.from === node.id);
-  const nameOf = (id: string) => id.slice(id.indexOf('/') + 1);
+  const across = (e: TopologyEdge) => (e.crossCluster ? ', across clusters' : '');
   return (
     <section
       id="topology-panel"
@@ -37,7 +47,19 @@ export function TopologySidePanel({
           <h3 id="topology-panel-heading" ref={heading} tabIndex={-1} className="text-base font-semibold">
             {node.name}
           </h3>
-          <p className="text-slate-600 dark:text-slate-400">namespace {node.namespace}</p>
+          <dl aria-label={`Where ${node.name} runs`} className="text-slate-600 dark:text-slate-400">
+            <div className="flex gap-1">
+              <dt>Cluster</dt>
+              <dd className="font-medium text-slate-900 dark:text-slate-100">
+                {node.cluster}
+                {clusterNote ? ` (${clusterNote})` : ''}
+              </dd>
+            </div>
+            <div className="flex gap-1">
+              <dt>Namespace</dt>
+              <dd className="font-medium text-slate-900 dark:text-slate-100">{node.namespace}</dd>
+            </div>
+          </dl>
         </div>
         <button
           type="button"
@@ -73,7 +95,10 @@ export function TopologySidePanel({
           {b.limits.map((l) => (
             <li key={l.name}>
               Rate limit{' '}
-              <Link className="underline" href={limiterEditPath({ namespace: node.namespace, name: l.name })}>
+              <Link
+                className="underline"
+                href={limiterEditPath({ namespace: node.namespace, name: l.name, cluster: linkCluster })}
+              >
                 {l.name}
               </Link>{' '}
               ({l.ready ? 'ready' : 'not ready'})
@@ -114,11 +139,13 @@ export function TopologySidePanel({
           {inbound.map((e) => (
             <li key={`in ${e.from}`}>
               from {nameOf(e.from)}: {rate(e.rps)}, {HEALTH_TEXT[e.health.status]}
+              {across(e)}
             </li>
           ))}
           {outbound.map((e) => (
             <li key={`out ${e.to}`}>
               to {nameOf(e.to)}: {rate(e.rps)}, {HEALTH_TEXT[e.health.status]}
+              {across(e)}
             </li>
           ))}
           {inbound.length + outbound.length === 0 && <li>none seen</li>}
@@ -126,7 +153,10 @@ export function TopologySidePanel({
       </div>
       {node.known && (
         <p>
-          <Link className="underline" href={`/services/${path}`}>
+          <Link
+            className="underline"
+            href={servicePath({ namespace: node.namespace, name: node.name, cluster: linkCluster })}
+          >
             Service page of {node.name}
           </Link>
         </p>

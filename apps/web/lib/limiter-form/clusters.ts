@@ -42,7 +42,23 @@ export function clustersValue(choice: ClusterChoice): string | undefined {
   }
 }
 
-/** Whether the policy is copied to `cluster` (the home cluster holds the source either way). */
-export function choiceIncludes(choice: ClusterChoice, cluster: string): boolean {
-  return choice.mode === 'all' || (choice.mode === 'some' && choice.names.includes(cluster));
+/** On a copy the fan-out wrote: the name of the cluster its source lives in. */
+export const FANOUT_SOURCE_LABEL = 'governor.io/fanout-source';
+
+/** The home cluster a policy was copied from, if it is a fan-out copy. */
+export function fanoutSource(written: unknown): string | undefined {
+  const metadata = isObject(written) ? written.metadata : undefined;
+  const labels = isObject(metadata) ? metadata.labels : undefined;
+  const source = isObject(labels) ? labels[FANOUT_SOURCE_LABEL] : undefined;
+  return typeof source === 'string' && source !== '' ? source : undefined;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The choice with `cluster` chosen or not; a name never chosen is added at the end, as written. */
+export function toggleCluster(choice: ClusterChoice, cluster: string, chosen: boolean): ClusterChoice {
+  const names = choice.mode === 'some' ? choice.names : [];
+  if (chosen) return { mode: 'some', names: names.includes(cluster) ? names : [...names, cluster] };
+  return { mode: 'some', names: names.filter((n) => n !== cluster) };
 }
