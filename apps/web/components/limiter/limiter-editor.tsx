@@ -3,20 +3,25 @@
  * The SmartLimiter editor: a form and a YAML tab on the same text, checked by the BFF as you type; preview
  * (the EnvoyFilters and a diff against the cluster), a what-if replay of recent traffic, apply with
  * confirmation, and the history with diffs and rollback. Viewers see it read-only.
+ *
+ * `?cluster=` names the cluster the policy lives in (none: the home cluster). A policy of the home cluster
+ * can be copied to others (the Clusters field); the fan-out panel says how far the copies are.
  */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useRouter, useSearchParams } from 'next/navigation';
 import { useEffect, useMemo, useState } from 'react';
+import { fanoutSource } from '../../lib/limiter-form/clusters';
 import { applyEdit, type FormEdit } from '../../lib/limiter-form/apply-edit';
 import { keptFields } from '../../lib/limiter-form/kept-fields';
 import { newLimiter } from '../../lib/limiter-form/new-limiter';
 import { readLimiterText, toYamlText, writeLimiterText } from '../../lib/limiter-form/yaml-text';
-import { LIMITER_LIST, limiterEditPath } from '../../lib/routes';
+import { CLUSTER_PARAM, LIMITER_LIST, limiterEditPath } from '../../lib/routes';
 import { useTRPC } from '../../lib/trpc';
 import { useCanEdit } from '../app-shell';
 import { EditorTabs } from '../editor-tabs';
 import { ApplyConfirm, EditorActions } from './editor-actions';
+import { FanoutPanel, type FanoutView } from './fanout-panel';
 import { HistorySection } from './history-section';
 import { LimiterForm } from './limiter-form';
 import { PreviewSection } from './preview-section';
@@ -31,6 +36,19 @@ const TABS = [
 ] as const;
 type Tab = (typeof TABS)[number][0];
 
+/** How often the fan-out is read: often while copies are on their way, less once all are synced. */
+const FANOUT_POLL_MS = { settling: 2_000, synced: 10_000 } as const;
+
+/** The time now, every second: the fan-out's ages keep growing between two reads. */
+function useNow(): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), 1_000);
+    return () => clearInterval(t);
+  }, []);
+  return now;
+}
+
 export function LimiterEditor() {
   const trpc = useTRPC();
   const params = useSearchParams();
@@ -39,16 +57,30 @@ export function LimiterEditor() {
   const namespace = params.get('namespace') ?? 'default';
   const existingName = params.get('name');
   const service = params.get('service');
+  const cluster = params.get(CLUSTER_PARAM) || undefined;
+  /** What each call adds to act on the policy's cluster; nothing for the home cluster. */
+  const at = useMemo(() => (cluster ? { cluster } : {}), [cluster]);
   const canEdit = useCanEdit(namespace);
 
   const existing = useQuery({
-    ...trpc.policies.get.queryOptions({ namespace, name: existingName ?? '' }),
+    ...trpc.policies.get.queryOptions({ namespace, name: existingName ?? '', ...at }),
     enabled: existingName !== null,
   });
   const serviceInfo = useQuery({
-    ...trpc.services.get.queryOptions({ namespace, name: service ?? '' }),
+    ...trpc.services.get.queryOptions({ namespace, name: service ?? '', ...at }),
     enabled: service !== null,
   });
+  const clusterList = useQuery(trpc.clusters.list.queryOptions());
+  const home = clusterList.data?.home;
+  // Only the home cluster's policies fan out; elsewhere the editor acts on that cluster's own object.
+  const inHome = home !== undefined && (cluster === undefined || cluster === home);
+  const fanout = useQuery({
+    ...trpc.fleet.status.queryOptions({ kind: 'SmartLimiter', namespace, name: existingName ?? '' }),
+    enabled: existingName !== null && inHome,
+    refetchInterval: (q) =>
+      q.state.data && q.state.data.state === 'synced' ? FANOUT_POLL_MS.synced : FANOUT_POLL_MS.settling,
+  });
+  const now = useNow();
   const [text, setText] = useState<string | null>(null);
   const [tab, setTab] = useState<Tab>('form');
   const [confirming, setConfirming] = useState(false);
@@ -67,24 +99,27 @@ export function LimiterEditor() {
   const yamlText = text ?? '';
   const model = useMemo(() => readLimiterText(yamlText), [yamlText]);
   const kept = useMemo(() => (model.ok ? keptFields(model.written) : []), [model]);
-  const check = useLiveCheck(text);
+  const check = useLiveCheck(text, cluster);
+  const copiedFrom = model.ok ? fanoutSource(model.written) : undefined;
 
   const preview = useMutation(trpc.policies.preview.mutationOptions());
   const whatIf = useMutation(trpc.replay.run.mutationOptions());
   const history = useQuery({
-    ...trpc.policies.history.queryOptions({ namespace, name: existingName ?? '' }),
+    ...trpc.policies.history.queryOptions({ namespace, name: existingName ?? '', ...at }),
     enabled: existingName !== null,
   });
   const invalidate = async () => {
     await queryClient.invalidateQueries({ queryKey: trpc.policies.pathKey() });
     await queryClient.invalidateQueries({ queryKey: trpc.services.pathKey() });
+    await queryClient.invalidateQueries({ queryKey: trpc.fleet.pathKey() });
   };
   const apply = useMutation(
     trpc.policies.applyPolicy.mutationOptions({
       onSuccess: async (r) => {
         setConfirming(false);
         await invalidate();
-        if (existingName === null) router.replace(limiterEditPath({ namespace: r.namespace, name: r.name }));
+        if (existingName === null)
+          router.replace(limiterEditPath({ namespace: r.namespace, name: r.name, cluster }));
       },
     }),
   );
@@ -93,7 +128,7 @@ export function LimiterEditor() {
       onSuccess: async () => {
         await invalidate();
         const fresh = await queryClient.fetchQuery(
-          trpc.policies.get.queryOptions({ namespace, name: existingName ?? '' }),
+          trpc.policies.get.queryOptions({ namespace, name: existingName ?? '', ...at }),
         );
         setText(fresh.yaml);
       },
@@ -108,12 +143,24 @@ export function LimiterEditor() {
   if (existingName !== null && existing.isError)
     return (
       <p role="alert">
-        Could not load {namespace}/{existingName}: {existing.error.message}
+        Could not load {namespace}/{existingName}
+        {cluster ? ` in ${cluster}` : ''}: {existing.error.message}
       </p>
     );
   if (text === null) return <p role="status">Loading the policy…</p>;
 
   const title = existingName ? `${namespace}/${existingName}` : 'New policy';
+  const fleet =
+    inHome && clusterList.data
+      ? {
+          home: clusterList.data.home,
+          clusters: clusterList.data.clusters.map((c) => ({
+            name: c.name,
+            home: c.home,
+            reachable: c.reachable,
+          })),
+        }
+      : null;
   const ready = check.errors === 0 && check.upToDate;
   return (
     <div className="space-y-6">
@@ -125,6 +172,12 @@ export function LimiterEditor() {
             </Link>
           </p>
           <h2 className="text-2xl font-semibold">{title}</h2>
+          {cluster !== undefined && (
+            <p className="text-sm">
+              In cluster <strong>{cluster}</strong>
+              {cluster === home ? ' (home)' : ''}
+            </p>
+          )}
           {existing.data && (
             <p className="text-sm text-slate-600 dark:text-slate-400">
               {existing.data.conditions.map((c) => `${c.type}: ${c.status}`).join(' · ')}
@@ -138,6 +191,18 @@ export function LimiterEditor() {
         )}
       </div>
 
+      {copiedFrom !== undefined && (
+        <p role="note" className="rounded-md bg-amber-50 px-3 py-2 text-sm dark:bg-amber-950">
+          A copy of the policy in {copiedFrom}: Governor puts back any change made here.{' '}
+          <Link
+            className="underline"
+            href={limiterEditPath({ namespace, name: existingName ?? '', cluster: copiedFrom })}
+          >
+            Edit it in {copiedFrom}
+          </Link>
+        </p>
+      )}
+
       <EditorTabs id="limiter" tabs={TABS} tab={tab} onTab={setTab}>
         {tab === 'form' ? (
           model.ok ? (
@@ -146,6 +211,7 @@ export function LimiterEditor() {
               kept={kept}
               canEdit={canEdit}
               nameFixed={existingName !== null}
+              fleet={fleet}
               onEdit={edit}
             />
           ) : (
@@ -164,14 +230,14 @@ export function LimiterEditor() {
         previewing={preview.isPending}
         replaying={whatIf.isPending}
         applying={apply.isPending}
-        onPreview={() => preview.mutate({ yaml: yamlText })}
-        onWhatIf={() => whatIf.mutate({ policy: yamlText, recentSeconds: 60 })}
+        onPreview={() => preview.mutate({ yaml: yamlText, ...at })}
+        onWhatIf={() => whatIf.mutate({ policy: yamlText, recentSeconds: 60, ...at })}
         onApply={() => setConfirming(true)}
       />
       {confirming && (
         <ApplyConfirm
           applying={apply.isPending}
-          onConfirm={() => apply.mutate({ yaml: yamlText })}
+          onConfirm={() => apply.mutate({ yaml: yamlText, ...at })}
           onCancel={() => setConfirming(false)}
         />
       )}
@@ -182,12 +248,23 @@ export function LimiterEditor() {
         <PreviewSection
           preview={preview.data}
           explaining={preview.isPending}
-          onExplainOn={(proxy) => preview.mutate({ yaml: yamlText, proxy })}
+          onExplainOn={(proxy) => preview.mutate({ yaml: yamlText, proxy, ...at })}
         />
       )}
 
       {whatIf.isError && <p role="alert">What-if failed: {whatIf.error.message}</p>}
       {whatIf.data && <WhatIfSection result={whatIf.data} />}
+
+      {existingName !== null && inHome && (
+        <FanoutPanel
+          status={fanout.data as FanoutView | null | undefined}
+          loading={fanout.isPending}
+          error={fanout.isError ? fanout.error.message : null}
+          wanted={model.ok && model.form.clusters.mode !== 'here'}
+          reportedAt={fanout.dataUpdatedAt}
+          now={now}
+        />
+      )}
 
       {existingName !== null && (
         <HistorySection
@@ -195,7 +272,7 @@ export function LimiterEditor() {
           canRollBack={canEdit}
           rollingBack={rollback.isPending}
           rollbackError={rollback.isError ? rollback.error.message : null}
-          onRollBack={(toId) => rollback.mutate({ namespace, name: existingName, toId })}
+          onRollBack={(toId) => rollback.mutate({ namespace, name: existingName, toId, ...at })}
         />
       )}
     </div>

@@ -1,6 +1,7 @@
 'use client';
 import type { FormEdit } from '../../lib/limiter-form/apply-edit';
 import type { LimiterForm as LimiterFormState } from '../../lib/limiter-form/form-state';
+import { ClustersField, type FleetCluster } from './clusters-field';
 import { LimitFields } from './limit-fields';
 import { button, field } from './styles';
 
@@ -10,12 +11,15 @@ export function LimiterForm({
   kept,
   canEdit,
   nameFixed,
+  fleet,
   onEdit,
 }: {
   form: LimiterFormState;
   kept: readonly string[];
   canEdit: boolean;
   nameFixed: boolean;
+  /** The clusters a policy of the home cluster can be copied to; null: no Clusters field here. */
+  fleet: { home: string; clusters: readonly FleetCluster[] } | null;
   onEdit: (edit: FormEdit) => void;
 }) {
   return (
@@ -48,6 +52,9 @@ export function LimiterForm({
           Shadow mode (count what it would limit, limit nothing)
         </label>
       </div>
+      {fleet && (
+        <ClustersField choice={form.clusters} home={fleet.home} clusters={fleet.clusters} onEdit={onEdit} />
+      )}
       {form.limits.map((limit, i) => (
         <LimitFields key={i} limit={limit} n={i + 1} onEdit={onEdit} />
       ))}

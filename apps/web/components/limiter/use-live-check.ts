@@ -33,15 +33,24 @@ export function usePausedCheck(
   return checkedText === text && !check.isPending;
 }
 
-/** The BFF's check of a policy text as it is typed: its problems, and whether they are for this text. */
-export function useLiveCheck(text: string | null): {
+/**
+ * The BFF's check of a policy text as it is typed, against `cluster` (none: the home cluster): its
+ * problems, and whether they are for this text.
+ */
+export function useLiveCheck(
+  text: string | null,
+  cluster?: string,
+): {
   issues: readonly Problem[];
   errors: number;
   upToDate: boolean;
 } {
   const trpc = useTRPC();
   const validate = useMutation(trpc.policies.validate.mutationOptions());
-  const upToDate = usePausedCheck(text, validate);
+  const upToDate = usePausedCheck(text, {
+    mutate: (input, options) => validate.mutate({ ...input, ...(cluster ? { cluster } : {}) }, options),
+    isPending: validate.isPending,
+  });
   const issues = validate.data?.issues ?? [];
   return { issues, errors: issues.filter((i) => i.severity === 'error').length, upToDate };
 }
