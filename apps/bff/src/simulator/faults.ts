@@ -7,6 +7,7 @@
 import type { Pod } from '@governor/crd-types';
 import { labelsMatch, namespaceOf } from '../modules/limiter/render';
 import { DEFAULT_ROOT_NAMESPACE } from './fences';
+import { byAge, compileAll, isRecord, istioObjectOf, type IstioObjectMeta } from './istio-objects';
 
 export const FAULT_FILTER = 'envoy.filters.http.fault';
 /** The name Envoy still accepts for it. */
@@ -32,14 +33,6 @@ export interface FaultSettings {
   readonly abort?: FaultAbort;
   readonly delay?: FaultDelay;
 }
-
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-
-const stringRecord = (v: unknown): Record<string, string> | undefined =>
-  isRecord(v) && Object.values(v).every((x) => typeof x === 'string')
-    ? (v as Record<string, string>)
-    : undefined;
 
 /** Reads a field by its proto name or its JSON (camelCase) name. */
 function field(o: Record<string, unknown>, snake: string): unknown {
@@ -135,12 +128,7 @@ interface RoutePatch {
 
 type Patch = FilterPatch | RoutePatch;
 
-interface CompiledFilter {
-  readonly namespace: string;
-  readonly name: string;
-  readonly created: string;
-  /** Undefined: every workload of the namespace. */
-  readonly selector: Readonly<Record<string, string>> | undefined;
+interface CompiledFilter extends IstioObjectMeta {
   readonly patches: readonly Patch[];
 }
 
@@ -206,10 +194,9 @@ function routePatch(
 
 /** An EnvoyFilter as far as the fault filter goes on inbound listeners; undefined for anything else. */
 export function compileEnvoyFilter(raw: unknown): CompiledFilter | undefined {
-  if (!isRecord(raw) || raw['kind'] !== 'EnvoyFilter' || !isRecord(raw['metadata'])) return undefined;
-  const metadata = raw['metadata'];
-  if (typeof metadata['name'] !== 'string') return undefined;
-  const spec = isRecord(raw['spec']) ? raw['spec'] : {};
+  const object = istioObjectOf(raw, 'EnvoyFilter');
+  if (!object) return undefined;
+  const { spec } = object;
   const patches: Patch[] = [];
   for (const p of Array.isArray(spec['configPatches']) ? spec['configPatches'] : []) {
     if (!isRecord(p) || !isRecord(p['patch'])) continue;
@@ -224,17 +211,7 @@ export function compileEnvoyFilter(raw: unknown): CompiledFilter | undefined {
           : undefined;
     if (compiled) patches.push(compiled);
   }
-  if (patches.length === 0) return undefined;
-  const labels = isRecord(spec['workloadSelector'])
-    ? stringRecord(spec['workloadSelector']['labels'])
-    : undefined;
-  return {
-    namespace: typeof metadata['namespace'] === 'string' ? metadata['namespace'] : 'default',
-    name: metadata['name'],
-    created: typeof metadata['creationTimestamp'] === 'string' ? metadata['creationTimestamp'] : '',
-    selector: labels && Object.keys(labels).length > 0 ? labels : undefined,
-    patches,
-  };
+  return patches.length === 0 ? undefined : { ...object.meta, patches };
 }
 
 /** The inbound listener of a port as Istio names its parts (see istio/proxy-model.ts). */
@@ -261,15 +238,11 @@ export class Faults {
     private readonly rootNamespace = DEFAULT_ROOT_NAMESPACE,
   ) {
     // As istiod applies them: the root namespace's first, then by creation time and name.
-    this.filters = envoyFilters
-      .map((f) => compiled(f))
-      .filter((f): f is CompiledFilter => f !== undefined)
-      .sort(
-        (a, b) =>
-          Number(b.namespace === rootNamespace) - Number(a.namespace === rootNamespace) ||
-          a.created.localeCompare(b.created) ||
-          a.name.localeCompare(b.name),
-      );
+    this.filters = compileAll(
+      envoyFilters,
+      compiled,
+      (a, b) => Number(b.namespace === rootNamespace) - Number(a.namespace === rootNamespace) || byAge(a, b),
+    );
   }
 
   get size(): number {

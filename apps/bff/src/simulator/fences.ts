@@ -6,6 +6,7 @@
 import type { Pod } from '@governor/crd-types';
 import { egressAdmits } from '../istio/sidecar-scope';
 import { labelsMatch, namespaceOf } from '../modules/limiter/render';
+import { byAge, compileAll, isRecord, istioObjectOf, type IstioObjectMeta } from './istio-objects';
 
 /** Where a Sidecar without a workload selector applies to every namespace that has none of its own. */
 export const DEFAULT_ROOT_NAMESPACE = 'istio-system';
@@ -24,32 +25,16 @@ interface EgressListener {
   readonly hosts: readonly string[];
 }
 
-interface CompiledSidecar {
-  readonly name: string;
-  readonly namespace: string;
-  readonly created: string;
-  readonly selector: Readonly<Record<string, string>> | undefined;
+interface CompiledSidecar extends IstioObjectMeta {
   /** Undefined without `egress`: Istio then leaves every service visible. */
   readonly egress: readonly EgressListener[] | undefined;
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-
-const stringRecord = (v: unknown): Record<string, string> | undefined =>
-  isRecord(v) && Object.values(v).every((x) => typeof x === 'string')
-    ? (v as Record<string, string>)
-    : undefined;
-
 /** A Sidecar object as far as visibility goes; undefined for anything else. */
 function compile(raw: unknown): CompiledSidecar | undefined {
-  if (!isRecord(raw) || raw['kind'] !== 'Sidecar' || !isRecord(raw['metadata'])) return undefined;
-  const metadata = raw['metadata'];
-  if (typeof metadata['name'] !== 'string') return undefined;
-  const spec = isRecord(raw['spec']) ? raw['spec'] : {};
-  const selectorLabels = isRecord(spec['workloadSelector'])
-    ? stringRecord(spec['workloadSelector']['labels'])
-    : undefined;
+  const object = istioObjectOf(raw, 'Sidecar');
+  if (!object) return undefined;
+  const { spec } = object;
   const egress = Array.isArray(spec['egress'])
     ? spec['egress'].filter(isRecord).map((e): EgressListener => {
         const port = isRecord(e['port']) ? e['port']['number'] : undefined;
@@ -60,13 +45,7 @@ function compile(raw: unknown): CompiledSidecar | undefined {
         };
       })
     : undefined;
-  return {
-    name: metadata['name'],
-    namespace: typeof metadata['namespace'] === 'string' ? metadata['namespace'] : 'default',
-    created: typeof metadata['creationTimestamp'] === 'string' ? metadata['creationTimestamp'] : '',
-    selector: selectorLabels && Object.keys(selectorLabels).length > 0 ? selectorLabels : undefined,
-    egress: egress && egress.length > 0 ? egress : undefined,
-  };
+  return { ...object.meta, egress: egress && egress.length > 0 ? egress : undefined };
 }
 
 /** The Sidecars of the mesh, compiled once per object. */
@@ -78,10 +57,7 @@ export class Fences {
     private readonly rootNamespace = DEFAULT_ROOT_NAMESPACE,
   ) {
     // As istiod breaks ties between Sidecars that apply alike: the oldest, then by name.
-    this.sidecars = sidecars
-      .map((s) => compiled(s))
-      .filter((s): s is CompiledSidecar => s !== undefined)
-      .sort((a, b) => a.created.localeCompare(b.created) || a.name.localeCompare(b.name));
+    this.sidecars = compileAll(sidecars, compiled, byAge);
   }
 
   get size(): number {
