@@ -369,6 +369,7 @@ export function Topology({
                       return (
                         <Edge
                           key={`${e.from}>${e.to}`}
+                          id={`${e.from}>${e.to}`}
                           a={a}
                           b={b}
                           status={e.health.status}
@@ -525,12 +526,14 @@ function ClusterFrame({
 
 /** A call: a curve from the caller's right side to the callee's left, its label at the middle. */
 function Edge({
+  id,
   a,
   b,
   status,
   label,
   crossCluster,
 }: {
+  id: string;
   a: Rect;
   b: Rect;
   status: HealthStatus;
@@ -543,7 +546,7 @@ function Edge({
   const y2 = b.y + b.height / 2;
   const bend = Math.max(40, Math.abs(x2 - x1) / 2);
   return (
-    <g>
+    <g data-edge={id}>
       <path
         d={`M ${x1} ${y1} C ${x1 + bend} ${y1}, ${x2 - bend} ${y2}, ${x2} ${y2}`}
         fill="none"

@@ -68,7 +68,7 @@ export function ClustersField({
         ))}
       </div>
       {choice.mode === 'some' && (
-        <ul aria-label="Chosen clusters" className="flex flex-wrap gap-x-4 gap-y-1">
+        <ul aria-label="Clusters to copy to" className="flex flex-wrap gap-x-4 gap-y-1">
           {rows.map((r) => (
             <li key={r.name}>
               <label className="flex items-center gap-1.5">

@@ -1,0 +1,62 @@
+import { expect, test } from '../fixtures';
+import { FanoutControls } from '../pages/fanout-panel';
+import type { LimiterEditorPage } from '../pages/app-pages';
+
+// East is the home cluster; west has its own reviews. A policy of east that names both is copied to west.
+test.describe('policy fan-out', () => {
+  test('a policy given clusters east and west is copied, and both show synced', async ({
+    login,
+    editor,
+    page,
+    saveScreenshot,
+    checkAccessibility,
+  }) => {
+    const fanout = new FanoutControls(page);
+    await login('editor');
+    await editor.open('default', 'reviews');
+    await expect(fanout.summary).toHaveText(/^Not fanned out/);
+    try {
+      await editor.tab('Form').click();
+      await expect(fanout.mode('This cluster only')).toBeChecked();
+      await fanout.mode('Chosen clusters').check();
+      // The home cluster is chosen to start with: the policy is there anyway.
+      await expect(fanout.choice('east')).toBeChecked();
+      await expect(fanout.choice('west')).not.toBeChecked();
+      await fanout.choice('west').check();
+      expect(await editor.yaml()).toMatch(/governor\.io\/clusters: "?east,west"?/);
+      await editor.tab('Form').click();
+      await expect(fanout.choice('west')).toBeChecked();
+
+      await editor.apply();
+      await expect(fanout.summary).toHaveText('Synced in all 2 clusters: east, west.', { timeout: 20_000 });
+      await expect(fanout.row('east')).toContainText('synced');
+      await expect(fanout.row('west')).toContainText('synced');
+      // West's copy, reconciled by west's own control plane, carries its conditions.
+      await expect(fanout.row('west').getByRole('cell').last()).toContainText(/\w+: (True|False|Unknown)/, {
+        timeout: 20_000,
+      });
+      await saveScreenshot('fanout');
+      await checkAccessibility();
+
+      // West's copy, opened in its cluster: the editor reads it there, and says whose copy it is.
+      await fanout.row('west').getByRole('link', { name: 'west' }).click();
+      await expect(page).toHaveURL(/\/limiter\/edit\?namespace=default&name=reviews&cluster=west$/);
+      await expect(page.getByText('In cluster west')).toBeVisible();
+      await expect(page.getByRole('note')).toContainText('A copy of the policy in east');
+      await expect(fanout.field).toHaveCount(0);
+      expect(await editor.yaml()).toContain('governor.io/fanout-source: east');
+    } finally {
+      await backToHomeOnly(editor, fanout);
+    }
+  });
+});
+
+/** Later specs share the BFF: the policy goes back to east only (its west copy is removed). */
+async function backToHomeOnly(editor: LimiterEditorPage, fanout: FanoutControls): Promise<void> {
+  await editor.open('default', 'reviews');
+  await editor.tab('Form').click();
+  if (await fanout.mode('This cluster only').isChecked()) return;
+  await fanout.mode('This cluster only').check();
+  await editor.apply();
+  await expect(fanout.summary).toHaveText(/^Not fanned out|^Synced in all 1 cluster/, { timeout: 20_000 });
+}
