@@ -116,7 +116,7 @@ export class RlsServer {
   private readonly store: WindowStore | null;
   private readonly ownsStore: boolean;
   private readonly server: UnaryGrpcServer;
-  private readonly byLimiter = new Map<string, readonly RenderedRule[]>();
+  private byLimiter = new Map<string, readonly RenderedRule[]>();
   private rulesById = new Map<string, RenderedRule>();
   /** The SmartLimiters' global rules, as the engine has them. */
   private limiterGlobal: readonly GlobalDescriptorRule[] = [];
@@ -163,16 +163,26 @@ export class RlsServer {
     });
   }
 
-  /** The rendered rules of one SmartLimiter (`namespace/name`), or null when it is gone. */
+  /**
+   * The rendered rules of one SmartLimiter (`namespace/name`, or any key of the caller's), or null when it
+   * is gone. The copies of one SmartLimiter in several clusters render the same descriptor ids: an id is
+   * one rule and one counter whichever cluster's sidecars ask, taken from the first key in order. A rule
+   * set the engine refuses changes nothing, so one bad limiter does not hold up the others' updates.
+   */
   updateLimiter(key: string, rules: readonly RenderedRule[] | null): void {
-    if (rules === null) this.byLimiter.delete(key);
-    else this.byLimiter.set(key, rules);
-    const all = [...this.byLimiter.keys()].sort().flatMap((k) => this.byLimiter.get(k) ?? []);
-    this.rulesById = new Map(all.filter((r) => r.strategy === 'global').map((r) => [r.id, r]));
-    const global = globalRulesOf(all);
+    const byLimiter = new Map(this.byLimiter);
+    if (rules === null) byLimiter.delete(key);
+    else byLimiter.set(key, rules);
+    const rulesById = new Map<string, RenderedRule>();
+    for (const k of [...byLimiter.keys()].sort())
+      for (const r of byLimiter.get(k) ?? [])
+        if (r.strategy === 'global' && !rulesById.has(r.id)) rulesById.set(r.id, r);
+    const global = globalRulesOf([...rulesById.values()]);
     this.engine.applyRules({
       global: this.domainGlobal.length === 0 ? global : [...global, ...this.domainGlobal],
     });
+    this.byLimiter = byLimiter;
+    this.rulesById = rulesById;
     this.limiterGlobal = global;
   }
 
