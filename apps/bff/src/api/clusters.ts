@@ -12,9 +12,7 @@ export async function acrossClusters<T extends object>(
   rows: (deps: ApiDeps) => readonly T[] | Promise<readonly T[]>,
 ): Promise<(T & { cluster: string })[]> {
   const parts = await Promise.all(
-    listedClusters(ctx).map(async (deps) =>
-      (await rows(deps)).map((r) => ({ ...r, cluster: deps.cluster })),
-    ),
+    listedClusters(ctx).map(async (deps) => (await rows(deps)).map((r) => ({ ...r, cluster: deps.cluster }))),
   );
   return parts.flat();
 }

@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { initTRPC, TRPCError } from '@trpc/server';
-import { ZodError } from 'zod';
+import { z, ZodError } from 'zod';
 import { allows, SESSION_COOKIE, type Role, type User } from '../auth/auth';
 import type { ApiDeps } from './deps';
 import { InputInvalid } from '../lib/input-issues';
@@ -115,12 +115,18 @@ const clusterScoped = t.middleware(async ({ ctx, getRawInput, next }) => {
   return next({ ctx: { deps, clusterChosen: true }, ...withInput });
 });
 
+/** What every procedure's input may add: the cluster it works on (its type, for the clients). */
+const clusterInput = z.object({ cluster: z.string().max(63).optional() }).optional();
+
 /** Any logged-in user. */
-export const viewerProcedure = t.procedure.use(clusterScoped).use(({ ctx, next }) => {
-  if (ctx.retryAfterMs !== undefined) throw tooManyFailedLogins(ctx, ctx.retryAfterMs);
-  if (!ctx.user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'log in first' });
-  return next({ ctx: { ...ctx, user: ctx.user } });
-});
+export const viewerProcedure = t.procedure
+  .use(clusterScoped)
+  .input(clusterInput)
+  .use(({ ctx, next }) => {
+    if (ctx.retryAfterMs !== undefined) throw tooManyFailedLogins(ctx, ctx.retryAfterMs);
+    if (!ctx.user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'log in first' });
+    return next({ ctx: { ...ctx, user: ctx.user } });
+  });
 
 /** The error for a login refused by the limit on failed logins, with a Retry-After header. */
 export function tooManyFailedLogins(ctx: Context, waitMs: number): TRPCError {

@@ -109,7 +109,12 @@ export class Fleet<P extends Plane> {
   }
 
   private add(member: FleetMember): Running<P> {
-    const run: Running<P> = { member, plane: this.options.create(member), started: false, starting: undefined };
+    const run: Running<P> = {
+      member,
+      plane: this.options.create(member),
+      started: false,
+      starting: undefined,
+    };
     this.running.set(member.name, run);
     return run;
   }

@@ -21,6 +21,7 @@ import { canSee, type User } from '../../auth/auth';
 import type { ApiDeps } from '../../api/deps';
 import { dns, ref } from '../../api/inputs';
 import { mutationProcedure, requireRole, router, viewerProcedure } from '../../api/trpc';
+import { acrossClusters } from '../../api/clusters';
 import { userPart as sharedUserPart } from '../../api/edits';
 import { objectsDiff, toYaml } from '../../api/versions';
 import { diffLines } from '../../lib/diff';
@@ -237,91 +238,93 @@ const podLike = (w: WorkloadEntry): KubeObject => ({
 export const fencesRouter = router({
   workloads: viewerProcedure
     .input(z.strictObject({ namespace: dns.optional() }).default({}))
-    .query(({ ctx, input }) => {
-      if (input.namespace !== undefined) requireRole(ctx.user, 'viewer', input.namespace);
-      const service = lazyloadOf(ctx.deps.modules);
-      const snapshot = service.snapshot;
-      const objects = service.proxyModelObjects();
-      const options = service.module.options;
-      const pods = snapshot.list('Pod', input.namespace);
-      // VMs: Istio selects them with a Service's selector as it does Pods, and their calls carry the same
-      // source_app, so they are part of the workload.
-      const vms = snapshot.parsed('WorkloadEntry', workloadEntrySchema, input.namespace);
-      return snapshot
-        .parsed('Service', serviceSchema, input.namespace)
-        .filter((s) => canSee(ctx.user, s.metadata.namespace ?? 'default'))
-        .flatMap((s) => {
-          const namespace = s.metadata.namespace ?? 'default';
-          const name = s.metadata.name;
-          const selector = s.spec.selector;
-          if (!selector || Object.keys(selector).length === 0) return [];
-          const own = pods
-            .filter((p) => (p.metadata.namespace ?? 'default') === namespace)
-            .filter((p) => selects(selector, p.metadata.labels ?? {}))
-            .map((p) => p.metadata.name)
-            .sort(byCode);
-          const ownVms = vms
-            .filter((w) => (w.metadata.namespace ?? 'default') === namespace)
-            .filter((w) => selects(selector, w.spec.labels ?? {}))
-            .sort((a, b) => byCode(a.metadata.name, b.metadata.name));
-          if (own.length === 0 && ownVms.length === 0) return [];
-          const stored = snapshot.get(SERVICEFENCE_KIND, namespace, name);
-          const parsed = stored ? service.module.parse(stored) : undefined;
-          const fence = parsed?.ok ? parsed.value : null;
-          const sidecar = stored
-            ? service.ownedObjects(namespace, name).find((o) => o.kind === 'Sidecar')
-            : undefined;
-          const hosts = egressHostsOf(sidecar);
-          const calls = service.callsFrom(namespace, name);
-          // Sized on a pod when there is one, else on a VM as a pod-like proxy.
-          const proxy = own[0] ?? ownVms[0]!.metadata.name;
-          const model = buildProxyModel(own[0] ? objects : [...objects, podLike(ownVms[0]!)], {
-            namespace,
-            name: proxy,
-          });
-          const withoutFence = configSize(model);
-          const wouldBe = hosts ?? plannedHosts(service, namespace, name, stored);
-          const withFence: (ConfigSize & { from: 'sidecar' | 'plan' }) | null = wouldBe
-            ? {
-                ...configSize(model, sidecarScope(wouldBe, namespace, objects)),
-                from: hosts ? 'sidecar' : 'plan',
-              }
-            : null;
-          return [
-            {
+    .query(({ ctx, input }) =>
+      acrossClusters(ctx, (deps) => {
+        if (input.namespace !== undefined) requireRole(ctx.user, 'viewer', input.namespace);
+        const service = lazyloadOf(deps.modules);
+        const snapshot = service.snapshot;
+        const objects = service.proxyModelObjects();
+        const options = service.module.options;
+        const pods = snapshot.list('Pod', input.namespace);
+        // VMs: Istio selects them with a Service's selector as it does Pods, and their calls carry the same
+        // source_app, so they are part of the workload.
+        const vms = snapshot.parsed('WorkloadEntry', workloadEntrySchema, input.namespace);
+        return snapshot
+          .parsed('Service', serviceSchema, input.namespace)
+          .filter((s) => canSee(ctx.user, s.metadata.namespace ?? 'default'))
+          .flatMap((s) => {
+            const namespace = s.metadata.namespace ?? 'default';
+            const name = s.metadata.name;
+            const selector = s.spec.selector;
+            if (!selector || Object.keys(selector).length === 0) return [];
+            const own = pods
+              .filter((p) => (p.metadata.namespace ?? 'default') === namespace)
+              .filter((p) => selects(selector, p.metadata.labels ?? {}))
+              .map((p) => p.metadata.name)
+              .sort(byCode);
+            const ownVms = vms
+              .filter((w) => (w.metadata.namespace ?? 'default') === namespace)
+              .filter((w) => selects(selector, w.spec.labels ?? {}))
+              .sort((a, b) => byCode(a.metadata.name, b.metadata.name));
+            if (own.length === 0 && ownVms.length === 0) return [];
+            const stored = snapshot.get(SERVICEFENCE_KIND, namespace, name);
+            const parsed = stored ? service.module.parse(stored) : undefined;
+            const fence = parsed?.ok ? parsed.value : null;
+            const sidecar = stored
+              ? service.ownedObjects(namespace, name).find((o) => o.kind === 'Sidecar')
+              : undefined;
+            const hosts = egressHostsOf(sidecar);
+            const calls = service.callsFrom(namespace, name);
+            // Sized on a pod when there is one, else on a VM as a pod-like proxy.
+            const proxy = own[0] ?? ownVms[0]!.metadata.name;
+            const model = buildProxyModel(own[0] ? objects : [...objects, podLike(ownVms[0]!)], {
               namespace,
-              name,
-              pods: own,
-              vms: ownVms.map((w) => w.metadata.name),
-              fence: stored
-                ? {
-                    name,
-                    enabled: fence?.spec.enable === true,
-                    spec: (stored.spec ?? {}) as Record<string, unknown>,
-                    yaml: toYaml(userPart(stored)),
-                    conditions: conditionsOf(stored.status as ServiceFenceStatus | undefined),
-                  }
-                : null,
-              sidecar: sidecar ? { name: sidecar.metadata.name } : null,
-              hosts: hosts ? egressHostReasons({ hosts, fence, options, calls }) : [],
-              left: leftHosts(fence, calls),
-              fallbackCalls: [...calls.values()]
-                .filter((c) => c.via.includes('fallback'))
-                .map((c) => ({
-                  destination: c.destination,
-                  count: c.count,
-                  lastSeen: c.lastSeen > 0 ? new Date(c.lastSeen).toISOString() : null,
-                }))
-                .sort((a, b) => byCode(a.destination, b.destination)),
-              calls: [...calls.values()]
-                .map((c) => ({ destination: c.destination, count: c.count, via: [...c.via] }))
-                .sort((a, b) => byCode(a.destination, b.destination)),
-              size: { pod: `${namespace}/${proxy}`, withoutFence, withFence },
-            },
-          ];
-        })
-        .sort((a, b) => byCode(`${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`));
-    }),
+              name: proxy,
+            });
+            const withoutFence = configSize(model);
+            const wouldBe = hosts ?? plannedHosts(service, namespace, name, stored);
+            const withFence: (ConfigSize & { from: 'sidecar' | 'plan' }) | null = wouldBe
+              ? {
+                  ...configSize(model, sidecarScope(wouldBe, namespace, objects)),
+                  from: hosts ? 'sidecar' : 'plan',
+                }
+              : null;
+            return [
+              {
+                namespace,
+                name,
+                pods: own,
+                vms: ownVms.map((w) => w.metadata.name),
+                fence: stored
+                  ? {
+                      name,
+                      enabled: fence?.spec.enable === true,
+                      spec: (stored.spec ?? {}) as Record<string, unknown>,
+                      yaml: toYaml(userPart(stored)),
+                      conditions: conditionsOf(stored.status as ServiceFenceStatus | undefined),
+                    }
+                  : null,
+                sidecar: sidecar ? { name: sidecar.metadata.name } : null,
+                hosts: hosts ? egressHostReasons({ hosts, fence, options, calls }) : [],
+                left: leftHosts(fence, calls),
+                fallbackCalls: [...calls.values()]
+                  .filter((c) => c.via.includes('fallback'))
+                  .map((c) => ({
+                    destination: c.destination,
+                    count: c.count,
+                    lastSeen: c.lastSeen > 0 ? new Date(c.lastSeen).toISOString() : null,
+                  }))
+                  .sort((a, b) => byCode(a.destination, b.destination)),
+                calls: [...calls.values()]
+                  .map((c) => ({ destination: c.destination, count: c.count, via: [...c.via] }))
+                  .sort((a, b) => byCode(a.destination, b.destination)),
+                size: { pod: `${namespace}/${proxy}`, withoutFence, withFence },
+              },
+            ];
+          })
+          .sort((a, b) => byCode(`${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`));
+      }),
+    ),
 
   preview: viewerProcedure.input(fenceInputSchema).mutation(async ({ ctx, input }) => {
     const r = await evaluate(ctx.deps, ctx.user, input);

@@ -24,6 +24,7 @@ import {
 } from './policy-input';
 import { limiterOf, type Placement } from './service';
 import { mutationProcedure, requireRole, router, viewerProcedure } from '../../api/trpc';
+import { acrossClusters } from '../../api/clusters';
 import { userPart as sharedUserPart } from '../../api/edits';
 import { objectsDiff, toYaml, versionsOf } from '../../api/versions';
 
@@ -169,25 +170,27 @@ async function writePolicy(
 export const policiesRouter = router({
   list: viewerProcedure
     .input(z.strictObject({ namespace: dns.optional() }).default({}))
-    .query(({ ctx, input }) => {
-      const items = limiterOf(ctx.deps.modules)
-        .list(input.namespace)
-        .filter((o) => canSee(ctx.user, o.metadata.namespace ?? 'default'));
-      return items
-        .map((o) => {
-          const namespace = o.metadata.namespace ?? 'default';
-          const last = ctx.deps.audit.list({ namespace, name: o.metadata.name, limit: 1 })[0];
-          return {
-            namespace,
-            name: o.metadata.name,
-            sets: Object.keys((o.spec as SmartLimiter['spec'] | undefined)?.sets ?? {}),
-            conditions: conditionsOf(o),
-            envoyFilters: ownedEnvoyFilters(ctx.deps, namespace, o.metadata.name).map((e) => e.metadata.name),
-            lastChange: last ? { at: last.at, user: last.user, action: last.action } : null,
-          };
-        })
-        .sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
-    }),
+    .query(({ ctx, input }) =>
+      acrossClusters(ctx, (deps) => {
+        const items = limiterOf(deps.modules)
+          .list(input.namespace)
+          .filter((o) => canSee(ctx.user, o.metadata.namespace ?? 'default'));
+        return items
+          .map((o) => {
+            const namespace = o.metadata.namespace ?? 'default';
+            const last = deps.audit.list({ namespace, name: o.metadata.name, limit: 1 })[0];
+            return {
+              namespace,
+              name: o.metadata.name,
+              sets: Object.keys((o.spec as SmartLimiter['spec'] | undefined)?.sets ?? {}),
+              conditions: conditionsOf(o),
+              envoyFilters: ownedEnvoyFilters(deps, namespace, o.metadata.name).map((e) => e.metadata.name),
+              lastChange: last ? { at: last.at, user: last.user, action: last.action } : null,
+            };
+          })
+          .sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
+      }),
+    ),
 
   get: viewerProcedure.input(ref).query(async ({ ctx, input }) => {
     requireRole(ctx.user, 'viewer', input.namespace);

@@ -29,6 +29,7 @@ import {
 } from '../../api/edits';
 import { dns, ref } from '../../api/inputs';
 import { mutationProcedure, requireRole, router, viewerProcedure } from '../../api/trpc';
+import { acrossClusters } from '../../api/clusters';
 import { objectsDiff, toYaml, versionsOf } from '../../api/versions';
 import { parseCached } from '../../framework/snapshot';
 import type { Snapshot } from '../../framework/module';
@@ -214,25 +215,27 @@ const hostInput = z.strictObject({ host: z.string().min(1).max(253).optional() }
 export const metaRouterRouter = router({
   list: viewerProcedure
     .input(z.strictObject({ namespace: dns.optional() }).default({}))
-    .query(({ ctx, input }) => {
-      if (input.namespace !== undefined) requireRole(ctx.user, 'viewer', input.namespace);
-      return serviceOf(ctx.deps)
-        .list(input.namespace)
-        .filter((o) => canSee(ctx.user, nsOf(o)))
-        .map((o) => {
-          const last = ctx.deps.audit.list({
-            kind: KIND,
-            namespace: nsOf(o),
-            name: o.metadata.name,
-            limit: 1,
-          })[0];
-          return {
-            ...summary(o),
-            lastChange: last ? { at: last.at, user: last.user, action: last.action } : null,
-          };
-        })
-        .sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
-    }),
+    .query(({ ctx, input }) =>
+      acrossClusters(ctx, (deps) => {
+        if (input.namespace !== undefined) requireRole(ctx.user, 'viewer', input.namespace);
+        return serviceOf(deps)
+          .list(input.namespace)
+          .filter((o) => canSee(ctx.user, nsOf(o)))
+          .map((o) => {
+            const last = deps.audit.list({
+              kind: KIND,
+              namespace: nsOf(o),
+              name: o.metadata.name,
+              limit: 1,
+            })[0];
+            return {
+              ...summary(o),
+              lastChange: last ? { at: last.at, user: last.user, action: last.action } : null,
+            };
+          })
+          .sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
+      }),
+    ),
 
   get: viewerProcedure.input(ref).query(async ({ ctx, input }) => {
     requireRole(ctx.user, 'viewer', input.namespace);
@@ -323,58 +326,62 @@ export const metaRouterRouter = router({
 
   services: viewerProcedure
     .input(z.strictObject({ namespace: dns.optional() }).default({}))
-    .query(({ ctx, input }) => {
-      if (input.namespace !== undefined) requireRole(ctx.user, 'viewer', input.namespace);
-      const service = serviceOf(ctx.deps);
-      const snapshot = service.snapshot;
-      const byHost = routersByHost(snapshot);
-      const codecOf = codecs(snapshot);
-      const served = service.routes();
-      return metaServices(snapshot)
-        .filter(
-          (s) =>
-            (input.namespace === undefined || s.namespace === input.namespace) &&
-            canSee(ctx.user, s.namespace),
-        )
-        .map((s) => {
-          const governing = routerFor(s, byHost);
-          const conditions = conditionsOf(governing?.status);
-          const routeConfigs = s.ports.map((p) => routeConfigName(s.host, p.number));
-          return {
-            kind: s.kind,
-            namespace: s.namespace,
-            name: s.name,
-            host: s.host,
-            protocols: [...new Set(s.ports.map((p) => p.protocol))],
-            ports: s.ports.map((p) => ({ ...p, codec: codecOf.get(p.protocol) ?? null })),
-            metaRouter: governing
-              ? {
-                  namespace: governing.metadata.namespace,
-                  name: governing.metadata.name,
-                  ready: conditionStatus(conditions, 'Ready'),
-                  message: conditions.find((c) => c.type === 'Ready')?.message ?? null,
-                }
-              : null,
-            // Others naming the same host, which Aeraki would pick between at random.
-            otherMetaRouters: (byHost.get(s.host) ?? []).slice(1).map(routerKey),
-            routeConfigurations: routeConfigs.map((name) => ({
-              name,
-              from: served.source.get(name) ?? null,
-            })),
-          };
-        });
-    }),
+    .query(({ ctx, input }) =>
+      acrossClusters(ctx, (deps) => {
+        if (input.namespace !== undefined) requireRole(ctx.user, 'viewer', input.namespace);
+        const service = serviceOf(deps);
+        const snapshot = service.snapshot;
+        const byHost = routersByHost(snapshot);
+        const codecOf = codecs(snapshot);
+        const served = service.routes();
+        return metaServices(snapshot)
+          .filter(
+            (s) =>
+              (input.namespace === undefined || s.namespace === input.namespace) &&
+              canSee(ctx.user, s.namespace),
+          )
+          .map((s) => {
+            const governing = routerFor(s, byHost);
+            const conditions = conditionsOf(governing?.status);
+            const routeConfigs = s.ports.map((p) => routeConfigName(s.host, p.number));
+            return {
+              kind: s.kind,
+              namespace: s.namespace,
+              name: s.name,
+              host: s.host,
+              protocols: [...new Set(s.ports.map((p) => p.protocol))],
+              ports: s.ports.map((p) => ({ ...p, codec: codecOf.get(p.protocol) ?? null })),
+              metaRouter: governing
+                ? {
+                    namespace: governing.metadata.namespace,
+                    name: governing.metadata.name,
+                    ready: conditionStatus(conditions, 'Ready'),
+                    message: conditions.find((c) => c.type === 'Ready')?.message ?? null,
+                  }
+                : null,
+              // Others naming the same host, which Aeraki would pick between at random.
+              otherMetaRouters: (byHost.get(s.host) ?? []).slice(1).map(routerKey),
+              routeConfigurations: routeConfigs.map((name) => ({
+                name,
+                from: served.source.get(name) ?? null,
+              })),
+            };
+          });
+      }),
+    ),
 
   subscriptions: viewerProcedure
     .input(z.strictObject({ routeConfig: z.string().min(1).max(300).optional() }).default({}))
-    .query(({ ctx, input }) => {
-      const service = serviceOf(ctx.deps);
-      const { byRouteConfig } = owners(service.services());
-      return service
-        .subscriptions()
-        .filter((r) => input.routeConfig === undefined || r.routeConfig === input.routeConfig)
-        .filter((r) => visible(ctx.user, byRouteConfig.get(r.routeConfig)));
-    }),
+    .query(({ ctx, input }) =>
+      acrossClusters(ctx, (deps) => {
+        const service = serviceOf(deps);
+        const { byRouteConfig } = owners(service.services());
+        return service
+          .subscriptions()
+          .filter((r) => input.routeConfig === undefined || r.routeConfig === input.routeConfig)
+          .filter((r) => visible(ctx.user, byRouteConfig.get(r.routeConfig)));
+      }),
+    ),
 
   methods: viewerProcedure.input(hostInput).query(({ ctx, input }) => {
     const service = serviceOf(ctx.deps);

@@ -20,6 +20,7 @@ import {
 } from '../../api/edits';
 import { dns, ref } from '../../api/inputs';
 import { mutationProcedure, requireRole, router, viewerProcedure } from '../../api/trpc';
+import { acrossClusters } from '../../api/clusters';
 import { objectsDiff, toYaml, versionsOf } from '../../api/versions';
 import { diffLines } from '../../lib/diff';
 import type { InputIssue } from '../../lib/input-issues';
@@ -221,57 +222,61 @@ function writeObject(
 export const pluginsRouter = router({
   workloads: viewerProcedure
     .input(z.strictObject({ namespace: dns.optional() }).default({}))
-    .query(async ({ ctx, input }) => {
-      if (input.namespace !== undefined) requireRole(ctx.user, 'viewer', input.namespace);
-      const service = pluginOf(ctx.deps.modules);
-      const { objects, envoyFilters } = await chainInputs(ctx.deps, service);
-      return workloadsOf(objects, ctx.user, input.namespace).map((w) => {
-        const plugins = PLUGIN_KINDS.flatMap((kind) =>
-          service
-            .list(kind, w.namespace)
-            .filter((o) => {
-              const selector = selectorOf(kind, o);
-              return selector === null || selects(selector, w.labels);
-            })
-            .map((o) => summary(service, kind, o)),
-        ).sort((a, b) => byCode(`${a.kind}/${a.name}`, `${b.kind}/${b.name}`));
-        const chains = workloadFilterChains({
-          objects,
-          envoyFilters,
-          proxy: { namespace: w.namespace, name: w.pods[0]! },
+    .query(({ ctx, input }) =>
+      acrossClusters(ctx, async (deps) => {
+        if (input.namespace !== undefined) requireRole(ctx.user, 'viewer', input.namespace);
+        const service = pluginOf(deps.modules);
+        const { objects, envoyFilters } = await chainInputs(deps, service);
+        return workloadsOf(objects, ctx.user, input.namespace).map((w) => {
+          const plugins = PLUGIN_KINDS.flatMap((kind) =>
+            service
+              .list(kind, w.namespace)
+              .filter((o) => {
+                const selector = selectorOf(kind, o);
+                return selector === null || selects(selector, w.labels);
+              })
+              .map((o) => summary(service, kind, o)),
+          ).sort((a, b) => byCode(`${a.kind}/${a.name}`, `${b.kind}/${b.name}`));
+          const chains = workloadFilterChains({
+            objects,
+            envoyFilters,
+            proxy: { namespace: w.namespace, name: w.pods[0]! },
+          });
+          return {
+            namespace: w.namespace,
+            name: w.name,
+            pods: w.pods,
+            pod: `${w.namespace}/${w.pods[0]!}`,
+            plugins,
+            ...visibleChains(ctx.user, chains),
+          };
         });
-        return {
-          namespace: w.namespace,
-          name: w.name,
-          pods: w.pods,
-          pod: `${w.namespace}/${w.pods[0]!}`,
-          plugins,
-          ...visibleChains(ctx.user, chains),
-        };
-      });
-    }),
+      }),
+    ),
 
   list: viewerProcedure
     .input(z.strictObject({ namespace: dns.optional(), kind: kindSchema.optional() }).default({}))
-    .query(({ ctx, input }) => {
-      if (input.namespace !== undefined) requireRole(ctx.user, 'viewer', input.namespace);
-      const service = pluginOf(ctx.deps.modules);
-      return PLUGIN_KINDS.filter((k) => input.kind === undefined || input.kind === k)
-        .flatMap((kind) =>
-          service
-            .list(kind, input.namespace)
-            .filter((o) => canSee(ctx.user, o.metadata.namespace ?? 'default'))
-            .map((o) => {
-              const namespace = o.metadata.namespace ?? 'default';
-              const last = ctx.deps.audit.list({ kind, namespace, name: o.metadata.name, limit: 1 })[0];
-              return {
-                ...summary(service, kind, o),
-                lastChange: last ? { at: last.at, user: last.user, action: last.action } : null,
-              };
-            }),
-        )
-        .sort((a, b) => byCode(`${a.namespace}/${a.kind}/${a.name}`, `${b.namespace}/${b.kind}/${b.name}`));
-    }),
+    .query(({ ctx, input }) =>
+      acrossClusters(ctx, (deps) => {
+        if (input.namespace !== undefined) requireRole(ctx.user, 'viewer', input.namespace);
+        const service = pluginOf(deps.modules);
+        return PLUGIN_KINDS.filter((k) => input.kind === undefined || input.kind === k)
+          .flatMap((kind) =>
+            service
+              .list(kind, input.namespace)
+              .filter((o) => canSee(ctx.user, o.metadata.namespace ?? 'default'))
+              .map((o) => {
+                const namespace = o.metadata.namespace ?? 'default';
+                const last = deps.audit.list({ kind, namespace, name: o.metadata.name, limit: 1 })[0];
+                return {
+                  ...summary(service, kind, o),
+                  lastChange: last ? { at: last.at, user: last.user, action: last.action } : null,
+                };
+              }),
+          )
+          .sort((a, b) => byCode(`${a.namespace}/${a.kind}/${a.name}`, `${b.namespace}/${b.kind}/${b.name}`));
+      }),
+    ),
 
   get: viewerProcedure.input(kindRef).query(async ({ ctx, input }) => {
     requireRole(ctx.user, 'viewer', input.namespace);

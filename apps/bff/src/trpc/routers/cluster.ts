@@ -2,6 +2,7 @@
 import { redactCredentials } from '../../redact';
 import { canSee } from '../../auth/auth';
 import { router, viewerProcedure } from '../../api/trpc';
+import { listedClusters } from '../../api/clusters';
 import { productOf } from '../create-api';
 
 export const clusterRouter = router({
@@ -37,11 +38,14 @@ export const clusterRouter = router({
       rls: rls ? { running: true, domain: rls.domain } : { running: false },
     };
   }),
+  /** Every listed cluster's namespaces that the user may see. */
   namespaces: viewerProcedure.query(({ ctx }) => {
-    const snapshot = productOf(ctx.deps).governor.controlPlane.snapshot;
     const names = new Set<string>();
-    for (const o of [...snapshot.list('Service'), ...snapshot.list('SmartLimiter')])
-      names.add(o.metadata.namespace ?? 'default');
+    for (const deps of listedClusters(ctx)) {
+      const snapshot = productOf(deps).governor.controlPlane.snapshot;
+      for (const o of [...snapshot.list('Service'), ...snapshot.list('SmartLimiter')])
+        names.add(o.metadata.namespace ?? 'default');
+    }
     return [...names].filter((n) => canSee(ctx.user, n)).sort();
   }),
 });

@@ -21,6 +21,7 @@ export const eventsRouter = router({
         .filter(
           ({ item }) =>
             (item.namespace === null || canSee(ctx.user, item.namespace)) &&
+            (!ctx.clusterChosen || item.cluster === ctx.deps.cluster) &&
             (input.namespace === undefined || item.namespace === input.namespace) &&
             (input.policy === undefined || item.policy === input.policy),
         )
@@ -34,6 +35,7 @@ export const eventsRouter = router({
     for await (const { seq, item } of liveItems(feed, input, signal)) {
       if (item.namespace !== null && !canSee(ctx.user, item.namespace)) continue;
       if (input.namespace !== undefined && item.namespace !== input.namespace) continue;
+      if (ctx.clusterChosen && item.cluster !== ctx.deps.cluster) continue;
       if (input.policy !== undefined && item.policy !== input.policy) continue;
       yield tracked(String(seq), { id: seq, ...item });
     }

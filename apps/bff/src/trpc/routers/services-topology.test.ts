@@ -59,16 +59,18 @@ describe('services.topology on the demo mesh with its calls', () => {
   it('gives nodes with figures, health and badges, and calls with 5xx, 4xx, p95 and health', async () => {
     await vi.waitFor(async () => {
       const { edges } = await caller('viewer').services.topology();
-      const call = edges.find((e) => e.from === 'default/productpage' && e.to === 'default/reviews');
+      const call = edges.find(
+        (e) => e.from === 'local/default/productpage' && e.to === 'local/default/reviews',
+      );
       expect(call?.p95Ms).toBeGreaterThan(0);
     }, WAIT);
     const { nodes, edges } = await caller('viewer').services.topology();
     expect(nodes.map((n) => n.id)).toEqual([
-      'default/details',
-      'default/productpage',
-      'default/rating-rpc',
-      'default/ratings',
-      'default/reviews',
+      'local/default/details',
+      'local/default/productpage',
+      'local/default/rating-rpc',
+      'local/default/ratings',
+      'local/default/reviews',
     ]);
     for (const e of edges) {
       expect(nodes.some((n) => n.id === e.from) && nodes.some((n) => n.id === e.to)).toBe(true);
@@ -78,7 +80,8 @@ describe('services.topology on the demo mesh with its calls', () => {
       expect(['healthy', 'degraded', 'failing', 'idle']).toContain(e.health.status);
     }
     const node = (name: string) => nodes.find((n) => n.name === name)!;
-    expect(node('reviews')).toMatchObject({ namespace: 'default', known: true });
+    expect(node('reviews')).toMatchObject({ cluster: 'local', namespace: 'default', known: true });
+    expect(edges.every((e) => !e.crossCluster)).toBe(true);
     expect(node('reviews').rps).toBeGreaterThan(0);
     expect(node('reviews').health.status).not.toBe('idle');
     expect(node('reviews').badges.limits.map((l) => l.name)).toEqual(['reviews']);

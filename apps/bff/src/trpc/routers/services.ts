@@ -19,6 +19,7 @@ import { healthOf, type Health } from './topology-health';
 import type { LimiterService } from '../../modules/limiter/service';
 import type { ApiDeps } from '../../api/deps';
 import { requireRole, router, viewerProcedure } from '../../api/trpc';
+import { acrossClusters, listedClusters } from '../../api/clusters';
 
 import { dns } from '../../api/inputs';
 import { productOf } from '../create-api';
@@ -184,12 +185,10 @@ async function serviceRows(deps: ApiDeps, user: User, namespace?: string, search
   return rows.sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
 }
 
-/**
- * A service in the call graph. `id` is `namespace/name` and edges refer to it; when the graph spans
- * clusters, a `cluster` field joins `namespace` and the id gains it, and nothing else here changes.
- */
+/** A service in the call graph. `id` is `cluster/namespace/name` and edges refer to it. */
 export interface TopologyNode {
   readonly id: string;
+  readonly cluster: string;
   readonly namespace: string;
   readonly name: string;
   /** Listed among the services (false: only seen at the end of a call, in a namespace not shown). */
@@ -212,6 +211,8 @@ export interface TopologyNode {
 
 /** A call between two nodes (ids), over the last minute or the simulated mesh's last 10 s. */
 export interface TopologyEdge {
+  /** The call leaves one cluster for another. */
+  readonly crossCluster: boolean;
   readonly from: string;
   readonly to: string;
   readonly rps: number;
@@ -225,11 +226,13 @@ export interface TopologyEdge {
   readonly health: Health;
 }
 
-type CallRates = Omit<TopologyEdge, 'health'>;
+type CallRates = Omit<TopologyEdge, 'health' | 'crossCluster'>;
 
 /** The calls' figures: from Istio's metrics in Prometheus when configured, else the simulated mesh's. */
 async function callRates(deps: ApiDeps): Promise<CallRates[]> {
   const prom = productOf(deps).governor.prometheus;
+  // One Prometheus serves every cluster: its calls are drawn once, as the home cluster's.
+  if (prom && deps.cluster !== deps.fleet.home) return [];
   if (!prom) {
     const mesh = productOf(deps).governor.mesh;
     // The simulated mesh's only 4xx are its limits' 429s.
@@ -290,10 +293,22 @@ function metaRoutersByService(deps: ApiDeps): Map<string, { protocol: string | n
   return out;
 }
 
+/** A call's end as a node id: `namespace/name` is this cluster's; a remote caller names its cluster already. */
+function nodeId(cluster: string, end: string): string {
+  return end.split('/').length === 3 ? end : `${cluster}/${end}`;
+}
+
+function parseNodeId(id: string): { cluster: string; namespace: string; name: string } {
+  const [cluster = '', namespace = '', ...name] = id.split('/');
+  return { cluster, namespace, name: name.join('/') };
+}
+
 export const servicesRouter = router({
   list: viewerProcedure
     .input(z.strictObject({ namespace: dns.optional(), search: z.string().max(100).optional() }).default({}))
-    .query(({ ctx, input }) => serviceRows(ctx.deps, ctx.user, input.namespace, input.search)),
+    .query(({ ctx, input }) =>
+      acrossClusters(ctx, (deps) => serviceRows(deps, ctx.user, input.namespace, input.search)),
+    ),
 
   /**
    * Who calls whom, Kiali-style: the services as nodes with their figures, health and badges, and the calls
@@ -303,40 +318,57 @@ export const servicesRouter = router({
   topology: viewerProcedure
     .input(z.strictObject({ namespace: dns.optional() }).default({}))
     .query(async ({ ctx, input }): Promise<{ nodes: TopologyNode[]; edges: TopologyEdge[] }> => {
-      const [rows, calls] = await Promise.all([
-        serviceRows(ctx.deps, ctx.user, input.namespace),
-        callRates(ctx.deps),
-      ]);
+      const perCluster = await Promise.all(
+        listedClusters(ctx).map(async (deps) => {
+          const [rows, calls] = await Promise.all([
+            serviceRows(deps, ctx.user, input.namespace),
+            callRates(deps),
+          ]);
+          return { deps, rows, calls };
+        }),
+      );
       const visible = (id: string) => {
-        const ns = id.slice(0, id.indexOf('/'));
-        return canSee(ctx.user, ns) && (input.namespace === undefined || ns === input.namespace);
+        const { namespace } = parseNodeId(id);
+        return (
+          canSee(ctx.user, namespace) && (input.namespace === undefined || namespace === input.namespace)
+        );
       };
-      const edges = calls
+      const edges = perCluster
+        .flatMap(({ deps, calls }) =>
+          calls.map((e) => ({ ...e, from: nodeId(deps.cluster, e.from), to: nodeId(deps.cluster, e.to) })),
+        )
         .filter((e) => visible(e.from) || visible(e.to))
-        .map((e): TopologyEdge => ({ ...e, health: healthOf(e) }));
-      const routers = metaRoutersByService(ctx.deps);
+        .map((e): TopologyEdge => ({
+          ...e,
+          crossCluster: parseNodeId(e.from).cluster !== parseNodeId(e.to).cluster,
+          health: healthOf(e),
+        }));
       const nodes = new Map<string, TopologyNode>();
-      for (const r of rows) {
-        const id = `${r.namespace}/${r.name}`;
-        const meta = routers.get(id);
-        nodes.set(id, {
-          id,
-          namespace: r.namespace,
-          name: r.name,
-          known: true,
-          rps: r.rps,
-          limitedRps: r.limitedRps,
-          errorRps: r.errorRps,
-          p99Ms: r.p99Ms,
-          // The figures know the 429s only: the other 4xx are the calls' (Prometheus).
-          health: healthOf({ rps: r.rps, errorRps: r.errorRps, clientErrorRps: r.limitedRps }),
-          badges: {
-            limits: r.policies.map((p) => ({ name: p.name, ready: p.ready })),
-            fence: r.fence,
-            plugins: r.plugins,
-            metaRouter: meta ?? null,
-          },
-        });
+      for (const { deps, rows } of perCluster) {
+        const routers = metaRoutersByService(deps);
+        for (const r of rows) {
+          const id = `${deps.cluster}/${r.namespace}/${r.name}`;
+          const meta = routers.get(`${r.namespace}/${r.name}`);
+          nodes.set(id, {
+            id,
+            cluster: deps.cluster,
+            namespace: r.namespace,
+            name: r.name,
+            known: true,
+            rps: r.rps,
+            limitedRps: r.limitedRps,
+            errorRps: r.errorRps,
+            p99Ms: r.p99Ms,
+            // The figures know the 429s only: the other 4xx are the calls' (Prometheus).
+            health: healthOf({ rps: r.rps, errorRps: r.errorRps, clientErrorRps: r.limitedRps }),
+            badges: {
+              limits: r.policies.map((p) => ({ name: p.name, ready: p.ready })),
+              fence: r.fence,
+              plugins: r.plugins,
+              metaRouter: meta ?? null,
+            },
+          });
+        }
       }
       // Ends of visible calls that are not listed (another namespace): drawn from the calls' figures.
       for (const e of edges)
@@ -351,8 +383,7 @@ export const servicesRouter = router({
             };
             nodes.set(id, {
               id,
-              namespace: id.slice(0, id.indexOf('/')),
-              name: id.slice(id.indexOf('/') + 1),
+              ...parseNodeId(id),
               known: false,
               ...figures,
               p99Ms: null,
