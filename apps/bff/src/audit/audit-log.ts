@@ -25,13 +25,15 @@ import {
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 
-export type AuditAction = 'apply' | 'delete' | 'rollback' | 'login' | 'login-failed' | 'load';
+export type AuditAction = 'apply' | 'delete' | 'rollback' | 'login' | 'login-failed' | 'load' | 'outage';
 
 export interface AuditRecord {
   readonly id: number;
   readonly at: string;
   readonly user: string;
   readonly action: AuditAction;
+  /** The cluster changed, where there are several. */
+  readonly cluster?: string;
   readonly kind?: string;
   readonly namespace?: string;
   readonly name?: string;

@@ -6,6 +6,8 @@ import { decisionsRouter } from './routers/decisions';
 import { envoyRouter } from './routers/envoy';
 import { eventsRouter } from './routers/events';
 import { clusterRouter } from './routers/cluster';
+import { clustersRouter } from './routers/clusters';
+import { fleetRouter } from './routers/fleet';
 import { metricsRouter } from './routers/metrics';
 import { servicesRouter } from './routers/services';
 import { router } from '../api/trpc';
@@ -22,6 +24,8 @@ const moduleRouters = Object.assign({}, ...MODULES.map((m) => m.api)) as ModuleR
 export const appRouter = router({
   auth: authRouter,
   cluster: clusterRouter,
+  clusters: clustersRouter,
+  fleet: fleetRouter,
   services: servicesRouter,
   metrics: metricsRouter,
   decisions: decisionsRouter,
