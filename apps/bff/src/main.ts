@@ -6,11 +6,12 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import packageJson from '../package.json' with { type: 'json' };
 import { EmbeddedStore } from './cluster/embedded-store';
-import type { ClusterStore } from './cluster/store';
-import { seedDemoMesh } from './demo/seed';
+import { DEMO_CLUSTERS, demoClusterObjects, seedDemoMesh } from './demo/seed';
+import { embeddedMembers, registryMembers, type FleetMember, type FleetMembers } from './fleet/members';
+import type { GovernorOptions } from './governor';
 import { parse } from 'yaml';
 import { createBff, loadRuleFiles } from './server/bff';
-import { BOOKINFO_CALLS, BOOKINFO_LOADS } from './simulator';
+import { BOOKINFO_CALLS, BOOKINFO_LOADS, remoteBookinfo } from './simulator';
 import { AuditLog } from './audit/audit-log';
 import { Auth, AuthError } from './auth/auth';
 import { defaultQueries, queriesFromHandlers, type NamedQuery } from './sources/prometheus';
@@ -23,17 +24,77 @@ import type { KubernetesJsonApi } from './cluster/kubernetes-json-api';
 import { MODULES } from './modules';
 import { DEFAULT_RATE_LIMIT_SERVICE } from './modules/limiter/render';
 
-/** The cluster the BFF works on: the one KUBECONFIG names, or the embedded store in the data directory. */
-async function openStore(config: BffConfig): Promise<{ store: ClusterStore; kube?: KubernetesJsonApi }> {
-  if (config.mode === 'kubernetes') {
-    const { KubernetesStore } = await import('./cluster/kubernetes-store');
-    const store = KubernetesStore.fromEnvironment({});
-    return { store, kube: store.api };
-  }
-  const store = await EmbeddedStore.open({ file: join(config.dataDir, 'store.json') });
-  const seeded = await seedDemoMesh(store);
-  if (seeded > 0) console.log(`governor bff: seeded the demo mesh (${seeded} objects)`);
-  return { store };
+interface OpenedClusters {
+  readonly members: FleetMembers;
+  readonly home: string;
+  /** The home cluster's API, in kubernetes mode (its Secret holds the admin token's hash). */
+  readonly kube?: KubernetesJsonApi;
+  /** Each cluster's own options: the embedded clusters' simulated traffic. */
+  readonly governor?: (member: FleetMember) => Partial<GovernorOptions>;
+}
+
+/**
+ * The clusters the BFF works on: KUBECONFIG's current context, or the contexts GOVERNOR_CLUSTERS names;
+ * else the embedded default's two clusters, each a store in the data directory.
+ */
+async function openClusters(config: BffConfig): Promise<OpenedClusters> {
+  if (config.mode === 'kubernetes') return openKubeconfigClusters(config);
+  const { home, other } = DEMO_CLUSTERS;
+  // East keeps the file a single embedded cluster had, so that an earlier data directory carries over.
+  const stores = await Promise.all(
+    [
+      { name: home, file: 'store.json' },
+      { name: other, file: `store-${other}.json` },
+    ].map(async ({ name, file }) => {
+      const store = await EmbeddedStore.open({ file: join(config.dataDir, file) });
+      const seeded = await seedDemoMesh(store, demoClusterObjects(name));
+      if (seeded > 0) console.log(`governor bff: seeded the demo mesh in ${name} (${seeded} objects)`);
+      return { name, store };
+    }),
+  );
+  return {
+    members: embeddedMembers(stores),
+    home,
+    governor: (member) => ({
+      simulator:
+        member.name === home
+          ? { loads: BOOKINFO_LOADS, calls: BOOKINFO_CALLS }
+          : // Part of east's product page's calls to reviews land on west's reviews pods.
+            remoteBookinfo(home),
+    }),
+  };
+}
+
+async function openKubeconfigClusters(config: BffConfig): Promise<OpenedClusters> {
+  const [{ ClusterRegistry }, { KubeConfig }] = await Promise.all([
+    import('./cluster/registry'),
+    import('@kubernetes/client-node'),
+  ]);
+  const kubeconfigPath = (process.env.KUBECONFIG ?? '').split(':').find((p) => p !== '') ?? '';
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfigPath);
+  const current = kc.getCurrentContext();
+  const { contexts, home } = config.clusters;
+  const registry = await ClusterRegistry.open({
+    kubeconfigPath,
+    ...(contexts === '*' ? {} : { contexts: contexts ?? [current] }),
+  });
+  for (const p of registry.problems())
+    console.warn(`governor bff: KUBECONFIG: ${p.context ? `context ${p.context}: ` : ''}${p.message}`);
+  const homeEntry = registry.get(home ?? current) ?? (home === null ? registry.list()[0] : undefined);
+  if (!homeEntry)
+    throw new ConfigError(
+      `GOVERNOR_HOME_CLUSTER ${home ?? current}: not one of the clusters (${registry
+        .list()
+        .map((c) => c.name)
+        .join(', ')})`,
+    );
+  const store = homeEntry.store as Partial<{ api: KubernetesJsonApi }>;
+  return {
+    members: registryMembers(registry),
+    home: homeEntry.name,
+    ...(store.api ? { kube: store.api } : {}),
+  };
 }
 
 /** The Prometheus queries a `GOVERNOR_PROMETHEUS_QUERIES` file names, merged over the defaults. */
@@ -75,7 +136,8 @@ async function main(): Promise<void> {
   mkdirSync(config.dataDir, { recursive: true });
   const lock = lockDataDir(config.dataDir);
   process.once('exit', () => lock.release());
-  const { store, kube } = await openStore(config);
+  const clusters = await openClusters(config);
+  const { kube } = clusters;
   const announceAdminToken = (token: string, where: string | undefined) =>
     console.log(
       `governor bff: created the admin token (shown once; its hash is in ${where ?? 'memory'}):\n\n    ${token}\n\n` +
@@ -92,7 +154,11 @@ async function main(): Promise<void> {
   });
   const audit = new AuditLog(join(config.dataDir, 'audit.jsonl'));
   const bff = createBff({
-    store,
+    clusters: {
+      members: clusters.members,
+      home: clusters.home,
+      ...(clusters.governor ? { governor: clusters.governor } : {}),
+    },
     mode: config.mode,
     auth,
     audit,
@@ -168,7 +234,10 @@ async function main(): Promise<void> {
       ? 'the simulated mesh'
       : 'pushed values only';
   console.log(
-    `governor bff listening on ${url} (${config.mode} mode, metrics from ${metricsFrom}, data in ${config.dataDir})`,
+    `governor bff listening on ${url} (${config.mode} mode, clusters ${clusters.members
+      .list()
+      .map((m) => (m.name === clusters.home ? `${m.name} (home)` : m.name))
+      .join(', ')}, metrics from ${metricsFrom}, data in ${config.dataDir})`,
   );
 
   let stopping = false;
@@ -179,7 +248,7 @@ async function main(): Promise<void> {
     }
     stopping = true;
     console.log(`governor bff: ${signal}, finishing open requests`);
-    Promise.all([server.close(), bff.stop().then(() => store.close())])
+    Promise.all([server.close(), bff.stop().then(() => clusters.members.close())])
       .then(() => audit.close())
       .then(
         () => process.exit(0),

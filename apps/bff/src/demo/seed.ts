@@ -3,17 +3,42 @@ import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { isKnownKind, type ClusterStore, type KubeObject } from '../cluster/store';
 
+const objectsOf = (file: string): KubeObject[] =>
+  parseAllDocuments(readFileSync(new URL(file, import.meta.url), 'utf8')).map((d) => d.toJS() as KubeObject);
+
 export function demoObjects(): KubeObject[] {
-  const text = readFileSync(new URL('./bookinfo.yaml', import.meta.url), 'utf8');
-  return parseAllDocuments(text).map((d) => d.toJS() as KubeObject);
+  return objectsOf('./bookinfo.yaml');
 }
 
-/** Creates the demo objects when the store has no SmartLimiter and no Service yet. Returns how many. */
-export async function seedDemoMesh(store: ClusterStore): Promise<number> {
+/** The embedded default's clusters: east (the home cluster) with all of Bookinfo, west with a copy of part. */
+export const DEMO_CLUSTERS = { home: 'east', other: 'west' } as const;
+
+/** The demo's objects of one of {@link DEMO_CLUSTERS}. */
+export function demoClusterObjects(cluster: 'east' | 'west'): KubeObject[] {
+  if (cluster === 'west') return objectsOf('./bookinfo-west.yaml');
+  // reviews runs in both clusters: its limit is the home cluster's policy, fanned out to both.
+  return demoObjects().map((o) =>
+    o.kind === 'SmartLimiter' && o.metadata.name === 'reviews'
+      ? {
+          ...o,
+          metadata: {
+            ...o.metadata,
+            annotations: { ...o.metadata.annotations, 'governor.io/clusters': 'east,west' },
+          },
+        }
+      : o,
+  );
+}
+
+/**
+ * Creates the demo objects (default: Bookinfo's) when the store has no SmartLimiter and no Service yet.
+ * Returns how many.
+ */
+export async function seedDemoMesh(store: ClusterStore, objects = demoObjects()): Promise<number> {
   const [limiters, services] = await Promise.all([store.list('SmartLimiter'), store.list('Service')]);
   if (limiters.items.length > 0 || services.items.length > 0) return 0;
   let n = 0;
-  for (const o of demoObjects()) {
+  for (const o of objects) {
     // Objects of a module that is not in this build (its kind unregistered) stay out of the store.
     if (!isKnownKind(o.kind)) continue;
     const { status, ...rest } = o;

@@ -44,6 +44,18 @@ export interface BffConfig {
   accessLog: { port: number } | null;
   /** Governor's MetaProtocol route server (RDS over gRPC); null when metarouter is off or `GOVERNOR_XDS_PORT=off`. */
   xds: { port: number } | null;
+  /** The clusters Governor manages (kubernetes mode). */
+  clusters: ClustersConfig;
+}
+
+export interface ClustersConfig {
+  /**
+   * `GOVERNOR_CLUSTERS`: the kubeconfig's contexts to manage, comma-separated, or `*` for every context.
+   * Unset: the current context alone.
+   */
+  contexts: readonly string[] | '*' | null;
+  /** `GOVERNOR_HOME_CLUSTER`: the cluster whose policies fan out; default the current context's, else the first. */
+  home: string | null;
 }
 
 export interface ModulesConfig {
@@ -124,7 +136,24 @@ export function loadConfig({ env, homeDir }: LoadConfigOptions): BffConfig {
     accessLog: accessLogConfig(env, modules),
     xds: xdsConfig(env, modules),
     modules,
+    clusters: clustersConfig(env),
   };
+}
+
+function clustersConfig(env: NodeJS.ProcessEnv): ClustersConfig {
+  const listed = nonEmpty(env.GOVERNOR_CLUSTERS);
+  const contexts =
+    listed === undefined
+      ? null
+      : listed === '*'
+        ? '*'
+        : listed
+            .split(',')
+            .map((c) => c.trim())
+            .filter((c) => c !== '');
+  if (Array.isArray(contexts) && contexts.length === 0)
+    throw new ConfigError('GOVERNOR_CLUSTERS: name the kubeconfig contexts (comma-separated), or * for all');
+  return { contexts, home: nonEmpty(env.GOVERNOR_HOME_CLUSTER) ?? null };
 }
 
 function modulesConfig(env: NodeJS.ProcessEnv): ModulesConfig {

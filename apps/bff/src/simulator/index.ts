@@ -10,6 +10,7 @@ export { DEFAULT_POD_MODEL, parseCpuQuantity, type PodModel } from './pods';
 export {
   BOOKINFO_CALLS,
   BOOKINFO_LOADS,
+  remoteBookinfo,
   DEFAULT_LOADS,
   DEFAULT_USERS,
   MAX_MESH_RPS,

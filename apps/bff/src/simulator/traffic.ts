@@ -61,6 +61,22 @@ export const BOOKINFO_CALLS: Readonly<Record<string, readonly CallTarget[]>> = {
 };
 
 /**
+ * The embedded default's second cluster: its reviews are called by the first cluster's product page
+ * (`<home>/default/productpage`), and call their own ratings.
+ */
+export function remoteBookinfo(home: string) {
+  return {
+    loads: { reviews: { kind: 'wave', minRps: 10, maxRps: 60, periodMs: 10 * 60_000 } },
+    calls: { reviews: ['ratings'] },
+    remoteCallers: { reviews: `${home}/default/productpage` },
+  } as const satisfies {
+    loads: Readonly<Record<string, LoadProfile>>;
+    calls: Readonly<Record<string, readonly CallTarget[]>>;
+    remoteCallers: Readonly<Record<string, string>>;
+  };
+}
+
+/**
  * Every simulated request is decided one by one on the BFF's thread (some 10-15 µs each with the decision
  * feeds, on the 2-core machine the BFF is measured on), so the load is capped where the simulation takes
  * about a third of a core and the BFF's own answers stay prompt: 27,500 requests per second in all, calls
