@@ -23,7 +23,7 @@ import {
 import { layoutTopology, type ClusterBox, type Rect } from '../lib/topology/layout';
 import { useTRPC } from '../lib/trpc';
 import { TopologySidePanel } from './topology/side-panel';
-import type { TopologyEdge, TopologyNode } from './topology/types';
+import type { TopologyNode } from './topology/types';
 
 const STATUSES: readonly HealthStatus[] = ['healthy', 'degraded', 'failing', 'idle'];
 /** As the clusters page polls them: the same query, so one request serves both. */
@@ -80,8 +80,8 @@ export function Topology({
     }),
   );
   const clusterList = useQuery({ ...trpc.clusters.list.queryOptions(), refetchInterval: CLUSTERS_POLL_MS });
-  const nodes = useMemo(() => (topology.data?.nodes ?? []) as readonly TopologyNode[], [topology.data]);
-  const edges = useMemo(() => (topology.data?.edges ?? []) as readonly TopologyEdge[], [topology.data]);
+  const nodes = useMemo(() => topology.data?.nodes ?? [], [topology.data]);
+  const edges = useMemo(() => topology.data?.edges ?? [], [topology.data]);
 
   const clusterInfo = useMemo(
     () =>
@@ -301,7 +301,7 @@ export function Topology({
                       className="fill-red-50 stroke-red-700"
                     />
                   </svg>
-                  unreachable cluster (as last seen)
+                  unreachable cluster
                 </li>
               </>
             )}

@@ -21,7 +21,7 @@ import { useTRPC } from '../../lib/trpc';
 import { useCanEdit } from '../app-shell';
 import { EditorTabs } from '../editor-tabs';
 import { ApplyConfirm, EditorActions } from './editor-actions';
-import { FanoutPanel, type FanoutView } from './fanout-panel';
+import { FanoutPanel } from './fanout-panel';
 import { HistorySection } from './history-section';
 import { LimiterForm } from './limiter-form';
 import { PreviewSection } from './preview-section';
@@ -257,7 +257,7 @@ export function LimiterEditor() {
 
       {existingName !== null && inHome && (
         <FanoutPanel
-          status={fanout.data as FanoutView | null | undefined}
+          status={fanout.data}
           loading={fanout.isPending}
           error={fanout.isError ? fanout.error.message : null}
           wanted={model.ok && model.form.clusters.mode !== 'here'}

@@ -3,5 +3,5 @@ import type { inferOutput, TRPCOptionsProxy } from '@trpc/tanstack-react-query';
 import type { AppRouter } from '@governor/bff/router';
 
 export type TopologyData = inferOutput<TRPCOptionsProxy<AppRouter>['services']['topology']>;
-export type TopologyNode = TopologyData['nodes'][number] & { readonly cluster: string };
-export type TopologyEdge = TopologyData['edges'][number] & { readonly crossCluster: boolean };
+export type TopologyNode = TopologyData['nodes'][number];
+export type TopologyEdge = TopologyData['edges'][number];
