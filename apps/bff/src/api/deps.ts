@@ -3,7 +3,7 @@
  * store, auth, the audit log and the event log. The running product's other parts (the simulated mesh,
  * Prometheus, the rate-limit service) are the API's own routers' business: `trpc/create-api.ts`.
  */
-import type { AuditLog } from '../audit/audit-log';
+import type { AuditView } from '../audit/audit-log';
 import type { Auth } from '../auth/auth';
 import type { ClusterStore } from '../cluster/store';
 import type { FanoutController } from '../fleet/fanout';
@@ -59,7 +59,8 @@ export interface ApiDeps {
   readonly store: ClusterStore;
   readonly mode: RuntimeMode;
   readonly auth: Auth;
-  readonly audit: AuditLog;
+  /** This cluster's part of the audit log. */
+  readonly audit: AuditView;
   readonly events: Feed<ApiEvent>;
   /** The requests a service served lately, oldest first; null where nothing records them. */
   readonly recentRequests: ((namespace: string, service: string) => readonly RecordedRequest[]) | null;

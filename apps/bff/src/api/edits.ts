@@ -5,7 +5,7 @@
  */
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
-import type { AuditLog } from '../audit/audit-log';
+import type { AuditView } from '../audit/audit-log';
 import { ConflictError, type KubeObject } from '../cluster/store';
 import { InputInvalid, type InputIssue } from '../lib/input-issues';
 import { readYaml, type Locate } from '../lib/yaml-input';
@@ -166,7 +166,7 @@ export async function writeAudited(deps: ApiDeps, w: AuditedWrite) {
 
 /** The audited version `toId` of `kind namespace/name` to roll back to, or NOT_FOUND. */
 export function rollbackTarget(
-  audit: AuditLog,
+  audit: AuditView,
   ref: { kind: string; namespace: string; name: string; toId: number },
 ): { object: Record<string, unknown>; id: number } {
   const target = audit.get(ref.toId);

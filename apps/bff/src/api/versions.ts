@@ -1,6 +1,6 @@
 /** An object's versions as the audit log keeps them, for the routers that edit objects. */
 import { stringify } from 'yaml';
-import type { AuditLog } from '../audit/audit-log';
+import type { AuditView } from '../audit/audit-log';
 import type { KubeObject } from '../cluster/store';
 import { diffLines, isUnchanged, type DiffLine } from '../lib/diff';
 
@@ -8,7 +8,7 @@ import { diffLines, isUnchanged, type DiffLine } from '../lib/diff';
 export const toYaml = (v: unknown): string => stringify(v, { sortMapEntries: true, lineWidth: 0 });
 
 /** The last 200 changes to `kind namespace/name`, newest first, each with its YAML and its diff. */
-export function versionsOf(audit: AuditLog, ref: { kind: string; namespace: string; name: string }) {
+export function versionsOf(audit: AuditView, ref: { kind: string; namespace: string; name: string }) {
   return audit.list({ ...ref, limit: 200 }).map((r) => ({
     id: r.id,
     at: r.at,

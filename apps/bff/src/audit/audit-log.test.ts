@@ -150,3 +150,20 @@ describe('AuditLog', () => {
     expect(log.list()).toEqual([record]);
   });
 });
+
+describe('a cluster view of the log', () => {
+  it("records with the cluster's name and lists its own records; the home cluster also those with none", async () => {
+    const log = new AuditLog();
+    await log.record({ user: 'ann', action: 'apply', namespace: 'default', name: 'reviews' });
+    const east = log.forCluster('east', true);
+    const west = log.forCluster('west', false);
+    const w = await west.record({ user: 'bob', action: 'apply', namespace: 'default', name: 'reviews' });
+    await east.record({ user: 'cid', action: 'delete', namespace: 'default', name: 'reviews' });
+    expect(w.cluster).toBe('west');
+    expect(east.list({ name: 'reviews' }).map((r) => r.user)).toEqual(['cid', 'ann']);
+    expect(west.list({ name: 'reviews' }).map((r) => r.user)).toEqual(['bob']);
+    expect(west.get(w.id)?.user).toBe('bob');
+    expect(west.get(1)).toBeUndefined();
+    expect(east.all().map((r) => r.user)).toEqual(['cid', 'bob', 'ann']);
+  });
+});

@@ -46,6 +46,11 @@ export interface AuditRecord {
 }
 
 export interface AuditQuery {
+  /**
+   * One cluster's records; `home` also takes those that name no cluster (written before there were
+   * several). Absent: every cluster's.
+   */
+  readonly cluster?: { readonly name: string; readonly home: boolean };
   readonly namespace?: string;
   readonly name?: string;
   readonly kind?: string;
@@ -54,6 +59,15 @@ export interface AuditQuery {
   /** Records with a smaller id (paging back). */
   readonly beforeId?: number;
   readonly limit?: number;
+}
+
+/** What the API reads and writes of the log: one cluster's records ({@link AuditLog.forCluster}). */
+export interface AuditView {
+  record(entry: Omit<AuditRecord, 'id' | 'at'>): Promise<AuditRecord>;
+  get(id: number): AuditRecord | undefined;
+  list(q?: AuditQuery): AuditRecord[];
+  /** Every cluster's records. */
+  all(q?: AuditQuery): AuditRecord[];
 }
 
 export interface AuditLogOptions {
@@ -137,6 +151,8 @@ export class AuditLog {
     for (let i = this.records.length - 1; i >= 0 && out.length < (q.limit ?? 100); i--) {
       const r = this.records[i]!;
       if (q.beforeId !== undefined && r.id >= q.beforeId) continue;
+      if (q.cluster && (r.cluster ?? (q.cluster.home ? q.cluster.name : undefined)) !== q.cluster.name)
+        continue;
       if (q.namespace !== undefined && r.namespace !== q.namespace) continue;
       if (q.name !== undefined && r.name !== q.name) continue;
       if (q.kind !== undefined && r.kind !== q.kind) continue;
@@ -145,6 +161,20 @@ export class AuditLog {
       out.push(r);
     }
     return out;
+  }
+
+  /** The log as one cluster's API sees it: its records, and what it records names it. */
+  forCluster(name: string, home: boolean): AuditView {
+    const cluster = { name, home };
+    return {
+      record: (entry) => this.record({ cluster: name, ...entry }),
+      get: (id) => {
+        const r = this.get(id);
+        return r && (r.cluster ?? (home ? name : undefined)) === name ? r : undefined;
+      },
+      list: (q = {}) => this.list({ cluster, ...q }),
+      all: (q = {}) => this.list(q),
+    };
   }
 
   /** Waits for the records under way, then closes the file; later records stay in memory only. */

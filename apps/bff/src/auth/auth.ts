@@ -387,7 +387,7 @@ function describe(w: FailedLoginWindow): string {
  * Writes the failed logins of the windows that have ended to the audit log, one record per address and
  * window (`all`: the open ones too, at shutdown).
  */
-export function auditFailedLogins(deps: { auth: Auth; audit: AuditLog }, all = false): void {
+export function auditFailedLogins(deps: { auth: Auth; audit: Pick<AuditLog, 'record'> }, all = false): void {
   for (const w of deps.auth.logins.drain(all))
     deps.audit.record({ user: '(unknown)', action: 'login-failed', detail: describe(w) });
 }

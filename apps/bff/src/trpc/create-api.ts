@@ -141,7 +141,10 @@ export function createApi(options: ApiOptions, events: Feed<ApiEvent> = new Feed
     store: options.store,
     mode: options.mode,
     auth: options.auth,
-    audit: options.audit ?? new AuditLog(),
+    audit: (options.audit ?? new AuditLog()).forCluster(
+      cluster,
+      options.fleet ? options.fleet.home === cluster : true,
+    ),
     events,
     recentRequests: decisions
       ? (namespace, service) =>

@@ -17,9 +17,9 @@ export const auditRouter = router({
         })
         .default({ limit: 100 }),
     )
-    .query(({ ctx, input }) =>
-      ctx.deps.audit
-        .list({ ...input, limit: 10_000 })
+    .query(({ ctx, input: { cluster: _chosen, ...input } }) =>
+      // A chosen cluster's records, else every cluster's.
+      (ctx.clusterChosen ? ctx.deps.audit.list : ctx.deps.audit.all)({ ...input, limit: 10_000 })
         .filter((r) =>
           r.namespace === undefined ? ctx.user.role === 'admin' : canSee(ctx.user, r.namespace),
         )
