@@ -1,5 +1,7 @@
 /** Status conditions as every module writes them. */
 import type { Condition } from '@governor/crd-types';
+import type { KubeObject } from '../cluster/store';
+import type { PlanProblem } from './module';
 
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
 
@@ -19,4 +21,54 @@ export function condition(
   const lastTransitionTime =
     before?.status === status && before.lastTransitionTime ? before.lastTransitionTime : now.toISOString();
   return { type, status, reason, message, lastTransitionTime };
+}
+
+/** The problems as one message: `path: message; path: message`. */
+export const problemText = (problems: readonly PlanProblem[]): string =>
+  problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message)).join('; ');
+
+/** The status field that says which generation of the object a status is about, when it has one. */
+export const observedGenerationOf = (raw: KubeObject): { observedGeneration?: number } =>
+  raw.metadata.generation !== undefined ? { observedGeneration: raw.metadata.generation } : {};
+
+/**
+ * The status of an object whose spec does not parse: `Valid` and `Ready` False with the problems and what
+ * became of its owned objects, the rest of the last status as it was.
+ */
+export function invalidSpecStatus(
+  raw: KubeObject,
+  problems: readonly PlanProblem[],
+  kept: string,
+  now: Date,
+): Record<string, unknown> {
+  const previous = raw.status as { readonly conditions?: readonly Condition[] } | undefined;
+  const message = `${problemText(problems)}; ${kept}`;
+  return {
+    ...(previous ?? {}),
+    conditions: [
+      condition(previous, 'Valid', 'False', 'InvalidSpec', message, now),
+      condition(previous, 'Ready', 'False', 'Invalid', message, now),
+    ],
+    ...observedGenerationOf(raw),
+  };
+}
+
+/** `Valid`: True without problems, else False with them (`text` says them; reason `InvalidSpec`). */
+export function validCondition(
+  previous: { readonly conditions?: readonly Condition[] } | undefined,
+  problems: readonly PlanProblem[],
+  now: Date,
+  {
+    invalidReason = 'InvalidSpec',
+    validMessage = 'the spec is valid',
+    text = problemText,
+  }: {
+    invalidReason?: string;
+    validMessage?: string;
+    text?: (problems: readonly PlanProblem[]) => string;
+  } = {},
+): Condition {
+  return problems.length > 0
+    ? condition(previous, 'Valid', 'False', invalidReason, text(problems), now)
+    : condition(previous, 'Valid', 'True', 'Valid', validMessage, now);
 }

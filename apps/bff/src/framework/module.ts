@@ -7,6 +7,7 @@
  * writes, Events, leader election, drift repair, garbage collection, metrics. See docs/architecture.md.
  */
 import type { z } from 'zod';
+import type { ParseResult } from '@governor/crd-types';
 import type { Kind, KubeObject } from '../cluster/store';
 import {
   NO_METRICS,
@@ -80,6 +81,13 @@ export interface ModuleEvent {
 export type Parsed<T> =
   | { readonly ok: true; readonly value: T }
   | { readonly ok: false; readonly problems: readonly PlanProblem[] };
+
+/** A custom resource's parse as a module answers it: the value, or the issues as problems. */
+export function parsedOf<T>(r: ParseResult<T>): Parsed<T> {
+  return r.ok
+    ? { ok: true, value: r.value }
+    : { ok: false, problems: r.issues.map((i) => ({ path: i.path, message: i.message })) };
+}
 
 export interface Module<T = unknown, Rules = unknown> {
   /** The module's name, as in a SlimeBoot's `spec.module[].name` (e.g. `limiter`). */

@@ -16,14 +16,15 @@ import {
   type ServiceFenceStatus,
 } from '@governor/crd-types';
 import type { KubeObject } from '../../cluster/store';
-import type {
-  MetricInput,
-  Module,
-  ModuleEvent,
-  Plan,
-  PlanInput,
-  PlanProblem,
-  Snapshot,
+import {
+  parsedOf,
+  type MetricInput,
+  type Module,
+  type ModuleEvent,
+  type Plan,
+  type PlanInput,
+  type PlanProblem,
+  type Snapshot,
 } from '../../framework/module';
 import type { ModuleContext } from '../../framework/registry';
 import { NO_OBSERVED_CALLS, type ObservedCallSource } from '../../sources/observed-calls';
@@ -32,7 +33,12 @@ import { computeDomains, destinationsOf, inSidecar, type DomainContext } from '.
 import { metricKey } from './render/hosts';
 import { FALLBACK_CLUSTER_ALIAS, renderFallbackEnvoyFilter, type FallbackDispatch } from './render/fallback';
 import { egressHosts, ISTIO_REV_LABEL, renderSidecar, type SidecarOptions } from './render/sidecar';
-import { condition } from '../../framework/conditions';
+import {
+  condition,
+  invalidSpecStatus,
+  observedGenerationOf,
+  validCondition,
+} from '../../framework/conditions';
 
 export const DEFAULT_GOVERNOR_NAMESPACE = 'governor-system';
 
@@ -210,18 +216,15 @@ export function planFence(
     metricStatus,
     reasons: sortedRecord(reasons),
     conditions: [
-      condition(
-        previous,
-        'Valid',
-        problems.length > 0 ? 'False' : 'True',
-        problems.length > 0 ? 'InvalidHost' : 'Valid',
-        problems.length > 0 ? problems.map((p) => p.message).join('; ') : 'the fence is valid',
-        now,
-      ),
+      validCondition(previous, problems, now, {
+        invalidReason: 'InvalidHost',
+        validMessage: 'the fence is valid',
+        text: (ps) => ps.map((p) => p.message).join('; '),
+      }),
       ready,
       callsCondition,
     ],
-    ...(raw.metadata.generation !== undefined ? { observedGeneration: raw.metadata.generation } : {}),
+    ...observedGenerationOf(raw),
   };
   return {
     desired,
@@ -289,24 +292,9 @@ export function lazyloadModule(options: LazyloadOptions): LazyloadModule {
     reads: ['VirtualService', 'Pod', 'WorkloadEntry', 'ServiceEntry', 'Gateway'],
     ownedLabelKeys: ['istio.io/rev'],
     options,
-    parse(raw) {
-      const parsed = parseServiceFence(raw);
-      return parsed.ok
-        ? { ok: true, value: parsed.value }
-        : { ok: false, problems: parsed.issues.map((i) => ({ path: i.path, message: i.message })) };
-    },
-    invalidStatus(raw, problems, ownedCount, now) {
-      const previous = (raw.status as ServiceFenceStatus | undefined) ?? {};
-      const message = `${problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message)).join('; ')}; ${ownedCount} Sidecar kept as it was`;
-      return {
-        ...previous,
-        conditions: [
-          condition(previous, 'Valid', 'False', 'InvalidSpec', message, now),
-          condition(previous, 'Ready', 'False', 'Invalid', message, now),
-        ],
-        ...(raw.metadata.generation !== undefined ? { observedGeneration: raw.metadata.generation } : {}),
-      };
-    },
+    parse: (raw) => parsedOf(parseServiceFence(raw)),
+    invalidStatus: (raw, problems, ownedCount, now) =>
+      invalidSpecStatus(raw, problems, `${ownedCount} Sidecar kept as it was`, now),
     metrics(fence): CallInput {
       // The calling workload is the fence's namesake: Slime names a fence after its Service, whose
       // workload's app label is the calls' source_app.

@@ -16,8 +16,9 @@ import {
   type SmartLimiterStatus,
 } from '@governor/crd-types';
 import type { KubeObject } from '../../cluster/store';
-import type { Module, ModuleEvent, Plan, Snapshot } from '../../framework/module';
+import { parsedOf, type Module, type ModuleEvent, type Plan, type Snapshot } from '../../framework/module';
 import type { ModuleContext } from '../../framework/registry';
+import { observedGenerationOf } from '../../framework/conditions';
 import { noMetrics, type MetricSource } from '../../sources/metric-source';
 import {
   DEFAULT_RATE_LIMIT_SERVICE,
@@ -111,12 +112,7 @@ export function limiterModule(options: LimiterModuleOptions = {}): LimiterModule
     owns: ['EnvoyFilter'],
     reads: ['VirtualService', 'Gateway'],
     ownedLabelKeys: ['istio.io/rev'],
-    parse(raw: KubeObject) {
-      const parsed = parseSmartLimiter(raw);
-      return parsed.ok
-        ? { ok: true, value: parsed.value }
-        : { ok: false, problems: parsed.issues.map((i) => ({ path: i.path, message: i.message })) };
-    },
+    parse: (raw: KubeObject) => parsedOf(parseSmartLimiter(raw)),
     invalidStatus(raw, problems, ownedCount, now) {
       const previous = (raw.status as SmartLimiterStatus | undefined) ?? {};
       return {
@@ -128,7 +124,7 @@ export function limiterModule(options: LimiterModuleOptions = {}): LimiterModule
           now,
           ...(previous.conditions ? { previous: previous.conditions } : {}),
         }),
-        ...(raw.metadata.generation !== undefined ? { observedGeneration: raw.metadata.generation } : {}),
+        ...observedGenerationOf(raw),
       };
     },
     metrics: (limiter) => metrics.metricsFor(limiter),

@@ -18,7 +18,15 @@ import {
   type MetaRouterStatus,
 } from '@governor/crd-types';
 import { keyOf, type KubeObject } from '../../cluster/store';
-import type { Module, ModuleEvent, Parsed, Plan, PlanProblem, Snapshot } from '../../framework/module';
+import {
+  parsedOf,
+  type Module,
+  type ModuleEvent,
+  type Parsed,
+  type Plan,
+  type PlanProblem,
+  type Snapshot,
+} from '../../framework/module';
 import type { ModuleContext } from '../../framework/registry';
 import { NO_ROUTE_STATUS, type RouteStatusSource } from '../../sources/route-status';
 import { NO_METHOD_TRAFFIC, type MethodTrafficSource } from '../../sources/method-traffic';
@@ -33,25 +41,18 @@ import {
 } from './companions';
 import { routeConfigName } from './routes';
 import { hostsOf, metaServices, routerKey, routersByHost } from './services';
-import { condition } from '../../framework/conditions';
-
-const problemText = (problems: readonly PlanProblem[]) =>
-  problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message)).join('; ');
+import {
+  condition,
+  invalidSpecStatus,
+  observedGenerationOf,
+  problemText,
+  validCondition,
+} from '../../framework/conditions';
 
 /* ---------- MetaRouter ---------- */
 
-function invalidStatus(raw: KubeObject, problems: readonly PlanProblem[], _owned: number, now: Date) {
-  const previous = raw.status as MetaRouterStatus | undefined;
-  const message = `${problemText(problems)}; its services keep what they were last served`;
-  return {
-    ...(previous ?? {}),
-    conditions: [
-      condition(previous, 'Valid', 'False', 'InvalidSpec', message, now),
-      condition(previous, 'Ready', 'False', 'Invalid', message, now),
-    ],
-    ...(raw.metadata.generation !== undefined ? { observedGeneration: raw.metadata.generation } : {}),
-  };
-}
+const invalidStatus = (raw: KubeObject, problems: readonly PlanProblem[], _owned: number, now: Date) =>
+  invalidSpecStatus(raw, problems, 'its services keep what they were last served', now);
 
 export function planMetaRouter(
   router: MetaRouter,
@@ -219,19 +220,8 @@ export function planMetaRouter(
               now,
             );
   const status: MetaRouterStatus = {
-    conditions: [
-      condition(
-        previous,
-        'Valid',
-        valid ? 'True' : 'False',
-        valid ? 'Valid' : 'InvalidSpec',
-        valid ? 'the spec is valid' : problemText(problems),
-        now,
-      ),
-      ready,
-      ...extra,
-    ],
-    ...(raw.metadata.generation !== undefined ? { observedGeneration: raw.metadata.generation } : {}),
+    conditions: [validCondition(previous, problems, now), ready, ...extra],
+    ...observedGenerationOf(raw),
     ...(served.length > 0 && valid && !superseded ? { routeConfigurations: served } : {}),
     ...(proxies.length > 0
       ? {
@@ -288,12 +278,7 @@ export function metaRouterModule(
     watches: ['Service', 'ServiceEntry', 'MetaRouter', 'ApplicationProtocol'],
     owns: [],
     options,
-    parse: (raw): Parsed<MetaRouter> => {
-      const r = parseMetaRouter(raw);
-      return r.ok
-        ? { ok: true, value: r.value }
-        : { ok: false, problems: r.issues.map((i) => ({ path: i.path, message: i.message })) };
-    },
+    parse: (raw): Parsed<MetaRouter> => parsedOf(parseMetaRouter(raw)),
     invalidStatus,
     plan: ({ object, raw, snapshot, now }) =>
       planMetaRouter(

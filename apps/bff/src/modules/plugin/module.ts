@@ -17,7 +17,8 @@ import {
 } from '@governor/crd-types';
 import type { KubeObject } from '../../cluster/store';
 import { closestFilters, findFilter, validateFilterSettings } from '../../envoy/catalog';
-import type { Module, ModuleEvent, Parsed, Plan, PlanProblem, Snapshot } from '../../framework/module';
+import { parsedOf } from '../../framework/module';
+import type { Module, ModuleEvent, Plan, PlanInput, PlanProblem, Snapshot } from '../../framework/module';
 import type { ModuleContext } from '../../framework/registry';
 import {
   DIRECT_PATCH_FILTERS,
@@ -27,7 +28,14 @@ import {
   settingsKinds,
   type RenderOptions,
 } from './render';
-import { condition, type ConditionStatus } from '../../framework/conditions';
+import {
+  condition,
+  invalidSpecStatus,
+  observedGenerationOf,
+  problemText,
+  validCondition,
+  type ConditionStatus,
+} from '../../framework/conditions';
 
 export const ENVOYPLUGIN_MODULE_NAME = 'plugin-envoyplugin';
 
@@ -61,14 +69,15 @@ export function validateInlineSettings(
     : { issues: [] };
 }
 
-/** Problems and warnings of a list of plugins, at `<at>[i]`. */
+/** Problems and warnings of a list of plugins, at `<at>[i]`, after the object's unknown fields. */
 function checkPlugins(
   plugins: readonly Plugin[],
   at: string,
   perRoute: boolean,
+  unknown: readonly UnknownField[],
 ): { problems: PlanProblem[]; warnings: string[] } {
   const problems: PlanProblem[] = [];
-  const warnings: string[] = [];
+  const warnings = unknownFieldWarnings(unknown);
   plugins.forEach((p, i) => {
     const path = `${at}[${i}]`;
     const kinds = settingsKinds(p);
@@ -157,50 +166,35 @@ function statusOf(
   now: Date,
   extra: Condition[] = [],
 ): PluginStatus {
-  const problemText = problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message)).join('; ');
   return {
     conditions: [
-      condition(
-        previous,
-        'Valid',
-        problems.length > 0 ? 'False' : 'True',
-        problems.length > 0 ? 'InvalidSpec' : 'Valid',
-        problems.length > 0 ? problemText : 'the spec is valid',
-        now,
-      ),
+      validCondition(previous, problems, now),
       problems.length > 0
-        ? condition(previous, 'Ready', 'False', 'Invalid', `${problemText}; the last EnvoyFilter stays`, now)
+        ? condition(
+            previous,
+            'Ready',
+            'False',
+            'Invalid',
+            `${problemText(problems)}; the last EnvoyFilter stays`,
+            now,
+          )
         : condition(previous, 'Ready', ready.status, ready.reason, ready.message, now),
       ...extra,
     ],
-    ...(raw.metadata.generation !== undefined ? { observedGeneration: raw.metadata.generation } : {}),
+    ...observedGenerationOf(raw),
   };
 }
 
-function invalidStatus(raw: KubeObject, problems: readonly PlanProblem[], ownedCount: number, now: Date) {
-  const previous = raw.status as PluginStatus | undefined;
-  const message = `${problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message)).join('; ')}; ${ownedCount} EnvoyFilter kept as it was`;
-  return {
-    ...(previous ?? {}),
-    conditions: [
-      condition(previous, 'Valid', 'False', 'InvalidSpec', message, now),
-      condition(previous, 'Ready', 'False', 'Invalid', message, now),
-    ],
-    ...(raw.metadata.generation !== undefined ? { observedGeneration: raw.metadata.generation } : {}),
-  };
-}
+const invalidStatus = (raw: KubeObject, problems: readonly PlanProblem[], ownedCount: number, now: Date) =>
+  invalidSpecStatus(raw, problems, `${ownedCount} EnvoyFilter kept as it was`, now);
 
 const patchCount = (ef: KubeObject) => ((ef.spec as { configPatches: unknown[] }).configPatches ?? []).length;
 
 export function planPluginManager(
-  pm: PluginManager,
-  raw: KubeObject,
-  snapshot: Snapshot,
-  now: Date,
+  { object: pm, raw, snapshot, now }: PlanInput<PluginManager>,
   options: RenderOptions,
-  unknown: readonly UnknownField[],
 ): Plan<null> {
-  const checked = checkPlugins(pm.spec.plugin ?? [], 'spec.plugin', false);
+  const checked = checkPlugins(pm.spec.plugin ?? [], 'spec.plugin', false, parsePluginManager(raw).warnings);
   const rendered = renderPluginManager(pm, options);
   const overlap = overlapsOf(pm, snapshot);
   const enabled = (pm.spec.plugin ?? []).filter((p) => p.enable).length;
@@ -230,20 +224,16 @@ export function planPluginManager(
     desired: [rendered.envoyFilter],
     status: status as Record<string, unknown>,
     problems: checked.problems,
-    warnings: [...unknownFieldWarnings(unknown), ...checked.warnings, ...rendered.warnings],
+    warnings: [...checked.warnings, ...rendered.warnings],
     engine: null,
   };
 }
 
 export function planEnvoyPlugin(
-  ep: EnvoyPlugin,
-  raw: KubeObject,
-  snapshot: Snapshot,
-  now: Date,
+  { object: ep, raw, snapshot, now }: PlanInput<EnvoyPlugin>,
   options: RenderOptions,
-  unknown: readonly UnknownField[],
 ): Plan<null> {
-  const checked = checkPlugins(ep.spec.plugins ?? [], 'spec.plugins', true);
+  const checked = checkPlugins(ep.spec.plugins ?? [], 'spec.plugins', true, parseEnvoyPlugin(raw).warnings);
   const { name, namespace } = ep.metadata;
   // Both kinds render an EnvoyFilter named after the object: of two namesakes, the PluginManager's stands.
   if (snapshot.get('PluginManager', namespace, name))
@@ -254,7 +244,7 @@ export function planEnvoyPlugin(
   const rendered = renderEnvoyPlugin(ep, options);
   const targets =
     (ep.spec.listener ?? []).length + (ep.spec.host ?? []).length + (ep.spec.route ?? []).length;
-  const warnings = [...unknownFieldWarnings(unknown), ...checked.warnings, ...rendered.warnings];
+  const warnings = [...checked.warnings, ...rendered.warnings];
   if (targets === 0) warnings.push('spec: no listener, host or route: the EnvoyFilter patches nothing');
   const status = statusOf(
     raw,
@@ -301,14 +291,6 @@ export function pluginEvents(
   return events;
 }
 
-function parsed<T>(
-  r: ReturnType<typeof parsePluginManager> | ReturnType<typeof parseEnvoyPlugin>,
-): Parsed<T> {
-  return r.ok
-    ? { ok: true, value: r.value as T }
-    : { ok: false, problems: r.issues.map((i) => ({ path: i.path, message: i.message })) };
-}
-
 export type PluginModule = Module<PluginManager, null> & { readonly options: RenderOptions };
 
 export function envoyPluginModule(options: RenderOptions): Module<EnvoyPlugin, null> {
@@ -320,10 +302,9 @@ export function envoyPluginModule(options: RenderOptions): Module<EnvoyPlugin, n
     watches: ['PluginManager'],
     owns: ['EnvoyFilter'],
     ownedLabelKeys: [ISTIO_REV_LABEL],
-    parse: (raw) => parsed<EnvoyPlugin>(parseEnvoyPlugin(raw)),
+    parse: (raw) => parsedOf(parseEnvoyPlugin(raw)),
     invalidStatus,
-    plan: ({ object, raw, snapshot, now }) =>
-      planEnvoyPlugin(object, raw, snapshot, now, options, parseEnvoyPlugin(raw).warnings),
+    plan: (input) => planEnvoyPlugin(input, options),
     events: pluginEvents,
     affectedBy: (change, snapshot) => {
       const ns = change.metadata.namespace ?? 'default';
@@ -342,10 +323,9 @@ export function pluginModule(options: RenderOptions): PluginModule {
     owns: ['EnvoyFilter'],
     ownedLabelKeys: [ISTIO_REV_LABEL],
     options,
-    parse: (raw) => parsed<PluginManager>(parsePluginManager(raw)),
+    parse: (raw) => parsedOf(parsePluginManager(raw)),
     invalidStatus,
-    plan: ({ object, raw, snapshot, now }) =>
-      planPluginManager(object, raw, snapshot, now, options, parsePluginManager(raw).warnings),
+    plan: (input) => planPluginManager(input, options),
     events: pluginEvents,
     affectedBy: (change, snapshot) =>
       snapshot
