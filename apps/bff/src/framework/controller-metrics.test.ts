@@ -209,3 +209,26 @@ describe('joinExpositions', () => {
     );
   });
 });
+
+describe("clusters' views", () => {
+  it("label each cluster's controller series and keep each cluster's queue", async () => {
+    const m = new ControllerMetrics();
+    const east = m.forCluster('east');
+    const west = m.forCluster('west');
+    east.trackQueue('limiter', () => 1);
+    west.trackQueue('limiter', () => 2);
+    east.observeReconcile('limiter', 0.01, 'success');
+    west.countWrite('limiter', 'EnvoyFilter', 'apply');
+    west.countDecision('mesh', 'allowed');
+    const text = await m.text();
+    expect(text).toContain('governor_controller_queue_depth{module="limiter",cluster="east"} 1');
+    expect(text).toContain('governor_controller_queue_depth{module="limiter",cluster="west"} 2');
+    expect(text).toContain(
+      'governor_controller_reconciles_total{module="limiter",cluster="east",result="success"} 1',
+    );
+    expect(text).toContain(
+      'governor_controller_objects_written_total{module="limiter",cluster="west",kind="EnvoyFilter",operation="apply"} 1',
+    );
+    expect(text).toContain('governor_engine_decisions_total{source="mesh",outcome="allowed"} 1');
+  });
+});

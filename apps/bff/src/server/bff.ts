@@ -160,7 +160,7 @@ export function createBff(options: BffOptions): Bff {
         ...options.governor,
         ...options.clusters?.governor?.(member),
         store: member.store,
-        controllerMetrics,
+        controllerMetrics: controllerMetrics.forCluster(member.name),
         ...eventHooks(events, member.name),
         onLimiterRules: (key, rules) => {
           // One rate-limit service answers for every cluster: a limiter's key names its cluster but home's.
