@@ -223,7 +223,8 @@ export function createBff(options: BffOptions): Bff {
   const governor = fleet.homeCluster().plane;
   const mesh = governor.mesh;
   // For the BFF's lifetime, as the simulator's: it decides only while it runs.
-  mesh?.simulator.subscribe((d) => controllerMetrics.countDecision('mesh', d.outcome));
+  for (const c of fleet.list())
+    c.plane.mesh?.simulator.subscribe((d) => controllerMetrics.countDecision('mesh', d.outcome));
   const server = createHttpServer({
     info: { ...options.info, mode: options.mode },
     // The controllers' metrics, then the simulated mesh's (Istio's and cAdvisor's names: none shared).
