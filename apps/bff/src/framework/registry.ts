@@ -87,3 +87,16 @@ export function defineModules<const M extends readonly ModuleDefinition[]>(modul
   for (const m of modules) for (const [kind, info] of Object.entries(m.kinds ?? {})) registerKind(kind, info);
   return modules;
 }
+
+/** A module's service made from its class, over the module its definition created. */
+export const serviceOf =
+  <M extends Module, S>(Service: new (plane: ControlPlane, module: M) => S) =>
+  (plane: ControlPlane, module: Module): S =>
+    new Service(plane, module as M);
+
+/** A module's definition; one without CLI verbs may leave `commands` out. */
+export function defineModule<
+  const D extends Omit<ModuleDefinition, 'commands'> & Partial<Pick<ModuleDefinition, 'commands'>>,
+>(definition: D): D & Pick<ModuleDefinition, 'commands'> {
+  return { commands: {}, ...definition };
+}

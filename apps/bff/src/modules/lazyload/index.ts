@@ -1,12 +1,12 @@
 /** The lazyload module: ServiceFence (Slime's lazyload) → an Istio Sidecar limiting a workload's egress. */
-import type { ModuleDefinition } from '../../framework/registry';
+import { defineModule, serviceOf } from '../../framework/registry';
 import { lazyloadExamples } from './examples';
 import { fencesRouter } from './fences-router';
-import { createLazyloadModule, type LazyloadModule } from './module';
+import { createLazyloadModule } from './module';
 import { LazyloadService } from './service';
 import { LAZYLOAD_MODULE } from './settings';
 
-export const lazyload = {
+export const lazyload = defineModule({
   name: 'lazyload',
   summary: 'lazy loading: ServiceFence → Sidecar, egress limited to the services a workload calls',
   kind: 'ServiceFence',
@@ -22,7 +22,6 @@ export const lazyload = {
   settings: LAZYLOAD_MODULE,
   create: createLazyloadModule,
   examples: lazyloadExamples,
-  service: (plane, module) => new LazyloadService(plane, module as LazyloadModule),
-  commands: {},
+  service: serviceOf(LazyloadService),
   api: { lazyload: fencesRouter },
-} as const satisfies ModuleDefinition<LazyloadService>;
+});

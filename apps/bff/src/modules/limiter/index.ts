@@ -1,21 +1,21 @@
 /** The limiter module: SmartLimiter (Slime's adaptive rate limiting) → EnvoyFilters and engine rules. */
-import type { ModuleDefinition } from '../../framework/registry';
+import { defineModule, serviceOf } from '../../framework/registry';
 import { replayCommand, REPLAY_HELP } from './cli/replay-command';
-import { createLimiterModule, type LimiterModule } from './module';
+import { createLimiterModule } from './module';
 import { replayRouter } from './replay-router';
 import { policiesRouter } from './policies-router';
 import { limiterExamples } from './examples';
 import { LimiterService } from './service';
 import { LIMITER_MODULE } from './settings';
 
-export const limiter = {
+export const limiter = defineModule({
   name: 'limiter',
   summary: 'adaptive rate limiting: SmartLimiter → EnvoyFilter, local and global limits',
   kind: 'SmartLimiter',
   settings: LIMITER_MODULE,
   create: createLimiterModule,
   examples: limiterExamples,
-  service: (plane, module) => new LimiterService(plane, module as LimiterModule),
+  service: serviceOf(LimiterService),
   commands: {
     replay: {
       summary: 'Replay a trace of requests through the rendered limits (what-if)',
@@ -24,6 +24,6 @@ export const limiter = {
     },
   },
   api: { policies: policiesRouter, replay: replayRouter },
-} as const satisfies ModuleDefinition<LimiterService>;
+});
 
 export { LimiterService };

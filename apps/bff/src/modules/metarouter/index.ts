@@ -1,8 +1,8 @@
 /** The metarouter module: Aeraki's MetaRouter → EnvoyFilters for MetaProtocol services, and their routes over RDS. */
-import type { ModuleDefinition } from '../../framework/registry';
+import { defineModule, serviceOf } from '../../framework/registry';
 import { metaRouterExamples } from './examples';
 import { metaRouterRouter } from './metarouters-router';
-import { createMetaRouterModule, type MetaRouterModule } from './module';
+import { createMetaRouterModule } from './module';
 import { MetaRouterService } from './service';
 import { METAROUTER_MODULE } from './settings';
 
@@ -15,7 +15,7 @@ const metaProtocolKind = (plural: string, hasStatus: boolean, clusterScoped = fa
     ...(clusterScoped ? { clusterScoped: true } : {}),
   }) as const;
 
-export const metarouter = {
+export const metarouter = defineModule({
   name: 'metarouter',
   summary: "MetaProtocol routing (Aeraki's): MetaRouter → routes served over RDS, EnvoyFilters per service",
   kind: 'MetaRouter',
@@ -26,7 +26,6 @@ export const metarouter = {
   settings: METAROUTER_MODULE,
   create: createMetaRouterModule,
   examples: metaRouterExamples,
-  service: (plane, module) => new MetaRouterService(plane, module as MetaRouterModule),
-  commands: {},
+  service: serviceOf(MetaRouterService),
   api: { metarouter: metaRouterRouter },
-} as const satisfies ModuleDefinition<MetaRouterService>;
+});

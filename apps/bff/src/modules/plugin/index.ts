@@ -1,7 +1,7 @@
 /** The plugin module: PluginManager and EnvoyPlugin (Slime's plugin manager) → Istio EnvoyFilters. */
-import type { ModuleDefinition } from '../../framework/registry';
+import { defineModule, serviceOf } from '../../framework/registry';
 import { pluginExamples } from './examples';
-import { createPluginModule, type PluginModule } from './module';
+import { createPluginModule } from './module';
 import { pluginsRouter } from './plugins-router';
 import { PluginService } from './service';
 import { PLUGIN_MODULE } from './settings';
@@ -9,7 +9,7 @@ import { PLUGIN_MODULE } from './settings';
 const pluginKind = (plural: string) =>
   ({ group: 'microservice.slime.io', version: 'v1alpha1', plural, hasStatus: true }) as const;
 
-export const plugin = {
+export const plugin = defineModule({
   name: 'plugin',
   summary: 'Envoy plugins: PluginManager → HTTP filters, EnvoyPlugin → per-route filter configuration',
   kind: 'PluginManager',
@@ -17,7 +17,6 @@ export const plugin = {
   settings: PLUGIN_MODULE,
   create: createPluginModule,
   examples: pluginExamples,
-  service: (plane, module) => new PluginService(plane, module as PluginModule),
-  commands: {},
+  service: serviceOf(PluginService),
   api: { plugins: pluginsRouter },
-} as const satisfies ModuleDefinition<PluginService>;
+});
