@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EmbeddedStore } from '../cluster/embedded-store';
 import { UnreachableError } from '../cluster/outage-store';
 import type { WatchEvent } from '../cluster/store';
@@ -130,5 +130,43 @@ describe('Fleet', () => {
     expect(() => new Fleet({ members, home: 'north', create: () => new RecordingPlane('x', []) })).toThrow(
       'the home cluster "north" is not one of the clusters (east, west)',
     );
+  });
+});
+
+describe('Fleet following its members', () => {
+  it('starts a plane for a cluster that joins and stops the plane of one that leaves', async () => {
+    const base = await twoClusters();
+    // The registry's way of changing: a member list that grows and shrinks, with events.
+    let listed = base.list().filter((m) => m.name === 'east');
+    const listeners = new Set<(e: FleetMemberEvent) => void>();
+    const members = {
+      list: () => listed,
+      get: (name: string) => listed.find((m) => m.name === name),
+      onChange: (l: (e: FleetMemberEvent) => void) => {
+        listeners.add(l);
+        return () => listeners.delete(l);
+      },
+      close: () => base.close(),
+    };
+    const emit = (e: FleetMemberEvent) => listeners.forEach((l) => l(e));
+    const log: string[] = [];
+    const seen: string[] = [];
+    const fleet = new Fleet({
+      members,
+      create: (m) => new RecordingPlane(m.name, log),
+      fanout: false,
+      onChange: (e) => seen.push(`${e.type} ${e.member.name}`),
+    });
+    await fleet.start();
+    const west = base.get('west')!;
+    listed = [...listed, west];
+    emit({ type: 'added', member: west });
+    await vi.waitFor(() => expect(fleet.get('west')?.started).toBe(true));
+    listed = listed.filter((m) => m.name !== 'west');
+    emit({ type: 'removed', member: west });
+    expect(fleet.get('west')).toBeUndefined();
+    await vi.waitFor(() => expect(log).toEqual(['start east', 'start west', 'stop west']));
+    expect(seen).toEqual(['added west', 'removed west']);
+    await fleet.stop();
   });
 });

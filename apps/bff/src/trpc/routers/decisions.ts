@@ -1,4 +1,7 @@
-/** The engine's decisions, live over SSE, each item `tracked` by its feed sequence number (a reconnect resumes without a gap). */
+/**
+ * The engine's decisions, live over SSE, each item `tracked` by its feed sequence number (a reconnect
+ * resumes without a gap). One cluster's: the one the input names, else the home cluster's.
+ */
 import { canSee, type User } from '../../auth/auth';
 import { liveInput, liveItems, tracked, type LiveInput } from '../../api/inputs';
 import { router, viewerProcedure } from '../../api/trpc';
@@ -22,7 +25,7 @@ export const decisionsRouter = router({
     if (!feed) return;
     for await (const { seq, item } of liveItems(feed, input, signal)) {
       const rows = item.rows.filter((r) => kept(ctx.user, input, r));
-      yield tracked(String(seq), { second: item.second, rows });
+      yield tracked(String(seq), { cluster: ctx.deps.cluster, second: item.second, rows });
     }
   }),
 
@@ -31,7 +34,7 @@ export const decisionsRouter = router({
     const feed = productOf(ctx.deps).decisions?.recent;
     if (!feed) return;
     for await (const { seq, item } of liveItems(feed, input, signal)) {
-      if (kept(ctx.user, input, item)) yield tracked(String(seq), item);
+      if (kept(ctx.user, input, item)) yield tracked(String(seq), { ...item, cluster: ctx.deps.cluster });
     }
   }),
 });
