@@ -2,10 +2,11 @@
 /** The signed-in dashboard's frame: header with navigation, dependency health, the user and the theme. */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
-import { usePathname, useRouter } from 'next/navigation';
-import { useEffect, useState, type ReactNode } from 'react';
-import { LIMITER_LIST } from '../lib/routes';
+import { usePathname, useRouter, useSearchParams } from 'next/navigation';
+import { Suspense, useEffect, useState, type ReactNode } from 'react';
+import { CLUSTER_PARAM, CLUSTERS, LIMITER_LIST, withCluster } from '../lib/routes';
 import { useTRPC } from '../lib/trpc';
+import { ClusterBanner } from './clusters/cluster-banner';
 
 const nav = [
   { href: '/', label: 'Overview' },
@@ -13,7 +14,40 @@ const nav = [
   { href: '/lazyload', label: 'Lazy loading' },
   { href: '/plugin', label: 'Plugins' },
   { href: '/metarouter', label: 'RPC routing' },
+  { href: CLUSTERS, label: 'Clusters' },
 ] as const;
+
+/** The main navigation; its links keep the cluster filter (`?cluster=`). */
+function MainNav({ cluster }: { cluster: string | null }) {
+  const pathname = usePathname();
+  return (
+    <nav aria-label="Main">
+      <ul className="flex flex-wrap gap-1 text-sm">
+        {nav.map((n) => {
+          const current =
+            n.href === '/'
+              ? pathname === '/' || pathname.startsWith('/services')
+              : pathname.startsWith(n.href);
+          return (
+            <li key={n.href}>
+              <Link
+                href={withCluster(n.href, cluster)}
+                aria-current={current ? 'page' : undefined}
+                className={`rounded-md px-3 py-1.5 ${current ? 'bg-slate-100 font-medium dark:bg-slate-800' : 'text-slate-600 hover:text-slate-900 dark:text-slate-300'}`}
+              >
+                {n.label}
+              </Link>
+            </li>
+          );
+        })}
+      </ul>
+    </nav>
+  );
+}
+
+function MainNavWithFilter() {
+  return <MainNav cluster={useSearchParams().get(CLUSTER_PARAM)} />;
+}
 
 function HealthBadges() {
   const trpc = useTRPC();
@@ -92,7 +126,9 @@ export function AppShell({ children }: { children: ReactNode }) {
     }),
   );
   useEffect(() => {
-    if (me.isSuccess && me.data === null) router.replace(`/login?next=${encodeURIComponent(pathname)}`);
+    // Back to the same address after the login, its query (the cluster filter among it) included.
+    if (me.isSuccess && me.data === null)
+      router.replace(`/login?next=${encodeURIComponent(pathname + window.location.search)}`);
   }, [me.isSuccess, me.data, pathname, router]);
 
   return (
@@ -104,27 +140,10 @@ export function AppShell({ children }: { children: ReactNode }) {
               <h1 className="text-xl font-semibold tracking-tight">Governor</h1>
               <p className="text-xs text-slate-600 dark:text-slate-400">Adaptive rate limiting for Istio</p>
             </div>
-            <nav aria-label="Main">
-              <ul className="flex gap-1 text-sm">
-                {nav.map((n) => {
-                  const current =
-                    n.href === '/'
-                      ? pathname === '/' || pathname.startsWith('/services')
-                      : pathname.startsWith(n.href);
-                  return (
-                    <li key={n.href}>
-                      <Link
-                        href={n.href}
-                        aria-current={current ? 'page' : undefined}
-                        className={`rounded-md px-3 py-1.5 ${current ? 'bg-slate-100 font-medium dark:bg-slate-800' : 'text-slate-600 hover:text-slate-900 dark:text-slate-300'}`}
-                      >
-                        {n.label}
-                      </Link>
-                    </li>
-                  );
-                })}
-              </ul>
-            </nav>
+            {/* The search parameters are known in the browser only: until then, links without the filter. */}
+            <Suspense fallback={<MainNav cluster={null} />}>
+              <MainNavWithFilter />
+            </Suspense>
           </div>
           <div className="flex flex-wrap items-center gap-3">
             {me.data && <HealthBadges />}
@@ -146,6 +165,7 @@ export function AppShell({ children }: { children: ReactNode }) {
           </div>
         </div>
       </header>
+      {me.data && <ClusterBanner />}
       <main className="mx-auto max-w-7xl px-6 py-6">
         {me.isPending ? (
           <p role="status">Loading…</p>
