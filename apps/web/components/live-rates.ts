@@ -19,38 +19,51 @@ export interface Second {
   readonly rows: readonly SecondRow[];
 }
 
-/** The last `keep` seconds of decisions, filtered as given; updated as each second completes. */
+const NONE: readonly Second[] = [];
+
+/**
+ * The last `keep` seconds of decisions, filtered as given; updated as each second completes. They are one
+ * cluster's: the filter's, else the home cluster's.
+ */
 export function useLiveSeconds(
-  filter: { namespace?: string; service?: string; policy?: string } = {},
+  filter: { cluster?: string; namespace?: string; service?: string; policy?: string } = {},
   keep = 300,
 ) {
   const trpc = useTRPC();
-  const [seconds, setSeconds] = useState<Second[]>([]);
+  // Seconds are kept with the filter they answer: another filter (another cluster) starts afresh.
+  const key = JSON.stringify(filter);
+  const [kept, setKept] = useState<{ key: string; seconds: Second[] }>({ key, seconds: [] });
   const sub = useSubscription(
     trpc.decisions.seconds.subscriptionOptions(
       { ...filter, backfill: keep },
       {
         onData: (d) =>
-          setSeconds((prev) => {
+          setKept((state) => {
+            const prev = state.key === key ? state.seconds : [];
             const next = prev.length > 0 && prev.at(-1)!.second >= d.data.second ? prev : [...prev, d.data];
-            return next.length > keep ? next.slice(next.length - keep) : next;
+            return { key, seconds: next.length > keep ? next.slice(next.length - keep) : next };
           }),
       },
     ),
   );
+  const seconds = kept.key === key ? kept.seconds : NONE;
   return { seconds, status: sub.status, error: sub.error };
 }
 
-/** Per service `namespace/name`: allowed and limited per second, averaged over the last `window` seconds. */
+/**
+ * Per service `cluster/namespace/name` of the `cluster` the seconds are of: allowed and limited per
+ * second, averaged over the last `window` seconds.
+ */
 export function ratesByService(
   seconds: readonly Second[],
+  cluster: string,
   window = 5,
 ): Map<string, { allowed: number; limited: number }> {
   const recent = seconds.slice(-window);
   const out = new Map<string, { allowed: number; limited: number }>();
   for (const s of recent)
     for (const r of s.rows) {
-      const k = `${r.namespace}/${r.service}`;
+      const k = `${cluster}/${r.namespace}/${r.service}`;
       const e = out.get(k) ?? { allowed: 0, limited: 0 };
       e.allowed += r.allowed / recent.length;
       e.limited += r.limited / recent.length;

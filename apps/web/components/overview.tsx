@@ -4,8 +4,12 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { usePathname, useRouter, useSearchParams } from 'next/navigation';
 import { useEffect, useMemo } from 'react';
-import { limiterEditPath } from '../lib/routes';
+import { useClusterFilter } from '../lib/cluster-filter';
+import { objectKey } from '../lib/clusters';
+import { limiterEditPath, servicePath } from '../lib/routes';
 import { useTRPC } from '../lib/trpc';
+import { ClusterFilterSelect } from './clusters/cluster-filter';
+import { useClusters } from './clusters/use-clusters';
 import { ratesByService, useLiveSeconds } from './live-rates';
 import { Topology } from './topology';
 
@@ -15,6 +19,7 @@ const fmt = (n: number | null | undefined, digits = 1) =>
 type SortKey = 'name' | 'rps' | 'limited' | 'errors' | 'p99' | 'cpu';
 const columns: { key: SortKey | null; label: string }[] = [
   { key: 'name', label: 'Service' },
+  { key: null, label: 'Cluster' },
   { key: null, label: 'Pods' },
   { key: 'rps', label: 'Requests/s' },
   { key: 'limited', label: 'Limited/s' },
@@ -40,11 +45,19 @@ export function Overview() {
     router.replace(`${pathname}?${next.toString()}`, { scroll: false });
   };
 
+  const { cluster, input: clusterInput } = useClusterFilter();
+  const home = useClusters().data?.home;
+
   const namespaces = useQuery(trpc.cluster.namespaces.queryOptions());
-  const servicesInput = namespace ? { namespace } : {};
+  const servicesInput = namespace ? { ...clusterInput, namespace } : clusterInput;
   const services = useQuery(trpc.services.list.queryOptions(servicesInput));
-  const live = useLiveSeconds(namespace ? { namespace } : {}, 30);
-  const rates = useMemo(() => ratesByService(live.seconds), [live.seconds]);
+  const live = useLiveSeconds(servicesInput, 30);
+  // Live seconds are one cluster's (the chosen one, else home); other clusters' rows show the list's rates.
+  const liveCluster = cluster ?? home;
+  const rates = useMemo(
+    () => (liveCluster ? ratesByService(live.seconds, liveCluster) : new Map<string, never>()),
+    [live.seconds, liveCluster],
+  );
   // p99 and CPU come with the service list: refresh it as live seconds arrive, every fifth.
   const tick = live.seconds.at(-1)?.second ?? 0;
   useEffect(() => {
@@ -55,7 +68,7 @@ export function Overview() {
     const list = (services.data ?? [])
       .filter((s) => search === '' || s.name.includes(search.toLowerCase()))
       .map((s) => {
-        const r = rates.get(`${s.namespace}/${s.name}`);
+        const r = rates.get(objectKey(s));
         return {
           ...s,
           liveRps: r ? r.allowed + r.limited : s.rps,
@@ -63,7 +76,8 @@ export function Overview() {
         };
       });
     const by: Record<SortKey, (a: (typeof list)[number], b: (typeof list)[number]) => number> = {
-      name: (a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`),
+      name: (a, b) =>
+        `${a.namespace}/${a.name}/${a.cluster}`.localeCompare(`${b.namespace}/${b.name}/${b.cluster}`),
       rps: (a, b) => b.liveRps - a.liveRps,
       limited: (a, b) => b.liveLimited - a.liveLimited,
       errors: (a, b) => (b.errorRps ?? -1) - (a.errorRps ?? -1),
@@ -105,6 +119,7 @@ export function Overview() {
           ))}
         </dl>
         <div className="flex flex-wrap items-end gap-3">
+          <ClusterFilterSelect />
           <label className="text-sm">
             <span className="block text-slate-600 dark:text-slate-400">Namespace</span>
             <select
@@ -172,19 +187,19 @@ export function Overview() {
               </thead>
               <tbody>
                 {rows.map((s) => (
-                  <tr
-                    key={`${s.namespace}/${s.name}`}
-                    className="border-t border-slate-100 dark:border-slate-800"
-                  >
+                  <tr key={objectKey(s)} className="border-t border-slate-100 dark:border-slate-800">
                     <th scope="row" className="px-3 py-2 text-left font-medium">
                       <Link
-                        href={`/services/${s.namespace}/${s.name}`}
+                        href={servicePath(s)}
                         className="text-indigo-700 underline-offset-2 hover:underline dark:text-indigo-300"
                       >
                         {s.name}
                       </Link>{' '}
                       <span className="ml-1 text-xs text-slate-500 dark:text-slate-400">{s.namespace}</span>
                     </th>
+                    <td className="px-3 py-2" data-column="cluster">
+                      {s.cluster}
+                    </td>
                     <td className="px-3 py-2 tabular-nums">{s.pods}</td>
                     <td className="px-3 py-2 tabular-nums" data-column="rps">
                       {fmt(s.liveRps)}
@@ -202,7 +217,11 @@ export function Overview() {
                         {s.policies.map((p) => (
                           <li key={p.name}>
                             <Link
-                              href={limiterEditPath({ namespace: s.namespace, name: p.name })}
+                              href={limiterEditPath({
+                                cluster: s.cluster,
+                                namespace: s.namespace,
+                                name: p.name,
+                              })}
                               title={p.message ?? undefined}
                               className={`rounded-full px-2 py-0.5 text-xs ${p.ready ? 'bg-emerald-100 text-emerald-900 dark:bg-emerald-900 dark:text-emerald-100' : 'bg-amber-100 text-amber-900 dark:bg-amber-900 dark:text-amber-100'}`}
                             >

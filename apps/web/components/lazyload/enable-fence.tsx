@@ -40,7 +40,7 @@ export function EnableFence({ workload: w }: { workload: Workload }) {
           disabled={preview.isPending}
           onClick={() => {
             setApplied(false);
-            preview.mutate({ object });
+            preview.mutate({ object, cluster: w.cluster });
           }}
         >
           {preview.isPending ? 'Previewing…' : 'Enable fence'}
@@ -93,7 +93,7 @@ export function EnableFence({ workload: w }: { workload: Workload }) {
               type="button"
               className={primary}
               disabled={!p.ok || apply.isPending}
-              onClick={() => apply.mutate({ object })}
+              onClick={() => apply.mutate({ object, cluster: w.cluster })}
             >
               {apply.isPending ? 'Applying…' : 'Apply fence'}
             </button>

@@ -2,7 +2,11 @@
 /** Lazy loading: every workload, fenced or not, what its Sidecar lets it reach and why; enable a fence. */
 import { useQuery } from '@tanstack/react-query';
 import { usePathname, useRouter, useSearchParams } from 'next/navigation';
+import { useClusterFilter } from '../../lib/cluster-filter';
+import { findByKey } from '../../lib/clusters';
 import { useTRPC } from '../../lib/trpc';
+import { ClusterFilterSelect } from '../clusters/cluster-filter';
+import { useClusters } from '../clusters/use-clusters';
 import { WorkloadDetail } from './workload-detail';
 import { WorkloadTable } from './workload-table';
 
@@ -11,14 +15,16 @@ export function LazyloadView() {
   const router = useRouter();
   const pathname = usePathname();
   const params = useSearchParams();
-  const workloads = useQuery({ ...trpc.lazyload.workloads.queryOptions({}), refetchInterval: 3_000 });
+  const { cluster, input } = useClusterFilter();
+  const workloads = useQuery({ ...trpc.lazyload.workloads.queryOptions(input), refetchInterval: 3_000 });
   const selectedKey = params.get('workload');
   const select = (key: string) => {
     const next = new URLSearchParams(params);
     next.set('workload', key);
     router.replace(`${pathname}?${next.toString()}`, { scroll: false });
   };
-  const selected = workloads.data?.find((w) => `${w.namespace}/${w.name}` === selectedKey);
+  const home = useClusters().data?.home;
+  const selected = findByKey(workloads.data, selectedKey, cluster ?? home);
 
   return (
     <div className="space-y-8">
@@ -32,6 +38,7 @@ export function LazyloadView() {
             clusters and routes. Calls to anything else go through the fallback, and are learned.
           </p>
         </div>
+        <ClusterFilterSelect reset={['workload']} />
         {workloads.isPending ? (
           <p role="status">Loading workloads…</p>
         ) : workloads.isError ? (

@@ -84,6 +84,7 @@ export function WorkloadDetail({ workload: w }: { workload: Workload }) {
         <h3 id="workload-heading" className="text-lg font-semibold">
           {key}
         </h3>
+        <p className="text-sm">In cluster {w.cluster}</p>
         <p className="text-sm text-slate-600 dark:text-slate-400">
           {w.fence
             ? w.fence.conditions

@@ -1,7 +1,9 @@
+import { objectKey } from '../../lib/clusters';
 import type { Workload } from './types';
 
 const columns = [
   'Workload',
+  'Cluster',
   'Namespace',
   'Fence',
   'Egress hosts',
@@ -46,7 +48,7 @@ export function WorkloadTable({
         </thead>
         <tbody>
           {workloads.map((w) => {
-            const key = `${w.namespace}/${w.name}`;
+            const key = objectKey(w);
             const state = fenceState(w);
             const withFence = w.size.withFence;
             return (
@@ -63,6 +65,9 @@ export function WorkloadTable({
                     {w.name}
                   </button>
                 </th>
+                <td className="px-3 py-2" data-column="cluster">
+                  {w.cluster}
+                </td>
                 <td className="px-3 py-2">{w.namespace}</td>
                 <td className={`px-3 py-2 ${state.tone}`} data-column="fence">
                   {state.label}

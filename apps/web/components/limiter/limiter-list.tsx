@@ -1,12 +1,16 @@
 'use client';
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
+import { useClusterFilter } from '../../lib/cluster-filter';
+import { objectKey } from '../../lib/clusters';
 import { limiterEditPath } from '../../lib/routes';
 import { useTRPC } from '../../lib/trpc';
+import { ClusterFilterSelect } from '../clusters/cluster-filter';
 
 export function LimiterList() {
   const trpc = useTRPC();
-  const policies = useQuery(trpc.policies.list.queryOptions({}));
+  const { cluster, input } = useClusterFilter();
+  const policies = useQuery(trpc.policies.list.queryOptions(input));
   return (
     <section aria-labelledby="policies-heading" className="space-y-4">
       <div className="flex items-center justify-between">
@@ -14,25 +18,29 @@ export function LimiterList() {
           Policies
         </h2>
         <Link
-          href={limiterEditPath({})}
+          href={limiterEditPath({ cluster })}
           className="rounded-md bg-indigo-600 px-3 py-1.5 text-sm font-medium text-white"
         >
           New policy
         </Link>
       </div>
+      <ClusterFilterSelect />
       {policies.isPending ? (
         <p role="status">Loading policies…</p>
       ) : policies.isError ? (
         <p role="alert">Could not load the policies: {policies.error.message}</p>
       ) : policies.data.length === 0 ? (
-        <p>No SmartLimiter yet. Create one from a service's page or with “New policy”.</p>
+        <p>
+          No SmartLimiter {cluster ? `in cluster ${cluster} ` : ''}yet. Create one from a service's page or
+          with “New policy”.
+        </p>
       ) : (
         <div className="overflow-x-auto rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
           <table className="w-full text-sm">
             <caption className="sr-only">SmartLimiters</caption>
             <thead className="bg-slate-50 text-left dark:bg-slate-800">
               <tr>
-                {['Policy', 'Sets', 'Status', 'EnvoyFilters', 'Last change'].map((h) => (
+                {['Policy', 'Cluster', 'Sets', 'Status', 'EnvoyFilters', 'Last change'].map((h) => (
                   <th key={h} scope="col" className="px-3 py-2 font-medium">
                     {h}
                   </th>
@@ -43,19 +51,19 @@ export function LimiterList() {
               {policies.data.map((p) => {
                 const ready = p.conditions.find((c) => c.type === 'Ready');
                 return (
-                  <tr
-                    key={`${p.namespace}/${p.name}`}
-                    className="border-t border-slate-100 dark:border-slate-800"
-                  >
+                  <tr key={objectKey(p)} className="border-t border-slate-100 dark:border-slate-800">
                     <th scope="row" className="px-3 py-2 text-left">
                       <Link
-                        href={limiterEditPath({ namespace: p.namespace, name: p.name })}
+                        href={limiterEditPath({ cluster: p.cluster, namespace: p.namespace, name: p.name })}
                         className="font-medium text-indigo-700 underline dark:text-indigo-300"
                       >
                         {p.name}
                       </Link>
                       <span className="ml-1 text-xs text-slate-500 dark:text-slate-400">{p.namespace}</span>
                     </th>
+                    <td className="px-3 py-2" data-column="cluster">
+                      {p.cluster}
+                    </td>
                     <td className="px-3 py-2">{p.sets.join(', ')}</td>
                     <td className="px-3 py-2">
                       {ready?.status === 'True' ? (

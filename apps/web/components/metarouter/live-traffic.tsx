@@ -17,9 +17,12 @@ function splitOf(rows: readonly MethodRow[]) {
     .map(([subset, rps]) => ({ subset, rps, share: total > 0 ? (100 * rps) / total : 0 }));
 }
 
-export function LiveTraffic({ host }: { host: string }) {
+export function LiveTraffic({ cluster, host }: { cluster: string; host: string }) {
   const trpc = useTRPC();
-  const methods = useQuery({ ...trpc.metarouter.methods.queryOptions({ host }), refetchInterval: 2_000 });
+  const methods = useQuery({
+    ...trpc.metarouter.methods.queryOptions({ cluster, host }),
+    refetchInterval: 2_000,
+  });
   if (methods.isPending) return <p role="status">Loading the calls…</p>;
   if (methods.isError) return <p role="alert">Could not load the calls: {methods.error.message}</p>;
   const rows = methods.data;

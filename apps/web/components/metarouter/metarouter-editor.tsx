@@ -73,11 +73,14 @@ function PreviewSection({ preview }: { preview: MetaRouterPreview }) {
 }
 
 export function MetaRouterEditor({
+  cluster,
   namespace,
   name,
   initial,
   stored,
 }: {
+  /** The cluster it lives or goes in. */
+  cluster: string;
   namespace: string;
   name: string;
   initial: string;
@@ -93,11 +96,14 @@ export function MetaRouterEditor({
   const model = useMemo(() => readMetaRouterText(text), [text]);
 
   const validate = useMutation(trpc.metarouter.validate.mutationOptions());
-  const upToDate = usePausedCheck(text, validate);
+  const upToDate = usePausedCheck(text, {
+    mutate: (input, options) => validate.mutate({ ...input, cluster }, options),
+    isPending: validate.isPending,
+  });
   const issues = validate.data?.issues ?? [];
   const errors = issues.filter((i) => i.severity === 'error').length;
   const preview = useMutation(trpc.metarouter.preview.mutationOptions());
-  const ref = { namespace, name };
+  const ref = { cluster, namespace, name };
   const history = useQuery({ ...trpc.metarouter.history.queryOptions(ref), enabled: stored });
   const invalidate = () => queryClient.invalidateQueries({ queryKey: trpc.metarouter.pathKey() });
   const apply = useMutation(
@@ -163,14 +169,14 @@ export function MetaRouterEditor({
         canEdit={canEdit}
         previewing={preview.isPending}
         applying={apply.isPending}
-        onPreview={() => preview.mutate({ yaml: text })}
+        onPreview={() => preview.mutate({ yaml: text, cluster })}
         onApply={() => setConfirming(true)}
       />
       {confirming && (
         <ApplyConfirm
           question="Apply this MetaRouter? The route server serves its routes to the proxies at once."
           applying={apply.isPending}
-          onConfirm={() => apply.mutate({ yaml: text })}
+          onConfirm={() => apply.mutate({ yaml: text, cluster })}
           onCancel={() => setConfirming(false)}
         />
       )}

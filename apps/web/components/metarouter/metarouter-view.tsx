@@ -6,16 +6,20 @@
  */
 import { useQuery } from '@tanstack/react-query';
 import { usePathname, useRouter, useSearchParams } from 'next/navigation';
+import { useClusterFilter } from '../../lib/cluster-filter';
+import { findByKey } from '../../lib/clusters';
 import { useTRPC } from '../../lib/trpc';
+import { ClusterFilterSelect } from '../clusters/cluster-filter';
+import { useClusters } from '../clusters/use-clusters';
 import { LiveTraffic } from './live-traffic';
 import { MetaRouterEditor, newMetaRouter } from './metarouter-editor';
 import { ServiceTable } from './service-table';
 import { Subscriptions } from './subscriptions';
 import type { MetaProtocolService } from './types';
 
-function StoredEditor({ namespace, name }: { namespace: string; name: string }) {
+function StoredEditor({ cluster, namespace, name }: { cluster: string; namespace: string; name: string }) {
   const trpc = useTRPC();
-  const object = useQuery(trpc.metarouter.get.queryOptions({ namespace, name }));
+  const object = useQuery(trpc.metarouter.get.queryOptions({ cluster, namespace, name }));
   if (object.isPending) return <p role="status">Loading MetaRouter {name}…</p>;
   if (object.isError)
     return (
@@ -23,7 +27,9 @@ function StoredEditor({ namespace, name }: { namespace: string; name: string }) 
         Could not load MetaRouter {namespace}/{name}: {object.error.message}
       </p>
     );
-  return <MetaRouterEditor namespace={namespace} name={name} initial={object.data.yaml} stored />;
+  return (
+    <MetaRouterEditor cluster={cluster} namespace={namespace} name={name} initial={object.data.yaml} stored />
+  );
 }
 
 function ServiceDetail({ service: s }: { service: MetaProtocolService }) {
@@ -38,20 +44,26 @@ function ServiceDetail({ service: s }: { service: MetaProtocolService }) {
           {s.host}
         </h3>
         <p className="text-sm text-slate-600 dark:text-slate-400">
-          {s.kind} {s.namespace}/{s.name} ·{' '}
+          {s.kind} {s.namespace}/{s.name} in cluster {s.cluster} ·{' '}
           {m
             ? `routed by MetaRouter ${m.namespace}/${m.name} (Ready: ${m.ready})`
             : 'no MetaRouter: every call goes to the service'}
           {m?.message ? ` — ${m.message}` : ''}
         </p>
       </div>
-      <LiveTraffic host={s.host} />
-      <Subscriptions routeConfigs={s.routeConfigurations.map((r) => r.name)} />
+      <LiveTraffic cluster={s.cluster} host={s.host} />
+      <Subscriptions cluster={s.cluster} routeConfigs={s.routeConfigurations.map((r) => r.name)} />
       {m ? (
-        <StoredEditor key={`${m.namespace}/${m.name}`} namespace={m.namespace} name={m.name} />
+        <StoredEditor
+          key={`${s.cluster}/${m.namespace}/${m.name}`}
+          cluster={s.cluster}
+          namespace={m.namespace}
+          name={m.name}
+        />
       ) : (
         <MetaRouterEditor
-          key={s.host}
+          key={`${s.cluster}/${s.host}`}
+          cluster={s.cluster}
           namespace={s.namespace}
           name={s.name}
           initial={newMetaRouter(s.namespace, s.name, s.host)}
@@ -67,14 +79,16 @@ export function MetaRouterView() {
   const router = useRouter();
   const pathname = usePathname();
   const params = useSearchParams();
-  const services = useQuery({ ...trpc.metarouter.services.queryOptions({}), refetchInterval: 5_000 });
+  const { cluster, input } = useClusterFilter();
+  const home = useClusters().data?.home;
+  const services = useQuery({ ...trpc.metarouter.services.queryOptions(input), refetchInterval: 5_000 });
   const selectedKey = params.get('service');
   const select = (key: string) => {
     const next = new URLSearchParams(params);
     next.set('service', key);
     router.replace(`${pathname}?${next.toString()}`, { scroll: false });
   };
-  const selected = services.data?.find((s) => `${s.namespace}/${s.name}` === selectedKey);
+  const selected = findByKey(services.data, selectedKey, cluster ?? home);
   return (
     <div className="space-y-8">
       <section aria-labelledby="mr-heading" className="space-y-4">
@@ -88,6 +102,7 @@ export function MetaRouterView() {
             them.
           </p>
         </div>
+        <ClusterFilterSelect reset={['service']} />
         {services.isPending ? (
           <p role="status">Loading the services…</p>
         ) : services.isError ? (

@@ -1,4 +1,5 @@
 'use client';
+import { objectKey } from '../../lib/clusters';
 import type { MetaProtocolService } from './types';
 
 const cell = 'px-3 py-2';
@@ -21,6 +22,9 @@ export function ServiceTable({
             Host
           </th>
           <th scope="col" className={cell}>
+            Cluster
+          </th>
+          <th scope="col" className={cell}>
             Protocol
           </th>
           <th scope="col" className={cell}>
@@ -39,7 +43,7 @@ export function ServiceTable({
       </thead>
       <tbody>
         {services.map((s) => {
-          const key = `${s.namespace}/${s.name}`;
+          const key = objectKey(s);
           const current = key === selected;
           return (
             <tr
@@ -50,6 +54,9 @@ export function ServiceTable({
               <th scope="row" className={`${cell} font-medium`}>
                 {s.host}
               </th>
+              <td className={cell} data-column="cluster">
+                {s.cluster}
+              </td>
               <td className={cell} data-column="protocol">
                 {s.protocols.join(', ')}
               </td>

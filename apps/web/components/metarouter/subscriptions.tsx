@@ -4,9 +4,18 @@ import { useQuery } from '@tanstack/react-query';
 import { useTRPC } from '../../lib/trpc';
 import { bodyRow, cell, TableHead } from './table-head';
 
-export function Subscriptions({ routeConfigs }: { routeConfigs: readonly string[] }) {
+export function Subscriptions({
+  cluster,
+  routeConfigs,
+}: {
+  cluster: string;
+  routeConfigs: readonly string[];
+}) {
   const trpc = useTRPC();
-  const subs = useQuery({ ...trpc.metarouter.subscriptions.queryOptions({}), refetchInterval: 2_000 });
+  const subs = useQuery({
+    ...trpc.metarouter.subscriptions.queryOptions({ cluster }),
+    refetchInterval: 2_000,
+  });
   const rows = (subs.data ?? []).filter((r) => routeConfigs.includes(r.routeConfig));
   return (
     <section aria-labelledby="mr-subs-heading" className="space-y-2">

@@ -55,7 +55,16 @@ spec:
 const namespaceOf = (text: string): string | undefined =>
   /namespace:\s*([a-z0-9-]+)/.exec(text)?.[1] ?? undefined;
 
-export function PluginEditor({ initial, title }: { initial: string; title: string }) {
+/** Edits a plugin object's YAML; `cluster` is where it lives or goes (none: the home cluster). */
+export function PluginEditor({
+  initial,
+  title,
+  cluster,
+}: {
+  initial: string;
+  title: string;
+  cluster?: string | undefined;
+}) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const [text, setText] = useState(initial);
@@ -67,7 +76,11 @@ export function PluginEditor({ initial, title }: { initial: string; title: strin
   };
   const canEdit = useCanEdit(namespaceOf(text));
   const validate = useMutation(trpc.plugins.validate.mutationOptions());
-  const upToDate = usePausedCheck(text, validate);
+  const inCluster = cluster ? { cluster } : {};
+  const upToDate = usePausedCheck(text, {
+    mutate: (input, options) => validate.mutate({ ...input, ...inCluster }, options),
+    isPending: validate.isPending,
+  });
   const preview = useMutation(trpc.plugins.preview.mutationOptions());
   const apply = useMutation(
     trpc.plugins.applyPlugin.mutationOptions({
@@ -107,7 +120,7 @@ export function PluginEditor({ initial, title }: { initial: string; title: strin
           disabled={preview.isPending}
           onClick={() => {
             setApplied(false);
-            preview.mutate({ yaml: text });
+            preview.mutate({ yaml: text, ...inCluster });
           }}
         >
           {preview.isPending ? 'Previewing…' : 'Preview'}
@@ -177,7 +190,7 @@ export function PluginEditor({ initial, title }: { initial: string; title: strin
               type="button"
               className={primary}
               disabled={!p.ok || !canEdit || apply.isPending || errors > 0}
-              onClick={() => apply.mutate({ yaml: text })}
+              onClick={() => apply.mutate({ yaml: text, ...inCluster })}
             >
               {apply.isPending ? 'Applying…' : 'Apply'}
             </button>

@@ -6,14 +6,23 @@
 import { useQuery } from '@tanstack/react-query';
 import { usePathname, useRouter, useSearchParams } from 'next/navigation';
 import { useState } from 'react';
+import { useClusterFilter } from '../../lib/cluster-filter';
+import { findByKey, objectKey } from '../../lib/clusters';
 import { useTRPC } from '../../lib/trpc';
+import { ClusterFilterSelect } from '../clusters/cluster-filter';
+import { useClusters } from '../clusters/use-clusters';
 import { button } from '../limiter/styles';
 import { ChainTable } from './chain-table';
 import { PluginEditor, TEMPLATES } from './plugin-editor';
 import type { PluginWorkload } from './types';
 import { PluginWorkloadTable } from './workload-table';
 
-type Editing = { kind: 'PluginManager' | 'EnvoyPlugin'; namespace: string; name: string } | null;
+type Editing = {
+  kind: 'PluginManager' | 'EnvoyPlugin';
+  cluster: string;
+  namespace: string;
+  name: string;
+} | null;
 
 function ExistingEditor({ editing }: { editing: NonNullable<Editing> }) {
   const trpc = useTRPC();
@@ -27,9 +36,10 @@ function ExistingEditor({ editing }: { editing: NonNullable<Editing> }) {
     );
   return (
     <PluginEditor
-      key={`${editing.kind}/${editing.namespace}/${editing.name}`}
+      key={`${editing.kind}/${objectKey(editing)}`}
       initial={object.data.yaml}
-      title={`Edit ${editing.kind} ${editing.namespace}/${editing.name}`}
+      cluster={editing.cluster}
+      title={`Edit ${editing.kind} ${editing.namespace}/${editing.name} in cluster ${editing.cluster}`}
     />
   );
 }
@@ -55,7 +65,8 @@ function WorkloadDetail({
         {key}
       </h3>
       <p className="text-sm">
-        HTTP filters on {w.pod}, after every EnvoyFilter istiod applies to it, in the order Envoy runs them.
+        In cluster {w.cluster}. HTTP filters on {w.pod}, after every EnvoyFilter istiod applies to it, in the
+        order Envoy runs them.
       </p>
       <section aria-labelledby="plugin-objects-heading" className="space-y-2">
         <h4 id="plugin-objects-heading" className="font-medium">
@@ -77,7 +88,9 @@ function WorkloadDetail({
                 <button
                   type="button"
                   className={button}
-                  onClick={() => onEdit({ kind: p.kind, namespace: p.namespace, name: p.name })}
+                  onClick={() =>
+                    onEdit({ kind: p.kind, cluster: w.cluster, namespace: p.namespace, name: p.name })
+                  }
                 >
                   Edit {p.kind} {p.name}
                 </button>
@@ -134,7 +147,9 @@ export function PluginView() {
   const router = useRouter();
   const pathname = usePathname();
   const params = useSearchParams();
-  const workloads = useQuery({ ...trpc.plugins.workloads.queryOptions({}), refetchInterval: 3_000 });
+  const { cluster, input } = useClusterFilter();
+  const home = useClusters().data?.home;
+  const workloads = useQuery({ ...trpc.plugins.workloads.queryOptions(input), refetchInterval: 3_000 });
   const [editing, setEditing] = useState<Editing>(null);
   const [template, setTemplate] = useState<keyof typeof TEMPLATES | null>(null);
   const selectedKey = params.get('workload');
@@ -143,7 +158,9 @@ export function PluginView() {
     next.set('workload', key);
     router.replace(`${pathname}?${next.toString()}`, { scroll: false });
   };
-  const selected = workloads.data?.find((w) => `${w.namespace}/${w.name}` === selectedKey);
+  const selected = findByKey(workloads.data, selectedKey, cluster ?? home);
+  // A new object goes to the cluster chosen, else to the home cluster.
+  const newIn = cluster ?? home;
 
   return (
     <div className="space-y-8">
@@ -157,6 +174,7 @@ export function PluginView() {
             an EnvoyFilter and the PluginManager, EnvoyPlugin or SmartLimiter that owns it.
           </p>
         </div>
+        <ClusterFilterSelect reset={['workload']} />
         {workloads.isPending ? (
           <p role="status">Loading workloads…</p>
         ) : workloads.isError ? (
@@ -197,7 +215,12 @@ export function PluginView() {
       )}
       {editing && <ExistingEditor editing={editing} />}
       {!editing && template && (
-        <PluginEditor key={template} initial={TEMPLATES[template]} title={`New ${template}`} />
+        <PluginEditor
+          key={`${template}/${newIn ?? ''}`}
+          initial={TEMPLATES[template]}
+          cluster={newIn}
+          title={`New ${template}${newIn ? ` in cluster ${newIn}` : ''}`}
+        />
       )}
     </div>
   );

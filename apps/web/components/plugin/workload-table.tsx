@@ -1,6 +1,7 @@
+import { objectKey } from '../../lib/clusters';
 import type { PluginWorkload } from './types';
 
-const columns = ['Workload', 'Namespace', 'Plugin objects', 'Filters from EnvoyFilters'];
+const columns = ['Workload', 'Cluster', 'Namespace', 'Plugin objects', 'Filters from EnvoyFilters'];
 
 export function PluginWorkloadTable({
   workloads,
@@ -26,7 +27,7 @@ export function PluginWorkloadTable({
         </thead>
         <tbody>
           {workloads.map((w) => {
-            const key = `${w.namespace}/${w.name}`;
+            const key = objectKey(w);
             const added = new Set(
               w.chains.flatMap((c) =>
                 c.filters.filter((f) => f.by !== 'istio').map((f) => `${f.name} ${JSON.stringify(f.by)}`),
@@ -46,6 +47,9 @@ export function PluginWorkloadTable({
                     {w.name}
                   </button>
                 </th>
+                <td className="px-3 py-2" data-column="cluster">
+                  {w.cluster}
+                </td>
                 <td className="px-3 py-2">{w.namespace}</td>
                 <td className="px-3 py-2" data-column="plugins">
                   {w.plugins.length === 0 ? (
