@@ -18,7 +18,7 @@ import {
   XAxis,
   YAxis,
 } from 'recharts';
-import { limiterEditPath } from '../lib/routes';
+import { CLUSTER_PARAM, limiterEditPath, withCluster } from '../lib/routes';
 import { useTRPC } from '../lib/trpc';
 import { useCanEdit } from './app-shell';
 import { useLiveSeconds } from './live-rates';
@@ -45,13 +45,16 @@ export function ServiceView({ namespace, name }: { namespace: string; name: stri
     ? (params.get('range') as Range)
     : '5m';
   const canEdit = useCanEdit(namespace);
+  // The cluster the service is in (none: the home cluster); every call about it names it.
+  const cluster = params.get(CLUSTER_PARAM) || undefined;
+  const inCluster = cluster ? { cluster } : {};
 
-  const service = useQuery(trpc.services.get.queryOptions({ namespace, name }));
+  const service = useQuery(trpc.services.get.queryOptions({ ...inCluster, namespace, name }));
   const series = useQuery({
-    ...trpc.metrics.series.queryOptions({ namespace, service: name, range }),
+    ...trpc.metrics.series.queryOptions({ ...inCluster, namespace, service: name, range }),
     refetchInterval: 15_000,
   });
-  const live = useLiveSeconds({ namespace, service: name }, 300);
+  const live = useLiveSeconds({ ...inCluster, namespace, service: name }, 300);
 
   // Live seconds extend the history to now.
   const traffic = useMemo(() => {
@@ -90,10 +93,11 @@ export function ServiceView({ namespace, name }: { namespace: string; name: stri
       <div className="flex flex-wrap items-baseline justify-between gap-3">
         <div>
           <p className="text-sm">
-            <Link href="/" className="text-indigo-700 underline dark:text-indigo-300">
+            <Link href={withCluster('/', cluster)} className="text-indigo-700 underline dark:text-indigo-300">
               Services
             </Link>{' '}
-            / {namespace}
+            / {cluster ? `${cluster} / ` : ''}
+            {namespace}
           </p>
           <h2 className="text-2xl font-semibold">{name}</h2>
           <p className="text-sm text-slate-600 dark:text-slate-400">
@@ -120,7 +124,7 @@ export function ServiceView({ namespace, name }: { namespace: string; name: stri
           </label>
           {canEdit && (
             <Link
-              href={limiterEditPath({ namespace, service: name })}
+              href={limiterEditPath({ cluster, namespace, service: name })}
               className="rounded-md bg-indigo-600 px-3 py-1.5 text-sm font-medium text-white"
             >
               New policy
@@ -275,7 +279,7 @@ export function ServiceView({ namespace, name }: { namespace: string; name: stri
             {svc.policies.map((p) => (
               <li key={p.name}>
                 <Link
-                  href={limiterEditPath({ namespace, name: p.name })}
+                  href={limiterEditPath({ cluster, namespace, name: p.name })}
                   className="font-medium text-indigo-700 underline dark:text-indigo-300"
                 >
                   {p.name}
@@ -294,14 +298,26 @@ export function ServiceView({ namespace, name }: { namespace: string; name: stri
       </section>
 
       <div className="grid gap-6 lg:grid-cols-2">
-        <RecentDecisions namespace={namespace} service={name} />
-        <ServiceEvents namespace={namespace} policies={svc.policies.map((p) => `${namespace}/${p.name}`)} />
+        <RecentDecisions cluster={cluster} namespace={namespace} service={name} />
+        <ServiceEvents
+          cluster={cluster}
+          namespace={namespace}
+          policies={svc.policies.map((p) => `${namespace}/${p.name}`)}
+        />
       </div>
     </div>
   );
 }
 
-function RecentDecisions({ namespace, service }: { namespace: string; service: string }) {
+function RecentDecisions({
+  cluster,
+  namespace,
+  service,
+}: {
+  cluster: string | undefined;
+  namespace: string;
+  service: string;
+}) {
   const trpc = useTRPC();
   const [items, setItems] = useState<
     {
@@ -316,7 +332,7 @@ function RecentDecisions({ namespace, service }: { namespace: string; service: s
   >([]);
   useSubscription(
     trpc.decisions.recent.subscriptionOptions(
-      { namespace, service, backfill: 20 },
+      { ...(cluster ? { cluster } : {}), namespace, service, backfill: 20 },
       { onData: (d) => setItems((prev) => [{ id: d.id, ...d.data }, ...prev].slice(0, 20)) },
     ),
   );
@@ -344,14 +360,22 @@ function RecentDecisions({ namespace, service }: { namespace: string; service: s
   );
 }
 
-function ServiceEvents({ namespace, policies }: { namespace: string; policies: string[] }) {
+function ServiceEvents({
+  cluster,
+  namespace,
+  policies,
+}: {
+  cluster: string | undefined;
+  namespace: string;
+  policies: string[];
+}) {
   const trpc = useTRPC();
   const [items, setItems] = useState<
     { id: number; at: string; reason: string; message: string; type: string; policy: string | null }[]
   >([]);
   useSubscription(
     trpc.events.live.subscriptionOptions(
-      { namespace, backfill: 50 },
+      { ...(cluster ? { cluster } : {}), namespace, backfill: 50 },
       { onData: (d) => setItems((prev) => [d.data, ...prev].slice(0, 50)) },
     ),
   );
