@@ -50,6 +50,12 @@ function useNow(): number {
 }
 
 export function LimiterEditor() {
+  const params = useSearchParams();
+  // A link to the policy's copy in another cluster opens another object: a fresh editor, not this text.
+  return <ClusterEditor key={params.get(CLUSTER_PARAM) ?? ''} />;
+}
+
+function ClusterEditor() {
   const trpc = useTRPC();
   const params = useSearchParams();
   const router = useRouter();

@@ -185,9 +185,10 @@ describe('the topology layout over clusters', () => {
     const layout = layoutTopology(nodes, edges, { firstCluster: 'east' });
     expect(layout.boxes.map((b) => `${b.cluster}/${b.group}`)).toEqual(['east/default', 'west/default']);
     expectNested(nodes, layout);
-    // Two clusters side by side: the caller's cluster left of the callee's.
+    // One cluster under the other, the first one on top.
     const [east, west] = layout.clusters;
-    expect(east!.x + east!.width).toBeLessThan(west!.x);
+    expect(east!.y + east!.height).toBeLessThan(west!.y);
+    expect(west!.x).toBe(east!.x);
   });
 
   it('draws a cluster asked for without nodes as an empty box', () => {

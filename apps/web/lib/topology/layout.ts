@@ -1,8 +1,8 @@
 /**
  * A deterministic layered layout of the call graph: a box per cluster, in it a box per group (the
  * namespace), and within each namespace box a column per call depth, wrapped into more columns when tall.
- * Nodes are placed on a grid and boxes on shelves, so none overlap by construction; no layout library is
- * needed for that.
+ * Nodes are placed on a grid, namespace boxes on shelves and cluster boxes one under the other, so none
+ * overlap by construction; no layout library is needed for that.
  */
 
 export interface LayoutNode {
@@ -54,16 +54,14 @@ const BOX_HEADER = 24;
 const BOX_GAP = 28;
 const CLUSTER_PAD = 14;
 const CLUSTER_HEADER = 30;
-/** Room for a cross-cluster edge's label between two cluster boxes side by side. */
-const CLUSTER_GAP = 90;
+/** Room between two clusters, one under the other, for the calls that cross from one to the other. */
+const CLUSTER_GAP = 40;
 /** An empty cluster's box: its header and a line saying why it is empty. */
 const EMPTY_CLUSTER = { width: 320, height: 56 };
 /** A layer taller than this wraps into another column: 100 services in one namespace stay on screen. */
 const MAX_ROWS = 10;
 /** Namespace boxes are placed left to right and wrap at this width. */
 const MAX_WIDTH = 1600;
-/** Cluster boxes too: wide enough for two clusters of a few namespaces side by side. */
-const MAX_CLUSTERS_WIDTH = 2600;
 
 /**
  * Call depth: the longest chain of callers above a node (0: nobody calls it). Cycles are cut at the edges
@@ -215,7 +213,8 @@ export function layoutTopology(
     };
   });
 
-  const outer = shelve(local, MAX_CLUSTERS_WIDTH, CLUSTER_GAP);
+  // One cluster a row: side by side, a call into the next cluster would run behind the nodes of its row.
+  const outer = shelve(local, 0, CLUSTER_GAP);
   const out = new Map<string, Rect>();
   const boxes: GroupBox[] = [];
   const clusters: ClusterBox[] = [];
