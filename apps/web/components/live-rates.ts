@@ -15,6 +15,8 @@ export interface SecondRow {
   readonly quota: number | null;
 }
 export interface Second {
+  /** The cluster whose decisions these are. */
+  readonly cluster: string;
   readonly second: number;
   readonly rows: readonly SecondRow[];
 }
@@ -50,20 +52,16 @@ export function useLiveSeconds(
   return { seconds, status: sub.status, error: sub.error };
 }
 
-/**
- * Per service `cluster/namespace/name` of the `cluster` the seconds are of: allowed and limited per
- * second, averaged over the last `window` seconds.
- */
+/** Per service `cluster/namespace/name`: allowed and limited per second, averaged over the last `window` seconds. */
 export function ratesByService(
   seconds: readonly Second[],
-  cluster: string,
   window = 5,
 ): Map<string, { allowed: number; limited: number }> {
   const recent = seconds.slice(-window);
   const out = new Map<string, { allowed: number; limited: number }>();
   for (const s of recent)
     for (const r of s.rows) {
-      const k = `${cluster}/${r.namespace}/${r.service}`;
+      const k = `${s.cluster}/${r.namespace}/${r.service}`;
       const e = out.get(k) ?? { allowed: 0, limited: 0 };
       e.allowed += r.allowed / recent.length;
       e.limited += r.limited / recent.length;

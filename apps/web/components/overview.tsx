@@ -9,7 +9,6 @@ import { objectKey } from '../lib/clusters';
 import { limiterEditPath, servicePath } from '../lib/routes';
 import { useTRPC } from '../lib/trpc';
 import { ClusterFilterSelect } from './clusters/cluster-filter';
-import { useClusters } from './clusters/use-clusters';
 import { ratesByService, useLiveSeconds } from './live-rates';
 import { Topology } from './topology';
 
@@ -45,19 +44,14 @@ export function Overview() {
     router.replace(`${pathname}?${next.toString()}`, { scroll: false });
   };
 
-  const { cluster, input: clusterInput } = useClusterFilter();
-  const home = useClusters().data?.home;
+  const { input: clusterInput } = useClusterFilter();
 
   const namespaces = useQuery(trpc.cluster.namespaces.queryOptions());
   const servicesInput = namespace ? { ...clusterInput, namespace } : clusterInput;
   const services = useQuery(trpc.services.list.queryOptions(servicesInput));
   const live = useLiveSeconds(servicesInput, 30);
   // Live seconds are one cluster's (the chosen one, else home); other clusters' rows show the list's rates.
-  const liveCluster = cluster ?? home;
-  const rates = useMemo(
-    () => (liveCluster ? ratesByService(live.seconds, liveCluster) : new Map<string, never>()),
-    [live.seconds, liveCluster],
-  );
+  const rates = useMemo(() => ratesByService(live.seconds), [live.seconds]);
   // p99 and CPU come with the service list: refresh it as live seconds arrive, every fifth.
   const tick = live.seconds.at(-1)?.second ?? 0;
   useEffect(() => {
