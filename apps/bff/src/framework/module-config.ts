@@ -90,6 +90,30 @@ export type SettingValue<S extends SettingSpec> = S extends { readonly type: 'bo
 /** Settings read against `F` (e.g. `SettingsOf<typeof GLOBAL_SETTINGS>`); one without a default may be absent. */
 export type SettingsOf<F extends SettingSpecs> = { readonly [K in keyof F]?: SettingValue<F[K]> };
 
+/** A string setting without a default. */
+export function text(description: string) {
+  return { type: 'string', description } as const;
+}
+
+/** A boolean setting, false by default. */
+export function flag(description: string) {
+  return { type: 'boolean', default: false, description } as const;
+}
+
+/** A list of `items`; with `defaultValue`, that when unset. */
+export function list<const I extends SettingSpec>(
+  items: I,
+  description: string,
+  defaultValue?: readonly unknown[],
+) {
+  return { type: 'list', items, ...(defaultValue ? { default: defaultValue } : {}), description } as const;
+}
+
+/** An object with known fields. */
+export function object<const F extends SettingSpecs>(description: string, fields: F) {
+  return { type: 'object', description, fields } as const;
+}
+
 /** A module as the configuration knows it. */
 export interface ModuleDeclaration {
   /** As in a SlimeBoot's `spec.module[].kind` (or `name`, when an entry has no kind): `limiter`. */
@@ -103,19 +127,27 @@ export interface ModuleDeclaration {
   readonly defaultQueries?: readonly NamedQuery[];
 }
 
+/** A module's declaration: its name, its `general` settings and what else it says. */
+export function declareModule(
+  name: string,
+  general: SettingSpecs,
+  more: Omit<ModuleDeclaration, 'name' | 'settings'> = {},
+): ModuleDeclaration {
+  return { name, settings: { general }, ...more };
+}
+
 const configSource = {
   type: 'object',
   description: 'A configuration source: an MCP server address, or fs:///dir for files.',
   fields: { address: { type: 'string', description: 'The server address, or fs:/// and a directory.' } },
 } as const satisfies SettingSpec;
 
-/** Slime's `global` (framework config.proto `Global`), the same for every module; Slime's defaults. */
 /** Slime's `proxyVersion`, which the modules that write EnvoyFilters share. */
-export const PROXY_VERSION_SETTING = {
-  type: 'string',
-  description: 'An RE2 regular expression: only proxies of matching Istio versions get the EnvoyFilters.',
-} as const satisfies SettingSpec;
+export const PROXY_VERSION_SETTING = text(
+  'An RE2 regular expression: only proxies of matching Istio versions get the EnvoyFilters.',
+) satisfies SettingSpec;
 
+/** Slime's `global` (framework config.proto `Global`), the same for every module; Slime's defaults. */
 export const GLOBAL_SETTINGS = {
   service: {
     type: 'string',
@@ -326,24 +358,12 @@ const DEPLOYMENT_FIELDS = [
 ];
 const TOP_FIELDS = ['apiVersion', 'kind', 'metadata', 'spec', 'status'];
 const ENTRY_FIELDS = ['name', 'kind', 'enable', 'general', 'global', 'metric', 'bundle', 'mode'];
-const BUNDLE_SPEC = {
-  type: 'object',
-  description: 'The modules one deployment runs.',
-  fields: {
-    modules: {
-      type: 'list',
-      description: 'The modules.',
-      items: {
-        type: 'object',
-        description: 'A module.',
-        fields: {
-          name: { type: 'string', description: "The module entry's name." },
-          kind: { type: 'string', description: "The module's kind." },
-        },
-      },
-    },
-  },
-} as const satisfies SettingSpec;
+const BUNDLE_SPEC = object('The modules one deployment runs.', {
+  modules: list(
+    object('A module.', { name: text("The module entry's name."), kind: text("The module's kind.") }),
+    'The modules.',
+  ),
+}) satisfies SettingSpec;
 const GLOBAL_SPEC: SettingSpec = { type: 'object', fields: GLOBAL_SETTINGS, description: 'global' };
 const METRIC_SPEC: SettingSpec = { type: 'object', fields: METRIC_SETTINGS, description: 'metric' };
 

@@ -1,7 +1,10 @@
 /** The limiter's settings, as a SlimeBoot's `spec.module[]` entry for Slime's limiter gives them. */
 import {
+  declareModule,
+  flag,
+  object,
   PROXY_VERSION_SETTING,
-  type ModuleDeclaration,
+  text,
   type SettingSpecs,
 } from '../../framework/module-config';
 import { DEFAULT_QUERIES } from '../../sources/prometheus';
@@ -15,65 +18,31 @@ export const LIMITER_GENERAL = {
     description: 'The local rate-limit filter the EnvoyFilters use.',
   },
   refresh: { type: 'duration', description: 'How often limits are re-evaluated.' },
-  disableGlobalRateLimit: {
-    type: 'boolean',
-    default: false,
-    description: 'Render no global (rate-limit service) limits.',
-  },
-  disableAdaptive: {
-    type: 'boolean',
-    default: false,
-    description: 'Read no metrics: quotas that are expressions of metrics are not evaluated.',
-  },
-  enableServiceEntry: {
-    type: 'boolean',
-    default: false,
-    description: 'Limit ServiceEntry hosts as well as Services.',
-  },
-  disableInsertLocalRateLimit: {
-    type: 'boolean',
-    default: false,
-    description: 'Do not insert the local rate-limit HTTP filter (it is inserted elsewhere).',
-  },
-  disableInsertGlobalRateLimit: {
-    type: 'boolean',
-    default: false,
-    description: 'Do not insert the global rate-limit HTTP filter (it is inserted elsewhere).',
-  },
-  rlsConfigMap: {
-    type: 'object',
-    description: "The ConfigMap holding the rate-limit service's configuration.",
-    fields: {
-      name: { type: 'string', description: "The ConfigMap's name." },
-      namespace: { type: 'string', description: "The ConfigMap's namespace." },
-    },
-  },
-  domain: {
-    type: 'string',
-    description: "The domain Envoy's rate-limit filter sends (Governor: GOVERNOR_RLS_DOMAIN when unset).",
-  },
-  rls: {
-    type: 'object',
-    description: 'The rate-limit service Envoy calls for global limits.',
-    fields: {
-      service: {
-        type: 'string',
-        description: "The service's host, such as rate-limit.istio-system.svc.cluster.local.",
-      },
-      port: { type: 'integer', min: 1, max: 65535, description: "The service's gRPC port." },
-    },
-  },
+  disableGlobalRateLimit: flag('Render no global (rate-limit service) limits.'),
+  disableAdaptive: flag('Read no metrics: quotas that are expressions of metrics are not evaluated.'),
+  enableServiceEntry: flag('Limit ServiceEntry hosts as well as Services.'),
+  disableInsertLocalRateLimit: flag(
+    'Do not insert the local rate-limit HTTP filter (it is inserted elsewhere).',
+  ),
+  disableInsertGlobalRateLimit: flag(
+    'Do not insert the global rate-limit HTTP filter (it is inserted elsewhere).',
+  ),
+  rlsConfigMap: object("The ConfigMap holding the rate-limit service's configuration.", {
+    name: text("The ConfigMap's name."),
+    namespace: text("The ConfigMap's namespace."),
+  }),
+  domain: text("The domain Envoy's rate-limit filter sends (Governor: GOVERNOR_RLS_DOMAIN when unset)."),
+  rls: object('The rate-limit service Envoy calls for global limits.', {
+    service: text("The service's host, such as rate-limit.istio-system.svc.cluster.local."),
+    port: { type: 'integer', min: 1, max: 65535, description: "The service's gRPC port." },
+  }),
   proxyVersion: PROXY_VERSION_SETTING,
-  enableRatelimitPlaceholderInRoute: {
-    type: 'boolean',
-    default: false,
-    description: 'Put a rate-limit placeholder in every route, so that adding a limit changes less.',
-  },
+  enableRatelimitPlaceholderInRoute: flag(
+    'Put a rate-limit placeholder in every route, so that adding a limit changes less.',
+  ),
 } as const satisfies SettingSpecs;
 
-export const LIMITER_MODULE: ModuleDeclaration = {
-  name: 'limiter',
-  settings: { general: LIMITER_GENERAL },
+export const LIMITER_MODULE = declareModule('limiter', LIMITER_GENERAL, {
   legacyGeneralKey: 'limiter',
   defaultQueries: DEFAULT_QUERIES,
-};
+});

@@ -1,5 +1,5 @@
 /** The metarouter module's settings, in a SlimeBoot-shaped `spec.module[]` entry named `metarouter`. */
-import type { ModuleDeclaration, SettingSpecs } from '../../framework/module-config';
+import { declareModule, text, type SettingSpecs } from '../../framework/module-config';
 
 export const METAROUTER_GENERAL = {
   xdsCluster: {
@@ -8,14 +8,9 @@ export const METAROUTER_GENERAL = {
     description:
       "The cluster in the MetaProtocol proxies' bootstrap that reaches Governor's route server (Aeraki's name).",
   },
-  rootNamespace: {
-    type: 'string',
-    description:
-      "Where outbound EnvoyFilters go when a MetaRouter exports nowhere: the mesh's root namespace (default: global.istioNamespace).",
-  },
+  rootNamespace: text(
+    "Where outbound EnvoyFilters go when a MetaRouter exports nowhere: the mesh's root namespace (default: global.istioNamespace).",
+  ),
 } as const satisfies SettingSpecs;
 
-export const METAROUTER_MODULE: ModuleDeclaration = {
-  name: 'metarouter',
-  settings: { general: METAROUTER_GENERAL },
-};
+export const METAROUTER_MODULE = declareModule('metarouter', METAROUTER_GENERAL);

@@ -1,9 +1,5 @@
 /** The plugin module's settings, as a SlimeBoot's `spec.module[]` entry for Slime's plugin module gives them. */
-import {
-  PROXY_VERSION_SETTING,
-  type ModuleDeclaration,
-  type SettingSpecs,
-} from '../../framework/module-config';
+import { declareModule, PROXY_VERSION_SETTING, type SettingSpecs } from '../../framework/module-config';
 
 /** slime.io/slime/modules/plugin/api/config `PluginModule`. */
 export const PLUGIN_GENERAL = {
@@ -16,8 +12,4 @@ export const PLUGIN_GENERAL = {
   proxyVersion: PROXY_VERSION_SETTING,
 } as const satisfies SettingSpecs;
 
-export const PLUGIN_MODULE: ModuleDeclaration = {
-  name: 'plugin',
-  settings: { general: PLUGIN_GENERAL },
-  legacyGeneralKey: 'plugin',
-};
+export const PLUGIN_MODULE = declareModule('plugin', PLUGIN_GENERAL, { legacyGeneralKey: 'plugin' });
