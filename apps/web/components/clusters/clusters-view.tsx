@@ -103,6 +103,7 @@ export function ClustersView() {
                 <tr key={c.name} className="border-t border-slate-100 dark:border-slate-800">
                   <th scope="row" className={`${cell} text-left font-medium`}>
                     {c.name}
+                    {c.home && ' '}
                     {c.home && (
                       <span className="ml-2 rounded-full bg-indigo-100 px-2 py-0.5 text-xs font-normal text-indigo-900 dark:bg-indigo-900 dark:text-indigo-100">
                         home
