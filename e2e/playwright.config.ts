@@ -21,6 +21,8 @@ const local = (port: number): string => `http://127.0.0.1:${port}`;
 export const E2E_USERS = {
   editor: { name: 'erin', role: 'editor', token: 'e2e-editor-token-0123456789-0123456789' },
   viewer: { name: 'vera', role: 'viewer', token: 'e2e-viewer-token-0123456789-0123456789' },
+  // Simulating a cluster's outage is for admins only.
+  admin: { name: 'ada', role: 'admin', token: 'e2e-admin-token-0123456789-0123456789-0' },
 } as const;
 // A fresh data directory per run: no state from an earlier run (the config is also loaded by workers,
 // which start no server and only read E2E_USERS).
