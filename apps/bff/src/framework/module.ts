@@ -89,6 +89,16 @@ export function parsedOf<T>(r: ParseResult<T>): Parsed<T> {
     : { ok: false, problems: r.issues.map((i) => ({ path: i.path, message: i.message })) };
 }
 
+/**
+ * A module for a kind whose status is someone else's (a Service's is Kubernetes'): it writes no status,
+ * and an object that does not parse gets none.
+ */
+export function statuslessModule<T, Rules>(
+  module: Omit<Module<T, Rules>, 'writesStatus' | 'invalidStatus'>,
+): Module<T, Rules> {
+  return { ...module, writesStatus: false, invalidStatus: () => ({}) };
+}
+
 export interface Module<T = unknown, Rules = unknown> {
   /** The module's name, as in a SlimeBoot's `spec.module[].name` (e.g. `limiter`). */
   readonly name: string;

@@ -11,7 +11,7 @@
  */
 import { z } from 'zod';
 import { keyOf, type KubeObject } from '../../cluster/store';
-import type { Module, Plan, Snapshot } from '../../framework/module';
+import { statuslessModule, type Module, type Plan, type Snapshot } from '../../framework/module';
 import type { ModuleSettings } from '../../framework/registry';
 
 export const FENCED_LABEL = 'slime.io/serviceFenced';
@@ -195,15 +195,14 @@ export function planAutofence(
 
 /** The controller of auto-created fences: kind Service, run beside the lazyload module with its settings. */
 export function autofenceModule(options: AutofenceOptions): Module<FencedService, null> {
-  return {
+  // A Service's status is Kubernetes'.
+  return statuslessModule({
     name: AUTOFENCE_MODULE_NAME,
     kind: 'Service',
     apiVersion: 'v1',
     watches: ['Namespace', 'ServiceFence'],
     owns: ['ServiceFence'],
     ownedLabelKeys: [CREATED_BY_LABEL],
-    // A Service's status is Kubernetes'.
-    writesStatus: false,
     parse(raw) {
       const r = serviceSchema.safeParse(raw);
       if (!r.success)
@@ -222,7 +221,6 @@ export function autofenceModule(options: AutofenceOptions): Module<FencedService
         },
       };
     },
-    invalidStatus: () => ({}),
     plan: ({ object, snapshot }) => planAutofence(object, snapshot, options),
     affectedBy(change, snapshot) {
       if (change.kind === 'Namespace') return snapshot.list('Service', change.metadata.name).map(keyOf);
@@ -232,5 +230,5 @@ export function autofenceModule(options: AutofenceOptions): Module<FencedService
         ? [`${namespace}/${change.metadata.name}`]
         : [];
     },
-  };
+  });
 }

@@ -5,7 +5,7 @@
  */
 import type { KubeObject } from '../../cluster/store';
 import { keyOf } from '../../cluster/store';
-import type { Module, Plan } from '../../framework/module';
+import { statuslessModule, type Module, type Plan } from '../../framework/module';
 import { renderGateway } from './gateways';
 import { renderService, type RenderOptions } from './render';
 import { routerFor } from './routes';
@@ -64,15 +64,13 @@ export function serviceModule(
   options: RenderOptions,
 ): Module<MetaService | null, null> {
   const routerHosts = hostsMemory();
-  return {
+  return statuslessModule({
     name,
     kind,
     apiVersion,
     watches: ['MetaRouter', 'ApplicationProtocol'],
     owns: ['EnvoyFilter'],
-    writesStatus: false,
     parse: (raw) => ({ ok: true, value: metaServiceOf(raw) }),
-    invalidStatus: () => ({}),
     plan: ({ object, snapshot }): Plan<null> => {
       if (!object) return { desired: [], status: {}, problems: [], engine: null };
       const r = renderService(object, routerFor(object, routersByHost(snapshot)), codecs(snapshot), options);
@@ -95,20 +93,18 @@ export function serviceModule(
       const hosts = routerHosts(change);
       return keys(services.filter((s) => hosts.has(s.host)));
     },
-  };
+  });
 }
 
 /** Gateways with MetaProtocol servers: a VirtualService and an EnvoyFilter per port a MetaRouter routes to. */
 export function gatewayModule(options: RenderOptions): Module<KubeObject, null> {
-  return {
+  return statuslessModule({
     name: GATEWAY_MODULE_NAME,
     kind: 'Gateway',
     apiVersion: 'networking.istio.io/v1beta1',
     watches: ['MetaRouter', 'ApplicationProtocol'],
     owns: ['EnvoyFilter', 'VirtualService'],
-    writesStatus: false,
     parse: (raw) => ({ ok: true, value: raw }),
-    invalidStatus: () => ({}),
     plan: ({ object, snapshot }): Plan<null> => {
       // Each MetaRouter is indexed once, by its first host.
       const routers = [...routersByHost(snapshot).values()]
@@ -119,5 +115,5 @@ export function gatewayModule(options: RenderOptions): Module<KubeObject, null> 
     },
     // Gateways are few: any MetaRouter or protocol change re-plans them all.
     affectedBy: (_change, snapshot) => snapshot.list('Gateway').map((g) => keyOf(g)),
-  };
+  });
 }
