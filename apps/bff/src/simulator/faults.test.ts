@@ -1,14 +1,11 @@
-import { readFileSync } from 'node:fs';
 import type { Pod } from '@governor/crd-types';
 import { describe, expect, it } from 'vitest';
-import { contextOf, loadObjects } from '../../test/support/fixtures';
 import { parseExposition } from '../../test/support/exposition';
+import { bookinfoMesh, bookinfoSimulator, requestCount, runFor } from '../../test/support/simulated-mesh';
 import { durationMs, Faults, fractionOf, nextFires, typedFaultSettings } from './faults';
-import { Simulator, type SimulatorOptions } from './simulator';
-import { BOOKINFO_CALLS } from './traffic';
+import type { SimulatorOptions } from './simulator';
 
-const bookinfoText = readFileSync(new URL('../demo/bookinfo.yaml', import.meta.url), 'utf8');
-const mesh = contextOf(loadObjects({ text: bookinfoText }));
+const mesh = bookinfoMesh;
 const podOf = (app: string): Pod => mesh.pods.find((p) => p.metadata.labels?.['app'] === app)!;
 
 const TYPED_STRUCT = 'type.googleapis.com/udpa.type.v1.TypedStruct';
@@ -109,28 +106,7 @@ function perRoute(app: string, applyTo: string, settings: unknown, typedPerFilte
   };
 }
 
-function simulator(options: Partial<SimulatorOptions> = {}): Simulator {
-  return new Simulator({
-    context: mesh,
-    startMs: 0,
-    seed: 11,
-    loads: { productpage: { kind: 'steady', rps: 50 } },
-    calls: BOOKINFO_CALLS,
-    ...options,
-  });
-}
-
-function run(sim: Simulator, seconds: number): void {
-  const end = sim.nowMs + seconds * 1000;
-  while (sim.nowMs < end) sim.step();
-}
-
-const requests = (sim: Simulator, labels: Record<string, string>) =>
-  parseExposition(sim.renderMetrics())
-    .samples.filter(
-      (s) => s.name === 'istio_requests_total' && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
-    )
-    .reduce((n, s) => n + s.value, 0);
+const simulator = (options: Partial<SimulatorOptions> = {}) => bookinfoSimulator(11, options);
 
 describe('the fault settings Envoy reads', () => {
   it('reads fractional percentages with their denominators', () => {
@@ -284,15 +260,15 @@ describe('the mesh honours the fault filter', () => {
   it("aborts the fraction asked of a workload's inbound requests, counted with the status", () => {
     const filters = [faultFilter('ratings', abort(503, 50))];
     const sim = simulator({ envoyFilters: () => filters });
-    run(sim, 12);
+    runFor(sim, 12);
     const ratings = { destination_service_name: 'ratings' };
-    const ok = requests(sim, { ...ratings, response_code: '200' });
-    const aborted = requests(sim, { ...ratings, response_code: '503' });
+    const ok = requestCount(sim, { ...ratings, response_code: '200' });
+    const aborted = requestCount(sim, { ...ratings, response_code: '503' });
     expect(ok).toBeGreaterThan(100);
     // Fractional accounting: exactly half, within one request per pod.
     expect(Math.abs(aborted - ok)).toBeLessThanOrEqual(1);
     // Only ratings.
-    expect(requests(sim, { destination_service_name: 'reviews', response_code: '503' })).toBe(0);
+    expect(requestCount(sim, { destination_service_name: 'reviews', response_code: '503' })).toBe(0);
     const values = sim.metricValues(
       'default',
       mesh.pods.filter((p) => p.metadata.labels?.['app'] === 'ratings').map((p) => p.metadata.name),
@@ -316,46 +292,52 @@ describe('the mesh honours the fault filter', () => {
   it('stops aborting when the EnvoyFilter goes, and compiles it once per version', () => {
     let filters: unknown[] = [faultFilter('ratings', abort(503, 100))];
     const sim = simulator({ envoyFilters: () => filters });
-    run(sim, 3);
-    const aborted = requests(sim, { destination_service_name: 'ratings', response_code: '503' });
+    runFor(sim, 3);
+    const aborted = requestCount(sim, { destination_service_name: 'ratings', response_code: '503' });
     expect(aborted).toBeGreaterThan(0);
-    expect(requests(sim, { destination_service_name: 'ratings', response_code: '200' })).toBe(0);
+    expect(requestCount(sim, { destination_service_name: 'ratings', response_code: '200' })).toBe(0);
     filters = [];
-    run(sim, 3);
-    expect(requests(sim, { destination_service_name: 'ratings', response_code: '503' })).toBe(aborted);
-    expect(requests(sim, { destination_service_name: 'ratings', response_code: '200' })).toBeGreaterThan(0);
+    runFor(sim, 3);
+    expect(requestCount(sim, { destination_service_name: 'ratings', response_code: '503' })).toBe(aborted);
+    expect(requestCount(sim, { destination_service_name: 'ratings', response_code: '200' })).toBeGreaterThan(
+      0,
+    );
     // A copy of the same version reads the same; a new version is read again.
     filters = [faultFilter('ratings', abort(503, 100), { rv: 'same' })];
-    run(sim, 1);
+    runFor(sim, 1);
     filters = [faultFilter('ratings', abort(500, 100), { rv: 'same' })];
-    const before = requests(sim, { destination_service_name: 'ratings', response_code: '500' });
-    run(sim, 1);
-    expect(requests(sim, { destination_service_name: 'ratings', response_code: '500' })).toBe(before);
+    const before = requestCount(sim, { destination_service_name: 'ratings', response_code: '500' });
+    runFor(sim, 1);
+    expect(requestCount(sim, { destination_service_name: 'ratings', response_code: '500' })).toBe(before);
     filters = [faultFilter('ratings', abort(500, 100), { rv: 'newer' })];
-    run(sim, 1);
-    expect(requests(sim, { destination_service_name: 'ratings', response_code: '500' })).toBeGreaterThan(0);
+    runFor(sim, 1);
+    expect(requestCount(sim, { destination_service_name: 'ratings', response_code: '500' })).toBeGreaterThan(
+      0,
+    );
   });
 
   it('an aborted request reaches no app: reviews aborted makes no calls to ratings', () => {
     const sim = simulator({ envoyFilters: () => [faultFilter('reviews', abort(503, 100))] });
-    run(sim, 3);
-    expect(requests(sim, { destination_service_name: 'ratings' })).toBe(0);
-    expect(requests(sim, { destination_service_name: 'reviews', response_code: '503' })).toBeGreaterThan(0);
+    runFor(sim, 3);
+    expect(requestCount(sim, { destination_service_name: 'ratings' })).toBe(0);
+    expect(requestCount(sim, { destination_service_name: 'reviews', response_code: '503' })).toBeGreaterThan(
+      0,
+    );
   });
 
   it('delays the fraction asked, which shows in the latency histogram', () => {
     const delay = { delay: { fixed_delay: '0.5s', percentage: { numerator: 100 } } };
     const plain = simulator();
     const delayed = simulator({ envoyFilters: () => [faultFilter('ratings', delay)] });
-    run(plain, 5);
-    run(delayed, 5);
+    runFor(plain, 5);
+    runFor(delayed, 5);
     const ratingsPods = mesh.pods
       .filter((p) => p.metadata.labels?.['app'] === 'ratings')
       .map((p) => p.metadata.name);
     expect(plain.metricValues('default', ratingsPods).rt99!).toBeLessThan(100);
     expect(delayed.metricValues('default', ratingsPods).rt99!).toBeGreaterThanOrEqual(500);
-    expect(requests(delayed, { destination_service_name: 'ratings', response_code: '200' })).toBe(
-      requests(plain, { destination_service_name: 'ratings', response_code: '200' }),
+    expect(requestCount(delayed, { destination_service_name: 'ratings', response_code: '200' })).toBe(
+      requestCount(plain, { destination_service_name: 'ratings', response_code: '200' }),
     );
   });
 
@@ -365,9 +347,9 @@ describe('the mesh honours the fault filter', () => {
         faultFilter('ratings', { abort: { grpc_status: 14, percentage: { numerator: 100 } } }),
       ],
     });
-    run(sim, 2);
+    runFor(sim, 2);
     expect(
-      requests(sim, { destination_service_name: 'ratings', grpc_response_status: '14' }),
+      requestCount(sim, { destination_service_name: 'ratings', grpc_response_status: '14' }),
     ).toBeGreaterThan(0);
   });
 });

@@ -1,16 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
-import { contextOf, loadObjects } from '../../test/support/fixtures';
 import { parseExposition } from '../../test/support/exposition';
+import { bookinfoMesh, bookinfoSimulator, requestCount, runFor } from '../../test/support/simulated-mesh';
 import { registerKind } from '../cluster/store';
 import { ObservedCalls } from '../sources/observed-calls';
 import { EmbeddedMesh } from './embedded-mesh';
 import { BUCKETS } from './pods';
-import { FALLBACK_LATENCY_MS, Simulator, type SimulatorOptions } from './simulator';
+import { FALLBACK_LATENCY_MS, type Simulator, type SimulatorOptions } from './simulator';
 import { BOOKINFO_CALLS } from './traffic';
-
-const bookinfoText = readFileSync(new URL('../demo/bookinfo.yaml', import.meta.url), 'utf8');
-const mesh = contextOf(loadObjects({ text: bookinfoText }));
 
 const DETAILS = 'details.default.svc.cluster.local';
 const REVIEWS = 'reviews.default.svc.cluster.local';
@@ -28,35 +24,14 @@ const fence = (hosts: string[] = [`*/${DETAILS}`]) => ({
   },
 });
 
-function simulator(options: Partial<SimulatorOptions> = {}): Simulator {
-  return new Simulator({
-    context: mesh,
-    startMs: 0,
-    seed: 7,
-    loads: { productpage: { kind: 'steady', rps: 50 } },
-    calls: BOOKINFO_CALLS,
-    ...options,
-  });
-}
-
-function run(sim: Simulator, seconds: number): void {
-  const end = sim.nowMs + seconds * 1000;
-  while (sim.nowMs < end) sim.step();
-}
-
-const requestsFrom = (sim: Simulator, labels: Record<string, string>) =>
-  parseExposition(sim.renderMetrics())
-    .samples.filter(
-      (s) => s.name === 'istio_requests_total' && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
-    )
-    .reduce((n, s) => n + s.value, 0);
+const simulator = (options: Partial<SimulatorOptions> = {}) => bookinfoSimulator(7, options);
 
 describe('the mesh records the calls it makes', () => {
   it('records every call between services once per tick and pair, with running totals', () => {
     const observed = new ObservedCalls();
     const record = vi.spyOn(observed, 'record');
     const sim = simulator({ observedCalls: observed });
-    run(sim, 3);
+    runFor(sim, 3);
 
     const fromProductpage = observed.callsFrom('default', 'productpage');
     expect([...fromProductpage.keys()].sort()).toEqual([DETAILS, REVIEWS]);
@@ -66,7 +41,7 @@ describe('the mesh records the calls it makes', () => {
     const details = fromProductpage.get(DETAILS)!;
     expect(details).toMatchObject({ source: { namespace: 'default', app: 'productpage' }, via: ['mesh'] });
     // Every request productpage received called details once: the counts agree with the mesh's own.
-    expect(details.count).toBe(requestsFrom(sim, { destination_service: DETAILS }));
+    expect(details.count).toBe(requestCount(sim, { destination_service: DETAILS }));
     expect(details.lastSeen).toBe(sim.nowMs);
     // 30 ticks and 4 pairs: at most 120 records, not one per request.
     expect(record.mock.calls.length).toBeLessThanOrEqual(120);
@@ -75,7 +50,7 @@ describe('the mesh records the calls it makes', () => {
 
   it('labels istio_requests_total as Istio does for lazyload’s query: source_app, reporter, FQDN', () => {
     const sim = simulator();
-    run(sim, 2);
+    runFor(sim, 2);
     const samples = parseExposition(sim.renderMetrics()).samples.filter(
       (s) => s.name === 'istio_requests_total' && s.labels['source_app'] === 'productpage',
     );
@@ -87,8 +62,8 @@ describe('the mesh records the calls it makes', () => {
         source_workload_namespace: 'default',
       });
     // Requests from outside the mesh come from `unknown`, as Istio reports them.
-    expect(requestsFrom(sim, { source_app: 'unknown', destination_service_name: 'productpage' })).toBe(
-      requestsFrom(sim, { destination_service_name: 'productpage' }),
+    expect(requestCount(sim, { source_app: 'unknown', destination_service_name: 'productpage' })).toBe(
+      requestCount(sim, { destination_service_name: 'productpage' }),
     );
   });
 });
@@ -98,12 +73,12 @@ describe('a fenced workload calls what its Sidecar does not list through the fal
     const observed = new ObservedCalls();
     let sidecars: unknown[] = [fence()];
     const sim = simulator({ observedCalls: observed, sidecars: () => sidecars });
-    run(sim, 3);
+    runFor(sim, 3);
 
     const fallback = sim.fallbackCalls();
     expect(fallback.map((f) => [f.sourceApp, f.destination])).toEqual([['productpage', REVIEWS]]);
     const viaFallback = fallback[0]!.requests;
-    expect(viaFallback).toBe(requestsFrom(sim, { destination_service: REVIEWS }));
+    expect(viaFallback).toBe(requestCount(sim, { destination_service: REVIEWS }));
     // The exposition carries the counter; reviews sees the global sidecar as its caller.
     const exposition = parseExposition(sim.renderMetrics());
     expect(exposition.types.get('governor_lazyload_fallback_requests_total')).toBe('counter');
@@ -114,12 +89,12 @@ describe('a fenced workload calls what its Sidecar does not list through the fal
         value: viaFallback,
       },
     ]);
-    expect(requestsFrom(sim, { source_app: 'global-sidecar', destination_service: REVIEWS })).toBe(
+    expect(requestCount(sim, { source_app: 'global-sidecar', destination_service: REVIEWS })).toBe(
       viaFallback,
     );
-    expect(requestsFrom(sim, { source_app: 'productpage', destination_service: REVIEWS })).toBe(0);
+    expect(requestCount(sim, { source_app: 'productpage', destination_service: REVIEWS })).toBe(0);
     // details is listed: direct. reviews' own calls are not fenced.
-    expect(requestsFrom(sim, { source_app: 'productpage', destination_service: DETAILS })).toBeGreaterThan(0);
+    expect(requestCount(sim, { source_app: 'productpage', destination_service: DETAILS })).toBeGreaterThan(0);
     expect(observed.callsFrom('default', 'productpage').get(REVIEWS)).toMatchObject({
       count: viaFallback,
       via: ['mesh', 'fallback'],
@@ -128,9 +103,9 @@ describe('a fenced workload calls what its Sidecar does not list through the fal
 
     // The Sidecar now lists reviews: calls go direct again, the fallback's count stops.
     sidecars = [fence([`*/${DETAILS}`, `*/${REVIEWS}`])];
-    run(sim, 2);
+    runFor(sim, 2);
     expect(sim.fallbackCalls()[0]!.requests).toBe(viaFallback);
-    expect(requestsFrom(sim, { source_app: 'productpage', destination_service: REVIEWS })).toBeGreaterThan(0);
+    expect(requestCount(sim, { source_app: 'productpage', destination_service: REVIEWS })).toBeGreaterThan(0);
   });
 
   it(`adds ${FALLBACK_LATENCY_MS} ms to each call through the fallback, in the latency histograms`, () => {
@@ -149,8 +124,8 @@ describe('a fenced workload calls what its Sidecar does not list through the fal
     };
     const direct = simulator();
     const fenced = simulator({ sidecars: () => [fence()] });
-    run(direct, 3);
-    run(fenced, 3);
+    runFor(direct, 3);
+    runFor(fenced, 3);
     const a = durationOf(direct);
     const b = durationOf(fenced);
     // Same seed, same requests: each of reviews' requests took the detour's latency longer.
@@ -162,7 +137,7 @@ describe('a fenced workload calls what its Sidecar does not list through the fal
   it('takes the Sidecars from the embedded mesh’s snapshot once the kind is known', () => {
     const list = vi.fn((kind: string) => (kind === 'Sidecar' ? [fence()] : []));
     const embedded = new EmbeddedMesh({
-      context: () => mesh,
+      context: () => bookinfoMesh,
       onClusterChange: () => () => undefined,
       snapshot: () => ({ list }),
       simulator: {

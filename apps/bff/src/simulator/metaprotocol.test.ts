@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { contextOf, loadObjects } from '../../test/support/fixtures';
 import { parseExposition } from '../../test/support/exposition';
+import { runFor } from '../../test/support/simulated-mesh';
 import type { KubeObject } from '../cluster/store';
 import { demoObjects } from '../demo/seed';
 import { MetaProtocolCalls } from './metaprotocol';
@@ -46,11 +47,6 @@ function simulator(
   });
 }
 
-function run(sim: Simulator, seconds: number): void {
-  const end = sim.nowMs + seconds * 1000;
-  while (sim.nowMs < end) sim.step();
-}
-
 /** `governor_metaprotocol_requests_total` summed over the samples with these labels. */
 function calls(
   sim: Simulator,
@@ -72,7 +68,7 @@ describe('MetaProtocol calls in the simulated mesh', () => {
     const sim = simulator({ getRating: 1 }, 40);
     const decisions: MeshDecision[] = [];
     sim.subscribe((d) => decisions.push(d));
-    run(sim, 3);
+    runFor(sim, 3);
     const rpc = decisions.filter((d) => d.service === 'rating-rpc');
     expect(rpc.length).toBeGreaterThan(100);
     expect(new Set(rpc.map((d) => d.pod))).toEqual(new Set(podsOf('v2')));
@@ -110,7 +106,7 @@ describe('MetaProtocol calls in the simulated mesh', () => {
     const sim = simulator({ rateProduct: 1, listRatings: 1 }, 250, () => objects);
     const decisions: MeshDecision[] = [];
     sim.subscribe((d) => d.service === 'rating-rpc' && decisions.push(d));
-    run(sim, 8);
+    runFor(sim, 8);
     const v1 = calls(sim, { cluster: V1 });
     const v2 = calls(sim, { cluster: V2 });
     expect(v1 + v2).toBe(2000);
@@ -124,7 +120,7 @@ describe('MetaProtocol calls in the simulated mesh', () => {
 
   it('counts mirrored copies without changing where calls go or how they are answered', () => {
     const sim = simulator({ rateProduct: 1 }, 200);
-    run(sim, 10);
+    runFor(sim, 10);
     const split = calls(sim, { route: 'split-v1-v2' });
     const mirrored = calls(
       sim,
@@ -165,7 +161,7 @@ describe('MetaProtocol calls in the simulated mesh', () => {
     const sim = simulator({ listRatings: 1, getRating: 1 }, 40, () => objects);
     const decisions: MeshDecision[] = [];
     sim.subscribe((d) => d.service === 'rating-rpc' && decisions.push(d));
-    run(sim, 4);
+    runFor(sim, 4);
     const list = decisions.filter((d) => d.method === 'listRatings');
     const allowed = list.filter((d) => d.outcome === 'allowed');
     // A full bucket (5), then 5 a second for the 4 seconds, give or take a token in flight.
@@ -191,7 +187,7 @@ describe('MetaProtocol calls in the simulated mesh', () => {
     const sim = simulator({ getRating: 1 }, 40, () => objects);
     const decisions: MeshDecision[] = [];
     sim.subscribe((d) => d.service === 'rating-rpc' && decisions.push(d));
-    run(sim, 2);
+    runFor(sim, 2);
     expect(new Set(decisions.map((d) => d.pod))).toEqual(new Set(podsOf('v2')));
     objects = withRouter(`  hosts: [${HOST}]
   routes:
@@ -199,7 +195,7 @@ describe('MetaProtocol calls in the simulated mesh', () => {
       match: {attributes: {method: {exact: getRating}}}
       route: [{destination: {host: ${HOST}, subset: v1}}]`);
     const before = decisions.length;
-    run(sim, 1);
+    runFor(sim, 1);
     const after = decisions.slice(before);
     expect(after.length).toBeGreaterThan(30);
     expect(new Set(after.map((d) => d.pod))).toEqual(new Set(podsOf('v1')));
@@ -213,7 +209,7 @@ describe('MetaProtocol calls in the simulated mesh', () => {
     const sim = simulator({ getRating: 1 }, 40, () => objects);
     const decisions: MeshDecision[] = [];
     sim.subscribe((d) => decisions.push(d));
-    run(sim, 2);
+    runFor(sim, 2);
     const rpc = decisions.filter((d) => d.service === 'rating-rpc');
     // Round-robin over all three pods, no method, no MetaProtocol counters.
     expect(new Set(rpc.map((d) => d.pod)).size).toBe(3);
@@ -229,7 +225,7 @@ describe('MetaProtocol calls in the simulated mesh', () => {
     const sim = simulator({ getRating: 1 }, 20, () => objects);
     const decisions: MeshDecision[] = [];
     sim.subscribe((d) => decisions.push(d));
-    run(sim, 2);
+    runFor(sim, 2);
     expect(decisions.filter((d) => d.service === 'rating-rpc')).toEqual([]);
     expect(calls(sim, { route: 'to-v3', response: 'error' })).toBe(40);
     expect(sim.methodTraffic.rows(HOST)[0]?.errorRps).toBeGreaterThan(0);
@@ -237,7 +233,7 @@ describe('MetaProtocol calls in the simulated mesh', () => {
 
   it('runs the demo as the product does: ratings calls rating-rpc by method, limits biting at the peak', () => {
     const sim = simulator({ getRating: 60, listRatings: 30, rateProduct: 10 }, 120);
-    run(sim, 11);
+    runFor(sim, 11);
     const rows = sim.methodTraffic.rows(HOST);
     expect(new Set(rows.map((r) => r.method))).toEqual(new Set(['getRating', 'listRatings', 'rateProduct']));
     const total = rows.reduce((n, r) => n + r.rps, 0);
