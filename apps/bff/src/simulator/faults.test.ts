@@ -1,5 +1,6 @@
 import type { Pod } from '@governor/crd-types';
 import { describe, expect, it } from 'vitest';
+import { insertBeforeRouter } from '../../test/support/envoy-filters';
 import { parseExposition } from '../../test/support/exposition';
 import { bookinfoMesh, bookinfoSimulator, requestCount, runFor } from '../../test/support/simulated-mesh';
 import { durationMs, Faults, fractionOf, nextFires, typedFaultSettings } from './faults';
@@ -34,29 +35,11 @@ function faultFilter(
     spec: {
       workloadSelector: { labels: { app } },
       configPatches: [
-        {
-          applyTo: 'HTTP_FILTER',
-          match: {
-            context: options.context ?? 'SIDECAR_INBOUND',
-            listener: {
-              ...(options.port !== undefined ? { portNumber: options.port } : {}),
-              filterChain: {
-                filter: {
-                  name: 'envoy.filters.network.http_connection_manager',
-                  subFilter: { name: 'envoy.filters.http.router' },
-                },
-              },
-            },
-          },
-          patch: {
-            operation: 'INSERT_BEFORE',
-            value: {
-              name: 'envoy.filters.http.fault',
-              ...(options.disabled !== undefined ? { disabled: options.disabled } : {}),
-              typed_config: { '@type': TYPED_STRUCT, type_url: HTTP_FAULT, value: settings },
-            },
-          },
-        },
+        insertBeforeRouter(options.context ?? 'SIDECAR_INBOUND', options.port, {
+          name: 'envoy.filters.http.fault',
+          ...(options.disabled !== undefined ? { disabled: options.disabled } : {}),
+          typed_config: { '@type': TYPED_STRUCT, type_url: HTTP_FAULT, value: settings },
+        }),
       ],
     },
   };

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { slimeFixturesDir } from '@governor/crd-types/testing';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { insertBeforeRouter } from '../../../test/support/envoy-filters';
 import type { KubeObject } from '../../cluster/store';
 import { loadModuleConfig } from '../../framework/module-config';
 import type { Module, Plan } from '../../framework/module';
@@ -97,32 +98,14 @@ describe('PluginManager', () => {
       priority: 3,
     });
     expect(patches(plan)).toEqual([
-      {
-        applyTo: 'HTTP_FILTER',
-        match: {
-          context: 'SIDECAR_INBOUND',
-          listener: {
-            portNumber: 9080,
-            filterChain: {
-              filter: {
-                name: 'envoy.filters.network.http_connection_manager',
-                subFilter: { name: 'envoy.filters.http.router' },
-              },
-            },
-          },
+      insertBeforeRouter('SIDECAR_INBOUND', 9080, {
+        name: 'a',
+        typed_config: {
+          '@type': 'type.googleapis.com/udpa.type.v1.TypedStruct',
+          type_url: 'T',
+          value: { x: 1 },
         },
-        patch: {
-          operation: 'INSERT_BEFORE',
-          value: {
-            name: 'a',
-            typed_config: {
-              '@type': 'type.googleapis.com/udpa.type.v1.TypedStruct',
-              type_url: 'T',
-              value: { x: 1 },
-            },
-          },
-        },
-      },
+      }),
       expect.objectContaining({
         match: expect.objectContaining({ context: 'SIDECAR_OUTBOUND' }) as unknown,
         patch: { operation: 'INSERT_BEFORE', value: { name: 'c' } },
