@@ -46,11 +46,9 @@ function conditionText(c: Record<string, unknown>): string {
   return `${text(c.type) ?? 'condition'}: ${text(c.status) ?? 'Unknown'}${reason ? ` (${reason})` : ''}`;
 }
 
-/** The clusters a line names, with their states when they differ: `west (unreachable), lab (pending)`. */
-function named(rows: readonly { cluster: string; state: CopyState }[]): string {
-  const mixed = new Set(rows.map((r) => r.state)).size > 1;
-  return rows.map((r) => (mixed ? `${r.cluster} (${r.state})` : r.cluster)).join(', ');
-}
+/** The clusters not synced yet, each with why: `west (unreachable), lab (pending)`. */
+const behindText = (rows: readonly { cluster: string; state: CopyState }[]): string =>
+  rows.map((r) => `${r.cluster} (${r.state})`).join(', ');
 
 export function FanoutPanel({
   status,
@@ -92,8 +90,8 @@ export function FanoutPanel({
             {!status.sourceExists
               ? 'The policy was deleted: its copies are being removed.'
               : behind.length === 0
-                ? `Synced in all ${synced.length} cluster${synced.length === 1 ? '' : 's'}: ${named(synced)}.`
-                : `Not synced yet in ${named(behind)}.`}
+                ? `Synced in all ${synced.length} cluster${synced.length === 1 ? '' : 's'}: ${synced.map((c) => c.cluster).join(', ')}.`
+                : `Not synced yet in ${behindText(behind)}.`}
           </p>
           <table aria-label="Fan-out by cluster" className="w-full text-left text-sm">
             <thead className="text-slate-600 dark:text-slate-400">

@@ -47,7 +47,7 @@ export interface LayoutOptions {
 
 export const NODE_WIDTH = 200;
 export const NODE_HEIGHT = 52;
-const GAP_X = 110; // room for an edge's label between columns
+const GAP_X = 150; // room for an edge's label between columns: rate, 5xx share and p95
 const GAP_Y = 22;
 const BOX_PAD = 16;
 const BOX_HEADER = 24;
