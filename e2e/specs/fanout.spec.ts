@@ -59,6 +59,35 @@ test.describe('policy fan-out', () => {
       await bothClusters(editor, fanout);
     }
   });
+
+  test('a cluster that is down is named as not synced, with the age of its last sync', async ({
+    login,
+    editor,
+    page,
+    baseURL,
+  }) => {
+    const fanout = new FanoutControls(page);
+    await login('admin');
+    const outage = async (down: boolean) => {
+      const res = await page.request.post(`${baseURL}/trpc/clusters.simulateOutage`, {
+        data: { cluster: 'west', down },
+        headers: { origin: baseURL!, 'content-type': 'application/json' },
+      });
+      expect(res.status()).toBe(200);
+    };
+    await editor.open('default', 'reviews');
+    await expect(fanout.summary).toHaveText('Synced in all 2 clusters: east, west.', { timeout: 15_000 });
+    try {
+      await outage(true);
+      await expect(fanout.summary).toHaveText('Not synced yet in west (unreachable).', { timeout: 15_000 });
+      await expect(fanout.row('west')).toContainText('unreachable');
+      await expect(fanout.row('west')).toContainText(/last synced (just now|\d+ s ago)/);
+      await expect(fanout.row('east')).toContainText('synced');
+    } finally {
+      await outage(false);
+    }
+    await expect(fanout.summary).toHaveText('Synced in all 2 clusters: east, west.', { timeout: 20_000 });
+  });
 });
 
 /** Later specs share the BFF: reviews goes back to east and west, as seeded, whatever happened above. */

@@ -126,4 +126,37 @@ test.describe('topology over clusters', () => {
     // East's details calls nothing in west and is called by nothing there: not drawn.
     await expect(topology.graph.getByRole('button', { name: /^details in / })).toHaveCount(0);
   });
+
+  test('an unreachable cluster keeps its box, marked as such with the age of its last sync', async ({
+    login,
+    overview,
+    page,
+    baseURL,
+  }) => {
+    const topology = new TopologyView(page);
+    await login('admin');
+    const outage = async (down: boolean) => {
+      const res = await page.request.post(`${baseURL}/trpc/clusters.simulateOutage`, {
+        data: { cluster: 'west', down },
+        headers: { origin: baseURL!, 'content-type': 'application/json' },
+      });
+      expect(res.status()).toBe(200);
+    };
+    await overview.goto();
+    await expect(topology.cluster('west')).toHaveAccessibleName(/^Cluster west$/);
+    try {
+      await outage(true);
+      await expect(topology.cluster('west')).toHaveAccessibleName(
+        /^Cluster west, unreachable, last synced (just now|\d+ s ago)$/,
+        { timeout: 15_000 },
+      );
+      await expect(topology.cluster('west')).toBeVisible();
+      await expect(topology.cluster('east')).toHaveAccessibleName(/^Cluster east, home$/);
+      await expect(topology.legend).toContainText('unreachable cluster');
+    } finally {
+      // Later specs share the BFF: west comes back whatever happened above.
+      await outage(false);
+    }
+    await expect(topology.cluster('west')).toHaveAccessibleName(/^Cluster west$/, { timeout: 15_000 });
+  });
 });
