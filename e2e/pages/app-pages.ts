@@ -1,5 +1,15 @@
 import { expect, type Locator, type Page } from '@playwright/test';
 
+/** The embedded mesh's home cluster: every list shows every cluster's rows, and tests mostly mean its. */
+export const HOME_CLUSTER = 'east';
+
+/** The rows whose Cluster column says `cluster`. */
+function inCluster(page: Page, rows: Locator, cluster: string): Locator {
+  return rows.filter({
+    has: page.locator('[data-column="cluster"]', { hasText: new RegExp(`^${cluster}$`) }),
+  });
+}
+
 /** The login page. */
 export class LoginPage {
   constructor(readonly page: Page) {}
@@ -24,15 +34,20 @@ export class OverviewPage {
     await this.page.goto('/');
   }
 
-  row(service: string): Locator {
-    return this.table
-      .getByRole('row')
-      .filter({ has: this.page.getByRole('rowheader', { name: new RegExp(`^${service}\\b`) }) });
+  /** A service's row; by default the home cluster's (east, in the embedded mesh). */
+  row(service: string, cluster = HOME_CLUSTER): Locator {
+    return inCluster(
+      this.page,
+      this.table
+        .getByRole('row')
+        .filter({ has: this.page.getByRole('rowheader', { name: new RegExp(`^${service}\\b`) }) }),
+      cluster,
+    );
   }
 
   /** The live requests per second shown for a service. */
-  async rps(service: string): Promise<number> {
-    return Number(await this.row(service).locator('[data-column="rps"]').innerText());
+  async rps(service: string, cluster = HOME_CLUSTER): Promise<number> {
+    return Number(await this.row(service, cluster).locator('[data-column="rps"]').innerText());
   }
 
   /** A service's node in the topology graph: a button named after the service and its namespace. */
@@ -150,10 +165,15 @@ export class LazyloadPage {
     await expect(this.page.getByRole('heading', { level: 2, name: 'Lazy loading' })).toBeVisible();
   }
 
-  row(workload: string): Locator {
-    return this.table
-      .getByRole('row')
-      .filter({ has: this.page.getByRole('rowheader', { name: workload, exact: true }) });
+  /** A workload's row; by default the home cluster's (east, in the embedded mesh). */
+  row(workload: string, cluster = HOME_CLUSTER): Locator {
+    return inCluster(
+      this.page,
+      this.table
+        .getByRole('row')
+        .filter({ has: this.page.getByRole('rowheader', { name: workload, exact: true }) }),
+      cluster,
+    );
   }
 
   /** A workload's detail, opened from its row. */
@@ -197,10 +217,15 @@ export class PluginPage {
     this.editor = page.getByRole('region', { name: /^(Edit|New) (PluginManager|EnvoyPlugin)/ });
   }
 
-  row(workload: string): Locator {
-    return this.table
-      .getByRole('row')
-      .filter({ has: this.page.getByRole('rowheader', { name: workload, exact: true }) });
+  /** A workload's row; by default the home cluster's (east, in the embedded mesh). */
+  row(workload: string, cluster = HOME_CLUSTER): Locator {
+    return inCluster(
+      this.page,
+      this.table
+        .getByRole('row')
+        .filter({ has: this.page.getByRole('rowheader', { name: workload, exact: true }) }),
+      cluster,
+    );
   }
 
   /** A workload's detail, opened from its row. */
