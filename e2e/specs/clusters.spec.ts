@@ -19,20 +19,20 @@ test.describe('clusters', () => {
     await clusters.filter().selectOption('west');
     await expect(page).toHaveURL(/[?&]cluster=west(&|$)/);
     const westOnly = async () => {
-      await expect(overview.row('reviews')).toBeVisible();
-      await expect(overview.row('ratings')).toBeVisible();
-      await expect(overview.row('productpage')).toHaveCount(0);
-      await expect(overview.row('details')).toHaveCount(0);
+      await expect(overview.row('reviews', 'west')).toBeVisible();
+      await expect(overview.row('ratings', 'west')).toBeVisible();
+      await expect(overview.row('productpage', 'east')).toHaveCount(0);
+      await expect(overview.row('details', 'east')).toHaveCount(0);
+      await expect(overview.row('reviews', 'east')).toHaveCount(0);
       const cells = overview.table.locator('tbody [data-column="cluster"]');
       await expect(cells.first()).toHaveText('west');
       await expect(cells.filter({ hasNotText: /^west$/ })).toHaveCount(0);
     };
     await westOnly();
     // A link to a service names its cluster.
-    await expect(overview.row('reviews').getByRole('link', { name: 'reviews', exact: true })).toHaveAttribute(
-      'href',
-      '/services/default/reviews?cluster=west',
-    );
+    await expect(
+      overview.row('reviews', 'west').getByRole('link', { name: 'reviews', exact: true }),
+    ).toHaveAttribute('href', '/services/default/reviews?cluster=west');
 
     await page.reload();
     await expect(page).toHaveURL(/[?&]cluster=west(&|$)/);
