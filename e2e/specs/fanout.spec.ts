@@ -4,7 +4,7 @@ import type { LimiterEditorPage } from '../pages/app-pages';
 
 // East is the home cluster; west runs its own reviews. The demo's reviews policy names east and west, so
 // it is copied to west: this spec takes it back to east alone, then gives it both clusters in the editor.
-test.describe('policy fan-out', () => {
+test.describe('policies across clusters', () => {
   test('a policy given clusters east and west is copied, and both show synced', async ({
     login,
     editor,
@@ -87,6 +87,53 @@ test.describe('policy fan-out', () => {
       await outage(false);
     }
     await expect(fanout.summary).toHaveText('Synced in all 2 clusters: east, west.', { timeout: 20_000 });
+  });
+
+  test('a policy of west is written, previewed and applied in west, and east does not get it', async ({
+    login,
+    editor,
+    page,
+    baseURL,
+  }) => {
+    const fanout = new FanoutControls(page);
+    const call = (procedure: string, data: object) =>
+      page.request.post(`${baseURL}/trpc/${procedure}`, {
+        data,
+        headers: { origin: baseURL!, 'content-type': 'application/json' },
+      });
+    await login('editor');
+    await page.goto('/limiter/edit?namespace=default&service=ratings&cluster=west');
+    await expect(page.getByRole('heading', { level: 2, name: 'New policy' })).toBeVisible();
+    await expect(page.getByText('In cluster west')).toBeVisible();
+    // Only the home cluster's policies fan out: no Clusters field here.
+    await expect(fanout.field).toHaveCount(0);
+    try {
+      await page.getByLabel('Quota').fill('4');
+      await editor.waitChecked();
+      await expect(editor.status).toHaveText('No problems found.');
+      await editor.button('Preview').click();
+      await expect(
+        page.getByRole('heading', { name: /EnvoyFilter ratings\.default\.ratelimit: added/ }),
+      ).toBeVisible();
+      await editor.apply();
+      await expect(page).toHaveURL(/\/limiter\/edit\?namespace=default&name=ratings&cluster=west$/);
+      await expect(page.getByRole('heading', { level: 2, name: 'default/ratings' })).toBeVisible();
+      await expect(page.getByLabel('Quota')).toHaveValue('4');
+      await expect(fanout.panel).toHaveCount(0);
+      // West holds it; east, the home cluster, has no ratings policy.
+      const west = await page.request.get(
+        `${baseURL}/trpc/policies.get?input=${encodeURIComponent(JSON.stringify({ namespace: 'default', name: 'ratings', cluster: 'west' }))}`,
+      );
+      expect(west.status()).toBe(200);
+      expect(JSON.stringify(await west.json())).toContain('quota: \\"4\\"');
+      const east = await page.request.get(
+        `${baseURL}/trpc/policies.get?input=${encodeURIComponent(JSON.stringify({ namespace: 'default', name: 'ratings' }))}`,
+      );
+      expect(east.status()).toBe(404);
+    } finally {
+      // Later specs create east's ratings policy: west's goes, so that nothing of it is left around.
+      await call('policies.delete', { namespace: 'default', name: 'ratings', cluster: 'west' });
+    }
   });
 });
 
