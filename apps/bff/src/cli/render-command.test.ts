@@ -11,7 +11,7 @@ import { registerKind } from '../cluster/store';
 import type { Module } from '../framework/module';
 import { limiter } from '../modules/limiter';
 import { renderCommand } from './render-command';
-import { fixturePath, smartLimiterYaml } from '../../test/support/fixtures';
+import { fixturePath, slimeAutoFence, slimeBootYaml, smartLimiterYaml } from '../../test/support/fixtures';
 import { renderSmartLimiter } from '../modules/limiter/render';
 import { emptyObjects, loadText } from '../framework/cli/load-files';
 
@@ -688,17 +688,11 @@ describe('governor render: auto-fencing', () => {
   const slimeBoot = (general: string) =>
     write(
       `slimeboot-${general.replace(/\W+/g, '-')}.yaml`,
-      `apiVersion: config.netease.com/v1alpha1
-kind: SlimeBoot
-metadata: {name: lazyload, namespace: mesh-operator}
-spec:
-  module:
-    - name: lazyload
-      kind: lazyload
-      enable: true
-      general: ${general}
-      global: {istioNamespace: istio-system, slimeNamespace: mesh-operator}
-`,
+      slimeBootYaml(
+        'lazyload',
+        [`general: ${general}`, 'global: {istioNamespace: istio-system, slimeNamespace: mesh-operator}'],
+        ', namespace: mesh-operator',
+      ),
     );
 
   it("gives Slime's autofence.base Sidecar from its Namespace and Service, with a SlimeBoot as Slime's test sets it", async () => {
@@ -713,16 +707,7 @@ spec:
     expect(r.code).toBe(0);
     const docs = r.stdout.split(/^---$/m).map((d) => parse(d) as Record<string, unknown>);
     expect(docs.map((d) => d.kind)).toEqual(['ServiceFence', 'Sidecar']);
-    expect(docs[0]).toEqual({
-      apiVersion: 'microservice.slime.io/v1alpha1',
-      kind: 'ServiceFence',
-      metadata: {
-        name: 'foo',
-        namespace: 'lazyload',
-        labels: { 'app.kubernetes.io/created-by': 'fence-controller' },
-      },
-      spec: { enable: true, workloadSelector: { fromService: true } },
-    });
+    expect(docs[0]).toEqual(slimeAutoFence('lazyload', 'foo'));
     const expected = parse(
       readFileSync(lazyloadFixture('autofence.base.expect.sidecar.yaml'), 'utf8'),
     ) as unknown;

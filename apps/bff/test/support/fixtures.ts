@@ -80,3 +80,26 @@ export const OUTBOUND_DESCRIPTORS = `- action: {fill_interval: {seconds: 1}, quo
   condition: "true"
   match: [{name: x-tenant, present_match_separate: true}]
   target: {direction: outbound, host: [details.default.svc.cluster.local]}`;
+
+/** The ServiceFence Slime's autofence writes for a Service: its namesake, labelled, enabled, from the Service. */
+export const slimeAutoFence = (namespace: string, name: string) => ({
+  apiVersion: 'microservice.slime.io/v1alpha1',
+  kind: 'ServiceFence',
+  metadata: { name, namespace, labels: { 'app.kubernetes.io/created-by': 'fence-controller' } },
+  spec: { enable: true, workloadSelector: { fromService: true } },
+});
+
+/**
+ * A SlimeBoot that turns `module` on; `entry` is more of its `spec.module[]` entry, one YAML line each
+ * (`general: {autoFence: true}`), and `metadata` more of its own metadata (`, namespace: mesh-operator`).
+ */
+export const slimeBootYaml = (module: string, entry: readonly string[], metadata = ''): string =>
+  `apiVersion: config.netease.com/v1alpha1
+kind: SlimeBoot
+metadata: {name: ${module}${metadata}}
+spec:
+  module:
+    - name: ${module}
+      kind: ${module}
+      enable: true
+${entry.map((line) => `      ${line}\n`).join('')}`;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { slimeAutoFence, slimeBootYaml } from '../../../test/support/fixtures';
 import type { KubeObject } from '../../cluster/store';
 import { loadModuleConfig } from '../../framework/module-config';
 import { withCompanions } from '../../framework/module';
@@ -63,16 +64,7 @@ describe('auto-fencing: which Services get a ServiceFence', () => {
     const [f] = fencesFor(service('reviews', 'shop', { 'slime.io/serviceFenced': 'true' }), [
       namespace('shop'),
     ]);
-    expect(f).toEqual({
-      apiVersion: 'microservice.slime.io/v1alpha1',
-      kind: 'ServiceFence',
-      metadata: {
-        name: 'reviews',
-        namespace: 'shop',
-        labels: { 'app.kubernetes.io/created-by': 'fence-controller' },
-      },
-      spec: { enable: true, workloadSelector: { fromService: true } },
-    });
+    expect(f).toEqual(slimeAutoFence('shop', 'reviews'));
   });
 
   it("decides by the Service's label, then its Namespace's, then defaultFence", () => {
@@ -169,19 +161,7 @@ describe('auto-fencing: which Services get a ServiceFence', () => {
 
 describe('auto-fencing beside the lazyload module (Slime #517)', () => {
   const settingsOf = (general: string) =>
-    loadModuleConfig(
-      `apiVersion: config.netease.com/v1alpha1
-kind: SlimeBoot
-metadata: { name: lazyload }
-spec:
-  module:
-    - name: lazyload
-      kind: lazyload
-      enable: true
-      general: ${general}
-`,
-      [LAZYLOAD_MODULE],
-    ).modules.lazyload!;
+    loadModuleConfig(slimeBootYaml('lazyload', [`general: ${general}`]), [LAZYLOAD_MODULE]).modules.lazyload!;
 
   it('runs with autoFence off too, and then wants no fence: the ones it created go', () => {
     const off = createLazyloadModule({
