@@ -156,8 +156,11 @@ function ClusterEditor() {
   if (text === null) return <p role="status">Loading the policy…</p>;
 
   const title = existingName ? `${namespace}/${existingName}` : 'New policy';
+  // One cluster alone has nowhere to copy to: no Clusters field, unless the policy already names some.
   const fleet =
-    inHome && clusterList.data
+    inHome &&
+    clusterList.data &&
+    (clusterList.data.clusters.length > 1 || (model.ok && model.form.clusters.mode !== 'here'))
       ? {
           home: clusterList.data.home,
           clusters: clusterList.data.clusters.map((c) => ({
