@@ -101,7 +101,6 @@ describe('the topology layout', () => {
       height: 0,
     });
   });
-
 });
 
 /** Everything the clustered layout promises: no overlaps at any level, each thing inside its box. */
