@@ -1,7 +1,14 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EmbeddedStore } from './embedded-store';
-import { applyWatchEvent, diffList, Informer, type Change } from './informer';
-import type { KubeObject } from './store';
+import {
+  applyWatchEvent,
+  diffList,
+  Informer,
+  TOO_MANY_REQUESTS_RETRY_MS,
+  type Change,
+  type Timers,
+} from './informer';
+import { StoreError, type ClusterStore, type KubeObject, type WatchOptions } from './store';
 
 const svc = (name: string, labels: Record<string, string> = {}): KubeObject => ({
   apiVersion: 'v1',
@@ -134,5 +141,58 @@ describe('Informer', () => {
     await vi.waitFor(() => expect(informer.get('ns', 'late')).toBeDefined());
     expect(informer.health()).toMatchObject({ connected: true, synced: true });
     expect(informer.health().lastError).toBeUndefined();
+  });
+
+  it('retries a watch the server answers 429 after a second, without growing the outage backoff', async () => {
+    // Timers run by hand: each retry is scheduled, its delay noted, then run.
+    const scheduled: { fn: () => void; ms: number }[] = [];
+    const timers: Timers = {
+      setTimeout: (fn, ms) => scheduled.push({ fn, ms }),
+      clearTimeout: () => undefined,
+      now: () => 0,
+    };
+    // A server that is down (the watch fails), then back but filling its watch cache (429), down once
+    // more, then up.
+    const answers: (Error | 'open')[] = [
+      ...Array.from({ length: 6 }, () => new Error('fetch failed')),
+      new StoreError('Too many requests, please try again later.', 429, 'TooManyRequests'),
+      new StoreError('Too many requests, please try again later.', 429, 'TooManyRequests'),
+      new Error('fetch failed'),
+      'open',
+    ];
+    let watches = 0;
+    const store = {
+      description: 'stub',
+      list: () => Promise.resolve({ items: [], resourceVersion: '1' }),
+      watch: (_kind: string, options: WatchOptions) => {
+        const answer = answers[watches++];
+        if (answer instanceof Error) queueMicrotask(() => options.onEnd(answer));
+        return { stop: () => undefined };
+      },
+    } as unknown as ClusterStore;
+    const informer = new Informer(store, 'Service', { initialBackoffMs: 200, maxBackoffMs: 30_000, timers });
+    open.push(informer);
+    await informer.start();
+    // The resync timer is the first one; then one retry per failed watch.
+    const retries = () => scheduled.slice(1).map((t) => t.ms);
+    for (let i = 0; i < answers.length - 1; i++) {
+      await vi.waitFor(() => expect(retries()).toHaveLength(i + 1));
+      if (i === 5) expect(informer.health()).toMatchObject({ connected: false, lastError: 'fetch failed' });
+      scheduled[i + 1]!.fn();
+    }
+    expect(retries()).toEqual([
+      200,
+      400,
+      800,
+      1600,
+      3200,
+      6400,
+      TOO_MANY_REQUESTS_RETRY_MS,
+      TOO_MANY_REQUESTS_RETRY_MS,
+      // The outage's backoff goes on from where it was.
+      12_800,
+    ]);
+    expect(watches).toBe(answers.length);
+    expect(informer.health()).toMatchObject({ connected: true, synced: true });
   });
 });

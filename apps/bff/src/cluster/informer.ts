@@ -5,7 +5,15 @@
  * that nothing stalls forever, and reports its health. Handlers receive every change exactly once per
  * resourceVersion; a relist reports what changed while the watch was down.
  */
-import { GoneError, keyOf, type ClusterStore, type KubeObject, type Kind, type WatchHandle } from './store';
+import {
+  GoneError,
+  keyOf,
+  StoreError,
+  type ClusterStore,
+  type KubeObject,
+  type Kind,
+  type WatchHandle,
+} from './store';
 
 export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -40,6 +48,13 @@ export const realTimers: Timers = {
   clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
   now: () => Date.now(),
 };
+
+/**
+ * After an HTTP 429 (Too Many Requests). An API server that has just started answers watches with 429 and
+ * `Retry-After: 1` until its watch cache is filled: the server is back, so this is not one more failure
+ * of the outage's backoff, which by then may be at its maximum.
+ */
+export const TOO_MANY_REQUESTS_RETRY_MS = 1_000;
 
 export interface InformerOptions {
   readonly namespace?: string;
@@ -249,10 +264,15 @@ export class Informer {
   private fail(error: unknown, retry: () => void): void {
     this.connected = false;
     this.lastError = error instanceof Error ? error.message : String(error);
-    this.failures++;
     const initial = this.options.initialBackoffMs ?? 200;
     const max = this.options.maxBackoffMs ?? 30_000;
-    const delay = Math.min(max, initial * 2 ** Math.min(this.failures - 1, 20));
+    let delay: number;
+    if (error instanceof StoreError && error.status === 429) {
+      delay = Math.min(max, TOO_MANY_REQUESTS_RETRY_MS);
+    } else {
+      this.failures++;
+      delay = Math.min(max, initial * 2 ** Math.min(this.failures - 1, 20));
+    }
     if (this.retryTimer !== null) this.timers.clearTimeout(this.retryTimer);
     this.retryTimer = this.timers.setTimeout(() => {
       this.retryTimer = null;
