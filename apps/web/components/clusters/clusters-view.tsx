@@ -1,7 +1,7 @@
 'use client';
 /** The Clusters page: every cluster Governor manages, whether it can reach it, what runs there. */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { lastSyncedText, syncAgeNow } from '../../lib/clusters';
+import { formatAge, syncAgeNow } from '../../lib/clusters';
 import { useTRPC } from '../../lib/trpc';
 import { button } from '../limiter/styles';
 import { useClusters, useNow } from './use-clusters';
@@ -32,7 +32,7 @@ function OutageButton({ cluster, down }: { cluster: string; down: boolean }) {
     <>
       <button
         type="button"
-        className={button}
+        className={`${button} whitespace-nowrap`}
         disabled={simulate.isPending}
         onClick={() => simulate.mutate({ cluster, down: !down })}
       >
@@ -101,7 +101,7 @@ export function ClustersView() {
             <tbody>
               {list.map((c) => (
                 <tr key={c.name} className="border-t border-slate-100 dark:border-slate-800">
-                  <th scope="row" className={`${cell} text-left font-medium`}>
+                  <th scope="row" className={`${cell} text-left font-medium whitespace-nowrap`}>
                     {c.name}
                     {c.home && ' '}
                     {c.home && (
@@ -129,11 +129,13 @@ export function ClustersView() {
                     )}
                   </td>
                   <td
-                    className={cell}
+                    className={`${cell} whitespace-nowrap`}
                     data-column="last-sync"
                     title={c.lastSuccessfulSync ? new Date(c.lastSuccessfulSync).toLocaleString() : undefined}
                   >
-                    {lastSyncedText(syncAgeNow(c.lastSuccessfulSyncAgeMs, clusters.dataUpdatedAt, now))}
+                    {c.lastSuccessfulSyncAgeMs === null
+                      ? 'never'
+                      : formatAge(syncAgeNow(c.lastSuccessfulSyncAgeMs, clusters.dataUpdatedAt, now) ?? 0)}
                   </td>
                   <td className={cell} data-column="api-server">
                     {c.apiServerVersion ?? '—'}
