@@ -5,10 +5,10 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { callerOf, DEMO_API_USERS, DEMO_SERVICE_NAMES } from '../../test/support/demo-api';
 import { startDemoBff, type DemoBff } from '../../test/support/demo-bff';
 import type { Bff } from '../server/bff';
 import { UNMATCHED } from './decision-stream';
-import { appRouter } from '../trpc/router';
 import { MODULES } from '../modules';
 import { productOf } from '../trpc/create-api';
 
@@ -89,21 +89,7 @@ describe('decisions for values that match no rule', () => {
     expect(grown).toBeLessThan(10 * 1024 * 1024);
 
     // The dashboard's list is the mesh's services.
-    const caller = appRouter.createCaller({
-      deps: bff.api.deps,
-      user: { name: 'admin', role: 'admin', namespaces: '*' },
-      via: 'bearer',
-      sessionId: null,
-      origin: undefined,
-      res: undefined,
-    });
-    const services = await caller.services.list();
-    expect(services.map((s) => s.name)).toEqual([
-      'details',
-      'productpage',
-      'rating-rpc',
-      'ratings',
-      'reviews',
-    ]);
+    const services = await callerOf(bff.api.deps, DEMO_API_USERS.admin).services.list();
+    expect(services.map((s) => s.name)).toEqual(DEMO_SERVICE_NAMES);
   }, 60_000);
 });

@@ -13,7 +13,7 @@ import { createHttpServer, type BffHttpServer } from '../../src/server/http-serv
 import { AuditLog } from '../../src/audit/audit-log';
 import { Auth } from '../../src/auth/auth';
 import { createApi } from '../../src/trpc/create-api';
-import { appRouter } from '../../src/trpc/router';
+import { callerOf, DEMO_API_USERS } from '../support/demo-api';
 import { PrometheusServer } from '../support/prometheus-server';
 import { MODULES } from '../../src/modules';
 
@@ -137,14 +137,7 @@ describe('adaptive limits from a real Prometheus', () => {
       prometheusUrl: prometheus.url,
       allowedOrigins: [],
     });
-    const caller = appRouter.createCaller({
-      deps: api.deps,
-      user: { name: 'admin', role: 'admin', namespaces: '*' },
-      via: 'bearer',
-      sessionId: null,
-      origin: undefined,
-      res: undefined,
-    });
+    const caller = callerOf(api.deps, DEMO_API_USERS.admin);
     await vi.waitFor(async () => {
       const reviews = (await caller.services.list()).find((s) => s.name === 'reviews')!;
       expect(reviews.rps).toBeGreaterThan(5);

@@ -24,6 +24,13 @@ export const DEMO_API_USERS = {
   viewer: { name: 'vic', role: 'viewer', namespaces: '*' },
 } as const satisfies Record<string, User>;
 
+/** The demo mesh's services, by name, as `services.list` lists them. */
+export const DEMO_SERVICE_NAMES = ['details', 'productpage', 'rating-rpc', 'ratings', 'reviews'];
+
+/** The API's routers called in process by `user`, as over a bearer token. */
+export const callerOf = (deps: Context['deps'], user: User) =>
+  appRouter.createCaller({ deps, user, via: 'bearer', sessionId: null, origin: undefined, res: undefined });
+
 /** A workload of a namespace of its own, for scoping. */
 export const PAYMENTS_LEDGER: readonly KubeObject[] = [
   {
@@ -80,17 +87,7 @@ export async function startDemoApi(): Promise<DemoApi> {
     store,
     governor,
     api,
-    caller: (who) => {
-      const ctx: Context = {
-        deps: api.deps,
-        user: DEMO_API_USERS[who],
-        via: 'bearer',
-        sessionId: null,
-        origin: undefined,
-        res: undefined,
-      };
-      return appRouter.createCaller(ctx);
-    },
+    caller: (who) => callerOf(api.deps, DEMO_API_USERS[who]),
     close: async () => {
       api.stop();
       await governor.stop();
