@@ -39,6 +39,12 @@ test.describe('clusters', () => {
     await expect(clusters.filter()).toHaveValue('west');
     await westOnly();
 
+    // The service page is west's reviews: its two pods (v2 and v3) there, east's reviews has three.
+    await overview.row('reviews', 'west').getByRole('link', { name: 'reviews', exact: true }).click();
+    await expect(page.getByRole('heading', { level: 2, name: 'reviews' })).toBeVisible();
+    await expect(page).toHaveURL(/\/services\/default\/reviews\?cluster=west$/);
+    await expect(page.getByText(/^\d+ of 2 pods running/)).toBeVisible();
+
     // The navigation keeps the filter: the policy list shows west's policies only (west may have none).
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Policies' }).click();
     await expect(page).toHaveURL(/\/limiter\?cluster=west$/);
@@ -58,6 +64,7 @@ test.describe('clusters', () => {
     overview,
     page,
     checkAccessibility,
+    saveScreenshot,
   }) => {
     const clusters = new ClustersPage(page);
     await login('admin');
@@ -79,6 +86,7 @@ test.describe('clusters', () => {
       const age = async () => /last synced (.*? ago|just now)/.exec(await line.innerText())?.[1];
       const first = await age();
       await expect.poll(age, { timeout: 5_000 }).not.toBe(first);
+      await saveScreenshot('clusters-west-down');
       await checkAccessibility();
 
       // Elsewhere: the banner stays, and east's services are still shown with live traffic.
