@@ -509,15 +509,28 @@ export class RouteServer {
     return true;
   }
 
-  private sotwRequest(stream: Stream, request: DiscoveryRequest): void {
+  /**
+   * A request taken in: its node recorded, its answer to an earlier response (an ACK, or a NACK with
+   * `error_detail`) taken; its watch, undefined for a type URL this server ignores, and whether the
+   * answer is stale (to a response that a newer one replaced).
+   */
+  private received(
+    stream: Stream,
+    request: DiscoveryRequest | DeltaDiscoveryRequest,
+  ): { watch: Watch; stale: boolean } | undefined {
     this.identify(stream, request.node);
     const watch = this.watchOf(stream, request.type_url);
-    if (!watch) return;
-    if (request.response_nonce !== '') {
-      const error = request.error_detail ? (request.error_detail.message ?? '') || 'rejected' : null;
-      // A stale nonce answers a response that a newer one replaced: the xDS protocol says to ignore it.
-      if (!this.answered(stream, watch, request.response_nonce, error)) return;
-    }
+    if (!watch) return undefined;
+    if (request.response_nonce === '') return { watch, stale: false };
+    const error = request.error_detail ? (request.error_detail.message ?? '') || 'rejected' : null;
+    return { watch, stale: !this.answered(stream, watch, request.response_nonce, error) };
+  }
+
+  private sotwRequest(stream: Stream, request: DiscoveryRequest): void {
+    const received = this.received(stream, request);
+    // A stale nonce answers a response that a newer one replaced: the xDS protocol says to ignore it.
+    if (!received || received.stale) return;
+    const { watch } = received;
     // SotW: the request's names are the whole subscription; none at all is the wildcard.
     const wildcard = request.resource_names.length === 0 || request.resource_names.includes('*');
     watch.wildcard = wildcard;
@@ -530,14 +543,9 @@ export class RouteServer {
   }
 
   private deltaRequest(stream: Stream, request: DeltaDiscoveryRequest): void {
-    this.identify(stream, request.node);
-    const watch = this.watchOf(stream, request.type_url);
+    // A NACKed version is not sent again: the client keeps its previous one until a change.
+    const watch = this.received(stream, request)?.watch;
     if (!watch) return;
-    if (request.response_nonce !== '') {
-      const error = request.error_detail ? (request.error_detail.message ?? '') || 'rejected' : null;
-      // A NACKed version is not sent again: the client keeps its previous one until a change.
-      this.answered(stream, watch, request.response_nonce, error);
-    }
     if (!watch.started) {
       watch.started = true;
       // An empty first subscription is the wildcard (legacy delta wildcard), as is "*".
