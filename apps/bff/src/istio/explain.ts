@@ -322,14 +322,25 @@ function patchChain(
     }
   }
   for (const filter of fc.filters) {
-    for (const p of networkPatches) {
-      if (p.operation !== 'MERGE') continue;
-      const target = networkFilterName(p);
-      if (target !== undefined && target !== filter.name) continue;
-      if (mergeChanges(p, filter.name)) add(places, p, at);
-      if (str(p.value.name)) filter.name = str(p.value.name)!;
-    }
+    mergeInto(filter, networkPatches, networkFilterName, places, at);
     if (filter.name === HCM) patchHttpFilters(l, fc, filter, matching('HTTP_FILTER'), places, origins);
+  }
+}
+
+/** The MERGE patches onto one filter: each that names it, or names none, changes it and may rename it. */
+function mergeInto(
+  filter: { name: string },
+  patches: readonly Patch[],
+  targetOf: (p: Patch) => string | undefined,
+  places: Places,
+  at: PatchPlace,
+): void {
+  for (const p of patches) {
+    if (p.operation !== 'MERGE') continue;
+    const target = targetOf(p);
+    if (target !== undefined && target !== filter.name) continue;
+    if (mergeChanges(p, filter.name)) add(places, p, at);
+    if (str(p.value.name)) filter.name = str(p.value.name)!;
   }
 }
 
@@ -367,14 +378,7 @@ function patchHttpFilters(
     const added = { name: str(p.value.name) ?? '', by: { envoyFilter: p.envoyFilter, patch: p.index } };
     if (applyOrdered(entries, p.operation, target, added, (e) => e.name)) add(places, p, at);
   }
-  for (const entry of entries)
-    for (const p of relevant) {
-      if (p.operation !== 'MERGE') continue;
-      const target = httpFilterName(p);
-      if (target !== undefined && target !== entry.name) continue;
-      if (mergeChanges(p, entry.name)) add(places, p, at);
-      if (str(p.value.name)) entry.name = str(p.value.name)!;
-    }
+  for (const entry of entries) mergeInto(entry, relevant, httpFilterName, places, at);
   list.splice(0, list.length, ...entries.map((e) => e.name));
   origins.set(
     filter,
