@@ -194,17 +194,11 @@ export function loadText(
         }
         into.slimeBoots.push({ file, object: doc as KubeObject });
         return;
+      // ApplicationProtocol: cluster-scoped, the codec of a MetaProtocol port's protocol (metarouter).
+      // VirtualService, Gateway: read for explanations (where patches land); istiod checks them, not Governor.
       case 'ApplicationProtocol':
-        // Cluster-scoped: the codec of a MetaProtocol port's protocol (metarouter).
-        if (!isRecord(doc.metadata) || typeof doc.metadata.name !== 'string' || !isRecord(doc.spec)) {
-          problems.push({ file, object, message: 'expected metadata.name and a spec' });
-          return;
-        }
-        into.all.push({ file, object: doc as KubeObject });
-        return;
       case 'VirtualService':
       case 'Gateway':
-        // Read for explanations (where patches land); istiod checks them, not Governor.
         if (!isRecord(doc.metadata) || typeof doc.metadata.name !== 'string' || !isRecord(doc.spec)) {
           problems.push({ file, object, message: 'expected metadata.name and a spec' });
           return;
