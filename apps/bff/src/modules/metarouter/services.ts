@@ -60,19 +60,23 @@ function annotatedSelector(annotations: Record<string, string> | undefined): Rec
   return null;
 }
 
+/** The MetaProtocol ports of a port list, each numbered by its field `numberField`. */
+function metaPortsOf(list: unknown, numberField: 'port' | 'number'): MetaPort[] {
+  return (Array.isArray(list) ? list : []).flatMap((p): MetaPort[] => {
+    const port = rec(p);
+    const protocol = metaProtocolOfPortName(port.name as string | undefined);
+    const number = port[numberField];
+    return protocol && typeof number === 'number' ? [{ number, name: port.name as string, protocol }] : [];
+  });
+}
+
 /** The object as a MetaProtocol service, or null when no port of it is a MetaProtocol one. */
 export function metaServiceOf(o: KubeObject, suffix = DEFAULT_DOMAIN_SUFFIX): MetaService | null {
   const spec = rec(o.spec);
   const namespace = o.metadata.namespace ?? 'default';
   const name = o.metadata.name;
   if (o.kind === 'Service') {
-    const ports = (Array.isArray(spec.ports) ? spec.ports : []).flatMap((p): MetaPort[] => {
-      const port = rec(p);
-      const protocol = metaProtocolOfPortName(port.name as string | undefined);
-      return protocol && typeof port.port === 'number'
-        ? [{ number: port.port, name: port.name as string, protocol }]
-        : [];
-    });
+    const ports = metaPortsOf(spec.ports, 'port');
     if (ports.length === 0) return null;
     const ip = typeof spec.clusterIP === 'string' && spec.clusterIP !== 'None' ? spec.clusterIP : '';
     const host = `${name}.${namespace}.svc.${suffix}`;
@@ -89,13 +93,7 @@ export function metaServiceOf(o: KubeObject, suffix = DEFAULT_DOMAIN_SUFFIX): Me
     };
   }
   if (o.kind === 'ServiceEntry') {
-    const ports = (Array.isArray(spec.ports) ? spec.ports : []).flatMap((p): MetaPort[] => {
-      const port = rec(p);
-      const protocol = metaProtocolOfPortName(port.name as string | undefined);
-      return protocol && typeof port.number === 'number'
-        ? [{ number: port.number, name: port.name as string, protocol }]
-        : [];
-    });
+    const ports = metaPortsOf(spec.ports, 'number');
     const hosts = strings(spec.hosts);
     if (ports.length === 0 || hosts.length === 0) return null;
     const specAddresses = strings(spec.addresses);
