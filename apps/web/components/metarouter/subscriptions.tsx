@@ -36,8 +36,8 @@ export function Subscriptions({
                 <tr key={`${r.routeConfig}|${r.node}`} className={bodyRow}>
                   <th scope="row" className={`${cell} font-mono text-xs font-normal`}>
                     {r.node}
-                    {r.cluster && (
-                      <span className="block text-slate-600 dark:text-slate-400">{r.cluster}</span>
+                    {r.envoyCluster && (
+                      <span className="block text-slate-600 dark:text-slate-400">{r.envoyCluster}</span>
                     )}
                   </th>
                   <td className={`${cell} font-mono text-xs`}>{r.routeConfig}</td>

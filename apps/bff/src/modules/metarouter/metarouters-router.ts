@@ -376,10 +376,14 @@ export const metaRouterRouter = router({
       acrossClusters(ctx, (deps) => {
         const service = serviceOf(deps);
         const { byRouteConfig } = owners(service.services());
-        return service
-          .subscriptions()
-          .filter((r) => input.routeConfig === undefined || r.routeConfig === input.routeConfig)
-          .filter((r) => visible(ctx.user, byRouteConfig.get(r.routeConfig)));
+        return (
+          service
+            .subscriptions()
+            .filter((r) => input.routeConfig === undefined || r.routeConfig === input.routeConfig)
+            .filter((r) => visible(ctx.user, byRouteConfig.get(r.routeConfig)))
+            // `cluster` names the row's Governor cluster: the proxy's own (Envoy's) cluster is `envoyCluster`.
+            .map(({ cluster: envoyCluster, ...r }) => ({ ...r, envoyCluster: envoyCluster ?? null }))
+        );
       }),
     ),
 
