@@ -10,7 +10,6 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { Context } from '../../src/api/trpc';
 import { Auth } from '../../src/auth/auth';
 import { KubernetesStore } from '../../src/cluster/kubernetes-store';
 import { ClusterRegistry } from '../../src/cluster/registry';
@@ -23,13 +22,13 @@ import {
 import { registryMembers } from '../../src/fleet/members';
 import { MODULES } from '../../src/modules';
 import { createBff, type Bff } from '../../src/server/bff';
-import { appRouter } from '../../src/trpc/router';
 import {
   KUBE_TEST_SERVER_START_TIMEOUT_MS,
   KUBE_TEST_SERVER_STOP_TIMEOUT_MS,
   startKubeTestServer,
   type KubeTestServer,
 } from '../support/kube-test-server';
+import { callerOf, DEMO_API_USERS } from '../support/demo-api';
 import { multiClusterKubeconfig } from '../support/multi-cluster';
 import { limiterSpec, smartLimiter } from '../support/store-contract';
 
@@ -50,7 +49,7 @@ let b: KubeTestServer | undefined;
 let dir: string | undefined;
 let registry: ClusterRegistry | undefined;
 let bff: Bff | undefined;
-let caller: ReturnType<typeof appRouter.createCaller>;
+let caller: ReturnType<typeof callerOf>;
 /** Stores of our own on each server, as another user of the clusters. */
 let storeA: KubernetesStore | undefined;
 let storeB: KubernetesStore | undefined;
@@ -188,15 +187,7 @@ beforeAll(async () => {
     info: { name: 'governor', version: 'test', startedAt: new Date().toISOString() },
   });
   await bff.start();
-  const ctx: Context = {
-    deps: bff.api.deps,
-    user: { name: 'admin', role: 'admin', namespaces: '*' },
-    via: 'bearer',
-    sessionId: null,
-    origin: undefined,
-    res: undefined,
-  };
-  caller = appRouter.createCaller(ctx);
+  caller = callerOf(bff.api.deps, DEMO_API_USERS.admin);
 }, KUBE_TEST_SERVER_START_TIMEOUT_MS);
 
 afterAll(async () => {
