@@ -10,3 +10,4 @@ export * from './metaprotocol';
 export * from './kube';
 export * from './envoyfilter';
 export * from './crd';
+export * from './fanout';

@@ -2,14 +2,15 @@
  * The pure parts of the policy fan-out: which clusters a source names, the copy a member cluster should
  * hold, and what to do about the object a member cluster holds now.
  */
+import {
+  CLUSTERS_ANNOTATION,
+  FANOUT_GENERATION_ANNOTATION,
+  FANOUT_SOURCE_LABEL,
+  namedClusters,
+} from '@governor/crd-types';
 import type { KubeObject } from '../cluster/store';
 
-/** On a source object: the registry's cluster names to copy it to, comma-separated; `*` for all. */
-export const CLUSTERS_ANNOTATION = 'governor.io/clusters';
-/** On a copy: the registry name of the cluster its source lives in. What makes an object a copy. */
-export const FANOUT_SOURCE_LABEL = 'governor.io/fanout-source';
-/** On a copy: the source's `metadata.generation` it was made from. */
-export const FANOUT_GENERATION_ANNOTATION = 'governor.io/fanout-generation';
+export { CLUSTERS_ANNOTATION, FANOUT_GENERATION_ANNOTATION, FANOUT_SOURCE_LABEL };
 
 /** Governor's policy kinds (those the modules register); the fan-out's default. */
 export const DEFAULT_FANOUT_KINDS: readonly string[] = [
@@ -33,15 +34,8 @@ export interface ClusterSelection {
  */
 export function parseClusters(value: string | undefined, known: readonly string[]): ClusterSelection {
   if (value === undefined) return { clusters: [], unknown: [] };
-  const names = [
-    ...new Set(
-      value
-        .split(',')
-        .map((s) => s.trim())
-        .filter((s) => s !== ''),
-    ),
-  ];
-  if (names.includes('*')) return { clusters: [...known], unknown: [] };
+  const { all, names } = namedClusters(value);
+  if (all) return { clusters: [...known], unknown: [] };
   const knownSet = new Set(known);
   return {
     clusters: names.filter((n) => knownSet.has(n)),

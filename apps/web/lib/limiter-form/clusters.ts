@@ -2,9 +2,9 @@
  * Where a policy applies across a fleet: the `governor.io/clusters` annotation on a policy in the home
  * cluster, which the BFF's fan-out reads to copy the policy into those clusters.
  */
+import { CLUSTERS_ANNOTATION, FANOUT_SOURCE_LABEL, namedClusters } from '@governor/crd-types';
 
-/** Cluster names, comma-separated, or `*` for every cluster. Absent: this cluster only. */
-export const CLUSTERS_ANNOTATION = 'governor.io/clusters';
+export { CLUSTERS_ANNOTATION };
 
 export type ClusterChoice =
   | { readonly mode: 'here' }
@@ -19,15 +19,8 @@ export type ClusterChoice =
  */
 export function readClusters(value: unknown): ClusterChoice {
   if (typeof value !== 'string') return { mode: 'here' };
-  const names = [
-    ...new Set(
-      value
-        .split(',')
-        .map((s) => s.trim())
-        .filter((s) => s !== ''),
-    ),
-  ];
-  return names.includes('*') ? { mode: 'all' } : { mode: 'some', names };
+  const { all, names } = namedClusters(value);
+  return all ? { mode: 'all' } : { mode: 'some', names };
 }
 
 /** The annotation value for a choice; undefined: no annotation. */
@@ -41,9 +34,6 @@ export function clustersValue(choice: ClusterChoice): string | undefined {
       return choice.names.join(',');
   }
 }
-
-/** On a copy the fan-out wrote: the name of the cluster its source lives in. */
-export const FANOUT_SOURCE_LABEL = 'governor.io/fanout-source';
 
 /** The home cluster a policy was copied from, if it is a fan-out copy. */
 export function fanoutSource(written: unknown): string | undefined {
