@@ -23,6 +23,12 @@ export function condition(
   return { type, status, reason, message, lastTransitionTime };
 }
 
+/** A status's condition of that type, if it has one. */
+export const conditionOf = (status: object | undefined, type: string): Condition | undefined =>
+  (status as { readonly conditions?: readonly Condition[] } | undefined)?.conditions?.find(
+    (c) => c.type === type,
+  );
+
 /** The problems as one message: `path: message; path: message`. */
 export const problemText = (problems: readonly PlanProblem[]): string =>
   problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message)).join('; ');
@@ -71,4 +77,23 @@ export function validCondition(
   return problems.length > 0
     ? condition(previous, 'Valid', 'False', invalidReason, text(problems), now)
     : condition(previous, 'Valid', 'True', 'Valid', validMessage, now);
+}
+
+/**
+ * `Valid` from the problems, then `Ready`: while there are problems False (`Invalid`) with them and what
+ * became of the owned objects (`kept`), else `ready()`.
+ */
+export function validAndReady(
+  previous: { readonly conditions?: readonly Condition[] } | undefined,
+  problems: readonly PlanProblem[],
+  kept: string,
+  ready: () => Condition,
+  now: Date,
+): Condition[] {
+  return [
+    validCondition(previous, problems, now),
+    problems.length > 0
+      ? condition(previous, 'Ready', 'False', 'Invalid', `${problemText(problems)}; ${kept}`, now)
+      : ready(),
+  ];
 }

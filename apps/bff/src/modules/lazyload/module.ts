@@ -10,7 +10,6 @@ import {
   parseServiceFence,
   serviceFenceSpecNode,
   serviceSchema,
-  type Condition,
   type Destinations,
   type ServiceFence,
   type ServiceFenceStatus,
@@ -35,6 +34,7 @@ import { FALLBACK_CLUSTER_ALIAS, renderFallbackEnvoyFilter, type FallbackDispatc
 import { egressHosts, ISTIO_REV_LABEL, renderSidecar, type SidecarOptions } from './render/sidecar';
 import {
   condition,
+  conditionOf,
   invalidSpecStatus,
   observedGenerationOf,
   validCondition,
@@ -90,9 +90,6 @@ export interface CallInput extends MetricInput {
 }
 
 export type LazyloadModule = Module<ServiceFence, null> & { readonly options: LazyloadOptions };
-
-const conditionOf = (s: ServiceFenceStatus | undefined, type: string): Condition | undefined =>
-  s?.conditions?.find((c) => c.type === type);
 
 /** Counts merge over what the status holds: a restart or a quiet source forgets no call. */
 function mergeMetricStatus(

@@ -11,14 +11,13 @@ import {
   serviceEntrySchema,
   serviceSchema,
   workloadEntrySchema,
-  type Condition,
   type SmartLimiter,
   type SmartLimiterStatus,
 } from '@governor/crd-types';
 import type { KubeObject } from '../../cluster/store';
 import { parsedOf, type Module, type ModuleEvent, type Plan, type Snapshot } from '../../framework/module';
 import type { ModuleContext } from '../../framework/registry';
-import { observedGenerationOf } from '../../framework/conditions';
+import { conditionOf, observedGenerationOf } from '../../framework/conditions';
 import { noMetrics, type MetricSource } from '../../sources/metric-source';
 import {
   DEFAULT_RATE_LIMIT_SERVICE,
@@ -55,9 +54,6 @@ export function contextOf(snapshot: Snapshot, namespace?: string): ClusterContex
     workloadEntries: snapshot.parsed('WorkloadEntry', workloadEntrySchema, namespace),
   };
 }
-
-const conditionOf = (status: SmartLimiterStatus | undefined, type: string): Condition | undefined =>
-  status?.conditions?.find((c) => c.type === type);
 
 /** `<set>[<index>]` → quota, for telling which quotas a new plan changes. */
 function quotas(s: SmartLimiterStatus | undefined): Map<string, string> {

@@ -43,16 +43,19 @@ import { routeConfigName } from './routes';
 import { hostsOf, metaServices, routerKey, routersByHost } from './services';
 import {
   condition,
+  conditionOf,
   invalidSpecStatus,
   observedGenerationOf,
-  problemText,
-  validCondition,
+  validAndReady,
 } from '../../framework/conditions';
 
 /* ---------- MetaRouter ---------- */
 
+/** What becomes of an invalid MetaRouter's routes. */
+const KEPT = 'its services keep what they were last served';
+
 const invalidStatus = (raw: KubeObject, problems: readonly PlanProblem[], _owned: number, now: Date) =>
-  invalidSpecStatus(raw, problems, 'its services keep what they were last served', now);
+  invalidSpecStatus(raw, problems, KEPT, now);
 
 export function planMetaRouter(
   router: MetaRouter,
@@ -176,16 +179,8 @@ export function planMetaRouter(
 
   const valid = problems.length === 0;
   const superseded = chosen !== undefined && routerKey(chosen) !== routerKey(router);
-  const ready = !valid
-    ? condition(
-        previous,
-        'Ready',
-        'False',
-        'Invalid',
-        `${problemText(problems)}; its services keep what they were last served`,
-        now,
-      )
-    : services.length === 0
+  const ready = () =>
+    services.length === 0
       ? condition(previous, 'Ready', 'False', 'NoService', 'no MetaProtocol service has its host', now)
       : superseded
         ? condition(
@@ -220,7 +215,7 @@ export function planMetaRouter(
               now,
             );
   const status: MetaRouterStatus = {
-    conditions: [validCondition(previous, problems, now), ready, ...extra],
+    conditions: [...validAndReady(previous, problems, KEPT, ready, now), ...extra],
     ...observedGenerationOf(raw),
     ...(served.length > 0 && valid && !superseded ? { routeConfigurations: served } : {}),
     ...(proxies.length > 0
@@ -241,12 +236,10 @@ export function metaRouterEvents(
   previousRaw: Record<string, unknown> | undefined,
   plan: Plan<null>,
 ): ModuleEvent[] {
-  const find = (s: Record<string, unknown> | undefined, type: string) =>
-    (s as MetaRouterStatus | undefined)?.conditions?.find((c) => c.type === type);
   const events: ModuleEvent[] = [];
   for (const type of ['Ready', 'ProxiesAccepted', 'Conflict']) {
-    const was = find(previousRaw, type);
-    const is = find(plan.status, type);
+    const was = conditionOf(previousRaw, type);
+    const is = conditionOf(plan.status, type);
     if (!is || (was?.status === is.status && was.message === is.message)) continue;
     const bad = (type === 'Conflict') === (is.status === 'True');
     if (is.status === 'Unknown') continue;

@@ -30,10 +30,10 @@ import {
 } from './render';
 import {
   condition,
+  conditionOf,
   invalidSpecStatus,
   observedGenerationOf,
-  problemText,
-  validCondition,
+  validAndReady,
   type ConditionStatus,
 } from '../../framework/conditions';
 
@@ -168,17 +168,13 @@ function statusOf(
 ): PluginStatus {
   return {
     conditions: [
-      validCondition(previous, problems, now),
-      problems.length > 0
-        ? condition(
-            previous,
-            'Ready',
-            'False',
-            'Invalid',
-            `${problemText(problems)}; the last EnvoyFilter stays`,
-            now,
-          )
-        : condition(previous, 'Ready', ready.status, ready.reason, ready.message, now),
+      ...validAndReady(
+        previous,
+        problems,
+        'the last EnvoyFilter stays',
+        () => condition(previous, 'Ready', ready.status, ready.reason, ready.message, now),
+        now,
+      ),
       ...extra,
     ],
     ...observedGenerationOf(raw),
@@ -271,18 +267,15 @@ export function pluginEvents(
   previousRaw: Record<string, unknown> | undefined,
   plan: Plan<null>,
 ): ModuleEvent[] {
-  const previous = previousRaw as PluginStatus | undefined;
-  const next = plan.status as PluginStatus;
-  const find = (s: PluginStatus | undefined, type: string) => s?.conditions?.find((c) => c.type === type);
   const events: ModuleEvent[] = [];
-  const was = find(previous, 'Ready');
-  const is = find(next, 'Ready');
+  const was = conditionOf(previousRaw, 'Ready');
+  const is = conditionOf(plan.status, 'Ready');
   if (is?.status === 'False' && (was?.status !== 'False' || was.message !== is.message))
     events.push({ type: 'Warning', reason: is.reason ?? 'NotReady', message: is.message ?? '' });
   if (is?.status === 'True' && (was?.status !== 'True' || was.message !== is.message))
     events.push({ type: 'Normal', reason: is.reason ?? 'Ready', message: is.message ?? '' });
-  const overlapBefore = find(previous, 'Overlap');
-  const overlap = find(next, 'Overlap');
+  const overlapBefore = conditionOf(previousRaw, 'Overlap');
+  const overlap = conditionOf(plan.status, 'Overlap');
   if (
     overlap?.status === 'True' &&
     (overlapBefore?.status !== 'True' || overlapBefore.message !== overlap.message)
