@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../cluster/store';
 import {
+  awaitingReconcile,
   CLUSTERS_ANNOTATION,
   copyAction,
   desiredCopy,
@@ -115,5 +116,22 @@ describe('copyAction and orphanAction', () => {
     expect(jsonEqual({ a: 1, b: [1, { c: 2 }] }, { b: [1, { c: 2 }], a: 1 })).toBe(true);
     expect(jsonEqual([1, 2], [2, 1])).toBe(false);
     expect(jsonEqual({ a: undefined }, {})).toBe(true);
+  });
+});
+
+describe('awaitingReconcile', () => {
+  const at = (generation: number, observed?: number) => ({
+    apiVersion: 'microservice.slime.io/v1alpha2',
+    kind: 'SmartLimiter',
+    metadata: { name: 'reviews', namespace: 'default', generation },
+    ...(observed !== undefined ? { status: { observedGeneration: observed, conditions: [] } } : {}),
+  });
+  it("says when a copy's status is of an earlier generation than its spec", () => {
+    expect(awaitingReconcile(at(2, 1), 'west')).toBe(
+      "west's control plane has not reconciled generation 2 yet (its status is of generation 1)",
+    );
+    expect(awaitingReconcile(at(2, 2), 'west')).toBeNull();
+    // A status that does not say which generation it is about is taken as it is.
+    expect(awaitingReconcile(at(2), 'west')).toBeNull();
   });
 });

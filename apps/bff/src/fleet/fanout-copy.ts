@@ -137,3 +137,14 @@ export function conditionsOf(o: KubeObject | null | undefined): readonly Record<
   const conditions = (o?.status as { conditions?: unknown } | undefined)?.conditions;
   return Array.isArray(conditions) ? (conditions as Record<string, unknown>[]) : [];
 }
+
+/**
+ * Why an object's status is not yet about its spec: its control plane wrote `status.observedGeneration`
+ * for an earlier generation (its conditions are stale). Null when the status is current or says nothing.
+ */
+export function awaitingReconcile(o: KubeObject, cluster: string): string | null {
+  const observed = (o.status as { observedGeneration?: unknown } | undefined)?.observedGeneration;
+  const generation = o.metadata.generation;
+  if (typeof observed !== 'number' || generation === undefined || observed >= generation) return null;
+  return `${cluster}'s control plane has not reconciled generation ${generation} yet (its status is of generation ${observed})`;
+}

@@ -24,6 +24,7 @@ import {
 import { WorkQueue } from '../framework/work-queue';
 import {
   CLUSTERS_ANNOTATION,
+  awaitingReconcile,
   conditionsOf,
   copyAction,
   DEFAULT_FANOUT_KINDS,
@@ -379,11 +380,7 @@ export class FanoutController {
           reason: h.lastError ?? 'unreachable',
           ...gen(generation),
         });
-      return this.record(kind, namespace, name, cluster, {
-        state: 'synced',
-        conditions: conditionsOf(source),
-        ...gen(generation),
-      });
+      return this.record(kind, namespace, name, cluster, this.synced(source, cluster, generation));
     }
 
     const store = this.clusters.store(cluster);
@@ -458,14 +455,27 @@ export class FanoutController {
           metadata: { ...desired.metadata, resourceVersion: live!.metadata.resourceVersion! },
         });
       }
-      this.record(kind, namespace, name, cluster, {
-        state: 'synced',
-        conditions: conditionsOf(action === 'in-sync' ? live : written),
-        ...gen(generation),
-      });
+      this.record(
+        kind,
+        namespace,
+        name,
+        cluster,
+        this.synced(action === 'in-sync' ? live! : written, cluster, generation),
+      );
     } catch (e) {
       fail(e, false);
     }
+  }
+
+  /**
+   * The record of an object that is as the source asks: synced with its conditions once its cluster's
+   * control plane has reconciled it; until then pending, so that stale conditions are not shown as its.
+   */
+  private synced(o: KubeObject, cluster: string, generation: number | undefined): Recorded {
+    const waiting = awaitingReconcile(o, cluster);
+    return waiting !== null
+      ? { state: 'pending', reason: waiting, ...gen(generation) }
+      : { state: 'synced', conditions: conditionsOf(o), ...gen(generation) };
   }
 
   private async ensureNamespace(store: ClusterStore, namespace: string): Promise<void> {
