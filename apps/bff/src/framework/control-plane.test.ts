@@ -1,19 +1,15 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { testScope } from '../../test/support/test-scope';
 import { limiterModule } from '../modules/limiter/module';
-import { EmbeddedStore } from '../cluster/embedded-store';
 import { seedDemoMesh } from '../demo/seed';
 import { ControlPlane } from './control-plane';
 import type { Module } from './module';
 
 describe('ControlPlane on the embedded demo mesh', () => {
-  const cleanups: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const scope = testScope();
 
   it('seeds Bookinfo once, elects itself leader and renders every SmartLimiter Ready', async () => {
-    const store = await EmbeddedStore.open({});
-    cleanups.push(() => store.close());
+    const store = await scope.store();
     expect(await seedDemoMesh(store)).toBeGreaterThan(10);
     expect(await seedDemoMesh(store)).toBe(0);
     // The adaptive demo limiter reads the reviews pods' CPU: over its threshold, every limiter limits.
@@ -28,7 +24,7 @@ describe('ControlPlane on the embedded demo mesh', () => {
         }),
       ],
     });
-    cleanups.push(() => plane.stop());
+    scope.defer(() => plane.stop());
     await plane.start();
     await vi.waitFor(
       async () => {
@@ -51,8 +47,7 @@ describe('ControlPlane on the embedded demo mesh', () => {
   });
 
   it('starts without the kinds a module only reads when the cluster does not serve them', async () => {
-    const store = await EmbeddedStore.open({});
-    cleanups.push(() => store.close());
+    const store = await scope.store();
     await seedDemoMesh(store);
     // A cluster without Istio's VirtualService and Gateway CRDs answers 404 for them, every time.
     const list = store.list.bind(store);
@@ -62,7 +57,7 @@ describe('ControlPlane on the embedded demo mesh', () => {
         ? Promise.reject(Object.assign(new Error(`the server could not find ${kind}`), { code: 404 }))
         : list(kind, namespace);
     const plane = new ControlPlane({ store, tickMs: 0, modules: [limiterModule()] });
-    cleanups.push(() => plane.stop());
+    scope.defer(() => plane.stop());
     await plane.start();
     await vi.waitFor(async () => expect((await store.list('EnvoyFilter')).items.length).toBeGreaterThan(0), {
       timeout: 10_000,
@@ -75,8 +70,7 @@ describe('ControlPlane on the embedded demo mesh', () => {
   });
 
   it("runs a module's companions as controllers of their own, with their kinds' informers", async () => {
-    const store = await EmbeddedStore.open({});
-    cleanups.push(() => store.close());
+    const store = await scope.store();
     const companion = {
       ...limiterModule({ metrics: { metricsFor: () => ({ values: {}, health: { available: true } }) } }),
       name: 'companion',
@@ -89,7 +83,7 @@ describe('ControlPlane on the embedded demo mesh', () => {
       companions: [companion],
     };
     const plane = new ControlPlane({ store, tickMs: 0, modules: [module] });
-    cleanups.push(() => plane.stop());
+    scope.defer(() => plane.stop());
     expect([...plane.controllers.keys()]).toEqual(['limiter', 'companion']);
     expect(plane.controller('companion').module.kind).toBe('Service');
     expect(plane.informers.has('Namespace')).toBe(true);

@@ -2,8 +2,8 @@
  * A SmartLimiter edited into an invalid one keeps its last good state everywhere: its EnvoyFilter, the
  * rate-limit service's rules and the embedded mesh's, while its status says why.
  */
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { EmbeddedStore } from '../../cluster/embedded-store';
+import { describe, expect, it, vi } from 'vitest';
+import { testScope } from '../../../test/support/test-scope';
 import type { KubeObject } from '../../cluster/store';
 import { Governor } from '../../governor';
 import { RlsServer } from '../../rls/rls-server';
@@ -17,14 +17,10 @@ const conditionOf = (o: KubeObject | null, type: string) =>
   ).find((c) => c.type === type);
 
 describe('an invalid edit keeps the last good state', () => {
-  const cleanups: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const scope = testScope();
 
   it('a global rule edited to fill_interval 30s: EnvoyFilter, rate-limit service and mesh keep counting per minute', async () => {
-    const store = await EmbeddedStore.open({});
-    cleanups.push(() => store.close());
+    const store = await scope.store();
     await seedBookinfo(store, 'default');
     const rls = new RlsServer({});
     const delivered: (readonly RenderedRule[] | null)[] = [];
@@ -39,7 +35,7 @@ describe('an invalid edit keeps the last good state', () => {
         rls.updateLimiter(key, rules);
       },
     });
-    cleanups.push(() => governor.stop());
+    scope.defer(() => governor.stop());
     await governor.start();
 
     const created = await store.create(limiterFrom('doc-e-global.yaml', 'default'));

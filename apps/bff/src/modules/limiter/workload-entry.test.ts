@@ -1,6 +1,6 @@
 /** VMs (WorkloadEntries) are workloads of a SmartLimiter's sets: one added or removed re-plans its share. */
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { EmbeddedStore } from '../../cluster/embedded-store';
+import { describe, expect, it, vi } from 'vitest';
+import { testScope } from '../../../test/support/test-scope';
 import type { KubeObject } from '../../cluster/store';
 import { ControlPlane } from '../../framework/control-plane';
 import { seedBookinfo } from '../../../test/support/controller-suite';
@@ -37,17 +37,13 @@ const quotaOf = (o: KubeObject | null): string | undefined =>
     ?.ratelimitStatus?._base?.descriptor?.[0]?.action?.quota;
 
 describe('a SmartLimiter over pods and VMs', () => {
-  const cleanups: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const scope = testScope();
 
   it("re-plans an average quota's share when a VM joins the Service and when it leaves", async () => {
-    const store = await EmbeddedStore.open({});
-    cleanups.push(() => store.close());
+    const store = await scope.store();
     await seedBookinfo(store, 'default');
     const plane = new ControlPlane({ store, tickMs: 0, modules: [limiterModule()] });
-    cleanups.push(() => plane.stop());
+    scope.defer(() => plane.stop());
     await plane.start();
     await store.create(limiter);
     const quota = async () => quotaOf(await store.get('SmartLimiter', 'default', 'reviews'));
