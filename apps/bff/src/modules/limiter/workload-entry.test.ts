@@ -1,29 +1,19 @@
 /** VMs (WorkloadEntries) are workloads of a SmartLimiter's sets: one added or removed re-plans its share. */
 import { describe, expect, it, vi } from 'vitest';
+import { parse } from 'yaml';
+import { smartLimiterYaml } from '../../../test/support/fixtures';
 import { testScope } from '../../../test/support/test-scope';
 import type { KubeObject } from '../../cluster/store';
 import { ControlPlane } from '../../framework/control-plane';
 import { seedBookinfo } from '../../../test/support/controller-suite';
 import { limiterModule } from './module';
 
-const limiter: KubeObject = {
-  apiVersion: 'microservice.slime.io/v1alpha2',
-  kind: 'SmartLimiter',
-  metadata: { name: 'reviews', namespace: 'default' },
-  spec: {
-    sets: {
-      _base: {
-        descriptor: [
-          {
-            action: { fill_interval: { seconds: 60 }, quota: '100', strategy: 'average' },
-            condition: 'true',
-            target: { port: 9080 },
-          },
-        ],
-      },
-    },
-  },
-};
+/** reviews' pods and VMs share 100 requests a minute. */
+const limiter = parse(
+  smartLimiterYaml(
+    `- {action: {fill_interval: {seconds: 60}, quota: "100", strategy: average}, condition: "true", target: {port: 9080}}`,
+  ),
+) as KubeObject;
 
 const vm: KubeObject = {
   apiVersion: 'networking.istio.io/v1beta1',
