@@ -12,6 +12,8 @@ import {
   DEFAULT_CALLS_QUERY,
   PrometheusCalls,
   SLIME_CALLS_QUERY,
+  type PrometheusCallsOptions,
+  type Workload,
 } from './prometheus-calls';
 
 const servers: Server[] = [];
@@ -69,6 +71,19 @@ describe('callsQueryFor', () => {
   });
 });
 
+/** A PrometheusCalls for these workloads at `prometheusUrl`, recording into calls of its own. */
+function pollerOf(
+  prometheusUrl: string,
+  workloads: Workload[],
+  options: Partial<PrometheusCallsOptions> = {},
+) {
+  const calls = new ObservedCalls();
+  return {
+    calls,
+    source: new PrometheusCalls({ calls, prometheusUrl, workloads: () => workloads, ...options }),
+  };
+}
+
 describe('PrometheusCalls', () => {
   it("records each workload's destinations with their counts, once per workload", async () => {
     const prom = await serve((q) =>
@@ -80,17 +95,15 @@ describe('PrometheusCalls', () => {
           })
         : vector({ 'ratings.default.svc.cluster.local': 0 }),
     );
-    const calls = new ObservedCalls();
-    const source = new PrometheusCalls({
-      calls,
-      prometheusUrl: prom.url,
-      workloads: () => [
+    const { calls, source } = pollerOf(
+      prom.url,
+      [
         { namespace: 'default', app: 'productpage' },
         { namespace: 'default', app: 'productpage' },
         { namespace: 'default', app: 'reviews' },
       ],
-      now: () => 42,
-    });
+      { now: () => 42 },
+    );
     expect(await source.refreshNow()).toBe(2);
     expect(prom.queries).toHaveLength(2);
     expect(prom.queries[0]).toBe(
@@ -118,15 +131,10 @@ describe('PrometheusCalls', () => {
         ? { status: 'error', errorType: 'bad_data', error: 'parse error' }
         : vector({ 'reviews.default.svc.cluster.local': 1 }),
     );
-    const calls = new ObservedCalls();
-    const source = new PrometheusCalls({
-      calls,
-      prometheusUrl: prom.url,
-      workloads: () => [
-        { namespace: 'default', app: 'bad' },
-        { namespace: 'default', app: 'good' },
-      ],
-    });
+    const { calls, source } = pollerOf(prom.url, [
+      { namespace: 'default', app: 'bad' },
+      { namespace: 'default', app: 'good' },
+    ]);
     await source.refreshNow();
     expect(calls.health().available).toBe(false);
     expect(calls.health().message).toMatch(
@@ -139,13 +147,11 @@ describe('PrometheusCalls', () => {
   });
 
   it('reports an unreachable Prometheus without its credentials', async () => {
-    const calls = new ObservedCalls();
-    const source = new PrometheusCalls({
-      calls,
-      prometheusUrl: 'http://admin:s3cret@127.0.0.1:1',
-      workloads: () => [{ namespace: 'default', app: 'productpage' }],
-      timeoutMs: 1000,
-    });
+    const { calls, source } = pollerOf(
+      'http://admin:s3cret@127.0.0.1:1',
+      [{ namespace: 'default', app: 'productpage' }],
+      { timeoutMs: 1000 },
+    );
     await source.refreshNow();
     const { available, message } = calls.health();
     expect(available).toBe(false);
@@ -155,12 +161,7 @@ describe('PrometheusCalls', () => {
 
   it('polls every interval once started, and not after stop', async () => {
     const prom = await serve(() => vector({ 'reviews.default.svc.cluster.local': 1 }));
-    const source = new PrometheusCalls({
-      calls: new ObservedCalls(),
-      prometheusUrl: prom.url,
-      workloads: () => [{ namespace: 'default', app: 'productpage' }],
-      intervalMs: 20,
-    });
+    const { source } = pollerOf(prom.url, [{ namespace: 'default', app: 'productpage' }], { intervalMs: 20 });
     source.start();
     await vi.waitFor(() => expect(prom.queries.length).toBeGreaterThanOrEqual(3), { timeout: 5000 });
     await source.stop();
