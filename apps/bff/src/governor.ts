@@ -339,6 +339,11 @@ export class Governor {
     this.prometheusCalls?.start();
   }
 
+  /** The cluster is back after an outage: reconnect at once rather than when a backoff ends. */
+  reconnect(): void {
+    this.controlPlane.reconnect();
+  }
+
   async stop(): Promise<void> {
     await this.prometheusCalls?.stop();
     await this.prometheus?.poller.stop();

@@ -195,4 +195,51 @@ describe('Informer', () => {
     expect(watches).toBe(answers.length);
     expect(informer.health()).toMatchObject({ connected: true, synced: true });
   });
+
+  it('retries at once when told the cluster is back, and starts the backoff over', async () => {
+    const scheduled: { fn: () => void; ms: number; cleared: boolean }[] = [];
+    const timers: Timers = {
+      setTimeout: (fn, ms) => scheduled.push({ fn, ms, cleared: false }) - 1,
+      clearTimeout: (id) => {
+        scheduled[id as number]!.cleared = true;
+      },
+      now: () => 0,
+    };
+    const answers: (Error | 'open')[] = [
+      ...Array.from({ length: 4 }, () => new Error('fetch failed')),
+      'open',
+      new Error('fetch failed'),
+    ];
+    let watches = 0;
+    let end: ((e: Error | undefined) => void) | undefined;
+    const store = {
+      description: 'stub',
+      list: () => Promise.resolve({ items: [], resourceVersion: '1' }),
+      watch: (_kind: string, options: WatchOptions) => {
+        const answer = answers[watches++];
+        if (answer instanceof Error) queueMicrotask(() => options.onEnd(answer));
+        else end = options.onEnd;
+        return { stop: () => undefined };
+      },
+    } as unknown as ClusterStore;
+    const informer = new Informer(store, 'Service', { initialBackoffMs: 200, maxBackoffMs: 30_000, timers });
+    open.push(informer);
+    await informer.start();
+    const retries = () => scheduled.slice(1).map((t) => t.ms);
+    for (let i = 0; i < 3; i++) {
+      await vi.waitFor(() => expect(retries()).toHaveLength(i + 1));
+      scheduled[i + 1]!.fn();
+    }
+    await vi.waitFor(() => expect(retries()).toEqual([200, 400, 800, 1600]));
+    // Nothing waits out the 1.6 s: the cluster answered its health probe.
+    informer.retryNow();
+    expect(scheduled[4]!.cleared).toBe(true);
+    expect(watches).toBe(5);
+    expect(informer.health()).toMatchObject({ connected: true });
+    // Nothing pending: a second call does nothing; the next failure starts from the first delay.
+    informer.retryNow();
+    expect(watches).toBe(5);
+    end!(new Error('fetch failed'));
+    await vi.waitFor(() => expect(retries()).toEqual([200, 400, 800, 1600, 200]));
+  });
 });

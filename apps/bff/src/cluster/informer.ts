@@ -116,6 +116,8 @@ export class Informer {
   private lastSyncAt: string | undefined;
   private lastError: string | undefined;
   private retryTimer: unknown = null;
+  /** What the pending retry will do (list or watch again). */
+  private pendingRetry: (() => void) | null = null;
   private resyncTimer: unknown = null;
   private generation = 0;
   private firstSync: Promise<void> | null = null;
@@ -160,6 +162,7 @@ export class Informer {
     if (this.retryTimer !== null) this.timers.clearTimeout(this.retryTimer);
     if (this.resyncTimer !== null) this.timers.clearTimeout(this.resyncTimer);
     this.retryTimer = null;
+    this.pendingRetry = null;
     this.resyncTimer = null;
   }
 
@@ -274,10 +277,26 @@ export class Informer {
       delay = Math.min(max, initial * 2 ** Math.min(this.failures - 1, 20));
     }
     if (this.retryTimer !== null) this.timers.clearTimeout(this.retryTimer);
+    this.pendingRetry = retry;
     this.retryTimer = this.timers.setTimeout(() => {
       this.retryTimer = null;
+      this.pendingRetry = null;
       if (this.running) retry();
     }, delay);
+  }
+
+  /**
+   * A retry waiting out its backoff is made now, and the backoff starts over: for when the cluster is
+   * known to be back (its health probe answered), which may be long before an outage's backoff ends.
+   */
+  retryNow(): void {
+    const retry = this.pendingRetry;
+    if (this.retryTimer === null || retry === null) return;
+    this.timers.clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.pendingRetry = null;
+    this.failures = 0;
+    if (this.running) retry();
   }
 
   private scheduleResync(): void {

@@ -310,6 +310,8 @@ export class FanoutController {
     const w = this.watched.get(cluster);
     if (w !== undefined && w.store !== store) this.unwatch(cluster);
     if (!this.watched.has(cluster)) this.watch(cluster);
+    else if (this.clusters.health?.(cluster)?.reachable !== false)
+      for (const informer of this.watched.get(cluster)!.informers.values()) informer.retryNow();
     // Every source may name it (`*`, or a name that was unknown until now).
     for (const [key] of this.allSources()) {
       const [kind, namespace, name] = key.split(SEP) as [string, string, string];

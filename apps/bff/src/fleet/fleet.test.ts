@@ -88,6 +88,9 @@ class RecordingPlane implements Plane {
   async stop(): Promise<void> {
     this.log.push(`stop ${this.name}`);
   }
+  reconnect(): void {
+    this.log.push(`reconnect ${this.name}`);
+  }
 }
 
 describe('Fleet', () => {
@@ -122,6 +125,8 @@ describe('Fleet', () => {
     expect(fleet.get('west')).toMatchObject({ started: false, member: { health: { reachable: false } } });
     members.get('west')!.simulateOutage!(false);
     expect(fleet.get('west')!.member.health.reachable).toBe(true);
+    // Back: its plane reconnects now, not when its backoff ends.
+    expect(log).toEqual(['start east', 'reconnect west']);
     await fleet.stop();
   });
 

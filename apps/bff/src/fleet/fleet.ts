@@ -11,6 +11,8 @@ export interface Plane {
   /** Resolves once the plane's caches are filled. */
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** The cluster is reachable again: stop waiting out backoffs. */
+  reconnect?(): void;
 }
 
 export interface FleetCluster<P extends Plane> {
@@ -134,9 +136,10 @@ export class Fleet<P extends Plane> {
       const r = this.running.get(member.name);
       this.running.delete(member.name);
       void r?.plane.stop().catch(() => undefined);
-    } else {
+    } else if (event.type === 'health') {
       const r = this.running.get(member.name);
       if (r) r.member = member;
+      if (r && member.health.reachable && !event.previous.reachable) r.plane.reconnect?.();
     }
     for (const l of [...this.listeners]) l(event);
   }

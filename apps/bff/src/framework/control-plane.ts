@@ -123,6 +123,11 @@ export class ControlPlane {
     this.elector.start();
   }
 
+  /** The cluster is back: informers waiting out a backoff list and watch now. */
+  reconnect(): void {
+    for (const informer of this.informers.values()) informer.retryNow();
+  }
+
   async stop(): Promise<void> {
     await this.elector.stop();
     this.controllers.forEach((c) => c.stop());
