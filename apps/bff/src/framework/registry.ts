@@ -50,6 +50,14 @@ export interface ModuleServices {
   optionalService<S>(name: string): S | undefined;
 }
 
+/** A Service for examples: `app`'s pods behind one HTTP port, labelled and named after the app. */
+export const exampleService = (namespace: string, app: string, port: number): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: { name: app, namespace, labels: { app } },
+  spec: { selector: { app }, ports: [{ name: 'http', port, targetPort: port }] },
+});
+
 /** A working example of a module: what the framework's contract suite runs every module through. */
 export interface ModuleExamples {
   /** Cluster objects the example needs (their `status` is written after they are created). */

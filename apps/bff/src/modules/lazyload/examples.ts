@@ -3,17 +3,10 @@
  * a ServiceFence for it naming one host, and an edit that names something that is not a host.
  */
 import type { KubeObject } from '../../cluster/store';
-import type { ModuleExamples } from '../../framework/registry';
+import { exampleService, type ModuleExamples } from '../../framework/registry';
 
 export const lazyloadExamples = (namespace: string): ModuleExamples => ({
-  cluster: [
-    {
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: { name: 'reviews', namespace, labels: { app: 'reviews' } },
-      spec: { selector: { app: 'reviews' }, ports: [{ name: 'http', port: 9080, targetPort: 9080 }] },
-    },
-  ],
+  cluster: [exampleService(namespace, 'reviews', 9080)],
   object: {
     apiVersion: 'microservice.slime.io/v1alpha1',
     kind: 'ServiceFence',

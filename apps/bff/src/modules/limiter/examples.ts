@@ -3,16 +3,11 @@
  * running Pod, a SmartLimiter limiting it, and an edit that makes the SmartLimiter invalid.
  */
 import type { KubeObject } from '../../cluster/store';
-import type { ModuleExamples } from '../../framework/registry';
+import { exampleService, type ModuleExamples } from '../../framework/registry';
 
 export const limiterExamples = (namespace: string): ModuleExamples => ({
   cluster: [
-    {
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: { name: 'reviews', namespace, labels: { app: 'reviews' } },
-      spec: { selector: { app: 'reviews' }, ports: [{ name: 'http', port: 9080, targetPort: 9080 }] },
-    },
+    exampleService(namespace, 'reviews', 9080),
     {
       apiVersion: 'v1',
       kind: 'Pod',
