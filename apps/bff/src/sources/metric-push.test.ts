@@ -1,7 +1,7 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { testScope } from '../../test/support/test-scope';
 import { limiterModule } from '../modules/limiter/module';
 import type { SmartLimiter } from '@governor/crd-types';
-import { EmbeddedStore } from '../cluster/embedded-store';
 import { ControlPlane } from '../framework/control-plane';
 import { createHttpServer } from '../server/http-server';
 import { limiterFrom, seedBookinfo } from '../../test/support/controller-suite';
@@ -63,10 +63,7 @@ describe('PushedMetrics', () => {
 });
 
 describe('POST /api/metrics/push', () => {
-  const cleanups: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const scope = testScope();
 
   it('drives a condition through the control plane; expiry switches it back; bad payloads get 400', async () => {
     let now = Date.now();
@@ -76,9 +73,8 @@ describe('POST /api/metrics/push', () => {
       metricPush: (body) => pushed.push(body),
     });
     const { url } = await server.listen({ host: '127.0.0.1', port: 0 });
-    cleanups.push(() => server.close());
-    const store = await EmbeddedStore.open({});
-    cleanups.push(() => store.close());
+    scope.defer(() => server.close());
+    const store = await scope.store();
     await seedBookinfo(store, 'default');
     const limiter = limiterFrom('doc-a-single-inbound.yaml', 'default');
     const spec = JSON.parse(
@@ -86,7 +82,7 @@ describe('POST /api/metrics/push', () => {
     ) as unknown;
     await store.create({ ...limiter, spec });
     const plane = new ControlPlane({ store, modules: [limiterModule({ metrics: pushed })], tickMs: 50 });
-    cleanups.push(() => plane.stop());
+    scope.defer(() => plane.stop());
 
     const post = (body: unknown, contentType = 'application/json') =>
       fetch(`${url}/api/metrics/push`, {
