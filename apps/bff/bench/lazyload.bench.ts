@@ -14,6 +14,7 @@ import { lazyload } from '../src/modules/lazyload';
 import { ObservedCalls } from '../src/sources/observed-calls';
 import { countingStore } from '../test/support/counting-store';
 import { startKubeTestServer } from '../test/support/kube-test-server';
+import { pool } from './support';
 
 const quick = process.env.BENCH_QUICK === '1';
 const NAMESPACES = quick ? 5 : 50;
@@ -40,22 +41,6 @@ function callees(i: number): number[] {
     if (j !== i && !out.includes(j)) out.push(j);
   }
   return out;
-}
-
-/** Runs tasks with at most `limit` in flight. */
-async function pool<T>(
-  items: readonly T[],
-  limit: number,
-  task: (item: T) => Promise<unknown>,
-): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: limit }, async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await task(item);
-    }
-  });
-  await Promise.all(workers);
 }
 
 const egressHosts = (sidecar: KubeObject | null | undefined): string[] =>

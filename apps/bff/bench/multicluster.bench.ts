@@ -15,13 +15,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubernetesStore } from '../src/cluster/kubernetes-store';
 import { ClusterRegistry } from '../src/cluster/registry';
-import type { ClusterStore, KubeObject } from '../src/cluster/store';
+import type { ClusterStore } from '../src/cluster/store';
 import { Fleet } from '../src/fleet/fleet';
 import { registryMembers } from '../src/fleet/members';
 import { Governor } from '../src/governor';
 import { MODULES } from '../src/modules';
 import { startKubeTestServer, type KubeTestServer } from '../test/support/kube-test-server';
 import { multiClusterKubeconfig } from '../test/support/multi-cluster';
+import { isReady, populateLimiters } from './support';
 
 const quick = process.env.BENCH_QUICK === '1';
 const CLUSTERS = ['east', 'west', 'north'];
@@ -32,75 +33,16 @@ const PER_CLUSTER = NAMESPACES * PER_NAMESPACE;
 const FLEET_KUBECONFIG = 'GOVERNOR_BENCH_FLEET_KUBECONFIG';
 const TIMEOUT_MS = 600_000;
 
-/** Runs tasks with at most `limit` in flight. */
-async function pool<T>(
-  items: readonly T[],
-  limit: number,
-  task: (item: T) => Promise<unknown>,
-): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: limit }, async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await task(item);
-    }
-  });
-  await Promise.all(workers);
-}
-
-const isReady = (o: KubeObject): boolean =>
-  ((o.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []).some(
-    (c) => c.type === 'Ready' && c.status === 'True',
-  );
-
 /** The namespaces, Services, Running Pods and SmartLimiters of one cluster, as reconcile.bench.ts makes them. */
 async function populate(server: KubeTestServer): Promise<void> {
   const store = KubernetesStore.fromKubeConfig(server.kubeConfig);
   try {
-    const namespaces = ['governor-system', ...Array.from({ length: NAMESPACES }, (_, i) => `bench-${i}`)];
-    await pool(namespaces, 8, (name) =>
-      store.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }),
+    await store.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'governor-system' } });
+    await populateLimiters(
+      store,
+      Array.from({ length: NAMESPACES }, (_, i) => `bench-${i}`),
+      PER_NAMESPACE,
     );
-    const work = namespaces
-      .slice(1)
-      .flatMap((ns) => Array.from({ length: PER_NAMESPACE }, (_, i) => ({ ns, name: `svc-${i}` })));
-    await pool(work, 16, async ({ ns, name }) => {
-      await store.create({
-        apiVersion: 'v1',
-        kind: 'Service',
-        metadata: { name, namespace: ns },
-        // Headless: the test server's service IP range (a /24) holds fewer addresses than services here.
-        spec: { clusterIP: 'None', selector: { app: name }, ports: [{ name: 'http', port: 9080 }] },
-      });
-      const pod = await store.create({
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name: `${name}-0`, namespace: ns, labels: { app: name } },
-        spec: {
-          containers: [{ name: 'app', image: 'example/app:1' }],
-          schedulingGates: [{ name: 'governor.io/bench' }],
-        },
-      });
-      await store.updateStatus({ ...pod, status: { phase: 'Running' } });
-      await store.create({
-        apiVersion: 'microservice.slime.io/v1alpha2',
-        kind: 'SmartLimiter',
-        metadata: { name, namespace: ns },
-        spec: {
-          sets: {
-            _base: {
-              descriptor: [
-                {
-                  action: { fill_interval: { seconds: 1 }, quota: '100', strategy: 'average' },
-                  condition: 'true',
-                  target: { port: 9080 },
-                },
-              ],
-            },
-          },
-        },
-      });
-    });
   } finally {
     await store.close();
   }

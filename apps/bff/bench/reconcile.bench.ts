@@ -3,90 +3,30 @@
  * from a cold start: time until every one is Ready, the API writes it took, and the peak RSS of the
  * process running the control plane. BENCH_QUICK=1 runs 100 (10 namespaces).
  */
-import { CoreV1Api } from '@kubernetes/client-node';
 import { limiterModule } from '../src/modules/limiter/module';
 import { KubernetesStore } from '../src/cluster/kubernetes-store';
 import { ControlPlane } from '../src/framework/control-plane';
 import { startKubeTestServer } from '../test/support/kube-test-server';
 import { countingStore as counting } from '../test/support/counting-store';
+import { isReady, populateLimiters } from './support';
 
 const quick = process.env.BENCH_QUICK === '1';
 const NAMESPACES = quick ? 10 : 100;
 const PER_NAMESPACE = 10;
 const TOTAL = NAMESPACES * PER_NAMESPACE;
 
-/** Runs tasks with at most `limit` in flight. */
-async function pool<T>(
-  items: readonly T[],
-  limit: number,
-  task: (item: T) => Promise<unknown>,
-): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: limit }, async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await task(item);
-    }
-  });
-  await Promise.all(workers);
-}
-
 const readyCount = (plane: ControlPlane): number =>
-  plane.snapshot
-    .list('SmartLimiter')
-    .filter((o) =>
-      ((o.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []).some(
-        (c) => c.type === 'Ready' && c.status === 'True',
-      ),
-    ).length;
+  plane.snapshot.list('SmartLimiter').filter(isReady).length;
 
 async function main(): Promise<void> {
   const server = await startKubeTestServer();
   try {
     const setup = KubernetesStore.fromKubeConfig(server.kubeConfig);
-    const core = server.kubeConfig.makeApiClient(CoreV1Api);
-    const namespaces = Array.from({ length: NAMESPACES }, (_, i) => `bench-${i}`);
-    await pool(namespaces, 8, (name) => core.createNamespace({ body: { metadata: { name } } }));
-    const work = namespaces.flatMap((ns) =>
-      Array.from({ length: PER_NAMESPACE }, (_, i) => ({ ns, name: `svc-${i}` })),
+    await populateLimiters(
+      setup,
+      Array.from({ length: NAMESPACES }, (_, i) => `bench-${i}`),
+      PER_NAMESPACE,
     );
-    await pool(work, 16, async ({ ns, name }) => {
-      await setup.create({
-        apiVersion: 'v1',
-        kind: 'Service',
-        metadata: { name, namespace: ns },
-        // Headless: the test server's service IP range (a /24) holds fewer than 1,000 addresses.
-        spec: { clusterIP: 'None', selector: { app: name }, ports: [{ name: 'http', port: 9080 }] },
-      });
-      const pod = await setup.create({
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name: `${name}-0`, namespace: ns, labels: { app: name } },
-        spec: {
-          containers: [{ name: 'app', image: 'example/app:1' }],
-          schedulingGates: [{ name: 'governor.io/bench' }],
-        },
-      });
-      await setup.updateStatus({ ...pod, status: { phase: 'Running' } });
-      await setup.create({
-        apiVersion: 'microservice.slime.io/v1alpha2',
-        kind: 'SmartLimiter',
-        metadata: { name, namespace: ns },
-        spec: {
-          sets: {
-            _base: {
-              descriptor: [
-                {
-                  action: { fill_interval: { seconds: 1 }, quota: '100', strategy: 'average' },
-                  condition: 'true',
-                  target: { port: 9080 },
-                },
-              ],
-            },
-          },
-        },
-      });
-    });
     await setup.close();
 
     // Cold start: a fresh control plane lists everything and reconciles every SmartLimiter.
