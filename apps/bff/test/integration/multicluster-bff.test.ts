@@ -12,15 +12,14 @@ import { createBff, type Bff } from '../../src/server/bff';
 import { Auth } from '../../src/auth/auth';
 import { MODULES } from '../../src/modules';
 import { BOOKINFO_CALLS, BOOKINFO_LOADS, remoteBookinfo } from '../../src/simulator';
-import { appRouter } from '../../src/trpc/router';
-import type { Context } from '../../src/api/trpc';
+import { callerOf } from '../support/demo-api';
 
 const WAIT = { timeout: 15_000, interval: 100 };
 const { home, other } = DEMO_CLUSTERS;
 
 describe('two embedded clusters in one BFF', () => {
   let bff: Bff;
-  let caller: ReturnType<typeof appRouter.createCaller>;
+  let caller: ReturnType<typeof callerOf>;
   const stores: EmbeddedStore[] = [];
 
   beforeAll(async () => {
@@ -57,15 +56,7 @@ describe('two embedded clusters in one BFF', () => {
       info: { name: 'governor', version: 'test', startedAt: new Date().toISOString() },
     });
     await bff.start();
-    const ctx: Context = {
-      deps: bff.api.deps,
-      user: { name: 'admin', role: 'admin', namespaces: '*' },
-      via: 'bearer',
-      sessionId: null,
-      origin: undefined,
-      res: undefined,
-    };
-    caller = appRouter.createCaller(ctx);
+    caller = callerOf(bff.api.deps, { name: 'admin', role: 'admin', namespaces: '*' });
   }, 30_000);
 
   afterAll(async () => {
