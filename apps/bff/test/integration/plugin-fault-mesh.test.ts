@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { KubeObject } from '../../src/cluster/store';
 import { MODULES } from '../../src/modules';
 import { BOOKINFO_CALLS, BOOKINFO_LOADS } from '../../src/simulator/traffic';
+import { insertBeforeRouter } from '../support/envoy-filters';
 import { parseExposition } from '../support/exposition';
 import { startDemoBff, type DemoBff } from '../support/demo-bff';
 
@@ -29,32 +30,14 @@ const ratingsFault = (numerator: number, status: number): KubeObject => ({
   spec: {
     workloadSelector: { labels: { app: 'ratings' } },
     configPatches: [
-      {
-        applyTo: 'HTTP_FILTER',
-        match: {
-          context: 'SIDECAR_INBOUND',
-          listener: {
-            portNumber: 9080,
-            filterChain: {
-              filter: {
-                name: 'envoy.filters.network.http_connection_manager',
-                subFilter: { name: 'envoy.filters.http.router' },
-              },
-            },
-          },
+      insertBeforeRouter('SIDECAR_INBOUND', 9080, {
+        name: 'envoy.filters.http.fault',
+        typed_config: {
+          '@type': 'type.googleapis.com/udpa.type.v1.TypedStruct',
+          type_url: 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault',
+          value: { abort: { http_status: status, percentage: { numerator, denominator: 'HUNDRED' } } },
         },
-        patch: {
-          operation: 'INSERT_BEFORE',
-          value: {
-            name: 'envoy.filters.http.fault',
-            typed_config: {
-              '@type': 'type.googleapis.com/udpa.type.v1.TypedStruct',
-              type_url: 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault',
-              value: { abort: { http_status: status, percentage: { numerator, denominator: 'HUNDRED' } } },
-            },
-          },
-        },
-      },
+      }),
     ],
   },
 });
