@@ -3,7 +3,8 @@
  * Sidecar take the fallback (counted), are observed, and the Sidecar comes to include them, after which
  * those calls go direct. Then the same with a real Prometheus scraping the mesh as the source of calls.
  */
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { testScope } from '../support/test-scope';
 import { freePort } from '@governor/limiter/testing';
 import { startDemoBff } from '../support/demo-bff';
 import { PrometheusServer } from '../support/prometheus-server';
@@ -41,10 +42,7 @@ const fence = {
 };
 
 describe('lazyload on the embedded mesh', { timeout: 120_000 }, () => {
-  const cleanups: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const scope = testScope();
 
   it("learns productpage's dependencies through the fallback, then calls them direct", async () => {
     const demo = await startDemoBff({
@@ -52,7 +50,7 @@ describe('lazyload on the embedded mesh', { timeout: 120_000 }, () => {
       governor: governor(),
       prepare: (store) => store.create(fence).then(() => undefined),
     });
-    cleanups.push(() => demo.close());
+    scope.defer(() => demo.close());
     const simulator = demo.bff.governor.mesh!.simulator;
     await vi.waitFor(async () => {
       const hosts = egressHosts(await demo.store.get('Sidecar', 'default', 'productpage'));
@@ -82,13 +80,13 @@ describe('lazyload on the embedded mesh', { timeout: 120_000 }, () => {
   it('learns them from a real Prometheus scraping the mesh', async () => {
     const port = await freePort();
     const prometheus = await PrometheusServer.start({ targets: [`127.0.0.1:${port}`], scrapeInterval: '1s' });
-    cleanups.push(() => prometheus.destroy());
+    scope.defer(() => prometheus.destroy());
     const demo = await startDemoBff({
       port,
       prepare: (store) => store.create(fence).then(() => undefined),
       governor: governor({ prometheusUrl: prometheus.url }),
     });
-    cleanups.push(() => demo.close());
+    scope.defer(() => demo.close());
     expect(demo.bff.governor.prometheusCalls).toBeDefined();
     await vi.waitFor(() => {
       const calls = demo.bff.governor.observedCalls.callsFrom('default', 'productpage');

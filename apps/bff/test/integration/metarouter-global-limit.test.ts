@@ -7,7 +7,8 @@
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { aerakiDemo, aerakiFixturesDir } from '@governor/crd-types/testing';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { testScope } from '../support/test-scope';
 import type { KubeObject } from '../../src/cluster/store';
 import type { Module } from '../../src/framework/module';
 import { defaultSettings } from '../../src/framework/registry';
@@ -64,10 +65,7 @@ function inboundRateLimitFilter(cluster: KubeObject[]) {
 }
 
 describe("a MetaRouter's global limit, through Governor's rate-limit service", () => {
-  const cleanups: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const scope = testScope();
 
   it("counts the calls its descriptors name in its domain, with the demo's rule file", async () => {
     const cluster = [
@@ -81,12 +79,12 @@ describe("a MetaRouter's global limit, through Governor's rate-limit service", (
     const rls = new RlsServer();
     await loadRuleFiles(rls, [join(aerakiFixturesDir, 'thrift/config.yaml')]);
     const port = await rls.listen('127.0.0.1', 0);
-    cleanups.push(() => rls.close());
+    scope.defer(() => rls.close());
     const Client = rlsClientConstructor();
     const c = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
       ShouldRateLimit: (req: unknown, cb: (e: grpc.ServiceError | null, r: Response) => void) => void;
     };
-    cleanups.push(() => c.close());
+    scope.defer(() => c.close());
 
     /** What the proxy's filter sends for a call: nothing when the filter's match does not match. */
     const callWith = (attributes: Record<string, string>) => {

@@ -4,7 +4,8 @@
  * of ratings' requests fail in the mesh's figures and in `/metrics`; without it, none fail. With the plugin
  * module, the same by turning on the demo's PluginManager through the store.
  */
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { testScope } from '../support/test-scope';
 import type { KubeObject } from '../../src/cluster/store';
 import { MODULES } from '../../src/modules';
 import { BOOKINFO_CALLS, BOOKINFO_LOADS } from '../../src/simulator/traffic';
@@ -95,14 +96,11 @@ async function expectHealthy(demo: DemoBff, code: string): Promise<void> {
 }
 
 describe("Envoy's fault filter on the embedded mesh", { timeout: 120_000 }, () => {
-  const cleanups: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const scope = testScope();
 
   it("an EnvoyFilter with the fault filter fails that share of ratings' requests; removing it heals", async () => {
     const demo = await startDemoBff({ governor });
-    cleanups.push(() => demo.close());
+    scope.defer(() => demo.close());
     await vi.waitFor(
       async () => expect((await ratingsByCode(demo)).get('200') ?? 0).toBeGreaterThan(20),
       WAIT,
@@ -118,7 +116,7 @@ describe("Envoy's fault filter on the embedded mesh", { timeout: 120_000 }, () =
 
   it("turning on the demo's PluginManager fails half of ratings' requests with 503", async () => {
     const demo = await startDemoBff({ governor });
-    cleanups.push(() => demo.close());
+    scope.defer(() => demo.close());
     await vi.waitFor(
       async () => expect((await ratingsByCode(demo)).get('200') ?? 0).toBeGreaterThan(20),
       WAIT,

@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { testScope } from '../support/test-scope';
 import { aerakiFixturesDir } from '@governor/crd-types/testing';
 import { RedisServer } from '@governor/limiter/testing';
 import { MODULES } from '../../src/modules';
@@ -83,10 +84,7 @@ async function earlyInMinute(): Promise<void> {
   if (intoMinute > 50_000) await new Promise((r) => setTimeout(r, 60_500 - intoMinute));
 }
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const scope = testScope();
 
 describe('the rate-limit service with several domains', { timeout: 90_000 }, () => {
   it("limits production's sayHello to 10 a minute, leaves other methods alone, and still serves governor", async () => {
@@ -96,7 +94,7 @@ describe('the rate-limit service with several domains', { timeout: 90_000 }, () 
     });
     const port = await rls.listen('127.0.0.1', 0);
     const c = client(port);
-    cleanups.push(
+    scope.defer(
       () => rls.close(),
       () => c.close(),
     );
@@ -154,7 +152,7 @@ describe('the rate-limit service with several domains', { timeout: 90_000 }, () 
 
   it('looks a descriptor up as envoyproxy/ratelimit does: exact first, no backtracking, unlimited, replaces, shadow', async () => {
     const rls = new RlsServer();
-    cleanups.push(() => rls.close());
+    scope.defer(() => rls.close());
     const text = `domain: mongo
 descriptors:
   - key: db
@@ -222,7 +220,7 @@ descriptors:
 
   it('refuses rules that clash, keeping what it had', async () => {
     const rls = new RlsServer();
-    cleanups.push(() => rls.close());
+    scope.defer(() => rls.close());
     const rule = {
       id: 'sayHello',
       entries: [{ key: 'method', value: 'sayHello' }],
@@ -270,11 +268,11 @@ descriptors:
         metrics: { tickMs: 0, metricTickMs: 0, prometheusIntervalMs: 1000, metricsUnavailable: 'keep' },
       },
     });
-    cleanups.push(() => demo.close());
+    scope.defer(() => demo.close());
     const { bff } = demo;
     const port = await bff.listenRls('127.0.0.1', 0);
     const c = client(port);
-    cleanups.push(() => c.close());
+    scope.defer(() => c.close());
     const config = production();
     bff.rls!.updateDomainRules(`file:${config.file}`, config.domain, config.rules);
     await c.method('sayHello');
@@ -290,7 +288,7 @@ descriptors:
 describe('governor rls --config with Redis', () => {
   it('counts production in Redis under keys that name the domain, apart from governor', async () => {
     const redis = await RedisServer.start();
-    cleanups.push(() => redis.close());
+    scope.defer(() => redis.close());
     const url = `redis://127.0.0.1:${redis.port}`;
     const child = spawn(
       process.execPath,
@@ -300,7 +298,7 @@ describe('governor rls --config with Redis', () => {
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
-    cleanups.push(async () => {
+    scope.defer(async () => {
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
@@ -317,7 +315,7 @@ describe('governor rls --config with Redis', () => {
       child.once('exit', (code) => reject(new Error(`governor rls exited (${code}): ${out}`)));
     });
     const c = client(port);
-    cleanups.push(() => c.close());
+    scope.defer(() => c.close());
     await earlyInMinute();
     const answers: string[] = [];
     for (let i = 0; i < 11; i++) answers.push((await c.method('sayHello')).overall_code);

@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { testScope } from '../support/test-scope';
 import type { Decision } from '@governor/limiter';
 import { RedisServer } from '@governor/limiter/testing';
-import { EmbeddedStore } from '../../src/cluster/embedded-store';
 import type { KubeObject } from '../../src/cluster/store';
 import { seedDemoMesh } from '../../src/demo/seed';
 import { Governor } from '../../src/governor';
@@ -114,16 +114,13 @@ async function startOfSecond(): Promise<void> {
 }
 
 describe('the rate-limit service', () => {
-  const cleanups: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const scope = testScope();
 
   async function start(options: ConstructorParameters<typeof RlsServer>[0] = {}) {
     const rls = new RlsServer(options);
     const port = await rls.listen('127.0.0.1', 0);
     const c = client(port);
-    cleanups.push(
+    scope.defer(
       () => rls.close(),
       () => c.close(),
     );
@@ -210,7 +207,7 @@ describe('the rate-limit service', () => {
     ) as unknown as grpc.Client & {
       ShouldRateLimit: Call;
     };
-    cleanups.push(() => raw.close());
+    scope.defer(() => raw.close());
     const ask = (descriptors: { entries: { key: string; value: string }[] }[]) =>
       new Promise<Response>((resolve, reject) =>
         raw.ShouldRateLimit({ domain: 'governor', descriptors }, (e, r) => (e ? reject(e) : resolve(r))),
@@ -265,10 +262,10 @@ describe('the rate-limit service', () => {
         `${readFileSync(fixturePath('context-bookinfo.yaml'), 'utf8')}\n---\n${readFileSync(fixturePath('doc-e-global.yaml'), 'utf8').replace("quota: '100'", "quota: '20'")}`,
       );
       const processes = await Promise.all([startRlsProcess(policy, url), startRlsProcess(policy, url)]);
-      cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-      for (const p of processes) cleanups.push(() => p.stop());
+      scope.defer(() => rmSync(dir, { recursive: true, force: true }));
+      for (const p of processes) scope.defer(() => p.stop());
       const clients = processes.map((p) => client(p.port));
-      for (const c of clients) cleanups.push(() => c.close());
+      for (const c of clients) scope.defer(() => c.close());
       const id = globalRules(20, 60)[0]!.id;
       // The window is a calendar minute: keep the burst inside one.
       const intoMinute = Date.now() % 60_000;
@@ -317,13 +314,12 @@ describe('the rate-limit service', () => {
   });
 
   it('a SmartLimiter change reaches callers within a reconcile', async () => {
-    const store = await EmbeddedStore.open({});
-    cleanups.push(() => store.close());
+    const store = await scope.store();
     await seedDemoMesh(store);
     const rls = new RlsServer();
     const port = await rls.listen('127.0.0.1', 0);
     const c = client(port);
-    cleanups.push(
+    scope.defer(
       () => rls.close(),
       () => c.close(),
     );
@@ -334,7 +330,7 @@ describe('the rate-limit service', () => {
       metrics: { tickMs: 0, metricTickMs: 0, prometheusIntervalMs: 1000, metricsUnavailable: 'keep' },
       onLimiterRules: (key, rules) => rls.updateLimiter(key, rules),
     });
-    cleanups.push(() => governor.stop());
+    scope.defer(() => governor.stop());
     await governor.start();
     const rules = globalRules(2, 60);
     const current = (await store.get('SmartLimiter', 'default', 'productpage')) as KubeObject;
@@ -365,11 +361,11 @@ spec:
         metrics: { tickMs: 0, metricTickMs: 0, prometheusIntervalMs: 1000, metricsUnavailable: 'keep' },
       },
     });
-    cleanups.push(() => demo.close());
+    scope.defer(() => demo.close());
     const { store, bff } = demo;
     const port = await bff.listenRls('127.0.0.1', 0);
     const c = client(port);
-    cleanups.push(() => c.close());
+    scope.defer(() => c.close());
     const current = (await store.get('SmartLimiter', 'default', 'productpage')) as KubeObject;
     await store.update({
       ...current,

@@ -5,7 +5,8 @@
  * state everywhere while the status says why. Run on the embedded store and on a real kube-apiserver.
  */
 import { randomUUID } from 'node:crypto';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { testScope } from './test-scope';
 import { canonicalJson } from '../../src/lib/canonical-json';
 import { keyOf, type ClusterStore, type Kind, type KubeObject } from '../../src/cluster/store';
 import { ControlPlane } from '../../src/framework/control-plane';
@@ -40,10 +41,7 @@ const hasFalseCondition = (o: KubeObject | null): boolean =>
 export function describeModuleContract(name: string, setup: () => Promise<ControllerSuiteSetup>): void {
   for (const definition of MODULES as readonly ModuleDefinition[]) {
     describe(`the ${definition.name} module on ${name}: the framework's contract`, () => {
-      const cleanups: (() => Promise<void> | void)[] = [];
-      afterEach(async () => {
-        for (const c of cleanups.splice(0).reverse()) await c();
-      });
+      const scope = testScope();
 
       const createModule = () =>
         definition.create({
@@ -59,7 +57,7 @@ export function describeModuleContract(name: string, setup: () => Promise<Contro
       /** The example's cluster objects in a fresh namespace, and a running control plane over them. */
       async function begin(before?: (store: ClusterStore, ns: string) => Promise<void>) {
         const ctx = await setup();
-        cleanups.push(() => ctx.cleanup());
+        scope.defer(() => ctx.cleanup());
         const ns = ctx.namespace;
         const examples = definition.examples(ns);
         for (const o of examples.cluster) {
@@ -84,7 +82,7 @@ export function describeModuleContract(name: string, setup: () => Promise<Contro
             if (m === module.name) rules.push({ key, rules: r });
           },
         });
-        cleanups.push(() => plane.stop());
+        scope.defer(() => plane.stop());
         await plane.start();
         const object = await store.create(examples.object);
         let owned: KubeObject[] = [];

@@ -3,8 +3,8 @@ import { afterEach } from 'vitest';
 import { EmbeddedStore } from '../../src/cluster/embedded-store';
 
 export interface TestScope {
-  /** Runs `cleanup` after the test, before what was deferred earlier. */
-  defer(cleanup: () => Promise<unknown> | unknown): void;
+  /** Runs each cleanup after the test, the last deferred first. */
+  defer(...cleanups: (() => Promise<unknown> | unknown)[]): void;
   /** An empty in-memory store, closed after the test. */
   store(): Promise<EmbeddedStore>;
 }
@@ -16,7 +16,7 @@ export function testScope(): TestScope {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
   return {
-    defer: (cleanup) => void cleanups.push(cleanup),
+    defer: (...more) => void cleanups.push(...more),
     store: async () => {
       const store = await EmbeddedStore.open({});
       cleanups.push(() => store.close());
