@@ -42,21 +42,26 @@ export function onlyLimiter(o: LoadedObjects): SmartLimiter {
 }
 
 /**
- * The SmartLimiter of Bookinfo's reviews whose `_base` set holds `descriptors`, their YAML list as written
+ * The SmartLimiter `name` in `default` whose `_base` set holds `descriptors`, their YAML list as written
  * in a manifest (`- {action: ..., condition: ...}` items); `metadata` is more of its metadata in flow
  * style, e.g. `, annotations: {governor.io/shadow: "true"}`.
  */
-export const smartLimiterYaml = (
+export const namedSmartLimiterYaml = (
+  name: string,
   descriptors: string,
   metadata = '',
 ): string => `apiVersion: microservice.slime.io/v1alpha2
 kind: SmartLimiter
-metadata: {name: reviews, namespace: default${metadata}}
+metadata: {name: ${name}, namespace: default${metadata}}
 spec:
   sets:
     _base:
       descriptor:
 ${descriptors.replace(/^/gm, '      ')}`;
+
+/** {@link namedSmartLimiterYaml} for Bookinfo's reviews. */
+export const smartLimiterYaml = (descriptors: string, metadata = ''): string =>
+  namedSmartLimiterYaml('reviews', descriptors, metadata);
 
 /** Descriptors with a source-address match and response headers: one descriptor per address. */
 export const SOURCE_ADDRESS_DESCRIPTORS = `- action: {fill_interval: {seconds: 1}, quota: "10", headers_to_add: [{key: x-limited, value: "1"}]}

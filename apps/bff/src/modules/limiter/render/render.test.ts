@@ -7,9 +7,11 @@ import {
   contextOf,
   fixturePath,
   loadObjects,
+  namedSmartLimiterYaml,
   onlyLimiter,
   OUTBOUND_DESCRIPTORS,
   slimeFixturesDir,
+  smartLimiterYaml,
   SOURCE_ADDRESS_DESCRIPTORS,
 } from '../../../../test/support/fixtures';
 import { renderSmartLimiter, type RenderResult } from './render';
@@ -93,16 +95,12 @@ describe('renderSmartLimiter: Slime documentation examples', () => {
   it('gives the patches of practice 1 for the average example with one running pod and quota 10', () => {
     const limiter = onlyLimiter(
       loadObjects({
-        text: `apiVersion: microservice.slime.io/v1alpha2
-kind: SmartLimiter
-metadata: {name: productpage, namespace: default}
-spec:
-  sets:
-    _base:
-      descriptor:
-      - action: {fill_interval: {seconds: 60}, quota: '10/{{._base.pod}}', strategy: 'average'}
-        condition: 'true'
-        target: {port: 9080}`,
+        text: namedSmartLimiterYaml(
+          'productpage',
+          `- action: {fill_interval: {seconds: 60}, quota: '10/{{._base.pod}}', strategy: 'average'}
+  condition: 'true'
+  target: {port: 9080}`,
+        ),
       }),
     );
     const r = renderSmartLimiter({ limiter, context: ctx });
@@ -145,15 +143,6 @@ describe("renderSmartLimiter: Slime's conversion test data", () => {
   });
 });
 
-const reviewsLimiter = (descriptors: string, extra = '') => `apiVersion: microservice.slime.io/v1alpha2
-kind: SmartLimiter
-metadata: {name: reviews, namespace: default${extra}}
-spec:
-  sets:
-    _base:
-      descriptor:
-${descriptors.replace(/^/gm, '      ')}`;
-
 describe('renderSmartLimiter: semantics', () => {
   it('keeps descriptor ids stable when the quota changes, and distinct when the match differs', () => {
     const d = (quota: string, header: string) => `- action: {fill_interval: {seconds: 1}, quota: "${quota}"}
@@ -161,9 +150,9 @@ describe('renderSmartLimiter: semantics', () => {
   match: [{name: user, exact_match: ${header}}]
   target: {port: 9080}`;
     const idOf = (r: RenderResult) => r.rules[0]?.id;
-    const a = renderYaml(reviewsLimiter(d('10', 'alice')));
-    const b = renderYaml(reviewsLimiter(d('{{._base.pod}}*100', 'alice')));
-    const c = renderYaml(reviewsLimiter(d('10', 'bob')));
+    const a = renderYaml(smartLimiterYaml(d('10', 'alice')));
+    const b = renderYaml(smartLimiterYaml(d('{{._base.pod}}*100', 'alice')));
+    const c = renderYaml(smartLimiterYaml(d('10', 'bob')));
     expect(idOf(a)).toMatch(/^Service\[reviews\.default\]-Id\[\d+\]$/);
     expect(idOf(a)).toBe(idOf(b));
     expect(b.rules[0]?.quota).toBe(300);
@@ -172,7 +161,7 @@ describe('renderSmartLimiter: semantics', () => {
 
   it('gives two descriptors with the same match and target different ids', () => {
     const r = renderYaml(
-      reviewsLimiter(`- {action: {fill_interval: {seconds: 1}, quota: "10"}, condition: "true", target: {port: 9080}}
+      smartLimiterYaml(`- {action: {fill_interval: {seconds: 1}, quota: "10"}, condition: "true", target: {port: 9080}}
 - {action: {fill_interval: {seconds: 60}, quota: "100"}, condition: "true", target: {port: 9080}}`),
     );
     expect(r.rules).toHaveLength(2);
@@ -181,7 +170,7 @@ describe('renderSmartLimiter: semantics', () => {
 
   it('shares an average quota out across the running pods when the quota has no metric of its own', () => {
     const d = (quota: string) =>
-      reviewsLimiter(
+      smartLimiterYaml(
         `- {action: {fill_interval: {seconds: 60}, quota: "${quota}", strategy: average}, condition: "true", target: {port: 9080}}`,
       );
     expect(renderYaml(d('100')).rules[0]?.quota).toBe(34); // 3 reviews pods: ceil(100/3)
@@ -224,14 +213,10 @@ spec: {address: 10.0.2.17, labels: {app: ratings}}`,
     });
     const limiter = onlyLimiter(
       loadObjects({
-        text: `apiVersion: microservice.slime.io/v1alpha2
-kind: SmartLimiter
-metadata: {name: details, namespace: default}
-spec:
-  sets:
-    _base:
-      descriptor:
-      - {action: {fill_interval: {seconds: 60}, quota: "90", strategy: average}, condition: "true", target: {port: 9080}}`,
+        text: namedSmartLimiterYaml(
+          'details',
+          `- {action: {fill_interval: {seconds: 60}, quota: "90", strategy: average}, condition: "true", target: {port: 9080}}`,
+        ),
       }),
     );
     const r = renderSmartLimiter({ limiter, context: contextOf(objects), metrics: {} });
@@ -262,7 +247,7 @@ status: {phase: Failed}`,
     });
     const context = { ...ctx, pods: [...ctx.pods, ...pods.pods] };
     const r = renderYaml(
-      reviewsLimiter(
+      smartLimiterYaml(
         `- {action: {fill_interval: {seconds: 1}, quota: "1"}, condition: "true", target: {port: 9080}}`,
       ),
       {},
@@ -305,7 +290,7 @@ status: {phase: Failed}`,
   it('denies on rate-limit service failure only with governor.io/fail-mode: closed', () => {
     const global = (ann: string) =>
       renderYaml(
-        reviewsLimiter(
+        smartLimiterYaml(
           `- {action: {fill_interval: {seconds: 1}, quota: "5", strategy: global}, condition: "true", target: {port: 9080}}`,
           ann,
         ),
@@ -321,7 +306,7 @@ status: {phase: Failed}`,
 
   it('enforces nothing in shadow mode', () => {
     const r = renderYaml(
-      reviewsLimiter(
+      smartLimiterYaml(
         `- {action: {fill_interval: {seconds: 1}, quota: "5"}, condition: "true", target: {port: 9080}}`,
         ', annotations: {governor.io/shadow: "true"}',
       ),
@@ -334,7 +319,7 @@ status: {phase: Failed}`,
   });
 
   it('gives each source address its own descriptor and adds response headers', () => {
-    const r = renderYaml(reviewsLimiter(SOURCE_ADDRESS_DESCRIPTORS));
+    const r = renderYaml(smartLimiterYaml(SOURCE_ADDRESS_DESCRIPTORS));
     expect(problems(r)).toEqual([]);
     expect(r.rules.map((x) => x.entries)).toEqual([
       [{ key: 'remote_address', value: '10.0.0.1' }],
@@ -350,7 +335,7 @@ status: {phase: Failed}`,
 
   // These and the other semantic cases as istiod applies them: test/integration/istio-render.test.ts.
   it('renders outbound routes, gateway hosts and header/query matchers', () => {
-    const r = renderYaml(reviewsLimiter(OUTBOUND_DESCRIPTORS));
+    const r = renderYaml(smartLimiterYaml(OUTBOUND_DESCRIPTORS));
     expect(problems(r)).toEqual([]);
     const ef = r.envoyFilters[0];
     expect(ef).toBeDefined();
@@ -402,7 +387,7 @@ describe('renderSmartLimiter: failures are visible', () => {
 
   it("names an unknown metric and lists the known ones (Slime's issue #217)", () => {
     const r = renderYaml(
-      reviewsLimiter(
+      smartLimiterYaml(
         `- {action: {fill_interval: {seconds: 1}, quota: "10"}, condition: "{{.base.cpu.sum}}>10", target: {port: 9080}}`,
       ),
       { '_base.cpu.sum': 50 },
@@ -422,7 +407,7 @@ describe('renderSmartLimiter: failures are visible', () => {
 
   it('reports syntax errors, bad targets, bad intervals and unsupported matchers with their paths', () => {
     const r = renderYaml(
-      reviewsLimiter(`- {action: {fill_interval: {seconds: 1}, quota: "10/"}, condition: "true", target: {port: 9080}}
+      smartLimiterYaml(`- {action: {fill_interval: {seconds: 1}, quota: "10/"}, condition: "true", target: {port: 9080}}
 - {action: {fill_interval: {seconds: 1}, quota: "10"}, condition: "true", target: {direction: outbound, route: [no-slash]}}
 - {action: {fill_interval: {seconds: 30}, quota: "10", strategy: global}, condition: "true", target: {port: 9080}}
 - {action: {fill_interval: {nanos: 1000000}, quota: "10"}, condition: "true", target: {port: 9080}}
@@ -463,7 +448,7 @@ spec: {sets: {v9: {descriptor: [{action: {fill_interval: {seconds: 1}, quota: "1
     ]);
 
     const zero = renderYaml(
-      reviewsLimiter(
+      smartLimiterYaml(
         `- {action: {fill_interval: {seconds: 1}, quota: "100/{{._base.pod}}"}, condition: "true", target: {port: 9080}}`,
       ),
       { '_base.pod': 0 },
@@ -473,7 +458,7 @@ spec: {sets: {v9: {descriptor: [{action: {fill_interval: {seconds: 1}, quota: "1
 
   it('does not complain about a quota whose condition guards it', () => {
     const r = renderYaml(
-      reviewsLimiter(
+      smartLimiterYaml(
         `- {action: {fill_interval: {seconds: 1}, quota: "100/{{._base.pod}}"}, condition: "{{._base.pod}}>0", target: {port: 9080}}`,
       ),
       { '_base.pod': 0 },
