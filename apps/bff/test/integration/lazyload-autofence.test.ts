@@ -5,7 +5,9 @@
  * nothing here relies on the cluster's garbage collector: what goes, Governor removes.
  */
 import { randomUUID } from 'node:crypto';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { slimeBootYaml } from '../support/fixtures';
+import { testScope } from '../support/test-scope';
 import type { ClusterStore, KubeObject } from '../../src/cluster/store';
 import { ControlPlane } from '../../src/framework/control-plane';
 import { loadModuleConfig } from '../../src/framework/module-config';
@@ -21,16 +23,7 @@ const FENCED = 'slime.io/serviceFenced';
 const CREATED_BY = { 'app.kubernetes.io/created-by': 'fence-controller' };
 
 const settings = (general: string) =>
-  loadModuleConfig(
-    `apiVersion: config.netease.com/v1alpha1
-kind: SlimeBoot
-metadata: { name: lazyload }
-spec:
-  module:
-    - { name: lazyload, kind: lazyload, enable: true, general: ${general} }
-`,
-    [LAZYLOAD_MODULE],
-  ).modules.lazyload!;
+  loadModuleConfig(slimeBootYaml('lazyload', [`general: ${general}`]), [LAZYLOAD_MODULE]).modules.lazyload!;
 
 const service = (name: string, namespace: string, labels: Record<string, string> = {}): KubeObject => ({
   apiVersion: 'v1',
@@ -40,14 +33,11 @@ const service = (name: string, namespace: string, labels: Record<string, string>
 });
 
 describe('auto-fencing on a real kube-apiserver', () => {
-  const cleanups: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const scope = testScope();
 
   async function setup() {
     const ctx = await freshNamespace(running(), 'autofence');
-    cleanups.push(() => ctx.cleanup());
+    scope.defer(() => ctx.cleanup());
     return ctx;
   }
 
@@ -71,7 +61,7 @@ describe('auto-fencing on a real kube-apiserver', () => {
       if (!stopped) await original();
       stopped = true;
     };
-    cleanups.push(stop);
+    scope.defer(stop);
     await plane.start();
     await vi.waitFor(() => expect(plane.health().leader).toBe(true), WAIT);
     return Object.assign(plane, { stop });

@@ -7,7 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
 import { CoreV1Api } from '@kubernetes/client-node';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { testScope } from '../support/test-scope';
 import type { KubeObject } from '../../src/cluster/store';
 import { aerakiDemo } from '@governor/crd-types/testing';
 import { decodeProto3Json } from '../../src/envoy/metaprotocol-protos';
@@ -43,18 +44,15 @@ const condition = (o: KubeObject | null, type: string) =>
   ).find((c) => c.type === type);
 
 describe('MetaRouters on a real kube-apiserver, served to a proxy over gRPC', () => {
-  const cleanups: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const scope = testScope();
 
   it('writes the EnvoyFilters, serves the routes, pushes a change within a reconcile, reports a NACK', async () => {
     const app = await freshNamespace(running(), 'meta');
-    cleanups.push(() => app.cleanup());
+    scope.defer(() => app.cleanup());
     const root = `root-${randomUUID().slice(0, 8)}`;
     const core = running().kubeConfig.makeApiClient(CoreV1Api);
     await core.createNamespace({ body: { metadata: { name: root } } });
-    cleanups.push(async () => void (await core.deleteNamespace({ name: root })));
+    scope.defer(async () => void (await core.deleteNamespace({ name: root })));
     const { store, namespace: ns } = app;
     const host = `rating-rpc.${ns}.svc.cluster.local`;
     const routeName = `${host}_9090`;
@@ -78,12 +76,12 @@ spec:
       leaseNamespace: ns,
       metrics: { tickMs: 0, metricTickMs: 0, prometheusIntervalMs: 1000, metricsUnavailable: 'keep' },
     });
-    cleanups.push(() => governor.stop());
+    scope.defer(() => governor.stop());
     await governor.start();
     const server = new RouteServer();
     const port = await server.listen('127.0.0.1', 0);
     const stopServing = governor.serveRoutes(server);
-    cleanups.push(async () => {
+    scope.defer(async () => {
       stopServing();
       await server.close();
     });
@@ -95,7 +93,7 @@ spec:
       metadata: { name: protocol },
       spec: { protocol: 'thrift', codec: 'aeraki.meta_protocol.codec.thrift' },
     });
-    cleanups.push(
+    scope.defer(
       async () => void (await store.delete('ApplicationProtocol', '', protocol).catch(() => undefined)),
     );
     const service = await store.create({
@@ -121,7 +119,7 @@ spec:
 
     // A proxy subscribes as Aeraki's does: ADS, Envoy's RouteConfiguration type, the route's name.
     const clients: grpc.Client[] = [];
-    cleanups.push(() => clients.forEach((c) => c.close()));
+    scope.defer(() => clients.forEach((c) => c.close()));
     const stream = openStream<Sotw>(xdsClient(port, 'ads', clients), 'StreamAggregatedResources');
     const node = { id: `sidecar~10.0.0.9~client.${ns}~${ns}.svc.cluster.local`, cluster: `client.${ns}` };
     stream.send({ node, type_url: ROUTE_TYPE_URL, resource_names: [routeName] });
@@ -255,9 +253,9 @@ spec:
     ];
     const server = new RouteServer();
     const port = await server.listen('127.0.0.1', 0);
-    cleanups.push(() => server.close());
+    scope.defer(() => server.close());
     const clients: grpc.Client[] = [];
-    cleanups.push(() => clients.forEach((c) => c.close()));
+    scope.defer(() => clients.forEach((c) => c.close()));
     for (const [ns, files] of demos) {
       const cluster = [...load('applicationprotocol.yaml', ns), ...files.flatMap((f) => load(f, ns))];
       const { configs } = routeConfigurations(staticSnapshot(cluster));

@@ -7,7 +7,8 @@
  * ConfigMap's name in each namespace its `exportTo` lists.
  */
 import { randomUUID } from 'node:crypto';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { testScope } from './test-scope';
 import { Informer } from '../../src/cluster/informer';
 import { registerKind, type ClusterStore, type Kind, type KubeObject } from '../../src/cluster/store';
 import type { Module } from '../../src/framework/module';
@@ -86,14 +87,11 @@ export const exporterModule = (run: string): Module<Exporter, null> => ({
 
 export function describeCrossNamespaceOwnership(name: string, setup: () => Promise<CrossNamespaceSetup>) {
   describe(`owned objects in other namespaces on ${name}`, () => {
-    const cleanups: (() => Promise<void> | void)[] = [];
-    afterEach(async () => {
-      for (const c of cleanups.splice(0).reverse()) await c();
-    });
+    const scope = testScope();
 
     async function begin(before?: (store: ClusterStore, namespaces: readonly string[]) => Promise<void>) {
       const ctx = await setup();
-      cleanups.push(() => ctx.cleanup());
+      scope.defer(() => ctx.cleanup());
       const [ns, a, b] = ctx.namespaces;
       await before?.(ctx.store, ctx.namespaces);
       const run = randomUUID();
@@ -121,7 +119,7 @@ export function describeCrossNamespaceOwnership(name: string, setup: () => Promi
         },
       });
       controller.start();
-      cleanups.push(() => {
+      scope.defer(() => {
         controller.stop();
         for (const i of informers.values()) i.stop();
       });
