@@ -143,14 +143,46 @@ describe('Informer', () => {
     expect(informer.health().lastError).toBeUndefined();
   });
 
-  it('retries a watch the server answers 429 after a second, without growing the outage backoff', async () => {
-    // Timers run by hand: each retry is scheduled, its delay noted, then run.
-    const scheduled: { fn: () => void; ms: number }[] = [];
+  /**
+   * A Service informer over a store whose watches answer in turn (an error ends the watch, 'open' keeps
+   * it open), with timers run by hand: each is scheduled with its delay noted, then run by the test.
+   */
+  async function scriptedInformer(answers: readonly (Error | 'open')[]) {
+    const scheduled: { fn: () => void; ms: number; cleared: boolean }[] = [];
     const timers: Timers = {
-      setTimeout: (fn, ms) => scheduled.push({ fn, ms }),
-      clearTimeout: () => undefined,
+      setTimeout: (fn, ms) => scheduled.push({ fn, ms, cleared: false }) - 1,
+      clearTimeout: (id) => {
+        scheduled[id as number]!.cleared = true;
+      },
       now: () => 0,
     };
+    let watches = 0;
+    let end: ((e: Error | undefined) => void) | undefined;
+    const store = {
+      description: 'stub',
+      list: () => Promise.resolve({ items: [], resourceVersion: '1' }),
+      watch: (_kind: string, options: WatchOptions) => {
+        const answer = answers[watches++];
+        if (answer instanceof Error) queueMicrotask(() => options.onEnd(answer));
+        else end = options.onEnd;
+        return { stop: () => undefined };
+      },
+    } as unknown as ClusterStore;
+    const informer = new Informer(store, 'Service', { initialBackoffMs: 200, maxBackoffMs: 30_000, timers });
+    open.push(informer);
+    await informer.start();
+    return {
+      informer,
+      scheduled,
+      // The resync timer is the first one; then one retry per failed watch.
+      retries: () => scheduled.slice(1).map((t) => t.ms),
+      watches: () => watches,
+      /** Ends the watch that is open. */
+      end: (e: Error | undefined) => end!(e),
+    };
+  }
+
+  it('retries a watch the server answers 429 after a second, without growing the outage backoff', async () => {
     // A server that is down (the watch fails), then back but filling its watch cache (429), down once
     // more, then up.
     const answers: (Error | 'open')[] = [
@@ -160,21 +192,7 @@ describe('Informer', () => {
       new Error('fetch failed'),
       'open',
     ];
-    let watches = 0;
-    const store = {
-      description: 'stub',
-      list: () => Promise.resolve({ items: [], resourceVersion: '1' }),
-      watch: (_kind: string, options: WatchOptions) => {
-        const answer = answers[watches++];
-        if (answer instanceof Error) queueMicrotask(() => options.onEnd(answer));
-        return { stop: () => undefined };
-      },
-    } as unknown as ClusterStore;
-    const informer = new Informer(store, 'Service', { initialBackoffMs: 200, maxBackoffMs: 30_000, timers });
-    open.push(informer);
-    await informer.start();
-    // The resync timer is the first one; then one retry per failed watch.
-    const retries = () => scheduled.slice(1).map((t) => t.ms);
+    const { informer, scheduled, retries, watches } = await scriptedInformer(answers);
     for (let i = 0; i < answers.length - 1; i++) {
       await vi.waitFor(() => expect(retries()).toHaveLength(i + 1));
       if (i === 5) expect(informer.health()).toMatchObject({ connected: false, lastError: 'fetch failed' });
@@ -192,40 +210,17 @@ describe('Informer', () => {
       // The outage's backoff goes on from where it was.
       12_800,
     ]);
-    expect(watches).toBe(answers.length);
+    expect(watches()).toBe(answers.length);
     expect(informer.health()).toMatchObject({ connected: true, synced: true });
   });
 
   it('retries at once when told the cluster is back, and starts the backoff over', async () => {
-    const scheduled: { fn: () => void; ms: number; cleared: boolean }[] = [];
-    const timers: Timers = {
-      setTimeout: (fn, ms) => scheduled.push({ fn, ms, cleared: false }) - 1,
-      clearTimeout: (id) => {
-        scheduled[id as number]!.cleared = true;
-      },
-      now: () => 0,
-    };
     const answers: (Error | 'open')[] = [
       ...Array.from({ length: 4 }, () => new Error('fetch failed')),
       'open',
       new Error('fetch failed'),
     ];
-    let watches = 0;
-    let end: ((e: Error | undefined) => void) | undefined;
-    const store = {
-      description: 'stub',
-      list: () => Promise.resolve({ items: [], resourceVersion: '1' }),
-      watch: (_kind: string, options: WatchOptions) => {
-        const answer = answers[watches++];
-        if (answer instanceof Error) queueMicrotask(() => options.onEnd(answer));
-        else end = options.onEnd;
-        return { stop: () => undefined };
-      },
-    } as unknown as ClusterStore;
-    const informer = new Informer(store, 'Service', { initialBackoffMs: 200, maxBackoffMs: 30_000, timers });
-    open.push(informer);
-    await informer.start();
-    const retries = () => scheduled.slice(1).map((t) => t.ms);
+    const { informer, scheduled, retries, watches, end } = await scriptedInformer(answers);
     for (let i = 0; i < 3; i++) {
       await vi.waitFor(() => expect(retries()).toHaveLength(i + 1));
       scheduled[i + 1]!.fn();
@@ -234,12 +229,12 @@ describe('Informer', () => {
     // Nothing waits out the 1.6 s: the cluster answered its health probe.
     informer.retryNow();
     expect(scheduled[4]!.cleared).toBe(true);
-    expect(watches).toBe(5);
+    expect(watches()).toBe(5);
     expect(informer.health()).toMatchObject({ connected: true });
     // Nothing pending: a second call does nothing; the next failure starts from the first delay.
     informer.retryNow();
-    expect(watches).toBe(5);
-    end!(new Error('fetch failed'));
+    expect(watches()).toBe(5);
+    end(new Error('fetch failed'));
     await vi.waitFor(() => expect(retries()).toEqual([200, 400, 800, 1600, 200]));
   });
 });
