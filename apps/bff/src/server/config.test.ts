@@ -45,7 +45,20 @@ describe('loadConfig', () => {
         warnings: [],
         notes: [],
       },
+      clusters: { contexts: null, home: null },
     });
+  });
+
+  it('reads the kubeconfig contexts to manage and the home cluster', () => {
+    const clusters = (env: NodeJS.ProcessEnv) => loadConfig({ env, homeDir }).clusters;
+    expect(clusters({ GOVERNOR_CLUSTERS: ' east, west ,', GOVERNOR_HOME_CLUSTER: 'west' })).toEqual({
+      contexts: ['east', 'west'],
+      home: 'west',
+    });
+    expect(clusters({ GOVERNOR_CLUSTERS: '*' })).toEqual({ contexts: '*', home: null });
+    expect(() => clusters({ GOVERNOR_CLUSTERS: ' , ' })).toThrow(
+      'GOVERNOR_CLUSTERS: name the kubeconfig contexts (comma-separated), or * for all',
+    );
   });
 
   it('configures the rate-limit service, or turns it off', () => {
