@@ -118,6 +118,8 @@ export interface AuditedWrite {
   readonly restoredFrom?: number;
   /** The event log's reasons for an apply and a rollback. */
   readonly reasons: { readonly apply: string; readonly rollback: string };
+  /** The event names the object as its policy (`namespace/name`: the policy page lists its events). */
+  readonly policyEvent?: boolean;
 }
 
 /** Creates or updates the user's part of an object, audited and announced in the event log. */
@@ -152,7 +154,7 @@ export async function writeAudited(deps: ApiDeps, w: AuditedWrite) {
         type: 'Normal',
         reason: w.reasons[w.action],
         namespace,
-        policy: null,
+        policy: w.policyEvent ? `${namespace}/${name}` : null,
         message: `${w.user} ${w.action === 'rollback' ? `rolled back ${what} to version ${w.restoredFrom}` : `applied ${what}`}`,
       });
       return { object: stored, auditId: record.id };

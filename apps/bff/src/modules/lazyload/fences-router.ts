@@ -16,13 +16,14 @@ import {
   type ServiceFenceStatus,
   type WorkloadEntry,
 } from '@governor/crd-types';
-import { ConflictError, NotFoundError, type KubeObject } from '../../cluster/store';
+import { NotFoundError, type KubeObject } from '../../cluster/store';
 import { canSee, type User } from '../../auth/auth';
 import type { ApiDeps } from '../../api/deps';
 import { dns, ref } from '../../api/inputs';
 import { mutationProcedure, requireRole, router, viewerProcedure } from '../../api/trpc';
 import { acrossClusters } from '../../api/clusters';
-import { userPart as sharedUserPart } from '../../api/edits';
+import { conditionRows } from '../../api/conditions';
+import { userPart as sharedUserPart, writeAudited } from '../../api/edits';
 import { objectsDiff, toYaml } from '../../api/versions';
 import { diffLines } from '../../lib/diff';
 import { InputInvalid, type InputIssue } from '../../lib/input-issues';
@@ -45,13 +46,7 @@ const userPart = (o: KubeObject | Record<string, unknown>) =>
   sharedUserPart(SERVICEFENCE_API_VERSION, SERVICEFENCE_KIND, o);
 
 function conditionsOf(status: ServiceFenceStatus | undefined) {
-  return (status?.conditions ?? []).map((c) => ({
-    type: c.type,
-    status: c.status,
-    reason: c.reason ?? null,
-    message: c.message ?? null,
-    lastTransitionTime: c.lastTransitionTime ?? null,
-  }));
+  return conditionRows(status);
 }
 
 interface Parsed {
@@ -156,48 +151,15 @@ function invalid(issues: readonly InputIssue[]): TRPCError {
   });
 }
 
-async function writeFence(deps: ApiDeps, user: string, object: Record<string, unknown>) {
-  const wanted = userPart(object);
-  const { namespace, name } = wanted.metadata as { namespace: string; name: string };
-  for (let attempt = 0; ; attempt++) {
-    const current = await deps.store.get(SERVICEFENCE_KIND, namespace, name);
-    try {
-      const stored = current
-        ? await deps.store.update({
-            ...current,
-            metadata: {
-              ...current.metadata,
-              labels: (wanted.metadata as KubeObject['metadata']).labels ?? {},
-              annotations: (wanted.metadata as KubeObject['metadata']).annotations ?? {},
-            },
-            spec: wanted.spec,
-          })
-        : await deps.store.create(wanted as unknown as KubeObject);
-      const record = await deps.audit.record({
-        user,
-        action: 'apply',
-        kind: SERVICEFENCE_KIND,
-        namespace,
-        name,
-        before: current ? userPart(current) : null,
-        after: userPart(stored),
-      });
-      deps.events.publish({
-        cluster: deps.cluster,
-        at: record.at,
-        type: 'Normal',
-        reason: 'FenceApplied',
-        namespace,
-        policy: null,
-        message: `${user} applied ServiceFence ${namespace}/${name}`,
-      });
-      return { object: stored, auditId: record.id };
-    } catch (e) {
-      // The controller wrote the status between our read and write: read again.
-      if (e instanceof ConflictError && attempt < 5) continue;
-      throw e;
-    }
-  }
+function writeFence(deps: ApiDeps, user: string, object: Record<string, unknown>) {
+  return writeAudited(deps, {
+    apiVersion: SERVICEFENCE_API_VERSION,
+    kind: SERVICEFENCE_KIND,
+    user,
+    object,
+    action: 'apply',
+    reasons: { apply: 'FenceApplied', rollback: 'FenceRolledBack' },
+  });
 }
 
 const egressHostsOf = (sidecar: KubeObject | undefined): string[] | null => {

@@ -10,7 +10,7 @@ import {
   type SmartLimiter,
   type SmartLimiterStatus,
 } from '@governor/crd-types';
-import { ConflictError, NotFoundError, type KubeObject } from '../../cluster/store';
+import { NotFoundError, type KubeObject } from '../../cluster/store';
 import { canSee, type User } from '../../auth/auth';
 import type { ApiDeps } from '../../api/deps';
 import { diffLines } from '../../lib/diff';
@@ -25,7 +25,8 @@ import {
 import { limiterOf, type Placement } from './service';
 import { mutationProcedure, requireRole, router, viewerProcedure } from '../../api/trpc';
 import { acrossClusters } from '../../api/clusters';
-import { userPart as sharedUserPart } from '../../api/edits';
+import { conditionRows } from '../../api/conditions';
+import { userPart as sharedUserPart, writeAudited } from '../../api/edits';
 import { objectsDiff, toYaml, versionsOf } from '../../api/versions';
 
 const dns = z
@@ -107,64 +108,27 @@ function ownedEnvoyFilters(deps: ApiDeps, namespace: string, name: string): Kube
 }
 
 function conditionsOf(o: KubeObject) {
-  return ((o.status as SmartLimiterStatus | undefined)?.conditions ?? []).map((c) => ({
-    type: c.type,
-    status: c.status,
-    reason: c.reason ?? null,
-    message: c.message ?? null,
-    lastTransitionTime: c.lastTransitionTime ?? null,
-  }));
+  return conditionRows(o.status);
 }
 
-async function writePolicy(
+function writePolicy(
   deps: ApiDeps,
   user: string,
   object: Record<string, unknown>,
   action: 'apply' | 'rollback',
   restoredFrom?: number,
 ) {
-  const wanted = userPart(object);
-  const { namespace, name } = wanted.metadata as { namespace: string; name: string };
-  for (let attempt = 0; ; attempt++) {
-    const current = await deps.store.get('SmartLimiter', namespace, name);
-    try {
-      const stored = current
-        ? await deps.store.update({
-            ...current,
-            metadata: {
-              ...current.metadata,
-              labels: (wanted.metadata as KubeObject['metadata']).labels ?? {},
-              annotations: (wanted.metadata as KubeObject['metadata']).annotations ?? {},
-            },
-            spec: wanted.spec,
-          })
-        : await deps.store.create(wanted as unknown as KubeObject);
-      const record = await deps.audit.record({
-        user,
-        action,
-        kind: SMARTLIMITER_KIND,
-        namespace,
-        name,
-        before: current ? userPart(current) : null,
-        after: userPart(stored),
-        ...(restoredFrom !== undefined ? { restoredFrom } : {}),
-      });
-      deps.events.publish({
-        cluster: deps.cluster,
-        at: record.at,
-        type: 'Normal',
-        reason: action === 'rollback' ? 'PolicyRolledBack' : 'PolicyApplied',
-        namespace,
-        policy: `${namespace}/${name}`,
-        message: `${user} ${action === 'rollback' ? `rolled back to version ${restoredFrom}` : 'applied it'}`,
-      });
-      return { object: stored, auditId: record.id };
-    } catch (e) {
-      // Someone (the controller writing status) changed it between our read and write: read again.
-      if (e instanceof ConflictError && attempt < 5) continue;
-      throw e;
-    }
-  }
+  return writeAudited(deps, {
+    apiVersion: SMARTLIMITER_API_VERSION,
+    kind: SMARTLIMITER_KIND,
+    user,
+    object,
+    action,
+    ...(restoredFrom !== undefined ? { restoredFrom } : {}),
+    reasons: { apply: 'PolicyApplied', rollback: 'PolicyRolledBack' },
+    // The policy page's events are those of its SmartLimiter.
+    policyEvent: true,
+  });
 }
 
 export const policiesRouter = router({

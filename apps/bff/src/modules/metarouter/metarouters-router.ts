@@ -30,6 +30,7 @@ import {
 import { dns, ref } from '../../api/inputs';
 import { mutationProcedure, requireRole, router, viewerProcedure } from '../../api/trpc';
 import { acrossClusters } from '../../api/clusters';
+import { conditionRows } from '../../api/conditions';
 import { objectsDiff, toYaml, versionsOf } from '../../api/versions';
 import { parseCached } from '../../framework/snapshot';
 import type { Snapshot } from '../../framework/module';
@@ -53,13 +54,7 @@ function serviceOf(deps: ApiDeps): MetaRouterService {
 const nsOf = (o: KubeObject) => o.metadata.namespace ?? 'default';
 
 function conditionsOf(status: MetaRouterStatus | undefined) {
-  return (status?.conditions ?? []).map((c) => ({
-    type: c.type,
-    status: c.status,
-    reason: c.reason ?? null,
-    message: c.message ?? null,
-    lastTransitionTime: c.lastTransitionTime ?? null,
-  }));
+  return conditionRows(status);
 }
 
 type Conditions = ReturnType<typeof conditionsOf>;

@@ -21,6 +21,7 @@ import {
 import { dns, ref } from '../../api/inputs';
 import { mutationProcedure, requireRole, router, viewerProcedure } from '../../api/trpc';
 import { acrossClusters } from '../../api/clusters';
+import { conditionRows } from '../../api/conditions';
 import { objectsDiff, toYaml, versionsOf } from '../../api/versions';
 import { diffLines } from '../../lib/diff';
 import type { InputIssue } from '../../lib/input-issues';
@@ -40,13 +41,7 @@ const userPart = (kind: PluginKind, o: KubeObject | Record<string, unknown>) =>
   sharedUserPart(PLUGIN_API_VERSION, kind, o);
 
 function conditionsOf(o: KubeObject) {
-  return ((o.status as PluginStatus | undefined)?.conditions ?? []).map((c) => ({
-    type: c.type,
-    status: c.status,
-    reason: c.reason ?? null,
-    message: c.message ?? null,
-    lastTransitionTime: c.lastTransitionTime ?? null,
-  }));
+  return conditionRows(o.status);
 }
 
 /** The plugins of an object as written (snake_case or lowerCamel alike). */
