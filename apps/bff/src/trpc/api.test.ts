@@ -1,20 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { TRPCError } from '@trpc/server';
-import { EmbeddedStore } from '../cluster/embedded-store';
+import type { EmbeddedStore } from '../cluster/embedded-store';
 import type { KubeObject } from '../cluster/store';
-import { seedDemoMesh } from '../demo/seed';
-import { Governor } from '../governor';
-import { AuditLog } from '../audit/audit-log';
-import { Auth, type User } from '../auth/auth';
-import { createApi, eventHooks, type Api } from './create-api';
-import { Feed } from '../lib/feed';
-import type { ApiEvent } from '../api/deps';
+import type { User } from '../auth/auth';
+import type { Api } from './create-api';
 import { appRouter } from './router';
 import type { Context } from '../api/trpc';
-import { MODULES } from '../modules';
+import { DEMO_API_ORIGIN, startDemoApi, type DemoApi } from '../../test/support/demo-api';
 import { limiterOf } from '../modules/limiter/service';
 
-const ORIGIN = 'http://127.0.0.1:3000';
+const ORIGIN = DEMO_API_ORIGIN;
 const WAIT = { timeout: 15_000, interval: 100 };
 
 const policyYaml = (
@@ -39,8 +34,8 @@ spec:
 `;
 
 describe('the API routers (createCaller, embedded store)', () => {
+  let demo: DemoApi;
   let store: EmbeddedStore;
-  let governor: Governor;
   let api: Api;
   const users: Record<string, User> = {
     admin: { name: 'admin', role: 'admin', namespaces: '*' },
@@ -61,36 +56,10 @@ describe('the API routers (createCaller, embedded store)', () => {
   };
 
   beforeAll(async () => {
-    store = await EmbeddedStore.open({});
-    await seedDemoMesh(store);
-    const events = new Feed<ApiEvent>(1000);
-    governor = new Governor({
-      modules: MODULES,
-      store,
-      simulate: true,
-      metrics: { tickMs: 0, metricTickMs: 200, prometheusIntervalMs: 1000, metricsUnavailable: 'keep' },
-      simulator: { tickMs: 50 },
-      ...eventHooks(events),
-    });
-    api = createApi(
-      {
-        governor,
-        store,
-        mode: 'embedded',
-        auth: new Auth(),
-        audit: new AuditLog(),
-        allowedOrigins: [ORIGIN],
-      },
-      events,
-    );
-    await governor.start();
-    api.start();
+    demo = await startDemoApi({ objects: [] });
+    ({ store, api } = demo);
   });
-  afterAll(async () => {
-    api.stop();
-    await governor.stop();
-    await store.close();
-  });
+  afterAll(() => demo.close());
 
   it('lists the services with live figures and the policies that apply; cluster health names the parts', async () => {
     await vi.waitFor(async () => {

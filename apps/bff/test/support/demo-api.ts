@@ -9,7 +9,7 @@ import type { Context } from '../../src/api/trpc';
 import { EmbeddedStore } from '../../src/cluster/embedded-store';
 import type { KubeObject } from '../../src/cluster/store';
 import { seedDemoMesh } from '../../src/demo/seed';
-import { Governor } from '../../src/governor';
+import { Governor, type GovernorOptions } from '../../src/governor';
 import { Feed } from '../../src/lib/feed';
 import { MODULES } from '../../src/modules';
 import { createApi, eventHooks, type Api } from '../../src/trpc/create-api';
@@ -56,18 +56,35 @@ export interface DemoApi {
   close(): Promise<void>;
 }
 
-/** Seeds the demo mesh and `payments/ledger`, starts the Governor (mesh on, metrics every 200 ms) and the API. */
-export async function startDemoApi(): Promise<DemoApi> {
+export interface DemoApiOptions {
+  /** Created beside the demo mesh; default {@link PAYMENTS_LEDGER}. */
+  readonly objects?: readonly KubeObject[];
+  /** Run the simulated mesh (default true, ticking every 50 ms, with these options). */
+  readonly simulate?: boolean;
+  readonly simulator?: GovernorOptions['simulator'];
+}
+
+/**
+ * Seeds the demo mesh and `payments/ledger` (or `objects`), starts the Governor (the mesh on, metrics
+ * every 200 ms) and the API.
+ */
+export async function startDemoApi(options: DemoApiOptions = {}): Promise<DemoApi> {
   const store = await EmbeddedStore.open({});
   await seedDemoMesh(store);
-  for (const o of PAYMENTS_LEDGER) await store.create(o);
+  for (const o of options.objects ?? PAYMENTS_LEDGER) await store.create(o);
   const events = new Feed<ApiEvent>(1000);
+  const simulate = options.simulate ?? true;
   const governor = new Governor({
     modules: MODULES,
     store,
-    simulate: true,
-    metrics: { tickMs: 0, metricTickMs: 200, prometheusIntervalMs: 1000, metricsUnavailable: 'keep' },
-    simulator: { tickMs: 50 },
+    simulate,
+    metrics: {
+      tickMs: 0,
+      metricTickMs: simulate ? 200 : 0,
+      prometheusIntervalMs: 1000,
+      metricsUnavailable: 'keep',
+    },
+    simulator: { tickMs: 50, ...options.simulator },
     ...eventHooks(events),
   });
   const api = createApi(

@@ -3,15 +3,9 @@
  * metrics, subsets and services.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { EmbeddedStore } from '../../cluster/embedded-store';
 import type { KubeObject } from '../../cluster/store';
-import { seedDemoMesh } from '../../demo/seed';
-import { Governor } from '../../governor';
-import { AuditLog } from '../../audit/audit-log';
-import { Auth, type User } from '../../auth/auth';
-import { createApi, type Api } from '../../trpc/create-api';
-import { appRouter } from '../../trpc/router';
-import { MODULES } from '..';
+import type { User } from '../../auth/auth';
+import { callerOf, startDemoApi, type DemoApi } from '../../../test/support/demo-api';
 
 const limiter = (namespace: string, name: string, set: string) => `apiVersion: microservice.slime.io/v1alpha2
 kind: SmartLimiter
@@ -25,25 +19,13 @@ spec:
 `;
 
 describe('policies.validate and namespaces', () => {
-  let store: EmbeddedStore;
-  let governor: Governor;
-  let api: Api;
+  let demo: DemoApi;
   const payments: User = { name: 'pia', role: 'viewer', namespaces: ['payments'] };
   const everyone: User = { name: 'vic', role: 'viewer', namespaces: '*' };
-  const caller = (user: User) =>
-    appRouter.createCaller({
-      deps: api.deps,
-      user,
-      via: 'bearer',
-      sessionId: null,
-      origin: undefined,
-      res: undefined,
-    });
+  const caller = (user: User) => callerOf(demo.api.deps, user);
 
   beforeAll(async () => {
-    store = await EmbeddedStore.open({});
     // Bookinfo in `default` (reviews has subsets v1, v2, v3), and a ledger with a subset `blue` in `payments`.
-    await seedDemoMesh(store);
     const objects: KubeObject[] = [
       {
         apiVersion: 'v1',
@@ -58,32 +40,12 @@ describe('policies.validate and namespaces', () => {
         spec: { host: 'ledger', subsets: [{ name: 'blue', labels: { track: 'blue' } }] },
       },
     ];
-    for (const o of objects) await store.create(o);
-    governor = new Governor({
-      modules: MODULES,
-      store,
-      simulate: false,
-      metrics: { tickMs: 0, metricTickMs: 0, prometheusIntervalMs: 1000, metricsUnavailable: 'keep' },
-    });
-    api = createApi({
-      governor,
-      store,
-      mode: 'embedded',
-      auth: new Auth(),
-      audit: new AuditLog(),
-      allowedOrigins: [],
-    });
-    await governor.start();
-    api.start();
+    demo = await startDemoApi({ objects, simulate: false });
     await vi.waitFor(() =>
-      expect(governor.controlPlane.snapshot.list('DestinationRule', 'payments')).toHaveLength(1),
+      expect(demo.governor.controlPlane.snapshot.list('DestinationRule', 'payments')).toHaveLength(1),
     );
   });
-  afterAll(async () => {
-    api.stop();
-    await governor.stop();
-    await store.close();
-  });
+  afterAll(() => demo.close());
 
   it('refuses a viewer a policy in a namespace not theirs, as apply does', async () => {
     await expect(

@@ -1,60 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { EmbeddedStore } from '../../cluster/embedded-store';
-import { seedDemoMesh } from '../../demo/seed';
-import { Governor } from '../../governor';
-import { AuditLog } from '../../audit/audit-log';
-import { Auth, type User } from '../../auth/auth';
-import { createApi, eventHooks, type Api } from '../create-api';
-import { Feed } from '../../lib/feed';
-import type { ApiEvent } from '../../api/deps';
-import { appRouter } from '../router';
-import { MODULES } from '../../modules';
 import { BOOKINFO_CALLS, BOOKINFO_LOADS } from '../../simulator';
+import { startDemoApi, type DemoApi } from '../../../test/support/demo-api';
 
 const WAIT = { timeout: 15_000, interval: 100 };
 
 describe('services.topology on the demo mesh with its calls', () => {
-  let store: EmbeddedStore;
-  let governor: Governor;
-  let api: Api;
-  const users: Record<string, User> = {
-    viewer: { name: 'vic', role: 'viewer', namespaces: '*' },
-    elsewhere: { name: 'olga', role: 'editor', namespaces: ['payments'] },
-  };
-  const caller = (who: keyof typeof users) =>
-    appRouter.createCaller({
-      deps: api.deps,
-      user: users[who]!,
-      via: 'bearer',
-      sessionId: null,
-      origin: undefined,
-      res: undefined,
-    });
+  let demo: DemoApi;
+  const caller = (who: 'viewer' | 'payments') => demo.caller(who);
 
   beforeAll(async () => {
-    store = await EmbeddedStore.open({});
-    await seedDemoMesh(store);
-    const events = new Feed<ApiEvent>(1000);
-    governor = new Governor({
-      modules: MODULES,
-      store,
-      simulate: true,
-      metrics: { tickMs: 0, metricTickMs: 200, prometheusIntervalMs: 1000, metricsUnavailable: 'keep' },
-      simulator: { tickMs: 50, loads: BOOKINFO_LOADS, calls: BOOKINFO_CALLS },
-      ...eventHooks(events),
-    });
-    api = createApi(
-      { governor, store, mode: 'embedded', auth: new Auth(), audit: new AuditLog(), allowedOrigins: [] },
-      events,
-    );
-    await governor.start();
-    api.start();
+    demo = await startDemoApi({ objects: [], simulator: { loads: BOOKINFO_LOADS, calls: BOOKINFO_CALLS } });
   });
-  afterAll(async () => {
-    api.stop();
-    await governor.stop();
-    await store.close();
-  });
+  afterAll(() => demo.close());
 
   it('gives nodes with figures, health and badges, and calls with 5xx, 4xx, p95 and health', async () => {
     await vi.waitFor(async () => {
@@ -94,6 +51,6 @@ describe('services.topology on the demo mesh with its calls', () => {
     expect(node('details').badges.fence).toBeNull();
     // Scoped to the namespace asked for, and to those the user may see.
     expect((await caller('viewer').services.topology({ namespace: 'payments' })).nodes).toEqual([]);
-    expect(await caller('elsewhere').services.topology()).toEqual({ nodes: [], edges: [] });
+    expect(await caller('payments').services.topology()).toEqual({ nodes: [], edges: [] });
   }, 20_000);
 });
