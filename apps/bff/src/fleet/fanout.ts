@@ -13,6 +13,7 @@
  */
 import { Informer, type Change, type InformerOptions } from '../cluster/informer';
 import type { ClusterRegistry } from '../cluster/registry';
+import { registryMembers, type FleetMembers } from './members';
 import {
   AlreadyExistsError,
   isKnownKind,
@@ -53,15 +54,19 @@ export interface FanoutClusters {
   onChange?(listener: (cluster: string) => void): () => void;
 }
 
-/** The registry's clusters, following it. */
-export function registryClusters(registry: ClusterRegistry): FanoutClusters {
+/** The fleet's members as the fan-out sees them. */
+export function fanoutClusters(members: FleetMembers): FanoutClusters {
   return {
-    names: () => registry.list().map((c) => c.name),
-    store: (name) => registry.get(name)?.store,
-    health: (name) => registry.get(name)?.health,
-    onChange: (listener) => registry.onChange((e) => listener(e.cluster.name)),
+    names: () => members.list().map((m) => m.name),
+    store: (name) => members.get(name)?.store,
+    health: (name) => members.get(name)?.health,
+    onChange: (listener) => members.onChange((e) => listener(e.member.name)),
   };
 }
+
+/** The registry's clusters, following it. */
+export const registryClusters = (registry: ClusterRegistry): FanoutClusters =>
+  fanoutClusters(registryMembers(registry));
 
 /** Fixed stores by name, with an optional health source (for tests and single-process setups). */
 export function storeClusters(

@@ -4,7 +4,7 @@
  * others. The plane is whatever the caller makes (the product's `Governor`); this layer knows only that
  * it starts and stops.
  */
-import { FanoutController, type FanoutClusters, type FanoutOptions } from './fanout';
+import { FanoutController, fanoutClusters, type FanoutOptions } from './fanout';
 import type { FleetMember, FleetMemberEvent, FleetMembers } from './members';
 
 export interface Plane {
@@ -143,14 +143,4 @@ export class Fleet<P extends Plane> {
     }
     for (const l of [...this.listeners]) l(event);
   }
-}
-
-/** The members as the fan-out sees them. */
-export function fanoutClusters(members: FleetMembers): FanoutClusters {
-  return {
-    names: () => members.list().map((m) => m.name),
-    store: (name) => members.get(name)?.store,
-    health: (name) => members.get(name)?.health,
-    onChange: (listener) => members.onChange((e) => listener(e.member.name)),
-  };
 }
