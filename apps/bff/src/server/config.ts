@@ -191,34 +191,30 @@ function modulesConfig(env: NodeJS.ProcessEnv): ModulesConfig {
 function accessLogConfig(env: NodeJS.ProcessEnv, modules: ModulesConfig): { port: number } | null {
   const lazyload = modules.settings.lazyload;
   if (!lazyload?.enable || lazyload.general.metricSourceType !== 'accesslog') return null;
-  const raw = nonEmpty(env.GOVERNOR_ACCESSLOG_PORT);
-  if (raw === 'off') return null;
-  if (raw === undefined) return { port: 8082 };
-  if (!/^\d+$/.test(raw) || Number(raw) > 65535)
-    throw new ConfigError(`GOVERNOR_ACCESSLOG_PORT must be a port (0 for a free one) or off, got "${raw}".`);
-  return { port: Number(raw) };
+  const port = servicePort(env, 'GOVERNOR_ACCESSLOG_PORT', 8082);
+  return port === null ? null : { port };
 }
 
 /** `GOVERNOR_XDS_PORT`: default 18010 (istiod has 15010); 0 picks a free one; off turns the server off. */
 function xdsConfig(env: NodeJS.ProcessEnv, modules: ModulesConfig): { port: number } | null {
   if (modules.settings.metarouter?.enable === false) return null;
-  const raw = nonEmpty(env.GOVERNOR_XDS_PORT);
+  const port = servicePort(env, 'GOVERNOR_XDS_PORT', 18010);
+  return port === null ? null : { port };
+}
+
+/** A service's port setting: unset the default, 0 a free port, `off` no service (null). */
+function servicePort(env: NodeJS.ProcessEnv, name: string, fallback: number): number | null {
+  const raw = nonEmpty(env[name]);
   if (raw === 'off') return null;
-  if (raw === undefined) return { port: 18010 };
+  if (raw === undefined) return fallback;
   if (!/^\d+$/.test(raw) || Number(raw) > 65535)
-    throw new ConfigError(`GOVERNOR_XDS_PORT must be a port (0 for a free one) or off, got "${raw}".`);
-  return { port: Number(raw) };
+    throw new ConfigError(`${name} must be a port (0 for a free one) or off, got "${raw}".`);
+  return Number(raw);
 }
 
 function rlsConfig(env: NodeJS.ProcessEnv): RlsConfig | null {
-  const rawPort = nonEmpty(env.GOVERNOR_RLS_PORT);
-  if (rawPort === 'off') return null;
-  let port = 8081;
-  if (rawPort !== undefined) {
-    if (!/^\d+$/.test(rawPort) || Number(rawPort) > 65535)
-      throw new ConfigError(`GOVERNOR_RLS_PORT must be a port (0 for a free one) or off, got "${rawPort}".`);
-    port = Number(rawPort);
-  }
+  const port = servicePort(env, 'GOVERNOR_RLS_PORT', 8081);
+  if (port === null) return null;
   const redisUrl = nonEmpty(env.REDIS_URL);
   if (redisUrl !== undefined && !/^redis:\/\/[^/]+/.test(redisUrl))
     throw new ConfigError(
