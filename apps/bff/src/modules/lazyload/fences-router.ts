@@ -23,10 +23,10 @@ import { dns, ref } from '../../api/inputs';
 import { mutationProcedure, requireRole, router, viewerProcedure } from '../../api/trpc';
 import { acrossClusters } from '../../api/clusters';
 import { conditionRows } from '../../api/conditions';
-import { userPart as sharedUserPart, writeAudited } from '../../api/edits';
+import { hasErrors, invalid, userPart as sharedUserPart, writeAudited } from '../../api/edits';
 import { objectsDiff, toYaml } from '../../api/versions';
 import { diffLines } from '../../lib/diff';
-import { InputInvalid, type InputIssue } from '../../lib/input-issues';
+import type { InputIssue } from '../../lib/input-issues';
 import { buildProxyModel, byCode, selects } from '../../istio/proxy-model';
 import { configSize, sidecarScope, type ConfigSize } from '../../istio/sidecar-scope';
 import { egressHostReasons, leftHosts } from './host-reasons';
@@ -138,17 +138,6 @@ async function evaluate(deps: ApiDeps, user: User, input: FenceInput): Promise<E
     desired: [...plan.desired],
     status: plan.status as ServiceFenceStatus,
   };
-}
-
-const hasErrors = (issues: readonly InputIssue[]) => issues.some((i) => i.severity === 'error');
-
-function invalid(issues: readonly InputIssue[]): TRPCError {
-  const errors = issues.filter((i) => i.severity === 'error');
-  return new TRPCError({
-    code: 'BAD_REQUEST',
-    message: errors.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; '),
-    cause: new InputInvalid(errors),
-  });
 }
 
 function writeFence(deps: ApiDeps, user: string, object: Record<string, unknown>) {

@@ -16,7 +16,6 @@ import type { ApiDeps } from '../../api/deps';
 import { diffLines } from '../../lib/diff';
 import {
   parsePolicy,
-  PolicyInvalid,
   policyInputSchema,
   previewInputSchema,
   type PolicyInput,
@@ -26,7 +25,7 @@ import { limiterOf, type Placement } from './service';
 import { mutationProcedure, requireRole, router, viewerProcedure } from '../../api/trpc';
 import { acrossClusters } from '../../api/clusters';
 import { conditionRows } from '../../api/conditions';
-import { userPart as sharedUserPart, writeAudited } from '../../api/edits';
+import { hasErrors, invalid, userPart as sharedUserPart, writeAudited } from '../../api/edits';
 import { objectsDiff, toYaml, versionsOf } from '../../api/versions';
 
 const dns = z
@@ -78,17 +77,6 @@ function evaluate(deps: ApiDeps, input: PolicyInput): Evaluated {
     status: result.status,
     metrics: result.metrics,
   };
-}
-
-const hasErrors = (issues: readonly PolicyIssue[]) => issues.some((i) => i.severity === 'error');
-
-function invalid(issues: readonly PolicyIssue[]): TRPCError {
-  const errors = issues.filter((i) => i.severity === 'error');
-  return new TRPCError({
-    code: 'BAD_REQUEST',
-    message: errors.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; '),
-    cause: new PolicyInvalid(errors),
-  });
 }
 
 /**
