@@ -4,32 +4,15 @@
  * since when, and the conditions the cluster's own control plane wrote on it; and one line naming the
  * clusters it has not reached yet.
  */
+import type { inferOutput, TRPCOptionsProxy } from '@trpc/tanstack-react-query';
 import Link from 'next/link';
+import type { AppRouter } from '@governor/bff/router';
 import { formatAge, lastSyncedText, syncAgeNow } from '../../lib/clusters';
 import { limiterEditPath } from '../../lib/routes';
 
-export type CopyState = 'synced' | 'pending' | 'conflict' | 'unreachable';
-
-/** fleet.status's answer (the BFF's FanoutStatus), as far as the panel reads it. */
-export interface FanoutView {
-  readonly namespace: string;
-  readonly name: string;
-  readonly home: string;
-  readonly sourceExists: boolean;
-  readonly generation?: number;
-  readonly state: CopyState;
-  readonly clusters: readonly {
-    readonly cluster: string;
-    readonly state: CopyState;
-    readonly reason?: string;
-    readonly since?: string;
-    readonly generation?: number;
-    readonly conditions?: readonly Record<string, unknown>[];
-    readonly lastSuccessfulSync?: string | null;
-    readonly lastSuccessfulSyncAgeMs?: number | null;
-    readonly deleting?: boolean;
-  }[];
-}
+/** fleet.status's answer for a fanned-out policy (null, when it is not, is handled apart). */
+export type FanoutView = NonNullable<inferOutput<TRPCOptionsProxy<AppRouter>['fleet']['status']>>;
+type CopyState = FanoutView['state'];
 
 const STATE_STYLE: Record<CopyState, string> = {
   synced: 'bg-green-100 text-green-900 dark:bg-green-900/40 dark:text-green-100',
