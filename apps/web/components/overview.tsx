@@ -10,6 +10,7 @@ import { limiterEditPath, servicePath } from '../lib/routes';
 import { useTRPC } from '../lib/trpc';
 import { ClusterFilterSelect } from './clusters/cluster-filter';
 import { ratesByService, useLiveSeconds } from './live-rates';
+import { ListTable, listLook } from './table';
 import { Topology } from './topology';
 
 const fmt = (n: number | null | undefined, digits = 1) =>
@@ -152,16 +153,16 @@ export function Overview() {
         ) : rows.length === 0 ? (
           <p>No services match. {search !== '' && 'Clear the search to see them all.'}</p>
         ) : (
-          <div className="overflow-x-auto rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
-            <table className="w-full text-sm">
-              <caption className="sr-only">Services with live traffic</caption>
-              <thead className="bg-slate-50 text-left dark:bg-slate-800">
+          <ListTable
+            caption="Services with live traffic"
+            head={
+              <thead className={listLook.head}>
                 <tr>
                   {columns.map((c) => (
                     <th
                       key={c.label}
                       scope="col"
-                      className="px-3 py-2 font-medium"
+                      className={listLook.heading}
                       aria-sort={c.key === sort ? (c.key === 'name' ? 'ascending' : 'descending') : undefined}
                     >
                       {c.key ? (
@@ -179,58 +180,57 @@ export function Overview() {
                   ))}
                 </tr>
               </thead>
-              <tbody>
-                {rows.map((s) => (
-                  <tr key={objectKey(s)} className="border-t border-slate-100 dark:border-slate-800">
-                    <th scope="row" className="px-3 py-2 text-left font-medium">
-                      <Link
-                        href={servicePath(s)}
-                        className="text-indigo-700 underline-offset-2 hover:underline dark:text-indigo-300"
-                      >
-                        {s.name}
-                      </Link>{' '}
-                      <span className="ml-1 text-xs text-slate-500 dark:text-slate-400">{s.namespace}</span>
-                    </th>
-                    <td className="px-3 py-2" data-column="cluster">
-                      {s.cluster}
-                    </td>
-                    <td className="px-3 py-2 tabular-nums">{s.pods}</td>
-                    <td className="px-3 py-2 tabular-nums" data-column="rps">
-                      {fmt(s.liveRps)}
-                    </td>
-                    <td className="px-3 py-2 tabular-nums" data-column="limited">
-                      {fmt(s.liveLimited)}
-                    </td>
-                    <td className="px-3 py-2 tabular-nums" data-column="errors">
-                      {fmt(s.errorRps)}
-                    </td>
-                    <td className="px-3 py-2 tabular-nums">{fmt(s.p99Ms, 0)}</td>
-                    <td className="px-3 py-2 tabular-nums">{fmt(s.cpuPercent, 0)}</td>
-                    <td className="px-3 py-2">
-                      <ul className="flex flex-wrap gap-1">
-                        {s.policies.map((p) => (
-                          <li key={p.name}>
-                            <Link
-                              href={limiterEditPath({
-                                cluster: s.cluster,
-                                namespace: s.namespace,
-                                name: p.name,
-                              })}
-                              title={p.message ?? undefined}
-                              className={`rounded-full px-2 py-0.5 text-xs ${p.ready ? 'bg-emerald-100 text-emerald-900 dark:bg-emerald-900 dark:text-emerald-100' : 'bg-amber-100 text-amber-900 dark:bg-amber-900 dark:text-amber-100'}`}
-                            >
-                              {p.name}
-                              <span className="sr-only">{p.ready ? ' (ready)' : ' (not ready)'}</span>
-                            </Link>
-                          </li>
-                        ))}
-                      </ul>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+            }
+          >
+            {rows.map((s) => (
+              <tr key={objectKey(s)} className={listLook.row}>
+                <th scope="row" className={`${listLook.cell} text-left font-medium`}>
+                  <Link
+                    href={servicePath(s)}
+                    className="text-indigo-700 underline-offset-2 hover:underline dark:text-indigo-300"
+                  >
+                    {s.name}
+                  </Link>{' '}
+                  <span className="ml-1 text-xs text-slate-500 dark:text-slate-400">{s.namespace}</span>
+                </th>
+                <td className={listLook.cell} data-column="cluster">
+                  {s.cluster}
+                </td>
+                <td className={`${listLook.cell} tabular-nums`}>{s.pods}</td>
+                <td className={`${listLook.cell} tabular-nums`} data-column="rps">
+                  {fmt(s.liveRps)}
+                </td>
+                <td className={`${listLook.cell} tabular-nums`} data-column="limited">
+                  {fmt(s.liveLimited)}
+                </td>
+                <td className={`${listLook.cell} tabular-nums`} data-column="errors">
+                  {fmt(s.errorRps)}
+                </td>
+                <td className={`${listLook.cell} tabular-nums`}>{fmt(s.p99Ms, 0)}</td>
+                <td className={`${listLook.cell} tabular-nums`}>{fmt(s.cpuPercent, 0)}</td>
+                <td className={listLook.cell}>
+                  <ul className="flex flex-wrap gap-1">
+                    {s.policies.map((p) => (
+                      <li key={p.name}>
+                        <Link
+                          href={limiterEditPath({
+                            cluster: s.cluster,
+                            namespace: s.namespace,
+                            name: p.name,
+                          })}
+                          title={p.message ?? undefined}
+                          className={`rounded-full px-2 py-0.5 text-xs ${p.ready ? 'bg-emerald-100 text-emerald-900 dark:bg-emerald-900 dark:text-emerald-100' : 'bg-amber-100 text-amber-900 dark:bg-amber-900 dark:text-amber-100'}`}
+                        >
+                          {p.name}
+                          <span className="sr-only">{p.ready ? ' (ready)' : ' (not ready)'}</span>
+                        </Link>
+                      </li>
+                    ))}
+                  </ul>
+                </td>
+              </tr>
+            ))}
+          </ListTable>
         )}
       </section>
       <Topology {...(namespace ? { namespace } : {})} services={services.data ?? []} />

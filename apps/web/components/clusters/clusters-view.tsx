@@ -4,6 +4,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { formatAge, syncAgeNow } from '../../lib/clusters';
 import { useTRPC } from '../../lib/trpc';
 import { button } from '../limiter/styles';
+import { ListTable, listLook } from '../table';
 import { useClusters, useNow } from './use-clusters';
 
 const columns = [
@@ -17,7 +18,7 @@ const columns = [
   'Governor CRDs',
   'Modules',
 ];
-const cell = 'px-3 py-2 align-top';
+const cell = `${listLook.cell} align-top`;
 
 function OutageButton({ cluster, down }: { cluster: string; down: boolean }) {
   const trpc = useTRPC();
@@ -81,93 +82,74 @@ export function ClustersView() {
       ) : clusters.isError ? (
         <p role="alert">Could not load the clusters: {clusters.error.message}</p>
       ) : (
-        <div className="overflow-x-auto rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
-          <table className="w-full text-sm">
-            <caption className="sr-only">Clusters</caption>
-            <thead className="bg-slate-50 text-left dark:bg-slate-800">
-              <tr>
-                {columns.map((h) => (
-                  <th key={h} scope="col" className="px-3 py-2 font-medium">
-                    {h}
-                  </th>
-                ))}
-                {outageControls && (
-                  <th scope="col" className="px-3 py-2 font-medium">
-                    Outage
-                  </th>
+        <ListTable caption="Clusters" columns={outageControls ? [...columns, 'Outage'] : columns}>
+          {list.map((c) => (
+            <tr key={c.name} className={listLook.row}>
+              <th scope="row" className={`${cell} text-left font-medium whitespace-nowrap`}>
+                {c.name}
+                {c.home && ' '}
+                {c.home && (
+                  <span className="ml-2 rounded-full bg-indigo-100 px-2 py-0.5 text-xs font-normal text-indigo-900 dark:bg-indigo-900 dark:text-indigo-100">
+                    home
+                  </span>
                 )}
-              </tr>
-            </thead>
-            <tbody>
-              {list.map((c) => (
-                <tr key={c.name} className="border-t border-slate-100 dark:border-slate-800">
-                  <th scope="row" className={`${cell} text-left font-medium whitespace-nowrap`}>
-                    {c.name}
-                    {c.home && ' '}
-                    {c.home && (
-                      <span className="ml-2 rounded-full bg-indigo-100 px-2 py-0.5 text-xs font-normal text-indigo-900 dark:bg-indigo-900 dark:text-indigo-100">
-                        home
-                      </span>
-                    )}
-                  </th>
-                  <td className={cell} data-column="kind">
-                    {c.kind}
-                  </td>
-                  <td className={`${cell} font-mono text-xs break-all`} data-column="server">
-                    {c.server ?? '—'}
-                  </td>
-                  <td className={cell} data-column="reachable">
-                    {c.reachable ? (
-                      <span className="text-emerald-700 dark:text-emerald-400">Yes</span>
-                    ) : (
-                      <span className="font-medium text-red-700 dark:text-red-400">No</span>
-                    )}
-                    {c.lastError && (
-                      <span className="block text-xs break-words text-slate-600 dark:text-slate-400">
-                        {c.lastError}
-                      </span>
-                    )}
-                  </td>
-                  <td
-                    className={`${cell} whitespace-nowrap`}
-                    data-column="last-sync"
-                    title={c.lastSuccessfulSync ? new Date(c.lastSuccessfulSync).toLocaleString() : undefined}
-                  >
-                    {c.lastSuccessfulSyncAgeMs === null
-                      ? 'never'
-                      : formatAge(syncAgeNow(c.lastSuccessfulSyncAgeMs, clusters.dataUpdatedAt, now) ?? 0)}
-                  </td>
-                  <td className={cell} data-column="api-server">
-                    {c.apiServerVersion ?? '—'}
-                  </td>
-                  <td className={cell} data-column="istio">
-                    {c.istioVersion ?? '—'}
-                  </td>
-                  <td className={cell} data-column="crds">
-                    {c.governorCrds.missing.length === 0 ? (
-                      `all ${c.governorCrds.installed.length} installed`
-                    ) : (
-                      <>
-                        {c.governorCrds.installed.length} installed;{' '}
-                        <span className="text-amber-700 dark:text-amber-400">
-                          missing {c.governorCrds.missing.join(', ')}
-                        </span>
-                      </>
-                    )}
-                  </td>
-                  <td className={cell} data-column="modules">
-                    {c.modules.length === 0 ? '—' : c.modules.join(', ')}
-                  </td>
-                  {outageControls && (
-                    <td className={cell}>
-                      {c.canSimulateOutage ? <OutageButton cluster={c.name} down={!c.reachable} /> : '—'}
-                    </td>
-                  )}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+              </th>
+              <td className={cell} data-column="kind">
+                {c.kind}
+              </td>
+              <td className={`${cell} font-mono text-xs break-all`} data-column="server">
+                {c.server ?? '—'}
+              </td>
+              <td className={cell} data-column="reachable">
+                {c.reachable ? (
+                  <span className="text-emerald-700 dark:text-emerald-400">Yes</span>
+                ) : (
+                  <span className="font-medium text-red-700 dark:text-red-400">No</span>
+                )}
+                {c.lastError && (
+                  <span className="block text-xs break-words text-slate-600 dark:text-slate-400">
+                    {c.lastError}
+                  </span>
+                )}
+              </td>
+              <td
+                className={`${cell} whitespace-nowrap`}
+                data-column="last-sync"
+                title={c.lastSuccessfulSync ? new Date(c.lastSuccessfulSync).toLocaleString() : undefined}
+              >
+                {c.lastSuccessfulSyncAgeMs === null
+                  ? 'never'
+                  : formatAge(syncAgeNow(c.lastSuccessfulSyncAgeMs, clusters.dataUpdatedAt, now) ?? 0)}
+              </td>
+              <td className={cell} data-column="api-server">
+                {c.apiServerVersion ?? '—'}
+              </td>
+              <td className={cell} data-column="istio">
+                {c.istioVersion ?? '—'}
+              </td>
+              <td className={cell} data-column="crds">
+                {c.governorCrds.missing.length === 0 ? (
+                  `all ${c.governorCrds.installed.length} installed`
+                ) : (
+                  <>
+                    {c.governorCrds.installed.length} installed;{' '}
+                    <span className="text-amber-700 dark:text-amber-400">
+                      missing {c.governorCrds.missing.join(', ')}
+                    </span>
+                  </>
+                )}
+              </td>
+              <td className={cell} data-column="modules">
+                {c.modules.length === 0 ? '—' : c.modules.join(', ')}
+              </td>
+              {outageControls && (
+                <td className={cell}>
+                  {c.canSimulateOutage ? <OutageButton cluster={c.name} down={!c.reachable} /> : '—'}
+                </td>
+              )}
+            </tr>
+          ))}
+        </ListTable>
       )}
     </section>
   );

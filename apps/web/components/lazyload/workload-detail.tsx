@@ -1,5 +1,6 @@
 'use client';
 import { useCanEdit } from '../app-shell';
+import { compactLook, TableHead } from '../table';
 import { EnableFence } from './enable-fence';
 import type { Workload } from './types';
 
@@ -110,27 +111,22 @@ export function WorkloadDetail({ workload: w }: { workload: Workload }) {
               <caption className="sr-only">
                 Egress hosts of Sidecar {w.sidecar.name} and why each is there
               </caption>
-              <thead className="text-left">
-                <tr>
-                  {['Host', 'Reason', 'Calls', 'Last call', 'Expires at'].map((h) => (
-                    <th key={h} scope="col" className="py-1 pr-4 font-medium">
-                      {h}
-                    </th>
-                  ))}
-                </tr>
-              </thead>
+              <TableHead
+                look={compactLook}
+                columns={['Host', 'Reason', 'Calls', 'Last call', 'Expires at']}
+              />
               <tbody>
                 {w.hosts.map((h) => (
-                  <tr key={h.host} className="border-t border-slate-100 dark:border-slate-800">
-                    <th scope="row" className="py-1 pr-4 text-left font-mono text-xs font-normal">
+                  <tr key={h.host} className={compactLook.row}>
+                    <th scope="row" className={`${compactLook.cell} text-left font-mono text-xs font-normal`}>
                       {h.host}
                     </th>
-                    <td className="py-1 pr-4" data-column="reason">
+                    <td className={compactLook.cell} data-column="reason">
                       {reasonText(h)}
                     </td>
-                    <td className="py-1 pr-4">{h.calls ?? '—'}</td>
-                    <td className="py-1 pr-4">{time(h.lastSeen)}</td>
-                    <td className="py-1 pr-4">
+                    <td className={compactLook.cell}>{h.calls ?? '—'}</td>
+                    <td className={compactLook.cell}>{time(h.lastSeen)}</td>
+                    <td className={compactLook.cell}>
                       {h.expiresAt ? time(h.expiresAt) : h.status === 'EXPIREWAIT' ? 'next pass' : '—'}
                     </td>
                   </tr>
@@ -166,23 +162,15 @@ export function WorkloadDetail({ workload: w }: { workload: Workload }) {
         ) : (
           <table className="text-sm">
             <caption className="sr-only">Calls of {key} that went through the fallback</caption>
-            <thead className="text-left">
-              <tr>
-                {['Destination', 'Calls', 'Last call'].map((h) => (
-                  <th key={h} scope="col" className="py-1 pr-4 font-medium">
-                    {h}
-                  </th>
-                ))}
-              </tr>
-            </thead>
+            <TableHead look={compactLook} columns={['Destination', 'Calls', 'Last call']} />
             <tbody>
               {w.fallbackCalls.map((c) => (
                 <tr key={c.destination}>
-                  <th scope="row" className="py-1 pr-4 text-left font-mono text-xs font-normal">
+                  <th scope="row" className={`${compactLook.cell} text-left font-mono text-xs font-normal`}>
                     {c.destination}
                   </th>
-                  <td className="py-1 pr-4">{c.count}</td>
-                  <td className="py-1 pr-4">{time(c.lastSeen)}</td>
+                  <td className={compactLook.cell}>{c.count}</td>
+                  <td className={compactLook.cell}>{time(c.lastSeen)}</td>
                 </tr>
               ))}
             </tbody>

@@ -1,4 +1,5 @@
 import { objectKey } from '../../lib/clusters';
+import { ListTable, listLook } from '../table';
 import type { Workload } from './types';
 
 const columns = [
@@ -34,70 +35,56 @@ export function WorkloadTable({
   onSelect: (key: string) => void;
 }) {
   return (
-    <div className="overflow-x-auto rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
-      <table className="w-full text-sm">
-        <caption className="sr-only">Workloads and their fences</caption>
-        <thead className="bg-slate-50 text-left dark:bg-slate-800">
-          <tr>
-            {columns.map((h) => (
-              <th key={h} scope="col" className="px-3 py-2 font-medium">
-                {h}
-              </th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {workloads.map((w) => {
-            const key = objectKey(w);
-            const state = fenceState(w);
-            const withFence = w.size.withFence;
-            return (
-              <tr
-                key={key}
-                className={`border-t border-slate-100 dark:border-slate-800 ${selected === key ? 'bg-indigo-50 dark:bg-indigo-950' : ''}`}
+    <ListTable caption="Workloads and their fences" columns={columns}>
+      {workloads.map((w) => {
+        const key = objectKey(w);
+        const state = fenceState(w);
+        const withFence = w.size.withFence;
+        return (
+          <tr
+            key={key}
+            className={`${listLook.row} ${selected === key ? 'bg-indigo-50 dark:bg-indigo-950' : ''}`}
+          >
+            <th scope="row" className={`${listLook.cell} text-left`}>
+              <button
+                type="button"
+                onClick={() => onSelect(key)}
+                className="font-medium text-indigo-700 underline dark:text-indigo-300"
               >
-                <th scope="row" className="px-3 py-2 text-left">
-                  <button
-                    type="button"
-                    onClick={() => onSelect(key)}
-                    className="font-medium text-indigo-700 underline dark:text-indigo-300"
-                  >
-                    {w.name}
-                  </button>
-                </th>
-                <td className="px-3 py-2" data-column="cluster">
-                  {w.cluster}
-                </td>
-                <td className="px-3 py-2">{w.namespace}</td>
-                <td className={`px-3 py-2 ${state.tone}`} data-column="fence">
-                  {state.label}
-                </td>
-                <td className="px-3 py-2" data-column="hosts">
-                  {w.sidecar ? w.hosts.length : '—'}
-                </td>
-                <td className="px-3 py-2" data-column="without">
-                  {w.size.withoutFence.clusters}
-                </td>
-                <td className="px-3 py-2" data-column="with">
-                  {withFence ? (
-                    <>
-                      {withFence.clusters}
-                      {withFence.from === 'plan' && (
-                        <span className="ml-1 text-xs text-slate-700 dark:text-slate-300">(if fenced)</span>
-                      )}
-                    </>
-                  ) : (
-                    '—'
+                {w.name}
+              </button>
+            </th>
+            <td className={listLook.cell} data-column="cluster">
+              {w.cluster}
+            </td>
+            <td className={listLook.cell}>{w.namespace}</td>
+            <td className={`${listLook.cell} ${state.tone}`} data-column="fence">
+              {state.label}
+            </td>
+            <td className={listLook.cell} data-column="hosts">
+              {w.sidecar ? w.hosts.length : '—'}
+            </td>
+            <td className={listLook.cell} data-column="without">
+              {w.size.withoutFence.clusters}
+            </td>
+            <td className={listLook.cell} data-column="with">
+              {withFence ? (
+                <>
+                  {withFence.clusters}
+                  {withFence.from === 'plan' && (
+                    <span className="ml-1 text-xs text-slate-700 dark:text-slate-300">(if fenced)</span>
                   )}
-                </td>
-                <td className="px-3 py-2" data-column="fallback">
-                  {w.fallbackCalls.reduce((n, c) => n + c.count, 0)}
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
-    </div>
+                </>
+              ) : (
+                '—'
+              )}
+            </td>
+            <td className={listLook.cell} data-column="fallback">
+              {w.fallbackCalls.reduce((n, c) => n + c.count, 0)}
+            </td>
+          </tr>
+        );
+      })}
+    </ListTable>
   );
 }

@@ -6,6 +6,7 @@ import { objectKey } from '../../lib/clusters';
 import { limiterEditPath } from '../../lib/routes';
 import { useTRPC } from '../../lib/trpc';
 import { ClusterFilterSelect } from '../clusters/cluster-filter';
+import { ListTable, listLook } from '../table';
 
 export function LimiterList() {
   const trpc = useTRPC();
@@ -35,57 +36,46 @@ export function LimiterList() {
           with “New policy”.
         </p>
       ) : (
-        <div className="overflow-x-auto rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
-          <table className="w-full text-sm">
-            <caption className="sr-only">SmartLimiters</caption>
-            <thead className="bg-slate-50 text-left dark:bg-slate-800">
-              <tr>
-                {['Policy', 'Cluster', 'Sets', 'Status', 'EnvoyFilters', 'Last change'].map((h) => (
-                  <th key={h} scope="col" className="px-3 py-2 font-medium">
-                    {h}
-                  </th>
-                ))}
+        <ListTable
+          caption="SmartLimiters"
+          columns={['Policy', 'Cluster', 'Sets', 'Status', 'EnvoyFilters', 'Last change']}
+        >
+          {policies.data.map((p) => {
+            const ready = p.conditions.find((c) => c.type === 'Ready');
+            return (
+              <tr key={objectKey(p)} className={listLook.row}>
+                <th scope="row" className={`${listLook.cell} text-left`}>
+                  <Link
+                    href={limiterEditPath({ cluster: p.cluster, namespace: p.namespace, name: p.name })}
+                    className="font-medium text-indigo-700 underline dark:text-indigo-300"
+                  >
+                    {p.name}
+                  </Link>
+                  <span className="ml-1 text-xs text-slate-500 dark:text-slate-400">{p.namespace}</span>
+                </th>
+                <td className={listLook.cell} data-column="cluster">
+                  {p.cluster}
+                </td>
+                <td className={listLook.cell}>{p.sets.join(', ')}</td>
+                <td className={listLook.cell}>
+                  {ready?.status === 'True' ? (
+                    <span className="text-emerald-700 dark:text-emerald-400">Ready</span>
+                  ) : (
+                    <span className="text-amber-700 dark:text-amber-400">
+                      {ready ? `Not ready: ${ready.message ?? ready.reason}` : 'Pending'}
+                    </span>
+                  )}
+                </td>
+                <td className={listLook.cell}>{p.envoyFilters.length}</td>
+                <td className={`${listLook.cell} text-xs`}>
+                  {p.lastChange
+                    ? `${p.lastChange.action} by ${p.lastChange.user}, ${new Date(p.lastChange.at).toLocaleString()}`
+                    : '—'}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {policies.data.map((p) => {
-                const ready = p.conditions.find((c) => c.type === 'Ready');
-                return (
-                  <tr key={objectKey(p)} className="border-t border-slate-100 dark:border-slate-800">
-                    <th scope="row" className="px-3 py-2 text-left">
-                      <Link
-                        href={limiterEditPath({ cluster: p.cluster, namespace: p.namespace, name: p.name })}
-                        className="font-medium text-indigo-700 underline dark:text-indigo-300"
-                      >
-                        {p.name}
-                      </Link>
-                      <span className="ml-1 text-xs text-slate-500 dark:text-slate-400">{p.namespace}</span>
-                    </th>
-                    <td className="px-3 py-2" data-column="cluster">
-                      {p.cluster}
-                    </td>
-                    <td className="px-3 py-2">{p.sets.join(', ')}</td>
-                    <td className="px-3 py-2">
-                      {ready?.status === 'True' ? (
-                        <span className="text-emerald-700 dark:text-emerald-400">Ready</span>
-                      ) : (
-                        <span className="text-amber-700 dark:text-amber-400">
-                          {ready ? `Not ready: ${ready.message ?? ready.reason}` : 'Pending'}
-                        </span>
-                      )}
-                    </td>
-                    <td className="px-3 py-2">{p.envoyFilters.length}</td>
-                    <td className="px-3 py-2 text-xs">
-                      {p.lastChange
-                        ? `${p.lastChange.action} by ${p.lastChange.user}, ${new Date(p.lastChange.at).toLocaleString()}`
-                        : '—'}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+            );
+          })}
+        </ListTable>
       )}
     </section>
   );

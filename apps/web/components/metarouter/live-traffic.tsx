@@ -2,7 +2,7 @@
 /** A MetaProtocol service's calls by method and subset, as observed now, refreshed every 2 s. */
 import { useQuery } from '@tanstack/react-query';
 import { useTRPC } from '../../lib/trpc';
-import { bodyRow, cell, TableHead } from './table-head';
+import { ruledLook, TableHead } from '../table';
 import type { MethodRow } from './types';
 
 const rate = (n: number) => (Math.round(n * 10) / 10).toString();
@@ -39,6 +39,7 @@ export function LiveTraffic({ cluster, host }: { cluster: string; host: string }
           <div className="overflow-x-auto">
             <table aria-label="Calls by method" className="w-full text-left text-sm">
               <TableHead
+                look={ruledLook}
                 columns={[
                   'Method',
                   'Route',
@@ -52,33 +53,33 @@ export function LiveTraffic({ cluster, host }: { cluster: string; host: string }
               />
               <tbody>
                 {rows.map((r) => (
-                  <tr key={`${r.method}|${r.route}|${r.cluster}`} className={bodyRow}>
-                    <th scope="row" className={`${cell} font-mono font-medium`}>
+                  <tr key={`${r.method}|${r.route}|${r.cluster}`} className={ruledLook.row}>
+                    <th scope="row" className={`${ruledLook.cell} font-mono font-medium`}>
                       {r.method}
                     </th>
-                    <td className={cell}>{r.route}</td>
-                    <td className={cell}>
+                    <td className={ruledLook.cell}>{r.route}</td>
+                    <td className={ruledLook.cell}>
                       {r.subset || '—'}
                       <span className="block font-mono text-xs text-slate-600 dark:text-slate-400">
                         {r.cluster}
                       </span>
                     </td>
-                    <td className={cell} data-column="rps">
+                    <td className={ruledLook.cell} data-column="rps">
                       {rate(r.rps)}
                     </td>
-                    <td className={cell} data-column="local">
+                    <td className={ruledLook.cell} data-column="local">
                       {rate(r.localLimitedRps)}
                     </td>
-                    <td className={cell} data-column="global">
+                    <td className={ruledLook.cell} data-column="global">
                       {rate(r.globalLimitedRps)}
                     </td>
                     <td
-                      className={`${cell} ${r.errorRps > 0 ? 'text-red-700 dark:text-red-400' : ''}`}
+                      className={`${ruledLook.cell} ${r.errorRps > 0 ? 'text-red-700 dark:text-red-400' : ''}`}
                       data-column="errors"
                     >
                       {rate(r.errorRps)}
                     </td>
-                    <td className={cell} data-column="mirrored">
+                    <td className={ruledLook.cell} data-column="mirrored">
                       {rate(r.mirroredRps)}
                     </td>
                   </tr>

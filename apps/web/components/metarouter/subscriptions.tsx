@@ -2,7 +2,7 @@
 /** The proxies subscribed to a service's route configurations: the version each has, accepted or refused. */
 import { useQuery } from '@tanstack/react-query';
 import { useTRPC } from '../../lib/trpc';
-import { bodyRow, cell, TableHead } from './table-head';
+import { ruledLook, TableHead } from '../table';
 
 export function Subscriptions({
   cluster,
@@ -30,19 +30,22 @@ export function Subscriptions({
       ) : (
         <div className="overflow-x-auto">
           <table aria-label="Subscribed proxies" className="w-full text-left text-sm">
-            <TableHead columns={['Proxy', 'Route configuration', 'Version', 'Answer', 'Accepted version']} />
+            <TableHead
+              look={ruledLook}
+              columns={['Proxy', 'Route configuration', 'Version', 'Answer', 'Accepted version']}
+            />
             <tbody>
               {rows.map((r) => (
-                <tr key={`${r.routeConfig}|${r.node}`} className={bodyRow}>
-                  <th scope="row" className={`${cell} font-mono text-xs font-normal`}>
+                <tr key={`${r.routeConfig}|${r.node}`} className={ruledLook.row}>
+                  <th scope="row" className={`${ruledLook.cell} font-mono text-xs font-normal`}>
                     {r.node}
                     {r.envoyCluster && (
                       <span className="block text-slate-600 dark:text-slate-400">{r.envoyCluster}</span>
                     )}
                   </th>
-                  <td className={`${cell} font-mono text-xs`}>{r.routeConfig}</td>
-                  <td className={cell}>{r.version}</td>
-                  <td className={cell}>
+                  <td className={`${ruledLook.cell} font-mono text-xs`}>{r.routeConfig}</td>
+                  <td className={ruledLook.cell}>{r.version}</td>
+                  <td className={ruledLook.cell}>
                     {r.acked ? (
                       'ACK'
                     ) : r.error ? (
@@ -51,7 +54,7 @@ export function Subscriptions({
                       'waiting'
                     )}
                   </td>
-                  <td className={cell}>{r.ackedVersion ?? '—'}</td>
+                  <td className={ruledLook.cell}>{r.ackedVersion ?? '—'}</td>
                 </tr>
               ))}
             </tbody>

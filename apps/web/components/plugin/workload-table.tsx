@@ -1,4 +1,5 @@
 import { objectKey } from '../../lib/clusters';
+import { ListTable, listLook } from '../table';
 import type { PluginWorkload } from './types';
 
 const columns = ['Workload', 'Cluster', 'Namespace', 'Plugin objects', 'Filters from EnvoyFilters'];
@@ -13,72 +14,58 @@ export function PluginWorkloadTable({
   onSelect: (key: string) => void;
 }) {
   return (
-    <div className="overflow-x-auto rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
-      <table className="w-full text-sm">
-        <caption className="sr-only">Workloads and their plugins</caption>
-        <thead className="bg-slate-50 text-left dark:bg-slate-800">
-          <tr>
-            {columns.map((h) => (
-              <th key={h} scope="col" className="px-3 py-2 font-medium">
-                {h}
-              </th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {workloads.map((w) => {
-            const key = objectKey(w);
-            const added = new Set(
-              w.chains.flatMap((c) =>
-                c.filters.filter((f) => f.by !== 'istio').map((f) => `${f.name} ${JSON.stringify(f.by)}`),
-              ),
-            ).size;
-            return (
-              <tr
-                key={key}
-                className={`border-t border-slate-100 dark:border-slate-800 ${selected === key ? 'bg-indigo-50 dark:bg-indigo-950' : ''}`}
+    <ListTable caption="Workloads and their plugins" columns={columns}>
+      {workloads.map((w) => {
+        const key = objectKey(w);
+        const added = new Set(
+          w.chains.flatMap((c) =>
+            c.filters.filter((f) => f.by !== 'istio').map((f) => `${f.name} ${JSON.stringify(f.by)}`),
+          ),
+        ).size;
+        return (
+          <tr
+            key={key}
+            className={`${listLook.row} ${selected === key ? 'bg-indigo-50 dark:bg-indigo-950' : ''}`}
+          >
+            <th scope="row" className={`${listLook.cell} text-left`}>
+              <button
+                type="button"
+                onClick={() => onSelect(key)}
+                className="font-medium text-indigo-700 underline dark:text-indigo-300"
               >
-                <th scope="row" className="px-3 py-2 text-left">
-                  <button
-                    type="button"
-                    onClick={() => onSelect(key)}
-                    className="font-medium text-indigo-700 underline dark:text-indigo-300"
-                  >
-                    {w.name}
-                  </button>
-                </th>
-                <td className="px-3 py-2" data-column="cluster">
-                  {w.cluster}
-                </td>
-                <td className="px-3 py-2">{w.namespace}</td>
-                <td className="px-3 py-2" data-column="plugins">
-                  {w.plugins.length === 0 ? (
-                    '—'
-                  ) : (
-                    <ul className="flex flex-wrap gap-1">
-                      {w.plugins.map((p) => {
-                        const on = p.plugins.filter((x) => x.enabled).length;
-                        return (
-                          <li
-                            key={`${p.kind}/${p.name}`}
-                            className={`rounded px-1.5 py-0.5 text-xs ${p.ready === 'False' ? 'bg-red-100 text-red-800 dark:bg-red-950 dark:text-red-200' : 'bg-slate-100 text-slate-800 dark:bg-slate-800 dark:text-slate-200'}`}
-                          >
-                            {p.kind} {p.name}: {on}/{p.plugins.length} on
-                            {p.ready === 'False' ? ', not ready' : ''}
-                          </li>
-                        );
-                      })}
-                    </ul>
-                  )}
-                </td>
-                <td className="px-3 py-2" data-column="added">
-                  {added}
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
-    </div>
+                {w.name}
+              </button>
+            </th>
+            <td className={listLook.cell} data-column="cluster">
+              {w.cluster}
+            </td>
+            <td className={listLook.cell}>{w.namespace}</td>
+            <td className={listLook.cell} data-column="plugins">
+              {w.plugins.length === 0 ? (
+                '—'
+              ) : (
+                <ul className="flex flex-wrap gap-1">
+                  {w.plugins.map((p) => {
+                    const on = p.plugins.filter((x) => x.enabled).length;
+                    return (
+                      <li
+                        key={`${p.kind}/${p.name}`}
+                        className={`rounded px-1.5 py-0.5 text-xs ${p.ready === 'False' ? 'bg-red-100 text-red-800 dark:bg-red-950 dark:text-red-200' : 'bg-slate-100 text-slate-800 dark:bg-slate-800 dark:text-slate-200'}`}
+                      >
+                        {p.kind} {p.name}: {on}/{p.plugins.length} on
+                        {p.ready === 'False' ? ', not ready' : ''}
+                      </li>
+                    );
+                  })}
+                </ul>
+              )}
+            </td>
+            <td className={listLook.cell} data-column="added">
+              {added}
+            </td>
+          </tr>
+        );
+      })}
+    </ListTable>
   );
 }
