@@ -7,7 +7,7 @@
  */
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
-import { useEffect, useMemo, useState, type KeyboardEvent } from 'react';
+import { useEffect, useMemo, useState, type KeyboardEvent, type ReactNode } from 'react';
 import { useClusterFilter } from '../lib/cluster-filter';
 import { lastSyncedText, syncAgeNow } from '../lib/clusters';
 import { servicePath } from '../lib/routes';
@@ -174,10 +174,7 @@ export function Topology({
           className="group cursor-pointer outline-none"
         >
           <rect
-            x={p.x}
-            y={p.y}
-            width={p.width}
-            height={p.height}
+            {...rectOf(p)}
             rx={6}
             strokeWidth={isSelected ? 3 : 1.5}
             className={`fill-white dark:fill-slate-800 ${HEALTH_STROKE[n.health.status]} group-focus-visible:stroke-blue-600 group-focus-visible:[stroke-width:3]`}
@@ -253,56 +250,33 @@ export function Topology({
             className="flex flex-wrap items-center gap-x-4 gap-y-1 text-xs text-slate-700 dark:text-slate-300"
           >
             {STATUSES.map((s) => (
-              <li key={s} className="flex items-center gap-1">
-                <svg width="10" height="10" aria-hidden="true">
-                  <circle cx="5" cy="5" r="5" className={HEALTH_FILL[s]} />
-                </svg>
-                {HEALTH_TEXT[s]}
-              </li>
+              <LegendItem key={s} width={10} height={10} label={HEALTH_TEXT[s]}>
+                <circle cx="5" cy="5" r="5" className={HEALTH_FILL[s]} />
+              </LegendItem>
             ))}
             <li>5xx: degraded from 0.1%, failing from 10%; 4xx (429s included): 10% and 20%</li>
             {multiCluster && (
               <>
-                <li className="flex items-center gap-1">
-                  <svg width="28" height="8" aria-hidden="true">
-                    <line x1="0" y1="4" x2="28" y2="4" strokeWidth={2} className="stroke-slate-600" />
-                  </svg>
-                  call within a cluster
-                </li>
-                <li className="flex items-center gap-1">
-                  <svg width="28" height="8" aria-hidden="true">
-                    <line
-                      x1="0"
-                      y1="4"
-                      x2="28"
-                      y2="4"
-                      strokeWidth={2}
-                      strokeDasharray={CROSS_DASH}
-                      className="stroke-slate-600"
-                    />
-                  </svg>
-                  call across clusters (dashed)
-                </li>
-                <li className="flex items-center gap-1">
-                  <svg width="12" height="12" aria-hidden="true">
-                    <HomeGlyph x={0} y={0} />
-                  </svg>
-                  home cluster
-                </li>
-                <li className="flex items-center gap-1">
-                  <svg width="16" height="12" aria-hidden="true">
-                    <rect
-                      x="1"
-                      y="1"
-                      width="14"
-                      height="10"
-                      rx="2"
-                      strokeDasharray="3 2"
-                      className="fill-red-50 stroke-red-700"
-                    />
-                  </svg>
-                  unreachable cluster
-                </li>
+                <LegendItem width={28} height={8} label="call within a cluster">
+                  <CallSample />
+                </LegendItem>
+                <LegendItem width={28} height={8} label="call across clusters (dashed)">
+                  <CallSample dash={CROSS_DASH} />
+                </LegendItem>
+                <LegendItem width={12} height={12} label="home cluster">
+                  <HomeGlyph x={0} y={0} />
+                </LegendItem>
+                <LegendItem width={16} height={12} label="unreachable cluster">
+                  <rect
+                    x="1"
+                    y="1"
+                    width="14"
+                    height="10"
+                    rx="2"
+                    strokeDasharray="3 2"
+                    className="fill-red-50 stroke-red-700"
+                  />
+                </LegendItem>
               </>
             )}
           </ul>
@@ -345,10 +319,7 @@ export function Topology({
                     {layout.boxes.map((b) => (
                       <g key={`${b.cluster}/${b.group}`}>
                         <rect
-                          x={b.x}
-                          y={b.y}
-                          width={b.width}
-                          height={b.height}
+                          {...rectOf(b)}
                           rx={8}
                           strokeDasharray="4 3"
                           className="fill-slate-50/60 stroke-slate-300 dark:fill-slate-950/40 dark:stroke-slate-700"
@@ -448,6 +419,35 @@ export function Topology({
 }
 
 const rectOf = (r: Rect) => ({ x: r.x, y: r.y, width: r.width, height: r.height });
+
+/** A legend entry: a small drawing of the mark, then what it means. */
+function LegendItem({
+  width,
+  height,
+  label,
+  children,
+}: {
+  width: number;
+  height: number;
+  label: string;
+  children: ReactNode;
+}) {
+  return (
+    <li className="flex items-center gap-1">
+      <svg width={width} height={height} aria-hidden="true">
+        {children}
+      </svg>
+      {label}
+    </li>
+  );
+}
+
+/** A call's line as the legend draws it: solid, or with the dashes of a call across clusters. */
+function CallSample({ dash }: { dash?: string }) {
+  return (
+    <line x1="0" y1="4" x2="28" y2="4" strokeWidth={2} strokeDasharray={dash} className="stroke-slate-600" />
+  );
+}
 
 function NodeLink({
   node,
