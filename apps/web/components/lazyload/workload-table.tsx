@@ -1,5 +1,6 @@
 import { objectKey } from '../../lib/clusters';
 import { ListTable, listLook } from '../table';
+import { WorkloadRow } from '../workload-row';
 import type { Workload } from './types';
 
 const columns = [
@@ -41,23 +42,7 @@ export function WorkloadTable({
         const state = fenceState(w);
         const withFence = w.size.withFence;
         return (
-          <tr
-            key={key}
-            className={`${listLook.row} ${selected === key ? 'bg-indigo-50 dark:bg-indigo-950' : ''}`}
-          >
-            <th scope="row" className={`${listLook.cell} text-left`}>
-              <button
-                type="button"
-                onClick={() => onSelect(key)}
-                className="font-medium text-indigo-700 underline dark:text-indigo-300"
-              >
-                {w.name}
-              </button>
-            </th>
-            <td className={listLook.cell} data-column="cluster">
-              {w.cluster}
-            </td>
-            <td className={listLook.cell}>{w.namespace}</td>
+          <WorkloadRow key={key} workload={w} selected={selected === key} onSelect={() => onSelect(key)}>
             <td className={`${listLook.cell} ${state.tone}`} data-column="fence">
               {state.label}
             </td>
@@ -82,7 +67,7 @@ export function WorkloadTable({
             <td className={listLook.cell} data-column="fallback">
               {w.fallbackCalls.reduce((n, c) => n + c.count, 0)}
             </td>
-          </tr>
+          </WorkloadRow>
         );
       })}
     </ListTable>

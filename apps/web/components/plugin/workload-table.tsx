@@ -1,5 +1,6 @@
 import { objectKey } from '../../lib/clusters';
 import { ListTable, listLook } from '../table';
+import { WorkloadRow } from '../workload-row';
 import type { PluginWorkload } from './types';
 
 const columns = ['Workload', 'Cluster', 'Namespace', 'Plugin objects', 'Filters from EnvoyFilters'];
@@ -23,23 +24,7 @@ export function PluginWorkloadTable({
           ),
         ).size;
         return (
-          <tr
-            key={key}
-            className={`${listLook.row} ${selected === key ? 'bg-indigo-50 dark:bg-indigo-950' : ''}`}
-          >
-            <th scope="row" className={`${listLook.cell} text-left`}>
-              <button
-                type="button"
-                onClick={() => onSelect(key)}
-                className="font-medium text-indigo-700 underline dark:text-indigo-300"
-              >
-                {w.name}
-              </button>
-            </th>
-            <td className={listLook.cell} data-column="cluster">
-              {w.cluster}
-            </td>
-            <td className={listLook.cell}>{w.namespace}</td>
+          <WorkloadRow key={key} workload={w} selected={selected === key} onSelect={() => onSelect(key)}>
             <td className={listLook.cell} data-column="plugins">
               {w.plugins.length === 0 ? (
                 '—'
@@ -63,7 +48,7 @@ export function PluginWorkloadTable({
             <td className={listLook.cell} data-column="added">
               {added}
             </td>
-          </tr>
+          </WorkloadRow>
         );
       })}
     </ListTable>
