@@ -2,9 +2,6 @@
  * The cluster registry over two real API servers in one kubeconfig: health per cluster, Istio's version,
  * a server going away, and contexts leaving and joining the file while the registry runs.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -16,10 +13,9 @@ import {
 import {
   KUBE_TEST_SERVER_START_TIMEOUT_MS,
   KUBE_TEST_SERVER_STOP_TIMEOUT_MS,
-  startKubeTestServer,
   type KubeTestServer,
 } from '../support/kube-test-server';
-import { multiClusterKubeconfig } from '../support/multi-cluster';
+import { startTestClusters, type TestClusters } from '../support/multi-cluster';
 
 const INTERVAL_MS = 300;
 const EAST = 'kind-east';
@@ -28,15 +24,9 @@ const WEST = 'West@Lab';
 
 let east: KubeTestServer | undefined;
 let west: KubeTestServer | undefined;
-let dir: string;
-let kubeconfigPath: string;
+let clusters: TestClusters | undefined;
 let registry: ClusterRegistry | undefined;
 const events: ClusterRegistryEvent[] = [];
-
-const both = () => [
-  { name: EAST, server: east! },
-  { name: WEST, server: west! },
-];
 
 const cluster = (name: string): ClusterEntry => {
   const entry = registry!.get(name);
@@ -45,12 +35,11 @@ const cluster = (name: string): ClusterEntry => {
 };
 
 beforeAll(async () => {
-  [east, west] = await Promise.all([startKubeTestServer(), startKubeTestServer()]);
-  dir = await mkdtemp(join(tmpdir(), 'governor-clusters-'));
-  kubeconfigPath = join(dir, 'config');
-  await writeFile(kubeconfigPath, multiClusterKubeconfig(both()), { mode: 0o600 });
+  clusters = await startTestClusters([EAST, WEST]);
+  east = clusters.servers.get(EAST);
+  west = clusters.servers.get(WEST);
   registry = await ClusterRegistry.open({
-    kubeconfigPath,
+    kubeconfigPath: clusters.kubeconfigPath,
     healthIntervalMs: INTERVAL_MS,
     reloadDebounceMs: 50,
   });
@@ -59,8 +48,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await registry?.close();
-  await Promise.all([east?.stop(), west?.stop()]);
-  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  await clusters?.close();
 }, KUBE_TEST_SERVER_STOP_TIMEOUT_MS);
 
 describe('ClusterRegistry over two API servers', () => {
@@ -115,13 +103,13 @@ describe('ClusterRegistry over two API servers', () => {
   });
 
   it('removes a context taken out of the file and adds it back, without a restart', async () => {
-    await writeFile(kubeconfigPath, multiClusterKubeconfig([{ name: EAST, server: east! }]));
+    await clusters!.writeKubeconfig([EAST]);
     await expect.poll(() => registry!.list().map((c) => c.name), { timeout: 10_000 }).toEqual(['kind-east']);
     expect(events).toContainEqual(
       expect.objectContaining({ type: 'removed', cluster: expect.objectContaining({ name: 'west-lab' }) }),
     );
 
-    await writeFile(kubeconfigPath, multiClusterKubeconfig(both()));
+    await clusters!.writeKubeconfig([EAST, WEST]);
     await expect
       .poll(() => registry!.list().map((c) => c.name), { timeout: 10_000 })
       .toEqual(['kind-east', 'west-lab']);

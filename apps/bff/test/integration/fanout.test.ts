@@ -3,9 +3,6 @@
  * `a` is home and member, `b` a member. Copies follow their source, drift is put back, and a member whose
  * API server stops gets the source as it is when the server is back.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubernetesStore } from '../../src/cluster/kubernetes-store';
@@ -20,10 +17,9 @@ import { FanoutController, registryClusters, type FanoutEvent } from '../../src/
 import {
   KUBE_TEST_SERVER_START_TIMEOUT_MS,
   KUBE_TEST_SERVER_STOP_TIMEOUT_MS,
-  startKubeTestServer,
   type KubeTestServer,
 } from '../support/kube-test-server';
-import { multiClusterKubeconfig } from '../support/multi-cluster';
+import { startTestClusters, type TestClusters } from '../support/multi-cluster';
 import { limiterSpec, smartLimiter } from '../support/store-contract';
 
 const INTERVAL_MS = 300;
@@ -33,7 +29,7 @@ const NS = 'shop';
 
 let a: KubeTestServer | undefined;
 let b: KubeTestServer | undefined;
-let dir: string | undefined;
+let clusters: TestClusters | undefined;
 let registry: ClusterRegistry | undefined;
 let fanout: FanoutController | undefined;
 /** Stores of our own on each server, as another user editing the clusters. */
@@ -42,19 +38,11 @@ let storeB: KubernetesStore;
 const events: FanoutEvent[] = [];
 
 beforeAll(async () => {
-  [a, b] = await Promise.all([startKubeTestServer(), startKubeTestServer()]);
-  dir = await mkdtemp(join(tmpdir(), 'governor-fanout-'));
-  const kubeconfigPath = join(dir, 'config');
-  await writeFile(
-    kubeconfigPath,
-    multiClusterKubeconfig([
-      { name: 'a', server: a },
-      { name: 'b', server: b },
-    ]),
-    { mode: 0o600 },
-  );
+  clusters = await startTestClusters(['a', 'b']);
+  a = clusters.servers.get('a')!;
+  b = clusters.servers.get('b')!;
   registry = await ClusterRegistry.open({
-    kubeconfigPath,
+    kubeconfigPath: clusters.kubeconfigPath,
     healthIntervalMs: INTERVAL_MS,
     reloadDebounceMs: 50,
   });
@@ -78,8 +66,7 @@ afterAll(async () => {
   await registry?.close();
   await storeA?.close();
   await storeB?.close();
-  await Promise.all([a?.stop(), b?.stop()]);
-  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  await clusters?.close();
 }, KUBE_TEST_SERVER_STOP_TIMEOUT_MS);
 
 const quotaOf = (o: KubeObject | null): string | undefined =>

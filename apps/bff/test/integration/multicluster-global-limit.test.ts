@@ -4,9 +4,6 @@
  * cluster draw on the same quota, whether each cluster's control plane feeds a rate-limit service of its
  * own (replicas sharing Redis) or the BFF's fleet feeds its one service from both.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { RedisServer } from '@governor/limiter/testing';
 import type { Decision } from '@governor/limiter';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -23,10 +20,8 @@ import { createBff, type Bff } from '../../src/server/bff';
 import {
   KUBE_TEST_SERVER_START_TIMEOUT_MS,
   KUBE_TEST_SERVER_STOP_TIMEOUT_MS,
-  startKubeTestServer,
-  type KubeTestServer,
 } from '../support/kube-test-server';
-import { multiClusterKubeconfig } from '../support/multi-cluster';
+import { createWorkloads, startTestClusters, type TestClusters } from '../support/multi-cluster';
 import {
   envoyRlsRequest,
   rlsClient,
@@ -53,9 +48,8 @@ const SERVICES = ['reviews', 'ratings'] as const;
 
 let redis: RedisServer | undefined;
 let redisUrl = '';
-let dir: string | undefined;
+let clusters: TestClusters | undefined;
 let registry: ClusterRegistry | undefined;
-const servers = new Map<Cluster, KubeTestServer>();
 const storeOf = (name: Cluster): ClusterStore => registry!.get(name)!.store;
 
 const globalLimiter = (name: string): KubeObject => ({
@@ -76,33 +70,6 @@ const globalLimiter = (name: string): KubeObject => ({
     },
   },
 });
-
-/** The services and Running pods of them, as each cluster runs its own replicas. */
-async function createWorkloads(store: ClusterStore, pods: number): Promise<void> {
-  for (const name of [NS, 'governor-system'])
-    await store.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
-  for (const app of SERVICES) {
-    await store.create({
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: { name: app, namespace: NS },
-      spec: { selector: { app }, ports: [{ name: 'http', port: 9080 }] },
-    });
-    for (let i = 0; i < pods; i++) {
-      const pod = await store.create({
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name: `${app}-${i}`, namespace: NS, labels: { app } },
-        // Never scheduled (there is no scheduler): a pod the API server keeps as it is told.
-        spec: {
-          containers: [{ name: 'app', image: 'example/app:1' }],
-          schedulingGates: [{ name: 'governor.io/test' }],
-        },
-      });
-      await store.updateStatus({ ...pod, status: { phase: 'Running' } });
-    }
-  }
-}
 
 const isReady = (o: KubeObject | null): boolean =>
   ((o?.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []).some(
@@ -202,31 +169,24 @@ function expectFromRedis(decisions: readonly Decision[], calls: number): void {
 }
 
 beforeAll(async () => {
-  const [a, b, r] = await Promise.all([startKubeTestServer(), startKubeTestServer(), RedisServer.start()]);
-  servers.set('a', a);
-  servers.set('b', b);
+  let r: RedisServer;
+  [clusters, r] = await Promise.all([startTestClusters(['a', 'b']), RedisServer.start()]);
   redis = r;
   redisUrl = `redis://127.0.0.1:${r.port}`;
-  dir = await mkdtemp(join(tmpdir(), 'governor-global-limit-'));
-  const kubeconfigPath = join(dir, 'config');
-  await writeFile(
-    kubeconfigPath,
-    multiClusterKubeconfig([...servers].map(([name, server]) => ({ name, server }))),
-    {
-      mode: 0o600,
-    },
-  );
-  registry = await ClusterRegistry.open({ kubeconfigPath, healthIntervalMs: 500, reloadDebounceMs: 50 });
+  registry = await ClusterRegistry.open({
+    kubeconfigPath: clusters.kubeconfigPath,
+    healthIntervalMs: 500,
+    reloadDebounceMs: 50,
+  });
   // The clusters run different numbers of replicas: a global quota is the same whatever each has.
-  await createWorkloads(storeOf('a'), 1);
-  await createWorkloads(storeOf('b'), 2);
+  await createWorkloads(storeOf('a'), { namespace: NS, apps: SERVICES, pods: 1 });
+  await createWorkloads(storeOf('b'), { namespace: NS, apps: SERVICES, pods: 2 });
 }, KUBE_TEST_SERVER_START_TIMEOUT_MS);
 
 afterAll(async () => {
   await registry?.close();
-  await Promise.all([...servers.values()].map((s) => s.stop()));
+  await clusters?.close();
   await redis?.close();
-  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
 }, KUBE_TEST_SERVER_STOP_TIMEOUT_MS);
 
 describe('a rate-limit service per cluster, sharing Redis', () => {

@@ -5,15 +5,12 @@
  * lose its lease (b shown unreachable with a growing age, a going on, a change of the source waiting),
  * then started again on the same port (b's plane reconnects, leads again, and makes the change Ready).
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Auth } from '../../src/auth/auth';
 import { KubernetesStore } from '../../src/cluster/kubernetes-store';
 import { ClusterRegistry } from '../../src/cluster/registry';
-import type { ClusterStore, KubeObject } from '../../src/cluster/store';
+import type { KubeObject } from '../../src/cluster/store';
 import {
   CLUSTERS_ANNOTATION,
   FANOUT_GENERATION_ANNOTATION,
@@ -25,11 +22,10 @@ import { createBff, type Bff } from '../../src/server/bff';
 import {
   KUBE_TEST_SERVER_START_TIMEOUT_MS,
   KUBE_TEST_SERVER_STOP_TIMEOUT_MS,
-  startKubeTestServer,
   type KubeTestServer,
 } from '../support/kube-test-server';
 import { callerOf, DEMO_API_USERS } from '../support/demo-api';
-import { multiClusterKubeconfig } from '../support/multi-cluster';
+import { createWorkloads, startTestClusters, type TestClusters } from '../support/multi-cluster';
 import { limiterSpec, smartLimiter } from '../support/store-contract';
 
 const NS = 'shop';
@@ -44,9 +40,9 @@ const RECOVERY = { timeout: 60_000, interval: 200 };
 const LIMITER_ONLY = MODULES.filter((d) => d.name === 'limiter');
 const APPS = ['reviews', 'ratings'] as const;
 
+let clusters: TestClusters | undefined;
 let a: KubeTestServer | undefined;
 let b: KubeTestServer | undefined;
-let dir: string | undefined;
 let registry: ClusterRegistry | undefined;
 let bff: Bff | undefined;
 let caller: ReturnType<typeof callerOf>;
@@ -78,34 +74,6 @@ function gitVersion(server: KubeTestServer): Promise<string> {
     req.on('error', reject);
     req.end();
   });
-}
-
-/**
- * The namespaces (the control plane's leader election Lease lives in governor-system), and a Service with
- * a Running pod per app, as each cluster runs its own replicas.
- */
-async function createWorkloads(store: ClusterStore): Promise<void> {
-  for (const name of [NS, 'governor-system'])
-    await store.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
-  for (const app of APPS) {
-    await store.create({
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: { name: app, namespace: NS },
-      spec: { selector: { app }, ports: [{ name: 'http', port: 9080 }] },
-    });
-    const pod = await store.create({
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name: `${app}-0`, namespace: NS, labels: { app } },
-      // Never scheduled (there is no scheduler): a pod the API server keeps as it is told.
-      spec: {
-        containers: [{ name: 'app', image: 'example/app:1' }],
-        schedulingGates: [{ name: 'governor.io/test' }],
-      },
-    });
-    await store.updateStatus({ ...pod, status: { phase: 'Running' } });
-  }
 }
 
 interface StatusCondition {
@@ -146,23 +114,16 @@ const copyState = (s: Awaited<ReturnType<typeof reviewsStatus>>, cluster: string
   s?.clusters.find((c) => c.cluster === cluster);
 
 beforeAll(async () => {
-  [a, b] = await Promise.all([startKubeTestServer(), startKubeTestServer()]);
+  clusters = await startTestClusters(['a', 'b']);
+  const { kubeconfigPath } = clusters;
+  a = clusters.servers.get('a')!;
+  b = clusters.servers.get('b')!;
   versions.set('a', await gitVersion(a));
   versions.set('b', await gitVersion(b));
-  dir = await mkdtemp(join(tmpdir(), 'governor-multicluster-kube-'));
-  const kubeconfigPath = join(dir, 'config');
-  await writeFile(
-    kubeconfigPath,
-    multiClusterKubeconfig([
-      { name: 'a', server: a },
-      { name: 'b', server: b },
-    ]),
-    { mode: 0o600 },
-  );
   storeA = KubernetesStore.fromKubeConfig(a.kubeConfig);
   storeB = KubernetesStore.fromKubeConfig(b.kubeConfig);
-  await createWorkloads(storeA);
-  await createWorkloads(storeB);
+  await createWorkloads(storeA, { namespace: NS, apps: APPS });
+  await createWorkloads(storeB, { namespace: NS, apps: APPS });
   registry = await ClusterRegistry.open({
     kubeconfigPath,
     healthIntervalMs: HEALTH_INTERVAL_MS,
@@ -195,8 +156,7 @@ afterAll(async () => {
   await registry?.close();
   await storeA?.close();
   await storeB?.close();
-  await Promise.all([a?.stop(), b?.stop()]);
-  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  await clusters?.close();
 }, KUBE_TEST_SERVER_STOP_TIMEOUT_MS + 30_000);
 
 describe('the BFF over two API servers, one control plane each', () => {
