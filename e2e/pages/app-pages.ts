@@ -152,17 +152,15 @@ export class LimiterEditorPage {
   }
 }
 
-/** Lazy loading: the workloads, their fences and their Sidecars' egress hosts. */
-export class LazyloadPage {
+/** A page listing workloads by cluster, each opening its detail from its row (lazy loading, plugins). */
+class WorkloadListPage {
   readonly table: Locator;
 
-  constructor(readonly page: Page) {
-    this.table = page.getByRole('table', { name: 'Workloads and their fences' });
-  }
-
-  async goto(): Promise<void> {
-    await this.page.goto('/lazyload');
-    await expect(this.page.getByRole('heading', { level: 2, name: 'Lazy loading' })).toBeVisible();
+  constructor(
+    readonly page: Page,
+    tableName: string,
+  ) {
+    this.table = page.getByRole('table', { name: tableName });
   }
 
   /** A workload's row; by default the home cluster's (east, in the embedded mesh). */
@@ -187,6 +185,18 @@ export class LazyloadPage {
   detail(namespace: string, workload: string): Locator {
     return this.page.getByRole('region', { name: `${namespace}/${workload}`, exact: true });
   }
+}
+
+/** Lazy loading: the workloads, their fences and their Sidecars' egress hosts. */
+export class LazyloadPage extends WorkloadListPage {
+  constructor(page: Page) {
+    super(page, 'Workloads and their fences');
+  }
+
+  async goto(): Promise<void> {
+    await this.page.goto('/lazyload');
+    await expect(this.page.getByRole('heading', { level: 2, name: 'Lazy loading' })).toBeVisible();
+  }
 
   /** Previews the fence "Enable fence" would apply; the preview region is returned. */
   async previewFence(detail: Locator): Promise<Locator> {
@@ -208,32 +218,12 @@ export class LazyloadPage {
 }
 
 /** Plugins: the workloads' HTTP filter chains and the PluginManager / EnvoyPlugin editor. */
-export class PluginPage {
-  readonly table: Locator;
+export class PluginPage extends WorkloadListPage {
   readonly editor: Locator;
 
-  constructor(readonly page: Page) {
-    this.table = page.getByRole('table', { name: 'Workloads and their plugins' });
+  constructor(page: Page) {
+    super(page, 'Workloads and their plugins');
     this.editor = page.getByRole('region', { name: /^(Edit|New) (PluginManager|EnvoyPlugin)/ });
-  }
-
-  /** A workload's row; by default the home cluster's (east, in the embedded mesh). */
-  row(workload: string, cluster = HOME_CLUSTER): Locator {
-    return inCluster(
-      this.page,
-      this.table
-        .getByRole('row')
-        .filter({ has: this.page.getByRole('rowheader', { name: workload, exact: true }) }),
-      cluster,
-    );
-  }
-
-  /** A workload's detail, opened from its row. */
-  async open(namespace: string, workload: string): Promise<Locator> {
-    await this.row(workload).getByRole('button', { name: workload, exact: true }).click();
-    const detail = this.page.getByRole('region', { name: `${namespace}/${workload}`, exact: true });
-    await expect(detail).toBeVisible();
-    return detail;
   }
 
   /** The table of a workload's inbound HTTP filters on `port`. */
