@@ -130,6 +130,14 @@ export class LimiterEditorPage {
     await expect(this.status).not.toHaveText('Checking…');
   }
 
+  /** Previews a policy that checks clean; `change` matches the heading of one object it changes. */
+  async preview(change: RegExp): Promise<void> {
+    await this.waitChecked();
+    await expect(this.status).toHaveText('No problems found.');
+    await this.button('Preview').click();
+    await expect(this.page.getByRole('heading', { name: change })).toBeVisible();
+  }
+
   /** Replaces the YAML text (as a paste: CodeMirror does not re-indent it). */
   async setYaml(text: string): Promise<void> {
     await this.tab('YAML').click();

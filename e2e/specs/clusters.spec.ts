@@ -1,5 +1,5 @@
-import { ClustersPage } from '../pages/clusters-page';
 import { expect, test } from '../fixtures';
+import type { ClustersPage } from '../pages/clusters-page';
 
 // The embedded mesh has two clusters: east (home, all of Bookinfo) and west (reviews and ratings).
 test.describe('clusters', () => {
@@ -7,9 +7,9 @@ test.describe('clusters', () => {
     login,
     overview,
     limiterList,
+    clusters,
     page,
   }) => {
-    const clusters = new ClustersPage(page);
     await login('viewer');
     await overview.goto();
     // Every cluster at first: east's productpage is there.
@@ -62,11 +62,11 @@ test.describe('clusters', () => {
   test('an outage of west is named in a banner on every page until it is restored', async ({
     login,
     overview,
+    clusters,
     page,
     checkAccessibility,
     saveScreenshot,
   }) => {
-    const clusters = new ClustersPage(page);
     await login('admin');
     await clusters.goto();
     await expect(clusters.row('east')).toContainText('home');
@@ -108,8 +108,7 @@ test.describe('clusters', () => {
     }
   });
 
-  test('only an admin is offered an outage', async ({ login, page }) => {
-    const clusters = new ClustersPage(page);
+  test('only an admin is offered an outage', async ({ login, clusters }) => {
     await login('editor');
     await clusters.goto();
     await expect(clusters.row('west')).toBeVisible();

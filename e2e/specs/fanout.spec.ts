@@ -1,6 +1,9 @@
 import { expect, test } from '../fixtures';
-import { FanoutControls } from '../pages/fanout-panel';
+import type { FanoutControls } from '../pages/fanout-panel';
 import type { LimiterEditorPage } from '../pages/app-pages';
+
+/** The reviews policy's fan-out as seeded: copied to west, and both copies synced. */
+const SYNCED_BOTH = 'Synced in all 2 clusters: east, west.';
 
 // East is the home cluster; west runs its own reviews. The demo's reviews policy names east and west, so
 // it is copied to west: this spec takes it back to east alone, then gives it both clusters in the editor.
@@ -8,11 +11,11 @@ test.describe('policies across clusters', () => {
   test('a policy given clusters east and west is copied, and both show synced', async ({
     login,
     editor,
+    fanout,
     page,
     saveScreenshot,
     checkAccessibility,
   }) => {
-    const fanout = new FanoutControls(page);
     await login('editor');
     await editor.open('default', 'reviews');
     await editor.tab('Form').click();
@@ -21,7 +24,7 @@ test.describe('policies across clusters', () => {
       await expect(fanout.mode('Chosen clusters')).toBeChecked();
       await expect(fanout.choice('east')).toBeChecked();
       await expect(fanout.choice('west')).toBeChecked();
-      await expect(fanout.summary).toHaveText('Synced in all 2 clusters: east, west.', { timeout: 15_000 });
+      await expect(fanout.summary).toHaveText(SYNCED_BOTH, { timeout: 15_000 });
 
       // East only: the copy in west goes.
       await fanout.mode('This cluster only').check();
@@ -38,7 +41,7 @@ test.describe('policies across clusters', () => {
       await fanout.choice('west').check();
       expect(await editor.yaml()).toMatch(/governor\.io\/clusters: "?east,west"?\n/);
       await editor.apply();
-      await expect(fanout.summary).toHaveText('Synced in all 2 clusters: east, west.', { timeout: 20_000 });
+      await expect(fanout.summary).toHaveText(SYNCED_BOTH, { timeout: 20_000 });
       await expect(fanout.row('east')).toContainText('synced');
       await expect(fanout.row('west')).toContainText('synced');
       // West's copy, reconciled by west's own control plane, carries its conditions.
@@ -63,44 +66,28 @@ test.describe('policies across clusters', () => {
   test('a cluster that is down is named as not synced, with the age of its last sync', async ({
     login,
     editor,
-    page,
-    baseURL,
+    fanout,
+    whileDown,
   }) => {
-    const fanout = new FanoutControls(page);
     await login('admin');
-    const outage = async (down: boolean) => {
-      const res = await page.request.post(`${baseURL}/trpc/clusters.simulateOutage`, {
-        data: { cluster: 'west', down },
-        headers: { origin: baseURL!, 'content-type': 'application/json' },
-      });
-      expect(res.status()).toBe(200);
-    };
     await editor.open('default', 'reviews');
-    await expect(fanout.summary).toHaveText('Synced in all 2 clusters: east, west.', { timeout: 15_000 });
-    try {
-      await outage(true);
+    await expect(fanout.summary).toHaveText(SYNCED_BOTH, { timeout: 15_000 });
+    await whileDown('west', async () => {
       await expect(fanout.summary).toHaveText('Not synced yet in west (unreachable).', { timeout: 15_000 });
       await expect(fanout.row('west')).toContainText('unreachable');
       await expect(fanout.row('west')).toContainText(/last synced (just now|\d+ s ago)/);
       await expect(fanout.row('east')).toContainText('synced');
-    } finally {
-      await outage(false);
-    }
-    await expect(fanout.summary).toHaveText('Synced in all 2 clusters: east, west.', { timeout: 20_000 });
+    });
+    await expect(fanout.summary).toHaveText(SYNCED_BOTH, { timeout: 20_000 });
   });
 
   test('a policy of west is written, previewed and applied in west, and east does not get it', async ({
     login,
     editor,
+    fanout,
     page,
-    baseURL,
+    api,
   }) => {
-    const fanout = new FanoutControls(page);
-    const call = (procedure: string, data: object) =>
-      page.request.post(`${baseURL}/trpc/${procedure}`, {
-        data,
-        headers: { origin: baseURL!, 'content-type': 'application/json' },
-      });
     await login('editor');
     await page.goto('/limiter/edit?namespace=default&service=ratings&cluster=west');
     await expect(page.getByRole('heading', { level: 2, name: 'New policy' })).toBeVisible();
@@ -109,30 +96,25 @@ test.describe('policies across clusters', () => {
     await expect(fanout.field).toHaveCount(0);
     try {
       await page.getByLabel('Quota').fill('4');
-      await editor.waitChecked();
-      await expect(editor.status).toHaveText('No problems found.');
-      await editor.button('Preview').click();
-      await expect(
-        page.getByRole('heading', { name: /EnvoyFilter ratings\.default\.ratelimit: added/ }),
-      ).toBeVisible();
+      await editor.preview(/EnvoyFilter ratings\.default\.ratelimit: added/);
       await editor.apply();
       await expect(page).toHaveURL(/\/limiter\/edit\?namespace=default&name=ratings&cluster=west$/);
       await expect(page.getByRole('heading', { level: 2, name: 'default/ratings' })).toBeVisible();
       await expect(page.getByLabel('Quota')).toHaveValue('4');
       await expect(fanout.panel).toHaveCount(0);
       // West holds it; east, the home cluster, has no ratings policy.
-      const west = await page.request.get(
-        `${baseURL}/trpc/policies.get?input=${encodeURIComponent(JSON.stringify({ namespace: 'default', name: 'ratings', cluster: 'west' }))}`,
-      );
+      const west = await api.query('policies.get', {
+        namespace: 'default',
+        name: 'ratings',
+        cluster: 'west',
+      });
       expect(west.status()).toBe(200);
       expect(JSON.stringify(await west.json())).toContain('quota: \\"4\\"');
-      const east = await page.request.get(
-        `${baseURL}/trpc/policies.get?input=${encodeURIComponent(JSON.stringify({ namespace: 'default', name: 'ratings' }))}`,
-      );
+      const east = await api.query('policies.get', { namespace: 'default', name: 'ratings' });
       expect(east.status()).toBe(404);
     } finally {
       // Later specs create east's ratings policy: west's goes, so that nothing of it is left around.
-      await call('policies.delete', { namespace: 'default', name: 'ratings', cluster: 'west' });
+      await api.mutate('policies.delete', { namespace: 'default', name: 'ratings', cluster: 'west' });
     }
   });
 });
@@ -147,5 +129,5 @@ async function bothClusters(editor: LimiterEditorPage, fanout: FanoutControls): 
   await fanout.choice('east').check();
   await fanout.choice('west').check();
   await editor.apply();
-  await expect(fanout.summary).toHaveText('Synced in all 2 clusters: east, west.', { timeout: 20_000 });
+  await expect(fanout.summary).toHaveText(SYNCED_BOTH, { timeout: 20_000 });
 }

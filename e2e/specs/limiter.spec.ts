@@ -17,12 +17,7 @@ test.describe('limiter', () => {
     await expect(editor.tab('Form')).toHaveAttribute('aria-selected', 'true');
     await page.getByLabel('Quota').fill('5');
     await page.getByLabel('Strategy').selectOption('single');
-    await editor.waitChecked();
-    await expect(editor.status).toHaveText('No problems found.');
-    await editor.button('Preview').click();
-    await expect(
-      page.getByRole('heading', { name: /EnvoyFilter ratings\.default\.ratelimit: added/ }),
-    ).toBeVisible();
+    await editor.preview(/EnvoyFilter ratings\.default\.ratelimit: added/);
     // The patches land on the ratings Pod's inbound chain for 9080, as istiod would apply them.
     const placement = page.getByRole('group', { name: 'Where istiod applies it' });
     await expect(placement.getByLabel('On the Pod')).toHaveValue(/^default\/ratings-/);
@@ -106,7 +101,7 @@ test.describe('limiter', () => {
     login,
     editor,
     page,
-    baseURL,
+    api,
     saveScreenshot,
   }) => {
     await login('viewer');
@@ -116,10 +111,7 @@ test.describe('limiter', () => {
     await expect(page.getByRole('button', { name: /Roll back/ })).toHaveCount(0);
     await saveScreenshot('policy-viewer');
     const before = await editor.yaml();
-    const res = await page.request.post(`${baseURL}/trpc/policies.delete`, {
-      data: { namespace: 'default', name: 'productpage' },
-      headers: { origin: baseURL!, 'content-type': 'application/json' },
-    });
+    const res = await api.mutate('policies.delete', { namespace: 'default', name: 'productpage' });
     expect(res.status()).toBe(403);
     await page.reload();
     expect(await editor.yaml()).toBe(before);

@@ -1,6 +1,5 @@
 import type { Locator } from '@playwright/test';
 import { expect, test } from '../fixtures';
-import { TopologyView } from '../pages/topology-page';
 
 type Box = { x: number; y: number; width: number; height: number };
 const within = (a: Box, b: Box) =>
@@ -20,11 +19,10 @@ test.describe('topology over clusters', () => {
   test('boxes services by cluster, then namespace, and dashes the call that crosses clusters', async ({
     login,
     overview,
-    page,
+    topology,
     saveScreenshot,
     checkAccessibility,
   }) => {
-    const topology = new TopologyView(page);
     await login('viewer');
     await overview.goto();
 
@@ -82,9 +80,8 @@ test.describe('topology over clusters', () => {
   test('a node’s side panel names its cluster, and its links go to that cluster', async ({
     login,
     overview,
-    page,
+    topology,
   }) => {
-    const topology = new TopologyView(page);
     await login('viewer');
     await overview.goto();
     const westReviews = topology.node('west', 'default', 'reviews');
@@ -114,8 +111,7 @@ test.describe('topology over clusters', () => {
     );
   });
 
-  test('?cluster= asks the topology for that cluster only', async ({ login, page }) => {
-    const topology = new TopologyView(page);
+  test('?cluster= asks the topology for that cluster only', async ({ login, topology, page }) => {
     await login('viewer');
     const asked = page.waitForRequest(
       (r) => r.url().includes('services.topology') && r.url().includes('west'),
@@ -130,22 +126,13 @@ test.describe('topology over clusters', () => {
   test('an unreachable cluster keeps its box, marked as such with the age of its last sync', async ({
     login,
     overview,
-    page,
-    baseURL,
+    topology,
+    whileDown,
   }) => {
-    const topology = new TopologyView(page);
     await login('admin');
-    const outage = async (down: boolean) => {
-      const res = await page.request.post(`${baseURL}/trpc/clusters.simulateOutage`, {
-        data: { cluster: 'west', down },
-        headers: { origin: baseURL!, 'content-type': 'application/json' },
-      });
-      expect(res.status()).toBe(200);
-    };
     await overview.goto();
     await expect(topology.cluster('west')).toHaveAccessibleName(/^Cluster west$/);
-    try {
-      await outage(true);
+    await whileDown('west', async () => {
       await expect(topology.cluster('west')).toHaveAccessibleName(
         /^Cluster west, unreachable, last synced (just now|\d+ s ago)$/,
         { timeout: 15_000 },
@@ -153,10 +140,7 @@ test.describe('topology over clusters', () => {
       await expect(topology.cluster('west')).toBeVisible();
       await expect(topology.cluster('east')).toHaveAccessibleName(/^Cluster east, home$/);
       await expect(topology.legend).toContainText('unreachable cluster');
-    } finally {
-      // Later specs share the BFF: west comes back whatever happened above.
-      await outage(false);
-    }
+    });
     await expect(topology.cluster('west')).toHaveAccessibleName(/^Cluster west$/, { timeout: 15_000 });
   });
 });
