@@ -13,8 +13,14 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { closeKeys } from '@governor/crd-types';
-import { Namespace, Type } from 'protobufjs';
-import { envoyProtoRoots, grpcJsXdsPackageJson, loadProtoRoot, protobufjsProtoRoot } from './proto-roots';
+import type { Namespace, Type } from 'protobufjs';
+import {
+  envoyProtoRoots,
+  grpcJsXdsPackageJson,
+  loadProtoRoot,
+  protobufjs,
+  protobufjsProtoRoot,
+} from './proto-roots';
 import { fullNameOf, SchemaBuilder, type SettingsSchema } from './schema';
 import { SettingsValidator, type SettingsIssue } from './validate';
 
@@ -137,6 +143,7 @@ function load(): Loaded {
   const roots = protoRoots();
   const files = httpFilterProtos(roots);
   const root = loadProtoRoot(roots, files);
+  const { Namespace } = protobufjs();
 
   const filters: HttpFilter[] = [];
   const unresolved: { package: string; reason: string }[] = [];
@@ -189,6 +196,7 @@ function load(): Loaded {
 
 /** A package's config and per-route messages (full names), or why they cannot be told. */
 function configOf(pkg: string, v3: Namespace): { config: string; perRoute: string | null } | string {
+  const { Type } = protobufjs();
   const types = v3.nestedArray.filter((n): n is Type => n instanceof Type);
   const isPerRoute = (t: Type) => /PerRoute/.test(t.name);
   // Messages that other (non-per-route) messages of the package hold are parts of a config, not one.

@@ -12,7 +12,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { closeKeys } from '@governor/crd-types';
-import { Type, type Field, type Root } from 'protobufjs';
+import type { Field, Root, Type } from 'protobufjs';
 import {
   fromHttpRouteConfiguration,
   META_ROUTE_TYPE_URL,
@@ -21,7 +21,7 @@ import {
   type HttpRoute,
   type MetaRouteConfiguration,
 } from './metaprotocol-route';
-import { envoyProtoRoots, loadProtoRoot, protobufjsProtoRoot } from './proto-roots';
+import { envoyProtoRoots, loadProtoRoot, protobufjs, protobufjsProtoRoot } from './proto-roots';
 import { fullNameOf, jsonNameOf, SchemaBuilder } from './schema';
 import { SettingsValidator } from './validate';
 
@@ -72,7 +72,7 @@ export function metaProtocolProtos(): MetaProtocolProtos {
   const messages: string[] = [];
   const walk = (ns: { nestedArray: readonly unknown[] }) => {
     for (const n of ns.nestedArray) {
-      if (n instanceof Type) messages.push(fullNameOf(n));
+      if (n instanceof protobufjs().Type) messages.push(fullNameOf(n));
       if (n && typeof n === 'object' && 'nestedArray' in n) walk(n as { nestedArray: readonly unknown[] });
     }
   };
@@ -176,7 +176,8 @@ function toPlain(type: Type, json: unknown): unknown {
     if (value === null) continue;
     const field = fieldByJsonKey(type, key);
     if (!field) throw new Error(`${name} has no field ${JSON.stringify(key)}`);
-    const convert = (v: unknown) => (field.resolvedType instanceof Type ? toPlain(field.resolvedType, v) : v);
+    const convert = (v: unknown) =>
+      field.resolvedType instanceof protobufjs().Type ? toPlain(field.resolvedType, v) : v;
     out[field.name] = field.map
       ? Object.fromEntries(Object.entries(value as object).map(([k, v]) => [k, convert(v)]))
       : field.repeated
@@ -214,7 +215,8 @@ function toJson(type: Type, plain: unknown): unknown {
   for (const field of type.fieldsArray) {
     const value = o[field.name];
     if (value === undefined || value === null) continue;
-    const convert = (v: unknown) => (field.resolvedType instanceof Type ? toJson(field.resolvedType, v) : v);
+    const convert = (v: unknown) =>
+      field.resolvedType instanceof protobufjs().Type ? toJson(field.resolvedType, v) : v;
     out[jsonNameOf(field.name)] = field.map
       ? Object.fromEntries(Object.entries(value as object).map(([k, v]) => [k, convert(v)]))
       : field.repeated

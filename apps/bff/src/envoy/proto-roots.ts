@@ -5,9 +5,14 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { Root } from 'protobufjs';
+import type * as Protobufjs from 'protobufjs';
+import type { Root } from 'protobufjs';
 
 const requireHere = createRequire(import.meta.url);
+
+let protobufjsModule: typeof Protobufjs | undefined;
+/** protobufjs, loaded on first use: a command that reads no proto (`governor render`) starts sooner without it. */
+export const protobufjs = (): typeof Protobufjs => (protobufjsModule ??= requireHere('protobufjs'));
 
 /** `@grpc/grpc-js-xds/package.json`, resolved from here. */
 export const grpcJsXdsPackageJson = (): string => requireHere.resolve('@grpc/grpc-js-xds/package.json');
@@ -25,7 +30,7 @@ export const protobufjsProtoRoot = (): string => dirname(requireHere.resolve('pr
 
 /** The files loaded (`keepCase`) and resolved, each import taken from the first root that has it. */
 export function loadProtoRoot(roots: readonly string[], files: readonly string[]): Root {
-  const root = new Root();
+  const root = new (protobufjs().Root)();
   root.resolvePath = (_origin, target) => {
     for (const r of roots) {
       const p = join(r, target);

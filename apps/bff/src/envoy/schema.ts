@@ -22,7 +22,8 @@
  *   fields of that message), and the wrappers (`UInt32Value`, `BoolValue`, …) as their plain value.
  *   Envoy's `Percent` and `FractionalPercent` (with its `denominator` enum) are ordinary messages.
  */
-import { Enum, MapField, type Field, type Root, Type } from 'protobufjs';
+import type { Enum, Field, Root, Type } from 'protobufjs';
+import { protobufjs } from './proto-roots';
 
 export type IntegerFormat = 'int32' | 'uint32' | 'int64' | 'uint64';
 
@@ -210,7 +211,7 @@ export class SchemaBuilder {
       $defs[name] = this.message(t);
       for (const f of t.fieldsArray) {
         f.resolve();
-        if (f.resolvedType instanceof Type) pending.push(f.resolvedType);
+        if (f.resolvedType instanceof protobufjs().Type) pending.push(f.resolvedType);
       }
     }
     return { $ref: `#/$defs/${fullNameOf(type)}`, $defs };
@@ -218,6 +219,7 @@ export class SchemaBuilder {
 
   private nodeOfValue(field: Field, typeName: string): SchemaNode {
     const resolved = field.resolvedType;
+    const { Enum, Type } = protobufjs();
     if (resolved instanceof Type) return this.nodeOfMessage(resolved);
     if (resolved instanceof Enum) {
       const enumName = fullNameOf(resolved);
@@ -228,7 +230,7 @@ export class SchemaBuilder {
   }
 
   private nodeOfField(field: Field): SchemaNode {
-    if (field instanceof MapField) {
+    if (field instanceof protobufjs().MapField) {
       const key = SCALARS[field.keyType];
       const format =
         key && 'type' in key && key.type === 'integer'
