@@ -3,11 +3,12 @@ import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { isKnownKind, type ClusterStore, type KubeObject } from '../cluster/store';
 
-const objectsOf = (file: string): KubeObject[] =>
-  parseAllDocuments(readFileSync(new URL(file, import.meta.url), 'utf8')).map((d) => d.toJS() as KubeObject);
+const objectsOf = (file: URL): KubeObject[] =>
+  parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS() as KubeObject);
 
+// Each file's URL a string literal beside import.meta.url: the build finds it and ships the file with its bundle.
 export function demoObjects(): KubeObject[] {
-  return objectsOf('./bookinfo.yaml');
+  return objectsOf(new URL('./bookinfo.yaml', import.meta.url));
 }
 
 /** The embedded default's clusters: east (the home cluster) with all of Bookinfo, west with a copy of part. */
@@ -15,7 +16,7 @@ export const DEMO_CLUSTERS = { home: 'east', other: 'west' } as const;
 
 /** The demo's objects of one of {@link DEMO_CLUSTERS}. */
 export function demoClusterObjects(cluster: 'east' | 'west'): KubeObject[] {
-  if (cluster === 'west') return objectsOf('./bookinfo-west.yaml');
+  if (cluster === 'west') return objectsOf(new URL('./bookinfo-west.yaml', import.meta.url));
   // reviews runs in both clusters: its limit is the home cluster's policy, fanned out to both.
   return demoObjects().map((o) =>
     o.kind === 'SmartLimiter' && o.metadata.name === 'reviews'
