@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // The compiled BFF and CLI: `node scripts/build.mjs [--outdir DIR]` (default dist/) writes bff.mjs (the
 // BFF, src/main.ts) and governor.mjs (the CLI, src/cli/run.ts), each one ESM bundle for Node 20 with its
-// source map, and the files the sources read at run time under assets/. Plain `node` runs them.
-import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+// source map, and the files the sources read at run time under assets/. Plain `node` runs them, with the
+// packages in EXTERNAL installed where Node's resolution finds them (apps/bff/node_modules for dist/).
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -16,8 +17,8 @@ const outdir = resolve(values.outdir);
  * Left to Node's own resolution from node_modules, because bundling breaks them: protobufjs and
  * @grpc/proto-loader read .proto files and optional modules from their own folders at run time, and
  * @grpc/grpc-js-xds (whose protos src/envoy reads) registers itself into the @grpc/grpc-js it finds beside
- * it, which must then be the same copy as ours. @kubernetes/client-node is large, loaded only in kubernetes
- * mode, and has optional native add-ons.
+ * it, which must then be the same copy as ours. @kubernetes/client-node is large and brings ws, which loads
+ * its optional native add-ons when they are installed; only the BFF imports it.
  */
 const EXTERNAL = [
   '@grpc/grpc-js',
@@ -59,10 +60,18 @@ const assetsPlugin = {
   },
 };
 
-/** CommonJS dependencies in an ESM bundle still call require() for Node's built-in modules. */
-const requireBanner =
-  "import { createRequire as __governorCreateRequire } from 'node:module';\n" +
-  'const require = __governorCreateRequire(import.meta.url);';
+/**
+ * CommonJS dependencies in an ESM bundle still call require() for Node's built-in modules, and ioredis
+ * names __dirname in its friendly error stacks.
+ */
+const requireBanner = [
+  "import { createRequire as __governorCreateRequire } from 'node:module';",
+  "import { dirname as __governorDirname } from 'node:path';",
+  "import { fileURLToPath as __governorFileURLToPath } from 'node:url';",
+  'const require = __governorCreateRequire(import.meta.url);',
+  'const __filename = __governorFileURLToPath(import.meta.url);',
+  'const __dirname = __governorDirname(__filename);',
+].join('\n');
 
 const common = {
   bundle: true,
@@ -76,6 +85,11 @@ const common = {
   absWorkingDir: bffDir,
 };
 
+// The directory is emptied first: refuse one that holds anything but an earlier build.
+if (existsSync(outdir) && readdirSync(outdir).length > 0 && !existsSync(join(outdir, 'bff.mjs'))) {
+  console.error(`${outdir} is not empty and holds no earlier build: not emptying it`);
+  process.exit(2);
+}
 rmSync(outdir, { recursive: true, force: true });
 mkdirSync(outdir, { recursive: true });
 const started = performance.now();
