@@ -93,6 +93,8 @@ describe('auto-fencing on a real kube-apiserver', () => {
       await vi.waitFor(async () => {
         fence = await store.get('ServiceFence', ns, 'reviews');
         sidecar = await store.get('Sidecar', ns, 'reviews');
+        // Both read in one pass: the fence may be written between the two reads.
+        expect(fence).not.toBeNull();
         expect(sidecar).not.toBeNull();
       }, WAIT);
       expect(fence!.metadata.labels).toMatchObject(CREATED_BY);
