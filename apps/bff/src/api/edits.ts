@@ -6,7 +6,7 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import type { AuditView } from '../audit/audit-log';
-import { ConflictError, type KubeObject } from '../cluster/store';
+import { ConflictError, NotFoundError, type KubeObject } from '../cluster/store';
 import { InputInvalid, type InputIssue } from '../lib/input-issues';
 import { readYaml, type Locate } from '../lib/yaml-input';
 import type { ApiDeps } from './deps';
@@ -164,6 +164,28 @@ export async function writeAudited(deps: ApiDeps, w: AuditedWrite) {
       throw e;
     }
   }
+}
+
+/** Deletes an object a user asked to delete (gone already is fine), audited with what it was. */
+export async function deleteAudited(
+  deps: ApiDeps,
+  d: { apiVersion: string; kind: string; user: string; namespace: string; name: string; current: KubeObject },
+): Promise<{ auditId: number }> {
+  try {
+    await deps.store.delete(d.kind, d.namespace, d.name);
+  } catch (e) {
+    if (!(e instanceof NotFoundError)) throw e;
+  }
+  const record = await deps.audit.record({
+    user: d.user,
+    action: 'delete',
+    kind: d.kind,
+    namespace: d.namespace,
+    name: d.name,
+    before: userPart(d.apiVersion, d.kind, d.current),
+    after: null,
+  });
+  return { auditId: record.id };
 }
 
 /** The audited version `toId` of `kind namespace/name` to roll back to, or NOT_FOUND. */

@@ -4,17 +4,8 @@
  * a real cluster; what sits above it (informers, controllers, the fan-out) sees what it would see of a
  * real one.
  */
-import {
-  StoreError,
-  type ApplyOptions,
-  type ClusterStore,
-  type DeleteOptions,
-  type Kind,
-  type KubeObject,
-  type ListResult,
-  type WatchHandle,
-  type WatchOptions,
-} from './store';
+import { StoreError } from './store';
+import type * as Store from './store';
 
 /** What a request to a cluster that is down fails with (a connection that cannot be made). */
 export class UnreachableError extends StoreError {
@@ -23,13 +14,13 @@ export class UnreachableError extends StoreError {
   }
 }
 
-export class OutageStore implements ClusterStore {
+export class OutageStore implements Store.ClusterStore {
   private down = false;
   private readonly watches = new Set<(error: Error) => void>();
   private readonly listeners = new Set<(down: boolean) => void>();
 
   constructor(
-    private readonly inner: ClusterStore,
+    private readonly inner: Store.ClusterStore,
     /** Named in the errors, e.g. `cluster west`. */
     private readonly label: string,
   ) {}
@@ -68,37 +59,37 @@ export class OutageStore implements ClusterStore {
     return call();
   }
 
-  list(kind: Kind, namespace?: string): Promise<ListResult> {
+  list(kind: Store.Kind, namespace?: string): Promise<Store.ListResult> {
     return this.guard(() => this.inner.list(kind, namespace));
   }
 
-  get(kind: Kind, namespace: string, name: string): Promise<KubeObject | null> {
+  get(kind: Store.Kind, namespace: string, name: string): Promise<Store.KubeObject | null> {
     return this.guard(() => this.inner.get(kind, namespace, name));
   }
 
-  create(object: KubeObject): Promise<KubeObject> {
+  create(object: Store.KubeObject): Promise<Store.KubeObject> {
     return this.guard(() => this.inner.create(object));
   }
 
-  update(object: KubeObject): Promise<KubeObject> {
+  update(object: Store.KubeObject): Promise<Store.KubeObject> {
     return this.guard(() => this.inner.update(object));
   }
 
-  apply(object: KubeObject, options: ApplyOptions): Promise<KubeObject> {
+  apply(object: Store.KubeObject, options: Store.ApplyOptions): Promise<Store.KubeObject> {
     return this.guard(() => this.inner.apply(object, options));
   }
 
-  updateStatus(object: KubeObject): Promise<KubeObject> {
+  updateStatus(object: Store.KubeObject): Promise<Store.KubeObject> {
     return this.guard(() => this.inner.updateStatus(object));
   }
 
-  delete(kind: Kind, namespace: string, name: string, options?: DeleteOptions): Promise<boolean> {
+  delete(kind: Store.Kind, namespace: string, name: string, options?: Store.DeleteOptions): Promise<boolean> {
     return this.guard(() => this.inner.delete(kind, namespace, name, options));
   }
 
-  watch(kind: Kind, options: WatchOptions): WatchHandle {
+  watch(kind: Store.Kind, options: Store.WatchOptions): Store.WatchHandle {
     let ended = false;
-    let inner: WatchHandle | undefined;
+    let inner: Store.WatchHandle | undefined;
     const stop = () => {
       if (ended) return false;
       ended = true;

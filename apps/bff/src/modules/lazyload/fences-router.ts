@@ -16,14 +16,14 @@ import {
   type ServiceFenceStatus,
   type WorkloadEntry,
 } from '@governor/crd-types';
-import { NotFoundError, type KubeObject } from '../../cluster/store';
+import type { KubeObject } from '../../cluster/store';
 import { canSee, type User } from '../../auth/auth';
 import type { ApiDeps } from '../../api/deps';
 import { dns, ref } from '../../api/inputs';
 import { mutationProcedure, requireRole, router, viewerProcedure } from '../../api/trpc';
 import { acrossClusters } from '../../api/clusters';
 import { conditionRows } from '../../api/conditions';
-import { hasErrors, invalid, userPart as sharedUserPart, writeAudited } from '../../api/edits';
+import { deleteAudited, hasErrors, invalid, userPart as sharedUserPart, writeAudited } from '../../api/edits';
 import { objectsDiff, toYaml } from '../../api/versions';
 import { diffLines } from '../../lib/diff';
 import type { InputIssue } from '../../lib/input-issues';
@@ -324,20 +324,13 @@ export const fencesRouter = router({
           code: 'NOT_FOUND',
           message: `ServiceFence ${input.namespace}/${input.name} not found`,
         });
-      try {
-        await ctx.deps.store.delete(SERVICEFENCE_KIND, input.namespace, input.name);
-      } catch (e) {
-        if (!(e instanceof NotFoundError)) throw e;
-      }
-      const record = await ctx.deps.audit.record({
-        user: ctx.user.name,
-        action: 'delete',
+      return deleteAudited(ctx.deps, {
+        apiVersion: SERVICEFENCE_API_VERSION,
         kind: SERVICEFENCE_KIND,
+        user: ctx.user.name,
         namespace: input.namespace,
         name: input.name,
-        before: userPart(current),
-        after: null,
+        current,
       });
-      return { auditId: record.id };
     }),
 });

@@ -10,7 +10,7 @@ import {
   type SmartLimiter,
   type SmartLimiterStatus,
 } from '@governor/crd-types';
-import { NotFoundError, type KubeObject } from '../../cluster/store';
+import type { KubeObject } from '../../cluster/store';
 import { canSee, type User } from '../../auth/auth';
 import type { ApiDeps } from '../../api/deps';
 import { diffLines } from '../../lib/diff';
@@ -25,7 +25,7 @@ import { limiterOf, type Placement } from './service';
 import { mutationProcedure, requireRole, router, viewerProcedure } from '../../api/trpc';
 import { acrossClusters } from '../../api/clusters';
 import { conditionRows } from '../../api/conditions';
-import { hasErrors, invalid, userPart as sharedUserPart, writeAudited } from '../../api/edits';
+import { deleteAudited, hasErrors, invalid, userPart as sharedUserPart, writeAudited } from '../../api/edits';
 import { objectsDiff, toYaml, versionsOf } from '../../api/versions';
 
 const dns = z
@@ -226,21 +226,14 @@ export const policiesRouter = router({
     .mutation(async ({ ctx, input }) => {
       requireRole(ctx.user, 'editor', input.namespace);
       const current = await existingLimiter(ctx.deps, input);
-      try {
-        await ctx.deps.store.delete('SmartLimiter', input.namespace, input.name);
-      } catch (e) {
-        if (!(e instanceof NotFoundError)) throw e;
-      }
-      const record = await ctx.deps.audit.record({
-        user: ctx.user.name,
-        action: 'delete',
+      return deleteAudited(ctx.deps, {
+        apiVersion: SMARTLIMITER_API_VERSION,
         kind: SMARTLIMITER_KIND,
+        user: ctx.user.name,
         namespace: input.namespace,
         name: input.name,
-        before: userPart(current),
-        after: null,
+        current,
       });
-      return { auditId: record.id };
     }),
 
   history: viewerProcedure.input(ref).query(({ ctx, input }) => {

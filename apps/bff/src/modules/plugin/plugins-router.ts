@@ -7,10 +7,11 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { PLUGIN_API_VERSION, type PluginStatus } from '@governor/crd-types';
-import { NotFoundError, type KubeObject } from '../../cluster/store';
+import type { KubeObject } from '../../cluster/store';
 import { canSee, type User } from '../../auth/auth';
 import type { ApiDeps } from '../../api/deps';
 import {
+  deleteAudited,
   errorIssue,
   hasErrors,
   invalid,
@@ -383,21 +384,14 @@ export const pluginsRouter = router({
           code: 'NOT_FOUND',
           message: `${input.kind} ${input.namespace}/${input.name} not found`,
         });
-      try {
-        await ctx.deps.store.delete(input.kind, input.namespace, input.name);
-      } catch (e) {
-        if (!(e instanceof NotFoundError)) throw e;
-      }
-      const record = await ctx.deps.audit.record({
-        user: ctx.user.name,
-        action: 'delete',
+      return deleteAudited(ctx.deps, {
+        apiVersion: PLUGIN_API_VERSION,
         kind: input.kind,
+        user: ctx.user.name,
         namespace: input.namespace,
         name: input.name,
-        before: userPart(input.kind, current),
-        after: null,
+        current,
       });
-      return { auditId: record.id };
     }),
 
   history: viewerProcedure.input(kindRef).query(({ ctx, input }) => {
