@@ -7,7 +7,7 @@
  */
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
-import { useEffect, useMemo, useState, type KeyboardEvent, type ReactNode } from 'react';
+import { useMemo, useState, type KeyboardEvent, type ReactNode } from 'react';
 import { useClusterFilter } from '../lib/cluster-filter';
 import { lastSyncedText, syncAgeNow } from '../lib/clusters';
 import { servicePath } from '../lib/routes';
@@ -22,12 +22,11 @@ import {
 } from '../lib/topology/format';
 import { layoutTopology, type ClusterBox, type Rect } from '../lib/topology/layout';
 import { useTRPC } from '../lib/trpc';
+import { useClusters, useNow } from './clusters/use-clusters';
 import { TopologySidePanel } from './topology/side-panel';
 import type { TopologyNode } from './topology/types';
 
 const STATUSES: readonly HealthStatus[] = ['healthy', 'degraded', 'failing', 'idle'];
-/** As the clusters page polls them: the same query, so one request serves both. */
-const CLUSTERS_POLL_MS = 5_000;
 /** A call across clusters: dashed, whatever its health colour. */
 const CROSS_DASH = '7 4';
 
@@ -52,17 +51,6 @@ export interface ClusterInfo {
   readonly lastSuccessfulSyncAgeMs: number | null;
 }
 
-/** The time now, every second while `ticking`: an unreachable cluster's last sync keeps ageing. */
-function useNow(ticking: boolean): number {
-  const [now, setNow] = useState(() => Date.now());
-  useEffect(() => {
-    if (!ticking) return;
-    const t = setInterval(() => setNow(Date.now()), 1_000);
-    return () => clearInterval(t);
-  }, [ticking]);
-  return now;
-}
-
 export function Topology({
   namespace,
 }: {
@@ -79,7 +67,7 @@ export function Topology({
       ...(cluster ? { cluster } : {}),
     }),
   );
-  const clusterList = useQuery({ ...trpc.clusters.list.queryOptions(), refetchInterval: CLUSTERS_POLL_MS });
+  const clusterList = useClusters();
   const nodes = useMemo(() => topology.data?.nodes ?? [], [topology.data]);
   const edges = useMemo(() => topology.data?.edges ?? [], [topology.data]);
 
@@ -112,7 +100,7 @@ export function Topology({
       ),
     [nodes, edges, home, unreachable],
   );
-  const now = useNow(unreachable.length > 0);
+  const now = useNow(1_000, unreachable.length > 0);
   const reportedAt = clusterList.dataUpdatedAt;
 
   /**

@@ -12,12 +12,13 @@ export function useClusters(enabled = true) {
   return useQuery({ ...trpc.clusters.list.queryOptions(), refetchInterval: CLUSTERS_POLL_MS, enabled });
 }
 
-/** The time now, updated every `everyMs`: for ages that tick between polls. */
-export function useNow(everyMs = 1_000): number {
+/** The time now, updated every `everyMs` while `ticking`: for ages that grow between polls. */
+export function useNow(everyMs = 1_000, ticking = true): number {
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
+    if (!ticking) return;
     const t = setInterval(() => setNow(Date.now()), everyMs);
     return () => clearInterval(t);
-  }, [everyMs]);
+  }, [everyMs, ticking]);
   return now;
 }

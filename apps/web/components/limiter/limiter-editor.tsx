@@ -19,6 +19,7 @@ import { readLimiterText, toYamlText, writeLimiterText } from '../../lib/limiter
 import { CLUSTER_PARAM, LIMITER_LIST, limiterEditPath } from '../../lib/routes';
 import { useTRPC } from '../../lib/trpc';
 import { useCanEdit } from '../app-shell';
+import { useClusters, useNow } from '../clusters/use-clusters';
 import { EditorTabs } from '../editor-tabs';
 import { ApplyConfirm, EditorActions } from './editor-actions';
 import { FanoutPanel } from './fanout-panel';
@@ -38,16 +39,6 @@ type Tab = (typeof TABS)[number][0];
 
 /** How often the fan-out is read: often while copies are on their way, less once all are synced. */
 const FANOUT_POLL_MS = { settling: 2_000, synced: 10_000 } as const;
-
-/** The time now, every second: the fan-out's ages keep growing between two reads. */
-function useNow(): number {
-  const [now, setNow] = useState(() => Date.now());
-  useEffect(() => {
-    const t = setInterval(() => setNow(Date.now()), 1_000);
-    return () => clearInterval(t);
-  }, []);
-  return now;
-}
 
 export function LimiterEditor() {
   const params = useSearchParams();
@@ -76,7 +67,7 @@ function ClusterEditor() {
     ...trpc.services.get.queryOptions({ namespace, name: service ?? '', ...at }),
     enabled: service !== null,
   });
-  const clusterList = useQuery(trpc.clusters.list.queryOptions());
+  const clusterList = useClusters();
   const home = clusterList.data?.home;
   // Only the home cluster's policies fan out; elsewhere the editor acts on that cluster's own object.
   const inHome = home !== undefined && (cluster === undefined || cluster === home);
