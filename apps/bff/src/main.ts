@@ -31,6 +31,8 @@ interface OpenedClusters {
   readonly kube?: KubernetesJsonApi;
   /** Each cluster's own options: the embedded clusters' simulated traffic. */
   readonly governor?: (member: FleetMember) => Partial<GovernorOptions>;
+  /** The set can hold more than one cluster: policies fan out. */
+  readonly fanout: boolean;
 }
 
 /**
@@ -55,6 +57,7 @@ async function openClusters(config: BffConfig): Promise<OpenedClusters> {
   return {
     members: embeddedMembers(stores),
     home,
+    fanout: true,
     governor: (member) => ({
       simulator:
         member.name === home
@@ -93,6 +96,8 @@ async function openKubeconfigClusters(config: BffConfig): Promise<OpenedClusters
   return {
     members: registryMembers(registry),
     home: homeEntry.name,
+    // The current context alone stays alone (the file's other contexts are not followed).
+    fanout: contexts !== null,
     ...(store.api ? { kube: store.api } : {}),
   };
 }
@@ -158,6 +163,7 @@ async function main(): Promise<void> {
       members: clusters.members,
       home: clusters.home,
       ...(clusters.governor ? { governor: clusters.governor } : {}),
+      ...(clusters.fanout ? {} : { fanout: false as const }),
     },
     mode: config.mode,
     auth,

@@ -94,6 +94,8 @@ export interface BffOptions {
     readonly governor?: (member: FleetMember) => Partial<GovernorOptions>;
     /** Retry backoff of the fan-out (tests shorten it). */
     readonly fanoutBackoffMs?: { readonly initial: number; readonly max: number };
+    /** No policy fan-out: for a set of clusters that cannot grow past one (default on). */
+    readonly fanout?: false;
   };
   readonly mode: RuntimeMode;
   readonly governor: Omit<GovernorOptions, 'store' | 'onEvent' | 'onReconcileError' | 'onMetricsHealth'>;
@@ -149,12 +151,15 @@ export function createBff(options: BffOptions): Bff {
     embeddedMembers([{ name: LOCAL_CLUSTER, store: required(options.store, 'store or clusters') }]);
   const homeName = options.clusters?.home ?? members.list()[0]?.name;
   const backoff = options.clusters?.fanoutBackoffMs;
+  // One store alone has nowhere to fan out to: no fan-out watching the policies a second time.
+  const fanout = options.clusters !== undefined && options.clusters.fanout !== false;
+  const audit = options.audit ?? new AuditLog();
   const apis = new Map<string, Api>();
   let started = false;
   const fleet: Fleet<Governor> = new Fleet({
     members,
     ...(homeName !== undefined ? { home: homeName } : {}),
-    ...(backoff ? { fanout: { initialBackoffMs: backoff.initial, maxBackoffMs: backoff.max } } : {}),
+    fanout: fanout && (backoff ? { initialBackoffMs: backoff.initial, maxBackoffMs: backoff.max } : {}),
     create: (member) => {
       const governor = new Governor({
         ...options.governor,
@@ -218,7 +223,6 @@ export function createBff(options: BffOptions): Bff {
     apis.set(name, made);
     return made;
   }
-  const audit = options.audit ?? new AuditLog();
   const api = required(apiOf(fleet.home), 'the home cluster');
   const governor = fleet.homeCluster().plane;
   const mesh = governor.mesh;
