@@ -308,6 +308,8 @@ export interface ModuleConfigIssue {
   readonly message: string;
   /** The known name an unknown one is probably a typo of. */
   readonly suggestion?: string;
+  /** What the input was, when not the one file: `SlimeBoot mesh-operator/limiter`. */
+  readonly source?: string;
 }
 
 export interface ModuleConfig {
@@ -319,6 +321,25 @@ export interface ModuleConfig {
   readonly errors: readonly ModuleConfigIssue[];
   /** Information: what Governor reads differently from Slime, or leaves to others. */
   readonly notes: readonly ModuleConfigIssue[];
+  /** The modules the input has an entry for, each with where the entry is and the entry as written. */
+  readonly configured: Readonly<Record<string, ConfiguredEntry>>;
+}
+
+/** A module's `spec.module[]` entry in the input. */
+export interface ConfiguredEntry {
+  /** `spec.module[0]` */
+  readonly at: string;
+  readonly document?: number;
+  /** The entry as written (before checks and defaults). */
+  readonly entry: Readonly<Record<string, unknown>>;
+}
+
+export interface LoadModuleConfigOptions {
+  /**
+   * The input is one of several SlimeBoots (as a Slime installation has one per module): a module it does
+   * not list is not said to be off, since another may list it. Default false.
+   */
+  readonly partial?: boolean;
 }
 
 /** YAML text (one or more documents), parsed documents, or none (no file). */
@@ -327,7 +348,10 @@ export type ModuleConfigInput = string | object | null | undefined;
 /** `message (at path)`, with the document when there are several. */
 export function formatModuleConfigIssue(issue: ModuleConfigIssue): string {
   const doc = issue.document === undefined ? '' : `document ${issue.document}, `;
-  return issue.path === '' && doc === '' ? issue.message : `${issue.message} (at ${doc}${issue.path})`;
+  const source = issue.source === undefined ? '' : `${issue.source}${issue.path === '' ? '' : ' '}`;
+  return issue.path === '' && doc === '' && source === ''
+    ? issue.message
+    : `${issue.message} (at ${source}${doc}${issue.path})`;
 }
 
 /** SlimeBoot `spec` fields for Slime's own Deployment (slime_boot.proto and the CRD's schema). */
@@ -737,6 +761,7 @@ function moduleRef(entry: Entry, issues: Issues): string | undefined {
 export function loadModuleConfig(
   input: ModuleConfigInput,
   modules: readonly ModuleDeclaration[],
+  options: LoadModuleConfigOptions = {},
 ): ModuleConfig {
   const byName = new Map<string, ModuleDeclaration>();
   for (const decl of modules)
@@ -750,6 +775,7 @@ export function loadModuleConfig(
       warnings: [],
       errors: [],
       notes: [],
+      configured: {},
     };
 
   const issues = new Issues();
@@ -792,6 +818,7 @@ export function loadModuleConfig(
 
   const result: Record<string, ModuleSettings> = {};
   const seenAt = new Map<string, string>();
+  const configured: Record<string, ConfiguredEntry> = {};
   for (const entry of rest) {
     issues.document = entry.document;
     const ref = moduleRef(entry, issues);
@@ -815,6 +842,11 @@ export function loadModuleConfig(
       continue;
     }
     seenAt.set(decl.name, entry.at);
+    configured[decl.name] = {
+      at: entry.at,
+      ...(entry.document !== undefined ? { document: entry.document } : {}),
+      entry: entry.value,
+    };
     result[decl.name] = moduleSettings(
       decl,
       entry,
@@ -825,10 +857,16 @@ export function loadModuleConfig(
 
   issues.document = undefined;
   const absent = modules.filter((d) => !seenAt.has(d.name)).map((d) => d.name);
-  if (absent.length > 0 && specs > 0)
+  if (absent.length > 0 && specs > 0 && options.partial !== true)
     issues.note('spec.module', `not in the file, so off: ${absent.join(', ')}`);
   for (const decl of modules) result[decl.name] ??= defaultSettings(decl, false);
-  return { modules: result, warnings: issues.warnings, errors: issues.errors, notes: issues.notes };
+  return {
+    modules: result,
+    warnings: issues.warnings,
+    errors: issues.errors,
+    notes: issues.notes,
+    configured,
+  };
 }
 
 function moduleSettings(
