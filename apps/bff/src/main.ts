@@ -19,7 +19,7 @@ import { ConfigError, loadConfig, type BffConfig } from './server/config';
 import { DataDirLockedError, lockDataDir } from './server/data-dir-lock';
 import { redactCredentials } from './redact';
 import { formatModuleConfigIssue } from './framework/module-config';
-import { adminTokenFromSecret } from './server/admin-token-secret';
+import { adminTokenFromConfigMap } from './server/admin-token-configmap';
 import type { KubernetesJsonApi } from './cluster/kubernetes-json-api';
 import { MODULES } from './modules';
 import { DEFAULT_RATE_LIMIT_SERVICE } from './modules/limiter/render';
@@ -27,7 +27,7 @@ import { DEFAULT_RATE_LIMIT_SERVICE } from './modules/limiter/render';
 interface OpenedClusters {
   readonly members: FleetMembers;
   readonly home: string;
-  /** The home cluster's API, in kubernetes mode (its Secret holds the admin token's hash). */
+  /** The home cluster's API, in kubernetes mode (its ConfigMap holds the admin token's hash). */
   readonly kube?: KubernetesJsonApi;
   /** Each cluster's own options: the embedded clusters' simulated traffic. */
   readonly governor?: (member: FleetMember) => Partial<GovernorOptions>;
@@ -148,8 +148,10 @@ async function main(): Promise<void> {
       `governor bff: created the admin token (shown once; its hash is in ${where ?? 'memory'}):\n\n    ${token}\n\n` +
         `  Log in to the dashboard with it, or send it as "Authorization: Bearer <token>". Lost it? Delete ${where ?? 'it'} and restart.`,
     );
-  // In a cluster the hash is in a Secret every replica and restart shares, not in the Pod's data directory.
-  const inCluster = kube ? await adminTokenFromSecret({ api: kube, namespace: config.namespace }) : undefined;
+  // In a cluster the hash is in a ConfigMap every replica and restart shares, not in the Pod's data directory.
+  const inCluster = kube
+    ? await adminTokenFromConfigMap({ api: kube, namespace: config.namespace })
+    : undefined;
   if (inCluster?.createdToken) announceAdminToken(inCluster.createdToken, inCluster.where);
   const auth = new Auth({
     dataDir: config.dataDir,

@@ -91,7 +91,7 @@ export const MAX_SESSIONS_PER_USER = 100;
 export interface AuthOptions {
   /** Where the admin token's hash lives (`auth.json`); none keeps it in memory (tests). */
   readonly dataDir?: string;
-  /** The admin token's hash, kept elsewhere (a cluster's Secret): no file is read or written. */
+  /** The admin token's hash, kept elsewhere (a cluster's ConfigMap): no file is read or written. */
   readonly adminTokenSha256?: Buffer;
   /** A YAML file of more users (`users: [{name, role, namespaces, token | tokenSha256}]`). */
   readonly usersFile?: string;

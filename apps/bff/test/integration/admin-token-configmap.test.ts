@@ -1,36 +1,35 @@
 /**
- * The admin token in a cluster, against a real kube-apiserver: its hash in a Secret created on the first
+ * The admin token in a cluster, against a real kube-apiserver: its hash in a ConfigMap created on the first
  * start, read by later starts and other replicas, so the token printed once keeps working.
  */
 import { CoreV1Api } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { KubernetesJsonApi } from '../../src/cluster/kubernetes-json-api';
-import { ADMIN_SECRET_KEY, adminTokenFromSecret } from '../../src/server/admin-token-secret';
+import { ADMIN_CONFIGMAP_KEY, adminTokenFromConfigMap } from '../../src/server/admin-token-configmap';
 import { Auth, AuthError, sha256 } from '../../src/auth/auth';
 import { freshNamespace, useKubeTestServer } from '../support/kube-test-fixtures';
 
 const running = useKubeTestServer();
 
-describe('the admin token in a Secret', { timeout: 60_000 }, () => {
+describe('the admin token in a ConfigMap', { timeout: 60_000 }, () => {
   it('is created on the first start, printed once, and stands after a restart', async () => {
     const { namespace, cleanup } = await freshNamespace(running(), 'admin');
     try {
       const api = KubernetesJsonApi.fromKubeConfig(running().kubeConfig);
-      const first = await adminTokenFromSecret({ api, namespace });
+      const first = await adminTokenFromConfigMap({ api, namespace });
       expect(first.createdToken).toMatch(/^gov_[A-Za-z0-9_-]{32}$/);
-      expect(first.where).toBe(`Secret ${namespace}/governor-admin`);
+      expect(first.where).toBe(`ConfigMap ${namespace}/governor-admin`);
       const token = first.createdToken!;
 
-      // The Secret holds the hash only.
-      const secret = await running()
+      // The ConfigMap holds the hash only.
+      const configMap = await running()
         .kubeConfig.makeApiClient(CoreV1Api)
-        .readNamespacedSecret({ name: 'governor-admin', namespace });
-      const stored = Buffer.from(secret.data![ADMIN_SECRET_KEY]!, 'base64').toString('utf8');
-      expect(stored).toBe(sha256(token).toString('hex'));
-      expect(JSON.stringify(secret)).not.toContain(token);
+        .readNamespacedConfigMap({ name: 'governor-admin', namespace });
+      expect(configMap.data![ADMIN_CONFIGMAP_KEY]).toBe(sha256(token).toString('hex'));
+      expect(JSON.stringify(configMap)).not.toContain(token);
 
       // A restart (a new process, nothing on its disk) reads it and mints nothing.
-      const again = await adminTokenFromSecret({
+      const again = await adminTokenFromConfigMap({
         api: KubernetesJsonApi.fromKubeConfig(running().kubeConfig),
         namespace,
       });
@@ -50,7 +49,7 @@ describe('the admin token in a Secret', { timeout: 60_000 }, () => {
     try {
       const replicas = await Promise.all(
         Array.from({ length: 4 }, () =>
-          adminTokenFromSecret({ api: KubernetesJsonApi.fromKubeConfig(running().kubeConfig), namespace }),
+          adminTokenFromConfigMap({ api: KubernetesJsonApi.fromKubeConfig(running().kubeConfig), namespace }),
         ),
       );
       const created = replicas.filter((r) => r.createdToken !== undefined);
@@ -61,22 +60,24 @@ describe('the admin token in a Secret', { timeout: 60_000 }, () => {
     }
   });
 
-  it('refuses a Secret without a hash, saying how to start afresh', async () => {
+  it('refuses a ConfigMap without a hash, saying how to start afresh', async () => {
     const { namespace, cleanup } = await freshNamespace(running(), 'admin');
     try {
       await running()
         .kubeConfig.makeApiClient(CoreV1Api)
-        .createNamespacedSecret({
+        .createNamespacedConfigMap({
           namespace,
-          body: { metadata: { name: 'governor-admin' }, stringData: { [ADMIN_SECRET_KEY]: 'not a hash' } },
+          body: { metadata: { name: 'governor-admin' }, data: { [ADMIN_CONFIGMAP_KEY]: 'not a hash' } },
         });
       const api = KubernetesJsonApi.fromKubeConfig(running().kubeConfig);
-      await expect(adminTokenFromSecret({ api, namespace })).rejects.toThrow(AuthError);
-      await expect(adminTokenFromSecret({ api, namespace })).rejects.toThrow(/delete it to make a new token/);
-      // A namespace that does not exist: the error names the Secret and what to do.
-      await expect(adminTokenFromSecret({ api, namespace: `${namespace}-missing` })).rejects.toThrow(
+      await expect(adminTokenFromConfigMap({ api, namespace })).rejects.toThrow(AuthError);
+      await expect(adminTokenFromConfigMap({ api, namespace })).rejects.toThrow(
+        /delete it to make a new token/,
+      );
+      // A namespace that does not exist: the error names the ConfigMap and what to do.
+      await expect(adminTokenFromConfigMap({ api, namespace: `${namespace}-missing` })).rejects.toThrow(
         new RegExp(
-          `cannot read or create the admin token's Secret ${namespace}-missing/governor-admin .*GOVERNOR_NAMESPACE`,
+          `cannot read or create the admin token's ConfigMap ${namespace}-missing/governor-admin .*GOVERNOR_NAMESPACE`,
         ),
       );
     } finally {
