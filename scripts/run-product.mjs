@@ -3,7 +3,7 @@
 // SIGTERM) reaches both, each finishes its own shutdown, and this exits once both have; if either stops
 // by itself, the other is stopped too. `scripts/start` builds the dashboard first and then runs this.
 import { spawn } from 'node:child_process';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -18,19 +18,21 @@ const env = {
 };
 
 const parts = [
-  { name: 'bff', cwd: join(root, 'apps/bff'), bin: 'tsx', args: ['src/main.ts'] },
+  { name: 'bff', cwd: join(root, 'apps/bff'), bin: 'node_modules/.bin/tsx', args: ['src/main.ts'] },
   {
+    // The build's standalone server (next.config.ts), as the container image runs it.
     name: 'web',
     cwd: join(root, 'apps/web'),
-    bin: 'next',
-    args: ['start', '--hostname', '127.0.0.1', '--port', webPort],
+    bin: process.execPath,
+    args: ['.next/standalone/apps/web/server.js'],
+    env: { HOSTNAME: '127.0.0.1', PORT: webPort },
   },
 ];
 
 const children = parts.map((part) => {
-  const child = spawn(join(part.cwd, 'node_modules/.bin', part.bin), part.args, {
+  const child = spawn(resolve(part.cwd, part.bin), part.args, {
     cwd: part.cwd,
-    env,
+    env: { ...env, ...part.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   for (const stream of [child.stdout, child.stderr]) {
