@@ -16,9 +16,9 @@ import { AuditLog } from './audit/audit-log';
 import { Auth, AuthError } from './auth/auth';
 import { defaultQueries, queriesFromHandlers, type NamedQuery } from './sources/prometheus';
 import { ConfigError, loadConfig, type BffConfig } from './server/config';
+import { readModuleSources } from './server/slimeboot-modules';
 import { DataDirLockedError, lockDataDir } from './server/data-dir-lock';
 import { redactCredentials } from './redact';
-import { formatModuleConfigIssue } from './framework/module-config';
 import { adminTokenFromConfigMap } from './server/admin-token-configmap';
 import type { KubernetesJsonApi } from './cluster/kubernetes-json-api';
 import { MODULES } from './modules';
@@ -119,29 +119,30 @@ function prometheusQueries(config: BffConfig): NamedQuery[] | undefined {
 }
 
 async function main(): Promise<void> {
-  const config = loadConfig({ env: process.env, homeDir: homedir() });
-  for (const w of config.modules.warnings)
-    console.warn(`governor bff: GOVERNOR_MODULES: ${formatModuleConfigIssue(w)}`);
-  for (const n of config.modules.notes)
-    console.log(`governor bff: GOVERNOR_MODULES: ${formatModuleConfigIssue(n)}`);
-  const enabled = Object.entries(config.modules.settings)
-    .filter(([, s]) => s.enable)
-    .map(([name]) => name);
-  console.log(
-    `governor bff: modules ${enabled.join(', ') || '(none)'}${config.modules.file ? ` (from ${config.modules.file})` : ''}`,
-  );
-  // A SlimeBoot's `metric.prometheus` serves when PROMETHEUS_URL and GOVERNOR_PROMETHEUS_QUERIES do not say.
-  const slimeMetric = config.modules.file ? config.modules.settings.limiter?.metric : undefined;
-  const queries = prometheusQueries(config) ?? slimeMetric?.prometheusQueries;
-  const metrics =
-    config.metrics.prometheusUrl === undefined && slimeMetric?.prometheusUrl
-      ? { ...config.metrics, prometheusUrl: slimeMetric.prometheusUrl }
-      : config.metrics;
+  let config = loadConfig({ env: process.env, homeDir: homedir() });
   // Before anything in the data directory is opened: the store, audit log and token file have one writer.
   mkdirSync(config.dataDir, { recursive: true });
   const lock = lockDataDir(config.dataDir);
   process.once('exit', () => lock.release());
   const clusters = await openClusters(config);
+  // The home cluster's SlimeBoots configure the modules they list (every cluster's), before any is created.
+  const moduleSources = await readModuleSources(
+    config,
+    process.env,
+    clusters.members.list().find((m) => m.name === clusters.home)?.store,
+  );
+  config = moduleSources.config;
+  for (const line of moduleSources.log) console[line.level](`governor bff: ${line.text}`);
+  // A SlimeBoot's `metric.prometheus` serves when PROMETHEUS_URL and GOVERNOR_PROMETHEUS_QUERIES do not say.
+  const slimeMetric =
+    moduleSources.modules.running.modules.limiter?.source.type === 'defaults'
+      ? undefined
+      : config.modules.settings.limiter?.metric;
+  const queries = prometheusQueries(config) ?? slimeMetric?.prometheusQueries;
+  const metrics =
+    config.metrics.prometheusUrl === undefined && slimeMetric?.prometheusUrl
+      ? { ...config.metrics, prometheusUrl: slimeMetric.prometheusUrl }
+      : config.metrics;
   const { kube } = clusters;
   const announceAdminToken = (token: string, where: string | undefined) =>
     console.log(
@@ -192,6 +193,7 @@ async function main(): Promise<void> {
       leaseNamespace: config.namespace,
     },
     info: { name: 'governor', version: packageJson.version, startedAt: new Date().toISOString() },
+    moduleConfig: moduleSources.modules,
   });
   await bff.start();
   const { governor, server } = bff;

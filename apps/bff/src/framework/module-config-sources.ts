@@ -209,7 +209,8 @@ export function resolveModules(input: ResolveInput): ResolvedModules {
     };
   }
   if (file) sources.push({ label: `file ${file.path}`, modules: fromFile, issues: rest });
-  return { modules, sources };
+  // In the declarations' order, whichever input gave them.
+  return { modules: Object.fromEntries(decls.map((d) => [d.name, modules[d.name]!])), sources };
 }
 
 /** Settings passed in code, as resolved modules. */
@@ -370,6 +371,52 @@ export function moduleNeeds(name: string, settings: ModuleSettings, facts: Produ
     default:
       return [];
   }
+}
+
+/** What reading the SlimeBoots found. */
+export interface SlimeBootStatus {
+  /** The namespace read; null when `GOVERNOR_SLIMEBOOT_NAMESPACE=-`. */
+  readonly namespace: string | null;
+  /** `read`: listed (maybe none); `no-crd`: the API has no SlimeBoot kind; `failed`: another error; `off`. */
+  readonly state: 'read' | 'no-crd' | 'failed' | 'off';
+  /** One line for people: how many were read, or why none. */
+  readonly message: string;
+  /** `ns/name` of each SlimeBoot read at start. */
+  readonly objects: readonly string[];
+}
+
+/** A module whose configuration in the cluster differs from what runs. */
+export interface PendingModule {
+  readonly module: string;
+  /** Where its running settings came from, and where they would come from after a restart. */
+  readonly runningSource: string;
+  readonly configuredSource: string;
+  readonly changes: readonly SettingChange[];
+}
+
+/** A SlimeBoot changed (added, modified or deleted) since start. */
+export interface PendingSlimeBoot {
+  /** `ns/name` */
+  readonly slimeBoot: string;
+  readonly change: 'added' | 'changed' | 'deleted';
+  /** When this process saw it (ISO). */
+  readonly at: string;
+  /** `SlimeBoot ns/name changed at <time>; restart the BFF to apply` (or: nothing Governor uses changed). */
+  readonly message: string;
+  /** The modules whose settings would change on a restart. */
+  readonly modules: readonly PendingModule[];
+}
+
+export interface ModuleConfigReport {
+  /** The settings the modules run with, and their sources. */
+  readonly running: ResolvedModules;
+  readonly slimeBoot: SlimeBootStatus;
+  /** `GOVERNOR_MODULES`, if set. */
+  readonly file: string | null;
+  /** Changes seen since start that a restart would apply. */
+  readonly restartPending: readonly PendingSlimeBoot[];
+  /** Whether the watch of SlimeBoots runs (false before start, when off, or after stop). */
+  readonly watching: boolean;
 }
 
 /** A setting that differs: its path in the module's settings, and the two values. */

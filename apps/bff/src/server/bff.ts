@@ -51,6 +51,7 @@ import type { RuntimeMode } from '../runtime';
 import { createHttpServer, type BffHttpServer, type ServerInfo } from './http-server';
 import { ControllerMetrics, joinExpositions } from '../framework/controller-metrics';
 import { redactCredentials } from '../redact';
+import { givenModules, type ModuleConfigReport, type ProductFacts } from '../framework/module-config-sources';
 
 /**
  * Feeds the rate-limit service the rule files' domains (envoyproxy/ratelimit's format); any issue refuses
@@ -103,6 +104,18 @@ export interface BffOptions {
   readonly audit?: AuditLog;
   readonly allowedOrigins: readonly string[];
   readonly info: Omit<ServerInfo, 'mode'>;
+  /**
+   * The module configuration and its sources (the SlimeBoots read and watched, the file), for the
+   * `modules` router; its watch runs while the BFF does. Default: `governor.moduleSettings` as given.
+   */
+  readonly moduleConfig?: ModuleConfigSource;
+}
+
+/** The module configuration as the BFF reports it (server/slimeboot-modules.ts). */
+export interface ModuleConfigSource {
+  report(): ModuleConfigReport;
+  start?(): void;
+  stop?(): void;
 }
 
 export interface Bff {
@@ -146,6 +159,15 @@ export function createBff(options: BffOptions): Bff {
         },
       })
     : null;
+  const modulesFacts: ProductFacts = {
+    simulatedMesh: options.governor.simulate,
+    ...(options.governor.metrics.prometheusUrl
+      ? { prometheusUrl: options.governor.metrics.prometheusUrl }
+      : {}),
+    rls: options.rls ? { redis: options.rls.redisUrl !== undefined } : null,
+    accessLog: options.accessLog === true,
+    xds: options.xds === true,
+  };
   const members =
     options.clusters?.members ??
     embeddedMembers([{ name: LOCAL_CLUSTER, store: required(options.store, 'store or clusters') }]);
@@ -155,6 +177,7 @@ export function createBff(options: BffOptions): Bff {
   const fanout = options.clusters !== undefined && options.clusters.fanout !== false;
   const audit = options.audit ?? new AuditLog();
   const apis = new Map<string, Api>();
+  const moduleConfig: ModuleConfigSource = options.moduleConfig ?? givenModuleConfig(options);
   let started = false;
   const fleet: Fleet<Governor> = new Fleet({
     members,
@@ -214,6 +237,8 @@ export function createBff(options: BffOptions): Bff {
           ? { prometheusUrl: options.governor.metrics.prometheusUrl }
           : {}),
         allowedOrigins: options.allowedOrigins,
+        // One configuration for every cluster: the home cluster's SlimeBoots and the file.
+        modules: { report: () => moduleConfig.report(), facts: modulesFacts, readFrom: fleet.home },
         // The rate-limit service's decisions join the home cluster's stream.
         ...(rls && home ? { rls } : {}),
         auditLogins: home,
@@ -337,10 +362,12 @@ export function createBff(options: BffOptions): Bff {
     controllerMetrics,
     async start() {
       await fleet.start();
+      moduleConfig.start?.();
       started = true;
       for (const c of fleet.list()) apiOf(c.name)?.start();
     },
     async stop() {
+      moduleConfig.stop?.();
       for (const a of apis.values()) a.stop();
       await fleet.stop();
       if (rls && rlsListening) await rls.close();
@@ -348,6 +375,23 @@ export function createBff(options: BffOptions): Bff {
       stopServing();
       await routeServer?.close();
     },
+  };
+}
+
+/** The settings the options give (or the defaults), with no SlimeBoots and nothing to watch. */
+function givenModuleConfig(options: BffOptions): ModuleConfigSource {
+  const running = givenModules(
+    options.governor.modules.map((d) => d.settings),
+    options.governor.moduleSettings,
+  );
+  return {
+    report: () => ({
+      running,
+      slimeBoot: { namespace: null, state: 'off', message: 'SlimeBoots are not read', objects: [] },
+      file: null,
+      restartPending: [],
+      watching: false,
+    }),
   };
 }
 

@@ -36,6 +36,7 @@ describe('loadConfig', () => {
       accessLog: null,
       xds: { port: 18010 },
       modules: {
+        slimeBootNamespace: 'mesh-operator',
         settings: {
           limiter: expect.objectContaining({ enable: true }),
           lazyload: expect.objectContaining({ enable: true }),

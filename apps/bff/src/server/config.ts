@@ -6,6 +6,7 @@ import {
   readModuleConfigFile,
   type ModuleConfig,
   type ModuleConfigIssue,
+  type ModuleDeclaration,
   type ModuleSettings,
 } from '../framework/module-config';
 import { MODULES } from '../modules';
@@ -64,7 +65,14 @@ export interface ModulesConfig {
    * `enable: true` run. Unset: every module runs with its defaults.
    */
   file?: string;
-  /** Every module Governor has, by name, on or off. */
+  /** The file's configuration as loaded (with its entries and issues), when there is a file. */
+  fileConfig?: ModuleConfig;
+  /**
+   * `GOVERNOR_SLIMEBOOT_NAMESPACE`: the namespace whose SlimeBoots are module configuration (a module a
+   * SlimeBoot there configures takes its settings over the file's); default `mesh-operator`, `-` (null) off.
+   */
+  slimeBootNamespace: string | null;
+  /** Every module Governor has, by name, on or off: the file's until the SlimeBoots are read. */
   settings: Readonly<Record<string, ModuleSettings>>;
   /** What the file has that is ignored or left unset: worth showing at start-up. */
   warnings: readonly ModuleConfigIssue[];
@@ -103,7 +111,8 @@ const DEFAULT_PORT = 4000;
 /**
  * Reads the BFF's settings from the environment: `BFF_HOST`, `BFF_PORT`, `GOVERNOR_DATA_DIR`
  * (else `$XDG_DATA_HOME/governor`, else `~/.local/share/governor`), `KUBECONFIG` and
- * `GOVERNOR_ALLOW_REMOTE`; and the file `GOVERNOR_MODULES` names, the one file it reads.
+ * `GOVERNOR_ALLOW_REMOTE`; and the file `GOVERNOR_MODULES` names, the one file it reads. The SlimeBoots of
+ * `GOVERNOR_SLIMEBOOT_NAMESPACE` are read later, from the cluster (server/slimeboot-modules.ts).
  *
  * @throws ConfigError when a value is invalid (the `GOVERNOR_MODULES` file too: unreadable, or with a value
  *   it cannot use; what it ignores is in `modules.warnings`), or when the host is not a loopback address and
@@ -158,10 +167,7 @@ function clustersConfig(env: NodeJS.ProcessEnv): ClustersConfig {
 
 function modulesConfig(env: NodeJS.ProcessEnv): ModulesConfig {
   // The limiter's default queries follow GOVERNOR_PROMETHEUS_RATE_WINDOW (checked in metricsConfig).
-  const rateWindow = nonEmpty(env.GOVERNOR_PROMETHEUS_RATE_WINDOW);
-  const modules = MODULES.map((d) => d.settings).map((m) =>
-    m === LIMITER_MODULE ? { ...m, defaultQueries: defaultQueries(rateWindow) } : m,
-  );
+  const modules = moduleDeclarations(env);
   const file = nonEmpty(env.GOVERNOR_MODULES);
   let loaded: ModuleConfig;
   if (file === undefined) loaded = loadModuleConfig(undefined, modules);
@@ -179,12 +185,39 @@ function modulesConfig(env: NodeJS.ProcessEnv): ModulesConfig {
         `GOVERNOR_MODULES ${file} cannot be used: ${loaded.errors.map(formatModuleConfigIssue).join('; ')}`,
       );
   }
+  const slimeBoot = nonEmpty(env.GOVERNOR_SLIMEBOOT_NAMESPACE) ?? 'mesh-operator';
+  if (slimeBoot !== '-' && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(slimeBoot))
+    throw new ConfigError(
+      `GOVERNOR_SLIMEBOOT_NAMESPACE must be a namespace (such as mesh-operator) or - to read no SlimeBoots, got "${slimeBoot}".`,
+    );
   return {
-    ...(file !== undefined ? { file } : {}),
+    ...(file !== undefined ? { file, fileConfig: loaded } : {}),
+    slimeBootNamespace: slimeBoot === '-' ? null : slimeBoot,
     settings: loaded.modules,
     warnings: loaded.warnings,
     notes: loaded.notes,
   };
+}
+
+/** The module declarations as the configuration reads them (the limiter's queries follow the rate window). */
+export function moduleDeclarations(env: NodeJS.ProcessEnv): ModuleDeclaration[] {
+  const rateWindow = nonEmpty(env.GOVERNOR_PROMETHEUS_RATE_WINDOW);
+  return MODULES.map((d) => d.settings).map((m) =>
+    m === LIMITER_MODULE ? { ...m, defaultQueries: defaultQueries(rateWindow) } : m,
+  );
+}
+
+/**
+ * The configuration with the modules' settings as resolved at start (the SlimeBoots of the cluster over the
+ * file): the access-log and route servers follow them.
+ */
+export function withModuleSettings(
+  config: BffConfig,
+  env: NodeJS.ProcessEnv,
+  settings: Readonly<Record<string, ModuleSettings>>,
+): BffConfig {
+  const modules = { ...config.modules, settings };
+  return { ...config, modules, accessLog: accessLogConfig(env, modules), xds: xdsConfig(env, modules) };
 }
 
 /** `GOVERNOR_ACCESSLOG_PORT`: default 8082; 0 picks a free one; off turns the service off. */

@@ -12,6 +12,7 @@ import { auditFailedLogins, type Auth } from '../auth/auth';
 import { Feed } from '../lib/feed';
 import { DecisionStream, MeshHistory } from '../live/decision-stream';
 import type { ApiDeps, ApiEvent, ApiFleet } from '../api/deps';
+import type { ModuleConfigReport, ProductFacts } from '../framework/module-config-sources';
 
 /** The running product's parts the API's own routers read (`productOf`). */
 export interface Product {
@@ -22,6 +23,16 @@ export interface Product {
   readonly history: MeshHistory | null;
   readonly prometheusUrl: string | undefined;
   readonly rls: RlsServer | undefined;
+  /** The module configuration: what runs with which settings from where, and what the modules need. */
+  readonly modules: ModulesInfo | undefined;
+}
+
+/** What the `modules` router reports: shared by every cluster (one configuration per BFF). */
+export interface ModulesInfo {
+  report(): ModuleConfigReport;
+  readonly facts: ProductFacts;
+  /** The cluster whose SlimeBoots are read. */
+  readonly readFrom: string;
 }
 
 /** The product behind an API context: what `createApi` put there. */
@@ -42,6 +53,7 @@ export interface ApiOptions {
   readonly rls?: RlsServer;
   /** Origins whose cookie-authenticated changes are accepted (the dashboard's). */
   readonly allowedOrigins: readonly string[];
+  readonly modules?: ModulesInfo;
   /** Audit failed logins as their windows end (default); once per process is enough, not per cluster. */
   readonly auditLogins?: boolean;
 }
@@ -130,7 +142,14 @@ export function createApi(options: ApiOptions, events: Feed<ApiEvent> = new Feed
       : null;
   const allowed = new Set(options.allowedOrigins);
   let unsubscribe: (() => void) | undefined;
-  const product: Product = { governor, decisions, history, prometheusUrl: options.prometheusUrl, rls };
+  const product: Product = {
+    governor,
+    decisions,
+    history,
+    prometheusUrl: options.prometheusUrl,
+    rls,
+    modules: options.modules,
+  };
   const cluster = options.cluster ?? LOCAL_CLUSTER;
   const deps: ApiDeps = {
     cluster,

@@ -9,6 +9,7 @@ import { clusterRouter } from './routers/cluster';
 import { clustersRouter } from './routers/clusters';
 import { fleetRouter } from './routers/fleet';
 import { metricsRouter } from './routers/metrics';
+import { modulesRouter } from './routers/modules';
 import { servicesRouter } from './routers/services';
 import { router } from '../api/trpc';
 
@@ -32,6 +33,7 @@ export const appRouter = router({
   events: eventsRouter,
   audit: auditRouter,
   envoy: envoyRouter,
+  modules: modulesRouter,
   ...moduleRouters,
 });
 
