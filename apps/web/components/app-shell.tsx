@@ -15,6 +15,7 @@ const nav = [
   { href: '/plugin', label: 'Plugins' },
   { href: '/metarouter', label: 'RPC routing' },
   { href: CLUSTERS, label: 'Clusters' },
+  { href: '/modules', label: 'Modules' },
 ] as const;
 
 /** The main navigation; its links keep the cluster filter (`?cluster=`). */
