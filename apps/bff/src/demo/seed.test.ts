@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { EmbeddedStore } from '../cluster/embedded-store';
 import { isKnownKind } from '../cluster/store';
-import { demoObjects, seedDemoMesh } from './seed';
+import { loadModuleConfig } from '../framework/module-config';
+import { MODULES } from '../modules';
+import { demoClusterObjects, demoObjects, seedDemoMesh } from './seed';
 
 describe('the demo mesh', () => {
   it("seeds every object whose kind the store knows, and the plugins' when a module registered them", async () => {
@@ -35,5 +37,22 @@ describe('the demo mesh', () => {
     expect(plugin?.spec).toMatchObject({
       plugins: [{ inline: { settings: { delay: { percentage: { numerator: 0 } } } } }],
     });
+  });
+});
+
+describe("the home cluster's SlimeBoot", () => {
+  it('configures the limiter with its defaults: the demo runs as it would without it', () => {
+    const boot = demoClusterObjects('east').find((o) => o.kind === 'SlimeBoot');
+    expect(boot?.metadata).toMatchObject({ namespace: 'mesh-operator', name: 'limiter' });
+    const declarations = MODULES.map((d) => d.settings);
+    const fromBoot = loadModuleConfig(boot, declarations, { partial: true });
+    expect(fromBoot.errors).toEqual([]);
+    expect(fromBoot.warnings).toEqual([]);
+    const defaults = loadModuleConfig(undefined, declarations);
+    // backend is a setting Governor does not act on.
+    const { backend, ...general } = fromBoot.modules.limiter!.general;
+    expect(backend).toBe('envoyLocalRateLimit');
+    expect({ ...fromBoot.modules.limiter!, general }).toEqual(defaults.modules.limiter!);
+    expect(demoClusterObjects('west').some((o) => o.kind === 'SlimeBoot')).toBe(false);
   });
 });

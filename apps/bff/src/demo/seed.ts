@@ -17,8 +17,10 @@ export const DEMO_CLUSTERS = { home: 'east', other: 'west' } as const;
 /** The demo's objects of one of {@link DEMO_CLUSTERS}. */
 export function demoClusterObjects(cluster: 'east' | 'west'): KubeObject[] {
   if (cluster === 'west') return objectsOf(new URL('./bookinfo-west.yaml', import.meta.url));
+  // Home also holds a SlimeBoot of the limiter's default settings: module configuration from the cluster.
+  const slimeBoot = objectsOf(new URL('./slimeboot.yaml', import.meta.url));
   // reviews runs in both clusters: its limit is the home cluster's policy, fanned out to both.
-  return demoObjects().map((o) =>
+  const bookinfo = demoObjects().map((o) =>
     o.kind === 'SmartLimiter' && o.metadata.name === 'reviews'
       ? {
           ...o,
@@ -29,6 +31,7 @@ export function demoClusterObjects(cluster: 'east' | 'west'): KubeObject[] {
         }
       : o,
   );
+  return [...bookinfo, ...slimeBoot];
 }
 
 /**
