@@ -129,6 +129,19 @@ describe('SlimeBootModules', () => {
     expect(r.log.map((l) => l.text).at(-1)).toBe(
       'modules limiter (defaults), lazyload (SlimeBoot mesh-operator/lazyload), plugin (defaults), metarouter (defaults)',
     );
+    // An unusable value is an error in the log, not a refusal to start; a URL's credentials are masked.
+    await store.create(
+      slimeBoot('limiter', [
+        { kind: 'limiter', enable: true, metric: { prometheus: { address: 'ftp://ops:secret@prom' } } },
+      ]),
+    );
+    const bad = await readModuleSources(config, {}, store);
+    const errors = bad.log.filter((l) => l.text.includes('error:'));
+    expect(errors.map((l) => l.text)).toEqual([
+      expect.stringMatching(
+        /^module limiter: error: metric.prometheus.address .* got "ftp:\/\/ops:\*\*\*@prom" \(at SlimeBoot mesh-operator\/limiter spec.module\[0\].metric.prometheus.address\)$/,
+      ),
+    ]);
     const off = loadConfig({ env: { GOVERNOR_SLIMEBOOT_NAMESPACE: '-' }, homeDir: '/tmp' });
     expect(off.modules.slimeBootNamespace).toBeNull();
     expect((await readModuleSources(off, {}, store)).modules.status.state).toBe('off');

@@ -37,6 +37,7 @@ import {
 
 export type { ModuleConfigReport, PendingSlimeBoot, SlimeBootStatus };
 
+import { redactCredentials } from '../redact';
 import { moduleDeclarations, withModuleSettings, type BffConfig } from './config';
 
 registerKind('SlimeBoot', SLIMEBOOT_KIND);
@@ -252,5 +253,10 @@ export async function readModuleSources(
     level: 'log',
     text: `modules ${enabled.map((m) => `${m.name} (${sourceLabel(m.source)})`).join(', ') || '(none)'}`,
   });
-  return { config: withModuleSettings(config, env, settingsOf(running)), modules, log };
+  // A value quoted in a message may be a URL with credentials.
+  return {
+    config: withModuleSettings(config, env, settingsOf(running)),
+    modules,
+    log: log.map((l) => ({ ...l, text: redactCredentials(l.text) })),
+  };
 }

@@ -78,7 +78,7 @@ export const modulesRouter = router({
           metric: settings.metric,
         }),
         entryYaml: m.entry ? stringify(redacted(m.entry)) : null,
-        issues: m.issues,
+        issues: redacted(m.issues),
         needs: moduleNeeds(m.name, settings, info.facts),
         pending: pendingModule
           ? {
@@ -100,7 +100,7 @@ export const modulesRouter = router({
       sources: report.running.sources.map((s) => ({
         label: s.label,
         modules: s.modules,
-        issues: s.issues,
+        issues: redacted(s.issues),
       })),
       restartPending: report.restartPending,
     };
