@@ -166,7 +166,8 @@ export function ModulesView() {
 
           <ul aria-label="Modules" className="space-y-4">
             {list.data.modules.map((m) => {
-              const missing = m.needs.filter((n) => !n.met);
+              const missing = m.needs.filter((n) => !n.met && !n.optional);
+              const missingForSome = m.needs.filter((n) => !n.met && n.optional);
               return (
                 <li key={m.name} aria-labelledby={`module-${m.name}`} className={`${card} space-y-3`}>
                   <div className="flex flex-wrap items-center gap-2">
@@ -194,8 +195,23 @@ export function ModulesView() {
                       <ul className="mt-1 space-y-1">
                         {missing.map((n) => (
                           <li key={n.id}>
-                            {n.what}
-                            {n.optional ? ' (only for that)' : ''}. <strong>To do:</strong> {n.hint}
+                            {n.what}. <strong>To do:</strong> {n.hint}
+                          </li>
+                        ))}
+                      </ul>
+                    </div>
+                  )}
+                  {missingForSome.length > 0 && (
+                    <div
+                      aria-label={`What ${m.name} is missing for some uses`}
+                      role="group"
+                      className="rounded-md border border-amber-300 bg-amber-50 p-3 text-sm text-amber-950 dark:border-amber-700 dark:bg-amber-950 dark:text-amber-100"
+                    >
+                      <p className="font-medium">Missing for some uses</p>
+                      <ul className="mt-1 space-y-1">
+                        {missingForSome.map((n) => (
+                          <li key={n.id}>
+                            {n.what}. <strong>To do:</strong> {n.hint}
                           </li>
                         ))}
                       </ul>
