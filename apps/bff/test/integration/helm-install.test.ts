@@ -124,38 +124,41 @@ describe('helm install deploy/chart', { timeout: 180_000 }, () => {
   });
 
   describe('the BFF as the service account', () => {
-    let bff: ChildProcessWithoutNullStreams | undefined;
-    let output = '';
+    interface RunningBff {
+      readonly child: ChildProcessWithoutNullStreams;
+      output(): string;
+      url(): Promise<string>;
+    }
+    interface Health {
+      leader?: boolean;
+      informers?: { kind: string; synced: boolean; lastError?: string }[];
+    }
+    const bffs: RunningBff[] = [];
     let dataDir: string;
+    let kubeconfig: string;
+    let modulesFile: string;
+
+    const stopBff = async (bff: RunningBff): Promise<void> => {
+      if (bff.child.exitCode !== null || bff.child.signalCode !== null) return;
+      const exited = new Promise((resolve) => bff.child.once('exit', resolve));
+      bff.child.kill('SIGTERM');
+      await exited;
+    };
 
     afterAll(async () => {
-      if (bff && bff.exitCode === null) {
-        const exited = new Promise((resolve) => bff!.once('exit', resolve));
-        bff.kill('SIGTERM');
-        await exited;
-      }
+      for (const bff of bffs) await stopBff(bff);
       if (dataDir) await rm(dataDir, { recursive: true, force: true });
     });
 
-    it('starts, leads, creates the admin token ConfigMap, writes a SmartLimiter for the dashboard, and is never refused', async () => {
-      const server = running();
-      const kubeconfig = await serviceAccountKubeconfig(server);
-      dataDir = await mkdtemp(join(tmpdir(), 'governor-sa-bff-'));
-      // The modules as the chart renders them.
-      const admin = KubernetesJsonApi.fromKubeConfig(server.kubeConfig);
-      const modules = await admin.send<{ data: Record<string, string> }>({
-        method: 'GET',
-        path: `/api/v1/namespaces/${NAMESPACE}/configmaps/governor-modules`,
-      });
-      const modulesFile = join(dataDir, 'slimeboot.yaml');
-      await writeFile(modulesFile, modules.data['slimeboot.yaml']!);
+    /** A BFF replica as the chart runs it: the service account's kubeconfig, the chart's modules. */
+    function startBff(replica: string): RunningBff {
       const env: NodeJS.ProcessEnv = {};
       for (const [k, v] of Object.entries(process.env))
         if (!/^(GOVERNOR_|BFF_|KUBECONFIG$|PROMETHEUS_URL$|REDIS_URL$)/.test(k)) env[k] = v;
       Object.assign(env, {
         KUBECONFIG: kubeconfig,
         GOVERNOR_NAMESPACE: NAMESPACE,
-        GOVERNOR_DATA_DIR: join(dataDir, 'data'),
+        GOVERNOR_DATA_DIR: join(dataDir, replica),
         GOVERNOR_MODULES: modulesFile,
         GOVERNOR_SLIMEBOOT_NAMESPACE: 'mesh-operator',
         BFF_HOST: '127.0.0.1',
@@ -163,13 +166,46 @@ describe('helm install deploy/chart', { timeout: 180_000 }, () => {
         GOVERNOR_RLS_PORT: '0',
         GOVERNOR_XDS_PORT: '0',
       });
-      bff = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: BFF_DIR, env });
-      bff.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      bff.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: BFF_DIR, env });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const bff: RunningBff = {
+        child,
+        output: () => output,
+        url: () =>
+          until(() => {
+            if (child.exitCode !== null) throw new Error(`the BFF exited:\n${output}`);
+            return /governor bff listening on (http:\/\/\S+)/.exec(output)?.[1];
+          }, 60_000),
+      };
+      bffs.push(bff);
+      return bff;
+    }
 
-      const url = await until(() => /governor bff listening on (http:\/\/\S+)/.exec(output)?.[1], 60_000);
-      expect(output).toContain(`ConfigMap ${NAMESPACE}/governor-admin`);
-      const token = /created the admin token[^\n]*\n\n\s+(\S+)/.exec(output)?.[1];
+    const healthOf = async (bff: RunningBff): Promise<Health> =>
+      (await (await fetch(`${await bff.url()}/api/health`)).json()) as Health;
+
+    beforeAll(async () => {
+      const server = running();
+      kubeconfig = await serviceAccountKubeconfig(server);
+      dataDir = await mkdtemp(join(tmpdir(), 'governor-sa-bff-'));
+      // The modules as the chart renders them.
+      const modules = await KubernetesJsonApi.fromKubeConfig(server.kubeConfig).send<{
+        data: Record<string, string>;
+      }>({ method: 'GET', path: `/api/v1/namespaces/${NAMESPACE}/configmaps/governor-modules` });
+      modulesFile = join(dataDir, 'slimeboot.yaml');
+      await writeFile(modulesFile, modules.data['slimeboot.yaml']!);
+    });
+
+    it('starts, leads, creates the admin token ConfigMap, writes a SmartLimiter for the dashboard, and is never refused', async () => {
+      const server = running();
+      const admin = KubernetesJsonApi.fromKubeConfig(server.kubeConfig);
+      const first = startBff('first');
+      const url = await first.url();
+      const output = first.output;
+      expect(output()).toContain(`ConfigMap ${NAMESPACE}/governor-admin`);
+      const token = /created the admin token[^\n]*\n\n\s+(\S+)/.exec(output())?.[1];
       expect(token).toBeDefined();
       const configMap = await server.kubeConfig
         .makeApiClient(CoreV1Api)
@@ -177,15 +213,15 @@ describe('helm install deploy/chart', { timeout: 180_000 }, () => {
       expect(configMap.data?.tokenSha256).toMatch(/^[0-9a-f]{64}$/);
 
       // The controller leads (its Lease) with every informer listing and watching.
-      interface Health {
-        leader?: boolean;
-        informers?: { kind: string; synced: boolean; lastError?: string }[];
-      }
-      const health = await until(async () => {
-        const body = (await (await fetch(`${url}/api/health`)).json()) as Health & { governor?: Health };
-        const h = body.governor ?? body;
-        return h.leader === true && (h.informers ?? []).every((i) => i.synced) ? body : undefined;
-      }, 60_000);
+      let seen: Health | undefined;
+      const health = await until(
+        async () => {
+          const h = (seen = await healthOf(first));
+          return h.leader === true && (h.informers ?? []).every((i) => i.synced) ? h : undefined;
+        },
+        60_000,
+        () => seen,
+      );
       expect(JSON.stringify(health)).not.toMatch(/forbidden/i);
 
       // The dashboard's editor writes a SmartLimiter through the BFF, i.e. as the service account.
@@ -225,17 +261,44 @@ describe('helm install deploy/chart', { timeout: 180_000 }, () => {
       expect(stored.spec).toMatchObject({ workloadSelector: { app: 'reviews' } });
       // Give the controller a moment to reconcile it, then look for any refusal it met.
       await new Promise((r) => setTimeout(r, 2_000));
-      expect(output).not.toMatch(/forbidden/i);
+      expect(output()).not.toMatch(/forbidden/i);
+    });
+
+    it('a second replica reads the token, waits as a follower, and takes over when the leader stops', async () => {
+      const [first] = bffs;
+      const second = startBff('second');
+      await second.url();
+      expect(second.output()).not.toContain('created the admin token');
+      let seen: Health | undefined;
+      await until(
+        async () => {
+          const h = (seen = await healthOf(second));
+          return (h.informers ?? []).every((i) => i.synced) ? h : undefined;
+        },
+        60_000,
+        () => seen,
+      );
+      expect((await healthOf(second)).leader).toBe(false);
+      expect((await healthOf(first!)).leader).toBe(true);
+      await stopBff(first!);
+      // The lease runs out (15 s) unless the leader gave it up when it stopped.
+      await until(async () => ((await healthOf(second)).leader === true ? true : undefined), 40_000);
+      expect(second.output()).not.toMatch(/forbidden/i);
     });
   });
 });
 
-async function until<T>(probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number): Promise<T> {
+/** Polls `probe` until it gives a value; on timeout the error says what `last` saw. */
+async function until<T>(
+  probe: () => T | undefined | Promise<T | undefined>,
+  timeoutMs: number,
+  last: () => unknown = () => undefined,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${JSON.stringify(last())}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
