@@ -33,3 +33,17 @@ it has no kind) says enable: true, as the BFF reads the SlimeBoot. Call with (li
 {{- end -}}
 {{- printf "%s:%s" $repo (default $root.Chart.AppVersion $root.Values.image.tag) -}}
 {{- end }}
+
+{{/*
+"true" when lazyload is on and learns from Envoy's access logs (general.metricSourceType: accesslog):
+the BFF then serves Envoy's access-log service on 8082 (GOVERNOR_ACCESSLOG_PORT).
+*/}}
+{{- define "governor.accesslog" -}}
+{{- $on := false -}}
+{{- range .Values.modules -}}
+{{- if and (eq (default .name .kind) "lazyload") .enable (eq (dig "metricSourceType" "" (default dict .general)) "accesslog") -}}
+{{- $on = true -}}
+{{- end -}}
+{{- end -}}
+{{- if $on }}true{{ end -}}
+{{- end }}

@@ -168,6 +168,44 @@ describe('deploy/chart', { timeout: 120_000 }, () => {
     });
   });
 
+  it('admits browser sessions from the dashboard origins given, by default the port-forward of NOTES.txt', async () => {
+    const originsOf = async (values: Record<string, unknown>) => {
+      const objects = await template(values);
+      const bff = objects.find(
+        (o) => o.kind === 'Deployment' && o.metadata.name === 'governor-bff',
+      ) as Obj & {
+        spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } };
+      };
+      return bff.spec.template.spec.containers[0]!.env.find((e) => e.name === 'GOVERNOR_ALLOWED_ORIGINS')
+        ?.value;
+    };
+    expect(await originsOf({})).toBe('http://localhost:8080,http://127.0.0.1:8080');
+    expect(await originsOf({ web: { origins: ['https://governor.example.com'] } })).toBe(
+      'https://governor.example.com',
+    );
+  });
+
+  it("serves Envoy's access-log service only when lazyload learns from access logs", async () => {
+    const names = (objects: Obj[]) => objects.map((o) => `${o.kind}/${o.metadata.name}`);
+    expect(names(await template())).not.toContain('Service/governor-als');
+    const modules = modulesWithout('none').map((m) =>
+      m.kind === 'lazyload' ? { ...m, general: { metricSourceType: 'accesslog' } } : m,
+    );
+    const objects = await template({ modules });
+    expect(names(objects)).toContain('Service/governor-als');
+    const policy = objects.find((o) => o.kind === 'NetworkPolicy') as Obj & {
+      spec: { ingress: { ports: { port: string }[] }[] };
+    };
+    expect(policy.spec.ingress.flatMap((r) => r.ports.map((p) => p.port))).toContain('als');
+    const bff = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'governor-bff') as Obj & {
+      spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } };
+    };
+    expect(bff.spec.template.spec.containers[0]!.env).toContainEqual({
+      name: 'GOVERNOR_ACCESSLOG_PORT',
+      value: '8082',
+    });
+  });
+
   it('the modules ConfigMap is a SlimeBoot the BFF loads without a complaint', async () => {
     for (const [values, enabled] of [
       [{}, ['limiter', 'lazyload', 'plugin', 'metarouter']],
