@@ -77,6 +77,14 @@ describe('deploy/chart', { timeout: 120_000 }, () => {
     expect(stdout).toContain('0 chart(s) failed');
   });
 
+  it('refuses values its schema does not know, or that the BFF would refuse', async () => {
+    await expect(template({ bff: { replica: 3 } })).rejects.toThrow(/additional properties 'replica'/);
+    await expect(template({ bff: { redisUrl: 'localhost:6379' } })).rejects.toThrow(/redisUrl/);
+    await expect(template({ web: { origins: ['https://governor.example.com/'] } })).rejects.toThrow(
+      /origins/,
+    );
+  });
+
   it('deploy/governor.yaml, the chart CRDs and the chart version are current (scripts/sync-deploy.mjs --check)', async () => {
     const check = promisify(execFile)('node', [join(REPO_ROOT, 'scripts/sync-deploy.mjs'), '--check'], {
       env: { ...process.env, HELM: await buildHelm() },
