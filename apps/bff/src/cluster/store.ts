@@ -74,6 +74,9 @@ export const CORE_KINDS = {
   Namespace: { group: '', version: 'v1', plural: 'namespaces', hasStatus: true, clusterScoped: true },
   Lease: { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', hasStatus: false },
   Event: { group: '', version: 'v1', plural: 'events', hasStatus: false },
+  // Slime's module configuration, read as Governor's (server/slimeboot-modules.ts); known to every store, so
+  // that an embedded store file holding one opens in any process.
+  SlimeBoot: { group: 'config.netease.com', version: 'v1alpha1', plural: 'slimeboots', hasStatus: false },
 } as const satisfies Record<string, KindInfo>;
 
 /** A kind's name: a core kind, or one a module registered (see {@link registerKind}). */

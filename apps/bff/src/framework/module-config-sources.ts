@@ -8,7 +8,6 @@
  * whether the product has it, and the difference between two sets of settings (what a restart would
  * change). All of it is pure.
  */
-import type { KindInfo } from '../cluster/store';
 import { redactCredentials } from '../redact';
 import {
   loadModuleConfig,
@@ -17,14 +16,6 @@ import {
   type ModuleDeclaration,
   type ModuleSettings,
 } from './module-config';
-
-/** SlimeBoot's API coordinates (Slime's CRD `slimeboots.config.netease.com`, no status subresource used). */
-export const SLIMEBOOT_KIND: KindInfo = {
-  group: 'config.netease.com',
-  version: 'v1alpha1',
-  plural: 'slimeboots',
-  hasStatus: false,
-};
 
 /** Where a module's settings came from. */
 export type ModuleSource =
@@ -312,7 +303,9 @@ export function moduleNeeds(name: string, settings: ModuleSettings, facts: Produ
           hint:
             url !== undefined
               ? "Lazyload queries istio_requests_total (its metric.prometheus.handlers.destination, else Slime's query)."
-              : "Set metric.prometheus.address in lazyload's SlimeBoot entry, or PROMETHEUS_URL; or set general.metricSourceType: accesslog and have the sidecars send their access log to Governor.",
+              : by !== undefined
+                ? 'The simulated mesh reports every call; against a cluster, lazyload needs metric.prometheus.address in its SlimeBoot entry or PROMETHEUS_URL.'
+                : "Set metric.prometheus.address in lazyload's SlimeBoot entry, or PROMETHEUS_URL; or set general.metricSourceType: accesslog and have the sidecars send their access log to Governor.",
         },
       ];
     }

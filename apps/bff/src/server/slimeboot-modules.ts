@@ -9,13 +9,7 @@
  * restart would change.
  */
 import { Informer } from '../cluster/informer';
-import {
-  NotFoundError,
-  registerKind,
-  StoreError,
-  type ClusterStore,
-  type KubeObject,
-} from '../cluster/store';
+import { NotFoundError, StoreError, type ClusterStore, type KubeObject } from '../cluster/store';
 import {
   formatModuleConfigIssue,
   type ModuleConfig,
@@ -26,7 +20,6 @@ import {
   settingsOf,
   settingsDiff,
   sourceLabel,
-  SLIMEBOOT_KIND,
   type ModuleConfigReport,
   type PendingModule,
   type PendingSlimeBoot,
@@ -39,8 +32,6 @@ export type { ModuleConfigReport, PendingSlimeBoot, SlimeBootStatus };
 
 import { redactCredentials } from '../redact';
 import { moduleDeclarations, withModuleSettings, type BffConfig } from './config';
-
-registerKind('SlimeBoot', SLIMEBOOT_KIND);
 
 export interface SlimeBootModulesOptions {
   /** The cluster; none: nothing is read. */
