@@ -47,3 +47,59 @@ test.describe('modules', () => {
     await checkAccessibility();
   });
 });
+
+test.describe('modules, a SlimeBoot changed since start', () => {
+  test('shows the restart banner with what a restart would change', async ({
+    login,
+    page,
+    checkAccessibility,
+  }) => {
+    // The embedded store cannot be changed from outside the BFF: the answer of modules.list is rewritten as
+    // the BFF gives it after a SlimeBoot change (the integration tests cover the BFF's side).
+    const at = '2026-12-06T20:00:00.000Z';
+    await page.route(/\/trpc\/[^?]*modules\.list/, async (route) => {
+      const response = await route.fetch();
+      const procedures = new URL(route.request().url()).pathname.replace(/^\/trpc\//, '').split(',');
+      const body = (await response.json()) as { result: { data: Record<string, unknown> } }[];
+      const data = body[procedures.indexOf('modules.list')]!.result.data as {
+        restartPending: unknown[];
+        modules: { name: string; pending: unknown }[];
+      };
+      const changes = [{ path: 'general.domain', running: 'governor', configured: 'edge' }];
+      data.restartPending = [
+        {
+          slimeBoot: 'mesh-operator/limiter',
+          change: 'changed',
+          at,
+          message: `SlimeBoot mesh-operator/limiter changed at ${at}; restart the BFF to apply`,
+          modules: [
+            {
+              module: 'limiter',
+              runningSource: 'SlimeBoot mesh-operator/limiter',
+              configuredSource: 'SlimeBoot mesh-operator/limiter',
+              changes,
+            },
+          ],
+        },
+      ];
+      data.modules.find((m) => m.name === 'limiter')!.pending = {
+        slimeBoots: ['mesh-operator/limiter'],
+        at,
+        configuredSource: 'SlimeBoot mesh-operator/limiter',
+        changes,
+      };
+      await route.fulfill({ response, json: body });
+    });
+    await login('viewer');
+    await page.goto('/modules');
+    const banner = page.getByRole('region', { name: 'Modules' }).getByRole('alert');
+    await expect(banner).toContainText(
+      `SlimeBoot mesh-operator/limiter changed at ${at}; restart the BFF to apply`,
+    );
+    await expect(banner.getByRole('list', { name: 'What a restart changes in limiter' })).toHaveText(
+      'general.domain: "governor" → "edge"',
+    );
+    await expect(page.getByText('restart pending')).toBeVisible();
+    await checkAccessibility();
+  });
+});
