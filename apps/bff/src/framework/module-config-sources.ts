@@ -410,6 +410,8 @@ export interface ModuleConfigReport {
   readonly restartPending: readonly PendingSlimeBoot[];
   /** Whether the watch of SlimeBoots runs (false before start, when off, or after stop). */
   readonly watching: boolean;
+  /** The watch's last error (its list or watch failing, e.g. forbidden), while it has one. */
+  readonly watchError?: string;
 }
 
 /** A setting that differs: its path in the module's settings, and the two values. */

@@ -95,7 +95,7 @@ export class SlimeBootModules {
         state: 'read',
         message:
           items.length === 0
-            ? `no SlimeBoot in namespace ${namespace}`
+            ? `no SlimeBoot in namespace ${namespace} (or no such namespace)`
             : `${items.length} SlimeBoot${items.length === 1 ? '' : 's'} in namespace ${namespace}: ${objects.join(', ')}`,
         objects,
       });
@@ -165,6 +165,10 @@ export class SlimeBootModules {
       file: this.options.file?.path ?? null,
       restartPending: this.pending(),
       watching: this.informer !== null,
+      // Without the CRD the watch fails until it is installed: the status says so already.
+      ...(this.informer?.health().lastError !== undefined && this.status.state !== 'no-crd'
+        ? { watchError: this.informer.health().lastError! }
+        : {}),
     };
   }
 

@@ -137,7 +137,13 @@ export function ModulesView() {
               {list.data.slimeBoot.namespace !== null && (
                 <span className={`block ${muted}`}>
                   Namespace {list.data.slimeBoot.namespace} (GOVERNOR_SLIMEBOOT_NAMESPACE) of cluster{' '}
-                  {list.data.readFrom}; {list.data.watching ? 'watched for changes' : 'not watched'}.
+                  {list.data.readFrom};{' '}
+                  {list.data.watchError !== null
+                    ? `watching fails: ${list.data.watchError}`
+                    : list.data.watching
+                      ? 'watched for changes'
+                      : 'not watched'}
+                  .
                 </span>
               )}
             </dd>

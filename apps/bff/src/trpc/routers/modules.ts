@@ -17,6 +17,7 @@ import {
   type SettingChange,
   type SourcedIssue,
 } from '../../framework/module-config-sources';
+import { redactCredentials } from '../../redact';
 import { productOf } from '../create-api';
 
 export interface ModuleRow {
@@ -50,6 +51,7 @@ export interface ModulesList {
   readonly slimeBoot: SlimeBootStatus;
   readonly file: string | null;
   readonly watching: boolean;
+  readonly watchError: string | null;
   readonly modules: readonly ModuleRow[];
   /** Each input's issues that are not one module's. */
   readonly sources: readonly { label: string; modules: readonly string[]; issues: readonly SourcedIssue[] }[];
@@ -96,6 +98,7 @@ export const modulesRouter = router({
       slimeBoot: report.slimeBoot,
       file: report.file,
       watching: report.watching,
+      watchError: report.watchError !== undefined ? redactCredentials(report.watchError) : null,
       modules,
       sources: report.running.sources.map((s) => ({
         label: s.label,
