@@ -77,6 +77,8 @@ const header = `# Governor ${version} on a cluster with Istio, without Helm: the
 #
 #   kubectl apply --server-side -f deploy/governor.yaml
 #
+# Istio must be installed first: a Role here goes into istio-system (to read istiod's version).
+#
 # Images: governor/bff:${version} and governor/web:${version}, built by scripts/build-images; push them to
 # your registry and change the two \`image:\` fields (or use \`kubectl set image\`).
 #
