@@ -130,6 +130,7 @@ async function main(): Promise<void> {
     config,
     process.env,
     clusters.members.list().find((m) => m.name === clusters.home)?.store,
+    (line) => console[line.level](`governor bff: ${line.text}`),
   );
   config = moduleSources.config;
   for (const line of moduleSources.log) console[line.level](`governor bff: ${line.text}`);

@@ -55,11 +55,13 @@ describe('SlimeBootModules', () => {
   it('a change after start is reported with its time and difference, not applied', async () => {
     const store = await EmbeddedStore.open({});
     const created = await store.create(LAZYLOAD);
+    const told: string[] = [];
     const m = await SlimeBootModules.read({
       store,
       namespace: 'mesh-operator',
       modules: MODULES,
       now: () => new Date('2026-12-06T20:00:00Z'),
+      onPending: (p) => told.push(p.message),
     });
     m.start();
     stop = () => m.stop();
@@ -87,6 +89,9 @@ describe('SlimeBootModules', () => {
         },
       ],
     });
+    expect(told).toEqual([
+      'SlimeBoot mesh-operator/lazyload changed at 2026-12-06T20:00:00.000Z; restart the BFF to apply',
+    ]);
     // What runs stays as it was.
     expect(m.running.modules.lazyload!.settings.general.autoFence).toBe(true);
 

@@ -42,6 +42,8 @@ export interface SlimeBootModulesOptions {
   readonly file?: { readonly path: string; readonly config: ModuleConfig };
   /** For tests: the clock. */
   readonly now?: () => Date;
+  /** Told of each SlimeBoot change seen after start (for the log). */
+  readonly onPending?: (pending: PendingSlimeBoot) => void;
 }
 
 interface Seen {
@@ -148,6 +150,11 @@ export class SlimeBootModules {
     const known = this.seen.get(key);
     if (known && known.rv === (rv ?? null)) return;
     this.seen.set(key, { rv: rv ?? null, at: this.now().toISOString() });
+    const { onPending } = this.options;
+    if (onPending) {
+      const pending = this.pending().find((p) => p.slimeBoot === key);
+      if (pending) onPending(pending);
+    }
   }
 
   private resolve(objects: readonly KubeObject[]): ResolvedModules {
@@ -220,9 +227,22 @@ export async function readModuleSources(
   config: BffConfig,
   env: NodeJS.ProcessEnv,
   store: ClusterStore | undefined,
+  /** Told of each SlimeBoot change after start, as a line for the log. */
+  onChange?: (line: LogLine) => void,
 ): Promise<{ config: BffConfig; modules: SlimeBootModules; log: LogLine[] }> {
   const { file, fileConfig } = config.modules;
   const modules = await SlimeBootModules.read({
+    ...(onChange
+      ? {
+          onPending: (p: PendingSlimeBoot) => {
+            const changes = p.modules.flatMap((m) => m.changes.map((c) => `${m.module} ${c.path}`));
+            onChange({
+              level: p.modules.length > 0 ? 'warn' : 'log',
+              text: redactCredentials(`${p.message}${changes.length > 0 ? ` (${changes.join(', ')})` : ''}`),
+            });
+          },
+        }
+      : {}),
     ...(store ? { store } : {}),
     namespace: store ? config.modules.slimeBootNamespace : null,
     modules: moduleDeclarations(env),
@@ -235,7 +255,8 @@ export async function readModuleSources(
     for (const i of s.issues)
       log.push({
         level: i.severity === 'note' ? 'log' : 'warn',
-        text: `${s.label}: ${i.severity === 'error' ? 'error: ' : ''}${formatModuleConfigIssue(i)}`,
+        // The line starts with the source: not again in the issue's place.
+        text: `${s.label}: ${i.severity === 'error' ? 'error: ' : ''}${formatModuleConfigIssue({ ...i, source: undefined })}`,
       });
   for (const m of Object.values(running.modules))
     for (const i of m.issues)
