@@ -23,7 +23,7 @@ export interface BffConfig {
   /** Directory for state that must survive a restart (the embedded store). */
   dataDir: string;
   mode: RuntimeMode;
-  /** `GOVERNOR_NAMESPACE`: where Governor keeps its own cluster objects (Lease, admin Secret). */
+  /** `GOVERNOR_NAMESPACE`: where Governor keeps its own cluster objects (Lease, admin ConfigMap). */
   namespace: string;
   /** Where metrics come from; the embedded mode's simulator when unset. */
   metrics: MetricsConfig;
