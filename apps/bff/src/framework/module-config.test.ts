@@ -113,7 +113,7 @@ describe('loadModuleConfig', () => {
     expect(r.modules.limiter!.enable).toBe(false);
     expect(r.modules.plugin!.enable).toBe(false);
     expect(messages(r.notes)).toEqual([
-      "spec.image, spec.component: Slime's deployment settings; Governor is deployed by deploy/governor.yaml and does not use them",
+      "spec.image, spec.component: Slime's deployment settings; Governor is deployed by its Helm chart (deploy/chart) and does not use them",
       "fence is older Slime's block for the general settings of lazyload; read as general",
       'not in the file, so off: limiter, plugin',
     ]);
@@ -133,7 +133,7 @@ describe('loadModuleConfig', () => {
     expect(r.errors).toEqual([]);
     expect(r.warnings).toEqual([]);
     expect(messages(r.notes)).toEqual([
-      "spec.image, spec.resources: Slime's deployment settings; Governor is deployed by deploy/governor.yaml and does not use them",
+      "spec.image, spec.resources: Slime's deployment settings; Governor is deployed by its Helm chart (deploy/chart) and does not use them",
     ]);
     const limiter = r.modules.limiter!;
     expect(limiter.enable).toBe(true);

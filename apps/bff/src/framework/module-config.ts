@@ -726,7 +726,7 @@ function entriesOf(docs: readonly Doc[], issues: Issues): { entries: Entry[]; sp
   if (deployment.size > 0)
     issues.note(
       'spec',
-      `${[...deployment].join(', ')}: Slime's deployment settings; Governor is deployed by deploy/governor.yaml and does not use them`,
+      `${[...deployment].join(', ')}: Slime's deployment settings; Governor is deployed by its Helm chart (deploy/chart) and does not use them`,
     );
   return { entries, specs };
 }
