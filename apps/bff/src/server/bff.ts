@@ -51,7 +51,14 @@ import type { RuntimeMode } from '../runtime';
 import { createHttpServer, type BffHttpServer, type ServerInfo } from './http-server';
 import { ControllerMetrics, joinExpositions } from '../framework/controller-metrics';
 import { redactCredentials } from '../redact';
-import { givenModules, type ModuleConfigReport, type ProductFacts } from '../framework/module-config-sources';
+import {
+  givenModules,
+  type ModuleConfigReport,
+  type PendingModule,
+  type ProductFacts,
+  type SlimeBootObject,
+} from '../framework/module-config-sources';
+import type { ModuleConfig } from '../framework/module-config';
 
 /**
  * Feeds the rate-limit service the rule files' domains (envoyproxy/ratelimit's format); any issue refuses
@@ -114,6 +121,8 @@ export interface BffOptions {
 /** The module configuration as the BFF reports it (server/slimeboot-modules.ts). */
 export interface ModuleConfigSource {
   report(): ModuleConfigReport;
+  /** A SlimeBoot as it would be written: its issues, and what a restart would change (SlimeBoots read). */
+  preview?(object: SlimeBootObject): { config: ModuleConfig; modules: PendingModule[] };
   start?(): void;
   stop?(): void;
 }
@@ -238,7 +247,12 @@ export function createBff(options: BffOptions): Bff {
           : {}),
         allowedOrigins: options.allowedOrigins,
         // One configuration for every cluster: the home cluster's SlimeBoots and the file.
-        modules: { report: () => moduleConfig.report(), facts: modulesFacts, readFrom: fleet.home },
+        modules: {
+          report: () => moduleConfig.report(),
+          ...(moduleConfig.preview ? { preview: (o) => moduleConfig.preview!(o) } : {}),
+          facts: modulesFacts,
+          readFrom: fleet.home,
+        },
         // The rate-limit service's decisions join the home cluster's stream.
         ...(rls && home ? { rls } : {}),
         auditLogins: home,

@@ -12,6 +12,7 @@ import { Informer } from '../cluster/informer';
 import { NotFoundError, StoreError, type ClusterStore, type KubeObject } from '../cluster/store';
 import {
   formatModuleConfigIssue,
+  loadModuleConfig,
   type ModuleConfig,
   type ModuleDeclaration,
 } from '../framework/module-config';
@@ -179,9 +180,9 @@ export class SlimeBootModules {
     };
   }
 
-  private pending(): PendingSlimeBoot[] {
-    if (this.seen.size === 0) return [];
-    const now = this.resolve([...this.current.values()]);
+  /** What differs between the running modules and `objects` resolved as the SlimeBoots. */
+  private differences(objects: readonly KubeObject[]): PendingModule[] {
+    const now = this.resolve(objects);
     const modules: PendingModule[] = [];
     for (const [name, running] of Object.entries(this.running.modules)) {
       const configured = now.modules[name];
@@ -192,6 +193,23 @@ export class SlimeBootModules {
       if (changes.length === 0 && from === to) continue;
       modules.push({ module: name, runningSource: from, configuredSource: to, changes });
     }
+    return modules;
+  }
+
+  /**
+   * A SlimeBoot as it would be written: its issues as the parser finds them (as at start, a partial
+   * configuration), and what a restart would then change in the running modules.
+   */
+  preview(object: SlimeBootObject): { config: ModuleConfig; modules: PendingModule[] } {
+    const config = loadModuleConfig(object, this.options.modules, { partial: true });
+    const next = new Map(this.current);
+    next.set(keyOf(object), object as unknown as KubeObject);
+    return { config, modules: this.differences([...next.values()]) };
+  }
+
+  private pending(): PendingSlimeBoot[] {
+    if (this.seen.size === 0) return [];
+    const modules = this.differences([...this.current.values()]);
     return [...this.seen.entries()]
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([key, seen]) => {

@@ -12,7 +12,13 @@ import { auditFailedLogins, type Auth } from '../auth/auth';
 import { Feed } from '../lib/feed';
 import { DecisionStream, MeshHistory } from '../live/decision-stream';
 import type { ApiDeps, ApiEvent, ApiFleet } from '../api/deps';
-import type { ModuleConfigReport, ProductFacts } from '../framework/module-config-sources';
+import type {
+  ModuleConfigReport,
+  PendingModule,
+  ProductFacts,
+  SlimeBootObject,
+} from '../framework/module-config-sources';
+import type { ModuleConfig } from '../framework/module-config';
 
 /** The running product's parts the API's own routers read (`productOf`). */
 export interface Product {
@@ -30,6 +36,8 @@ export interface Product {
 /** What the `modules` router reports: shared by every cluster (one configuration per BFF). */
 export interface ModulesInfo {
   report(): ModuleConfigReport;
+  /** A SlimeBoot as it would be written: its issues, and what a restart would change (SlimeBoots read). */
+  preview?(object: SlimeBootObject): { config: ModuleConfig; modules: PendingModule[] };
   readonly facts: ProductFacts;
   /** The cluster whose SlimeBoots are read. */
   readonly readFrom: string;
