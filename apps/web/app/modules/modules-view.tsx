@@ -6,9 +6,11 @@
  */
 import { useQuery } from '@tanstack/react-query';
 import { useSearchParams } from 'next/navigation';
-import { stringify } from 'yaml';
+import { useState } from 'react';
+import { parse, stringify } from 'yaml';
 import { CLUSTER_PARAM } from '../../lib/routes';
 import { useTRPC } from '../../lib/trpc';
+import { RESTART_COMMAND, SlimeBootEditor } from './slimeboot-editor';
 
 const card = 'rounded-lg border border-slate-200 bg-white p-4 dark:border-slate-800 dark:bg-slate-900';
 const muted = 'text-sm text-slate-600 dark:text-slate-400';
@@ -68,6 +70,17 @@ function Issues({ issues, label }: { issues: readonly Issue[]; label: string }) 
   );
 }
 
+/** A new SlimeBoot configuring `module`, from its entry in the file (or a bare one). */
+function newSlimeBoot(namespace: string, module: string, entryYaml: string | null): string {
+  const entry = (entryYaml !== null ? parse(entryYaml) : null) as Record<string, unknown> | null;
+  return stringify({
+    apiVersion: 'config.netease.com/v1alpha1',
+    kind: 'SlimeBoot',
+    metadata: { name: module, namespace },
+    spec: { module: [entry ?? { name: module, kind: module, enable: true }] },
+  });
+}
+
 export function ModulesView() {
   const trpc = useTRPC();
   const cluster = useSearchParams().get(CLUSTER_PARAM);
@@ -76,6 +89,18 @@ export function ModulesView() {
     // A SlimeBoot changed in the cluster shows within this.
     refetchInterval: 5_000,
   });
+  const me = useQuery(trpc.auth.me.queryOptions());
+  // Module configuration is every namespace's: only an admin of all namespaces edits it.
+  const canEdit =
+    me.data?.role === 'admin' &&
+    me.data.namespaces === '*' &&
+    list.data !== undefined &&
+    list.data !== null &&
+    list.data.slimeBoot.namespace !== null;
+  // The home cluster's, whichever cluster the page shows: SlimeBoots are read from there only.
+  const slimeBoots = useQuery({ ...trpc.modules.slimeBoots.queryOptions(), enabled: canEdit });
+  const [editing, setEditing] = useState<{ module: string; title: string; initial: string } | null>(null);
+  const [applied, setApplied] = useState<string | null>(null);
 
   return (
     <section aria-labelledby="modules-heading" className="space-y-4">
@@ -100,6 +125,19 @@ export function ModulesView() {
         <p role="status">This BFF does not report its module configuration.</p>
       ) : (
         <>
+          {canEdit && (
+            <p className={muted}>
+              As an admin you can edit the SlimeBoots of namespace {list.data.slimeBoot.namespace} of cluster{' '}
+              {list.data.readFrom} here, or create one for a module the file or the defaults configure. A
+              change applies at the next restart of the BFF (
+              <code className="font-mono text-xs">{RESTART_COMMAND}</code>).
+            </p>
+          )}
+          {applied !== null && (
+            <p role="status" className="text-sm">
+              {applied} Restart it with <code className="font-mono text-xs">{RESTART_COMMAND}</code>.
+            </p>
+          )}
           {list.data.restartPending.map((p) => (
             <div
               key={p.slimeBoot}
@@ -247,6 +285,55 @@ export function ModulesView() {
                       {new Date(m.pending.at).toLocaleString()}; restart the BFF to apply (
                       {m.pending.changes.length} setting{m.pending.changes.length === 1 ? '' : 's'} differ).
                     </p>
+                  )}
+
+                  {canEdit &&
+                    editing?.module !== m.name &&
+                    (m.source.type === 'slimeboot' ? (
+                      <button
+                        type="button"
+                        className="rounded-md border border-slate-300 px-3 py-1 text-sm dark:border-slate-700"
+                        disabled={!slimeBoots.data}
+                        onClick={() => {
+                          const source = m.source as { namespace: string; name: string };
+                          const stored = slimeBoots.data?.find((b) => b.name === source.name);
+                          if (!stored) return;
+                          setApplied(null);
+                          setEditing({
+                            module: m.name,
+                            title: `Edit SlimeBoot ${source.namespace}/${source.name}`,
+                            initial: stored.yaml,
+                          });
+                        }}
+                      >
+                        Edit SlimeBoot {m.source.namespace}/{m.source.name}
+                      </button>
+                    ) : (
+                      <button
+                        type="button"
+                        className="rounded-md border border-slate-300 px-3 py-1 text-sm dark:border-slate-700"
+                        onClick={() => {
+                          setApplied(null);
+                          setEditing({
+                            module: m.name,
+                            title: `New SlimeBoot for ${m.name}`,
+                            initial: newSlimeBoot(list.data!.slimeBoot.namespace!, m.name, m.entryYaml),
+                          });
+                        }}
+                      >
+                        New SlimeBoot for {m.name}
+                      </button>
+                    ))}
+                  {canEdit && editing?.module === m.name && (
+                    <SlimeBootEditor
+                      title={editing.title}
+                      initial={editing.initial}
+                      onClose={() => setEditing(null)}
+                      onApplied={(message) => {
+                        setEditing(null);
+                        setApplied(message);
+                      }}
+                    />
                   )}
 
                   <details>
