@@ -295,6 +295,7 @@ describe('deploy/chart', { timeout: 120_000 }, () => {
       'pluginmanagers',
       'envoyplugins',
       'metarouters',
+      'slimeboots',
     ]) {
       const verbs = rules.filter((r) => r.resources.includes(plural)).flatMap((r) => r.verbs);
       // lazyload's own ServiceFences (autofence) are its to write.

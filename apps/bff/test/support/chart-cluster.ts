@@ -95,8 +95,9 @@ export const COMMON_RIGHTS: Right[] = [
   { group: '', resource: 'configmaps', verb: 'create', namespace: NAMESPACE },
   { group: '', resource: 'configmaps', verb: 'get', namespace: NAMESPACE, name: 'governor-admin' },
   ...rights('', 'events', ['create', 'patch'], 'bookinfo'),
-  ...rights('config.netease.com', 'slimeboots', READ),
-  ...rights('config.netease.com', 'slimeboots', READ, 'mesh-operator'),
+  // Read as module configuration; admins edit them on the Modules page (rbac.dashboardEdits).
+  ...rights('config.netease.com', 'slimeboots', [...READ, 'create', 'update']),
+  ...rights('config.netease.com', 'slimeboots', [...READ, 'create', 'update'], 'mesh-operator'),
   ...rights('apiextensions.k8s.io', 'customresourcedefinitions', ['get', 'list']),
   ...rights('apps', 'deployments', ['list'], 'istio-system'),
 ];
@@ -125,8 +126,14 @@ export const NEVER: Right[] = [
     { group: 'rbac.authorization.k8s.io', resource: 'rolebindings', verb, namespace: NAMESPACE },
     { group: istio, resource: 'destinationrules', verb, namespace: 'bookinfo' },
     { group: aeraki, resource: 'applicationprotocols', verb, namespace: '' },
-    { group: 'config.netease.com', resource: 'slimeboots', verb, namespace: 'mesh-operator' },
   ]),
+  // SlimeBoots are edited, never deleted or patched.
+  ...['patch', 'delete'].map((verb) => ({
+    group: 'config.netease.com',
+    resource: 'slimeboots',
+    verb,
+    namespace: 'mesh-operator',
+  })),
   ...['update', 'patch', 'delete'].map((verb) => ({
     group: '',
     resource: 'configmaps',
