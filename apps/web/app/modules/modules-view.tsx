@@ -10,7 +10,7 @@ import { useState } from 'react';
 import { parse, stringify } from 'yaml';
 import { CLUSTER_PARAM } from '../../lib/routes';
 import { useTRPC } from '../../lib/trpc';
-import { RESTART_COMMAND, SlimeBootEditor } from './slimeboot-editor';
+import { RESTART_COMMAND, SettingChanges, SlimeBootEditor } from './slimeboot-editor';
 
 const card = 'rounded-lg border border-slate-200 bg-white p-4 dark:border-slate-800 dark:bg-slate-900';
 const muted = 'text-sm text-slate-600 dark:text-slate-400';
@@ -24,8 +24,6 @@ const PURPOSE: Record<string, string> = {
   plugin: 'PluginManager and EnvoyPlugin: Envoy filters per workload or route (Slime plugin)',
   metarouter: "MetaRouter: routes for MetaProtocol (Dubbo, Thrift…) proxies (Aeraki's metarouter)",
 };
-
-const shown = (v: unknown): string => (v === undefined ? 'unset' : JSON.stringify(v));
 
 function Badge({ tone, children }: { tone: 'ok' | 'off' | 'warn' | 'bad' | 'info'; children: string }) {
   const tones = {
@@ -154,14 +152,7 @@ export function ModulesView() {
                       : `from ${m.runningSource} now, from ${m.configuredSource} after a restart`}
                   </p>
                   {m.changes.length > 0 && (
-                    <ul aria-label={`What a restart changes in ${m.module}`} className="ml-4 list-disc">
-                      {m.changes.map((c) => (
-                        <li key={c.path}>
-                          <code className="font-mono text-xs">{c.path}</code>: {shown(c.running)} →{' '}
-                          {shown(c.configured)}
-                        </li>
-                      ))}
-                    </ul>
+                    <SettingChanges changes={m.changes} label={`What a restart changes in ${m.module}`} />
                   )}
                 </div>
               ))}

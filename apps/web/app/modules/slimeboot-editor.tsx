@@ -20,6 +20,25 @@ interface Issue {
 
 const shown = (v: unknown): string => (v === undefined ? 'unset' : JSON.stringify(v));
 
+/** One module's setting changes, running value → configured value. */
+export function SettingChanges({
+  changes,
+  label,
+}: {
+  changes: readonly { path: string; running?: unknown; configured?: unknown }[];
+  label: string;
+}) {
+  return (
+    <ul aria-label={label} className="ml-4 list-disc">
+      {changes.map((c) => (
+        <li key={c.path}>
+          <code className="font-mono text-xs">{c.path}</code>: {shown(c.running)} → {shown(c.configured)}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 function IssueList({ issues, label }: { issues: readonly Issue[]; label: string }) {
   if (issues.length === 0) return null;
   return (
@@ -135,14 +154,7 @@ export function SlimeBootEditor({
               <p>
                 {m.module}: after a restart from {m.configuredSource}
               </p>
-              <ul aria-label={`What applying changes in ${m.module}`} className="ml-4 list-disc">
-                {m.changes.map((c) => (
-                  <li key={c.path}>
-                    <code className="font-mono text-xs">{c.path}</code>: {shown(c.running)} →{' '}
-                    {shown(c.configured)}
-                  </li>
-                ))}
-              </ul>
+              <SettingChanges changes={m.changes} label={`What applying changes in ${m.module}`} />
             </div>
           ))}
         </div>
