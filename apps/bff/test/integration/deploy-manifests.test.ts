@@ -185,7 +185,7 @@ describe('deploy/', { timeout: 60_000 }, () => {
     ]);
   });
 
-  it('the NetworkPolicy admits the dashboard to the HTTP port and only Istio proxies to the rate-limit and xDS ports', () => {
+  it('the NetworkPolicy admits the dashboard and Prometheus to the HTTP port and only Istio proxies to the rate-limit and xDS ports', () => {
     interface Peer {
       namespaceSelector?: Record<string, unknown>;
       podSelector?: {
@@ -203,6 +203,16 @@ describe('deploy/', { timeout: 60_000 }, () => {
     expect(to('http')).toEqual([
       {
         from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'governor-web' } } }],
+        ports: [{ port: 'http' }],
+      },
+      // /metrics, for Prometheus (the API on that port still needs a token).
+      {
+        from: [
+          {
+            namespaceSelector: {},
+            podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } },
+          },
+        ],
         ports: [{ port: 'http' }],
       },
     ]);

@@ -214,6 +214,37 @@ describe('deploy/chart', { timeout: 120_000 }, () => {
     });
   });
 
+  it('lets Prometheus scrape the BFF, as the values say', async () => {
+    type Policy = Obj & { spec: { ingress: { from: unknown[]; ports: { port: string }[] }[] } };
+    const httpPeers = (objects: Obj[]) =>
+      (objects.find((o) => o.kind === 'NetworkPolicy') as Policy).spec.ingress
+        .filter((r) => r.ports.some((p) => p.port === 'http'))
+        .flatMap((r) => r.from);
+    const web = { podSelector: { matchLabels: { 'app.kubernetes.io/name': 'governor-web' } } };
+    const prometheus = {
+      namespaceSelector: {},
+      podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } },
+    };
+    const defaults = await template();
+    expect(httpPeers(defaults)).toEqual([web, prometheus]);
+    const bff = defaults.find((o) => o.kind === 'Deployment' && o.metadata.name === 'governor-bff') as Obj & {
+      spec: { template: { metadata: { annotations: Record<string, string> } } };
+    };
+    expect(bff.spec.template.metadata.annotations).toMatchObject({
+      'prometheus.io/scrape': 'true',
+      'prometheus.io/port': '4000',
+      'prometheus.io/path': '/metrics',
+    });
+    expect(httpPeers(await template({ networkPolicy: { metricsFrom: [] } }))).toEqual([web]);
+    const monitoring = {
+      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } },
+    };
+    expect(httpPeers(await template({ networkPolicy: { metricsFrom: [monitoring] } }))).toEqual([
+      web,
+      monitoring,
+    ]);
+  });
+
   it('the modules ConfigMap is a SlimeBoot the BFF loads without a complaint', async () => {
     for (const [values, enabled] of [
       [{}, ['limiter', 'lazyload', 'plugin', 'metarouter']],
