@@ -9,13 +9,8 @@
  * change). All of it is pure.
  */
 import { redactCredentials } from '../redact';
-import {
-  loadModuleConfig,
-  type ModuleConfig,
-  type ModuleConfigIssue,
-  type ModuleDeclaration,
-  type ModuleSettings,
-} from './module-config';
+import { loadModuleConfig, type ModuleConfig, type ModuleConfigIssue } from './module-config';
+import { type ModuleDeclaration, type ModuleSettings } from './module-settings';
 
 /** Where a module's settings came from. */
 export type ModuleSource =

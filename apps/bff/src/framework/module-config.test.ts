@@ -8,10 +8,9 @@ import {
   formatModuleConfigIssue,
   loadModuleConfig,
   readModuleConfigFile,
-  type GlobalSettings,
   type ModuleConfig,
-  type ModuleDeclaration,
 } from './module-config';
+import { type GlobalSettings, type ModuleDeclaration } from './module-settings';
 import { PLUGIN_MODULE } from '../modules/plugin/settings';
 import { LAZYLOAD_MODULE } from '../modules/lazyload/settings';
 import { LIMITER_MODULE } from '../modules/limiter/settings';

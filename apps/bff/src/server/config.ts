@@ -6,9 +6,8 @@ import {
   readModuleConfigFile,
   type ModuleConfig,
   type ModuleConfigIssue,
-  type ModuleDeclaration,
-  type ModuleSettings,
 } from '../framework/module-config';
+import { type ModuleDeclaration, type ModuleSettings } from '../framework/module-settings';
 import { MODULES } from '../modules';
 import { LIMITER_MODULE } from '../modules/limiter/settings';
 import { redactCredentials } from '../redact';

@@ -10,12 +10,8 @@
  */
 import { Informer } from '../cluster/informer';
 import { NotFoundError, StoreError, type ClusterStore, type KubeObject } from '../cluster/store';
-import {
-  formatModuleConfigIssue,
-  loadModuleConfig,
-  type ModuleConfig,
-  type ModuleDeclaration,
-} from '../framework/module-config';
+import { formatModuleConfigIssue, loadModuleConfig, type ModuleConfig } from '../framework/module-config';
+import { type ModuleDeclaration } from '../framework/module-settings';
 import {
   resolveModules,
   settingsOf,

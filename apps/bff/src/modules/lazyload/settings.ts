@@ -7,7 +7,7 @@ import {
   PROXY_VERSION_SETTING,
   text,
   type SettingSpecs,
-} from '../../framework/module-config';
+} from '../../framework/module-settings';
 
 const labelSelector = { type: 'any', description: 'A Kubernetes label selector.' } as const;
 

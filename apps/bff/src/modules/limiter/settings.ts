@@ -6,7 +6,7 @@ import {
   PROXY_VERSION_SETTING,
   text,
   type SettingSpecs,
-} from '../../framework/module-config';
+} from '../../framework/module-settings';
 import { DEFAULT_QUERIES } from '../../sources/prometheus';
 
 /** slime.io/slime/modules/limiter/api/config `Limiter`. */

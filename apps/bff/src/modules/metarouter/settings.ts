@@ -1,5 +1,5 @@
 /** The metarouter module's settings, in a SlimeBoot-shaped `spec.module[]` entry named `metarouter`. */
-import { declareModule, text, type SettingSpecs } from '../../framework/module-config';
+import { declareModule, text, type SettingSpecs } from '../../framework/module-settings';
 
 export const METAROUTER_GENERAL = {
   xdsCluster: {

@@ -1,5 +1,5 @@
 /** The plugin module's settings, as a SlimeBoot's `spec.module[]` entry for Slime's plugin module gives them. */
-import { declareModule, PROXY_VERSION_SETTING, type SettingSpecs } from '../../framework/module-config';
+import { declareModule, PROXY_VERSION_SETTING, type SettingSpecs } from '../../framework/module-settings';
 
 /** slime.io/slime/modules/plugin/api/config `PluginModule`. */
 export const PLUGIN_GENERAL = {
