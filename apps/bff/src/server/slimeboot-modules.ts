@@ -59,6 +59,8 @@ export class SlimeBootModules {
   private current: Map<string, KubeObject>;
   private readonly seen = new Map<string, Seen>();
   private informer: Informer | null = null;
+  /** What the current SlimeBoots would change, resolved once per change rather than per report. */
+  private differencesNow: PendingModule[] | null = null;
   private readonly now: () => Date;
 
   private constructor(
@@ -125,6 +127,7 @@ export class SlimeBootModules {
       const key = keyOf(change.object);
       if (change.type === 'DELETED') this.current.delete(key);
       else this.current.set(key, change.object);
+      this.differencesNow = null;
       this.observe(key);
     });
     this.informer = informer;
@@ -205,7 +208,7 @@ export class SlimeBootModules {
 
   private pending(): PendingSlimeBoot[] {
     if (this.seen.size === 0) return [];
-    const modules = this.differences([...this.current.values()]);
+    const modules = (this.differencesNow ??= this.differences([...this.current.values()]));
     return [...this.seen.entries()]
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([key, seen]) => {
